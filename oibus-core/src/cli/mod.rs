@@ -1,0 +1,76 @@
+//! The `oibus` command line.
+
+mod plugins;
+mod table;
+mod test_connection;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// oibus-rs: an industrial data-collection gateway with plugin connectors.
+#[derive(Debug, Parser)]
+#[command(name = "oibus", version, about)]
+pub struct Cli {
+    /// Log level (error, warn, info, debug, trace) or a tracing filter; overrides OIBUS_LOG.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Discover and inspect plugin files.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+    /// Validate settings for a connector type and run its `test_connection`.
+    TestConnection(test_connection::Args),
+}
+
+/// `oibus plugins …`
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// One row per library file of DIR: plugin, versions, connector types, ok or refused.
+    List {
+        /// The plugins folder.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Data folder (shadow copies go to DATA/plugin-cache); default: a folder in the system temp dir.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Print the manifest of one plugin file as JSON.
+    Inspect {
+        /// The plugin file.
+        file: PathBuf,
+        /// Data folder (shadow copies go to DATA/plugin-cache).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+/// Where shadow copies of plugins go.
+pub fn plugin_cache_dir(data: Option<&PathBuf>) -> PathBuf {
+    match data {
+        Some(d) => d.join("plugin-cache"),
+        None => std::env::temp_dir().join("oibus-plugin-cache"),
+    }
+}
+
+/// Runs a parsed command; returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Plugins(PluginsCommand::List { dir, json, data }) => {
+            plugins::list(&dir, json, &plugin_cache_dir(data.as_ref()))
+        }
+        Command::Plugins(PluginsCommand::Inspect { file, data }) => {
+            plugins::inspect(&file, &plugin_cache_dir(data.as_ref()))
+        }
+        Command::TestConnection(args) => test_connection::run(args),
+    }
+}

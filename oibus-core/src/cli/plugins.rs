@@ -1,0 +1,79 @@
+//! `oibus plugins list` and `oibus plugins inspect`.
+
+use super::table;
+use crate::plugin::{PluginRegistry, PluginStatus, library};
+use anyhow::Context as _;
+use std::path::Path;
+
+/// Prints one row per library file of `dir`. Exit code 0 even when some files are refused.
+pub fn list(dir: &Path, json: bool, cache_dir: &Path) -> anyhow::Result<i32> {
+    let (_registry, reports) = PluginRegistry::discover(dir, cache_dir)
+        .with_context(|| format!("cannot read the plugins folder {}", dir.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            let file = r
+                .file
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let (id, version, api, types) = match &r.manifest {
+                Some(m) => (
+                    m.id.clone(),
+                    m.version.clone(),
+                    m.api_version.clone(),
+                    m.connector_types
+                        .iter()
+                        .map(|t| {
+                            let caps: Vec<String> =
+                                t.capabilities.iter().map(ToString::to_string).collect();
+                            format!("{} ({}: {})", t.id, t.kind, caps.join("+"))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                None => ("-".into(), "-".into(), "-".into(), "-".into()),
+            };
+            let status = match &r.status {
+                PluginStatus::Ok => "ok".to_string(),
+                PluginStatus::Refused { reason } => format!("refused: {reason}"),
+            };
+            vec![file, id, version, api, types, status]
+        })
+        .collect();
+    print!(
+        "{}",
+        table::render(
+            &[
+                "FILE",
+                "PLUGIN",
+                "VERSION",
+                "API",
+                "CONNECTOR TYPES",
+                "STATUS"
+            ],
+            &rows
+        )
+    );
+    let refused = reports
+        .iter()
+        .filter(|r| matches!(r.status, PluginStatus::Refused { .. }))
+        .count();
+    println!(
+        "{} file(s): {} ok, {refused} refused",
+        reports.len(),
+        reports.len() - refused
+    );
+    Ok(0)
+}
+
+/// Prints the manifest of one plugin file as JSON.
+pub fn inspect(file: &Path, cache_dir: &Path) -> anyhow::Result<i32> {
+    let plugin = library::load(file, cache_dir)?;
+    println!("{}", serde_json::to_string_pretty(plugin.manifest())?);
+    Ok(0)
+}

@@ -1,0 +1,169 @@
+//! The host context handed to each connector: data sink, logging into the connector's span, state
+//! folder.
+
+use abi_stable::std_types::{RResult, RStr, RString, RVec};
+use async_ffi::FutureExt as _;
+use futures_util::future::BoxFuture;
+use oibus_plugin_api::{
+    OibusValue, PluginError,
+    ffi::{FfiHost, FfiResultFuture, LogLevel},
+};
+use std::{path::PathBuf, sync::Arc};
+use tokio::runtime::Handle;
+use tracing::Span;
+
+/// Where a South's data goes. The engine's implementation writes to the North caches and completes
+/// only once the data is durable.
+pub trait DataSink: Send + Sync + 'static {
+    /// Accepts values from connector `connector`.
+    fn add_values(
+        &self,
+        connector: &str,
+        values: Vec<OibusValue>,
+    ) -> BoxFuture<'static, Result<(), PluginError>>;
+    /// Accepts a file from connector `connector`.
+    fn add_file(
+        &self,
+        connector: &str,
+        path: PathBuf,
+    ) -> BoxFuture<'static, Result<(), PluginError>>;
+}
+
+/// A sink for connectors that must not produce data (for example during `test-connection`):
+/// it refuses everything, so nothing is silently lost.
+pub struct DiscardSink;
+
+impl DataSink for DiscardSink {
+    fn add_values(
+        &self,
+        connector: &str,
+        values: Vec<OibusValue>,
+    ) -> BoxFuture<'static, Result<(), PluginError>> {
+        let msg = format!(
+            "connector {connector:?} produced {} values outside a running engine",
+            values.len()
+        );
+        Box::pin(async move {
+            Err(PluginError::new(
+                oibus_plugin_api::ErrorKind::REJECTED_BY_HOST,
+                msg,
+            ))
+        })
+    }
+    fn add_file(
+        &self,
+        connector: &str,
+        path: PathBuf,
+    ) -> BoxFuture<'static, Result<(), PluginError>> {
+        let msg = format!(
+            "connector {connector:?} produced file {} outside a running engine",
+            path.display()
+        );
+        Box::pin(async move {
+            Err(PluginError::new(
+                oibus_plugin_api::ErrorKind::REJECTED_BY_HOST,
+                msg,
+            ))
+        })
+    }
+}
+
+/// The engine's implementation of [`FfiHost`].
+pub struct HostContext {
+    connector_id: String,
+    state_dir: PathBuf,
+    span: Span,
+    sink: Arc<dyn DataSink>,
+    runtime: Handle,
+}
+
+impl HostContext {
+    /// A context for connector `connector_id`, logging into `span`, with its private `state_dir`.
+    /// Sink futures run on `runtime` (the host's tokio), never on the plugin's.
+    pub fn new(
+        connector_id: &str,
+        state_dir: PathBuf,
+        span: Span,
+        sink: Arc<dyn DataSink>,
+        runtime: Handle,
+    ) -> Self {
+        Self {
+            connector_id: connector_id.to_string(),
+            state_dir,
+            span,
+            sink,
+            runtime,
+        }
+    }
+
+    fn run(&self, fut: BoxFuture<'static, Result<(), PluginError>>) -> FfiResultFuture<()> {
+        let task = self.runtime.spawn(fut);
+        async move {
+            match task.await {
+                Ok(r) => RResult::from(r),
+                Err(e) => RResult::RErr(PluginError::new(
+                    oibus_plugin_api::ErrorKind::REJECTED_BY_HOST,
+                    format!("the engine failed to store the data: {e}"),
+                )),
+            }
+        }
+        .into_ffi()
+    }
+}
+
+fn max_level() -> LogLevel {
+    use tracing::level_filters::LevelFilter;
+    match LevelFilter::current() {
+        LevelFilter::OFF => LogLevel(0),
+        LevelFilter::ERROR => LogLevel::ERROR,
+        LevelFilter::WARN => LogLevel::WARN,
+        LevelFilter::INFO => LogLevel::INFO,
+        LevelFilter::DEBUG => LogLevel::DEBUG,
+        _ => LogLevel::TRACE,
+    }
+}
+
+impl FfiHost for HostContext {
+    fn connector_id(&self) -> RString {
+        self.connector_id.as_str().into()
+    }
+
+    fn state_dir(&self) -> RString {
+        self.state_dir.to_string_lossy().into_owned().into()
+    }
+
+    fn max_level(&self) -> LogLevel {
+        max_level()
+    }
+
+    fn log(&self, level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
+        let _entered = self.span.enter();
+        let (target, message) = (target.as_str(), message.as_str());
+        match level {
+            LogLevel::ERROR => {
+                tracing::error!(target: "oibus::plugin", from = %target, "{}", message)
+            }
+            LogLevel::WARN => {
+                tracing::warn!(target: "oibus::plugin", from = %target, "{}", message)
+            }
+            LogLevel::INFO => {
+                tracing::info!(target: "oibus::plugin", from = %target, "{}", message)
+            }
+            LogLevel::DEBUG => {
+                tracing::debug!(target: "oibus::plugin", from = %target, "{}", message)
+            }
+            _ => tracing::trace!(target: "oibus::plugin", from = %target, "{}", message),
+        }
+    }
+
+    fn add_values(&self, values: RVec<OibusValue>) -> FfiResultFuture<()> {
+        self.run(self.sink.add_values(&self.connector_id, values.into_vec()))
+    }
+
+    fn add_file(&self, path: RString) -> FfiResultFuture<()> {
+        self.run(
+            self.sink
+                .add_file(&self.connector_id, PathBuf::from(path.into_string())),
+        )
+    }
+}

@@ -1,0 +1,11 @@
+//! Connector instances as the engine drives them: creation with schema validation, the host
+//! context each plugin gets, and a handle that puts a time-out on every call and turns plugin
+//! errors, panics and time-outs into [`ConnectorError`]s.
+
+mod error;
+mod handle;
+mod host;
+
+pub use error::ConnectorError;
+pub use handle::{Connector, ConnectorSpec, Timeouts, create};
+pub use host::{DataSink, DiscardSink, HostContext};

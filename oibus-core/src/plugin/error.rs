@@ -1,0 +1,106 @@
+//! Why a plugin file is refused.
+
+use std::path::PathBuf;
+
+/// Why a plugin file was refused. Each message names the file and, where known, the plugin and the
+/// versions involved.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not a shared library at all (random bytes, a text file…).
+    #[error("{file}: not a shared library: {reason}")]
+    NotALibrary {
+        /// The file.
+        file: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A library whose content ends before its headers say it should: an interrupted copy.
+    #[error("{file}: truncated or corrupt library: {reason}")]
+    Truncated {
+        /// The file.
+        file: PathBuf,
+        /// What is missing.
+        reason: String,
+    },
+    /// Built for another processor or operating system.
+    #[error("{file}: built for {found}, this machine runs {expected}")]
+    WrongPlatform {
+        /// The file.
+        file: PathBuf,
+        /// The file's platform.
+        found: String,
+        /// The host's platform.
+        expected: String,
+    },
+    /// The dynamic loader refused it.
+    #[error("{file}: the system cannot load it: {reason}")]
+    OpenFailed {
+        /// The file.
+        file: PathBuf,
+        /// The loader's message.
+        reason: String,
+    },
+    /// A valid library without an oibus plugin declaration.
+    #[error(
+        "{file}: not an oibus plugin (no `oibus_plugin_declaration` symbol; build it with oibus_plugin_api::export_plugin!)"
+    )]
+    NotAPlugin {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Built against an incompatible plugin-API version.
+    #[error("{file}: plugin {plugin} refused: {reason}")]
+    IncompatibleApi {
+        /// The file.
+        file: PathBuf,
+        /// Plugin id and version, or `unknown` if the manifest could not be read.
+        plugin: String,
+        /// The version rule that failed, with both versions.
+        reason: String,
+    },
+    /// abi_stable found that the types at the boundary do not have the host's layout.
+    #[error(
+        "{file}: ABI check failed (built against a different oibus-plugin-api or abi_stable): {reason}"
+    )]
+    AbiMismatch {
+        /// The file.
+        file: PathBuf,
+        /// abi_stable's diagnosis (first lines).
+        reason: String,
+    },
+    /// The manifest is missing or malformed.
+    #[error("{file}: invalid manifest: {reason}")]
+    BadManifest {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Another file already provides this plugin id or connector type.
+    #[error("{file}: duplicate: {reason}")]
+    Duplicate {
+        /// The file.
+        file: PathBuf,
+        /// Which plugin or type, and which file had it first.
+        reason: String,
+    },
+}
+
+impl LoadError {
+    /// The reason without the file name (for tables that show the file in its own column).
+    pub fn reason(&self) -> String {
+        let full = self.to_string();
+        match full.split_once(": ") {
+            Some((_, rest)) => rest.to_string(),
+            None => full,
+        }
+    }
+}

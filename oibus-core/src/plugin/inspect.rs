@@ -1,0 +1,139 @@
+//! Static checks on a library file before the system loader ever sees it: `dlopen` on a truncated
+//! file can map segments past its end and crash the process later, so a file must be complete.
+
+use super::LoadError;
+use object::{Architecture, BinaryFormat, Object, ObjectKind, ObjectSection, ObjectSegment};
+use std::path::Path;
+
+fn host_format() -> BinaryFormat {
+    if cfg!(target_os = "windows") {
+        BinaryFormat::Pe
+    } else if cfg!(target_vendor = "apple") {
+        BinaryFormat::MachO
+    } else {
+        BinaryFormat::Elf
+    }
+}
+
+fn host_architecture() -> Option<Architecture> {
+    Some(match std::env::consts::ARCH {
+        "x86_64" => Architecture::X86_64,
+        "aarch64" => Architecture::Aarch64,
+        "x86" => Architecture::I386,
+        "arm" => Architecture::Arm,
+        "riscv64" => Architecture::Riscv64,
+        _ => return None,
+    })
+}
+
+/// Checks that `bytes` (the content of `file`) is a complete dynamic library for this machine.
+pub fn check_library(file: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    let obj = object::File::parse(bytes).map_err(|e| {
+        let reason = e.to_string();
+        // A recognisable header whose tables run past the end: the file was cut short.
+        if object::FileKind::parse(bytes).is_ok() {
+            LoadError::Truncated {
+                file: file.to_path_buf(),
+                reason: format!("{reason} ({} bytes)", bytes.len()),
+            }
+        } else {
+            LoadError::NotALibrary {
+                file: file.to_path_buf(),
+                reason: format!("unrecognised file format ({reason})"),
+            }
+        }
+    })?;
+    if obj.format() != host_format() {
+        return Err(LoadError::WrongPlatform {
+            file: file.to_path_buf(),
+            found: format!("{:?}", obj.format()),
+            expected: format!("{:?}", host_format()),
+        });
+    }
+    if let Some(arch) = host_architecture()
+        && obj.architecture() != arch
+    {
+        return Err(LoadError::WrongPlatform {
+            file: file.to_path_buf(),
+            found: format!("{:?}", obj.architecture()),
+            expected: format!("{arch:?}"),
+        });
+    }
+    if obj.kind() != ObjectKind::Dynamic {
+        return Err(LoadError::NotALibrary {
+            file: file.to_path_buf(),
+            reason: format!("a {:?} object, not a shared library", obj.kind()),
+        });
+    }
+    let len = bytes.len() as u64;
+    let past_end = |(offset, size): (u64, u64)| offset.saturating_add(size) > len;
+    for segment in obj.segments() {
+        if past_end(segment.file_range()) {
+            let (offset, size) = segment.file_range();
+            return Err(LoadError::Truncated {
+                file: file.to_path_buf(),
+                reason: format!(
+                    "a segment needs bytes {offset}..{} but the file has {len}",
+                    offset + size
+                ),
+            });
+        }
+    }
+    for section in obj.sections() {
+        if let Some(range) = section.file_range()
+            && past_end(range)
+        {
+            return Err(LoadError::Truncated {
+                file: file.to_path_buf(),
+                reason: format!(
+                    "section {} needs bytes {}..{} but the file has {len}",
+                    section.name().unwrap_or("?"),
+                    range.0,
+                    range.0 + range.1
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_bytes_are_not_a_library() {
+        let bytes: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        let e = check_library(Path::new("x.so"), &bytes).unwrap_err();
+        assert!(matches!(e, LoadError::NotALibrary { .. }), "{e}");
+        assert!(
+            e.to_string().starts_with("x.so: not a shared library"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn empty_file_is_not_a_library() {
+        let e = check_library(Path::new("empty.so"), &[]).unwrap_err();
+        assert!(matches!(e, LoadError::NotALibrary { .. }), "{e}");
+    }
+
+    #[test]
+    fn the_test_binary_is_not_a_shared_library_or_is_complete() {
+        // The running test executable is a complete object of the host's platform.
+        let exe = std::env::current_exe().unwrap();
+        let bytes = std::fs::read(&exe).unwrap();
+        match check_library(&exe, &bytes) {
+            Ok(()) => {}
+            Err(LoadError::NotALibrary { reason, .. }) => {
+                assert!(reason.contains("Executable"), "{reason}")
+            }
+            Err(e) => panic!("unexpected: {e}"),
+        }
+        // Cut it in half: now it is truncated.
+        let e = check_library(&exe, &bytes[..bytes.len() / 2]).unwrap_err();
+        assert!(matches!(e, LoadError::Truncated { .. }), "{e}");
+    }
+}

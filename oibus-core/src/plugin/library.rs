@@ -1,0 +1,225 @@
+//! Loading one plugin library: system loader, declaration and API rule, abi_stable check, manifest.
+
+use super::{LoadError, inspect, shadow};
+use abi_stable::{
+    library::{LibraryError, RawLibrary, lib_header_from_raw_library},
+    std_types::{RResult, RStr},
+};
+use oibus_plugin_api::{
+    ConnectorKind, Manifest, PluginError,
+    ffi::{
+        ConnectorBox, DECLARATION_SYMBOL, HostBox, PLUGIN_MAGIC, PluginDeclaration, PluginModuleRef,
+    },
+    version::{check_compatibility, host_api_version},
+};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+/// A plugin library loaded into the process. Libraries are never unloaded: unloading Rust
+/// libraries with live threads or thread-locals is unsound.
+#[derive(Clone)]
+pub struct LoadedPlugin {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    file: PathBuf,
+    shadow: PathBuf,
+    sha256: String,
+    size: u64,
+    manifest: Manifest,
+    module: PluginModuleRef,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("file", &self.inner.file)
+            .field("id", &self.inner.manifest.id)
+            .field("version", &self.inner.manifest.version)
+            .finish()
+    }
+}
+
+impl LoadedPlugin {
+    /// The file the plugin was discovered as.
+    pub fn file(&self) -> &Path {
+        &self.inner.file
+    }
+    /// The shadow copy actually loaded.
+    pub fn shadow_path(&self) -> &Path {
+        &self.inner.shadow
+    }
+    /// SHA-256 of the file content.
+    pub fn sha256(&self) -> &str {
+        &self.inner.sha256
+    }
+    /// Size of the library file in bytes.
+    pub fn size(&self) -> u64 {
+        self.inner.size
+    }
+    /// The plugin's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.manifest
+    }
+
+    /// Calls the plugin's `create_connector`. Settings must already be validated.
+    pub fn create_connector(
+        &self,
+        type_id: &str,
+        settings_json: &str,
+        host: HostBox,
+    ) -> Result<ConnectorBox, PluginError> {
+        match (self.inner.module.create_connector())(
+            RStr::from(type_id),
+            RStr::from(settings_json),
+            host,
+        ) {
+            RResult::ROk(c) => Ok(c),
+            RResult::RErr(e) => Err(e),
+        }
+    }
+}
+
+/// Loads `file`, shadow-copied into `cache_dir`.
+pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
+    let io = |source| LoadError::Io {
+        file: file.to_path_buf(),
+        source,
+    };
+    let bytes = fs::read(file).map_err(io)?;
+    inspect::check_library(file, &bytes)?;
+    let sha256 = shadow::sha256_hex(&bytes);
+    let shadow = shadow::shadow_copy(cache_dir, file, &bytes, &sha256).map_err(io)?;
+
+    let raw = RawLibrary::load_at(&shadow).map_err(|e| LoadError::OpenFailed {
+        file: file.to_path_buf(),
+        reason: first_line(&e.to_string()),
+    })?;
+    // Never unload: from here on the library may have started threads or registered TLS.
+    let raw: &'static RawLibrary = Box::leak(Box::new(raw));
+
+    let declaration = read_declaration(file, raw)?;
+    let plugin_version = declaration.api_version();
+    if let Err(e) = check_compatibility(&host_api_version(), &plugin_version) {
+        return Err(LoadError::IncompatibleApi {
+            file: file.to_path_buf(),
+            plugin: "(manifest not read)".to_string(),
+            reason: e.to_string(),
+        });
+    }
+
+    // SAFETY: the library stays loaded for the life of the process (leaked above).
+    let header = unsafe { lib_header_from_raw_library(raw) }.map_err(|e| abi_error(file, e))?;
+    let module = header
+        .init_root_module::<PluginModuleRef>()
+        .map_err(|e| abi_error(file, e))?;
+
+    let manifest = read_manifest(file, module)?;
+    if manifest.api_version != plugin_version.to_string() {
+        return Err(LoadError::BadManifest {
+            file: file.to_path_buf(),
+            reason: format!(
+                "manifest says API {} but the declaration says {plugin_version}",
+                manifest.api_version
+            ),
+        });
+    }
+    Ok(LoadedPlugin {
+        inner: Arc::new(Inner {
+            file: file.to_path_buf(),
+            shadow,
+            sha256,
+            size: bytes.len() as u64,
+            manifest,
+            module,
+        }),
+    })
+}
+
+fn read_declaration(file: &Path, raw: &'static RawLibrary) -> Result<PluginDeclaration, LoadError> {
+    let symbol = format!("{DECLARATION_SYMBOL}\0");
+    // SAFETY: the symbol, if present, is a `PluginDeclaration` static exported by `export_plugin!`;
+    // its magic is checked before any other field is trusted.
+    let declaration = unsafe {
+        match raw.get::<PluginDeclaration>(symbol.as_bytes()) {
+            Ok(sym) => *(&*sym as *const PluginDeclaration),
+            Err(_) => {
+                return Err(LoadError::NotAPlugin {
+                    file: file.to_path_buf(),
+                });
+            }
+        }
+    };
+    if declaration.magic != PLUGIN_MAGIC {
+        return Err(LoadError::NotAPlugin {
+            file: file.to_path_buf(),
+        });
+    }
+    Ok(declaration)
+}
+
+fn read_manifest(file: &Path, module: PluginModuleRef) -> Result<Manifest, LoadError> {
+    let bad = |reason: String| LoadError::BadManifest {
+        file: file.to_path_buf(),
+        reason,
+    };
+    let json = match (module.manifest_json())() {
+        RResult::ROk(s) => s,
+        RResult::RErr(e) => return Err(bad(e.to_string())),
+    };
+    let manifest: Manifest = serde_json::from_str(&json).map_err(|e| bad(e.to_string()))?;
+    if manifest.id.trim().is_empty() {
+        return Err(bad("empty plugin id".into()));
+    }
+    if semver::Version::parse(&manifest.version).is_err() {
+        return Err(bad(format!(
+            "plugin version {:?} is not semver",
+            manifest.version
+        )));
+    }
+    if manifest.connector_types.is_empty() {
+        return Err(bad("no connector types".into()));
+    }
+    for t in &manifest.connector_types {
+        if let Some(c) = t.capabilities.iter().find(|c| c.kind() != t.kind) {
+            return Err(bad(format!(
+                "{} type {:?} declares the {} capability {c}",
+                t.kind,
+                t.id,
+                c.kind()
+            )));
+        }
+        if t.kind == ConnectorKind::South && t.item_schema.is_none() {
+            return Err(bad(format!("south type {:?} has no item schema", t.id)));
+        }
+    }
+    Ok(manifest)
+}
+
+fn abi_error(file: &Path, e: LibraryError) -> LoadError {
+    let text = e.to_string();
+    match e {
+        LibraryError::IncompatibleVersionNumber { .. } => LoadError::IncompatibleApi {
+            file: file.to_path_buf(),
+            plugin: "(manifest not read)".into(),
+            reason: first_line(&text),
+        },
+        _ => LoadError::AbiMismatch {
+            file: file.to_path_buf(),
+            reason: text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" / "),
+        },
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).trim().to_string()
+}

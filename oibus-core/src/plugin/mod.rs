@@ -1,0 +1,19 @@
+//! Plugin discovery and loading.
+//!
+//! A plugin file goes through: [`inspect`] (is it a complete library for this machine?),
+//! [`shadow`] (content-addressed copy, so the user may overwrite the original and two versions can
+//! coexist), [`library`] (dlopen, declaration and API-version rule, abi_stable layout check,
+//! manifest), then the [`registry`] (duplicate ids, connector types).
+
+mod error;
+pub mod inspect;
+pub mod library;
+pub mod registry;
+pub mod shadow;
+
+pub use error::LoadError;
+pub use library::LoadedPlugin;
+pub use registry::{PluginRegistry, PluginReport, PluginStatus};
+
+/// File extensions treated as plugin libraries.
+pub const LIBRARY_EXTENSIONS: &[&str] = &["so", "dll", "dylib"];

@@ -1,0 +1,153 @@
+//! The set of loaded plugins and the connector types they offer.
+
+use super::{LIBRARY_EXTENSIONS, LoadError, LoadedPlugin, library};
+use oibus_plugin_api::ConnectorTypeManifest;
+use serde::Serialize;
+use std::{
+    collections::BTreeMap,
+    fs, io,
+    path::{Path, PathBuf},
+};
+
+/// The outcome for one file of the plugins folder.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum PluginStatus {
+    /// Loaded; its connector types are available.
+    Ok,
+    /// Refused, with one line saying why.
+    Refused {
+        /// Why, naming plugin and versions where known.
+        reason: String,
+    },
+}
+
+/// One row of `oibus plugins list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginReport {
+    /// The file.
+    pub file: PathBuf,
+    /// The plugin's manifest, when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<oibus_plugin_api::Manifest>,
+    /// Ok or refused.
+    #[serde(flatten)]
+    pub status: PluginStatus,
+}
+
+/// Plugins loaded from a folder, indexed by plugin id and by connector type id.
+#[derive(Default)]
+pub struct PluginRegistry {
+    plugins: BTreeMap<String, LoadedPlugin>,
+    types: BTreeMap<String, String>,
+}
+
+/// Every library file of `dir`, sorted by name so that the first of two duplicates is predictable.
+pub fn library_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        let is_lib = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| LIBRARY_EXTENSIONS.contains(&e));
+        if is_lib && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+impl PluginRegistry {
+    /// Loads every library of `dir`, shadow-copied into `cache_dir`. A refused file never prevents
+    /// the others from loading. Fails only if `dir` cannot be read.
+    pub fn discover(dir: &Path, cache_dir: &Path) -> io::Result<(Self, Vec<PluginReport>)> {
+        let mut registry = Self::default();
+        let mut reports = Vec::new();
+        for file in library_files(dir)? {
+            let report = match registry.load_file(&file, cache_dir) {
+                Ok(p) => {
+                    tracing::info!(
+                        file = %file.display(), plugin = %p.manifest().id, version = %p.manifest().version,
+                        "plugin loaded"
+                    );
+                    PluginReport {
+                        file,
+                        manifest: Some(p.manifest().clone()),
+                        status: PluginStatus::Ok,
+                    }
+                }
+                Err((e, manifest)) => {
+                    tracing::warn!("plugin refused: {e}");
+                    PluginReport {
+                        file,
+                        manifest,
+                        status: PluginStatus::Refused { reason: e.reason() },
+                    }
+                }
+            };
+            reports.push(report);
+        }
+        Ok((registry, reports))
+    }
+
+    /// Loads one file and registers it, refusing duplicates of a plugin id or connector type.
+    pub fn load_file(
+        &mut self,
+        file: &Path,
+        cache_dir: &Path,
+    ) -> Result<LoadedPlugin, (LoadError, Option<oibus_plugin_api::Manifest>)> {
+        let plugin = library::load(file, cache_dir).map_err(|e| (e, None))?;
+        self.register(plugin.clone())
+            .map_err(|e| (e, Some(plugin.manifest().clone())))?;
+        Ok(plugin)
+    }
+
+    fn register(&mut self, plugin: LoadedPlugin) -> Result<(), LoadError> {
+        let m = plugin.manifest();
+        let duplicate = |reason: String| LoadError::Duplicate {
+            file: plugin.file().to_path_buf(),
+            reason,
+        };
+        if let Some(other) = self.plugins.get(&m.id) {
+            return Err(duplicate(format!(
+                "plugin {:?} {} is already loaded from {} (version {})",
+                m.id,
+                m.version,
+                other.file().display(),
+                other.manifest().version
+            )));
+        }
+        for t in &m.connector_types {
+            if let Some(owner) = self.types.get(&t.id) {
+                return Err(duplicate(format!(
+                    "connector type {:?} of plugin {:?} is already provided by plugin {owner:?}",
+                    t.id, m.id
+                )));
+            }
+        }
+        for t in &m.connector_types {
+            self.types.insert(t.id.clone(), m.id.clone());
+        }
+        self.plugins.insert(m.id.clone(), plugin);
+        Ok(())
+    }
+
+    /// The loaded plugins, by id.
+    pub fn plugins(&self) -> impl Iterator<Item = &LoadedPlugin> {
+        self.plugins.values()
+    }
+
+    /// The plugin offering connector type `type_id`, with that type's manifest.
+    pub fn connector_type(&self, type_id: &str) -> Option<(&LoadedPlugin, &ConnectorTypeManifest)> {
+        let plugin = self.plugins.get(self.types.get(type_id)?)?;
+        let t = plugin.manifest().connector_type(type_id)?;
+        Some((plugin, t))
+    }
+
+    /// Every connector type id available.
+    pub fn type_ids(&self) -> impl Iterator<Item = &str> {
+        self.types.keys().map(String::as_str)
+    }
+}

@@ -1,0 +1,82 @@
+//! Validation of user settings against a connector type's JSON Schema.
+
+/// One problem found in a settings document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaProblem {
+    /// JSON pointer to the offending value (`/port`, `/items/0/address`), empty for the root.
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for SchemaProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
+        write!(f, "{at}: {}", self.message)
+    }
+}
+
+/// Settings that do not match their schema.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct SchemaError {
+    /// What was validated (`settings of connector "plant-1" (type "modbus")`).
+    pub what: String,
+    /// Every problem found.
+    pub problems: Vec<SchemaProblem>,
+}
+
+/// Validates `instance` against `schema`; `what` names the document in the error.
+pub fn validate(
+    what: &str,
+    schema: &serde_json::Value,
+    instance: &serde_json::Value,
+) -> Result<(), SchemaError> {
+    let validator = jsonschema::validator_for(schema).map_err(|e| SchemaError {
+        what: what.to_string(),
+        problems: vec![SchemaProblem {
+            pointer: String::new(),
+            message: format!("the plugin's schema is invalid: {e}"),
+        }],
+    })?;
+    let problems: Vec<SchemaProblem> = validator
+        .iter_errors(instance)
+        .map(|e| SchemaProblem {
+            pointer: e.instance_path().to_string(),
+            message: e.to_string(),
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(SchemaError {
+            what: what.to_string(),
+            problems,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_the_bad_field() {
+        let schema = json!({"type": "object", "properties": {"port": {"type": "integer"}}, "required": ["host"]});
+        let e = validate("settings", &schema, &json!({"port": "x"})).unwrap_err();
+        assert_eq!(e.problems.len(), 2, "{e}");
+        assert!(e.problems.iter().any(|p| p.pointer == "/port"), "{e}");
+        assert!(e.to_string().contains("host"), "{e}");
+    }
+
+    #[test]
+    fn valid_settings_pass() {
+        let schema = json!({"type": "object", "properties": {"port": {"type": "integer"}}});
+        validate("settings", &schema, &json!({"port": 502})).unwrap();
+    }
+}

@@ -1,0 +1,119 @@
+//! The error type that crosses the plugin boundary.
+
+use abi_stable::{StableAbi, std_types::RString};
+use std::fmt;
+
+/// What kind of failure a [`PluginError`] reports. FFI-safe and open-ended: a newer plugin may send a
+/// kind this host does not know, which the host treats as [`ErrorKind::TRANSIENT`].
+#[repr(transparent)]
+#[derive(StableAbi, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ErrorKind(u8);
+
+impl ErrorKind {
+    /// A failure that may succeed if retried later (network down, server busy). The default.
+    pub const TRANSIENT: Self = Self(0);
+    /// A failure that will never succeed for this input (rejected payload). A North's batch or file
+    /// goes straight to the error store.
+    pub const PERMANENT: Self = Self(1);
+    /// The settings given to the connector (or an item's settings) are invalid.
+    pub const INVALID_SETTINGS: Self = Self(2);
+    /// The connector does not implement the requested capability.
+    pub const NOT_SUPPORTED: Self = Self(3);
+    /// The plugin code panicked; the SDK caught it.
+    pub const PANICKED: Self = Self(4);
+    /// The engine refused or could not store the data (host side of `add_values`/`add_file`).
+    pub const REJECTED_BY_HOST: Self = Self(5);
+
+    /// A stable name for logs and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TRANSIENT => "transient",
+            Self::PERMANENT => "permanent",
+            Self::INVALID_SETTINGS => "invalid-settings",
+            Self::NOT_SUPPORTED => "not-supported",
+            Self::PANICKED => "panicked",
+            Self::REJECTED_BY_HOST => "rejected-by-host",
+            _ => "unknown",
+        }
+    }
+
+    /// Whether retrying the same operation later can succeed.
+    pub fn is_retryable(self) -> bool {
+        !matches!(
+            self,
+            Self::PERMANENT | Self::INVALID_SETTINGS | Self::NOT_SUPPORTED
+        )
+    }
+}
+
+impl fmt::Debug for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An error returned by a connector (or by the host to a connector). FFI-safe.
+#[repr(C)]
+#[derive(StableAbi, Clone, PartialEq, Eq)]
+pub struct PluginError {
+    /// What kind of failure this is.
+    pub kind: ErrorKind,
+    /// A human-readable message; name the setting, file or server at fault.
+    pub message: RString,
+}
+
+impl PluginError {
+    /// An error of the given kind.
+    pub fn new(kind: ErrorKind, message: impl fmt::Display) -> Self {
+        Self {
+            kind,
+            message: RString::from(message.to_string()),
+        }
+    }
+    /// A failure that may succeed later.
+    pub fn transient(message: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::TRANSIENT, message)
+    }
+    /// A failure that will never succeed for this input.
+    pub fn permanent(message: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::PERMANENT, message)
+    }
+    /// Invalid connector or item settings.
+    pub fn invalid_settings(message: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::INVALID_SETTINGS, message)
+    }
+    /// The capability is not implemented by this connector.
+    pub fn not_supported(message: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::NOT_SUPPORTED, message)
+    }
+    /// The message as a `&str`.
+    pub fn message(&self) -> &str {
+        self.message.as_str()
+    }
+}
+
+impl fmt::Debug for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PluginError({:?}: {})", self.kind, self.message)
+    }
+}
+
+impl fmt::Display for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.kind.name())
+    }
+}
+
+impl std::error::Error for PluginError {}
+
+impl From<std::io::Error> for PluginError {
+    fn from(e: std::io::Error) -> Self {
+        Self::transient(e)
+    }
+}
+
+impl From<serde_json::Error> for PluginError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::permanent(e)
+    }
+}

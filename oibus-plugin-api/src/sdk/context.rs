@@ -1,0 +1,64 @@
+//! The engine, as a connector sees it.
+
+use super::runtime;
+use crate::{OibusValue, PluginError, Result, ffi::HostBox};
+use abi_stable::std_types::{RString, RVec};
+use std::{future::Future, path::Path, path::PathBuf, sync::Arc};
+use tracing::instrument::WithSubscriber as _;
+
+/// What the engine gives a connector. Cheap to clone; clone it into tasks you spawn.
+#[derive(Clone)]
+pub struct Context {
+    host: Arc<HostBox>,
+    dispatch: tracing::Dispatch,
+}
+
+impl Context {
+    pub(crate) fn new(host: HostBox) -> Self {
+        let host = Arc::new(host);
+        let dispatch = super::logging::dispatch_for(host.clone());
+        Self { host, dispatch }
+    }
+
+    pub(crate) fn dispatch(&self) -> &tracing::Dispatch {
+        &self.dispatch
+    }
+
+    /// The id of this connector in the engine's configuration.
+    pub fn connector_id(&self) -> String {
+        self.host.connector_id().into()
+    }
+
+    /// A folder private to this connector, kept across restarts and plugin upgrades.
+    pub fn state_dir(&self) -> PathBuf {
+        PathBuf::from(self.host.state_dir().as_str())
+    }
+
+    /// Hands values to the engine. Completes when every subscribed North has them durably in its
+    /// cache: only then may the source consider them delivered (acknowledge, advance a cursor…).
+    pub async fn add_values(&self, values: Vec<OibusValue>) -> Result<()> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        self.host.add_values(RVec::from(values)).await.into()
+    }
+
+    /// Hands a file to the engine. Completes when the engine has its own durable copy: only then
+    /// may the source remove or mark the original.
+    pub async fn add_file(&self, path: &Path) -> Result<()> {
+        let path = path.to_str().ok_or_else(|| {
+            PluginError::permanent(format!("file path is not UTF-8: {}", path.display()))
+        })?;
+        self.host.add_file(RString::from(path)).await.into()
+    }
+
+    /// Spawns a background task on the plugin's runtime, with this connector's logging. Use it
+    /// for subscriptions and listeners instead of `tokio::spawn`.
+    pub fn spawn<F>(&self, fut: F) -> Result<tokio::task::JoinHandle<F::Output>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Ok(runtime::handle()?.spawn(fut.with_subscriber(self.dispatch.clone())))
+    }
+}

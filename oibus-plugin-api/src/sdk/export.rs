@@ -1,0 +1,132 @@
+//! The entry points of a plugin library and the [`export_plugin!`](crate::export_plugin) macro.
+
+use super::{Context, Plugin, adapter::FfiAdapter, runtime::panic_message};
+use crate::{
+    ErrorKind, PluginError,
+    ffi::{ConnectorBox, FfiConnector_TO, HostBox},
+};
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{RResult, RStr, RString},
+};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, PluginError>) -> RResult<T, PluginError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r.into(),
+        Err(p) => RResult::RErr(PluginError::new(
+            ErrorKind::PANICKED,
+            format!("{what} panicked: {}", panic_message(p)),
+        )),
+    }
+}
+
+#[doc(hidden)]
+pub fn __manifest_json(
+    plugin: fn() -> &'static Plugin,
+    version: &str,
+    api_version: &str,
+) -> RResult<RString, PluginError> {
+    guarded("manifest", || {
+        serde_json::to_string(&plugin().manifest(version, api_version))
+            .map(RString::from)
+            .map_err(PluginError::permanent)
+    })
+}
+
+#[doc(hidden)]
+pub fn __create_connector(
+    plugin: fn() -> &'static Plugin,
+    type_id: RStr<'_>,
+    settings: RStr<'_>,
+    host: HostBox,
+) -> RResult<ConnectorBox, PluginError> {
+    guarded("create_connector", || {
+        let ctx = Context::new(host);
+        let inner = plugin().create(type_id.as_str(), settings.as_str(), ctx.clone())?;
+        Ok(FfiConnector_TO::from_value(
+            FfiAdapter::new(inner, ctx),
+            TD_Opaque,
+        ))
+    })
+}
+
+/// Exports a plugin from a `cdylib` crate. Pass a function returning the [`Plugin`]:
+///
+/// ```ignore
+/// fn plugin() -> Plugin {
+///     Plugin::new("acme-demo", "ACME demo", "ACME")
+///         .connector(ConnectorType::<MyNorth>::north("acme-north", "ACME North").handles_values())
+/// }
+/// oibus_plugin_api::export_plugin!(plugin);
+/// ```
+///
+/// The plugin version is taken from the crate's `Cargo.toml`; the API version is the version of
+/// `oibus-plugin-api` the crate is compiled against.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:path) => {
+        $crate::export_plugin!(@inner $plugin, $crate::API_VERSION);
+    };
+    // Test fixtures only: declare another API version than the one compiled against.
+    ($plugin:path, api_version = $api:expr) => {
+        $crate::export_plugin!(@inner $plugin, $api);
+    };
+    (@inner $plugin:path, $api:expr) => {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        #[unsafe(no_mangle)]
+        pub static oibus_plugin_declaration: $crate::ffi::PluginDeclaration =
+            $crate::ffi::PluginDeclaration::for_api($api);
+
+        #[doc(hidden)]
+        fn __oibus_plugin() -> &'static $crate::sdk::Plugin {
+            static PLUGIN: ::std::sync::OnceLock<$crate::sdk::Plugin> = ::std::sync::OnceLock::new();
+            PLUGIN.get_or_init($plugin)
+        }
+
+        #[doc(hidden)]
+        extern "C" fn __oibus_manifest_json(
+        ) -> $crate::__private::abi_stable::std_types::RResult<
+            $crate::__private::abi_stable::std_types::RString,
+            $crate::PluginError,
+        > {
+            $crate::sdk::__manifest_json(__oibus_plugin, env!("CARGO_PKG_VERSION"), $api)
+        }
+
+        #[doc(hidden)]
+        extern "C" fn __oibus_create_connector(
+            type_id: $crate::__private::abi_stable::std_types::RStr<'_>,
+            settings: $crate::__private::abi_stable::std_types::RStr<'_>,
+            host: $crate::ffi::HostBox,
+        ) -> $crate::__private::abi_stable::std_types::RResult<$crate::ffi::ConnectorBox, $crate::PluginError> {
+            $crate::sdk::__create_connector(__oibus_plugin, type_id, settings, host)
+        }
+
+        #[doc(hidden)]
+        fn __oibus_root_module() -> $crate::ffi::PluginModuleRef {
+            use $crate::__private::abi_stable::prefix_type::PrefixTypeTrait as _;
+            $crate::ffi::PluginModule {
+                manifest_json: __oibus_manifest_json,
+                create_connector: __oibus_create_connector,
+            }
+            .leak_into_prefix()
+        }
+
+        // What abi_stable's `#[export_root_module]` generates, with paths through this crate so
+        // the plugin needs no direct abi_stable dependency.
+        #[doc(hidden)]
+        #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
+        pub static __OIBUS_ABI_STABLE_ROOT: $crate::__private::abi_stable::library::LibHeader = {
+            extern "C" fn erased() -> $crate::__private::abi_stable::library::RootModuleResult {
+                $crate::__private::abi_stable::library::__call_root_module_loader(__oibus_root_module)
+            }
+            unsafe {
+                $crate::__private::abi_stable::library::LibHeader::from_constructor::<$crate::ffi::PluginModuleRef>(
+                    erased,
+                    $crate::__private::abi_stable::library::CheckTypeLayout::Yes,
+                )
+            }
+        };
+    };
+}
