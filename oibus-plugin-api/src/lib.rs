@@ -24,16 +24,27 @@ pub use manifest::{Capability, ConnectorKind, ConnectorTypeManifest, Manifest};
 pub use model::{DataValue, Item, OibusValue, Quality, Timestamp};
 pub use version::{API_VERSION, check_compatibility};
 
-/// Re-exports used by [`export_plugin!`] so that a plugin crate needs no dependency but this one.
+/// Re-exported so that a plugin needs no dependency but this crate, and uses the very copies the
+/// SDK uses (in particular the `tokio` whose runtime runs the plugin's futures).
+pub use {schemars, serde, serde_json, tokio, tracing};
+
+/// Everything a connector implementation usually needs, in one `use`.
+pub mod prelude {
+    pub use crate::schemars::JsonSchema;
+    pub use crate::sdk::{
+        Connector, ConnectorType, Context, HandlesFile, HandlesValues, Plugin, QueriesFile,
+        QueriesHistory, QueriesLastPoint, QueriesSubscription, South, SouthItem,
+    };
+    pub use crate::serde::{Deserialize, Serialize};
+    pub use crate::{DataValue, OibusValue, PluginError, Quality, Result, Timestamp};
+    pub use crate::{tokio, tracing};
+}
+
+/// Re-exports used by [`export_plugin!`].
 #[doc(hidden)]
 pub mod __private {
     pub use abi_stable;
     pub use async_ffi;
-    pub use schemars;
-    pub use serde;
-    pub use serde_json;
-    pub use tokio;
-    pub use tracing;
 }
 
 /// Result alias used throughout the SDK.

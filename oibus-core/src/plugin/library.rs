@@ -145,8 +145,13 @@ fn read_declaration(file: &Path, raw: &'static RawLibrary) -> Result<PluginDecla
     // SAFETY: the symbol, if present, is a `PluginDeclaration` static exported by `export_plugin!`;
     // its magic is checked before any other field is trusted.
     let declaration = unsafe {
-        match raw.get::<PluginDeclaration>(symbol.as_bytes()) {
-            Ok(sym) => *(&*sym as *const PluginDeclaration),
+        match raw.get::<*const PluginDeclaration>(symbol.as_bytes()) {
+            Ok(sym) if !sym.is_null() => **sym,
+            Ok(_) => {
+                return Err(LoadError::NotAPlugin {
+                    file: file.to_path_buf(),
+                });
+            }
             Err(_) => {
                 return Err(LoadError::NotAPlugin {
                     file: file.to_path_buf(),

@@ -18,6 +18,7 @@ mod export;
 mod logging;
 mod plugin;
 mod runtime;
+pub mod testing;
 mod traits;
 
 pub use context::Context;

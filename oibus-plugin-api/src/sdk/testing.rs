@@ -1,0 +1,139 @@
+//! Helpers for unit-testing a connector without the engine: a [`Context`] whose `add_values` and
+//! `add_file` record what the connector produced.
+//!
+//! ```ignore
+//! let (ctx, recorded) = TestHost::new(state_dir).context("my-south");
+//! let mut south = MySouth::new(settings, ctx)?;
+//! south.last_point_query(&items).await?;
+//! assert_eq!(recorded.values().len(), 3);
+//! ```
+
+use super::Context;
+use crate::{
+    OibusValue, PluginError,
+    ffi::{FfiHost, FfiHost_TO, FfiResultFuture, LogLevel},
+};
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{RResult, RStr, RString, RVec},
+};
+use async_ffi::FutureExt as _;
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
+
+/// What a connector handed to a [`TestHost`].
+#[derive(Default)]
+pub struct Recorded {
+    values: Mutex<Vec<OibusValue>>,
+    files: Mutex<Vec<(PathBuf, Vec<u8>)>>,
+    logs: Mutex<Vec<String>>,
+    refuse: Mutex<Option<String>>,
+}
+
+impl Recorded {
+    /// Every value received so far.
+    pub fn values(&self) -> Vec<OibusValue> {
+        self.values.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+    /// Every file received so far, with the content it had when it was handed over.
+    pub fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        self.files.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+    /// Every log line (`LEVEL message`).
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+    /// From now on, refuse data with this message (`None` to accept again), as an engine whose
+    /// cache is full or broken would.
+    pub fn refuse(&self, message: Option<&str>) {
+        if let Ok(mut r) = self.refuse.lock() {
+            *r = message.map(str::to_string);
+        }
+    }
+    fn refusal(&self) -> Option<PluginError> {
+        self.refuse
+            .lock()
+            .ok()
+            .and_then(|r| r.clone())
+            .map(|m| PluginError::new(crate::ErrorKind::REJECTED_BY_HOST, m))
+    }
+}
+
+/// An in-memory host for unit tests.
+pub struct TestHost {
+    state_dir: PathBuf,
+    recorded: Arc<Recorded>,
+}
+
+struct Host {
+    id: String,
+    state_dir: PathBuf,
+    recorded: Arc<Recorded>,
+}
+
+impl TestHost {
+    /// A host whose connectors get `state_dir` as their state folder.
+    pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            state_dir: state_dir.into(),
+            recorded: Arc::default(),
+        }
+    }
+
+    /// A context for connector `id`, and the record of what it produces.
+    pub fn context(self, id: &str) -> (Context, Arc<Recorded>) {
+        let host = Host {
+            id: id.to_string(),
+            state_dir: self.state_dir,
+            recorded: self.recorded.clone(),
+        };
+        (
+            Context::new(FfiHost_TO::from_value(host, TD_Opaque)),
+            self.recorded,
+        )
+    }
+}
+
+impl FfiHost for Host {
+    fn connector_id(&self) -> RString {
+        self.id.as_str().into()
+    }
+    fn state_dir(&self) -> RString {
+        self.state_dir.to_string_lossy().into_owned().into()
+    }
+    fn max_level(&self) -> LogLevel {
+        LogLevel::DEBUG
+    }
+    fn log(&self, level: LogLevel, _target: RStr<'_>, message: RStr<'_>) {
+        if let Ok(mut l) = self.recorded.logs.lock() {
+            l.push(format!("{} {}", level.0, message.as_str()));
+        }
+    }
+    fn add_values(&self, values: RVec<OibusValue>) -> FfiResultFuture<()> {
+        let result = match self.recorded.refusal() {
+            Some(e) => Err(e),
+            None => {
+                if let Ok(mut v) = self.recorded.values.lock() {
+                    v.extend(values.into_vec());
+                }
+                Ok(())
+            }
+        };
+        async move { RResult::from(result) }.into_ffi()
+    }
+    fn add_file(&self, path: RString) -> FfiResultFuture<()> {
+        let result = match self.recorded.refusal() {
+            Some(e) => Err(e),
+            None => std::fs::read(path.as_str())
+                .map_err(|e| PluginError::transient(format!("cannot read {}: {e}", path.as_str())))
+                .map(|bytes| {
+                    if let Ok(mut f) = self.recorded.files.lock() {
+                        f.push((PathBuf::from(path.as_str()), bytes));
+                    }
+                }),
+        };
+        async move { RResult::from(result) }.into_ffi()
+    }
+}
