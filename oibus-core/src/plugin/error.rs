@@ -61,18 +61,20 @@ pub enum LoadError {
     IncompatibleApi {
         /// The file.
         file: PathBuf,
-        /// Plugin id and version, or `unknown` if the manifest could not be read.
+        /// Plugin id and version, from its declaration.
         plugin: String,
         /// The version rule that failed, with both versions.
         reason: String,
     },
     /// abi_stable found that the types at the boundary do not have the host's layout.
     #[error(
-        "{file}: ABI check failed (built against a different oibus-plugin-api or abi_stable): {reason}"
+        "{file}: plugin {plugin} refused: ABI check failed (built against a different oibus-plugin-api or abi_stable): {reason}"
     )]
     AbiMismatch {
         /// The file.
         file: PathBuf,
+        /// Plugin id and version, from its declaration.
+        plugin: String,
         /// abi_stable's diagnosis (first lines).
         reason: String,
     },

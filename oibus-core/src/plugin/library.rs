@@ -103,28 +103,44 @@ pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
     let raw: &'static RawLibrary = Box::leak(Box::new(raw));
 
     let declaration = read_declaration(file, raw)?;
-    let plugin_version = declaration.api_version();
-    if let Err(e) = check_compatibility(&host_api_version(), &plugin_version) {
+    let plugin = format!(
+        "{} {}",
+        declaration.plugin_id(),
+        declaration.plugin_version()
+    );
+    let api_version = declaration.api_version();
+    if let Err(e) = check_compatibility(&host_api_version(), &api_version) {
         return Err(LoadError::IncompatibleApi {
             file: file.to_path_buf(),
-            plugin: "(manifest not read)".to_string(),
+            plugin,
             reason: e.to_string(),
         });
     }
 
     // SAFETY: the library stays loaded for the life of the process (leaked above).
-    let header = unsafe { lib_header_from_raw_library(raw) }.map_err(|e| abi_error(file, e))?;
+    let header =
+        unsafe { lib_header_from_raw_library(raw) }.map_err(|e| abi_error(file, &plugin, e))?;
     let module = header
         .init_root_module::<PluginModuleRef>()
-        .map_err(|e| abi_error(file, e))?;
+        .map_err(|e| abi_error(file, &plugin, e))?;
 
     let manifest = read_manifest(file, module)?;
-    if manifest.api_version != plugin_version.to_string() {
+    let declared = (
+        declaration.plugin_id(),
+        declaration.plugin_version(),
+        api_version.to_string(),
+    );
+    let described = (
+        manifest.id.clone(),
+        manifest.version.clone(),
+        manifest.api_version.clone(),
+    );
+    if declared != described {
         return Err(LoadError::BadManifest {
             file: file.to_path_buf(),
             reason: format!(
-                "manifest says API {} but the declaration says {plugin_version}",
-                manifest.api_version
+                "the manifest says plugin {} {} for API {} but the declaration says {} {} for API {}",
+                described.0, described.1, described.2, declared.0, declared.1, declared.2
             ),
         });
     }
@@ -205,16 +221,17 @@ fn read_manifest(file: &Path, module: PluginModuleRef) -> Result<Manifest, LoadE
     Ok(manifest)
 }
 
-fn abi_error(file: &Path, e: LibraryError) -> LoadError {
+fn abi_error(file: &Path, plugin: &str, e: LibraryError) -> LoadError {
     let text = e.to_string();
     match e {
         LibraryError::IncompatibleVersionNumber { .. } => LoadError::IncompatibleApi {
             file: file.to_path_buf(),
-            plugin: "(manifest not read)".into(),
+            plugin: plugin.to_string(),
             reason: first_line(&text),
         },
         _ => LoadError::AbiMismatch {
             file: file.to_path_buf(),
+            plugin: plugin.to_string(),
             reason: text
                 .lines()
                 .filter(|l| !l.trim().is_empty())

@@ -13,7 +13,7 @@ pub mod shadow;
 
 pub use error::LoadError;
 pub use library::LoadedPlugin;
-pub use registry::{PluginRegistry, PluginReport, PluginStatus};
+pub use registry::{PluginRegistry, PluginReport, PluginStatus, Refused};
 
 /// File extensions treated as plugin libraries.
 pub const LIBRARY_EXTENSIONS: &[&str] = &["so", "dll", "dylib"];

@@ -35,6 +35,15 @@ pub struct PluginReport {
     pub status: PluginStatus,
 }
 
+/// A file the registry refused.
+#[derive(Debug)]
+pub struct Refused {
+    /// Why.
+    pub error: LoadError,
+    /// The plugin's manifest, when it was read before the refusal (a duplicate, for example).
+    pub manifest: Option<oibus_plugin_api::Manifest>,
+}
+
 /// Plugins loaded from a folder, indexed by plugin id and by connector type id.
 #[derive(Default)]
 pub struct PluginRegistry {
@@ -78,12 +87,14 @@ impl PluginRegistry {
                         status: PluginStatus::Ok,
                     }
                 }
-                Err((e, manifest)) => {
-                    tracing::warn!("plugin refused: {e}");
+                Err(refused) => {
+                    tracing::warn!("plugin refused: {}", refused.error);
                     PluginReport {
                         file,
-                        manifest,
-                        status: PluginStatus::Refused { reason: e.reason() },
+                        manifest: refused.manifest,
+                        status: PluginStatus::Refused {
+                            reason: refused.error.reason(),
+                        },
                     }
                 }
             };
@@ -97,10 +108,19 @@ impl PluginRegistry {
         &mut self,
         file: &Path,
         cache_dir: &Path,
-    ) -> Result<LoadedPlugin, (LoadError, Option<oibus_plugin_api::Manifest>)> {
-        let plugin = library::load(file, cache_dir).map_err(|e| (e, None))?;
-        self.register(plugin.clone())
-            .map_err(|e| (e, Some(plugin.manifest().clone())))?;
+    ) -> Result<LoadedPlugin, Box<Refused>> {
+        let plugin = library::load(file, cache_dir).map_err(|error| {
+            Box::new(Refused {
+                error,
+                manifest: None,
+            })
+        })?;
+        self.register(plugin.clone()).map_err(|error| {
+            Box::new(Refused {
+                error,
+                manifest: Some(plugin.manifest().clone()),
+            })
+        })?;
         Ok(plugin)
     }
 

@@ -3,7 +3,11 @@
 use abi_stable::StableAbi;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
+use std::{
+    fmt,
+    ops::{Add, Sub},
+    time::Duration,
+};
 
 /// A UTC instant as nanoseconds since the Unix epoch (covers the years 1677 to 2262).
 /// Serialized as an ISO-8601 string with a `Z` suffix, as OIBus does.
@@ -53,19 +57,29 @@ impl Timestamp {
         self.to_datetime()
             .to_rfc3339_opts(SecondsFormat::AutoSi, true)
     }
-    /// This instant plus a duration (saturating).
-    pub fn add(self, d: std::time::Duration) -> Self {
-        Self(
-            self.0
-                .saturating_add(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
-        )
+    /// The time from `earlier` to this instant (zero if `earlier` is later).
+    pub fn since(self, earlier: Self) -> Duration {
+        u64::try_from(self.0.saturating_sub(earlier.0)).map_or(Duration::ZERO, Duration::from_nanos)
     }
-    /// This instant minus a duration (saturating).
-    pub fn sub(self, d: std::time::Duration) -> Self {
-        Self(
-            self.0
-                .saturating_sub(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
-        )
+}
+
+fn nanos(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// This instant plus a duration (saturating).
+impl Add<Duration> for Timestamp {
+    type Output = Self;
+    fn add(self, d: Duration) -> Self {
+        Self(self.0.saturating_add(nanos(d)))
+    }
+}
+
+/// This instant minus a duration (saturating).
+impl Sub<Duration> for Timestamp {
+    type Output = Self;
+    fn sub(self, d: Duration) -> Self {
+        Self(self.0.saturating_sub(nanos(d)))
     }
 }
 
@@ -112,6 +126,25 @@ mod tests {
     fn offsets_are_normalised_to_utc() {
         let t = Timestamp::parse("2024-05-01T14:00:00+02:00").unwrap();
         assert_eq!(t.to_iso(), "2024-05-01T12:00:00Z");
+    }
+
+    #[test]
+    fn arithmetic_saturates() {
+        let t = Timestamp::from_millis(1_000);
+        assert_eq!(
+            t + Duration::from_millis(500),
+            Timestamp::from_millis(1_500)
+        );
+        assert_eq!(t - Duration::from_millis(500), Timestamp::from_millis(500));
+        assert_eq!(
+            Timestamp(i64::MAX) + Duration::from_secs(1),
+            Timestamp(i64::MAX)
+        );
+        assert_eq!(
+            t.since(Timestamp::from_millis(250)),
+            Duration::from_millis(750)
+        );
+        assert_eq!(Timestamp::from_millis(0).since(t), Duration::ZERO);
     }
 
     #[test]

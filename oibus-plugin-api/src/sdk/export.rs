@@ -3,7 +3,7 @@
 use super::{Context, Plugin, adapter::FfiAdapter, runtime::panic_message};
 use crate::{
     ErrorKind, PluginError,
-    ffi::{ConnectorBox, FfiConnector_TO, HostBox},
+    ffi::{ConnectorBox, FfiConnector_TO, HostBox, PluginDeclaration},
 };
 use abi_stable::{
     sabi_trait::TD_Opaque,
@@ -24,11 +24,15 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, PluginError>) -> RResult
 #[doc(hidden)]
 pub fn __manifest_json(
     plugin: fn() -> &'static Plugin,
-    version: &str,
-    api_version: &str,
+    declaration: &PluginDeclaration,
 ) -> RResult<RString, PluginError> {
     guarded("manifest", || {
-        serde_json::to_string(&plugin().manifest(version, api_version))
+        let manifest = plugin().manifest(
+            &declaration.plugin_id(),
+            &declaration.plugin_version(),
+            &declaration.api_version().to_string(),
+        );
+        serde_json::to_string(&manifest)
             .map(RString::from)
             .map_err(PluginError::permanent)
     })
@@ -55,43 +59,47 @@ pub fn __create_connector(
 ///
 /// ```ignore
 /// fn plugin() -> Plugin {
-///     Plugin::new("acme-demo", "ACME demo", "ACME")
+///     Plugin::new("ACME demo", "ACME")
 ///         .connector(ConnectorType::<MyNorth>::north("acme-north", "ACME North").handles_values())
 /// }
 /// oibus_plugin_api::export_plugin!(plugin);
 /// ```
 ///
-/// The plugin version is taken from the crate's `Cargo.toml`; the API version is the version of
-/// `oibus-plugin-api` the crate is compiled against.
+/// The plugin id and version are the package name and version of the crate's `Cargo.toml`; the
+/// API version is the version of `oibus-plugin-api` the crate is compiled against. All three are
+/// written into a plain declaration the engine reads before running any of the plugin's code.
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:path) => {
-        $crate::export_plugin!(@inner $plugin, $crate::API_VERSION);
+        $crate::export_plugin!(
+            $plugin,
+            declaration = $crate::ffi::PluginDeclaration::new(
+                $crate::API_VERSION,
+                env!("CARGO_PKG_NAME"),
+                env!("CARGO_PKG_VERSION"),
+            )
+        );
     };
     // Test fixtures only: declare another API version than the one compiled against.
-    ($plugin:path, api_version = $api:expr) => {
-        $crate::export_plugin!(@inner $plugin, $api);
-    };
-    (@inner $plugin:path, $api:expr) => {
+    ($plugin:path, declaration = $declaration:expr) => {
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
         #[unsafe(no_mangle)]
-        pub static oibus_plugin_declaration: $crate::ffi::PluginDeclaration =
-            $crate::ffi::PluginDeclaration::for_api($api);
+        pub static oibus_plugin_declaration: $crate::ffi::PluginDeclaration = $declaration;
 
         #[doc(hidden)]
         fn __oibus_plugin() -> &'static $crate::sdk::Plugin {
-            static PLUGIN: ::std::sync::OnceLock<$crate::sdk::Plugin> = ::std::sync::OnceLock::new();
+            static PLUGIN: ::std::sync::OnceLock<$crate::sdk::Plugin> =
+                ::std::sync::OnceLock::new();
             PLUGIN.get_or_init($plugin)
         }
 
         #[doc(hidden)]
-        extern "C" fn __oibus_manifest_json(
-        ) -> $crate::__private::abi_stable::std_types::RResult<
+        extern "C" fn __oibus_manifest_json() -> $crate::__private::abi_stable::std_types::RResult<
             $crate::__private::abi_stable::std_types::RString,
             $crate::PluginError,
         > {
-            $crate::sdk::__manifest_json(__oibus_plugin, env!("CARGO_PKG_VERSION"), $api)
+            $crate::sdk::__manifest_json(__oibus_plugin, &oibus_plugin_declaration)
         }
 
         #[doc(hidden)]
@@ -99,7 +107,10 @@ macro_rules! export_plugin {
             type_id: $crate::__private::abi_stable::std_types::RStr<'_>,
             settings: $crate::__private::abi_stable::std_types::RStr<'_>,
             host: $crate::ffi::HostBox,
-        ) -> $crate::__private::abi_stable::std_types::RResult<$crate::ffi::ConnectorBox, $crate::PluginError> {
+        ) -> $crate::__private::abi_stable::std_types::RResult<
+            $crate::ffi::ConnectorBox,
+            $crate::PluginError,
+        > {
             $crate::sdk::__create_connector(__oibus_plugin, type_id, settings, host)
         }
 
@@ -119,10 +130,14 @@ macro_rules! export_plugin {
         #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
         pub static __OIBUS_ABI_STABLE_ROOT: $crate::__private::abi_stable::library::LibHeader = {
             extern "C" fn erased() -> $crate::__private::abi_stable::library::RootModuleResult {
-                $crate::__private::abi_stable::library::__call_root_module_loader(__oibus_root_module)
+                $crate::__private::abi_stable::library::__call_root_module_loader(
+                    __oibus_root_module,
+                )
             }
             unsafe {
-                $crate::__private::abi_stable::library::LibHeader::from_constructor::<$crate::ffi::PluginModuleRef>(
+                $crate::__private::abi_stable::library::LibHeader::from_constructor::<
+                    $crate::ffi::PluginModuleRef,
+                >(
                     erased,
                     $crate::__private::abi_stable::library::CheckTypeLayout::Yes,
                 )

@@ -11,10 +11,11 @@ use crate::{
 };
 use std::path::PathBuf;
 
-/// A plugin: identity plus the connector types it offers. Build it in the function you pass to
-/// [`export_plugin!`](crate::export_plugin); its version and API version are filled in by the macro.
+/// A plugin: its display name, vendor and the connector types it offers. Build it in the function
+/// you pass to [`export_plugin!`](crate::export_plugin). The plugin id and version are the package
+/// name and version of your crate, and the API version the version of `oibus-plugin-api` you build
+/// against: the macro records all three at compile time.
 pub struct Plugin {
-    id: String,
     name: String,
     vendor: String,
     description: String,
@@ -22,10 +23,9 @@ pub struct Plugin {
 }
 
 impl Plugin {
-    /// A plugin with a stable id (for example `acme-modbus`), a display name and a vendor.
-    pub fn new(id: impl Into<String>, name: impl Into<String>, vendor: impl Into<String>) -> Self {
+    /// A plugin with a display name and a vendor.
+    pub fn new(name: impl Into<String>, vendor: impl Into<String>) -> Self {
         Self {
-            id: id.into(),
             name: name.into(),
             vendor: vendor.into(),
             description: String::new(),
@@ -45,10 +45,10 @@ impl Plugin {
         self
     }
 
-    /// The manifest, given the plugin version and the API version it is built against.
-    pub fn manifest(&self, version: &str, api_version: &str) -> Manifest {
+    /// The manifest, given the plugin id, its version and the API version it is built against.
+    pub fn manifest(&self, id: &str, version: &str, api_version: &str) -> Manifest {
         Manifest {
-            id: self.id.clone(),
+            id: id.to_string(),
             name: self.name.clone(),
             vendor: self.vendor.clone(),
             description: self.description.clone(),
@@ -71,7 +71,7 @@ impl Plugin {
             .ok_or_else(|| {
                 PluginError::invalid_settings(format!(
                     "plugin {:?} has no connector type {type_id:?}",
-                    self.id
+                    self.name
                 ))
             })?;
         t.create(settings, ctx)

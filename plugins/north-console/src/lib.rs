@@ -81,7 +81,7 @@ impl HandlesFile for Console {
 }
 
 fn plugin() -> Plugin {
-    Plugin::new("oibus-console", "Console", "oibus-rs")
+    Plugin::new("Console", "oibus-rs")
         .description("Prints values and files on the engine's standard output")
         .connector(
             ConnectorType::<Console>::north("console", "Console")

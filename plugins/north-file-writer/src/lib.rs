@@ -144,7 +144,7 @@ impl HandlesFile for FileWriter {
 }
 
 fn plugin() -> Plugin {
-    Plugin::new("oibus-file-writer", "File writer", "oibus-rs")
+    Plugin::new("File writer", "oibus-rs")
         .description("Writes values as JSON files and copies files to a folder")
         .connector(
             ConnectorType::<FileWriter>::north("file-writer", "File writer")

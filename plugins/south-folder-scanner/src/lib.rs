@@ -222,7 +222,7 @@ impl QueriesFile for FolderScanner {
 }
 
 fn plugin() -> Plugin {
-    Plugin::new("oibus-folder-scanner", "Folder scanner", "oibus-rs")
+    Plugin::new("Folder scanner", "oibus-rs")
         .description("Collects files dropped in a folder")
         .connector(
             ConnectorType::<FolderScanner>::south("folder-scanner", "Folder scanner")

@@ -172,7 +172,7 @@ impl QueriesSubscription for Simulator {
 }
 
 fn plugin() -> Plugin {
-    Plugin::new("oibus-simulator", "Signal simulator", "oibus-rs")
+    Plugin::new("Signal simulator", "oibus-rs")
         .description("Deterministic sine, ramp and random signals")
         .connector(
             ConnectorType::<Simulator>::south("simulator", "Signal simulator")

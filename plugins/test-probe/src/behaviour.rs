@@ -1,0 +1,100 @@
+//! Settings and behaviour shared by both probe connectors: the call journal and the lifecycle
+//! faults.
+
+use oibus_plugin_api::prelude::*;
+use std::{fs, io::Write, path::Path, time::Duration};
+
+/// How a probe connector behaves in its lifecycle calls.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub struct Behaviour {
+    /// File every call is appended to, one operation name per line.
+    #[serde(default)]
+    pub journal: Option<String>,
+    /// `connect` panics.
+    #[serde(default)]
+    pub connect_panics: bool,
+    /// `connect` never completes.
+    #[serde(default)]
+    pub connect_hangs: bool,
+    /// `connect` fails this many times (counted in the state folder, across restarts) first.
+    #[serde(default)]
+    pub connect_failures: u32,
+    /// `test_connection` fails with this message.
+    #[serde(default)]
+    pub test_connection_error: Option<String>,
+}
+
+impl Behaviour {
+    /// Appends `op` to the journal, if any.
+    pub fn journal(&self, op: &str) -> Result<()> {
+        if let Some(path) = &self.journal {
+            let mut f = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            writeln!(f, "{op}")?;
+        }
+        Ok(())
+    }
+
+    /// The `connect` behaviour.
+    pub async fn connect(&self, state_dir: &Path) -> Result<()> {
+        self.journal("connect")?;
+        if self.connect_panics {
+            panic!("probe: connect panics as configured");
+        }
+        if self.connect_hangs {
+            tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+        }
+        if self.connect_failures > 0 {
+            let counter = state_dir.join("connect-attempts");
+            let attempts: u32 = fs::read_to_string(&counter)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            fs::create_dir_all(state_dir)?;
+            fs::write(&counter, (attempts + 1).to_string())?;
+            if attempts < self.connect_failures {
+                return Err(PluginError::transient(format!(
+                    "probe: connect failure {} of {}",
+                    attempts + 1,
+                    self.connect_failures
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `test_connection` behaviour.
+    pub fn test_connection(&self) -> Result<()> {
+        self.journal("test_connection")?;
+        match &self.test_connection_error {
+            Some(m) => Err(PluginError::transient(m)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Implements the lifecycle methods of [`Connector`] by journaling them and applying the
+/// [`Behaviour`] in field `behaviour`.
+macro_rules! probe_lifecycle {
+    () => {
+        async fn start(&mut self) -> Result<()> {
+            self.behaviour.journal("start")?;
+            self.connect().await
+        }
+        async fn connect(&mut self) -> Result<()> {
+            self.behaviour.connect(&self.ctx.state_dir()).await
+        }
+        async fn stop(&mut self) -> Result<()> {
+            self.behaviour.journal("stop")?;
+            self.disconnect().await
+        }
+        async fn test_connection(&mut self) -> Result<()> {
+            self.behaviour.test_connection()
+        }
+    };
+}
+pub(crate) use probe_lifecycle;

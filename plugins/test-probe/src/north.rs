@@ -1,0 +1,109 @@
+//! `probe-north`: records or counts what it receives, and fails while a fault file exists.
+
+use crate::behaviour::{Behaviour, probe_lifecycle};
+use oibus_plugin_api::{prelude::*, serde_json};
+use std::{fs, io::Write, path::Path, time::Duration};
+
+/// Settings of `probe-north`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub struct NorthSettings {
+    /// Lifecycle behaviour.
+    #[serde(default)]
+    pub behaviour: Behaviour,
+    /// every value received is appended to this file as one JSON line (written before the send is acknowledged); every
+    /// file received as a line `file <name> <size>`.
+    #[serde(default)]
+    pub record_file: Option<String>,
+    /// While this file exists, sends fail: permanently if it contains `permanent`, else transiently.
+    #[serde(default)]
+    pub fault_file: Option<String>,
+    /// Milliseconds each send takes.
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+/// The probe North connector.
+pub struct ProbeNorth {
+    behaviour: Behaviour,
+    settings: NorthSettings,
+    ctx: Context,
+    received: u64,
+}
+
+impl ProbeNorth {
+    async fn before_send(&self, what: &str) -> Result<()> {
+        self.behaviour.journal(what)?;
+        if self.settings.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(self.settings.delay_ms)).await;
+        }
+        if let Some(fault) = &self.settings.fault_file
+            && let Ok(text) = fs::read_to_string(fault)
+        {
+            return Err(if text.contains("permanent") {
+                PluginError::permanent(format!("probe: permanent fault ({fault})"))
+            } else {
+                PluginError::transient(format!("probe: transient fault ({fault})"))
+            });
+        }
+        Ok(())
+    }
+
+    fn record(&self, lines: &[u8]) -> Result<()> {
+        if let Some(path) = &self.settings.record_file {
+            let mut f = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            f.write_all(lines)?;
+        }
+        Ok(())
+    }
+}
+
+impl Connector for ProbeNorth {
+    type Settings = NorthSettings;
+
+    fn new(settings: NorthSettings, ctx: Context) -> Result<Self> {
+        Ok(Self {
+            behaviour: settings.behaviour.clone(),
+            settings,
+            ctx,
+            received: 0,
+        })
+    }
+
+    probe_lifecycle!();
+
+    async fn disconnect(&mut self) -> Result<()> {
+        self.behaviour.journal("disconnect")?;
+        tracing::info!("received {} values", self.received);
+        Ok(())
+    }
+}
+
+impl HandlesValues for ProbeNorth {
+    async fn handle_values(&mut self, values: Vec<OibusValue>) -> Result<()> {
+        self.before_send("handle_values").await?;
+        if self.settings.record_file.is_some() {
+            let mut lines = Vec::with_capacity(values.len() * 96);
+            for v in &values {
+                serde_json::to_writer(&mut lines, v)?;
+                lines.push(b'\n');
+            }
+            self.record(&lines)?;
+        }
+        self.received += values.len() as u64;
+        Ok(())
+    }
+}
+
+impl HandlesFile for ProbeNorth {
+    async fn handle_file(&mut self, path: &Path) -> Result<()> {
+        self.before_send("handle_file").await?;
+        let size = fs::metadata(path)?.len();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        self.record(format!("file {name} {size}\n").as_bytes())
+    }
+}

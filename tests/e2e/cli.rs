@@ -1,0 +1,182 @@
+//! The `oibus` binary as a user runs it.
+
+use oibus_tests::{PRODUCT_PLUGINS, library_name, oibus, plugin_folder};
+use std::{fs, process::Command};
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(oibus()).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn plugins_list_shows_four_ok_rows_and_one_refused() {
+    let dir = plugin_folder(PRODUCT_PLUGINS);
+    fs::write(dir.path().join("garbage.so"), b"definitely not ELF").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, out, err) = run(&[
+        "plugins",
+        "list",
+        "--dir",
+        d,
+        "--data",
+        data.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<&str> = out.lines().collect();
+    assert!(
+        rows[0].starts_with("FILE") && rows[0].contains("STATUS"),
+        "{out}"
+    );
+    assert_eq!(
+        rows.iter().filter(|r| r.ends_with(" ok")).count(),
+        4,
+        "{out}"
+    );
+    let refused: Vec<&&str> = rows.iter().filter(|r| r.contains("refused:")).collect();
+    assert_eq!(refused.len(), 1, "{out}");
+    assert!(
+        refused[0].starts_with("garbage.so") && refused[0].contains("not a shared library"),
+        "{out}"
+    );
+    for base in PRODUCT_PLUGINS {
+        assert!(out.contains(&library_name(base)), "{out}");
+    }
+    assert!(
+        out.contains("simulator (south: QueriesLastPoint+QueriesHistory+QueriesSubscription)"),
+        "{out}"
+    );
+
+    let (code, json, _) = run(&[
+        "plugins",
+        "list",
+        "--json",
+        "--dir",
+        d,
+        "--data",
+        data.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let reports: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let statuses: Vec<&str> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "ok").count(), 4);
+    assert_eq!(statuses.iter().filter(|s| **s == "refused").count(), 1);
+}
+
+#[test]
+fn plugins_list_fails_only_when_the_folder_is_unreadable() {
+    let (code, _, err) = run(&["plugins", "list", "--dir", "/no/such/folder"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("/no/such/folder"), "{err}");
+}
+
+#[test]
+fn plugins_inspect_prints_the_manifest() {
+    let dir = plugin_folder(&["oibus_north_file_writer"]);
+    let data = tempfile::tempdir().unwrap();
+    let file = dir.path().join(library_name("oibus_north_file_writer"));
+    let (code, out, err) = run(&[
+        "plugins",
+        "inspect",
+        file.to_str().unwrap(),
+        "--data",
+        data.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let m: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(m["id"], "oibus-north-file-writer");
+    assert_eq!(m["api_version"], oibus_plugin_api::API_VERSION);
+    assert_eq!(m["connector_types"][0]["id"], "file-writer");
+    assert!(
+        m["connector_types"][0]["settings_schema"]["properties"]["output_folder"].is_object(),
+        "{out}"
+    );
+}
+
+#[test]
+fn test_connection_validates_then_tests() {
+    let dir = plugin_folder(PRODUCT_PLUGINS);
+    let work = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let data = work.path().join("data");
+    let data = data.to_str().unwrap();
+
+    let out_dir = work.path().join("out");
+    let settings = serde_json::json!({"output_folder": out_dir}).to_string();
+    let (code, out, err) = run(&[
+        "test-connection",
+        "--plugins",
+        d,
+        "--data",
+        data,
+        "--type",
+        "file-writer",
+        "--settings",
+        &settings,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("connection OK"), "{out}");
+
+    // From a file, with a wrong type for a field: the field is named and nothing runs.
+    let file = work.path().join("bad.json");
+    fs::write(&file, r#"{"output_folder": 12}"#).unwrap();
+    let arg = format!("@{}", file.display());
+    let (code, _, err) = run(&[
+        "test-connection",
+        "--plugins",
+        d,
+        "--data",
+        data,
+        "--type",
+        "file-writer",
+        "--settings",
+        &arg,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/output_folder"), "{err}");
+
+    // A real failure of the target is reported.
+    let blocker = work.path().join("a-file");
+    fs::write(&blocker, "x").unwrap();
+    let settings = serde_json::json!({"output_folder": blocker.join("sub")}).to_string();
+    let (code, _, err) = run(&[
+        "test-connection",
+        "--plugins",
+        d,
+        "--data",
+        data,
+        "--type",
+        "file-writer",
+        "--settings",
+        &settings,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("connection FAILED") && err.contains("output_folder"),
+        "{err}"
+    );
+
+    // Unknown type: the available ones are listed.
+    let (code, _, err) = run(&[
+        "test-connection",
+        "--plugins",
+        d,
+        "--data",
+        data,
+        "--type",
+        "nope",
+        "--settings",
+        "{}",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("folder-scanner"), "{err}");
+}

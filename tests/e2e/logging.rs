@@ -1,0 +1,88 @@
+//! A plugin's `tracing` events reach the host's subscriber inside the connector's span.
+
+use futures_util::future::BoxFuture;
+use oibus_core::{
+    connector::{self, ConnectorSpec, DataSink, Timeouts},
+    plugin::PluginRegistry,
+};
+use oibus_plugin_api::{OibusValue, PluginError, Timestamp};
+use oibus_tests::plugin_folder;
+use std::{
+    io::Write,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Nowhere;
+impl DataSink for Nowhere {
+    fn add_values(
+        &self,
+        _: &str,
+        _: Vec<OibusValue>,
+    ) -> BoxFuture<'static, Result<(), PluginError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn add_file(&self, _: &str, _: PathBuf) -> BoxFuture<'static, Result<(), PluginError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_events_are_logged_in_the_connector_span() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let plugins = plugin_folder(&["oibus_test_probe"]);
+    let cache = tempfile::tempdir().unwrap();
+    let (registry, _) = PluginRegistry::discover(plugins.path(), cache.path()).unwrap();
+    let c = connector::create(
+        &registry,
+        ConnectorSpec {
+            id: "north-7",
+            type_id: "probe-north",
+            settings: &serde_json::json!({}),
+            state_dir: cache.path().join("state"),
+            timeouts: Timeouts::default(),
+        },
+        Arc::new(Nowhere),
+        tokio::runtime::Handle::current(),
+    )
+    .unwrap();
+    c.start().await.unwrap();
+    c.handle_values(vec![
+        OibusValue::new("a", Timestamp::now(), 1i64),
+        OibusValue::new("b", Timestamp::now(), 2i64),
+    ])
+    .await
+    .unwrap();
+    c.stop().await.unwrap();
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("received 2 values"))
+        .unwrap_or_else(|| panic!("the plugin's event is missing:\n{text}"));
+    assert!(line.contains("INFO"), "{line}");
+    assert!(
+        line.contains("connector.kind=north") && line.contains("connector.id=\"north-7\""),
+        "{line}"
+    );
+}

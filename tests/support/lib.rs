@@ -1,0 +1,110 @@
+//! Helpers for the end-to-end tests: build the plugin crates with cargo, copy the library files
+//! into temporary plugin folders, find the `oibus` binary.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+};
+
+/// The plugin crates of the workspace: package name and library base name.
+pub const PLUGINS: &[(&str, &str)] = &[
+    ("oibus-south-simulator", "oibus_south_simulator"),
+    ("oibus-south-folder-scanner", "oibus_south_folder_scanner"),
+    ("oibus-north-file-writer", "oibus_north_file_writer"),
+    ("oibus-north-console", "oibus_north_console"),
+    ("oibus-test-probe", "oibus_test_probe"),
+    ("oibus-test-newer-api", "oibus_test_newer_api"),
+    ("oibus-test-not-a-plugin", "oibus_test_not_a_plugin"),
+];
+
+/// The four product plugins.
+pub const PRODUCT_PLUGINS: &[&str] = &[
+    "oibus_south_simulator",
+    "oibus_south_folder_scanner",
+    "oibus_north_file_writer",
+    "oibus_north_console",
+];
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the workspace")
+        .to_path_buf()
+}
+
+fn release() -> bool {
+    std::env::current_exe()
+        .map(|p| p.components().any(|c| c.as_os_str() == "release"))
+        .unwrap_or(false)
+}
+
+/// The folder holding the built libraries and binaries (same profile as the running test).
+pub fn artifacts() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    target.join(if release() { "release" } else { "debug" })
+}
+
+/// Builds every plugin crate and the `oibus` binary once per test process (a no-op when cargo finds
+/// them up to date), and returns [`artifacts`].
+pub fn build() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace())
+            .args(["build", "--quiet", "-p", "oibus-core"]);
+        for (package, _) in PLUGINS {
+            cmd.args(["-p", package]);
+        }
+        if release() {
+            cmd.arg("--release");
+        }
+        let out = cmd.output().expect("cannot run cargo");
+        assert!(
+            out.status.success(),
+            "building the plugins failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        artifacts()
+    })
+}
+
+/// The file name of a library on this platform (`libx.so`, `x.dll`, `libx.dylib`).
+pub fn library_name(base: &str) -> String {
+    format!(
+        "{}{base}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+/// The built library of plugin crate `base` (built first if needed).
+pub fn library(base: &str) -> PathBuf {
+    build().join(library_name(base))
+}
+
+/// A fresh temporary folder holding copies of these plugins.
+pub fn plugin_folder(bases: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for base in bases {
+        copy_plugin(base, dir.path());
+    }
+    dir
+}
+
+/// Copies plugin `base` into `folder` under its usual name; returns the copy.
+pub fn copy_plugin(base: &str, folder: &Path) -> PathBuf {
+    let target = folder.join(library_name(base));
+    fs::copy(library(base), &target).expect("copy plugin");
+    target
+}
+
+/// The `oibus` binary.
+pub fn oibus() -> PathBuf {
+    build().join(format!("oibus{}", std::env::consts::EXE_SUFFIX))
+}
