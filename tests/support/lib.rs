@@ -17,6 +17,7 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("oibus-test-probe", "oibus_test_probe"),
     ("oibus-test-newer-api", "oibus_test_newer_api"),
     ("oibus-test-not-a-plugin", "oibus_test_not_a_plugin"),
+    ("oibus-test-bench", "oibus_test_bench"),
 ];
 
 /// The four product plugins.
@@ -107,4 +108,19 @@ pub fn copy_plugin(base: &str, folder: &Path) -> PathBuf {
 /// The `oibus` binary.
 pub fn oibus() -> PathBuf {
     build().join(format!("oibus{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Rewrites the plugin id in the declaration of a library built from the `test-bench` fixture, so
+/// that copies of one file become distinct plugins. `suffix` is appended to the id.
+pub fn with_plugin_id_suffix(library: &[u8], suffix: &str) -> Vec<u8> {
+    const ID: &[u8] = b"oibus-test-bench";
+    let mut field = ID.to_vec();
+    field.resize(oibus_plugin_api::ffi::DECLARATION_TEXT_LEN, 0);
+    let at = library
+        .windows(field.len())
+        .position(|w| w == field.as_slice())
+        .expect("the fixture's declaration is in the file");
+    let mut out = library.to_vec();
+    out[at + ID.len()..at + ID.len() + suffix.len()].copy_from_slice(suffix.as_bytes());
+    out
 }
