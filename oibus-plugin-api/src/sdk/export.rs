@@ -57,12 +57,53 @@ pub fn __create_connector(
 
 /// Exports a plugin from a `cdylib` crate. Pass a function returning the [`Plugin`]:
 ///
-/// ```ignore
+/// ```rust,standalone_crate
+/// use oibus_plugin_api::prelude::*;
+///
+/// /// Settings of the North (doc comments become the JSON Schema's descriptions).
+/// #[derive(Deserialize, JsonSchema)]
+/// #[serde(crate = "oibus_plugin_api::serde")]
+/// #[schemars(crate = "oibus_plugin_api::schemars")]
+/// struct MySettings {
+///     /// Where the values go.
+///     url: String,
+/// }
+///
+/// struct MyNorth {
+///     settings: MySettings,
+/// }
+///
+/// impl Connector for MyNorth {
+///     type Settings = MySettings;
+///     fn new(settings: MySettings, _ctx: Context) -> Result<Self> {
+///         Ok(Self { settings })
+///     }
+/// }
+///
+/// impl HandlesValues for MyNorth {
+///     async fn handle_values(&mut self, values: Vec<OibusValue>) -> Result<()> {
+///         tracing::info!("{} values for {}", values.len(), self.settings.url);
+///         Ok(())
+///     }
+/// }
+///
 /// fn plugin() -> Plugin {
 ///     Plugin::new("ACME demo", "ACME")
 ///         .connector(ConnectorType::<MyNorth>::north("acme-north", "ACME North").handles_values())
 /// }
 /// oibus_plugin_api::export_plugin!(plugin);
+/// # fn main() {
+/// #     // What the macro recorded at compile time: this crate's name and the API version.
+/// #     assert_eq!(oibus_plugin_declaration.plugin_id(), env!("CARGO_PKG_NAME"));
+/// #     assert_eq!(
+/// #         oibus_plugin_declaration.api_version().to_string(),
+/// #         oibus_plugin_api::API_VERSION
+/// #     );
+/// #     let manifest = plugin().manifest("acme-demo", "1.0.0", oibus_plugin_api::API_VERSION);
+/// #     let north = manifest.connector_type("acme-north").unwrap();
+/// #     assert_eq!(north.capabilities, [oibus_plugin_api::Capability::HandlesValues]);
+/// #     assert_eq!(north.settings_schema["required"][0], "url");
+/// # }
 /// ```
 ///
 /// The plugin id and version are the package name and version of the crate's `Cargo.toml`; the

@@ -1,11 +1,71 @@
 //! Helpers for unit-testing a connector without the engine: a [`Context`] whose `add_values` and
 //! `add_file` record what the connector produced.
 //!
-//! ```ignore
-//! let (ctx, recorded) = TestHost::new(state_dir).context("my-south");
-//! let mut south = MySouth::new(settings, ctx)?;
-//! south.last_point_query(&items).await?;
-//! assert_eq!(recorded.values().len(), 3);
+//! ```
+//! use oibus_plugin_api::prelude::*;
+//! use oibus_plugin_api::sdk::testing::TestHost;
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! #[serde(crate = "oibus_plugin_api::serde")]
+//! #[schemars(crate = "oibus_plugin_api::schemars")]
+//! struct Settings {
+//!     value: f64,
+//! }
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! #[serde(crate = "oibus_plugin_api::serde")]
+//! #[schemars(crate = "oibus_plugin_api::schemars")]
+//! struct NoItemSettings {}
+//!
+//! /// A South whose items all read the same constant.
+//! struct MySouth {
+//!     value: f64,
+//!     ctx: Context,
+//! }
+//!
+//! impl Connector for MySouth {
+//!     type Settings = Settings;
+//!     fn new(settings: Settings, ctx: Context) -> Result<Self> {
+//!         Ok(Self { value: settings.value, ctx })
+//!     }
+//! }
+//!
+//! impl South for MySouth {
+//!     type ItemSettings = NoItemSettings;
+//! }
+//!
+//! impl QueriesLastPoint for MySouth {
+//!     async fn last_point_query(&mut self, items: &[SouthItem<NoItemSettings>]) -> Result<()> {
+//!         let now = Timestamp::now();
+//!         let values = items.iter().map(|i| OibusValue::new(i.name.as_str(), now, self.value));
+//!         self.ctx.add_values(values.collect()).await
+//!     }
+//! }
+//!
+//! // In a test module: #[tokio::test(crate = "oibus_plugin_api::tokio")]
+//! #[tokio::main(crate = "oibus_plugin_api::tokio")]
+//! async fn main() -> Result<()> {
+//!     let state_dir = std::env::temp_dir();
+//!     let (ctx, recorded) = TestHost::new(state_dir).context("my-south");
+//!     let mut south = MySouth::new(Settings { value: 1.5 }, ctx)?;
+//!     let items: Vec<_> = ["a", "b", "c"]
+//!         .map(|name| SouthItem {
+//!             name: name.to_string(),
+//!             enabled: true,
+//!             scan_mode: "every-second".to_string(),
+//!             settings: NoItemSettings {},
+//!         })
+//!         .into();
+//!     south.last_point_query(&items).await?;
+//!     assert_eq!(recorded.values().len(), 3);
+//!     assert_eq!(recorded.values()[0].value, DataValue::Float(1.5));
+//!
+//!     // An engine whose cache is full refuses the data: the query fails, nothing is recorded.
+//!     recorded.refuse(Some("cache full"));
+//!     assert!(south.last_point_query(&items).await.is_err());
+//!     assert_eq!(recorded.values().len(), 3);
+//!     Ok(())
+//! }
 //! ```
 
 use super::Context;
