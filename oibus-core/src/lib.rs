@@ -4,7 +4,10 @@
 //! instances through their lifecycle with time-outs ([`connector`]), validates settings against the
 //! plugins' JSON Schemas ([`schema`]), and offers the `oibus` command line ([`cli`]).
 
+pub mod cache;
 pub mod cli;
+pub mod config;
 pub mod connector;
+pub mod engine;
 pub mod plugin;
 pub mod schema;

@@ -1,6 +1,8 @@
 //! The `oibus` command line.
 
 mod plugins;
+pub mod run;
+mod status;
 mod table;
 mod test_connection;
 
@@ -27,6 +29,17 @@ pub enum Command {
     Plugins(PluginsCommand),
     /// Validate settings for a connector type and run its `test_connection`.
     TestConnection(test_connection::Args),
+    /// Run the engine (the embedded demo without --config).
+    Run(run::Args),
+    /// Show what every connector of an engine is doing.
+    Status {
+        /// The engine's data folder.
+        #[arg(long, default_value = "oibus-data")]
+        data: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `oibus plugins …`
@@ -72,5 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             plugins::inspect(&file, &plugin_cache_dir(data.as_ref()))
         }
         Command::TestConnection(args) => test_connection::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Status { data, json } => status::run(&data, json),
     }
 }

@@ -39,6 +39,14 @@ pub enum ConnectorError {
         /// The panic message.
         message: String,
     },
+    /// The engine itself failed around the call (its cache store, for example).
+    #[error("connector {connector:?}: engine error: {message}")]
+    Engine {
+        /// Connector id.
+        connector: String,
+        /// What failed.
+        message: String,
+    },
     /// The call did not complete in time; the plugin's task was cancelled.
     #[error("connector {connector:?}: {op} timed out after {after:?}")]
     TimedOut {
@@ -73,7 +81,7 @@ impl ConnectorError {
         match self {
             Self::Plugin { error, .. } => error.kind.is_retryable(),
             Self::UnknownType { .. } | Self::InvalidSettings(_) => false,
-            Self::Panicked { .. } | Self::TimedOut { .. } => true,
+            Self::Panicked { .. } | Self::TimedOut { .. } | Self::Engine { .. } => true,
         }
     }
 }

@@ -1,0 +1,483 @@
+//! One North's queues: value batches and files waiting to be sent, and their error stores.
+//! The records live in the [`Store`]; an index in memory says what is queued, in order.
+
+use super::{
+    codec,
+    store::{Op, Store, StoreError},
+};
+use crate::config::{CachingConfig, FullPolicy};
+use oibus_plugin_api::{ErrorKind, OibusValue, PluginError};
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::VecDeque,
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use tokio::sync::Notify;
+
+/// A file waiting in a North's cache.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileRecord {
+    /// The original file name.
+    pub name: String,
+    /// The engine's own copy.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The South that produced it.
+    pub south: String,
+}
+
+/// A queued batch of values.
+#[derive(Debug, Clone, Copy)]
+struct Batch {
+    key: u64,
+    count: usize,
+    bytes: usize,
+    since: Instant,
+}
+
+#[derive(Default)]
+struct Index {
+    values: VecDeque<Batch>,
+    files: VecDeque<(u64, FileRecord)>,
+    queued_values: usize,
+    queued_bytes: u64,
+}
+
+/// What the sender should do next.
+#[derive(Debug)]
+pub enum Next {
+    /// Send these batches together (keys and the decoded values, in order).
+    Values(Vec<u64>, Vec<OibusValue>),
+    /// Send this file.
+    File(u64, FileRecord),
+    /// Nothing is due; look again after this long (or when data arrives).
+    Wait(Duration),
+}
+
+/// One North's queues.
+pub struct NorthQueue {
+    id: String,
+    store: Store,
+    caching: CachingConfig,
+    files_dir: PathBuf,
+    index: Mutex<Index>,
+    /// Woken when data is queued.
+    pub arrived: Notify,
+    space: Notify,
+    full_logged: AtomicBool,
+}
+
+fn table(kind: &str, id: &str) -> String {
+    format!("{kind}/{id}")
+}
+
+fn store_error(e: StoreError) -> PluginError {
+    PluginError::new(ErrorKind::REJECTED_BY_HOST, e)
+}
+
+impl NorthQueue {
+    /// The queues of North `id`, rebuilt from the store. `files_dir` holds the cached files.
+    pub fn open(
+        id: &str,
+        store: Store,
+        caching: CachingConfig,
+        files_dir: PathBuf,
+    ) -> Result<Self, StoreError> {
+        let mut index = Index::default();
+        let long_ago = Instant::now()
+            .checked_sub(caching.send_interval.0)
+            .unwrap_or_else(Instant::now);
+        store.scan(&table("v", id), |key, record| {
+            let count = codec::count(record);
+            index.queued_values += count;
+            index.queued_bytes += record.len() as u64;
+            index.values.push_back(Batch {
+                key,
+                count,
+                bytes: record.len(),
+                since: long_ago,
+            });
+        })?;
+        let mut gone = Vec::new();
+        store.scan(&table("f", id), |key, record| {
+            match serde_json::from_slice::<FileRecord>(record) {
+                Ok(f) if f.path.exists() => {
+                    index.queued_bytes += f.size;
+                    index.files.push_back((key, f));
+                }
+                // Sent just before a crash: the file was removed, its row not yet.
+                _ => gone.push(key),
+            }
+        })?;
+        if !gone.is_empty() {
+            tracing::info!(north = id, "{} file(s) were already sent", gone.len());
+        }
+        std::fs::create_dir_all(&files_dir)
+            .map_err(|e| StoreError(format!("cannot create {}: {e}", files_dir.display())))?;
+        let q = Self {
+            id: id.to_string(),
+            store,
+            caching,
+            files_dir,
+            index: Mutex::new(index),
+            arrived: Notify::new(),
+            space: Notify::new(),
+            full_logged: AtomicBool::new(false),
+        };
+        if !gone.is_empty() {
+            // Best effort, not durable: a crash only repeats this clean-up.
+            let (store, t) = (q.store.clone(), table("f", id));
+            tokio::spawn(async move {
+                let _ = store
+                    .apply(
+                        vec![Op::Remove {
+                            table: t,
+                            keys: gone,
+                        }],
+                        false,
+                    )
+                    .await;
+            });
+        }
+        Ok(q)
+    }
+
+    /// The North's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
+        self.index.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Values and bytes queued now.
+    pub fn queued(&self) -> (usize, usize, u64) {
+        let i = self.lock();
+        (i.queued_values, i.files.len(), i.queued_bytes)
+    }
+
+    /// Waits until the queue is below `max_size` (backpressure), or refuses at once (reject).
+    pub async fn wait_for_room(&self) -> Result<(), PluginError> {
+        loop {
+            let notified = self.space.notified();
+            let (_, _, bytes) = self.queued();
+            if bytes < self.caching.max_size.0 {
+                if self.full_logged.swap(false, Ordering::Relaxed) {
+                    tracing::info!(north = %self.id, "cache below max_size again: accepting data");
+                }
+                return Ok(());
+            }
+            if !self.full_logged.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    north = %self.id,
+                    "cache full ({bytes} bytes queued, max_size {}): {}",
+                    self.caching.max_size.0,
+                    match self.caching.full_policy {
+                        FullPolicy::Backpressure => "Souths wait until the North catches up",
+                        FullPolicy::Reject => "new data is refused and stays at the source",
+                    }
+                );
+            }
+            if self.caching.full_policy == FullPolicy::Reject {
+                return Err(PluginError::new(
+                    ErrorKind::REJECTED_BY_HOST,
+                    format!("the cache of North {:?} is full", self.id),
+                ));
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
+        }
+    }
+
+    /// The store operation that queues `values` (split into batches of at most `max_send_count`).
+    pub fn append_values_op(&self, values: &[OibusValue]) -> Op {
+        let records = values
+            .chunks(self.caching.max_send_count.max(1))
+            .map(|c| Arc::new(codec::encode(c)))
+            .collect();
+        Op::Append {
+            table: table("v", &self.id),
+            records,
+        }
+    }
+
+    /// Records in the index the batches of a committed [`Self::append_values_op`].
+    pub fn appended_values(&self, op: &Op, keys: &[u64]) {
+        let Op::Append { records, .. } = op else {
+            return;
+        };
+        let now = Instant::now();
+        let mut i = self.lock();
+        for (record, &key) in records.iter().zip(keys) {
+            let count = codec::count(record);
+            i.queued_values += count;
+            i.queued_bytes += record.len() as u64;
+            i.values.push_back(Batch {
+                key,
+                count,
+                bytes: record.len(),
+                since: now,
+            });
+        }
+        drop(i);
+        self.arrived.notify_one();
+    }
+
+    /// Copies `source` into the cache (temporary file, fsync, rename, fsync of the folder) and
+    /// returns the store operation that queues it.
+    pub fn store_file(&self, source: &Path, south: &str, unique: u64) -> Result<Op, PluginError> {
+        let name = source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "file".into());
+        let target = self.files_dir.join(format!("{unique:016x}-{name}"));
+        let size = durable_copy(source, &target).map_err(|e| {
+            PluginError::transient(format!(
+                "cannot cache {} for North {:?}: {e}",
+                source.display(),
+                self.id
+            ))
+        })?;
+        let record = FileRecord {
+            name,
+            path: target,
+            size,
+            south: south.to_string(),
+        };
+        Ok(Op::Append {
+            table: table("f", &self.id),
+            records: vec![Arc::new(
+                serde_json::to_vec(&record).map_err(|e| PluginError::permanent(e))?,
+            )],
+        })
+    }
+
+    /// Records in the index the file of a committed [`Self::store_file`] operation.
+    pub fn appended_file(&self, op: &Op, keys: &[u64]) {
+        let Op::Append { records, .. } = op else {
+            return;
+        };
+        let mut i = self.lock();
+        for (record, &key) in records.iter().zip(keys) {
+            if let Ok(f) = serde_json::from_slice::<FileRecord>(record) {
+                i.queued_bytes += f.size;
+                i.files.push_back((key, f));
+            }
+        }
+        drop(i);
+        self.arrived.notify_one();
+    }
+
+    /// What to send next: files first (they are already whole units), then values once
+    /// `group_count` are queued or the oldest has waited `send_interval`.
+    pub fn next(&self) -> Result<Next, PluginError> {
+        let (keys, wait) = {
+            let i = self.lock();
+            if let Some((key, f)) = i.files.front() {
+                return Ok(Next::File(*key, f.clone()));
+            }
+            let Some(first) = i.values.front() else {
+                return Ok(Next::Wait(self.caching.send_interval.0));
+            };
+            let age = first.since.elapsed();
+            if i.queued_values < self.caching.group_count && age < self.caching.send_interval.0 {
+                (Vec::new(), self.caching.send_interval.0 - age)
+            } else {
+                let mut keys = Vec::new();
+                let mut count = 0;
+                for b in &i.values {
+                    if !keys.is_empty() && count + b.count > self.caching.max_send_count {
+                        break;
+                    }
+                    keys.push(b.key);
+                    count += b.count;
+                }
+                (keys, Duration::ZERO)
+            }
+        };
+        if keys.is_empty() {
+            return Ok(Next::Wait(wait));
+        }
+        let values = self.read_values(&keys)?;
+        Ok(Next::Values(keys, values))
+    }
+
+    /// The values of these queued batches, in order.
+    pub fn read_values(&self, keys: &[u64]) -> Result<Vec<OibusValue>, PluginError> {
+        let records = self
+            .store
+            .read(&table("v", &self.id), keys)
+            .map_err(store_error)?;
+        let mut values = Vec::new();
+        for (key, record) in &records {
+            let batch = codec::decode(record).map_err(|e| {
+                PluginError::permanent(format!(
+                    "North {:?}: cached batch {key} is corrupt: {e}",
+                    self.id
+                ))
+            })?;
+            values.extend(batch);
+        }
+        Ok(values)
+    }
+
+    fn forget_values(&self, keys: &[u64]) {
+        let mut i = self.lock();
+        for k in keys {
+            // Sent batches are the oldest: almost always at the front.
+            let pos = if i.values.front().is_some_and(|b| b.key == *k) {
+                Some(0)
+            } else {
+                i.values.iter().position(|b| b.key == *k)
+            };
+            if let Some(b) = pos.and_then(|p| i.values.remove(p)) {
+                i.queued_values -= b.count;
+                i.queued_bytes -= b.bytes as u64;
+            }
+        }
+        drop(i);
+        self.space.notify_waiters();
+    }
+
+    fn forget_file(&self, key: u64) -> Option<FileRecord> {
+        let mut i = self.lock();
+        let pos = i.files.iter().position(|(k, _)| *k == key)?;
+        let (_, f) = i.files.remove(pos)?;
+        i.queued_bytes -= f.size;
+        drop(i);
+        self.space.notify_waiters();
+        Some(f)
+    }
+
+    /// The batches were sent: drop them (not fsync'd: after a crash they are sent again).
+    pub async fn values_sent(&self, keys: Vec<u64>) -> Result<(), StoreError> {
+        self.forget_values(&keys);
+        self.store
+            .apply(
+                vec![Op::Remove {
+                    table: table("v", &self.id),
+                    keys,
+                }],
+                false,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// The batches failed for good: move them to the error store.
+    pub async fn values_failed(&self, keys: Vec<u64>) -> Result<(), StoreError> {
+        self.forget_values(&keys);
+        self.store
+            .apply(
+                vec![Op::Move {
+                    from: table("v", &self.id),
+                    to: table("ve", &self.id),
+                    keys,
+                }],
+                true,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// The file was sent: drop its row, then archive or delete the copy.
+    pub async fn file_sent(&self, key: u64) -> Result<(), StoreError> {
+        let Some(f) = self.forget_file(key) else {
+            return Ok(());
+        };
+        self.store
+            .apply(
+                vec![Op::Remove {
+                    table: table("f", &self.id),
+                    keys: vec![key],
+                }],
+                false,
+            )
+            .await?;
+        let result = if self.caching.archive.enabled {
+            let archive = self.files_dir.join("archive");
+            std::fs::create_dir_all(&archive)
+                .and_then(|()| std::fs::rename(&f.path, archive.join(file_name(&f.path))))
+        } else {
+            std::fs::remove_file(&f.path)
+        };
+        if let Err(e) = result {
+            tracing::warn!(north = %self.id, "cannot remove sent file {}: {e}", f.path.display());
+        }
+        Ok(())
+    }
+
+    /// The file failed for good: move it to the error store (the copy stays).
+    pub async fn file_failed(&self, key: u64) -> Result<(), StoreError> {
+        self.forget_file(key);
+        self.store
+            .apply(
+                vec![Op::Move {
+                    from: table("f", &self.id),
+                    to: table("fe", &self.id),
+                    keys: vec![key],
+                }],
+                true,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Deletes archived files older than the retention.
+    pub fn purge_archive(&self) {
+        let archive = self.files_dir.join("archive");
+        let Ok(entries) = std::fs::read_dir(&archive) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age > self.caching.archive.retention.0);
+            if old {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
+    /// Counts of the error stores: (value batches, values, files).
+    pub fn errors(&self) -> Result<(usize, usize, usize), StoreError> {
+        let (mut batches, mut values, mut files) = (0, 0, 0);
+        self.store.scan(&table("ve", &self.id), |_, r| {
+            batches += 1;
+            values += codec::count(r);
+        })?;
+        self.store.scan(&table("fe", &self.id), |_, _| files += 1)?;
+        Ok((batches, values, files))
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Copies `source` to `target` durably; returns the size.
+fn durable_copy(source: &Path, target: &Path) -> std::io::Result<u64> {
+    use std::io::Write;
+    let folder = target.parent().unwrap_or(Path::new("."));
+    let tmp = folder.join(format!(".{}.tmp", file_name(target)));
+    let bytes = std::fs::read(source)?;
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, target)?;
+    std::fs::File::open(folder)?.sync_all()?;
+    Ok(bytes.len() as u64)
+}

@@ -1,0 +1,115 @@
+//! `oibus run`: the engine, until Ctrl-C or SIGTERM.
+
+use crate::{
+    config,
+    engine::{self, DataDir, EngineOptions},
+};
+use anyhow::Context as _;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+/// Arguments of `oibus run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The configuration file (TOML). Without it, the embedded demo configuration runs.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The data folder (cache, state, status); default: `oibus-data` beside the configuration
+    /// (or in the current folder for the demo).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The plugins folder; default: `engine.plugins` of the configuration, else `<data>/plugins`.
+    #[arg(long)]
+    pub plugins: Option<PathBuf>,
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Reads the configuration and resolves the folders.
+pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
+    let (mut config, origin, config_dir) = match &args.config {
+        Some(path) => {
+            let config = config::load(path)?;
+            let dir = absolute(path)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."));
+            (config, path.display().to_string(), dir)
+        }
+        None => (
+            config::parse(config::DEMO, "embedded demo configuration")?,
+            "embedded demo configuration".to_string(),
+            absolute(Path::new(".")),
+        ),
+    };
+    let data = absolute(
+        &args
+            .data
+            .clone()
+            .unwrap_or_else(|| config_dir.join("oibus-data")),
+    );
+    config::expand_variables(
+        &mut config,
+        &[
+            ("data_dir", data.to_string_lossy().into_owned()),
+            ("config_dir", config_dir.to_string_lossy().into_owned()),
+        ],
+    );
+    let data = DataDir(data);
+    let plugins = match (&args.plugins, &config.engine.plugins) {
+        (Some(p), _) => absolute(p),
+        (None, Some(p)) if p.is_relative() => config_dir.join(p),
+        (None, Some(p)) => p.clone(),
+        (None, None) => data.plugins(),
+    };
+    Ok(EngineOptions {
+        config,
+        origin,
+        data,
+        plugins,
+    })
+}
+
+/// Runs the engine until a signal.
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let options = options(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("oibus-engine")
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let signal = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            signal.cancel();
+        });
+        engine::run(options, shutdown).await
+    })?;
+    Ok(0)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,89 @@
+//! `oibus status`: what every connector of a running (or last run) engine is doing.
+
+use super::table;
+use crate::engine;
+use oibus_plugin_api::{ConnectorKind, Timestamp};
+use std::{path::Path, sync::atomic::Ordering, time::Duration};
+
+/// Prints the status table (or JSON) of the engine using data folder `data`.
+pub fn run(data: &Path, json: bool) -> anyhow::Result<i32> {
+    let s = engine::read_status(data)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(0);
+    }
+    let age = Timestamp::now().since(s.updated);
+    println!(
+        "engine {:?} (pid {}), started {}, status of {} ({} ago){}",
+        s.engine,
+        s.pid,
+        s.started,
+        s.updated,
+        humantime::format_duration(Duration::from_secs(age.as_secs())),
+        if age > Duration::from_secs(5) {
+            " — not updated lately: is the engine running?"
+        } else {
+            ""
+        }
+    );
+    let [p50, p99, max] = s.add_values_latency_us;
+    println!("add_values latency: p50 {p50} µs, p99 {p99} µs, max {max} µs");
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let rows: Vec<Vec<String>> = s
+        .connectors
+        .iter()
+        .map(|c| {
+            let k = &c.counters;
+            let activity = match c.kind {
+                ConnectorKind::South => format!(
+                    "in: {} values, {} files; runs {} (failed {}, skipped busy {}, disconnected {})",
+                    get(&k.values_in),
+                    get(&k.files_in),
+                    get(&k.runs),
+                    get(&k.run_failures),
+                    get(&k.skipped_busy),
+                    get(&k.skipped_disconnected)
+                ),
+                ConnectorKind::North => {
+                    let cache = c.cache.as_ref().map_or(String::new(), |q| {
+                        format!(
+                            "; queued {} values, {} files; error store {} values, {} files",
+                            q.queued_values, q.queued_files, q.error_values, q.error_files
+                        )
+                    });
+                    format!(
+                        "sent: {} values, {} files; failed sends {}{cache}",
+                        get(&k.values_sent),
+                        get(&k.files_sent),
+                        get(&k.send_failures)
+                    )
+                }
+            };
+            vec![
+                c.id.clone(),
+                c.kind.to_string(),
+                c.type_id.clone(),
+                c.plugin.clone(),
+                format!("{:?}", c.state).to_lowercase(),
+                activity,
+                c.last_error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table::render(
+            &[
+                "CONNECTOR",
+                "KIND",
+                "TYPE",
+                "PLUGIN",
+                "STATE",
+                "ACTIVITY",
+                "LAST ERROR"
+            ],
+            &rows
+        )
+    );
+    Ok(0)
+}

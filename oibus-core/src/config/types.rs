@@ -1,0 +1,280 @@
+//! The configuration file's shape, with the defaults of every key (documented in
+//! `docs/configuration.md`).
+
+use super::units::{ByteSize, Dur};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Engine-wide settings.
+    #[serde(default)]
+    pub engine: EngineConfig,
+    /// Named cron schedules that South items are read on.
+    #[serde(default)]
+    pub scan_modes: Vec<ScanModeConfig>,
+    /// Sources.
+    #[serde(default)]
+    pub south: Vec<SouthConfig>,
+    /// Destinations.
+    #[serde(default)]
+    pub north: Vec<NorthConfig>,
+}
+
+/// `[engine]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Name of this gateway, shown in logs and status.
+    pub name: String,
+    /// The plugins folder (default: `<data>/plugins`).
+    pub plugins: Option<PathBuf>,
+    /// Log level or tracing filter (`info`, `oibus=debug,warn`…); `--log-level` and `OIBUS_LOG` win.
+    pub log_level: String,
+    /// Reconnection back-off of every connector.
+    pub reconnect: ReconnectConfig,
+    /// Time-outs of plugin calls.
+    pub timeouts: TimeoutsConfig,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            name: "oibus".into(),
+            plugins: None,
+            log_level: "info".into(),
+            reconnect: ReconnectConfig::default(),
+            timeouts: TimeoutsConfig::default(),
+        }
+    }
+}
+
+/// `[engine.reconnect]`: exponential back-off with jitter between connection attempts.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconnectConfig {
+    /// First delay.
+    pub min: Dur,
+    /// Largest delay.
+    pub max: Dur,
+}
+
+impl Default for ReconnectConfig {
+    fn default() -> Self {
+        Self {
+            min: Dur::secs(1),
+            max: Dur::secs(60),
+        }
+    }
+}
+
+/// `[engine.timeouts]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsConfig {
+    /// `start`, `connect`, `stop`, `disconnect`, `test_connection`.
+    pub lifecycle: Dur,
+    /// Queries and sends.
+    pub data: Dur,
+}
+
+impl Default for TimeoutsConfig {
+    fn default() -> Self {
+        Self {
+            lifecycle: Dur::secs(30),
+            data: Dur::secs(120),
+        }
+    }
+}
+
+/// `[[scan_modes]]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanModeConfig {
+    /// Name items refer to.
+    pub name: String,
+    /// Six-field cron with seconds: `sec min hour day-of-month month day-of-week`.
+    pub cron: String,
+}
+
+/// The scan mode name that makes an item a subscription.
+pub const SUBSCRIPTION: &str = "subscription";
+
+/// How a South's scheduled items are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueryKind {
+    /// `last_point_query` on each tick.
+    LastPoint,
+    /// `history_query` from the tracked instant to now, on each tick.
+    History,
+    /// `file_query` on each tick.
+    File,
+}
+
+/// `[[south]]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SouthConfig {
+    /// Unique id.
+    pub id: String,
+    /// Connector type (from a plugin).
+    #[serde(rename = "type")]
+    pub type_id: String,
+    /// Disabled connectors are not created.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// How scheduled items are read (default: the one query capability of the type).
+    #[serde(default)]
+    pub query: Option<QueryKind>,
+    /// Settings, validated against the type's schema.
+    #[serde(default = "empty_object")]
+    pub settings: serde_json::Value,
+    /// What to read.
+    #[serde(default)]
+    pub items: Vec<ItemConfig>,
+    /// History reading (query = "history").
+    #[serde(default)]
+    pub history: HistoryConfig,
+}
+
+/// `[[south.items]]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemConfig {
+    /// Unique name inside the connector.
+    pub name: String,
+    /// Disabled items are not read.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// A scan mode name, or `subscription`.
+    pub scan_mode: String,
+    /// Settings, validated against the type's item schema.
+    #[serde(default = "empty_object")]
+    pub settings: serde_json::Value,
+}
+
+/// `[south.history]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// Longest window of one `history_query`.
+    pub max_read_interval: Dur,
+    /// Pause between two windows.
+    pub read_delay: Dur,
+    /// Each run starts this long before the tracked instant (re-reads late data).
+    pub overlap: Dur,
+    /// First run without a tracked instant: an RFC 3339 instant, or a duration before now.
+    pub start: String,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self {
+            max_read_interval: Dur::secs(3600),
+            read_delay: Dur::millis(200),
+            overlap: Dur::secs(0),
+            start: "1h".into(),
+        }
+    }
+}
+
+/// `[[north]]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NorthConfig {
+    /// Unique id.
+    pub id: String,
+    /// Connector type (from a plugin).
+    #[serde(rename = "type")]
+    pub type_id: String,
+    /// Disabled connectors are not created.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Settings, validated against the type's schema.
+    #[serde(default = "empty_object")]
+    pub settings: serde_json::Value,
+    /// South ids whose data this North receives; empty: every South.
+    #[serde(default)]
+    pub subscriptions: Vec<String>,
+    /// Store-and-forward policy.
+    #[serde(default)]
+    pub caching: CachingConfig,
+}
+
+/// What happens when a North's cache reaches `max_size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FullPolicy {
+    /// Souths wait (their `add_values`/`add_file` do not complete) until there is room.
+    #[default]
+    Backpressure,
+    /// Souths get an error at once and keep the data at the source.
+    Reject,
+}
+
+/// `[north.caching]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CachingConfig {
+    /// Send as soon as this many values are queued.
+    pub group_count: usize,
+    /// Most values in one `handle_values` call.
+    pub max_send_count: usize,
+    /// Send what is queued at least this often, even below `group_count`.
+    pub send_interval: Dur,
+    /// Wait before the first retry of a failed send; doubles at each retry.
+    pub retry_interval: Dur,
+    /// Retries before a batch or file goes to the error store.
+    pub retry_count: u32,
+    /// Most bytes queued (values and files) before `full_policy` applies.
+    pub max_size: ByteSize,
+    /// What happens at `max_size`.
+    pub full_policy: FullPolicy,
+    /// Keep sent files.
+    pub archive: ArchiveConfig,
+}
+
+impl Default for CachingConfig {
+    fn default() -> Self {
+        Self {
+            group_count: 1000,
+            max_send_count: 10_000,
+            send_interval: Dur::secs(1),
+            retry_interval: Dur::secs(1),
+            retry_count: 3,
+            max_size: ByteSize(1 << 30),
+            full_policy: FullPolicy::Backpressure,
+            archive: ArchiveConfig::default(),
+        }
+    }
+}
+
+/// `[north.caching.archive]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveConfig {
+    /// Keep files after they are sent, in `<data>/cache/<north>/archive`.
+    pub enabled: bool,
+    /// Archived files older than this are deleted.
+    pub retention: Dur,
+}
+
+impl Default for ArchiveConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            retention: Dur::secs(7 * 24 * 3600),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}

@@ -1,0 +1,270 @@
+//! Every rule a configuration must follow, checked at once.
+
+use super::{Config, ConfigError, Problem, QueryKind, SUBSCRIPTION};
+use crate::{plugin::PluginRegistry, schema};
+use oibus_plugin_api::{Capability, ConnectorKind, ConnectorTypeManifest};
+use std::collections::HashSet;
+
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, location: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem {
+            location: location.into(),
+            message: message.into(),
+        });
+    }
+
+    fn schema(&mut self, location: &str, schema: &serde_json::Value, value: &serde_json::Value) {
+        if let Err(e) = schema::validate(location, schema, value) {
+            for p in e.problems {
+                let at = if p.pointer.is_empty() {
+                    String::new()
+                } else {
+                    p.pointer.replacen('/', ".", 1).replace('/', ".")
+                };
+                self.add(format!("{location}{at}"), p.message);
+            }
+        }
+    }
+}
+
+/// The query a South's scheduled items use: the configured one, or the only query capability of
+/// its type.
+pub fn query_kind(
+    configured: Option<QueryKind>,
+    manifest: &ConnectorTypeManifest,
+) -> Result<Option<QueryKind>, String> {
+    let supported: Vec<QueryKind> = [
+        (Capability::QueriesLastPoint, QueryKind::LastPoint),
+        (Capability::QueriesHistory, QueryKind::History),
+        (Capability::QueriesFile, QueryKind::File),
+    ]
+    .into_iter()
+    .filter(|(c, _)| manifest.capabilities.contains(c))
+    .map(|(_, q)| q)
+    .collect();
+    let name = |q: &QueryKind| {
+        serde_json::to_value(q)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    let names = supported.iter().map(name).collect::<Vec<_>>().join(", ");
+    match configured {
+        Some(q) if supported.contains(&q) => Ok(Some(q)),
+        Some(q) => Err(format!(
+            "type {:?} cannot do {:?} (it supports: {})",
+            manifest.id,
+            name(&q),
+            if names.is_empty() { "none" } else { &names }
+        )),
+        None if supported.len() <= 1 => Ok(supported.first().copied()),
+        None => Err(format!(
+            "type {:?} supports several queries ({names}): choose one with `query`",
+            manifest.id
+        )),
+    }
+}
+
+fn connector_type<'r>(
+    registry: &'r PluginRegistry,
+    problems: &mut Problems,
+    at: &str,
+    type_id: &str,
+    kind: ConnectorKind,
+) -> Option<&'r ConnectorTypeManifest> {
+    match registry.connector_type(type_id) {
+        None => {
+            let known: Vec<String> = registry
+                .type_ids()
+                .filter(|t| {
+                    registry
+                        .connector_type(t)
+                        .is_some_and(|(_, m)| m.kind == kind)
+                })
+                .map(str::to_string)
+                .collect();
+            problems.add(
+                format!("{at}.type"),
+                format!(
+                    "unknown {kind} connector type {type_id:?} (loaded: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            );
+            None
+        }
+        Some((_, m)) if m.kind != kind => {
+            problems.add(
+                format!("{at}.type"),
+                format!(
+                    "{type_id:?} is a {} connector type, not a {kind} one",
+                    m.kind
+                ),
+            );
+            None
+        }
+        Some((_, m)) => Some(m),
+    }
+}
+
+/// Checks `config` against the engine's rules and the plugins' schemas. Disabled connectors are
+/// checked too: enabling one later must not reveal an old mistake.
+pub fn validate(
+    config: &Config,
+    registry: &PluginRegistry,
+    origin: &str,
+) -> Result<(), ConfigError> {
+    let mut p = Problems(Vec::new());
+    let e = &config.engine;
+    if e.reconnect.min.0.is_zero() || e.reconnect.min > e.reconnect.max {
+        p.add(
+            "engine.reconnect",
+            format!(
+                "min ({}) must be above zero and at most max ({})",
+                e.reconnect.min, e.reconnect.max
+            ),
+        );
+    }
+    for (name, d) in [
+        ("lifecycle", e.timeouts.lifecycle),
+        ("data", e.timeouts.data),
+    ] {
+        if d.0.is_zero() {
+            p.add(format!("engine.timeouts.{name}"), "must be above zero");
+        }
+    }
+
+    let mut scan_modes = HashSet::new();
+    for (i, m) in config.scan_modes.iter().enumerate() {
+        let at = format!("scan_modes[{i}] {:?}", m.name);
+        if m.name == SUBSCRIPTION {
+            p.add(
+                &at,
+                format!("{SUBSCRIPTION:?} is reserved for subscribed items"),
+            );
+        } else if !scan_modes.insert(m.name.as_str()) {
+            p.add(&at, "duplicate scan mode name");
+        }
+        if let Err(err) = crate::engine::schedule::parse_cron(&m.cron) {
+            p.add(format!("{at}.cron"), err);
+        }
+    }
+
+    let mut ids = HashSet::new();
+    let mut south_ids = HashSet::new();
+    for s in &config.south {
+        let at = format!("south {:?}", s.id);
+        if s.id.trim().is_empty() {
+            p.add("south", "a South has an empty id");
+        } else if !ids.insert(s.id.as_str()) {
+            p.add(&at, "duplicate connector id");
+        }
+        south_ids.insert(s.id.as_str());
+        let manifest = connector_type(registry, &mut p, &at, &s.type_id, ConnectorKind::South);
+        if let Some(m) = manifest {
+            p.schema(&format!("{at} settings"), &m.settings_schema, &s.settings);
+            if let Err(err) = query_kind(s.query, m) {
+                p.add(format!("{at}.query"), err);
+            }
+        }
+        if s.history.max_read_interval.0.is_zero() {
+            p.add(
+                format!("{at} history.max_read_interval"),
+                "must be above zero",
+            );
+        }
+        if crate::engine::history::first_start(&s.history.start, oibus_plugin_api::Timestamp::now())
+            .is_err()
+        {
+            p.add(
+                format!("{at} history.start"),
+                format!(
+                    "{:?} is neither an RFC 3339 instant nor a duration",
+                    s.history.start
+                ),
+            );
+        }
+        let mut names = HashSet::new();
+        for (i, item) in s.items.iter().enumerate() {
+            let iat = format!("{at} items[{i}] {:?}", item.name);
+            if !names.insert(item.name.as_str()) {
+                p.add(&iat, "duplicate item name");
+            }
+            if item.scan_mode == SUBSCRIPTION {
+                if let Some(m) = manifest
+                    && !m.capabilities.contains(&Capability::QueriesSubscription)
+                {
+                    p.add(
+                        format!("{iat}.scan_mode"),
+                        format!("type {:?} cannot do subscriptions", m.id),
+                    );
+                }
+            } else if !scan_modes.contains(item.scan_mode.as_str()) {
+                let mut known: Vec<&str> = scan_modes.iter().copied().collect();
+                known.sort();
+                known.push(SUBSCRIPTION);
+                p.add(
+                    format!("{iat}.scan_mode"),
+                    format!(
+                        "unknown scan mode {:?} (known: {})",
+                        item.scan_mode,
+                        known.join(", ")
+                    ),
+                );
+            }
+            if let Some(schema) = manifest.and_then(|m| m.item_schema.as_ref()) {
+                p.schema(&format!("{iat} settings"), schema, &item.settings);
+            }
+        }
+    }
+
+    for n in &config.north {
+        let at = format!("north {:?}", n.id);
+        if n.id.trim().is_empty() {
+            p.add("north", "a North has an empty id");
+        } else if !ids.insert(n.id.as_str()) {
+            p.add(&at, "duplicate connector id");
+        }
+        if let Some(m) = connector_type(registry, &mut p, &at, &n.type_id, ConnectorKind::North) {
+            p.schema(&format!("{at} settings"), &m.settings_schema, &n.settings);
+        }
+        for sub in &n.subscriptions {
+            if !south_ids.contains(sub.as_str()) {
+                p.add(
+                    format!("{at}.subscriptions"),
+                    format!("no South has the id {sub:?}"),
+                );
+            }
+        }
+        let c = &n.caching;
+        if c.group_count == 0 || c.max_send_count == 0 {
+            p.add(
+                format!("{at} caching"),
+                "group_count and max_send_count must be at least 1",
+            );
+        }
+        if c.max_size.0 == 0 {
+            p.add(format!("{at} caching.max_size"), "must be above zero");
+        }
+        if c.send_interval.0.is_zero() || c.retry_interval.0.is_zero() {
+            p.add(
+                format!("{at} caching"),
+                "send_interval and retry_interval must be above zero",
+            );
+        }
+    }
+
+    if p.0.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            origin: origin.to_string(),
+            problems: p.0,
+        })
+    }
+}

@@ -1,0 +1,134 @@
+//! History reading: from each item's tracked instant (minus `overlap`) to now, in windows of at
+//! most `max_read_interval`, `read_delay` apart. The tracked instant is stored after each window,
+//! once the plugin's `history_query` returned, which happens only after every `add_values` of the
+//! window completed, that is after the data is durably in every subscribed North's cache.
+
+use crate::{
+    cache::{Op, Store},
+    config::HistoryConfig,
+    connector::{Connector, ConnectorError},
+};
+use oibus_plugin_api::{Item, Timestamp};
+use std::{collections::BTreeMap, time::Duration};
+use tokio_util::sync::CancellationToken;
+
+/// The first instant read by a South that has no tracked instant: `spec` is an RFC 3339 instant
+/// or a duration before `now` (`"1h"`, `"7d"`).
+pub fn first_start(spec: &str, now: Timestamp) -> Result<Timestamp, String> {
+    if let Ok(t) = Timestamp::parse(spec) {
+        return Ok(t);
+    }
+    humantime::parse_duration(spec)
+        .map(|d| now - d)
+        .map_err(|e| e.to_string())
+}
+
+/// `[from, to)` cut into windows of at most `max`.
+pub fn windows(from: Timestamp, to: Timestamp, max: Duration) -> Vec<(Timestamp, Timestamp)> {
+    let mut out = Vec::new();
+    let mut s = from;
+    while s < to {
+        let e = (s + max).min(to);
+        out.push((s, e));
+        s = e;
+    }
+    out
+}
+
+fn key(south: &str, item: &str) -> String {
+    format!("history/{south}/{item}")
+}
+
+/// The tracked instant of an item, if any.
+pub fn tracked(store: &Store, south: &str, item: &str) -> Option<Timestamp> {
+    let bytes = store.state(&key(south, item)).ok().flatten()?;
+    let arr: [u8; 8] = bytes.as_slice().try_into().ok()?;
+    Some(Timestamp::from_nanos(i64::from_le_bytes(arr)))
+}
+
+/// What one history run did.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    /// Windows read.
+    pub windows: u64,
+    /// Newest timestamp the plugin reported.
+    pub newest: Option<Timestamp>,
+}
+
+/// Reads the history of `items` up to now. Items sharing a tracked instant are read together.
+pub async fn run(
+    connector: &Connector,
+    south: &str,
+    items: &[Item],
+    config: &HistoryConfig,
+    store: &Store,
+    cancel: &CancellationToken,
+) -> Result<RunReport, ConnectorError> {
+    let now = Timestamp::now();
+    let start = first_start(&config.start, now).unwrap_or(now);
+    let mut groups: BTreeMap<Timestamp, Vec<Item>> = BTreeMap::new();
+    for item in items {
+        let t = tracked(store, south, &item.name).unwrap_or(start);
+        groups.entry(t).or_default().push(item.clone());
+    }
+    let mut report = RunReport::default();
+    for (instant, group) in groups {
+        let from = instant - config.overlap.0;
+        for (s, e) in windows(from, now, config.max_read_interval.0) {
+            if report.windows > 0 && !config.read_delay.0.is_zero() {
+                tokio::select! {
+                    () = cancel.cancelled() => return Ok(report),
+                    () = tokio::time::sleep(config.read_delay.0) => {}
+                }
+            }
+            let newest = tokio::select! {
+                () = cancel.cancelled() => return Ok(report),
+                r = connector.history_query(group.clone(), s, e) => r?,
+            };
+            let ops = group
+                .iter()
+                .map(|i| Op::PutState {
+                    key: key(south, &i.name),
+                    value: e.as_nanos().to_le_bytes().to_vec(),
+                })
+                .collect();
+            store
+                .apply(ops, true)
+                .await
+                .map_err(|err| ConnectorError::Engine {
+                    connector: south.to_string(),
+                    message: err.to_string(),
+                })?;
+            report.windows += 1;
+            report.newest = report.newest.max(newest);
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_the_range_without_gaps() {
+        let t = |s: i64| Timestamp::from_millis(s * 1000);
+        let w = windows(t(0), t(25), Duration::from_secs(10));
+        assert_eq!(w, vec![(t(0), t(10)), (t(10), t(20)), (t(20), t(25))]);
+        assert!(windows(t(5), t(5), Duration::from_secs(1)).is_empty());
+    }
+
+    #[test]
+    fn first_start_is_an_instant_or_a_duration_ago() {
+        let now = Timestamp::parse("2024-01-02T00:00:00Z").unwrap();
+        assert_eq!(
+            first_start("1d", now).unwrap(),
+            Timestamp::parse("2024-01-01T00:00:00Z").unwrap()
+        );
+        assert_eq!(
+            first_start("2023-05-01T00:00:00Z", now).unwrap(),
+            Timestamp::parse("2023-05-01T00:00:00Z").unwrap()
+        );
+        assert!(first_start("yesterday", now).is_err());
+    }
+}

@@ -1,0 +1,349 @@
+//! The engine: plugins, connectors, caches and schedules assembled from a configuration, run
+//! until shutdown.
+
+pub mod history;
+mod north;
+mod router;
+pub mod schedule;
+mod south;
+pub mod status;
+mod supervisor;
+
+pub use status::{Snapshot, State};
+pub use supervisor::backoff;
+
+use crate::{
+    cache::{NorthQueue, Store},
+    config::{self, Config},
+    connector::{self, ConnectorSpec, Timeouts},
+    plugin::{PluginRegistry, PluginStatus},
+};
+use anyhow::Context as _;
+use oibus_plugin_api::{Capability, ConnectorKind, Timestamp};
+use router::{Router, Routes};
+use status::{ConnectorStatus, StatusBoard};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use supervisor::{Hooks, NoHooks, supervise};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+/// Where the engine keeps its state.
+#[derive(Debug, Clone)]
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    /// The cache store file.
+    pub fn store(&self) -> PathBuf {
+        self.0.join("cache.redb")
+    }
+    /// Shadow copies of plugins.
+    pub fn plugin_cache(&self) -> PathBuf {
+        self.0.join("plugin-cache")
+    }
+    /// The default plugins folder.
+    pub fn plugins(&self) -> PathBuf {
+        self.0.join("plugins")
+    }
+    /// A connector's private folder.
+    pub fn connector_state(&self, id: &str) -> PathBuf {
+        self.0.join("connectors").join(id)
+    }
+    /// A North's cached files.
+    pub fn north_files(&self, id: &str) -> PathBuf {
+        self.0.join("cache").join(id)
+    }
+    /// The status document.
+    pub fn status(&self) -> PathBuf {
+        self.0.join("status.json")
+    }
+}
+
+/// What `oibus run` starts from.
+pub struct EngineOptions {
+    /// The configuration (variables already expanded).
+    pub config: Config,
+    /// Where it came from (for messages).
+    pub origin: String,
+    /// The data folder.
+    pub data: DataDir,
+    /// The plugins folder.
+    pub plugins: PathBuf,
+}
+
+/// Loads the plugins, validates the configuration, creates every enabled connector and runs them
+/// until `shutdown` is cancelled. Fails before starting anything if the configuration or a
+/// connector cannot be set up.
+pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let EngineOptions {
+        config,
+        origin,
+        data,
+        plugins,
+    } = options;
+    std::fs::create_dir_all(&data.0)
+        .with_context(|| format!("cannot create the data folder {}", data.0.display()))?;
+    let (registry, reports) = PluginRegistry::discover(&plugins, &data.plugin_cache())
+        .with_context(|| format!("cannot read the plugins folder {}", plugins.display()))?;
+    let loaded = reports
+        .iter()
+        .filter(|r| matches!(r.status, PluginStatus::Ok))
+        .count();
+    tracing::info!(
+        "{loaded} plugin(s) loaded from {} ({} refused)",
+        plugins.display(),
+        reports.len() - loaded
+    );
+    config::validate(&config, &registry, &origin)?;
+
+    let store = Store::open(&data.store())?;
+    let timeouts = Timeouts {
+        lifecycle: config.engine.timeouts.lifecycle.0,
+        data: config.engine.timeouts.data.0,
+    };
+    let latency = Arc::new(Mutex::new(
+        hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3)
+            .context("latency histogram")?,
+    ));
+
+    // Norths and their queues.
+    let mut queues = Vec::new();
+    let mut routes: HashMap<String, Routes> = HashMap::new();
+    for n in config.north.iter().filter(|n| n.enabled) {
+        let queue = Arc::new(NorthQueue::open(
+            &n.id,
+            store.clone(),
+            n.caching.clone(),
+            data.north_files(&n.id),
+        )?);
+        let caps = registry
+            .connector_type(&n.type_id)
+            .map(|(_, m)| m.capabilities.clone())
+            .unwrap_or_default();
+        for s in config.south.iter().filter(|s| s.enabled) {
+            if n.subscriptions.is_empty() || n.subscriptions.contains(&s.id) {
+                let r = routes.entry(s.id.clone()).or_default();
+                if caps.contains(&Capability::HandlesValues) {
+                    r.values.push(queue.clone());
+                }
+                if caps.contains(&Capability::HandlesFile) {
+                    r.files.push(queue.clone());
+                }
+            }
+        }
+        queues.push((n, queue));
+    }
+    for s in config.south.iter().filter(|s| s.enabled) {
+        if routes
+            .get(&s.id)
+            .is_none_or(|r| r.values.is_empty() && r.files.is_empty())
+        {
+            tracing::warn!(
+                "South {:?} feeds no enabled North: its data will be refused and stay at the source",
+                s.id
+            );
+        }
+    }
+
+    // Connectors.
+    let mut statuses = Vec::new();
+    let mut south_statuses = HashMap::new();
+    let mut souths = Vec::new();
+    let mut norths = Vec::new();
+    for s in config.south.iter().filter(|s| s.enabled) {
+        let status = new_status(&registry, &s.id, ConnectorKind::South, &s.type_id);
+        south_statuses.insert(s.id.clone(), status.clone());
+        statuses.push(status.clone());
+        souths.push((s, status));
+    }
+    for (n, q) in &queues {
+        let status = new_status(&registry, &n.id, ConnectorKind::North, &n.type_id);
+        statuses.push(status.clone());
+        norths.push((*n, q.clone(), status));
+    }
+    let router = Arc::new(Router::new(
+        store.clone(),
+        routes,
+        south_statuses,
+        latency.clone(),
+    ));
+    let runtime = tokio::runtime::Handle::current();
+    let create = |id: &str, type_id: &str, settings: &serde_json::Value| {
+        let state_dir = data.connector_state(id);
+        std::fs::create_dir_all(&state_dir)
+            .with_context(|| format!("cannot create {}", state_dir.display()))?;
+        connector::create(
+            &registry,
+            ConnectorSpec {
+                id,
+                type_id,
+                settings,
+                state_dir,
+                timeouts,
+            },
+            router.clone(),
+            runtime.clone(),
+        )
+        .map(Arc::new)
+        .map_err(anyhow::Error::from)
+    };
+
+    let board = Arc::new(StatusBoard {
+        engine: config.engine.name.clone(),
+        started: Timestamp::now(),
+        connectors: statuses,
+        queues: queues.iter().map(|(_, q)| q.clone()).collect(),
+        latency,
+    });
+    let cancel_souths = CancellationToken::new();
+    let cancel_norths = CancellationToken::new();
+    let mut south_tasks = tokio::task::JoinSet::new();
+    let mut north_tasks = tokio::task::JoinSet::new();
+
+    for (n, queue, status) in norths {
+        let connector = create(&n.id, &n.type_id, &n.settings)?;
+        let (connected_tx, connected_rx) = watch::channel(false);
+        let (lost_tx, lost_rx) = mpsc::channel(4);
+        let span = connector.span().clone();
+        north_tasks.spawn(
+            supervise(
+                connector.clone(),
+                status.clone(),
+                config.engine.reconnect.clone(),
+                Arc::new(NoHooks),
+                connected_tx,
+                lost_rx,
+                cancel_norths.clone(),
+            )
+            .instrument(span.clone()),
+        );
+        let sender = north::NorthSender {
+            connector,
+            queue,
+            caching: n.caching.clone(),
+            status,
+            connected: connected_rx,
+            lost: lost_tx,
+        };
+        north_tasks.spawn(sender.run(cancel_norths.clone()).instrument(span));
+    }
+    for (s, status) in souths {
+        let connector = create(&s.id, &s.type_id, &s.settings)?;
+        let manifest = registry
+            .connector_type(&s.type_id)
+            .map(|(_, m)| m.clone())
+            .context("connector type vanished")?;
+        let query = config::query_kind(s.query, &manifest).unwrap_or(None);
+        let (connected_tx, connected_rx) = watch::channel(false);
+        let (lost_tx, lost_rx) = mpsc::channel(4);
+        let subscribed: Vec<_> = south::items(s)
+            .into_iter()
+            .filter(|i| i.scan_mode.as_str() == config::SUBSCRIPTION)
+            .collect();
+        let hooks: Arc<dyn Hooks> = Arc::new(south::SouthHooks {
+            connector: connector.clone(),
+            subscribed,
+        });
+        south_tasks.spawn(
+            supervise(
+                connector.clone(),
+                status.clone(),
+                config.engine.reconnect.clone(),
+                hooks,
+                connected_tx,
+                lost_rx,
+                cancel_souths.clone(),
+            )
+            .instrument(connector.span().clone()),
+        );
+        south::SouthRunner {
+            connector,
+            config: s.clone(),
+            query,
+            status,
+            store: store.clone(),
+            connected: connected_rx,
+            lost: lost_tx,
+        }
+        .spawn(&config.scan_modes, &cancel_souths, &mut south_tasks);
+    }
+
+    // Status document, archive retention.
+    let status_path = data.status();
+    let status_board = board.clone();
+    let status_cancel = CancellationToken::new();
+    let status_task = {
+        let cancel = status_cancel.clone();
+        let queues: Vec<Arc<NorthQueue>> = board.queues.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut n = 0u64;
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                if let Err(e) = status_board.write(&status_path) {
+                    tracing::warn!("cannot write {}: {e}", status_path.display());
+                }
+                n += 1;
+                if n % 600 == 1 {
+                    for q in &queues {
+                        q.purge_archive();
+                    }
+                }
+            }
+        })
+    };
+    tracing::info!(
+        "engine {:?} running: {} South(s), {} North(s)",
+        config.engine.name,
+        config.south.iter().filter(|s| s.enabled).count(),
+        queues.len()
+    );
+
+    shutdown.cancelled().await;
+    tracing::info!("stopping");
+    // Souths first, so that nothing new arrives; then the Norths (their queues stay on disk).
+    cancel_souths.cancel();
+    while south_tasks.join_next().await.is_some() {}
+    cancel_norths.cancel();
+    while north_tasks.join_next().await.is_some() {}
+    status_cancel.cancel();
+    let _ = status_task.await;
+    board.write(&data.status())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn new_status(
+    registry: &PluginRegistry,
+    id: &str,
+    kind: ConnectorKind,
+    type_id: &str,
+) -> Arc<ConnectorStatus> {
+    let plugin = registry
+        .connector_type(type_id)
+        .map(|(p, _)| format!("{} {}", p.manifest().id, p.manifest().version))
+        .unwrap_or_default();
+    Arc::new(ConnectorStatus::new(id, kind, type_id, &plugin))
+}
+
+/// Reads the status document of a data folder.
+pub fn read_status(data: &Path) -> anyhow::Result<Snapshot> {
+    let path = DataDir(data.to_path_buf()).status();
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {} (has `oibus run --data {}` ever run?)",
+            path.display(),
+            data.display()
+        )
+    })?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a status document", path.display()))
+}

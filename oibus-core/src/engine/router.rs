@@ -1,0 +1,158 @@
+//! Where a South's data goes: into the cache of every North subscribed to it, durably, before
+//! the South's `add_values`/`add_file` completes.
+
+use super::status::{ConnectorStatus, bump};
+use crate::{cache::NorthQueue, cache::Store, connector::DataSink};
+use futures_util::future::BoxFuture;
+use oibus_plugin_api::{ErrorKind, OibusValue, PluginError};
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+/// The Norths a South feeds, per kind of data.
+#[derive(Default, Clone)]
+pub struct Routes {
+    /// Norths receiving values.
+    pub values: Vec<Arc<NorthQueue>>,
+    /// Norths receiving files.
+    pub files: Vec<Arc<NorthQueue>>,
+}
+
+struct Inner {
+    store: Store,
+    routes: HashMap<String, Routes>,
+    souths: HashMap<String, Arc<ConnectorStatus>>,
+    latency: Arc<Mutex<hdrhistogram::Histogram<u64>>>,
+    file_sequence: AtomicU64,
+}
+
+/// The engine's [`DataSink`].
+#[derive(Clone)]
+pub struct Router(Arc<Inner>);
+
+fn rejected(e: impl std::fmt::Display) -> PluginError {
+    PluginError::new(ErrorKind::REJECTED_BY_HOST, e)
+}
+
+impl Router {
+    /// A router with these routes (by South id).
+    pub fn new(
+        store: Store,
+        routes: HashMap<String, Routes>,
+        souths: HashMap<String, Arc<ConnectorStatus>>,
+        latency: Arc<Mutex<hdrhistogram::Histogram<u64>>>,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            routes,
+            souths,
+            latency,
+            file_sequence: AtomicU64::new(
+                oibus_plugin_api::Timestamp::now().as_nanos().unsigned_abs(),
+            ),
+        }))
+    }
+}
+
+impl Inner {
+    async fn add_values(&self, south: &str, values: Vec<OibusValue>) -> Result<(), PluginError> {
+        let began = Instant::now();
+        let targets = self
+            .routes
+            .get(south)
+            .map(|r| r.values.as_slice())
+            .unwrap_or(&[]);
+        if targets.is_empty() {
+            return Err(rejected(format!(
+                "no North receives values from South {south:?}: the values were not accepted"
+            )));
+        }
+        for q in targets {
+            q.wait_for_room().await?;
+        }
+        let ops: Vec<_> = targets
+            .iter()
+            .map(|q| q.append_values_op(&values))
+            .collect();
+        let keys = self
+            .store
+            .apply(ops.clone(), true)
+            .await
+            .map_err(rejected)?;
+        for ((q, op), keys) in targets.iter().zip(&ops).zip(&keys) {
+            q.appended_values(op, keys);
+        }
+        if let Some(s) = self.souths.get(south) {
+            bump(&s.counters.values_in, values.len() as u64);
+        }
+        let micros = began.elapsed().as_micros() as u64;
+        if let Ok(mut h) = self.latency.lock() {
+            let _ = h.record(micros.max(1));
+        }
+        Ok(())
+    }
+
+    async fn add_file(&self, south: &str, path: PathBuf) -> Result<(), PluginError> {
+        let targets = self
+            .routes
+            .get(south)
+            .map(|r| r.files.clone())
+            .unwrap_or_default();
+        if targets.is_empty() {
+            return Err(rejected(format!(
+                "no North receives files from South {south:?}: {} was not accepted",
+                path.display()
+            )));
+        }
+        for q in &targets {
+            q.wait_for_room().await?;
+        }
+        let mut ops = Vec::with_capacity(targets.len());
+        for q in &targets {
+            let unique = self.file_sequence.fetch_add(1, Ordering::Relaxed);
+            let (q2, p, s) = (q.clone(), path.clone(), south.to_string());
+            let op = tokio::task::spawn_blocking(move || q2.store_file(&p, &s, unique))
+                .await
+                .map_err(rejected)??;
+            ops.push(op);
+        }
+        let keys = self
+            .store
+            .apply(ops.clone(), true)
+            .await
+            .map_err(rejected)?;
+        for ((q, op), keys) in targets.iter().zip(&ops).zip(&keys) {
+            q.appended_file(op, keys);
+        }
+        if let Some(s) = self.souths.get(south) {
+            bump(&s.counters.files_in, 1);
+        }
+        Ok(())
+    }
+}
+
+impl DataSink for Router {
+    fn add_values(
+        &self,
+        connector: &str,
+        values: Vec<OibusValue>,
+    ) -> BoxFuture<'static, Result<(), PluginError>> {
+        let (inner, south) = (self.0.clone(), connector.to_string());
+        Box::pin(async move { inner.add_values(&south, values).await })
+    }
+
+    fn add_file(
+        &self,
+        connector: &str,
+        path: PathBuf,
+    ) -> BoxFuture<'static, Result<(), PluginError>> {
+        let (inner, south) = (self.0.clone(), connector.to_string());
+        Box::pin(async move { inner.add_file(&south, path).await })
+    }
+}

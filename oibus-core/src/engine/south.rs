@@ -1,0 +1,198 @@
+//! Running a South: one timer per scan mode of its items, the configured query on each tick
+//! (skipped and counted while the previous run of the same scan mode is still going, or while
+//! disconnected), and its subscriptions made after every (re)connection.
+
+use super::{
+    history, schedule,
+    status::{ConnectorStatus, bump},
+    supervisor::Hooks,
+};
+use crate::{
+    cache::Store,
+    config::{QueryKind, SUBSCRIPTION, ScanModeConfig, SouthConfig},
+    connector::{Connector, ConnectorError},
+};
+use chrono::Utc;
+use futures_util::future::BoxFuture;
+use oibus_plugin_api::Item;
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+/// The items of a South as the plugin receives them.
+pub fn items(config: &SouthConfig) -> Vec<Item> {
+    config
+        .items
+        .iter()
+        .filter(|i| i.enabled)
+        .map(|i| Item {
+            name: i.name.as_str().into(),
+            enabled: true,
+            scan_mode: i.scan_mode.as_str().into(),
+            settings: i.settings.to_string().into(),
+        })
+        .collect()
+}
+
+/// Subscribes the South's subscription items after each connection; unsubscribes before stop.
+pub struct SouthHooks {
+    /// The connector.
+    pub connector: Arc<Connector>,
+    /// Its items whose scan mode is `subscription`.
+    pub subscribed: Vec<Item>,
+}
+
+impl Hooks for SouthHooks {
+    fn connected(&self) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        Box::pin(async {
+            if self.subscribed.is_empty() {
+                return Ok(());
+            }
+            self.connector.subscribe(self.subscribed.clone()).await
+        })
+    }
+    fn stopping(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {
+            if !self.subscribed.is_empty()
+                && let Err(e) = self.connector.unsubscribe(self.subscribed.clone()).await
+            {
+                tracing::warn!("{e}");
+            }
+        })
+    }
+}
+
+/// Everything a South's scan timers need.
+pub struct SouthRunner {
+    /// The connector.
+    pub connector: Arc<Connector>,
+    /// Its configuration.
+    pub config: SouthConfig,
+    /// The query run on each tick (`None`: the type has no query capability).
+    pub query: Option<QueryKind>,
+    /// Its status.
+    pub status: Arc<ConnectorStatus>,
+    /// The store (history tracked instants).
+    pub store: Store,
+    /// Whether it is connected.
+    pub connected: watch::Receiver<bool>,
+    /// Where a timed-out call reports a lost connection.
+    pub lost: mpsc::Sender<String>,
+}
+
+impl SouthRunner {
+    /// Starts one timer task per scan mode used by the South's items.
+    pub fn spawn(
+        self,
+        scan_modes: &[ScanModeConfig],
+        cancel: &CancellationToken,
+        tasks: &mut tokio::task::JoinSet<()>,
+    ) {
+        let Some(query) = self.query else { return };
+        let mut by_mode: BTreeMap<String, Vec<Item>> = BTreeMap::new();
+        for item in items(&self.config) {
+            if item.scan_mode.as_str() != SUBSCRIPTION {
+                by_mode
+                    .entry(item.scan_mode.to_string())
+                    .or_default()
+                    .push(item);
+            }
+        }
+        let runner = Arc::new(self);
+        for (mode, items) in by_mode {
+            let Some(cron) = scan_modes
+                .iter()
+                .find(|m| m.name == mode)
+                .and_then(|m| schedule::parse_cron(&m.cron).ok())
+            else {
+                continue;
+            };
+            let (runner, cancel) = (runner.clone(), cancel.clone());
+            let span = runner.connector.span().clone();
+            tasks.spawn(tracing::Instrument::instrument(
+                async move { runner.timer(&mode, &cron, items, query, cancel).await },
+                span,
+            ));
+        }
+    }
+
+    async fn timer(
+        self: Arc<Self>,
+        mode: &str,
+        cron: &croner::Cron,
+        items: Vec<Item>,
+        query: QueryKind,
+        cancel: CancellationToken,
+    ) {
+        let busy = Arc::new(AtomicBool::new(false));
+        let items = Arc::new(items);
+        loop {
+            let Some(next) = schedule::next_after(cron, Utc::now()) else {
+                tracing::warn!("scan mode {mode:?} has no next occurrence");
+                return;
+            };
+            let wait = (next - Utc::now()).to_std().unwrap_or_default();
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+            if !*self.connected.borrow() {
+                bump(&self.status.counters.skipped_disconnected, 1);
+                continue;
+            }
+            if busy.swap(true, Ordering::AcqRel) {
+                bump(&self.status.counters.skipped_busy, 1);
+                tracing::debug!("scan mode {mode:?}: previous run still going, tick skipped");
+                continue;
+            }
+            bump(&self.status.counters.runs, 1);
+            let (me, items, busy, cancel) =
+                (self.clone(), items.clone(), busy.clone(), cancel.clone());
+            let span = tracing::Span::current();
+            tokio::spawn(tracing::Instrument::instrument(
+                async move {
+                    tokio::select! {
+                        () = cancel.cancelled() => {}
+                        () = me.run(query, &items, &cancel) => {}
+                    }
+                    busy.store(false, Ordering::Release);
+                },
+                span,
+            ));
+        }
+    }
+
+    async fn run(&self, query: QueryKind, items: &[Item], cancel: &CancellationToken) {
+        let c = &self.connector;
+        let result = match query {
+            QueryKind::LastPoint => c.last_point_query(items.to_vec()).await,
+            QueryKind::File => c.file_query(items.to_vec()).await,
+            QueryKind::History => history::run(
+                c,
+                &self.config.id,
+                items,
+                &self.config.history,
+                &self.store,
+                cancel,
+            )
+            .await
+            .map(|report| {
+                bump(&self.status.counters.history_windows, report.windows);
+            }),
+        };
+        if let Err(e) = result {
+            bump(&self.status.counters.run_failures, 1);
+            self.status.error(e.to_string());
+            tracing::warn!("{e}");
+            if matches!(e, ConnectorError::TimedOut { .. }) {
+                let _ = self.lost.try_send(e.to_string());
+            }
+        }
+    }
+}

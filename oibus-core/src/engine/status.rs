@@ -1,0 +1,276 @@
+//! What every connector is doing, with counters: kept in memory, written to `<data>/status.json`
+//! every second for `oibus status`.
+
+use crate::cache::NorthQueue;
+use oibus_plugin_api::{ConnectorKind, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::{
+    path::Path,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+/// A connector's lifecycle state, owned by the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// Not running.
+    Stopped,
+    /// `start`/`connect` in progress.
+    Connecting,
+    /// Connected: queries and sends run.
+    Connected,
+    /// The last attempt failed; waiting before the next one.
+    Backoff,
+    /// Failed in a way retrying cannot fix (settings); needs the operator.
+    Failed,
+    /// `stop` in progress.
+    Stopping,
+}
+
+/// Counters of one connector.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Counters {
+    /// Successful connections.
+    pub connects: AtomicU64,
+    /// Failed `start`/`connect` attempts.
+    pub connect_failures: AtomicU64,
+    /// South: scheduled runs started.
+    pub runs: AtomicU64,
+    /// South: runs that failed.
+    pub run_failures: AtomicU64,
+    /// South: ticks skipped because the previous run was still going.
+    pub skipped_busy: AtomicU64,
+    /// South: ticks skipped because the connector was not connected.
+    pub skipped_disconnected: AtomicU64,
+    /// South: history windows read.
+    pub history_windows: AtomicU64,
+    /// South: values accepted by the engine.
+    pub values_in: AtomicU64,
+    /// South: files accepted by the engine.
+    pub files_in: AtomicU64,
+    /// North: values sent.
+    pub values_sent: AtomicU64,
+    /// North: files sent.
+    pub files_sent: AtomicU64,
+    /// North: failed send attempts.
+    pub send_failures: AtomicU64,
+    /// North: values moved to the error store.
+    pub values_to_error: AtomicU64,
+    /// North: files moved to the error store.
+    pub files_to_error: AtomicU64,
+}
+
+/// Adds `n` to a counter.
+pub fn bump(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+/// One connector's live status.
+#[derive(Debug)]
+pub struct ConnectorStatus {
+    /// Connector id.
+    pub id: String,
+    /// South or North.
+    pub kind: ConnectorKind,
+    /// Connector type.
+    pub type_id: String,
+    /// `plugin-id version`.
+    pub plugin: String,
+    state: Mutex<(State, Timestamp)>,
+    last_error: Mutex<Option<(Timestamp, String)>>,
+    /// Counters.
+    pub counters: Counters,
+}
+
+impl ConnectorStatus {
+    /// A stopped connector.
+    pub fn new(id: &str, kind: ConnectorKind, type_id: &str, plugin: &str) -> Self {
+        Self {
+            id: id.into(),
+            kind,
+            type_id: type_id.into(),
+            plugin: plugin.into(),
+            state: Mutex::new((State::Stopped, Timestamp::now())),
+            last_error: Mutex::new(None),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Changes the state (logged).
+    pub fn set(&self, state: State) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if s.0 != state {
+            tracing::debug!(connector.id = %self.id, "state {:?} → {:?}", s.0, state);
+            *s = (state, Timestamp::now());
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).0
+    }
+
+    /// Records an error (shown until the next one).
+    pub fn error(&self, message: impl Into<String>) {
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Timestamp::now(), message.into()));
+    }
+
+    fn snapshot(&self) -> ConnectorSnapshot {
+        let (state, since) = *self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let last_error = self
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ConnectorSnapshot {
+            id: self.id.clone(),
+            kind: self.kind,
+            type_id: self.type_id.clone(),
+            plugin: self.plugin.clone(),
+            state,
+            since,
+            last_error: last_error.map(|(t, m)| format!("{t}: {m}")),
+            counters: Counters {
+                connects: get(&c.connects).into(),
+                connect_failures: get(&c.connect_failures).into(),
+                runs: get(&c.runs).into(),
+                run_failures: get(&c.run_failures).into(),
+                skipped_busy: get(&c.skipped_busy).into(),
+                skipped_disconnected: get(&c.skipped_disconnected).into(),
+                history_windows: get(&c.history_windows).into(),
+                values_in: get(&c.values_in).into(),
+                files_in: get(&c.files_in).into(),
+                values_sent: get(&c.values_sent).into(),
+                files_sent: get(&c.files_sent).into(),
+                send_failures: get(&c.send_failures).into(),
+                values_to_error: get(&c.values_to_error).into(),
+                files_to_error: get(&c.files_to_error).into(),
+            },
+            cache: None,
+        }
+    }
+}
+
+/// A North's cache, in a status snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CacheSnapshot {
+    /// Values queued.
+    pub queued_values: usize,
+    /// Files queued.
+    pub queued_files: usize,
+    /// Bytes queued.
+    pub queued_bytes: u64,
+    /// Value batches in the error store.
+    pub error_batches: usize,
+    /// Values in the error store.
+    pub error_values: usize,
+    /// Files in the error store.
+    pub error_files: usize,
+}
+
+/// One connector in a status snapshot.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConnectorSnapshot {
+    /// Connector id.
+    pub id: String,
+    /// South or North.
+    pub kind: ConnectorKind,
+    /// Connector type.
+    #[serde(rename = "type")]
+    pub type_id: String,
+    /// `plugin-id version`.
+    pub plugin: String,
+    /// Lifecycle state.
+    pub state: State,
+    /// Since when.
+    pub since: Timestamp,
+    /// The last error, with its time.
+    pub last_error: Option<String>,
+    /// Counters.
+    pub counters: Counters,
+    /// North: its cache.
+    pub cache: Option<CacheSnapshot>,
+}
+
+/// The engine's status document.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Engine name.
+    pub engine: String,
+    /// Process id.
+    pub pid: u32,
+    /// When the engine started.
+    pub started: Timestamp,
+    /// When this snapshot was taken.
+    pub updated: Timestamp,
+    /// `add_values` latency percentiles in microseconds: p50, p99, max.
+    pub add_values_latency_us: [u64; 3],
+    /// Every connector.
+    pub connectors: Vec<ConnectorSnapshot>,
+}
+
+/// Every connector's status, and the queues of the Norths.
+pub struct StatusBoard {
+    /// Engine name.
+    pub engine: String,
+    /// Start instant.
+    pub started: Timestamp,
+    /// Connectors.
+    pub connectors: Vec<Arc<ConnectorStatus>>,
+    /// North queues, by North id.
+    pub queues: Vec<Arc<NorthQueue>>,
+    /// `add_values` latency (µs).
+    pub latency: Arc<Mutex<hdrhistogram::Histogram<u64>>>,
+}
+
+impl StatusBoard {
+    /// A snapshot now.
+    pub fn snapshot(&self) -> Snapshot {
+        let latency = {
+            let h = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+            [h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.max()]
+        };
+        let connectors = self
+            .connectors
+            .iter()
+            .map(|c| {
+                let mut s = c.snapshot();
+                if let Some(q) = self.queues.iter().find(|q| q.id() == c.id) {
+                    let (queued_values, queued_files, queued_bytes) = q.queued();
+                    let (error_batches, error_values, error_files) = q.errors().unwrap_or_default();
+                    s.cache = Some(CacheSnapshot {
+                        queued_values,
+                        queued_files,
+                        queued_bytes,
+                        error_batches,
+                        error_values,
+                        error_files,
+                    });
+                }
+                s
+            })
+            .collect();
+        Snapshot {
+            engine: self.engine.clone(),
+            pid: std::process::id(),
+            started: self.started,
+            updated: Timestamp::now(),
+            add_values_latency_us: latency,
+            connectors,
+        }
+    }
+
+    /// Writes the snapshot to `path` atomically.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_vec_pretty(&self.snapshot())?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, json)?;
+        std::fs::rename(tmp, path)
+    }
+}
