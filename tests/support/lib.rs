@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: build the plugin crates with cargo, copy the library files
 //! into temporary plugin folders, find the `oibus` binary.
 
+pub mod process;
+
 use std::{
     fs,
     path::{Path, PathBuf},

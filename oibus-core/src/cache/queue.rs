@@ -253,7 +253,7 @@ impl NorthQueue {
         Ok(Op::Append {
             table: table("f", &self.id),
             records: vec![Arc::new(
-                serde_json::to_vec(&record).map_err(|e| PluginError::permanent(e))?,
+                serde_json::to_vec(&record).map_err(PluginError::permanent)?,
             )],
         })
     }

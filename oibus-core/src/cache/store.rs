@@ -105,6 +105,12 @@ impl Store {
             .map_err(|_| StoreError("the writer has stopped".into()))?
     }
 
+    /// Makes every earlier change durable, including those applied without fsync (removals of
+    /// sent records): called at shutdown so that a clean restart sends nothing twice.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.apply(Vec::new(), true).await.map(drop)
+    }
+
     /// Calls `f` with every key of a queue table and its record, in order.
     pub fn scan(&self, table: &str, mut f: impl FnMut(u64, &[u8])) -> Result<(), StoreError> {
         let tx = self.db.begin_read().map_err(err)?;

@@ -25,7 +25,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
     toml::from_str(text).map_err(|e| {
         let location = match e.span() {
             Some(span) => {
-                let line = text[..span.start.min(text.len())].lines().count().max(1);
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
                 format!("line {line}")
             }
             None => String::new(),

@@ -168,7 +168,10 @@ pub fn validate(
         let manifest = connector_type(registry, &mut p, &at, &s.type_id, ConnectorKind::South);
         if let Some(m) = manifest {
             p.schema(&format!("{at} settings"), &m.settings_schema, &s.settings);
-            if let Err(err) = query_kind(s.query, m) {
+            let scheduled = s.items.iter().any(|i| i.scan_mode != SUBSCRIPTION);
+            if (scheduled || s.query.is_some())
+                && let Err(err) = query_kind(s.query, m)
+            {
                 p.add(format!("{at}.query"), err);
             }
         }

@@ -56,12 +56,14 @@ pub struct RunReport {
 }
 
 /// Reads the history of `items` up to now. Items sharing a tracked instant are read together.
+/// `windows_read` is incremented as each window is done.
 pub async fn run(
     connector: &Connector,
     south: &str,
     items: &[Item],
     config: &HistoryConfig,
     store: &Store,
+    windows_read: &std::sync::atomic::AtomicU64,
     cancel: &CancellationToken,
 ) -> Result<RunReport, ConnectorError> {
     let now = Timestamp::now();
@@ -100,6 +102,7 @@ pub async fn run(
                     message: err.to_string(),
                 })?;
             report.windows += 1;
+            windows_read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             report.newest = report.newest.max(newest);
         }
     }

@@ -280,6 +280,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     let status_task = {
         let cancel = status_cancel.clone();
         let queues: Vec<Arc<NorthQueue>> = board.queues.clone();
+        let store = store.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             let mut n = 0u64;
@@ -292,6 +293,13 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
                     tracing::warn!("cannot write {}: {e}", status_path.display());
                 }
                 n += 1;
+                // Removals of sent records are committed without fsync; a periodic durable
+                // commit bounds what a crash resends and lets the store reuse their pages.
+                if n % 10 == 0
+                    && let Err(e) = store.flush().await
+                {
+                    tracing::warn!("{e}");
+                }
                 if n % 600 == 1 {
                     for q in &queues {
                         q.purge_archive();
@@ -314,6 +322,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     while south_tasks.join_next().await.is_some() {}
     cancel_norths.cancel();
     while north_tasks.join_next().await.is_some() {}
+    store.flush().await?;
     status_cancel.cancel();
     let _ = status_task.await;
     board.write(&data.status())?;

@@ -86,10 +86,9 @@ impl NorthSender {
     {
         let mut failures = 0u32;
         loop {
-            let result = tokio::select! {
-                () = cancel.cancelled() => return Outcome::Cancelled,
-                r = send() => r,
-            };
+            // A send in progress is finished even when the engine stops (within the data
+            // time-out): cutting it short would make the North receive it twice.
+            let result = send().await;
             let e = match result {
                 Ok(()) => return Outcome::Sent,
                 Err(e) => e,

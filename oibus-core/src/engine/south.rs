@@ -179,11 +179,16 @@ impl SouthRunner {
                 items,
                 &self.config.history,
                 &self.store,
+                &self.status.counters.history_windows,
                 cancel,
             )
             .await
             .map(|report| {
-                bump(&self.status.counters.history_windows, report.windows);
+                tracing::debug!(
+                    "history: {} window(s), newest value {:?}",
+                    report.windows,
+                    report.newest
+                );
             }),
         };
         if let Err(e) = result {

@@ -68,7 +68,10 @@ fn next_run(state_dir: &Path) -> Result<u64> {
         .and_then(|s| s.trim().parse::<u64>().ok())
         .map_or(0, |r| r + 1);
     fs::create_dir_all(state_dir)?;
-    fs::write(&file, run.to_string())?;
+    // Temporary file and rename: a kill never leaves the counter empty (which would reuse ids).
+    let tmp = state_dir.join("probe-run.tmp");
+    fs::write(&tmp, run.to_string())?;
+    fs::rename(&tmp, &file)?;
     Ok(run)
 }
 
@@ -91,7 +94,8 @@ async fn emit(
             .create(true)
             .append(true)
             .open(path)?;
-        writeln!(f, "{point} {}", first + n - 1)?;
+        // One write per line: the subscription tasks of several items append concurrently.
+        f.write_all(format!("{point} {}\n", first + n - 1).as_bytes())?;
     }
     Ok(())
 }

@@ -1,0 +1,225 @@
+//! The engine as a child process: `oibus run` on a configuration, its status read from the data
+//! folder, stopped gracefully or killed.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// A folder with `plugins/`, `data/`, the configuration and the engine's log.
+pub struct Workspace {
+    /// The temporary folder.
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// A workspace whose plugins folder holds these plugins.
+    pub fn new(plugins: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::create_dir_all(dir.path().join("plugins")).expect("plugins dir");
+        for p in plugins {
+            crate::copy_plugin(p, &dir.path().join("plugins"));
+        }
+        Self { dir }
+    }
+
+    /// A path inside the workspace.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The data folder.
+    pub fn data(&self) -> PathBuf {
+        self.path("data")
+    }
+
+    /// Writes the configuration; `{ws}` in it becomes the workspace folder.
+    pub fn config(&self, text: &str) -> PathBuf {
+        let path = self.path("oibus.toml");
+        let text = text.replace("{ws}", &self.dir.path().to_string_lossy());
+        fs::write(&path, text).expect("write config");
+        path
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(crate::oibus());
+        cmd.arg("run")
+            .arg("--config")
+            .arg(self.path("oibus.toml"))
+            .arg("--data")
+            .arg(self.data())
+            .arg("--plugins")
+            .arg(self.path("plugins"))
+            .env("OIBUS_LOG", "info,oibus_core=debug");
+        cmd
+    }
+
+    /// Starts the engine; its output goes to `engine.log` (appended across restarts).
+    pub fn start(&self) -> Engine {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path("engine.log"))
+            .expect("log file");
+        let child = self
+            .command()
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start oibus run");
+        Engine {
+            child,
+            data: self.data(),
+            log: self.path("engine.log"),
+        }
+    }
+
+    /// Runs the engine to completion (for configurations it must refuse): exit code and output.
+    pub fn run_to_end(&self) -> (i32, String) {
+        let out = self
+            .command()
+            .stdin(Stdio::null())
+            .output()
+            .expect("run oibus");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned()
+                + &String::from_utf8_lossy(&out.stdout),
+        )
+    }
+}
+
+/// A running engine.
+pub struct Engine {
+    child: Child,
+    data: PathBuf,
+    log: PathBuf,
+}
+
+impl Engine {
+    /// The engine's status document (`None` until this process wrote one: a document left by an
+    /// earlier, killed engine is ignored).
+    pub fn status(&self) -> Option<serde_json::Value> {
+        let text = fs::read_to_string(self.data.join("status.json")).ok()?;
+        let status: serde_json::Value = serde_json::from_str(&text).ok()?;
+        (status["pid"] == self.child.id()).then_some(status)
+    }
+
+    /// The status of one connector.
+    pub fn connector(&self, id: &str) -> Option<serde_json::Value> {
+        self.status()?["connectors"]
+            .as_array()?
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+    }
+
+    /// A counter of a connector (0 if unknown).
+    pub fn counter(&self, id: &str, name: &str) -> u64 {
+        self.connector(id)
+            .and_then(|c| c["counters"][name].as_u64())
+            .unwrap_or(0)
+    }
+
+    /// Waits until `cond` holds, polling every 50 ms; panics with the log after `limit`.
+    pub fn wait_until(&mut self, what: &str, limit: Duration, mut cond: impl FnMut(&Self) -> bool) {
+        let began = Instant::now();
+        while began.elapsed() < limit {
+            if cond(self) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the engine exited ({status}) while waiting for {what}:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "timed out after {limit:?} waiting for {what}; status: {}\nlog:\n{}",
+            self.status().map(|s| s.to_string()).unwrap_or_default(),
+            self.log()
+        );
+    }
+
+    /// The engine's log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Stops the engine with SIGTERM and waits for it; panics, with the log, unless it exits 0.
+    pub fn stop(self) {
+        let log = self.log.clone();
+        let code = self.terminate();
+        if code != 0 {
+            panic!(
+                "the engine exited with {code} after SIGTERM:\n{}",
+                fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+    }
+
+    /// Stops the engine with SIGTERM and waits for it; returns its exit code.
+    pub fn terminate(mut self) -> i32 {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let began = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code().unwrap_or(-1);
+            }
+            if began.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.kill();
+                panic!("the engine did not stop within 30 s:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the engine with SIGKILL (no chance to clean up) and waits for it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads every value a `file-writer` wrote into `folder` (each file is a JSON array).
+pub fn written_values(folder: &Path) -> Vec<oibus_plugin_api::OibusValue> {
+    let mut values = Vec::new();
+    let Ok(entries) = fs::read_dir(folder) else {
+        return values;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".json") && !name.starts_with('.') {
+            let text = fs::read_to_string(e.path()).expect("read output");
+            let batch: Vec<oibus_plugin_api::OibusValue> =
+                serde_json::from_str(&text).expect("output is a JSON array of values");
+            values.extend(batch);
+        }
+    }
+    values
+}
+
+/// Reads every value a `probe-north` recorded (one JSON value per line).
+pub fn recorded_values(file: &Path) -> Vec<oibus_plugin_api::OibusValue> {
+    fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("file "))
+        .map(|l| serde_json::from_str(l).expect("recorded value"))
+        .collect()
+}
