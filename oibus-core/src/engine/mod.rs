@@ -295,7 +295,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
                 n += 1;
                 // Removals of sent records are committed without fsync; a periodic durable
                 // commit bounds what a crash resends and lets the store reuse their pages.
-                if n % 10 == 0
+                if n.is_multiple_of(10)
                     && let Err(e) = store.flush().await
                 {
                     tracing::warn!("{e}");
