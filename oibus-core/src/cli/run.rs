@@ -69,6 +69,7 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
         origin,
         data,
         plugins,
+        static_plugins: Vec::new(),
     })
 }
 

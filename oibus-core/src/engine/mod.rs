@@ -74,6 +74,8 @@ pub struct EngineOptions {
     pub data: DataDir,
     /// The plugins folder.
     pub plugins: PathBuf,
+    /// Plugins linked into the binary, registered after those of the folder (benchmarks).
+    pub static_plugins: Vec<crate::plugin::LoadedPlugin>,
 }
 
 /// Loads the plugins, validates the configuration, creates every enabled connector and runs them
@@ -85,11 +87,15 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         origin,
         data,
         plugins,
+        static_plugins,
     } = options;
     std::fs::create_dir_all(&data.0)
         .with_context(|| format!("cannot create the data folder {}", data.0.display()))?;
-    let (registry, reports) = PluginRegistry::discover(&plugins, &data.plugin_cache())
+    let (mut registry, reports) = PluginRegistry::discover(&plugins, &data.plugin_cache())
         .with_context(|| format!("cannot read the plugins folder {}", plugins.display()))?;
+    for p in static_plugins {
+        registry.register(p)?;
+    }
     let loaded = reports
         .iter()
         .filter(|r| matches!(r.status, PluginStatus::Ok))

@@ -156,6 +156,33 @@ pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
     })
 }
 
+/// A plugin linked into the engine's own binary (no library file, no dynamic loading): used to
+/// measure what the plugin boundary costs. `name` stands for the file in reports.
+pub fn from_static(
+    name: &str,
+    declaration: PluginDeclaration,
+    module: PluginModuleRef,
+) -> Result<LoadedPlugin, LoadError> {
+    let file = PathBuf::from(name);
+    let manifest = read_manifest(&file, module)?;
+    if manifest.id != declaration.plugin_id() {
+        return Err(LoadError::BadManifest {
+            file,
+            reason: "the manifest and the declaration disagree".into(),
+        });
+    }
+    Ok(LoadedPlugin {
+        inner: Arc::new(Inner {
+            shadow: file.clone(),
+            file,
+            sha256: String::new(),
+            size: 0,
+            manifest,
+            module,
+        }),
+    })
+}
+
 fn read_declaration(file: &Path, raw: &'static RawLibrary) -> Result<PluginDeclaration, LoadError> {
     let symbol = format!("{DECLARATION_SYMBOL}\0");
     // SAFETY: the symbol, if present, is a `PluginDeclaration` static exported by `export_plugin!`;

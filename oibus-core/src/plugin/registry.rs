@@ -124,7 +124,8 @@ impl PluginRegistry {
         Ok(plugin)
     }
 
-    fn register(&mut self, plugin: LoadedPlugin) -> Result<(), LoadError> {
+    /// Adds a loaded plugin, refusing a duplicate plugin id or connector type.
+    pub fn register(&mut self, plugin: LoadedPlugin) -> Result<(), LoadError> {
         let m = plugin.manifest();
         let duplicate = |reason: String| LoadError::Duplicate {
             file: plugin.file().to_path_buf(),

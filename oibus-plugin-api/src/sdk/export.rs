@@ -165,6 +165,14 @@ macro_rules! export_plugin {
             .leak_into_prefix()
         }
 
+        /// The plugin's declaration and module, for an engine that links this crate statically
+        /// (benchmarks comparing the plugin boundary with no boundary).
+        #[doc(hidden)]
+        pub fn __oibus_static_plugin()
+        -> ($crate::ffi::PluginDeclaration, $crate::ffi::PluginModuleRef) {
+            (oibus_plugin_declaration, __oibus_root_module())
+        }
+
         // What abi_stable's `#[export_root_module]` generates, with paths through this crate so
         // the plugin needs no direct abi_stable dependency.
         #[doc(hidden)]

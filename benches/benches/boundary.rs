@@ -1,4 +1,4 @@
-//! Cost of one call across the plugin boundary: `cargo bench -p oibus-tests --bench boundary`.
+//! Cost of one call across the plugin boundary: `cargo bench -p oibus-benches --bench boundary`.
 //!
 //! * synchronous, plugin → host: `Context::connector_id` (a vtable call returning a string),
 //!   called in a loop inside the plugin;

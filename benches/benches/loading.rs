@@ -1,5 +1,5 @@
 //! Time to discover and load a folder of plugins, each run in a fresh process (a library loads
-//! once per process): `cargo bench -p oibus-tests --bench loading`.
+//! once per process): `cargo bench -p oibus-benches --bench loading`.
 //!
 //! Rows: the four product plugins, and 50 distinct plugins generated from the `test-bench`
 //! fixture by rewriting the plugin id in its declaration. "cold" starts with an empty shadow-copy

@@ -1,0 +1,194 @@
+//! End-to-end throughput: `cargo bench -p oibus-benches --bench pipeline`.
+//!
+//! A `probe-south` emits numbered values as fast as the engine accepts them (4 subscribed items,
+//! each its own task, batches of 1,000), through the fsync'd cache, to a `probe-north` that counts
+//! them. The same pipeline runs twice, each in a fresh process: with the probe plugin loaded from
+//! its `.so` (the plugin boundary), and with the same crate linked into the benchmark binary (no
+//! boundary). Throughput is measured on the values the North received after a warm-up.
+
+use oibus_core::{
+    config,
+    engine::{self, DataDir, EngineOptions},
+    plugin::library,
+};
+use std::{
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
+use tokio_util::sync::CancellationToken;
+
+const WARM_UP: Duration = Duration::from_secs(3);
+const MEASURE: Duration = Duration::from_secs(8);
+const ROUNDS: usize = 5;
+
+fn config(data: &Path) -> String {
+    format!(
+        r#"
+[engine]
+log_level = "warn"
+
+[[south]]
+id = "src"
+type = "probe-south"
+settings = {{ batch_size = 1000, interval_ms = 0 }}
+items = [
+  {{ name = "a", scan_mode = "subscription" }},
+  {{ name = "b", scan_mode = "subscription" }},
+  {{ name = "c", scan_mode = "subscription" }},
+  {{ name = "d", scan_mode = "subscription" }},
+]
+
+[[north]]
+id = "dst"
+type = "probe-north"
+caching = {{ group_count = 20000, max_send_count = 50000, send_interval = "20ms", max_size = "256MiB" }}
+# data: {}
+"#,
+        data.display()
+    )
+}
+
+fn counters(data: &Path) -> Option<(f64, u64, u64, u64)> {
+    let snap = engine::read_status(data).ok()?;
+    let updated = snap.updated.as_nanos() as f64 / 1e9;
+    let get = |id: &str, f: fn(&engine::status::Counters) -> u64| {
+        snap.connectors
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| f(&c.counters))
+            .unwrap_or(0)
+    };
+    let sent = get("dst", |c| {
+        c.values_sent.load(std::sync::atomic::Ordering::Relaxed)
+    });
+    let received = get("src", |c| {
+        c.values_in.load(std::sync::atomic::Ordering::Relaxed)
+    });
+    Some((updated, sent, received, snap.add_values_latency_us[1]))
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Child process: runs the pipeline and prints `values/s p99-µs peak-RSS-MB`.
+fn child(variant: &str) {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let data = dir.path().join("data");
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let static_plugins = if variant == "static" {
+        let (declaration, module) = oibus_test_probe::__oibus_static_plugin();
+        vec![library::from_static("<linked>", declaration, module).unwrap()]
+    } else {
+        oibus_tests::copy_plugin("oibus_test_probe", &plugins);
+        Vec::new()
+    };
+    let options = EngineOptions {
+        config: config::parse(&config(&data), "pipeline benchmark").unwrap(),
+        origin: "pipeline benchmark".into(),
+        data: DataDir(data.clone()),
+        plugins,
+        static_plugins,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let engine = rt.spawn(engine::run(options, shutdown.clone()));
+    std::thread::sleep(WARM_UP);
+    let (t0, sent0, _, _) = counters(&data).expect("status");
+    let began = Instant::now();
+    while began.elapsed() < MEASURE {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (t1, sent1, _, p99) = counters(&data).expect("status");
+    shutdown.cancel();
+    rt.block_on(engine).unwrap().unwrap();
+    let rate = (sent1 - sent0) as f64 / (t1 - t0);
+    println!("{rate:.0} {p99} {:.1}", peak_rss_mb());
+}
+
+fn run_child(variant: &str) -> (f64, u64, f64) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--child", variant])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<&str> = text.split_whitespace().collect();
+    (
+        f[0].parse().unwrap(),
+        f[1].parse().unwrap(),
+        f[2].parse().unwrap(),
+    )
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        child(&args[i + 1]);
+        return;
+    }
+    if args.iter().any(|a| a == "--test" || a == "--list") {
+        return;
+    }
+    oibus_tests::build();
+    println!(
+        "probe-south (4 items, batches of 1000) → fsync'd cache → probe-north; {ROUNDS} rounds \
+         alternating the variants, each a fresh process measured {}s after {}s of warm-up",
+        MEASURE.as_secs(),
+        WARM_UP.as_secs()
+    );
+    let variants = [
+        ("plugin", "plugin (.so, abi_stable)"),
+        ("static", "linked statically"),
+    ];
+    let mut results: Vec<Vec<(f64, u64, f64)>> = vec![Vec::new(), Vec::new()];
+    for _ in 0..ROUNDS {
+        for (i, (variant, _)) in variants.iter().enumerate() {
+            results[i].push(run_child(variant));
+        }
+    }
+    println!(
+        "| variant                  | values/s median | min – max             | add_values p99 | peak RSS  |"
+    );
+    println!(
+        "|--------------------------|----------------:|-----------------------|---------------:|----------:|"
+    );
+    let mut medians = Vec::new();
+    for ((_, label), runs) in variants.iter().zip(&results) {
+        let mut rates: Vec<f64> = runs.iter().map(|r| r.0).collect();
+        rates.sort_by(f64::total_cmp);
+        let median = rates[rates.len() / 2];
+        let mut p99: Vec<u64> = runs.iter().map(|r| r.1).collect();
+        p99.sort();
+        let rss = runs.iter().map(|r| r.2).fold(0.0, f64::max);
+        println!(
+            "| {label:<24} | {median:>15.0} | {:>9.0} – {:<9.0} | {:>11.1} ms | {rss:>6.1} MB |",
+            rates[0],
+            rates[rates.len() - 1],
+            p99[p99.len() / 2] as f64 / 1000.0
+        );
+        medians.push(median);
+    }
+    println!(
+        "plugin / static (medians): {:.3}, the boundary costs {:.1}%",
+        medians[0] / medians[1],
+        (1.0 - medians[0] / medians[1]) * 100.0
+    );
+}
