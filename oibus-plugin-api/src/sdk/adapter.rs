@@ -234,7 +234,7 @@ impl Drop for FfiAdapter {
         let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
         if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(inner)))
         {
-            let msg = super::runtime::panic_message(p);
+            let msg = super::runtime::panic_message(&*p);
             tracing::dispatcher::with_default(self.ctx.dispatch(), || {
                 tracing::error!("connector panicked while being dropped: {msg}")
             });

@@ -53,12 +53,33 @@ impl Context {
     }
 
     /// Spawns a background task on the plugin's runtime, with this connector's logging. Use it
-    /// for subscriptions and listeners instead of `tokio::spawn`.
+    /// for subscriptions and listeners instead of `tokio::spawn`. A panic of the task is logged as
+    /// an error of this connector (the task then ends as panicked).
     pub fn spawn<F>(&self, fut: F) -> Result<tokio::task::JoinHandle<F::Output>>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        Ok(runtime::handle()?.spawn(fut.with_subscriber(self.dispatch.clone())))
+        let logged = runtime::LogPanic::new(fut, self.dispatch.clone());
+        Ok(runtime::handle()?.spawn(logged.with_subscriber(self.dispatch.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::TestHost;
+
+    #[test]
+    fn a_panicking_background_task_is_logged_as_an_error_of_the_connector() {
+        let (ctx, recorded) = TestHost::new("/nonexistent").context("c1");
+        let task = ctx.spawn(async { panic!("listener exploded") }).unwrap();
+        let result = super::runtime::handle().unwrap().block_on(task);
+        assert!(result.unwrap_err().is_panic());
+        let logs = recorded.logs();
+        assert!(
+            logs.iter()
+                .any(|l| l.starts_with("ERROR") && l.contains("listener exploded")),
+            "{logs:?}"
+        );
     }
 }

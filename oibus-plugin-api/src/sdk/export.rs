@@ -16,7 +16,7 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, PluginError>) -> RResult
         Ok(r) => r.into(),
         Err(p) => RResult::RErr(PluginError::new(
             ErrorKind::PANICKED,
-            format!("{what} panicked: {}", panic_message(p)),
+            format!("{what} panicked: {}", panic_message(&*p)),
         )),
     }
 }
@@ -123,6 +123,12 @@ macro_rules! export_plugin {
     };
     // Test fixtures only: declare another API version than the one compiled against.
     ($plugin:path, declaration = $declaration:expr) => {
+        const _: () = assert!(
+            env!("CARGO_PKG_NAME").len() <= $crate::ffi::DECLARATION_TEXT_LEN
+                && env!("CARGO_PKG_VERSION").len() <= $crate::ffi::DECLARATION_TEXT_LEN,
+            "the package name and version of an oibus plugin must each fit in 64 bytes"
+        );
+
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
         #[unsafe(no_mangle)]

@@ -233,6 +233,8 @@ impl<T: Connector> ErasedType for ConnectorType<T> {
                 self.id
             ))
         })?;
+        // `new` runs inside the plugin's runtime, so that it may use tokio (timers, spawn).
+        let _runtime = super::runtime::handle()?.enter();
         let inner =
             tracing::dispatcher::with_default(ctx.dispatch(), || T::new(settings, ctx.clone()))?;
         Ok(Box::new(Adapter {

@@ -64,7 +64,7 @@ where
             Ok(r) => r.into(),
             Err(e) if e.is_panic() => RResult::RErr(PluginError::new(
                 crate::ErrorKind::PANICKED,
-                format!("{what} panicked: {}", panic_message(e.into_panic())),
+                format!("{what} panicked: {}", panic_message(&*e.into_panic())),
             )),
             Err(_) => RResult::RErr(PluginError::transient(format!("{what} was cancelled"))),
         }
@@ -73,12 +73,49 @@ where
 }
 
 /// The text of a panic payload.
-pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()
     } else {
         "non-string panic payload".to_string()
+    }
+}
+
+/// A future that logs a panic of the future it wraps (into the connector's log) before letting it
+/// continue to unwind.
+pub(crate) struct LogPanic<F> {
+    inner: std::pin::Pin<Box<F>>,
+    dispatch: tracing::Dispatch,
+}
+
+impl<F> LogPanic<F> {
+    pub(crate) fn new(inner: F, dispatch: tracing::Dispatch) -> Self {
+        Self {
+            inner: Box::pin(inner),
+            dispatch,
+        }
+    }
+}
+
+impl<F: Future> Future for LogPanic<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let inner = self.inner.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                let message = panic_message(&*payload);
+                tracing::dispatcher::with_default(&self.dispatch, || {
+                    tracing::error!("a background task of this connector panicked: {message}")
+                });
+                std::panic::resume_unwind(payload)
+            }
+        }
     }
 }

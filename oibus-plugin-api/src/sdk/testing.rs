@@ -168,7 +168,14 @@ impl FfiHost for Host {
     }
     fn log(&self, level: LogLevel, _target: RStr<'_>, message: RStr<'_>) {
         if let Ok(mut l) = self.recorded.logs.lock() {
-            l.push(format!("{} {}", level.0, message.as_str()));
+            let name = match level {
+                LogLevel::ERROR => "ERROR",
+                LogLevel::WARN => "WARN",
+                LogLevel::INFO => "INFO",
+                LogLevel::DEBUG => "DEBUG",
+                _ => "TRACE",
+            };
+            l.push(format!("{name} {}", message.as_str()));
         }
     }
     fn add_values(&self, values: RVec<OibusValue>) -> FfiResultFuture<()> {
