@@ -112,17 +112,33 @@ pub fn oibus() -> PathBuf {
     build().join(format!("oibus{}", std::env::consts::EXE_SUFFIX))
 }
 
-/// Rewrites the plugin id in the declaration of a library built from the `test-bench` fixture, so
-/// that copies of one file become distinct plugins. `suffix` is appended to the id.
-pub fn with_plugin_id_suffix(library: &[u8], suffix: &str) -> Vec<u8> {
-    const ID: &[u8] = b"oibus-test-bench";
-    let mut field = ID.to_vec();
-    field.resize(oibus_plugin_api::ffi::DECLARATION_TEXT_LEN, 0);
+/// Rewrites the declaration of a plugin library (plugin id `id`): appends `id_suffix` to the id
+/// and, if given, sets the version. Copies of one file so become distinct plugins, or other
+/// versions of the same plugin.
+pub fn patch_declaration(
+    library: &[u8],
+    id: &str,
+    id_suffix: &str,
+    version: Option<&str>,
+) -> Vec<u8> {
+    use oibus_plugin_api::ffi::DECLARATION_TEXT_LEN as LEN;
+    let mut field = id.as_bytes().to_vec();
+    field.resize(LEN, 0);
     let at = library
         .windows(field.len())
         .position(|w| w == field.as_slice())
-        .expect("the fixture's declaration is in the file");
+        .expect("the plugin's declaration is in the file");
     let mut out = library.to_vec();
-    out[at + ID.len()..at + ID.len() + suffix.len()].copy_from_slice(suffix.as_bytes());
+    out[at + id.len()..at + id.len() + id_suffix.len()].copy_from_slice(id_suffix.as_bytes());
+    if let Some(v) = version {
+        let version_field = &mut out[at + LEN..at + 2 * LEN];
+        version_field.fill(0);
+        version_field[..v.len()].copy_from_slice(v.as_bytes());
+    }
     out
+}
+
+/// Rewrites the plugin id in the declaration of a library built from the `test-bench` fixture.
+pub fn with_plugin_id_suffix(library: &[u8], suffix: &str) -> Vec<u8> {
+    patch_declaration(library, "oibus-test-bench", suffix, None)
 }

@@ -85,16 +85,16 @@ fn connector_type<'r>(
                 })
                 .map(str::to_string)
                 .collect();
-            problems.add(
-                format!("{at}.type"),
-                format!(
-                    "unknown {kind} connector type {type_id:?} (loaded: {})",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ),
+            // Not an error: the connector waits until a plugin providing the type is added to
+            // the plugins folder; its settings are checked then.
+            tracing::warn!(
+                "{at}: no loaded plugin provides the {kind} connector type {type_id:?} (loaded: {}); \
+                 the connector waits until one is added to the plugins folder",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             );
             None
         }

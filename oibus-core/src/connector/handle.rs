@@ -1,7 +1,10 @@
 //! The engine's handle on one connector instance.
 
 use super::{ConnectorError, DataSink, HostContext};
-use crate::{plugin::PluginRegistry, schema};
+use crate::{
+    plugin::{LoadedPlugin, PluginRegistry},
+    schema,
+};
 use abi_stable::{sabi_trait::TD_Opaque, std_types::RResult};
 use async_ffi::FfiFuture;
 use futures_util::FutureExt as _;
@@ -56,14 +59,14 @@ pub struct Connector {
     span: Span,
 }
 
-/// Validates the settings and creates the connector in its plugin.
+/// Validates the settings and creates the connector in the plugin providing its type.
 pub fn create(
     registry: &PluginRegistry,
     spec: ConnectorSpec<'_>,
     sink: Arc<dyn DataSink>,
     runtime: Handle,
 ) -> Result<Connector, ConnectorError> {
-    let (plugin, manifest) =
+    let (plugin, _) =
         registry
             .connector_type(spec.type_id)
             .ok_or_else(|| ConnectorError::UnknownType {
@@ -71,6 +74,30 @@ pub fn create(
                 type_id: spec.type_id.to_string(),
                 available: registry.type_ids().collect::<Vec<_>>().join(", "),
             })?;
+    create_in(plugin, spec, sink, runtime)
+}
+
+/// Validates the settings and creates the connector in this plugin (a given version of it).
+pub fn create_in(
+    plugin: &LoadedPlugin,
+    spec: ConnectorSpec<'_>,
+    sink: Arc<dyn DataSink>,
+    runtime: Handle,
+) -> Result<Connector, ConnectorError> {
+    let manifest = plugin
+        .manifest()
+        .connector_type(spec.type_id)
+        .ok_or_else(|| ConnectorError::UnknownType {
+            connector: spec.id.to_string(),
+            type_id: spec.type_id.to_string(),
+            available: plugin
+                .manifest()
+                .connector_types
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
     schema::validate(
         &format!(
             "settings of connector {:?} (type {:?})",

@@ -7,5 +7,5 @@ mod handle;
 mod host;
 
 pub use error::ConnectorError;
-pub use handle::{Connector, ConnectorSpec, Timeouts, create};
+pub use handle::{Connector, ConnectorSpec, Timeouts, create, create_in};
 pub use host::{DataSink, DiscardSink, HostContext};

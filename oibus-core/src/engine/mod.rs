@@ -3,8 +3,10 @@
 
 pub mod history;
 mod north;
+pub mod plugins;
 mod router;
 pub mod schedule;
+mod slot;
 mod south;
 pub mod status;
 mod supervisor;
@@ -15,12 +17,14 @@ pub use supervisor::backoff;
 use crate::{
     cache::{NorthQueue, Store},
     config::{self, Config},
-    connector::{self, ConnectorSpec, Timeouts},
+    connector::Timeouts,
     plugin::{PluginRegistry, PluginStatus},
 };
 use anyhow::Context as _;
 use oibus_plugin_api::{Capability, ConnectorKind, Timestamp};
+use plugins::PluginFolder;
 use router::{Router, Routes};
+use slot::{Role, Shared, Slot};
 use status::{ConnectorStatus, StatusBoard};
 use std::{
     collections::HashMap,
@@ -28,10 +32,7 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-use supervisor::{Hooks, NoHooks, supervise};
-use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument as _;
 
 /// Where the engine keeps its state.
 #[derive(Debug, Clone)]
@@ -127,10 +128,11 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
             n.caching.clone(),
             data.north_files(&n.id),
         )?);
+        // A North whose plugin is not there yet queues both values and files meanwhile.
         let caps = registry
             .connector_type(&n.type_id)
             .map(|(_, m)| m.capabilities.clone())
-            .unwrap_or_default();
+            .unwrap_or_else(|| vec![Capability::HandlesValues, Capability::HandlesFile]);
         for s in config.south.iter().filter(|s| s.enabled) {
             if n.subscriptions.is_empty() || n.subscriptions.contains(&s.id) {
                 let r = routes.entry(s.id.clone()).or_default();
@@ -156,48 +158,49 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         }
     }
 
-    // Connectors.
+    // Connectors: Norths first, so that the Souths' data has somewhere to go.
     let mut statuses = Vec::new();
     let mut south_statuses = HashMap::new();
-    let mut souths = Vec::new();
-    let mut norths = Vec::new();
+    let mut slots = Vec::new();
+    for (n, q) in &queues {
+        let status = new_status(&registry, &n.id, ConnectorKind::North, &n.type_id);
+        statuses.push(status.clone());
+        slots.push(Slot::new(Role::North((*n).clone(), q.clone()), status));
+    }
     for s in config.south.iter().filter(|s| s.enabled) {
         let status = new_status(&registry, &s.id, ConnectorKind::South, &s.type_id);
         south_statuses.insert(s.id.clone(), status.clone());
         statuses.push(status.clone());
-        souths.push((s, status));
+        slots.push(Slot::new(Role::South(s.clone()), status));
     }
-    for (n, q) in &queues {
-        let status = new_status(&registry, &n.id, ConnectorKind::North, &n.type_id);
-        statuses.push(status.clone());
-        norths.push((*n, q.clone(), status));
-    }
-    let router = Arc::new(Router::new(
-        store.clone(),
-        routes,
-        south_statuses,
-        latency.clone(),
-    ));
-    let runtime = tokio::runtime::Handle::current();
-    let create = |id: &str, type_id: &str, settings: &serde_json::Value| {
-        let state_dir = data.connector_state(id);
-        std::fs::create_dir_all(&state_dir)
-            .with_context(|| format!("cannot create {}", state_dir.display()))?;
-        connector::create(
-            &registry,
-            ConnectorSpec {
-                id,
-                type_id,
-                settings,
-                state_dir,
-                timeouts,
-            },
-            router.clone(),
-            runtime.clone(),
-        )
-        .map(Arc::new)
-        .map_err(anyhow::Error::from)
+    let shared = Shared {
+        router: Arc::new(Router::new(
+            store.clone(),
+            routes,
+            south_statuses,
+            latency.clone(),
+        )),
+        store: store.clone(),
+        data: data.clone(),
+        timeouts,
+        reconnect: config.engine.reconnect.clone(),
+        scan_modes: config.scan_modes.clone(),
     };
+    let mut folder = PluginFolder::new(plugins.clone(), data.plugin_cache(), registry, reports);
+    for i in 0..slots.len() {
+        let Some((plugin, _)) = folder.registry.connector_type(slots[i].type_id()) else {
+            slots[i].status.set(State::WaitingForPlugin);
+            continue;
+        };
+        let plugin = plugin.clone();
+        if let Err(e) = slots[i].start(&plugin, &shared) {
+            // Never half-configured: stop what started, report.
+            for started in &mut slots[..i] {
+                started.stop(State::Stopped).await;
+            }
+            return Err(e.into());
+        }
+    }
 
     let board = Arc::new(StatusBoard {
         engine: config.engine.name.clone(),
@@ -205,79 +208,8 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         connectors: statuses,
         queues: queues.iter().map(|(_, q)| q.clone()).collect(),
         latency,
+        plugins: Mutex::new((folder.reports(), folder.loaded_versions())),
     });
-    let cancel_souths = CancellationToken::new();
-    let cancel_norths = CancellationToken::new();
-    let mut south_tasks = tokio::task::JoinSet::new();
-    let mut north_tasks = tokio::task::JoinSet::new();
-
-    for (n, queue, status) in norths {
-        let connector = create(&n.id, &n.type_id, &n.settings)?;
-        let (connected_tx, connected_rx) = watch::channel(false);
-        let (lost_tx, lost_rx) = mpsc::channel(4);
-        let span = connector.span().clone();
-        north_tasks.spawn(
-            supervise(
-                connector.clone(),
-                status.clone(),
-                config.engine.reconnect.clone(),
-                Arc::new(NoHooks),
-                connected_tx,
-                lost_rx,
-                cancel_norths.clone(),
-            )
-            .instrument(span.clone()),
-        );
-        let sender = north::NorthSender {
-            connector,
-            queue,
-            caching: n.caching.clone(),
-            status,
-            connected: connected_rx,
-            lost: lost_tx,
-        };
-        north_tasks.spawn(sender.run(cancel_norths.clone()).instrument(span));
-    }
-    for (s, status) in souths {
-        let connector = create(&s.id, &s.type_id, &s.settings)?;
-        let manifest = registry
-            .connector_type(&s.type_id)
-            .map(|(_, m)| m.clone())
-            .context("connector type vanished")?;
-        let query = config::query_kind(s.query, &manifest).unwrap_or(None);
-        let (connected_tx, connected_rx) = watch::channel(false);
-        let (lost_tx, lost_rx) = mpsc::channel(4);
-        let subscribed: Vec<_> = south::items(s)
-            .into_iter()
-            .filter(|i| i.scan_mode.as_str() == config::SUBSCRIPTION)
-            .collect();
-        let hooks: Arc<dyn Hooks> = Arc::new(south::SouthHooks {
-            connector: connector.clone(),
-            subscribed,
-        });
-        south_tasks.spawn(
-            supervise(
-                connector.clone(),
-                status.clone(),
-                config.engine.reconnect.clone(),
-                hooks,
-                connected_tx,
-                lost_rx,
-                cancel_souths.clone(),
-            )
-            .instrument(connector.span().clone()),
-        );
-        south::SouthRunner {
-            connector,
-            config: s.clone(),
-            query,
-            status,
-            store: store.clone(),
-            connected: connected_rx,
-            lost: lost_tx,
-        }
-        .spawn(&config.scan_modes, &cancel_souths, &mut south_tasks);
-    }
 
     // Status document, archive retention.
     let status_path = data.status();
@@ -321,13 +253,33 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         queues.len()
     );
 
-    shutdown.cancelled().await;
+    // The plugins folder is watched; a periodic look catches files that were still being copied.
+    let (_watcher, mut changes) = plugins::watch(&plugins)
+        .with_context(|| format!("cannot watch the plugins folder {}", plugins.display()))?;
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            Some(()) = changes.recv() => {
+                // Let a burst of events (a copy in progress) settle.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                while changes.try_recv().is_ok() {}
+            }
+            _ = tick.tick() => {}
+        }
+        folder.rescan(&mut slots, &shared).await;
+        if let Ok(mut p) = board.plugins.lock() {
+            *p = (folder.reports(), folder.loaded_versions());
+        }
+    }
     tracing::info!("stopping");
     // Souths first, so that nothing new arrives; then the Norths (their queues stay on disk).
-    cancel_souths.cancel();
-    while south_tasks.join_next().await.is_some() {}
-    cancel_norths.cancel();
-    while north_tasks.join_next().await.is_some() {}
+    for slot in slots.iter_mut().filter(|s| s.is_south()) {
+        slot.stop(State::Stopped).await;
+    }
+    for slot in slots.iter_mut().filter(|s| !s.is_south()) {
+        slot.stop(State::Stopped).await;
+    }
     store.flush().await?;
     status_cancel.cancel();
     let _ = status_task.await;

@@ -28,6 +28,10 @@ pub enum State {
     Failed,
     /// `stop` in progress.
     Stopping,
+    /// No loaded plugin provides its type yet; it starts when one does.
+    WaitingForPlugin,
+    /// The file of its plugin was removed; it starts again when the file comes back.
+    PluginRemoved,
 }
 
 /// Counters of one connector.
@@ -77,8 +81,7 @@ pub struct ConnectorStatus {
     pub kind: ConnectorKind,
     /// Connector type.
     pub type_id: String,
-    /// `plugin-id version`.
-    pub plugin: String,
+    plugin: Mutex<String>,
     state: Mutex<(State, Timestamp)>,
     last_error: Mutex<Option<(Timestamp, String)>>,
     /// Counters.
@@ -92,7 +95,7 @@ impl ConnectorStatus {
             id: id.into(),
             kind,
             type_id: type_id.into(),
-            plugin: plugin.into(),
+            plugin: Mutex::new(plugin.into()),
             state: Mutex::new((State::Stopped, Timestamp::now())),
             last_error: Mutex::new(None),
             counters: Counters::default(),
@@ -108,9 +111,36 @@ impl ConnectorStatus {
         }
     }
 
+    /// Records the plugin version it runs on (`plugin-id version`).
+    pub fn set_plugin(&self, plugin: &str) {
+        *self.plugin.lock().unwrap_or_else(|p| p.into_inner()) = plugin.to_string();
+    }
+
+    /// The plugin version it runs on.
+    pub fn plugin(&self) -> String {
+        self.plugin
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// The current state.
     pub fn state(&self) -> State {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).0
+    }
+
+    /// The last error's message.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|(_, m)| m.clone())
+    }
+
+    /// Forgets the last error (a new instance starts).
+    pub fn clear_error(&self) {
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Records an error (shown until the next one).
@@ -132,7 +162,7 @@ impl ConnectorStatus {
             id: self.id.clone(),
             kind: self.kind,
             type_id: self.type_id.clone(),
-            plugin: self.plugin.clone(),
+            plugin: self.plugin(),
             state,
             since,
             last_error: last_error.map(|(t, m)| format!("{t}: {m}")),
@@ -213,6 +243,12 @@ pub struct Snapshot {
     pub add_values_latency_us: [u64; 3],
     /// Every connector.
     pub connectors: Vec<ConnectorSnapshot>,
+    /// Every file of the plugins folder.
+    #[serde(default)]
+    pub plugins: Vec<crate::plugin::PluginReport>,
+    /// Every plugin version loaded in the process (kept mapped until it exits).
+    #[serde(default)]
+    pub loaded_versions: Vec<super::plugins::LoadedVersion>,
 }
 
 /// Every connector's status, and the queues of the Norths.
@@ -227,6 +263,11 @@ pub struct StatusBoard {
     pub queues: Vec<Arc<NorthQueue>>,
     /// `add_values` latency (µs).
     pub latency: Arc<Mutex<hdrhistogram::Histogram<u64>>>,
+    /// The plugins folder as last scanned.
+    pub plugins: Mutex<(
+        Vec<crate::plugin::PluginReport>,
+        Vec<super::plugins::LoadedVersion>,
+    )>,
 }
 
 impl StatusBoard {
@@ -256,7 +297,10 @@ impl StatusBoard {
                 s
             })
             .collect();
+        let (plugins, loaded_versions) = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
         Snapshot {
+            plugins,
+            loaded_versions,
             engine: self.engine.clone(),
             pid: std::process::id(),
             started: self.started,

@@ -60,7 +60,12 @@ pub async fn supervise(
             match r {
                 Ok(()) => {
                     started = true;
-                    hooks.connected().await
+                    let hooked = hooks.connected().await;
+                    if hooked.is_err() {
+                        // Connected but not usable (a subscription failed): start clean next time.
+                        let _ = connector.disconnect().await;
+                    }
+                    hooked
                 }
                 Err(e) => Err(e),
             }

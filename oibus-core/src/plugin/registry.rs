@@ -2,7 +2,7 @@
 
 use super::{LIBRARY_EXTENSIONS, LoadError, LoadedPlugin, library};
 use oibus_plugin_api::ConnectorTypeManifest;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::{
     collections::BTreeMap,
     fs, io,
@@ -10,7 +10,7 @@ use std::{
 };
 
 /// The outcome for one file of the plugins folder.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum PluginStatus {
     /// Loaded; its connector types are available.
@@ -23,7 +23,7 @@ pub enum PluginStatus {
 }
 
 /// One row of `oibus plugins list`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PluginReport {
     /// The file.
     pub file: PathBuf,
@@ -153,6 +153,42 @@ impl PluginRegistry {
         }
         self.plugins.insert(m.id.clone(), plugin);
         Ok(())
+    }
+
+    /// Makes `plugin` the version used for its id (an upgrade, a rollback, a forced downgrade).
+    /// The previous version stays loaded (libraries are never unloaded) and is returned.
+    pub fn replace(&mut self, plugin: LoadedPlugin) -> Result<Option<LoadedPlugin>, LoadError> {
+        let m = plugin.manifest();
+        for t in &m.connector_types {
+            if let Some(owner) = self.types.get(&t.id)
+                && owner != &m.id
+            {
+                return Err(LoadError::Duplicate {
+                    file: plugin.file().to_path_buf(),
+                    reason: format!(
+                        "connector type {:?} of plugin {:?} is already provided by plugin {owner:?}",
+                        t.id, m.id
+                    ),
+                });
+            }
+        }
+        let previous = self.remove(&m.id);
+        for t in &m.connector_types {
+            self.types.insert(t.id.clone(), m.id.clone());
+        }
+        self.plugins.insert(m.id.clone(), plugin);
+        Ok(previous)
+    }
+
+    /// Forgets plugin `id` (its file was removed); returns the version that was used.
+    pub fn remove(&mut self, id: &str) -> Option<LoadedPlugin> {
+        self.types.retain(|_, owner| owner != id);
+        self.plugins.remove(id)
+    }
+
+    /// The version of plugin `id` in use.
+    pub fn get(&self, id: &str) -> Option<&LoadedPlugin> {
+        self.plugins.get(id)
     }
 
     /// The loaded plugins, by id.

@@ -24,6 +24,16 @@ pub struct Behaviour {
     /// `test_connection` fails with this message.
     #[serde(default)]
     pub test_connection_error: Option<String>,
+    /// `connect` fails when the plugin's own declared version is this one (upgrade tests make
+    /// versions of one library by rewriting the version in its declaration).
+    #[serde(default)]
+    pub fail_connect_on_version: Option<String>,
+}
+
+/// The plugin version in this library's declaration, read from memory (tests rewrite it).
+pub fn declared_version() -> String {
+    // SAFETY: a plain-old-data static of this library, always initialised.
+    unsafe { std::ptr::read_volatile(&raw const crate::oibus_plugin_declaration) }.plugin_version()
 }
 
 impl Behaviour {
@@ -44,6 +54,13 @@ impl Behaviour {
         self.journal("connect")?;
         if self.connect_panics {
             panic!("probe: connect panics as configured");
+        }
+        if let Some(v) = &self.fail_connect_on_version
+            && *v == declared_version()
+        {
+            return Err(PluginError::transient(format!(
+                "probe: version {v} is configured to fail at connect"
+            )));
         }
         if self.connect_hangs {
             tokio::time::sleep(Duration::from_secs(24 * 3600)).await;

@@ -1,0 +1,356 @@
+//! The plugins folder while the engine runs: a new plugin's connector types become available
+//! (and the connectors waiting for them start); a higher version of a loaded plugin takes over its
+//! running connectors, which roll back to the old version if the new one does not connect; a lower
+//! version is refused; a removed file stops its connectors until it comes back.
+
+use super::{
+    slot::{Shared, Slot},
+    status::State,
+};
+use crate::plugin::{
+    LoadError, LoadedPlugin, PluginRegistry, PluginReport, PluginStatus, library, registry,
+};
+use notify::{RecursiveMode, Watcher as _};
+use serde::Serialize;
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    time::{Duration, Instant, SystemTime},
+};
+use tokio::sync::mpsc;
+
+/// A file younger than this may still be being copied: it is looked at again later.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// Watches `dir`; every change sends a unit on the returned channel. Keep the watcher alive.
+pub fn watch(dir: &Path) -> notify::Result<(notify::RecommendedWatcher, mpsc::Receiver<()>)> {
+    let (tx, rx) = mpsc::channel(16);
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok() {
+            let _ = tx.try_send(());
+        }
+    })?;
+    watcher.watch(dir, RecursiveMode::NonRecursive)?;
+    Ok((watcher, rx))
+}
+
+#[derive(Clone, PartialEq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+    })
+}
+
+/// One plugin version loaded in this process (mapped until it exits).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct LoadedVersion {
+    /// Plugin id.
+    pub id: String,
+    /// Version.
+    pub version: String,
+    /// Bytes of its library file, mapped in the process.
+    pub bytes: u64,
+    /// Whether connectors use it now.
+    pub in_use: bool,
+}
+
+/// The plugins folder and what was loaded from it.
+pub struct PluginFolder {
+    dir: PathBuf,
+    cache: PathBuf,
+    /// The plugin versions in use.
+    pub registry: PluginRegistry,
+    seen: HashMap<PathBuf, (Stamp, PluginReport)>,
+    loaded: Vec<LoadedPlugin>,
+}
+
+fn semver(v: &str) -> semver::Version {
+    semver::Version::parse(v).unwrap_or_else(|_| semver::Version::new(0, 0, 0))
+}
+
+impl PluginFolder {
+    /// The folder with what discovery found at start-up.
+    pub fn new(
+        dir: PathBuf,
+        cache: PathBuf,
+        registry: PluginRegistry,
+        reports: Vec<PluginReport>,
+    ) -> Self {
+        let seen = reports
+            .into_iter()
+            .filter_map(|r| Some((r.file.clone(), (stamp(&r.file)?, r))))
+            .collect();
+        let loaded = registry.plugins().cloned().collect();
+        Self {
+            dir,
+            cache,
+            registry,
+            seen,
+            loaded,
+        }
+    }
+
+    /// One report per file of the folder.
+    pub fn reports(&self) -> Vec<PluginReport> {
+        let mut r: Vec<PluginReport> = self.seen.values().map(|(_, r)| r.clone()).collect();
+        r.sort_by(|a, b| a.file.cmp(&b.file));
+        r
+    }
+
+    /// Every plugin version loaded in the process.
+    pub fn loaded_versions(&self) -> Vec<LoadedVersion> {
+        self.loaded
+            .iter()
+            .map(|p| LoadedVersion {
+                id: p.manifest().id.clone(),
+                version: p.manifest().version.clone(),
+                bytes: p.size(),
+                in_use: self
+                    .registry
+                    .get(&p.manifest().id)
+                    .is_some_and(|c| c.sha256() == p.sha256()),
+            })
+            .collect()
+    }
+
+    /// Starts every slot that is not running and whose type a loaded plugin now provides.
+    pub fn start_waiting(&self, slots: &mut [Slot], shared: &Shared) {
+        for slot in slots.iter_mut().filter(|s| s.plugin().is_none()) {
+            let Some((plugin, _)) = self.registry.connector_type(slot.type_id()) else {
+                if slot.status.state() != State::PluginRemoved {
+                    slot.status.set(State::WaitingForPlugin);
+                }
+                continue;
+            };
+            let plugin = plugin.clone();
+            if let Err(e) = slot.start(&plugin, shared) {
+                tracing::error!("{e}");
+                slot.status.error(e.to_string());
+                slot.status.set(State::Failed);
+            }
+        }
+    }
+
+    /// Looks at the folder again and applies what changed.
+    pub async fn rescan(&mut self, slots: &mut [Slot], shared: &Shared) {
+        let files = match registry::library_files(&self.dir) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("cannot read the plugins folder {}: {e}", self.dir.display());
+                return;
+            }
+        };
+        // Removed files.
+        let gone: Vec<PathBuf> = self
+            .seen
+            .keys()
+            .filter(|p| !files.contains(p))
+            .cloned()
+            .collect();
+        for path in gone {
+            let Some((_, report)) = self.seen.remove(&path) else {
+                continue;
+            };
+            let Some(m) = report
+                .manifest
+                .filter(|_| report.status == PluginStatus::Ok)
+            else {
+                continue;
+            };
+            let in_use = self
+                .registry
+                .get(&m.id)
+                .is_some_and(|p| p.file() == path && p.manifest().version == m.version);
+            if in_use {
+                tracing::warn!(
+                    "plugin {} {} removed ({}): its connectors stop until it comes back",
+                    m.id,
+                    m.version,
+                    path.display()
+                );
+                for slot in slots.iter_mut() {
+                    if slot.plugin().is_some_and(|p| p.manifest().id == m.id) {
+                        slot.stop(State::PluginRemoved).await;
+                    }
+                }
+                self.registry.remove(&m.id);
+            }
+        }
+        // New or changed files.
+        for path in files {
+            let Some(now) = stamp(&path) else { continue };
+            if self.seen.get(&path).is_some_and(|(s, _)| *s == now) {
+                continue;
+            }
+            let young = now
+                .modified
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age < SETTLE);
+            if young {
+                continue; // still being written: next scan
+            }
+            let report = match library::load(&path, &self.cache) {
+                Err(e @ (LoadError::Truncated { .. } | LoadError::NotALibrary { .. }))
+                    if now
+                        .modified
+                        .and_then(|m| m.elapsed().ok())
+                        .is_some_and(|age| age < SETTLE * 10) =>
+                {
+                    tracing::debug!("{e}: waiting for the copy to complete");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!("plugin refused: {e}");
+                    PluginReport {
+                        file: path.clone(),
+                        manifest: None,
+                        status: PluginStatus::Refused { reason: e.reason() },
+                    }
+                }
+                Ok(plugin) => {
+                    self.loaded.push(plugin.clone());
+                    let status = self.consider(plugin.clone(), slots, shared, false).await;
+                    PluginReport {
+                        file: path.clone(),
+                        manifest: Some(plugin.manifest().clone()),
+                        status,
+                    }
+                }
+            };
+            self.seen.insert(path, (now, report));
+        }
+        self.start_waiting(slots, shared);
+    }
+
+    /// What to do with a freshly loaded plugin file.
+    async fn consider(
+        &mut self,
+        plugin: LoadedPlugin,
+        slots: &mut [Slot],
+        shared: &Shared,
+        force: bool,
+    ) -> PluginStatus {
+        let m = plugin.manifest().clone();
+        let refused = |reason: String| {
+            tracing::warn!(
+                "plugin {} {} ({}): {reason}",
+                m.id,
+                m.version,
+                plugin.file().display()
+            );
+            PluginStatus::Refused { reason }
+        };
+        let Some(current) = self.registry.get(&m.id).cloned() else {
+            return match self.registry.register(plugin.clone()) {
+                Ok(()) => {
+                    tracing::info!(
+                        "plugin {} {} added ({})",
+                        m.id,
+                        m.version,
+                        plugin.file().display()
+                    );
+                    PluginStatus::Ok
+                }
+                Err(e) => refused(e.reason()),
+            };
+        };
+        let (new, old) = (semver(&m.version), semver(&current.manifest().version));
+        if current.sha256() == plugin.sha256() {
+            return PluginStatus::Ok; // the same library under another name, or touched
+        }
+        if new == old {
+            return refused(format!(
+                "version {} is already loaded from {}",
+                m.version,
+                current.file().display()
+            ));
+        }
+        if new < old && !force {
+            return refused(format!(
+                "version {} is lower than the loaded {} (from {}): a downgrade must be forced",
+                m.version,
+                current.manifest().version,
+                current.file().display()
+            ));
+        }
+        match self.switch(&current, &plugin, slots, shared).await {
+            Ok(()) => {
+                if let Err(e) = self.registry.replace(plugin.clone()) {
+                    return refused(e.reason());
+                }
+                PluginStatus::Ok
+            }
+            Err(reason) => refused(reason),
+        }
+    }
+
+    /// Moves every connector running on `from` to `to`; if one does not start or connect in time,
+    /// moves them all back and says why.
+    async fn switch(
+        &mut self,
+        from: &LoadedPlugin,
+        to: &LoadedPlugin,
+        slots: &mut [Slot],
+        shared: &Shared,
+    ) -> Result<(), String> {
+        let (id, a, b) = (
+            &from.manifest().id,
+            &from.manifest().version,
+            &to.manifest().version,
+        );
+        let limit = shared.timeouts.lifecycle;
+        let mut moved: Vec<usize> = Vec::new();
+        let mut failure = None;
+        for (i, slot) in slots.iter_mut().enumerate() {
+            if slot.plugin().is_none_or(|p| p.sha256() != from.sha256()) {
+                continue;
+            }
+            let began = Instant::now();
+            slot.stop(State::Stopped).await;
+            moved.push(i);
+            let connected = match slot.start(to, shared) {
+                Ok(()) => slot.wait_connected(limit).await,
+                Err(e) => {
+                    failure = Some(format!("connector {:?}: {e}", slot.id()));
+                    break;
+                }
+            };
+            if !connected {
+                let why = slot
+                    .status
+                    .last_error()
+                    .unwrap_or_else(|| format!("not connected within {limit:?}"));
+                failure = Some(format!("connector {:?}: {why}", slot.id()));
+                break;
+            }
+            tracing::info!(
+                "connector {:?} moved from {id} {a} to {b} (downtime {:?})",
+                slot.id(),
+                began.elapsed()
+            );
+        }
+        let Some(why) = failure else {
+            tracing::info!("plugin {id} upgraded from {a} to {b}");
+            return Ok(());
+        };
+        tracing::error!("plugin {id} {b} failed ({why}): rolling back to {a}");
+        for i in moved {
+            slots[i].stop(State::Stopped).await;
+            if let Err(e) = slots[i].start(from, shared) {
+                tracing::error!("rollback of {:?} failed: {e}", slots[i].id());
+                slots[i].status.set(State::Failed);
+            }
+            slots[i]
+                .status
+                .error(format!("upgrade to {id} {b} rolled back: {why}"));
+        }
+        Err(format!("upgrade from {a} rolled back: {why}"))
+    }
+}

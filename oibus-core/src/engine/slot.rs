@@ -1,0 +1,214 @@
+//! One configured connector: its configuration and status, and its running instance (the
+//! connector in one plugin version, with its supervisor and its scan timers or sender), which can
+//! be stopped and started again on another version. A North's queue belongs to the slot, not to
+//! the instance: it survives stops and upgrades untouched.
+
+use super::{
+    DataDir,
+    north::NorthSender,
+    router::Router,
+    south::{self, SouthHooks, SouthRunner},
+    status::{ConnectorStatus, State},
+    supervisor::{Hooks, NoHooks, supervise},
+};
+use crate::{
+    cache::{NorthQueue, Store},
+    config::{self, NorthConfig, ReconnectConfig, ScanModeConfig, SouthConfig},
+    connector::{self, ConnectorError, ConnectorSpec, Timeouts},
+    plugin::LoadedPlugin,
+};
+use std::{sync::Arc, time::Duration};
+use tokio::{
+    sync::{mpsc, watch},
+    task::JoinSet,
+};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+/// What every connector start needs.
+pub struct Shared {
+    /// Where Souths' data goes.
+    pub router: Arc<Router>,
+    /// The store (history instants).
+    pub store: Store,
+    /// The data folder.
+    pub data: DataDir,
+    /// Time-outs of plugin calls.
+    pub timeouts: Timeouts,
+    /// Reconnection back-off.
+    pub reconnect: ReconnectConfig,
+    /// The scan modes.
+    pub scan_modes: Vec<ScanModeConfig>,
+}
+
+/// South or North, with its configuration.
+pub enum Role {
+    /// A source.
+    South(SouthConfig),
+    /// A destination and its queue.
+    North(NorthConfig, Arc<NorthQueue>),
+}
+
+struct Running {
+    plugin: LoadedPlugin,
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+    connected: watch::Receiver<bool>,
+}
+
+/// One configured connector.
+pub struct Slot {
+    /// Its role and configuration.
+    pub role: Role,
+    /// Its status.
+    pub status: Arc<ConnectorStatus>,
+    running: Option<Running>,
+}
+
+impl Slot {
+    /// A slot, not running.
+    pub fn new(role: Role, status: Arc<ConnectorStatus>) -> Self {
+        Self {
+            role,
+            status,
+            running: None,
+        }
+    }
+
+    /// The connector id.
+    pub fn id(&self) -> &str {
+        match &self.role {
+            Role::South(s) => &s.id,
+            Role::North(n, _) => &n.id,
+        }
+    }
+
+    /// The connector type.
+    pub fn type_id(&self) -> &str {
+        match &self.role {
+            Role::South(s) => &s.type_id,
+            Role::North(n, _) => &n.type_id,
+        }
+    }
+
+    /// Whether this is a South.
+    pub fn is_south(&self) -> bool {
+        matches!(self.role, Role::South(_))
+    }
+
+    /// The plugin version it runs on, if running.
+    pub fn plugin(&self) -> Option<&LoadedPlugin> {
+        self.running.as_ref().map(|r| &r.plugin)
+    }
+
+    /// Creates the connector in `plugin` and starts its tasks. Fails, starting nothing, if the
+    /// settings do not fit the plugin's schema or the plugin refuses to create it.
+    pub fn start(&mut self, plugin: &LoadedPlugin, shared: &Shared) -> Result<(), ConnectorError> {
+        let (id, type_id, settings) = match &self.role {
+            Role::South(s) => (&s.id, &s.type_id, &s.settings),
+            Role::North(n, _) => (&n.id, &n.type_id, &n.settings),
+        };
+        let state_dir = shared.data.connector_state(id);
+        std::fs::create_dir_all(&state_dir).map_err(|e| ConnectorError::Engine {
+            connector: id.clone(),
+            message: format!("cannot create {}: {e}", state_dir.display()),
+        })?;
+        let connector = Arc::new(connector::create_in(
+            plugin,
+            ConnectorSpec {
+                id,
+                type_id,
+                settings,
+                state_dir,
+                timeouts: shared.timeouts,
+            },
+            shared.router.clone(),
+            tokio::runtime::Handle::current(),
+        )?);
+        self.status.set_plugin(connector.plugin());
+        self.status.clear_error();
+        let cancel = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let (connected_tx, connected_rx) = watch::channel(false);
+        let (lost_tx, lost_rx) = mpsc::channel(4);
+        let span = connector.span().clone();
+        let hooks: Arc<dyn Hooks> = match &self.role {
+            Role::South(s) => Arc::new(SouthHooks {
+                connector: connector.clone(),
+                subscribed: south::items(s)
+                    .into_iter()
+                    .filter(|i| i.scan_mode.as_str() == config::SUBSCRIPTION)
+                    .collect(),
+            }),
+            Role::North(..) => Arc::new(NoHooks),
+        };
+        tasks.spawn(
+            supervise(
+                connector.clone(),
+                self.status.clone(),
+                shared.reconnect.clone(),
+                hooks,
+                connected_tx,
+                lost_rx,
+                cancel.clone(),
+            )
+            .instrument(span.clone()),
+        );
+        match &self.role {
+            Role::South(s) => {
+                let query = plugin
+                    .manifest()
+                    .connector_type(&s.type_id)
+                    .and_then(|m| config::query_kind(s.query, m).ok().flatten());
+                SouthRunner {
+                    connector,
+                    config: s.clone(),
+                    query,
+                    status: self.status.clone(),
+                    store: shared.store.clone(),
+                    connected: connected_rx.clone(),
+                    lost: lost_tx,
+                }
+                .spawn(&shared.scan_modes, &cancel, &mut tasks);
+            }
+            Role::North(n, queue) => {
+                let sender = NorthSender {
+                    connector,
+                    queue: queue.clone(),
+                    caching: n.caching.clone(),
+                    status: self.status.clone(),
+                    connected: connected_rx.clone(),
+                    lost: lost_tx,
+                };
+                tasks.spawn(sender.run(cancel.clone()).instrument(span));
+            }
+        }
+        self.running = Some(Running {
+            plugin: plugin.clone(),
+            cancel,
+            tasks,
+            connected: connected_rx,
+        });
+        Ok(())
+    }
+
+    /// Waits up to `limit` for the running instance to be connected.
+    pub async fn wait_connected(&mut self, limit: Duration) -> bool {
+        let Some(r) = &mut self.running else {
+            return false;
+        };
+        let mut rx = r.connected.clone();
+        tokio::time::timeout(limit, rx.wait_for(|c| *c))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Stops the running instance (if any) and waits for its tasks; then sets `state`.
+    pub async fn stop(&mut self, state: State) {
+        if let Some(mut r) = self.running.take() {
+            r.cancel.cancel();
+            while r.tasks.join_next().await.is_some() {}
+        }
+        self.status.set(state);
+    }
+}

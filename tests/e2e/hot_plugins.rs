@@ -1,0 +1,239 @@
+//! Plugins dropped into, upgraded in and removed from the folder of a running engine.
+
+use oibus_tests::{
+    library, library_name, patch_declaration,
+    process::{Engine, Workspace, recorded_values},
+};
+use std::{collections::HashSet, fs, io::Write, time::Duration};
+
+const PROBE: &str = "oibus_test_probe";
+const PROBE_ID: &str = "oibus-test-probe";
+
+/// The probe library with another version in its declaration.
+fn probe_version(version: &str) -> Vec<u8> {
+    patch_declaration(
+        &fs::read(library(PROBE)).unwrap(),
+        PROBE_ID,
+        "",
+        Some(version),
+    )
+}
+
+fn plugin_of(engine: &Engine, id: &str) -> String {
+    engine
+        .connector(id)
+        .map(|c| c["plugin"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+fn state_of(engine: &Engine, id: &str) -> String {
+    engine
+        .connector(id)
+        .map(|c| c["state"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+fn report_of(engine: &Engine, file: &str) -> serde_json::Value {
+    engine
+        .status()
+        .and_then(|s| {
+            s["plugins"]
+                .as_array()?
+                .iter()
+                .find(|r| r["file"].as_str().is_some_and(|f| f.ends_with(file)))
+                .cloned()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_plugin_dropped_into_the_running_engine_starts_its_waiting_connector() {
+    let ws = Workspace::new(&[]);
+    ws.config(
+        r#"
+[[north]]
+id = "late"
+type = "probe-north"
+"#,
+    );
+    let mut engine = ws.start();
+    engine.wait_until("waiting for its plugin", Duration::from_secs(20), |e| {
+        state_of(e, "late") == "waiting-for-plugin"
+    });
+    // Copied slowly, as over a network share: half, a pause, the rest.
+    let bytes = fs::read(library(PROBE)).unwrap();
+    let target = ws.path("plugins").join(library_name(PROBE));
+    let mut f = fs::File::create(&target).unwrap();
+    f.write_all(&bytes[..bytes.len() / 2]).unwrap();
+    f.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    f.write_all(&bytes[bytes.len() / 2..]).unwrap();
+    drop(f);
+    engine.wait_until("the connector to start", Duration::from_secs(30), |e| {
+        state_of(e, "late") == "connected"
+    });
+    assert_eq!(report_of(&engine, &library_name(PROBE))["status"], "ok");
+    engine.stop();
+}
+
+const STREAM: &str = r#"
+[engine]
+reconnect = { min = "100ms", max = "500ms" }
+timeouts = { lifecycle = "3s" }
+
+[[south]]
+id = "src"
+type = "probe-south"
+enabled = {enabled}
+settings = { batch_size = 20, interval_ms = 5, ack_file = "{ws}/acks", behaviour = { fail_connect_on_version = "0.3.0" } }
+[[south.items]]
+name = "a"
+scan_mode = "subscription"
+
+[[north]]
+id = "dst"
+type = "probe-north"
+settings = { record_file = "{ws}/received", behaviour = { fail_connect_on_version = "0.3.0" } }
+caching = { group_count = 50, send_interval = "20ms" }
+"#;
+
+fn acked_lines(ws: &Workspace) -> usize {
+    fs::read_to_string(ws.path("acks"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+#[test]
+fn upgrade_keeps_every_value_rolls_back_a_broken_version_and_refuses_a_downgrade() {
+    let ws = Workspace::new(&[PROBE]);
+    let config = |south: bool| ws.config(&STREAM.replace("{enabled}", &south.to_string()));
+    config(true);
+    let plugins = ws.path("plugins");
+    let mut engine = ws.start();
+    engine.wait_until("values flowing on 0.1.0", Duration::from_secs(30), |e| {
+        acked_lines(&ws) > 20 && plugin_of(e, "dst") == "oibus-test-probe 0.1.0"
+    });
+
+    // v2 under a new file name: both connectors move to it.
+    fs::write(plugins.join("probe-v2.so"), probe_version("0.2.0")).unwrap();
+    engine.wait_until("the upgrade to 0.2.0", Duration::from_secs(30), |e| {
+        ["src", "dst"]
+            .iter()
+            .all(|c| plugin_of(e, c) == "oibus-test-probe 0.2.0" && state_of(e, c) == "connected")
+    });
+    let before = acked_lines(&ws);
+    engine.wait_until("values flowing on 0.2.0", Duration::from_secs(30), |_| {
+        acked_lines(&ws) > before + 20
+    });
+    let log = engine.log();
+    let downtimes: Vec<&str> = log.lines().filter(|l| l.contains("(downtime")).collect();
+    assert_eq!(downtimes.len(), 2, "{log}");
+    eprintln!("{}", downtimes.join("\n"));
+
+    // A broken v3 (fails at connect): rolled back to v2, with the reason.
+    fs::write(plugins.join("probe-v3.so"), probe_version("0.3.0")).unwrap();
+    engine.wait_until("v3 to be refused", Duration::from_secs(60), |e| {
+        report_of(e, "probe-v3.so")["status"] == "refused"
+    });
+    let reason = report_of(&engine, "probe-v3.so")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("rolled back") && reason.contains("configured to fail at connect"),
+        "{reason}"
+    );
+    engine.wait_until("running 0.2.0 again", Duration::from_secs(30), |e| {
+        ["src", "dst"]
+            .iter()
+            .all(|c| plugin_of(e, c) == "oibus-test-probe 0.2.0" && state_of(e, c) == "connected")
+    });
+
+    // A lower version is refused.
+    fs::write(plugins.join("probe-old.so"), probe_version("0.0.9")).unwrap();
+    engine.wait_until(
+        "the downgrade to be refused",
+        Duration::from_secs(30),
+        |e| report_of(e, "probe-old.so")["status"] == "refused",
+    );
+    let reason = report_of(&engine, "probe-old.so")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("lower than the loaded 0.2.0"), "{reason}");
+    assert_eq!(plugin_of(&engine, "dst"), "oibus-test-probe 0.2.0");
+
+    // Every version stays mapped until the process exits, and is reported.
+    let versions = engine.status().unwrap()["loaded_versions"].clone();
+    let listed: HashSet<&str> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert!(
+        listed.contains("0.1.0") && listed.contains("0.2.0") && listed.contains("0.3.0"),
+        "{versions}"
+    );
+    engine.stop();
+
+    // Every acknowledged value arrived (drain the cache with the South off).
+    config(false);
+    let mut engine = ws.start();
+    engine.wait_until("the cache to drain", Duration::from_secs(60), |e| {
+        e.connector("dst")
+            .is_some_and(|c| c["state"] == "connected" && c["cache"]["queued_values"] == 0)
+    });
+    engine.stop();
+    let received: HashSet<(String, i64)> = recorded_values(&ws.path("received"))
+        .into_iter()
+        .map(|v| {
+            let n = match v.value {
+                oibus_plugin_api::DataValue::Int(n) => n,
+                _ => panic!("not a number"),
+            };
+            (v.point_id.to_string(), n)
+        })
+        .collect();
+    let mut checked = 0;
+    for line in fs::read_to_string(ws.path("acks")).unwrap().lines() {
+        let (point, last) = line.split_once(' ').unwrap();
+        let last: i64 = last.parse().unwrap();
+        for n in 0..=last {
+            assert!(
+                received.contains(&(point.to_string(), n)),
+                "{point}={n} lost"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100);
+}
+
+#[test]
+fn a_removed_plugin_stops_its_connectors_until_it_comes_back() {
+    let ws = Workspace::new(&[PROBE]);
+    ws.config(
+        r#"
+[[north]]
+id = "n"
+type = "probe-north"
+"#,
+    );
+    let file = ws.path("plugins").join(library_name(PROBE));
+    let mut engine = ws.start();
+    engine.wait_until("connected", Duration::from_secs(20), |e| {
+        state_of(e, "n") == "connected"
+    });
+    let bytes = fs::read(&file).unwrap();
+    fs::remove_file(&file).unwrap();
+    engine.wait_until("plugin removed", Duration::from_secs(20), |e| {
+        state_of(e, "n") == "plugin-removed"
+    });
+    fs::write(ws.path("plugins").join("probe-again.so"), bytes).unwrap();
+    engine.wait_until("connected again", Duration::from_secs(20), |e| {
+        state_of(e, "n") == "connected"
+    });
+    engine.stop();
+}
