@@ -96,9 +96,11 @@ fn child(variant: &str) {
     let options = EngineOptions {
         config: config::parse(&config(&data), "pipeline benchmark").unwrap(),
         origin: "pipeline benchmark".into(),
+        config_file: None,
         data: DataDir(data.clone()),
         plugins,
         static_plugins,
+        admin: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -4,6 +4,7 @@
 //! instances through their lifecycle with time-outs ([`connector`]), validates settings against the
 //! plugins' JSON Schemas ([`schema`]), and offers the `oibus` command line ([`cli`]).
 
+pub mod admin;
 pub mod cache;
 pub mod cli;
 pub mod config;

@@ -52,6 +52,8 @@ impl Workspace {
             .arg(self.data())
             .arg("--plugins")
             .arg(self.path("plugins"))
+            .arg("--admin-listen")
+            .arg("127.0.0.1:0")
             .env("OIBUS_LOG", "info,oibus_core=debug");
         cmd
     }

@@ -32,6 +32,12 @@ pub struct FileRecord {
     pub south: String,
 }
 
+/// Queued value batches `(key, values, bytes)` and files `(key, record)`.
+pub type QueuedEntries = (Vec<(u64, usize, usize)>, Vec<(u64, FileRecord)>);
+
+/// Error-store value batches `(key, values)` and files `(key, record)`.
+pub type ErrorEntries = (Vec<(u64, usize)>, Vec<(u64, FileRecord)>);
+
 /// A queued batch of values.
 #[derive(Debug, Clone, Copy)]
 struct Batch {
@@ -446,6 +452,119 @@ impl NorthQueue {
                 let _ = std::fs::remove_file(e.path());
             }
         }
+    }
+
+    /// What is queued: value batches `(key, values, bytes)` and files `(key, record)`.
+    pub fn queued_entries(&self) -> QueuedEntries {
+        let i = self.lock();
+        (
+            i.values.iter().map(|b| (b.key, b.count, b.bytes)).collect(),
+            i.files.iter().cloned().collect(),
+        )
+    }
+
+    /// What is in the error stores: value batches `(key, values)` and files `(key, record)`.
+    pub fn error_entries(&self) -> Result<ErrorEntries, StoreError> {
+        let (mut batches, mut files) = (Vec::new(), Vec::new());
+        self.store.scan(&table("ve", &self.id), |k, r| {
+            batches.push((k, codec::count(r)))
+        })?;
+        self.store.scan(&table("fe", &self.id), |k, r| {
+            if let Ok(f) = serde_json::from_slice(r) {
+                files.push((k, f));
+            }
+        })?;
+        Ok((batches, files))
+    }
+
+    /// Sends error-store entries again: they go back to the end of the queue. `None`: all.
+    pub async fn retry_errors(
+        &self,
+        batches: Option<Vec<u64>>,
+        files: Option<Vec<u64>>,
+    ) -> Result<usize, StoreError> {
+        let (all_batches, all_files) = self.error_entries()?;
+        let batches = batches.unwrap_or_else(|| all_batches.iter().map(|(k, _)| *k).collect());
+        let files = files.unwrap_or_else(|| all_files.iter().map(|(k, _)| *k).collect());
+        let moved = self
+            .store
+            .apply(
+                vec![
+                    Op::Move {
+                        from: table("ve", &self.id),
+                        to: table("v", &self.id),
+                        keys: batches,
+                    },
+                    Op::Move {
+                        from: table("fe", &self.id),
+                        to: table("f", &self.id),
+                        keys: files,
+                    },
+                ],
+                true,
+            )
+            .await?;
+        let (batch_keys, file_keys) = (&moved[0], &moved[1]);
+        let batch_records = self.store.read(&table("v", &self.id), batch_keys)?;
+        let file_records = self.store.read(&table("f", &self.id), file_keys)?;
+        let count = batch_records.len() + file_records.len();
+        self.appended_values(
+            &Op::Append {
+                table: String::new(),
+                records: batch_records
+                    .iter()
+                    .map(|(_, r)| Arc::new(r.clone()))
+                    .collect(),
+            },
+            &batch_records.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        );
+        self.appended_file(
+            &Op::Append {
+                table: String::new(),
+                records: file_records
+                    .iter()
+                    .map(|(_, r)| Arc::new(r.clone()))
+                    .collect(),
+            },
+            &file_records.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        );
+        Ok(count)
+    }
+
+    /// Deletes error-store entries for good (and their cached files). `None`: all.
+    pub async fn delete_errors(
+        &self,
+        batches: Option<Vec<u64>>,
+        files: Option<Vec<u64>>,
+    ) -> Result<usize, StoreError> {
+        let (all_batches, all_files) = self.error_entries()?;
+        let batches = batches.unwrap_or_else(|| all_batches.iter().map(|(k, _)| *k).collect());
+        let files = files.unwrap_or_else(|| all_files.iter().map(|(k, _)| *k).collect());
+        let paths: Vec<PathBuf> = all_files
+            .iter()
+            .filter(|(k, _)| files.contains(k))
+            .map(|(_, f)| f.path.clone())
+            .collect();
+        let count = batches.len() + files.len();
+        self.store
+            .apply(
+                vec![
+                    Op::Remove {
+                        table: table("ve", &self.id),
+                        keys: batches,
+                    },
+                    Op::Remove {
+                        table: table("fe", &self.id),
+                        keys: files,
+                    },
+                ],
+                true,
+            )
+            .await?;
+        for p in paths {
+            let _ = std::fs::remove_file(p);
+        }
+        Ok(count)
     }
 
     /// Counts of the error stores: (value batches, values, files).

@@ -21,6 +21,10 @@ pub struct Args {
     /// The plugins folder; default: `engine.plugins` of the configuration, else `<data>/plugins`.
     #[arg(long)]
     pub plugins: Option<PathBuf>,
+    /// Where the admin API listens, overriding `engine.admin.listen` (port 0: any free port; the
+    /// URL is written to `<data>/admin-url`).
+    #[arg(long)]
+    pub admin_listen: Option<String>,
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -64,12 +68,31 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
         (None, Some(p)) => p.clone(),
         (None, None) => data.plugins(),
     };
+    let admin = if config.engine.admin.enabled {
+        let listen = args
+            .admin_listen
+            .as_deref()
+            .unwrap_or(&config.engine.admin.listen);
+        let listen = listen.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "{origin}: engine.admin.listen: {listen:?} is not an address and port: {e}"
+            )
+        })?;
+        Some(crate::admin::AdminOptions {
+            listen,
+            token: config.engine.admin.token.clone(),
+        })
+    } else {
+        None
+    };
     Ok(EngineOptions {
+        config_file: args.config.as_ref().map(|p| absolute(p)),
         config,
         origin,
         data,
         plugins,
         static_plugins: Vec::new(),
+        admin,
     })
 }
 

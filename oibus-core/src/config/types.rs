@@ -37,6 +37,8 @@ pub struct EngineConfig {
     pub reconnect: ReconnectConfig,
     /// Time-outs of plugin calls.
     pub timeouts: TimeoutsConfig,
+    /// The admin REST API.
+    pub admin: AdminConfig,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +49,30 @@ impl Default for EngineConfig {
             log_level: "info".into(),
             reconnect: ReconnectConfig::default(),
             timeouts: TimeoutsConfig::default(),
+            admin: AdminConfig::default(),
+        }
+    }
+}
+
+/// `[engine.admin]`: the admin REST API.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Whether `oibus run` serves it.
+    pub enabled: bool,
+    /// Address and port (OIBus's port by default; port 0: any free port).
+    pub listen: String,
+    /// The bearer token (default: generated at first start into `<data>/admin-token`, mode 0600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: "127.0.0.1:2223".into(),
+            token: None,
         }
     }
 }

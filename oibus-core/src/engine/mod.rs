@@ -1,6 +1,8 @@
 //! The engine: plugins, connectors, caches and schedules assembled from a configuration, run
 //! until shutdown.
 
+mod background;
+pub(crate) mod commands;
 pub mod history;
 mod north;
 pub mod plugins;
@@ -11,20 +13,21 @@ mod south;
 pub mod status;
 mod supervisor;
 
+pub(crate) use slot::Role;
 pub use status::{Snapshot, State};
 pub use supervisor::backoff;
 
 use crate::{
     cache::{NorthQueue, Store},
     config::{self, Config},
-    connector::Timeouts,
+    connector::{self, Timeouts},
     plugin::{PluginRegistry, PluginStatus},
 };
 use anyhow::Context as _;
 use oibus_plugin_api::{Capability, ConnectorKind, Timestamp};
 use plugins::PluginFolder;
-use router::{Router, Routes};
-use slot::{Role, Shared, Slot};
+use router::Router;
+use slot::{Shared, Slot};
 use status::{ConnectorStatus, StatusBoard};
 use std::{
     collections::HashMap,
@@ -71,12 +74,138 @@ pub struct EngineOptions {
     pub config: Config,
     /// Where it came from (for messages).
     pub origin: String,
+    /// The file it is saved to when changed through the admin API (`None`: the embedded demo,
+    /// which cannot be changed).
+    pub config_file: Option<PathBuf>,
     /// The data folder.
     pub data: DataDir,
     /// The plugins folder.
     pub plugins: PathBuf,
     /// Plugins linked into the binary, registered after those of the folder (benchmarks).
     pub static_plugins: Vec<crate::plugin::LoadedPlugin>,
+    /// The admin API (`None`: no API).
+    pub admin: Option<crate::admin::AdminOptions>,
+}
+
+/// The running engine: what the main loop and the admin API's commands act on.
+pub struct Engine {
+    pub(crate) config: Config,
+    pub(crate) config_file: Option<PathBuf>,
+    pub(crate) data: DataDir,
+    pub(crate) store: Store,
+    pub(crate) shared: Shared,
+    pub(crate) folder: PluginFolder,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) queues: HashMap<String, Arc<NorthQueue>>,
+    pub(crate) board: Arc<StatusBoard>,
+}
+
+impl Engine {
+    /// Rebuilds the routes and the status list from the configuration and the slots.
+    pub(crate) fn reroute(&self) {
+        let mut table = router::Table::default();
+        for slot in &self.slots {
+            if let Role::South(s) = &slot.role {
+                table.souths.insert(s.id.clone(), slot.status.clone());
+            }
+        }
+        for n in self.config.north.iter().filter(|n| n.enabled) {
+            let Some(queue) = self.queues.get(&n.id) else {
+                continue;
+            };
+            // A North whose plugin is not there yet queues both values and files meanwhile.
+            let caps = self
+                .folder
+                .registry
+                .connector_type(&n.type_id)
+                .map(|(_, m)| m.capabilities.clone())
+                .unwrap_or_else(|| vec![Capability::HandlesValues, Capability::HandlesFile]);
+            for s in self.config.south.iter().filter(|s| s.enabled) {
+                if n.subscriptions.is_empty() || n.subscriptions.contains(&s.id) {
+                    let r = table.routes.entry(s.id.clone()).or_default();
+                    if caps.contains(&Capability::HandlesValues) {
+                        r.values.push(queue.clone());
+                    }
+                    if caps.contains(&Capability::HandlesFile) {
+                        r.files.push(queue.clone());
+                    }
+                }
+            }
+        }
+        for s in self.config.south.iter().filter(|s| s.enabled) {
+            if table
+                .routes
+                .get(&s.id)
+                .is_none_or(|r| r.values.is_empty() && r.files.is_empty())
+            {
+                tracing::warn!(
+                    "South {:?} feeds no enabled North: its data will be refused and stay at the source",
+                    s.id
+                );
+            }
+        }
+        self.shared.router.set(table);
+        if let Ok(mut c) = self.board.connectors.lock() {
+            *c = self.slots.iter().map(|s| s.status.clone()).collect();
+        }
+        if let Ok(mut q) = self.board.queues.lock() {
+            *q = self.queues.values().cloned().collect();
+        }
+    }
+
+    /// A slot for a North (opening its queue) or a South, not started.
+    pub(crate) fn new_slot(&mut self, role: Role) -> anyhow::Result<Slot> {
+        let (id, kind, type_id) = match &role {
+            Role::South(s) => (s.id.clone(), ConnectorKind::South, s.type_id.clone()),
+            Role::North(n, _) => (n.id.clone(), ConnectorKind::North, n.type_id.clone()),
+        };
+        let status = new_status(&self.folder.registry, &id, kind, &type_id);
+        Ok(Slot::new(role, status))
+    }
+
+    /// Opens (or reopens) the queue of a North.
+    pub(crate) fn open_queue(
+        &mut self,
+        n: &config::NorthConfig,
+    ) -> anyhow::Result<Arc<NorthQueue>> {
+        let queue = Arc::new(NorthQueue::open(
+            &n.id,
+            self.store.clone(),
+            n.caching.clone(),
+            self.data.north_files(&n.id),
+        )?);
+        self.queues.insert(n.id.clone(), queue.clone());
+        Ok(queue)
+    }
+
+    /// Starts a slot on the plugin providing its type, or marks it waiting.
+    pub(crate) fn start_slot(&mut self, index: usize) -> Result<(), connector::ConnectorError> {
+        let slot = &mut self.slots[index];
+        let Some((plugin, _)) = self.folder.registry.connector_type(slot.type_id()) else {
+            slot.status.set(State::WaitingForPlugin);
+            return Ok(());
+        };
+        let plugin = plugin.clone();
+        slot.start(&plugin, &self.shared)
+    }
+
+    /// Publishes the plugins folder's state to the status.
+    pub(crate) fn publish_plugins(&self) {
+        if let Ok(mut p) = self.board.plugins.lock() {
+            *p = (self.folder.reports(), self.folder.loaded_versions());
+        }
+    }
+
+    /// Stops every connector: Souths first, so that nothing new arrives; then the Norths (their
+    /// queues stay on disk).
+    async fn stop_all(&mut self) {
+        for slot in self.slots.iter_mut().filter(|s| s.is_south()) {
+            slot.stop(State::Stopped).await;
+        }
+        for slot in self.slots.iter_mut().filter(|s| !s.is_south()) {
+            slot.stop(State::Stopped).await;
+        }
+    }
 }
 
 /// Loads the plugins, validates the configuration, creates every enabled connector and runs them
@@ -86,9 +215,11 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     let EngineOptions {
         config,
         origin,
+        config_file,
         data,
         plugins,
         static_plugins,
+        admin,
     } = options;
     std::fs::create_dir_all(&data.0)
         .with_context(|| format!("cannot create the data folder {}", data.0.display()))?;
@@ -109,148 +240,93 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     config::validate(&config, &registry, &origin)?;
 
     let store = Store::open(&data.store())?;
-    let timeouts = Timeouts {
-        lifecycle: config.engine.timeouts.lifecycle.0,
-        data: config.engine.timeouts.data.0,
-    };
     let latency = Arc::new(Mutex::new(
         hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3)
             .context("latency histogram")?,
     ));
-
-    // Norths and their queues.
-    let mut queues = Vec::new();
-    let mut routes: HashMap<String, Routes> = HashMap::new();
-    for n in config.north.iter().filter(|n| n.enabled) {
-        let queue = Arc::new(NorthQueue::open(
-            &n.id,
-            store.clone(),
-            n.caching.clone(),
-            data.north_files(&n.id),
-        )?);
-        // A North whose plugin is not there yet queues both values and files meanwhile.
-        let caps = registry
-            .connector_type(&n.type_id)
-            .map(|(_, m)| m.capabilities.clone())
-            .unwrap_or_else(|| vec![Capability::HandlesValues, Capability::HandlesFile]);
-        for s in config.south.iter().filter(|s| s.enabled) {
-            if n.subscriptions.is_empty() || n.subscriptions.contains(&s.id) {
-                let r = routes.entry(s.id.clone()).or_default();
-                if caps.contains(&Capability::HandlesValues) {
-                    r.values.push(queue.clone());
-                }
-                if caps.contains(&Capability::HandlesFile) {
-                    r.files.push(queue.clone());
-                }
-            }
-        }
-        queues.push((n, queue));
-    }
-    for s in config.south.iter().filter(|s| s.enabled) {
-        if routes
-            .get(&s.id)
-            .is_none_or(|r| r.values.is_empty() && r.files.is_empty())
-        {
-            tracing::warn!(
-                "South {:?} feeds no enabled North: its data will be refused and stay at the source",
-                s.id
-            );
-        }
-    }
-
-    // Connectors: Norths first, so that the Souths' data has somewhere to go.
-    let mut statuses = Vec::new();
-    let mut south_statuses = HashMap::new();
-    let mut slots = Vec::new();
-    for (n, q) in &queues {
-        let status = new_status(&registry, &n.id, ConnectorKind::North, &n.type_id);
-        statuses.push(status.clone());
-        slots.push(Slot::new(Role::North((*n).clone(), q.clone()), status));
-    }
-    for s in config.south.iter().filter(|s| s.enabled) {
-        let status = new_status(&registry, &s.id, ConnectorKind::South, &s.type_id);
-        south_statuses.insert(s.id.clone(), status.clone());
-        statuses.push(status.clone());
-        slots.push(Slot::new(Role::South(s.clone()), status));
-    }
     let shared = Shared {
-        router: Arc::new(Router::new(
-            store.clone(),
-            routes,
-            south_statuses,
-            latency.clone(),
-        )),
+        router: Arc::new(Router::new(store.clone(), latency.clone())),
         store: store.clone(),
         data: data.clone(),
-        timeouts,
+        timeouts: Timeouts {
+            lifecycle: config.engine.timeouts.lifecycle.0,
+            data: config.engine.timeouts.data.0,
+        },
         reconnect: config.engine.reconnect.clone(),
         scan_modes: config.scan_modes.clone(),
     };
-    let mut folder = PluginFolder::new(plugins.clone(), data.plugin_cache(), registry, reports);
-    for i in 0..slots.len() {
-        let Some((plugin, _)) = folder.registry.connector_type(slots[i].type_id()) else {
-            slots[i].status.set(State::WaitingForPlugin);
-            continue;
-        };
-        let plugin = plugin.clone();
-        if let Err(e) = slots[i].start(&plugin, &shared) {
-            // Never half-configured: stop what started, report.
-            for started in &mut slots[..i] {
-                started.stop(State::Stopped).await;
-            }
-            return Err(e.into());
-        }
-    }
-
     let board = Arc::new(StatusBoard {
         engine: config.engine.name.clone(),
         started: Timestamp::now(),
-        connectors: statuses,
-        queues: queues.iter().map(|(_, q)| q.clone()).collect(),
+        connectors: Mutex::default(),
+        queues: Mutex::default(),
         latency,
-        plugins: Mutex::new((folder.reports(), folder.loaded_versions())),
+        plugins: Mutex::default(),
     });
+    let plugin_cache = data.plugin_cache();
+    let mut engine = Engine {
+        config,
+        config_file,
+        data,
+        store,
+        shared,
+        folder: PluginFolder::new(plugins.clone(), plugin_cache, registry, reports),
+        slots: Vec::new(),
+        queues: HashMap::new(),
+        board,
+    };
 
-    // Status document, archive retention.
-    let status_path = data.status();
-    let status_board = board.clone();
-    let status_cancel = CancellationToken::new();
-    let status_task = {
-        let cancel = status_cancel.clone();
-        let queues: Vec<Arc<NorthQueue>> = board.queues.clone();
-        let store = store.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            let mut n = 0u64;
-            loop {
-                tokio::select! {
-                    () = cancel.cancelled() => break,
-                    _ = tick.tick() => {}
-                }
-                if let Err(e) = status_board.write(&status_path) {
-                    tracing::warn!("cannot write {}: {e}", status_path.display());
-                }
-                n += 1;
-                // Removals of sent records are committed without fsync; a periodic durable
-                // commit bounds what a crash resends and lets the store reuse their pages.
-                if n.is_multiple_of(10)
-                    && let Err(e) = store.flush().await
-                {
-                    tracing::warn!("{e}");
-                }
-                if n % 600 == 1 {
-                    for q in &queues {
-                        q.purge_archive();
-                    }
-                }
-            }
-        })
+    // Connectors: Norths first, so that the Souths' data has somewhere to go.
+    let norths: Vec<_> = engine
+        .config
+        .north
+        .iter()
+        .filter(|n| n.enabled)
+        .cloned()
+        .collect();
+    for n in norths {
+        let queue = engine.open_queue(&n)?;
+        let slot = engine.new_slot(Role::North(n, queue))?;
+        engine.slots.push(slot);
+    }
+    let souths: Vec<_> = engine
+        .config
+        .south
+        .iter()
+        .filter(|s| s.enabled)
+        .cloned()
+        .collect();
+    for s in souths {
+        let slot = engine.new_slot(Role::South(s))?;
+        engine.slots.push(slot);
+    }
+    engine.reroute();
+    for i in 0..engine.slots.len() {
+        if let Err(e) = engine.start_slot(i) {
+            // Never half-configured: stop what started, report.
+            engine.stop_all().await;
+            return Err(e.into());
+        }
+    }
+    engine.publish_plugins();
+
+    let background = background::spawn(
+        engine.board.clone(),
+        engine.store.clone(),
+        engine.data.status(),
+    );
+    let (commands_tx, mut commands) = tokio::sync::mpsc::channel(16);
+    let api = match admin {
+        Some(options) => Some(
+            crate::admin::serve(options, &engine.data, commands_tx, engine.board.clone()).await?,
+        ),
+        None => None,
     };
     tracing::info!(
         "engine {:?} running: {} South(s), {} North(s)",
-        config.engine.name,
-        config.south.iter().filter(|s| s.enabled).count(),
-        queues.len()
+        engine.config.engine.name,
+        engine.slots.iter().filter(|s| s.is_south()).count(),
+        engine.slots.iter().filter(|s| !s.is_south()).count(),
     );
 
     // The plugins folder is watched; a periodic look catches files that were still being copied.
@@ -260,6 +336,10 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
+            Some(command) = commands.recv() => {
+                commands::handle(&mut engine, command).await;
+                continue;
+            }
             Some(()) = changes.recv() => {
                 // Let a burst of events (a copy in progress) settle.
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -267,25 +347,27 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
             }
             _ = tick.tick() => {}
         }
-        folder.rescan(&mut slots, &shared).await;
-        if let Ok(mut p) = board.plugins.lock() {
-            *p = (folder.reports(), folder.loaded_versions());
-        }
+        engine.rescan().await;
     }
     tracing::info!("stopping");
-    // Souths first, so that nothing new arrives; then the Norths (their queues stay on disk).
-    for slot in slots.iter_mut().filter(|s| s.is_south()) {
-        slot.stop(State::Stopped).await;
+    if let Some(api) = api {
+        api.stop().await;
     }
-    for slot in slots.iter_mut().filter(|s| !s.is_south()) {
-        slot.stop(State::Stopped).await;
-    }
-    store.flush().await?;
-    status_cancel.cancel();
-    let _ = status_task.await;
-    board.write(&data.status())?;
+    engine.stop_all().await;
+    engine.store.flush().await?;
+    background.stop().await;
+    engine.board.write(&engine.data.status())?;
     tracing::info!("stopped");
     Ok(())
+}
+
+impl Engine {
+    /// Looks at the plugins folder again and applies what changed.
+    pub(crate) async fn rescan(&mut self) {
+        self.folder.rescan(&mut self.slots, &self.shared).await;
+        self.reroute();
+        self.publish_plugins();
+    }
 }
 
 fn new_status(

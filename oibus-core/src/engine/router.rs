@@ -24,10 +24,18 @@ pub struct Routes {
     pub files: Vec<Arc<NorthQueue>>,
 }
 
+/// Routes and South statuses, by South id; replaced when the configuration changes.
+#[derive(Default)]
+pub struct Table {
+    /// Norths fed by each South.
+    pub routes: HashMap<String, Routes>,
+    /// Status of each South (its counters).
+    pub souths: HashMap<String, Arc<ConnectorStatus>>,
+}
+
 struct Inner {
     store: Store,
-    routes: HashMap<String, Routes>,
-    souths: HashMap<String, Arc<ConnectorStatus>>,
+    table: std::sync::RwLock<Arc<Table>>,
     latency: Arc<Mutex<hdrhistogram::Histogram<u64>>>,
     file_sequence: AtomicU64,
 }
@@ -41,17 +49,11 @@ fn rejected(e: impl std::fmt::Display) -> PluginError {
 }
 
 impl Router {
-    /// A router with these routes (by South id).
-    pub fn new(
-        store: Store,
-        routes: HashMap<String, Routes>,
-        souths: HashMap<String, Arc<ConnectorStatus>>,
-        latency: Arc<Mutex<hdrhistogram::Histogram<u64>>>,
-    ) -> Self {
+    /// A router with no routes yet.
+    pub fn new(store: Store, latency: Arc<Mutex<hdrhistogram::Histogram<u64>>>) -> Self {
         Self(Arc::new(Inner {
             store,
-            routes,
-            souths,
+            table: Default::default(),
             latency,
             file_sequence: AtomicU64::new(
                 oibus_plugin_api::Timestamp::now().as_nanos().unsigned_abs(),
@@ -60,10 +62,22 @@ impl Router {
     }
 }
 
+impl Router {
+    /// Replaces the routes (data already accepted is not affected).
+    pub fn set(&self, table: Table) {
+        *self.0.table.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(table);
+    }
+}
+
 impl Inner {
+    fn table(&self) -> Arc<Table> {
+        self.table.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     async fn add_values(&self, south: &str, values: Vec<OibusValue>) -> Result<(), PluginError> {
         let began = Instant::now();
-        let targets = self
+        let table = self.table();
+        let targets = table
             .routes
             .get(south)
             .map(|r| r.values.as_slice())
@@ -88,7 +102,7 @@ impl Inner {
         for ((q, op), keys) in targets.iter().zip(&ops).zip(&keys) {
             q.appended_values(op, keys);
         }
-        if let Some(s) = self.souths.get(south) {
+        if let Some(s) = table.souths.get(south) {
             bump(&s.counters.values_in, values.len() as u64);
         }
         let micros = began.elapsed().as_micros() as u64;
@@ -99,7 +113,8 @@ impl Inner {
     }
 
     async fn add_file(&self, south: &str, path: PathBuf) -> Result<(), PluginError> {
-        let targets = self
+        let table = self.table();
+        let targets = table
             .routes
             .get(south)
             .map(|r| r.files.clone())
@@ -130,7 +145,7 @@ impl Inner {
         for ((q, op), keys) in targets.iter().zip(&ops).zip(&keys) {
             q.appended_file(op, keys);
         }
-        if let Some(s) = self.souths.get(south) {
+        if let Some(s) = table.souths.get(south) {
             bump(&s.counters.files_in, 1);
         }
         Ok(())

@@ -51,6 +51,7 @@ pub enum Role {
 
 struct Running {
     plugin: LoadedPlugin,
+    connector: Arc<crate::connector::Connector>,
     cancel: CancellationToken,
     tasks: JoinSet<()>,
     connected: watch::Receiver<bool>,
@@ -101,6 +102,16 @@ impl Slot {
         self.running.as_ref().map(|r| &r.plugin)
     }
 
+    /// The running connector, if any.
+    pub fn connector(&self) -> Option<Arc<crate::connector::Connector>> {
+        self.running.as_ref().map(|r| r.connector.clone())
+    }
+
+    /// Whether it runs and is connected now.
+    pub fn is_connected(&self) -> bool {
+        self.running.as_ref().is_some_and(|r| *r.connected.borrow())
+    }
+
     /// Creates the connector in `plugin` and starts its tasks. Fails, starting nothing, if the
     /// settings do not fit the plugin's schema or the plugin refuses to create it.
     pub fn start(&mut self, plugin: &LoadedPlugin, shared: &Shared) -> Result<(), ConnectorError> {
@@ -132,6 +143,7 @@ impl Slot {
         let (connected_tx, connected_rx) = watch::channel(false);
         let (lost_tx, lost_rx) = mpsc::channel(4);
         let span = connector.span().clone();
+        let handle = connector.clone();
         let hooks: Arc<dyn Hooks> = match &self.role {
             Role::South(s) => Arc::new(SouthHooks {
                 connector: connector.clone(),
@@ -185,6 +197,7 @@ impl Slot {
         }
         self.running = Some(Running {
             plugin: plugin.clone(),
+            connector: handle,
             cancel,
             tasks,
             connected: connected_rx,

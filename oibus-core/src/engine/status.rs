@@ -257,10 +257,10 @@ pub struct StatusBoard {
     pub engine: String,
     /// Start instant.
     pub started: Timestamp,
-    /// Connectors.
-    pub connectors: Vec<Arc<ConnectorStatus>>,
-    /// North queues, by North id.
-    pub queues: Vec<Arc<NorthQueue>>,
+    /// Connectors (replaced when the configuration changes).
+    pub connectors: Mutex<Vec<Arc<ConnectorStatus>>>,
+    /// North queues.
+    pub queues: Mutex<Vec<Arc<NorthQueue>>>,
     /// `add_values` latency (µs).
     pub latency: Arc<Mutex<hdrhistogram::Histogram<u64>>>,
     /// The plugins folder as last scanned.
@@ -277,12 +277,16 @@ impl StatusBoard {
             let h = self.latency.lock().unwrap_or_else(|p| p.into_inner());
             [h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.max()]
         };
+        let queues = self.queues.lock().map(|q| q.clone()).unwrap_or_default();
         let connectors = self
             .connectors
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
             .iter()
             .map(|c| {
                 let mut s = c.snapshot();
-                if let Some(q) = self.queues.iter().find(|q| q.id() == c.id) {
+                if let Some(q) = queues.iter().find(|q| q.id() == c.id) {
                     let (queued_values, queued_files, queued_bytes) = q.queued();
                     let (error_batches, error_values, error_files) = q.errors().unwrap_or_default();
                     s.cache = Some(CacheSnapshot {

@@ -1,0 +1,82 @@
+//! The admin REST API (axum, JSON), started by `oibus run`: plugins, connector types, connector
+//! CRUD (validated, saved to the configuration file, applied live), start/stop, test connection,
+//! status, North cache inspection, history queries. Every route but the OpenAPI document needs
+//! `Authorization: Bearer <token>`.
+
+mod openapi;
+mod routes;
+pub mod token;
+
+use crate::engine::{DataDir, commands::Command, status::StatusBoard};
+use anyhow::Context as _;
+use std::{net::SocketAddr, sync::Arc};
+use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+/// The file, in the data folder, holding the API's base URL once it listens.
+pub const URL_FILE: &str = "admin-url";
+
+/// Where and how the API listens.
+#[derive(Debug, Clone)]
+pub struct AdminOptions {
+    /// Address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// The bearer token; `None`: the one in the data folder, created if needed.
+    pub token: Option<String>,
+}
+
+/// The running API.
+pub struct AdminHandle {
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl AdminHandle {
+    /// Stops listening and waits for the server.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// State shared by the handlers.
+#[derive(Clone)]
+pub(crate) struct ApiState {
+    pub token: Arc<String>,
+    pub commands: mpsc::Sender<Command>,
+    pub board: Arc<StatusBoard>,
+}
+
+/// Starts the API; writes its URL to `<data>/admin-url`.
+pub async fn serve(
+    options: AdminOptions,
+    data: &DataDir,
+    commands: mpsc::Sender<Command>,
+    board: Arc<StatusBoard>,
+) -> anyhow::Result<AdminHandle> {
+    let token = token::load_or_create(options.token.as_deref(), &data.0)
+        .context("cannot create the admin API token")?;
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("the admin API cannot listen on {}", options.listen))?;
+    let address = listener.local_addr()?;
+    std::fs::write(data.0.join(URL_FILE), format!("http://{address}"))?;
+    let app = routes::router(ApiState {
+        token: Arc::new(token),
+        commands,
+        board,
+    });
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let task = tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
+        if let Err(e) = server.await {
+            tracing::error!("admin API: {e}");
+        }
+    });
+    tracing::info!(
+        "admin API on http://{address} (token in {})",
+        data.0.join(token::TOKEN_FILE).display()
+    );
+    Ok(AdminHandle { cancel, task })
+}

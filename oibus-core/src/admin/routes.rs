@@ -1,0 +1,418 @@
+//! The admin API's routes and handlers.
+
+use super::{ApiState, openapi, token};
+use crate::{
+    config::{NorthConfig, SouthConfig},
+    engine::commands::{ApiError, Command, ConnectorConfig, ErrorAction},
+};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path, Request, State},
+    http::{StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use oibus_plugin_api::{ConnectorKind, Timestamp};
+use serde::{Deserialize, de::DeserializeOwned};
+use tokio::sync::oneshot;
+
+/// Largest request body accepted.
+const MAX_BODY: usize = 1 << 20;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(self)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// The routes.
+pub(crate) fn router(state: ApiState) -> Router {
+    let protected = Router::new()
+        .route("/api/status", get(status))
+        .route("/api/plugins", get(plugins))
+        .route("/api/plugins/rescan", post(rescan))
+        .route("/api/connector-types", get(connector_types))
+        .route("/api/connector-types/{type}", get(connector_type))
+        .route("/api/south", get(list_south).post(create_south))
+        .route("/api/south/test-connection", post(test_south))
+        .route(
+            "/api/south/{id}",
+            get(get_south).put(update_south).delete(delete_south),
+        )
+        .route("/api/south/{id}/start", post(start_south))
+        .route("/api/south/{id}/stop", post(stop_south))
+        .route("/api/south/{id}/history", post(history))
+        .route("/api/north", get(list_north).post(create_north))
+        .route("/api/north/test-connection", post(test_north))
+        .route(
+            "/api/north/{id}",
+            get(get_north).put(update_north).delete(delete_north),
+        )
+        .route("/api/north/{id}/start", post(start_north))
+        .route("/api/north/{id}/stop", post(stop_north))
+        .route("/api/north/{id}/cache", get(cache))
+        .route("/api/north/{id}/cache/errors/retry", post(retry_errors))
+        .route("/api/north/{id}/cache/errors/delete", post(delete_errors))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
+    Router::new()
+        .route(
+            "/api/openapi.json",
+            get(|| async { Json(openapi::document()) }),
+        )
+        .merge(protected)
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+async fn auth(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(t) if token::matches(&state.token, t) => next.run(request).await,
+        _ => {
+            let mut r = ApiError {
+                status: 401,
+                error:
+                    "missing or wrong bearer token (see the admin-token file in the data folder)"
+                        .into(),
+                problems: Vec::new(),
+            }
+            .into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            r
+        }
+    }
+}
+
+/// Parses a JSON body, with a 400 that says what is wrong.
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// Sends a command to the engine and waits for its reply.
+async fn ask<T>(
+    state: &ApiState,
+    make: impl FnOnce(oneshot::Sender<Result<T, ApiError>>) -> Command,
+) -> Result<T, ApiError> {
+    let (tx, rx) = oneshot::channel();
+    state
+        .commands
+        .send(make(tx))
+        .await
+        .map_err(|_| ApiError::internal("the engine is stopping"))?;
+    rx.await
+        .map_err(|_| ApiError::internal("the engine dropped the request"))?
+}
+
+async fn status(State(state): State<ApiState>) -> Json<crate::engine::Snapshot> {
+    Json(state.board.snapshot())
+}
+
+async fn plugins(State(state): State<ApiState>) -> Json<serde_json::Value> {
+    let s = state.board.snapshot();
+    Json(serde_json::json!({"plugins": s.plugins, "loaded_versions": s.loaded_versions}))
+}
+
+async fn rescan(State(state): State<ApiState>) -> ApiResult<Vec<crate::plugin::PluginReport>> {
+    ask(&state, Command::Rescan).await.map(Json)
+}
+
+async fn connector_types(
+    State(state): State<ApiState>,
+) -> ApiResult<Vec<crate::engine::commands::TypeInfo>> {
+    ask(&state, Command::ConnectorTypes).await.map(Json)
+}
+
+async fn connector_type(
+    State(state): State<ApiState>,
+    Path(type_id): Path<String>,
+) -> ApiResult<crate::engine::commands::TypeInfo> {
+    ask(&state, Command::ConnectorTypes)
+        .await?
+        .into_iter()
+        .find(|t| t.manifest.id == type_id)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no connector type {type_id:?}")))
+}
+
+async fn list_south(State(state): State<ApiState>) -> ApiResult<Vec<SouthConfig>> {
+    Ok(Json(ask(&state, Command::Config).await?.south))
+}
+
+async fn list_north(State(state): State<ApiState>) -> ApiResult<Vec<NorthConfig>> {
+    Ok(Json(ask(&state, Command::Config).await?.north))
+}
+
+async fn get_south(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<SouthConfig> {
+    let config = ask(&state, Command::Config).await?;
+    config
+        .south
+        .into_iter()
+        .find(|s| s.id == id)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no South {id:?}")))
+}
+
+async fn get_north(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<NorthConfig> {
+    let config = ask(&state, Command::Config).await?;
+    config
+        .north
+        .into_iter()
+        .find(|n| n.id == id)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no North {id:?}")))
+}
+
+async fn upsert(
+    state: &ApiState,
+    connector: ConnectorConfig,
+    create: bool,
+) -> Result<Response, ApiError> {
+    ask(state, |reply| Command::Upsert {
+        connector,
+        create,
+        reply,
+    })
+    .await?;
+    Ok(if create {
+        StatusCode::CREATED.into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    })
+}
+
+/// A body's `id` must match the path's (or be absent).
+fn with_id(mut body: serde_json::Value, id: &str) -> Result<serde_json::Value, ApiError> {
+    match body.get("id") {
+        None => {
+            if let Some(o) = body.as_object_mut() {
+                o.insert("id".into(), id.into());
+            }
+            Ok(body)
+        }
+        Some(v) if v == id => Ok(body),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "the body's id {v} differs from {id:?}"
+        ))),
+    }
+}
+
+async fn create_south(State(state): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+    upsert(&state, ConnectorConfig::South(parse(&body)?), true).await
+}
+
+async fn create_north(State(state): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+    upsert(&state, ConnectorConfig::North(parse(&body)?), true).await
+}
+
+async fn update_south(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let value = with_id(parse(&body)?, &id)?;
+    let south = serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(format!("invalid South: {e}")))?;
+    upsert(&state, ConnectorConfig::South(south), false).await
+}
+
+async fn update_north(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let value = with_id(parse(&body)?, &id)?;
+    let north = serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(format!("invalid North: {e}")))?;
+    upsert(&state, ConnectorConfig::North(north), false).await
+}
+
+async fn delete_connector(
+    state: &ApiState,
+    kind: ConnectorKind,
+    id: String,
+) -> Result<Response, ApiError> {
+    ask(state, |reply| Command::Delete { kind, id, reply }).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_south(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    delete_connector(&state, ConnectorKind::South, id).await
+}
+
+async fn delete_north(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    delete_connector(&state, ConnectorKind::North, id).await
+}
+
+async fn run(
+    state: &ApiState,
+    kind: ConnectorKind,
+    id: String,
+    start: bool,
+) -> Result<Response, ApiError> {
+    ask(state, |reply| Command::Run {
+        kind,
+        id,
+        start,
+        reply,
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn start_south(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    run(&s, ConnectorKind::South, id, true).await
+}
+async fn stop_south(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    run(&s, ConnectorKind::South, id, false).await
+}
+async fn start_north(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    run(&s, ConnectorKind::North, id, true).await
+}
+async fn stop_north(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    run(&s, ConnectorKind::North, id, false).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestRequest {
+    #[serde(rename = "type")]
+    type_id: String,
+    #[serde(default)]
+    settings: serde_json::Value,
+}
+
+async fn test(state: &ApiState, kind: ConnectorKind, body: Bytes) -> ApiResult<serde_json::Value> {
+    let r: TestRequest = parse(&body)?;
+    ask(state, |reply| Command::TestConnection {
+        kind,
+        type_id: r.type_id,
+        settings: r.settings,
+        reply,
+    })
+    .await?;
+    Ok(Json(serde_json::json!({"ok": true})))
+}
+
+async fn test_south(State(s): State<ApiState>, body: Bytes) -> ApiResult<serde_json::Value> {
+    test(&s, ConnectorKind::South, body).await
+}
+async fn test_north(State(s): State<ApiState>, body: Bytes) -> ApiResult<serde_json::Value> {
+    test(&s, ConnectorKind::North, body).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryRequest {
+    start: Timestamp,
+    end: Timestamp,
+}
+
+async fn history(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<serde_json::Value> {
+    let r: HistoryRequest = parse(&body)?;
+    let windows = ask(&state, |reply| Command::History {
+        id,
+        start: r.start,
+        end: r.end,
+        reply,
+    })
+    .await?;
+    Ok(Json(serde_json::json!({"windows": windows})))
+}
+
+async fn cache(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<crate::engine::commands::CacheListing> {
+    ask(&state, |reply| Command::Cache { id, reply })
+        .await
+        .map(Json)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ErrorSelection {
+    #[serde(default)]
+    batches: Option<Vec<u64>>,
+    #[serde(default)]
+    files: Option<Vec<u64>>,
+}
+
+async fn errors(
+    state: &ApiState,
+    id: String,
+    action: ErrorAction,
+    body: Bytes,
+) -> ApiResult<serde_json::Value> {
+    let selection: ErrorSelection = if body.is_empty() {
+        ErrorSelection::default()
+    } else {
+        parse(&body)?
+    };
+    let count = ask(state, |reply| Command::CacheErrors {
+        id,
+        action,
+        batches: selection.batches,
+        files: selection.files,
+        reply,
+    })
+    .await?;
+    Ok(Json(serde_json::json!({"entries": count})))
+}
+
+async fn retry_errors(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<serde_json::Value> {
+    errors(&s, id, ErrorAction::Retry, body).await
+}
+
+async fn delete_errors(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<serde_json::Value> {
+    errors(&s, id, ErrorAction::Delete, body).await
+}

@@ -1,0 +1,663 @@
+//! What the admin API asks of the running engine. Requests arrive on a channel and are carried
+//! out by the engine's main loop, one at a time, with a reply each.
+
+use super::{Engine, Role, State, history};
+use crate::{
+    config::{self, Config, NorthConfig, SouthConfig},
+    connector::{self, ConnectorSpec, DiscardSink},
+    plugin::PluginReport,
+    schema,
+};
+use oibus_plugin_api::{ConnectorKind, ConnectorTypeManifest, Timestamp};
+use serde::Serialize;
+use std::{path::Path, sync::Arc};
+use tokio::sync::oneshot;
+
+/// A refused request: HTTP status, message, and the problems with JSON pointers into the body.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiError {
+    /// HTTP status code.
+    #[serde(skip)]
+    pub status: u16,
+    /// What is wrong.
+    pub error: String,
+    /// Each problem, with the JSON pointer of the offending value in the request body.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<PointedProblem>,
+}
+
+/// One problem of a request body.
+#[derive(Debug, Clone, Serialize)]
+pub struct PointedProblem {
+    /// JSON pointer into the request body (`/settings/port`).
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A 404.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self {
+            status: 404,
+            error: what.into(),
+            problems: Vec::new(),
+        }
+    }
+    /// A 400.
+    pub fn bad_request(what: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            error: what.into(),
+            problems: Vec::new(),
+        }
+    }
+    /// A 409.
+    pub fn conflict(what: impl Into<String>) -> Self {
+        Self {
+            status: 409,
+            error: what.into(),
+            problems: Vec::new(),
+        }
+    }
+    /// A 500.
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        Self {
+            status: 500,
+            error: what.to_string(),
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// A connector type with the plugin providing it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TypeInfo {
+    /// Plugin id.
+    pub plugin: String,
+    /// Plugin version.
+    pub plugin_version: String,
+    /// The type's manifest (with its JSON Schemas).
+    #[serde(flatten)]
+    pub manifest: ConnectorTypeManifest,
+}
+
+/// A South or a North configuration.
+#[derive(Debug, Clone)]
+pub enum ConnectorConfig {
+    /// A South.
+    South(SouthConfig),
+    /// A North.
+    North(NorthConfig),
+}
+
+impl ConnectorConfig {
+    fn id(&self) -> &str {
+        match self {
+            Self::South(s) => &s.id,
+            Self::North(n) => &n.id,
+        }
+    }
+    fn kind(&self) -> ConnectorKind {
+        match self {
+            Self::South(_) => ConnectorKind::South,
+            Self::North(_) => ConnectorKind::North,
+        }
+    }
+}
+
+/// One queued or error-store entry of a North's cache.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheEntry {
+    /// Its key (to retry or delete it).
+    pub key: u64,
+    /// `values` or `file`.
+    pub kind: &'static str,
+    /// Values in the batch (files: 1).
+    pub count: usize,
+    /// Bytes.
+    pub bytes: u64,
+    /// File name (files only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A North's cache.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheListing {
+    /// Waiting to be sent.
+    pub queued: Vec<CacheEntry>,
+    /// In the error store.
+    pub errors: Vec<CacheEntry>,
+}
+
+/// What to do with error-store entries.
+#[derive(Debug, Clone, Copy)]
+pub enum ErrorAction {
+    /// Queue them again.
+    Retry,
+    /// Delete them.
+    Delete,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
+
+/// A request to the engine.
+pub enum Command {
+    /// Look at the plugins folder now.
+    Rescan(Reply<Vec<PluginReport>>),
+    /// The connector types of the loaded plugins.
+    ConnectorTypes(Reply<Vec<TypeInfo>>),
+    /// The configuration.
+    Config(Reply<Config>),
+    /// Create (`create`) or replace a connector; validated, saved, applied.
+    Upsert {
+        /// The connector.
+        connector: ConnectorConfig,
+        /// Whether it must not exist yet.
+        create: bool,
+        /// Reply.
+        reply: Reply<()>,
+    },
+    /// Delete a connector (its North queue stays in the store).
+    Delete {
+        /// South or North.
+        kind: ConnectorKind,
+        /// Its id.
+        id: String,
+        /// Reply.
+        reply: Reply<()>,
+    },
+    /// Start (`true`) or stop a connector until the next restart.
+    Run {
+        /// South or North.
+        kind: ConnectorKind,
+        /// Its id.
+        id: String,
+        /// Start or stop.
+        start: bool,
+        /// Reply.
+        reply: Reply<()>,
+    },
+    /// Test settings for a type.
+    TestConnection {
+        /// South or North.
+        kind: ConnectorKind,
+        /// Connector type.
+        type_id: String,
+        /// Settings.
+        settings: serde_json::Value,
+        /// Reply.
+        reply: Reply<()>,
+    },
+    /// Read a South's history over a range (as the engine does: windows, delay), into its Norths.
+    History {
+        /// South id.
+        id: String,
+        /// Range start.
+        start: Timestamp,
+        /// Range end.
+        end: Timestamp,
+        /// Reply: windows read.
+        reply: Reply<u64>,
+    },
+    /// A North's cache.
+    Cache {
+        /// North id.
+        id: String,
+        /// Reply.
+        reply: Reply<CacheListing>,
+    },
+    /// Retry or delete error-store entries of a North (`None`: all).
+    CacheErrors {
+        /// North id.
+        id: String,
+        /// Retry or delete.
+        action: ErrorAction,
+        /// Keys of value batches.
+        batches: Option<Vec<u64>>,
+        /// Keys of files.
+        files: Option<Vec<u64>>,
+        /// Reply: entries handled.
+        reply: Reply<usize>,
+    },
+}
+
+/// Carries out one command.
+pub async fn handle(engine: &mut Engine, command: Command) {
+    match command {
+        Command::Rescan(reply) => {
+            engine.rescan().await;
+            let _ = reply.send(Ok(engine.folder.reports()));
+        }
+        Command::ConnectorTypes(reply) => {
+            let types = engine
+                .folder
+                .registry
+                .plugins()
+                .flat_map(|p| {
+                    p.manifest().connector_types.iter().map(|t| TypeInfo {
+                        plugin: p.manifest().id.clone(),
+                        plugin_version: p.manifest().version.clone(),
+                        manifest: t.clone(),
+                    })
+                })
+                .collect();
+            let _ = reply.send(Ok(types));
+        }
+        Command::Config(reply) => {
+            let _ = reply.send(Ok(engine.config.clone()));
+        }
+        Command::Upsert {
+            connector,
+            create,
+            reply,
+        } => {
+            let _ = reply.send(upsert(engine, connector, create).await);
+        }
+        Command::Delete { kind, id, reply } => {
+            let _ = reply.send(delete(engine, kind, &id).await);
+        }
+        Command::Run {
+            kind,
+            id,
+            start,
+            reply,
+        } => {
+            let _ = reply.send(run(engine, kind, &id, start).await);
+        }
+        Command::TestConnection {
+            kind,
+            type_id,
+            settings,
+            reply,
+        } => test_connection(engine, kind, type_id, settings, reply),
+        Command::History {
+            id,
+            start,
+            end,
+            reply,
+        } => history_range(engine, &id, start, end, reply),
+        Command::Cache { id, reply } => {
+            let _ = reply.send(cache_listing(engine, &id));
+        }
+        Command::CacheErrors {
+            id,
+            action,
+            batches,
+            files,
+            reply,
+        } => {
+            let Some(queue) = engine.queues.get(&id).cloned() else {
+                let _ = reply.send(Err(ApiError::not_found(format!("no North {id:?}"))));
+                return;
+            };
+            tokio::spawn(async move {
+                let r = match action {
+                    ErrorAction::Retry => queue.retry_errors(batches, files).await,
+                    ErrorAction::Delete => queue.delete_errors(batches, files).await,
+                };
+                let _ = reply.send(r.map_err(ApiError::internal));
+            });
+        }
+    }
+}
+
+fn slot_index(engine: &Engine, kind: ConnectorKind, id: &str) -> Option<usize> {
+    engine
+        .slots
+        .iter()
+        .position(|s| s.id() == id && s.is_south() == (kind == ConnectorKind::South))
+}
+
+fn exists(config: &Config, kind: ConnectorKind, id: &str) -> bool {
+    match kind {
+        ConnectorKind::South => config.south.iter().any(|s| s.id == id),
+        ConnectorKind::North => config.north.iter().any(|n| n.id == id),
+    }
+}
+
+/// Checks settings (and item settings) against the type's schemas, with pointers into the body.
+fn check_schemas(engine: &Engine, connector: &ConnectorConfig) -> Result<(), ApiError> {
+    let (type_id, settings) = match connector {
+        ConnectorConfig::South(s) => (&s.type_id, &s.settings),
+        ConnectorConfig::North(n) => (&n.type_id, &n.settings),
+    };
+    let Some((_, manifest)) = engine.folder.registry.connector_type(type_id) else {
+        return Ok(()); // waits for its plugin; checked when it arrives
+    };
+    let mut problems = Vec::new();
+    let mut check = |prefix: String, schema: &serde_json::Value, value: &serde_json::Value| {
+        if let Err(e) = schema::validate("", schema, value) {
+            problems.extend(e.problems.into_iter().map(|p| PointedProblem {
+                pointer: format!("{prefix}{}", p.pointer),
+                message: p.message,
+            }));
+        }
+    };
+    check("/settings".into(), &manifest.settings_schema, settings);
+    if let (ConnectorConfig::South(s), Some(item_schema)) = (connector, &manifest.item_schema) {
+        for (i, item) in s.items.iter().enumerate() {
+            check(format!("/items/{i}/settings"), item_schema, &item.settings);
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError {
+            status: 400,
+            error: format!(
+                "invalid settings for connector type {type_id:?}: {}",
+                problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.pointer, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            problems,
+        })
+    }
+}
+
+/// Writes the configuration file atomically (temporary file, fsync, rename).
+fn save(path: &Path, config: &Config) -> Result<(), ApiError> {
+    let text = toml::to_string_pretty(config).map_err(ApiError::internal)?;
+    let tmp = path.with_extension("toml.tmp");
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| ApiError::internal(format!("cannot save {}: {e}", path.display())))
+}
+
+/// Validates a changed configuration, saves it, and makes it the engine's.
+fn commit_config(engine: &mut Engine, candidate: Config) -> Result<(), ApiError> {
+    let Some(file) = engine.config_file.clone() else {
+        return Err(ApiError::conflict(
+            "the embedded demo configuration cannot be changed: run the engine with --config FILE",
+        ));
+    };
+    config::validate(&candidate, &engine.folder.registry, "request").map_err(|e| ApiError {
+        status: 400,
+        error: e
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "),
+        problems: Vec::new(),
+    })?;
+    save(&file, &candidate)?;
+    engine.config = candidate;
+    Ok(())
+}
+
+async fn upsert(
+    engine: &mut Engine,
+    connector: ConnectorConfig,
+    create: bool,
+) -> Result<(), ApiError> {
+    let (kind, id) = (connector.kind(), connector.id().to_string());
+    if create && exists(&engine.config, kind, &id) {
+        return Err(ApiError::conflict(format!("{kind} {id:?} already exists")));
+    }
+    if !create && !exists(&engine.config, kind, &id) {
+        return Err(ApiError::not_found(format!("no {kind} {id:?}")));
+    }
+    check_schemas(engine, &connector)?;
+    let mut candidate = engine.config.clone();
+    match &connector {
+        ConnectorConfig::South(s) => {
+            candidate.south.retain(|x| x.id != id);
+            candidate.south.push(s.clone());
+        }
+        ConnectorConfig::North(n) => {
+            candidate.north.retain(|x| x.id != id);
+            candidate.north.push(n.clone());
+        }
+    }
+    commit_config(engine, candidate)?;
+    // Apply: stop and drop the old instance, start the new one if enabled.
+    if let Some(i) = slot_index(engine, kind, &id) {
+        let mut old = engine.slots.remove(i);
+        old.stop(State::Stopped).await;
+    }
+    let role = match connector {
+        ConnectorConfig::South(s) if s.enabled => Some(Role::South(s)),
+        ConnectorConfig::North(n) if n.enabled => {
+            let queue = engine.open_queue(&n).map_err(ApiError::internal)?;
+            Some(Role::North(n, queue))
+        }
+        ConnectorConfig::North(n) => {
+            engine.queues.remove(&n.id);
+            None
+        }
+        ConnectorConfig::South(_) => None,
+    };
+    if let Some(role) = role {
+        let slot = engine.new_slot(role).map_err(ApiError::internal)?;
+        engine.slots.push(slot);
+        engine.reroute();
+        let i = engine.slots.len() - 1;
+        if let Err(e) = engine.start_slot(i) {
+            engine.slots[i].status.error(e.to_string());
+            engine.slots[i].status.set(State::Failed);
+        }
+    } else {
+        engine.reroute();
+    }
+    tracing::info!(
+        "{kind} {id:?} {} through the admin API",
+        if create { "created" } else { "updated" }
+    );
+    Ok(())
+}
+
+async fn delete(engine: &mut Engine, kind: ConnectorKind, id: &str) -> Result<(), ApiError> {
+    if !exists(&engine.config, kind, id) {
+        return Err(ApiError::not_found(format!("no {kind} {id:?}")));
+    }
+    let mut candidate = engine.config.clone();
+    match kind {
+        ConnectorKind::South => candidate.south.retain(|s| s.id != id),
+        ConnectorKind::North => {
+            candidate.north.retain(|n| n.id != id);
+            for n in &mut candidate.north {
+                n.subscriptions.retain(|s| s != id);
+            }
+        }
+    }
+    if kind == ConnectorKind::South {
+        for n in &mut candidate.north {
+            n.subscriptions.retain(|s| s != id);
+        }
+    }
+    commit_config(engine, candidate)?;
+    if let Some(i) = slot_index(engine, kind, id) {
+        let mut old = engine.slots.remove(i);
+        old.stop(State::Stopped).await;
+    }
+    engine.queues.remove(id);
+    engine.reroute();
+    tracing::info!("{kind} {id:?} deleted through the admin API");
+    Ok(())
+}
+
+async fn run(
+    engine: &mut Engine,
+    kind: ConnectorKind,
+    id: &str,
+    start: bool,
+) -> Result<(), ApiError> {
+    let Some(i) = slot_index(engine, kind, id) else {
+        return Err(ApiError::not_found(format!("no enabled {kind} {id:?}")));
+    };
+    if start {
+        if engine.slots[i].plugin().is_none() {
+            engine
+                .start_slot(i)
+                .map_err(|e| ApiError::conflict(e.to_string()))?;
+        }
+    } else {
+        engine.slots[i].stop(State::Stopped).await;
+    }
+    Ok(())
+}
+
+fn test_connection(
+    engine: &Engine,
+    kind: ConnectorKind,
+    type_id: String,
+    settings: serde_json::Value,
+    reply: Reply<()>,
+) {
+    let Some((plugin, manifest)) = engine.folder.registry.connector_type(&type_id) else {
+        let _ = reply.send(Err(ApiError::not_found(format!(
+            "no connector type {type_id:?}"
+        ))));
+        return;
+    };
+    if manifest.kind != kind {
+        let _ = reply.send(Err(ApiError::bad_request(format!(
+            "{type_id:?} is a {} connector type",
+            manifest.kind
+        ))));
+        return;
+    }
+    if let Err(e) = schema::validate("", &manifest.settings_schema, &settings) {
+        let problems: Vec<PointedProblem> = e
+            .problems
+            .into_iter()
+            .map(|p| PointedProblem {
+                pointer: format!("/settings{}", p.pointer),
+                message: p.message,
+            })
+            .collect();
+        let _ = reply.send(Err(ApiError {
+            status: 400,
+            error: "invalid settings".into(),
+            problems,
+        }));
+        return;
+    }
+    let plugin = plugin.clone();
+    let state_dir = engine.data.0.join("test-connection");
+    let timeouts = engine.shared.timeouts;
+    tokio::spawn(async move {
+        let result = connector::create_in(
+            &plugin,
+            ConnectorSpec {
+                id: "test-connection",
+                type_id: &type_id,
+                settings: &settings,
+                state_dir,
+                timeouts,
+            },
+            Arc::new(DiscardSink),
+            tokio::runtime::Handle::current(),
+        );
+        let result = match result {
+            Ok(c) => c.test_connection().await,
+            Err(e) => Err(e),
+        };
+        let _ = reply.send(result.map_err(|e| ApiError {
+            status: 422,
+            error: e.to_string(),
+            problems: Vec::new(),
+        }));
+    });
+}
+
+fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, reply: Reply<u64>) {
+    let Some(i) = slot_index(engine, ConnectorKind::South, id) else {
+        let _ = reply.send(Err(ApiError::not_found(format!("no enabled South {id:?}"))));
+        return;
+    };
+    let slot = &engine.slots[i];
+    let Role::South(config) = &slot.role else {
+        return;
+    };
+    let (Some(connector), true) = (slot.connector(), slot.is_connected()) else {
+        let _ = reply.send(Err(ApiError::conflict(format!(
+            "South {id:?} is not connected"
+        ))));
+        return;
+    };
+    if end <= start {
+        let _ = reply.send(Err(ApiError::bad_request("end must be after start")));
+        return;
+    }
+    let items: Vec<_> = super::south::items(config)
+        .into_iter()
+        .filter(|i| i.scan_mode.as_str() != config::SUBSCRIPTION)
+        .collect();
+    let settings = config.history.clone();
+    tokio::spawn(async move {
+        let mut windows = 0u64;
+        for (n, (s, e)) in history::windows(start, end, settings.max_read_interval.0)
+            .into_iter()
+            .enumerate()
+        {
+            if n > 0 {
+                tokio::time::sleep(settings.read_delay.0).await;
+            }
+            if let Err(err) = connector.history_query(items.clone(), s, e).await {
+                let _ = reply.send(Err(ApiError {
+                    status: 502,
+                    error: err.to_string(),
+                    problems: Vec::new(),
+                }));
+                return;
+            }
+            windows += 1;
+        }
+        let _ = reply.send(Ok(windows));
+    });
+}
+
+fn cache_listing(engine: &Engine, id: &str) -> Result<CacheListing, ApiError> {
+    let queue = engine
+        .queues
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(format!("no enabled North {id:?}")))?;
+    let (values, files) = queue.queued_entries();
+    let mut queued: Vec<CacheEntry> = values
+        .into_iter()
+        .map(|(key, count, bytes)| CacheEntry {
+            key,
+            kind: "values",
+            count,
+            bytes: bytes as u64,
+            name: None,
+        })
+        .collect();
+    queued.extend(files.into_iter().map(|(key, f)| CacheEntry {
+        key,
+        kind: "file",
+        count: 1,
+        bytes: f.size,
+        name: Some(f.name),
+    }));
+    let (batches, files) = queue.error_entries().map_err(ApiError::internal)?;
+    let mut errors: Vec<CacheEntry> = batches
+        .into_iter()
+        .map(|(key, count)| CacheEntry {
+            key,
+            kind: "values",
+            count,
+            bytes: 0,
+            name: None,
+        })
+        .collect();
+    errors.extend(files.into_iter().map(|(key, f)| CacheEntry {
+        key,
+        kind: "file",
+        count: 1,
+        bytes: f.size,
+        name: Some(f.name),
+    }));
+    Ok(CacheListing { queued, errors })
+}
