@@ -140,6 +140,7 @@ pub fn document() -> Value {
                 "North": {"type": "object", "required": ["id", "type"], "description": "as [[north]] in the configuration (docs/configuration.md)",
                     "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "enabled": {"type": "boolean"},
                         "settings": {"type": "object"}, "subscriptions": {"type": "array", "items": {"type": "string"}}, "caching": {"type": "object"}}},
+                "ForcePlugin": {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "description": "file name in the plugins folder"}}},
                 "TestConnection": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}, "settings": {"type": "object"}}},
                 "HistoryRange": {"type": "object", "required": ["start", "end"], "properties": {"start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"}}},
                 "ErrorSelection": {"type": "object", "description": "keys to act on; absent: all",

@@ -36,6 +36,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/status", get(status))
         .route("/api/plugins", get(plugins))
         .route("/api/plugins/rescan", post(rescan))
+        .route("/api/plugins/force", post(force))
         .route("/api/connector-types", get(connector_types))
         .route("/api/connector-types/{type}", get(connector_type))
         .route("/api/south", get(list_south).post(create_south))
@@ -128,6 +129,25 @@ async fn plugins(State(state): State<ApiState>) -> Json<serde_json::Value> {
 
 async fn rescan(State(state): State<ApiState>) -> ApiResult<Vec<crate::plugin::PluginReport>> {
     ask(&state, Command::Rescan).await.map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForceRequest {
+    file: std::path::PathBuf,
+}
+
+async fn force(
+    State(state): State<ApiState>,
+    body: Bytes,
+) -> ApiResult<crate::plugin::PluginReport> {
+    let r: ForceRequest = parse(&body)?;
+    let report = ask(&state, |reply| Command::Force {
+        file: r.file,
+        reply,
+    })
+    .await?;
+    Ok(Json(report))
 }
 
 async fn connector_types(

@@ -1,5 +1,6 @@
 //! The `oibus` command line.
 
+mod api;
 mod plugins;
 pub mod run;
 mod status;
@@ -57,6 +58,21 @@ pub enum PluginsCommand {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Ask a running engine to look at its plugins folder now; prints what it found.
+    Rescan {
+        /// The engine's data folder.
+        #[arg(long, default_value = "oibus-data")]
+        data: PathBuf,
+    },
+    /// Make a running engine use the plugin of FILE (in its plugins folder) even if its version
+    /// is lower than the loaded one (a forced downgrade).
+    Force {
+        /// The file name in the plugins folder.
+        file: PathBuf,
+        /// The engine's data folder.
+        #[arg(long, default_value = "oibus-data")]
+        data: PathBuf,
+    },
     /// Print the manifest of one plugin file as JSON.
     Inspect {
         /// The plugin file.
@@ -80,6 +96,22 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Plugins(PluginsCommand::List { dir, json, data }) => {
             plugins::list(&dir, json, &plugin_cache_dir(data.as_ref()))
+        }
+        Command::Plugins(PluginsCommand::Rescan { data }) => {
+            let reports = api::call(&data, "POST", "/api/plugins/rescan", None)?;
+            let reports: Vec<crate::plugin::PluginReport> = serde_json::from_value(reports)?;
+            plugins::print_reports(&reports);
+            Ok(0)
+        }
+        Command::Plugins(PluginsCommand::Force { file, data }) => {
+            let report = api::call(
+                &data,
+                "POST",
+                "/api/plugins/force",
+                Some(serde_json::json!({ "file": file })),
+            )?;
+            plugins::print_reports(&[serde_json::from_value(report)?]);
+            Ok(0)
         }
         Command::Plugins(PluginsCommand::Inspect { file, data }) => {
             plugins::inspect(&file, &plugin_cache_dir(data.as_ref()))

@@ -13,6 +13,12 @@ pub fn list(dir: &Path, json: bool, cache_dir: &Path) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&reports)?);
         return Ok(0);
     }
+    print_reports(&reports);
+    Ok(0)
+}
+
+/// Prints plugin reports as a table.
+pub fn print_reports(reports: &[crate::plugin::PluginReport]) {
     let rows: Vec<Vec<String>> = reports
         .iter()
         .map(|r| {
@@ -68,7 +74,6 @@ pub fn list(dir: &Path, json: bool, cache_dir: &Path) -> anyhow::Result<i32> {
         reports.len(),
         reports.len() - refused
     );
-    Ok(0)
 }
 
 /// Prints the manifest of one plugin file as JSON.

@@ -7,7 +7,11 @@ use std::{path::Path, sync::atomic::Ordering, time::Duration};
 
 /// Prints the status table (or JSON) of the engine using data folder `data`.
 pub fn run(data: &Path, json: bool) -> anyhow::Result<i32> {
-    let s = engine::read_status(data)?;
+    // Live from the admin API when the engine runs; else the last status document it wrote.
+    let s = match super::api::call(data, "GET", "/api/status", None) {
+        Ok(v) => serde_json::from_value(v)?,
+        Err(_) => engine::read_status(data)?,
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(0);

@@ -146,6 +146,13 @@ type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 pub enum Command {
     /// Look at the plugins folder now.
     Rescan(Reply<Vec<PluginReport>>),
+    /// Use the plugin of this file of the plugins folder even if it is older (forced downgrade).
+    Force {
+        /// The file name.
+        file: std::path::PathBuf,
+        /// Reply.
+        reply: Reply<PluginReport>,
+    },
     /// The connector types of the loaded plugins.
     ConnectorTypes(Reply<Vec<TypeInfo>>),
     /// The configuration.
@@ -229,6 +236,16 @@ pub async fn handle(engine: &mut Engine, command: Command) {
         Command::Rescan(reply) => {
             engine.rescan().await;
             let _ = reply.send(Ok(engine.folder.reports()));
+        }
+        Command::Force { file, reply } => {
+            let r = engine
+                .folder
+                .force(&file, &mut engine.slots, &engine.shared)
+                .await
+                .map_err(ApiError::bad_request);
+            engine.reroute();
+            engine.publish_plugins();
+            let _ = reply.send(r);
         }
         Command::ConnectorTypes(reply) => {
             let types = engine

@@ -352,6 +352,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     tracing::info!("stopping");
     if let Some(api) = api {
         api.stop().await;
+        let _ = std::fs::remove_file(engine.data.0.join(crate::admin::URL_FILE));
     }
     engine.stop_all().await;
     engine.store.flush().await?;

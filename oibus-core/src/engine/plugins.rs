@@ -120,13 +120,18 @@ impl PluginFolder {
             .collect()
     }
 
-    /// Starts every slot that is not running and whose type a loaded plugin now provides.
+    /// Starts every slot waiting for its plugin (or for its removed plugin to come back) whose
+    /// type a loaded plugin now provides. Connectors stopped by the operator stay stopped.
     pub fn start_waiting(&self, slots: &mut [Slot], shared: &Shared) {
-        for slot in slots.iter_mut().filter(|s| s.plugin().is_none()) {
+        let waiting = |s: &Slot| {
+            s.plugin().is_none()
+                && matches!(
+                    s.status.state(),
+                    State::WaitingForPlugin | State::PluginRemoved
+                )
+        };
+        for slot in slots.iter_mut().filter(|s| waiting(s)) {
             let Some((plugin, _)) = self.registry.connector_type(slot.type_id()) else {
-                if slot.status.state() != State::PluginRemoved {
-                    slot.status.set(State::WaitingForPlugin);
-                }
                 continue;
             };
             let plugin = plugin.clone();
@@ -227,6 +232,29 @@ impl PluginFolder {
             self.seen.insert(path, (now, report));
         }
         self.start_waiting(slots, shared);
+    }
+
+    /// Uses the plugin in `file` (of the plugins folder) even if its version is lower than the
+    /// loaded one: a forced downgrade.
+    pub async fn force(
+        &mut self,
+        file: &Path,
+        slots: &mut [Slot],
+        shared: &Shared,
+    ) -> Result<PluginReport, String> {
+        let path = self.dir.join(file.file_name().ok_or("no file name")?);
+        let plugin = library::load(&path, &self.cache).map_err(|e| e.to_string())?;
+        self.loaded.push(plugin.clone());
+        let status = self.consider(plugin.clone(), slots, shared, true).await;
+        let report = PluginReport {
+            file: path.clone(),
+            manifest: Some(plugin.manifest().clone()),
+            status,
+        };
+        if let Some(now) = stamp(&path) {
+            self.seen.insert(path, (now, report.clone()));
+        }
+        Ok(report)
     }
 
     /// What to do with a freshly loaded plugin file.

@@ -1,0 +1,320 @@
+//! The admin REST API of a running engine, with a real HTTP client.
+
+use oibus_tests::process::{Engine, Workspace};
+use serde_json::{Value, json};
+use std::{fs, time::Duration};
+
+struct Api {
+    url: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl Api {
+    fn of(ws: &Workspace, engine: &mut Engine) -> Self {
+        // The status written by this very process, then the API's address (a stale one from an
+        // earlier run is removed at shutdown).
+        engine.wait_until("the admin API", Duration::from_secs(20), |e| {
+            e.status().is_some()
+                && ws.data().join("admin-url").exists()
+                && ws.data().join("admin-token").exists()
+        });
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Self {
+            url: fs::read_to_string(ws.data().join("admin-url")).unwrap(),
+            token: fs::read_to_string(ws.data().join("admin-token")).unwrap(),
+            agent,
+        }
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.url);
+        let auth = format!("Bearer {}", token.unwrap_or(&self.token));
+        let mut r = match (method, body) {
+            ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call(),
+            ("DELETE", _) => self
+                .agent
+                .delete(&url)
+                .header("Authorization", &auth)
+                .call(),
+            ("PUT", b) => self
+                .agent
+                .put(&url)
+                .header("Authorization", &auth)
+                .header("Content-Type", "application/json")
+                .send(b.unwrap_or("").to_string()),
+            (_, b) => self
+                .agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .header("Content-Type", "application/json")
+                .send(b.unwrap_or("").to_string()),
+        }
+        .unwrap();
+        let status = r.status().as_u16();
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        self.send("GET", path, None, None)
+    }
+    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send("POST", path, Some(&body.to_string()), None)
+    }
+}
+
+const CONFIG: &str = r#"
+[engine]
+reconnect = { min = "100ms", max = "500ms" }
+
+[[scan_modes]]
+name = "every-second"
+cron = "* * * * * *"
+
+[[north]]
+id = "rec"
+type = "probe-north"
+settings = { record_file = "{ws}/received", fault_file = "{ws}/fault" }
+caching = { group_count = 1, send_interval = "50ms", retry_interval = "50ms", retry_count = 0 }
+"#;
+
+#[test]
+fn the_admin_api_guards_validates_persists_and_operates() {
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_south_simulator"]);
+    ws.config(CONFIG);
+    let mut engine = ws.start();
+    let api = Api::of(&ws, &mut engine);
+
+    // Auth on everything but the OpenAPI document.
+    let (code, doc) = api.send("GET", "/api/openapi.json", None, Some("wrong"));
+    assert_eq!(code, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/api/south/{id}"].is_object());
+    for path in [
+        "/api/status",
+        "/api/plugins",
+        "/api/south",
+        "/api/connector-types",
+    ] {
+        assert_eq!(api.send("GET", path, None, Some("wrong")).0, 401, "{path}");
+    }
+    let (code, _) = api.send("POST", "/api/plugins/rescan", None, Some(""));
+    assert_eq!(code, 401);
+
+    // Plugins and connector types.
+    let (code, plugins) = api.get("/api/plugins");
+    assert_eq!(code, 200);
+    assert_eq!(plugins["plugins"].as_array().unwrap().len(), 2, "{plugins}");
+    let (code, t) = api.get("/api/connector-types/simulator");
+    assert_eq!(code, 200);
+    assert!(
+        t["settings_schema"].is_object() && t["plugin"] == "oibus-south-simulator",
+        "{t}"
+    );
+    assert_eq!(api.get("/api/connector-types/nope").0, 404);
+
+    // Create a South: schema errors name the field with a JSON pointer.
+    let bad = json!({"id": "sim", "type": "simulator", "query": "last-point",
+        "settings": {"sample_interval_ms": "fast"},
+        "items": [{"name": "t", "scan_mode": "every-second", "settings": {"signal": {"type": "square"}}}]});
+    let (code, e) = api.post("/api/south", &bad);
+    assert_eq!(code, 400, "{e}");
+    let pointers: Vec<&str> = e["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pointer"].as_str().unwrap())
+        .collect();
+    assert!(pointers.contains(&"/settings/sample_interval_ms"), "{e}");
+    assert!(
+        pointers.iter().any(|p| p.starts_with("/items/0/settings")),
+        "{e}"
+    );
+    // Malformed JSON, unknown ids, oversize bodies.
+    assert_eq!(
+        api.send("POST", "/api/south", Some("{not json"), None).0,
+        400
+    );
+    assert_eq!(api.get("/api/south/nope").0, 404);
+    assert_eq!(api.send("DELETE", "/api/north/nope", None, None).0, 404);
+    assert_eq!(api.post("/api/south/nope/start", &json!({})).0, 404);
+    let huge = format!("{{\"id\": \"{}\"}}", "x".repeat(2 << 20));
+    assert_eq!(api.send("POST", "/api/south", Some(&huge), None).0, 413);
+
+    let good = json!({"id": "sim", "type": "simulator", "query": "last-point",
+        "settings": {"seed": 1},
+        "items": [{"name": "t", "scan_mode": "every-second", "settings": {"signal": {"type": "ramp"}}}]});
+    let (code, e) = api.post("/api/south", &good);
+    assert_eq!(code, 201, "{e}");
+    assert_eq!(api.post("/api/south", &good).0, 409, "exists already");
+    engine.wait_until("values from the new South", Duration::from_secs(30), |e| {
+        e.counter("rec", "values_sent") >= 2
+    });
+    let (_, status) = api.get("/api/status");
+    let sim = status["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "sim")
+        .unwrap()
+        .clone();
+    assert_eq!(sim["state"], "connected");
+    assert_eq!(sim["plugin"], "oibus-south-simulator 0.1.0");
+
+    // Cache inspection: failures go to the error store, retried on request.
+    fs::write(ws.path("fault"), "permanent").unwrap();
+    engine.wait_until("errors", Duration::from_secs(30), |e| {
+        e.counter("rec", "values_to_error") >= 2
+    });
+    fs::remove_file(ws.path("fault")).unwrap();
+    let (code, cache) = api.get("/api/north/rec/cache");
+    assert_eq!(code, 200);
+    let errors = cache["errors"].as_array().unwrap().len();
+    assert!(errors >= 2, "{cache}");
+    let (code, r) = api.post("/api/north/rec/cache/errors/retry", &json!({}));
+    assert_eq!(code, 200, "{r}");
+    assert!(r["entries"].as_u64().unwrap() >= 2);
+    let (_, cache) = api.get("/api/north/rec/cache");
+    assert!(
+        cache["errors"].as_array().unwrap().len() < errors,
+        "{cache}"
+    );
+    assert_eq!(api.get("/api/north/nope/cache").0, 404);
+
+    // History over a range, as the engine reads it.
+    let (code, h) = api.post(
+        "/api/south/sim/history",
+        &json!({"start": "2024-01-01T00:00:00Z", "end": "2024-01-01T00:00:30Z"}),
+    );
+    assert_eq!(code, 200, "{h}");
+    assert_eq!(h["windows"], 1);
+
+    // Test connection.
+    let (code, _) = api.post(
+        "/api/north/test-connection",
+        &json!({"type": "probe-north", "settings": {}}),
+    );
+    assert_eq!(code, 200);
+    let (code, e) = api.post(
+        "/api/north/test-connection",
+        &json!({"type": "probe-north", "settings": {"behaviour": {"test_connection_error": "no route to PLC"}}}),
+    );
+    assert_eq!(code, 422);
+    assert!(
+        e["error"].as_str().unwrap().contains("no route to PLC"),
+        "{e}"
+    );
+
+    // Update and stop/start.
+    let mut changed = good.clone();
+    changed["settings"]["seed"] = json!(9);
+    assert_eq!(
+        api.send("PUT", "/api/south/sim", Some(&changed.to_string()), None)
+            .0,
+        204
+    );
+    assert_eq!(api.post("/api/south/sim/stop", &json!({})).0, 204);
+    engine.wait_until("stopped", Duration::from_secs(20), |e| {
+        e.connector("sim").is_some_and(|c| c["state"] == "stopped")
+    });
+    assert_eq!(api.post("/api/south/sim/start", &json!({})).0, 204);
+    engine.stop();
+
+    // Persisted across a restart.
+    let saved = fs::read_to_string(ws.path("oibus.toml")).unwrap();
+    assert!(
+        saved.contains("sim") && saved.contains("seed = 9"),
+        "{saved}"
+    );
+    let mut engine = ws.start();
+    let api = Api::of(&ws, &mut engine);
+    let (code, sim) = api.get("/api/south/sim");
+    assert_eq!(code, 200);
+    assert_eq!(sim["settings"]["seed"], 9);
+    assert_eq!(api.send("DELETE", "/api/south/sim", None, None).0, 204);
+    assert_eq!(api.get("/api/south/sim").0, 404);
+    engine.stop();
+    assert!(
+        !fs::read_to_string(ws.path("oibus.toml"))
+            .unwrap()
+            .contains("\"sim\"")
+    );
+}
+
+#[test]
+fn the_cli_rescans_and_forces_a_downgrade_through_the_api() {
+    let ws = Workspace::new(&["oibus_test_probe"]);
+    ws.config("[[north]]\nid = \"n\"\ntype = \"probe-north\"\n");
+    let mut engine = ws.start();
+    let _api = Api::of(&ws, &mut engine);
+    engine.wait_until("connected", Duration::from_secs(20), |e| {
+        e.connector("n").is_some_and(|c| c["state"] == "connected")
+    });
+    let older = oibus_tests::patch_declaration(
+        &fs::read(oibus_tests::library("oibus_test_probe")).unwrap(),
+        "oibus-test-probe",
+        "",
+        Some("0.0.9"),
+    );
+    fs::write(ws.path("plugins").join("probe-old.so"), older).unwrap();
+    // Wait for the file to settle, then rescan from the CLI.
+    std::thread::sleep(Duration::from_millis(700));
+    let oibus = oibus_tests::oibus();
+    let data = ws.data();
+    let out = std::process::Command::new(&oibus)
+        .args(["plugins", "rescan", "--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("probe-old.so") && text.contains("lower than the loaded 0.1.0"),
+        "{text}"
+    );
+    let out = std::process::Command::new(&oibus)
+        .args([
+            "plugins",
+            "force",
+            "probe-old.so",
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("ok"), "{text}");
+    engine.wait_until("running 0.0.9", Duration::from_secs(20), |e| {
+        e.connector("n")
+            .is_some_and(|c| c["plugin"] == "oibus-test-probe 0.0.9" && c["state"] == "connected")
+    });
+    let out = std::process::Command::new(&oibus)
+        .args(["status", "--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("oibus-test-probe 0.0.9") && text.contains("connected"),
+        "{text}"
+    );
+    engine.stop();
+}
