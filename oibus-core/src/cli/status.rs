@@ -67,7 +67,13 @@ pub fn run(data: &Path, json: bool) -> anyhow::Result<i32> {
                 c.id.clone(),
                 c.kind.to_string(),
                 c.type_id.clone(),
-                c.plugin.clone(),
+                match &c.last_upgrade {
+                    Some(u) => format!(
+                        "{} (upgraded from {} at {}, downtime {:.1} ms)",
+                        c.plugin, u.from, u.at, u.downtime_ms
+                    ),
+                    None => c.plugin.clone(),
+                },
                 format!("{:?}", c.state).to_lowercase(),
                 activity,
                 c.last_error.clone().unwrap_or_default(),

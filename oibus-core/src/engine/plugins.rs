@@ -5,7 +5,7 @@
 
 use super::{
     slot::{Shared, Slot},
-    status::State,
+    status::{State, UpgradeRecord},
 };
 use crate::plugin::{
     LoadError, LoadedPlugin, PluginRegistry, PluginReport, PluginStatus, library, registry,
@@ -358,10 +358,16 @@ impl PluginFolder {
                 failure = Some(format!("connector {:?}: {why}", slot.id()));
                 break;
             }
+            let downtime = began.elapsed();
+            slot.status.upgraded(UpgradeRecord {
+                from: format!("{id} {a}"),
+                to: format!("{id} {b}"),
+                downtime_ms: downtime.as_secs_f64() * 1e3,
+                at: oibus_plugin_api::Timestamp::now(),
+            });
             tracing::info!(
-                "connector {:?} moved from {id} {a} to {b} (downtime {:?})",
-                slot.id(),
-                began.elapsed()
+                "connector {:?} moved from {id} {a} to {b} (downtime {downtime:?})",
+                slot.id()
             );
         }
         let Some(why) = failure else {

@@ -72,6 +72,19 @@ pub fn bump(c: &AtomicU64, n: u64) {
     c.fetch_add(n, Ordering::Relaxed);
 }
 
+/// The last plugin upgrade (or rollback) of a connector.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpgradeRecord {
+    /// `plugin-id version` before.
+    pub from: String,
+    /// `plugin-id version` after.
+    pub to: String,
+    /// From the stop of the old instance to the new one connected, in milliseconds.
+    pub downtime_ms: f64,
+    /// When it happened.
+    pub at: Timestamp,
+}
+
 /// One connector's live status.
 #[derive(Debug)]
 pub struct ConnectorStatus {
@@ -84,6 +97,7 @@ pub struct ConnectorStatus {
     plugin: Mutex<String>,
     state: Mutex<(State, Timestamp)>,
     last_error: Mutex<Option<(Timestamp, String)>>,
+    last_upgrade: Mutex<Option<UpgradeRecord>>,
     /// Counters.
     pub counters: Counters,
 }
@@ -98,6 +112,7 @@ impl ConnectorStatus {
             plugin: Mutex::new(plugin.into()),
             state: Mutex::new((State::Stopped, Timestamp::now())),
             last_error: Mutex::new(None),
+            last_upgrade: Mutex::new(None),
             counters: Counters::default(),
         }
     }
@@ -138,6 +153,11 @@ impl ConnectorStatus {
             .map(|(_, m)| m.clone())
     }
 
+    /// Records an upgrade.
+    pub fn upgraded(&self, record: UpgradeRecord) {
+        *self.last_upgrade.lock().unwrap_or_else(|p| p.into_inner()) = Some(record);
+    }
+
     /// Forgets the last error (a new instance starts).
     pub fn clear_error(&self) {
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
@@ -166,6 +186,11 @@ impl ConnectorStatus {
             state,
             since,
             last_error: last_error.map(|(t, m)| format!("{t}: {m}")),
+            last_upgrade: self
+                .last_upgrade
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
             counters: Counters {
                 connects: get(&c.connects).into(),
                 connect_failures: get(&c.connect_failures).into(),
@@ -222,6 +247,9 @@ pub struct ConnectorSnapshot {
     pub since: Timestamp,
     /// The last error, with its time.
     pub last_error: Option<String>,
+    /// The last plugin upgrade.
+    #[serde(default)]
+    pub last_upgrade: Option<UpgradeRecord>,
     /// Counters.
     pub counters: Counters,
     /// North: its cache.

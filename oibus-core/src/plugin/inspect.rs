@@ -28,13 +28,34 @@ fn host_architecture() -> Option<Architecture> {
 
 /// Checks that `bytes` (the content of `file`) is a complete dynamic library for this machine.
 pub fn check_library(file: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    check_library_data(file, bytes, bytes.len() as u64)
+}
+
+/// Checks that the file behind `file` is a complete dynamic library for this machine, reading
+/// only its headers.
+pub fn check_library_file(file: &Path) -> Result<(), LoadError> {
+    let io = |source| LoadError::Io {
+        file: file.to_path_buf(),
+        source,
+    };
+    let f = std::fs::File::open(file).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    let cache = object::ReadCache::new(f);
+    check_library_data(file, &cache, len)
+}
+
+fn check_library_data<'d, R: object::ReadRef<'d>>(
+    file: &Path,
+    bytes: R,
+    len: u64,
+) -> Result<(), LoadError> {
     let obj = object::File::parse(bytes).map_err(|e| {
         let reason = e.to_string();
         // A recognisable header whose tables run past the end: the file was cut short.
         if object::FileKind::parse(bytes).is_ok() {
             LoadError::Truncated {
                 file: file.to_path_buf(),
-                reason: format!("{reason} ({} bytes)", bytes.len()),
+                reason: format!("{reason} ({len} bytes)"),
             }
         } else {
             LoadError::NotALibrary {
@@ -65,7 +86,6 @@ pub fn check_library(file: &Path, bytes: &[u8]) -> Result<(), LoadError> {
             reason: format!("a {:?} object, not a shared library", obj.kind()),
         });
     }
-    let len = bytes.len() as u64;
     let past_end = |(offset, size): (u64, u64)| offset.saturating_add(size) > len;
     for segment in obj.segments() {
         if past_end(segment.file_range()) {

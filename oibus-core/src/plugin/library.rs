@@ -90,10 +90,46 @@ pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
         file: file.to_path_buf(),
         source,
     };
-    let bytes = fs::read(file).map_err(io)?;
-    inspect::check_library(file, &bytes)?;
-    let sha256 = shadow::sha256_hex(&bytes);
-    let shadow = shadow::shadow_copy(cache_dir, file, &bytes, &sha256).map_err(io)?;
+    let meta = fs::metadata(file).map_err(io)?;
+    let identity = shadow::identity(&meta);
+    let known = identity
+        .as_deref()
+        .and_then(|id| shadow::lookup(cache_dir, id, meta.len()));
+    let (shadow, sha256, size) = match known {
+        // This very file version was checked and copied before: nothing to read.
+        Some((shadow, sha256)) => (shadow, sha256, meta.len()),
+        None => {
+            // Check the copy, not the original: the copy cannot change under our feet.
+            let (shadow, sha256, size) = shadow::copy_hashed(cache_dir, file).map_err(io)?;
+            if let Err(e) = inspect::check_library_file(&shadow) {
+                let _ = fs::remove_file(&shadow);
+                return Err(match e {
+                    LoadError::Truncated { reason, .. } => LoadError::Truncated {
+                        file: file.to_path_buf(),
+                        reason,
+                    },
+                    LoadError::NotALibrary { reason, .. } => LoadError::NotALibrary {
+                        file: file.to_path_buf(),
+                        reason,
+                    },
+                    LoadError::WrongPlatform {
+                        found, expected, ..
+                    } => LoadError::WrongPlatform {
+                        file: file.to_path_buf(),
+                        found,
+                        expected,
+                    },
+                    other => other,
+                });
+            }
+            if let Some(id) = &identity
+                && let Err(e) = shadow::remember(cache_dir, id, &shadow)
+            {
+                tracing::debug!("cannot index {}: {e}", shadow.display());
+            }
+            (shadow, sha256, size)
+        }
+    };
 
     let raw = RawLibrary::load_at(&shadow).map_err(|e| LoadError::OpenFailed {
         file: file.to_path_buf(),
@@ -149,7 +185,7 @@ pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
             file: file.to_path_buf(),
             shadow,
             sha256,
-            size: bytes.len() as u64,
+            size,
             manifest,
             module,
         }),

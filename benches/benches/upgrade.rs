@@ -1,0 +1,120 @@
+//! Hot upgrade of running connectors: `cargo bench -p oibus-benches --bench upgrade`.
+//!
+//! A probe South streams into a probe North (both from the probe plugin) in an engine running in
+//! this process; the probe plugin is then upgraded 5 times by dropping a newer version into the
+//! plugins folder (the same library with the version in its declaration rewritten). For each
+//! upgrade: each connector's downtime (its old instance stopped → its new one connected), and the
+//! process's resident memory before and after (every version stays mapped until the process exits).
+
+use oibus_core::{
+    config,
+    engine::{self, DataDir, EngineOptions},
+};
+use std::{fs, path::Path, time::Duration};
+use tokio_util::sync::CancellationToken;
+
+const UPGRADES: usize = 5;
+
+fn rss_mb() -> f64 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn plugin_of(data: &Path, id: &str) -> Option<(String, f64)> {
+    let snap = engine::read_status(data).ok()?;
+    let c = snap.connectors.into_iter().find(|c| c.id == id)?;
+    let downtime = c.last_upgrade.map_or(0.0, |u| u.downtime_ms);
+    (c.state == engine::State::Connected).then_some((c.plugin, downtime))
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--test" || a == "--list") {
+        return;
+    }
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let (data, plugins) = (dir.path().join("data"), dir.path().join("plugins"));
+    fs::create_dir_all(&plugins).unwrap();
+    oibus_tests::copy_plugin("oibus_test_probe", &plugins);
+    let original = fs::read(oibus_tests::library("oibus_test_probe")).unwrap();
+    let text = r#"
+[engine]
+log_level = "warn"
+[[south]]
+id = "src"
+type = "probe-south"
+settings = { batch_size = 100, interval_ms = 1 }
+items = [{ name = "a", scan_mode = "subscription" }]
+[[north]]
+id = "dst"
+type = "probe-north"
+caching = { group_count = 1000, send_interval = "10ms" }
+"#;
+    let options = EngineOptions {
+        config: config::parse(text, "upgrade benchmark").unwrap(),
+        origin: "upgrade benchmark".into(),
+        config_file: None,
+        data: DataDir(data.clone()),
+        plugins: plugins.clone(),
+        static_plugins: Vec::new(),
+        admin: None,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let engine = rt.spawn(engine::run(options, shutdown.clone()));
+    let wait_for = |version: &str| -> (f64, f64) {
+        let want = format!("oibus-test-probe {version}");
+        for _ in 0..600 {
+            if let (Some((p1, d1)), Some((p2, d2))) =
+                (plugin_of(&data, "src"), plugin_of(&data, "dst"))
+                && p1 == want
+                && p2 == want
+            {
+                return (d1, d2);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the engine did not reach {want}");
+    };
+    wait_for("0.1.0");
+    std::thread::sleep(Duration::from_secs(2));
+    println!(
+        "| upgrade         | South downtime | North downtime | RSS before | RSS after | added   |"
+    );
+    println!(
+        "|-----------------|---------------:|---------------:|-----------:|----------:|--------:|"
+    );
+    let mut added = Vec::new();
+    for i in 2..UPGRADES + 2 {
+        let version = format!("0.{i}.0");
+        let before = rss_mb();
+        let bytes =
+            oibus_tests::patch_declaration(&original, "oibus-test-probe", "", Some(&version));
+        fs::write(plugins.join(format!("probe-{version}.so")), bytes).unwrap();
+        let (south, north) = wait_for(&version);
+        std::thread::sleep(Duration::from_secs(1));
+        let after = rss_mb();
+        added.push(after - before);
+        println!(
+            "| 0.{}.0 → {version:<6} | {south:>11.2} ms | {north:>11.2} ms | {before:>7.1} MB | {after:>6.1} MB | {:>+4.1} MB |",
+            i - 1,
+            after - before
+        );
+    }
+    added.sort_by(f64::total_cmp);
+    println!(
+        "median resident memory added per upgrade: {:.1} MB",
+        added[added.len() / 2]
+    );
+    shutdown.cancel();
+    rt.block_on(engine).unwrap().unwrap();
+}
