@@ -5,29 +5,14 @@
 //! * asynchronous, host → plugin: `handle_values` with an empty batch, awaited by the engine's
 //!   `Connector` handle (time-out, hop onto the plugin's runtime and back).
 
-use futures_util::future::BoxFuture;
 use oibus_core::{
-    connector::{self, ConnectorSpec, DataSink, Timeouts},
+    connector::{self, ConnectorSpec, Timeouts},
     plugin::PluginRegistry,
 };
-use oibus_plugin_api::{Item, OibusValue, PluginError};
-use oibus_tests::plugin_folder;
+use oibus_plugin_api::Item;
+use oibus_tests::{AcceptAll, plugin_folder};
 use serde_json::json;
-use std::{path::PathBuf, sync::Arc, time::Instant};
-
-struct Nowhere;
-impl DataSink for Nowhere {
-    fn add_values(
-        &self,
-        _: &str,
-        _: Vec<OibusValue>,
-    ) -> BoxFuture<'static, Result<(), PluginError>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn add_file(&self, _: &str, _: PathBuf) -> BoxFuture<'static, Result<(), PluginError>> {
-        Box::pin(async { Ok(()) })
-    }
-}
+use std::{sync::Arc, time::Instant};
 
 fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
@@ -53,7 +38,7 @@ fn main() {
                     state_dir: cache.path().join(id),
                     timeouts: Timeouts::default(),
                 },
-                Arc::new(Nowhere),
+                Arc::new(AcceptAll),
                 tokio::runtime::Handle::current(),
             )
             .unwrap()

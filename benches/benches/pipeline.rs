@@ -68,18 +68,6 @@ fn counters(data: &Path) -> Option<(f64, u64, u64, u64)> {
     Some((updated, sent, received, snap.add_values_latency_us[1]))
 }
 
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 /// Child process: runs the pipeline and prints `values/s p99-µs peak-RSS-MB`.
 fn child(variant: &str) {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
@@ -118,7 +106,7 @@ fn child(variant: &str) {
     shutdown.cancel();
     rt.block_on(engine).unwrap().unwrap();
     let rate = (sent1 - sent0) as f64 / (t1 - t0);
-    println!("{rate:.0} {p99} {:.1}", peak_rss_mb());
+    println!("{rate:.0} {p99} {:.1}", oibus_tests::memory_mb("VmHWM"));
 }
 
 fn run_child(variant: &str) -> (f64, u64, f64) {

@@ -15,18 +15,6 @@ use tokio_util::sync::CancellationToken;
 
 const UPGRADES: usize = 5;
 
-fn rss_mb() -> f64 {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 fn plugin_of(data: &Path, id: &str) -> Option<(String, f64)> {
     let snap = engine::read_status(data).ok()?;
     let c = snap.connectors.into_iter().find(|c| c.id == id)?;
@@ -108,12 +96,12 @@ caching = { group_count = 1000, send_interval = "10ms" }
     let mut added = Vec::new();
     for i in 2..UPGRADES + 2 {
         let version = format!("0.{i}.0");
-        let before = rss_mb();
+        let before = oibus_tests::memory_mb("VmRSS");
         let name = format!("probe-{version}.so");
         fs::rename(staging.join(&name), plugins.join(&name)).unwrap();
         let (south, north) = wait_for(&version);
         std::thread::sleep(Duration::from_secs(1));
-        let after = rss_mb();
+        let after = oibus_tests::memory_mb("VmRSS");
         added.push(after - before);
         println!(
             "| 0.{}.0 → {version:<6} | {south:>11.2} ms | {north:>11.2} ms | {before:>7.1} MB | {after:>6.1} MB | {:>+4.1} MB |",

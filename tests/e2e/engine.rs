@@ -7,7 +7,7 @@ use oibus_core::{
     plugin::PluginRegistry,
 };
 use oibus_plugin_api::{Item, OibusValue, PluginError, Timestamp};
-use oibus_tests::process::{Workspace, recorded_values, written_values};
+use oibus_tests::process::{Workspace, check_acknowledged, recorded_values, written_values};
 use std::{
     collections::{BTreeMap, HashSet},
     fs,
@@ -240,12 +240,7 @@ fn history_reads_in_windows_and_resumes_from_the_tracked_instant_after_a_restart
     let end = history::tracked(&store(&ws.data()), "hist", "x").expect("tracked instant");
     // Everything before the tracked instant is in the North's cache: let the North drain it.
     config(false);
-    let mut engine = ws.start();
-    engine.wait_until("the cache to drain", Duration::from_secs(30), |e| {
-        e.connector("rec")
-            .is_some_and(|c| c["state"] == "connected" && c["cache"]["queued_values"] == 0)
-    });
-    engine.stop();
+    ws.drain("rec");
 
     let all = history_windows(&ws.path("south.journal"));
     let second_run = &all[first_run.len()..];
@@ -504,23 +499,6 @@ caching = {{ max_size = "20KB", group_count = 1, max_send_count = 500, send_inte
     }
     engine.stop();
     config(false);
-    let mut engine = ws.start();
-    engine.wait_until("the cache to drain", Duration::from_secs(60), |e| {
-        e.connector("slow")
-            .is_some_and(|c| c["state"] == "connected" && c["cache"]["queued_values"] == 0)
-    });
-    engine.stop();
-    let last_acked = fs::read_to_string(ws.path("acks"))
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split_once(' ').and_then(|(_, n)| n.parse::<i64>().ok()))
-        .max()
-        .unwrap();
-    let received: HashSet<i64> = recorded_values(&ws.path("received"))
-        .iter()
-        .map(|v| v.value_as_i64())
-        .collect();
-    for n in 0..=last_acked {
-        assert!(received.contains(&n), "acknowledged value {n} lost");
-    }
+    ws.drain("slow");
+    check_acknowledged(&ws.path("acks"), &ws.path("received"));
 }

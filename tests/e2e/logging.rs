@@ -1,15 +1,13 @@
 //! A plugin's `tracing` events reach the host's subscriber inside the connector's span.
 
-use futures_util::future::BoxFuture;
 use oibus_core::{
-    connector::{self, ConnectorSpec, DataSink, Timeouts},
+    connector::{self, ConnectorSpec, Timeouts},
     plugin::PluginRegistry,
 };
-use oibus_plugin_api::{OibusValue, PluginError, Timestamp};
-use oibus_tests::plugin_folder;
+use oibus_plugin_api::{OibusValue, Timestamp};
+use oibus_tests::{AcceptAll, plugin_folder};
 use std::{
     io::Write,
-    path::PathBuf,
     sync::{Arc, Mutex},
 };
 
@@ -23,20 +21,6 @@ impl Write for Captured {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-struct Nowhere;
-impl DataSink for Nowhere {
-    fn add_values(
-        &self,
-        _: &str,
-        _: Vec<OibusValue>,
-    ) -> BoxFuture<'static, Result<(), PluginError>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn add_file(&self, _: &str, _: PathBuf) -> BoxFuture<'static, Result<(), PluginError>> {
-        Box::pin(async { Ok(()) })
     }
 }
 
@@ -62,7 +46,7 @@ async fn plugin_events_are_logged_in_the_connector_span() {
             state_dir: cache.path().join("state"),
             timeouts: Timeouts::default(),
         },
-        Arc::new(Nowhere),
+        Arc::new(AcceptAll),
         tokio::runtime::Handle::current(),
     )
     .unwrap();

@@ -142,3 +142,36 @@ pub fn patch_declaration(
 pub fn with_plugin_id_suffix(library: &[u8], suffix: &str) -> Vec<u8> {
     patch_declaration(library, "oibus-test-bench", suffix, None)
 }
+
+/// A data sink that accepts everything, for tests and benchmarks that do not look at the data.
+pub struct AcceptAll;
+
+impl oibus_core::connector::DataSink for AcceptAll {
+    fn add_values(
+        &self,
+        _: &str,
+        _: Vec<oibus_plugin_api::OibusValue>,
+    ) -> futures_util::future::BoxFuture<'static, Result<(), oibus_plugin_api::PluginError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn add_file(
+        &self,
+        _: &str,
+        _: PathBuf,
+    ) -> futures_util::future::BoxFuture<'static, Result<(), oibus_plugin_api::PluginError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A memory figure of this process from `/proc/self/status` (`VmRSS`, `VmHWM`), in MB.
+pub fn memory_mb(field: &str) -> f64 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}

@@ -225,3 +225,71 @@ pub fn recorded_values(file: &Path) -> Vec<oibus_plugin_api::OibusValue> {
         .map(|l| serde_json::from_str(l).expect("recorded value"))
         .collect()
 }
+
+impl Workspace {
+    /// Starts the engine, waits until North `north` is connected with nothing queued (everything
+    /// cached before has been sent), and stops it. Run it with the Souths disabled.
+    pub fn drain(&self, north: &str) {
+        let mut engine = self.start();
+        engine.wait_until("the cache to drain", Duration::from_secs(60), |e| {
+            e.connector(north)
+                .is_some_and(|c| c["state"] == "connected" && c["cache"]["queued_values"] == 0)
+        });
+        engine.stop();
+    }
+}
+
+/// What [`check_acknowledged`] found.
+#[derive(Debug)]
+pub struct Delivery {
+    /// Values the probe South saw acknowledged.
+    pub acknowledged: usize,
+    /// Distinct values the probe North received.
+    pub received: usize,
+    /// Extra copies received.
+    pub duplicates: usize,
+}
+
+/// Checks that every value a `probe-south` saw acknowledged (its `ack_file`: `<point> <last>` per
+/// batch, values numbered from 0 per point) was recorded by a `probe-north` (its `record_file`);
+/// panics naming the first lost values.
+pub fn check_acknowledged(acks: &Path, received: &Path) -> Delivery {
+    use std::collections::{BTreeMap, HashMap};
+    let mut last: HashMap<String, i64> = HashMap::new();
+    for line in fs::read_to_string(acks).unwrap_or_default().lines() {
+        let Some((point, n)) = line.split_once(' ') else {
+            continue; // a line cut by a kill
+        };
+        let Ok(n) = n.parse::<i64>() else { continue };
+        let e = last.entry(point.to_string()).or_insert(-1);
+        *e = (*e).max(n);
+    }
+    let mut seen: BTreeMap<(String, i64), usize> = BTreeMap::new();
+    for v in recorded_values(received) {
+        let oibus_plugin_api::DataValue::Int(n) = v.value else {
+            panic!("a probe value is a number: {v:?}");
+        };
+        *seen.entry((v.point_id.to_string(), n)).or_default() += 1;
+    }
+    let mut lost = Vec::new();
+    let mut acknowledged = 0;
+    for (point, last) in &last {
+        for n in 0..=*last {
+            acknowledged += 1;
+            if !seen.contains_key(&(point.clone(), n)) {
+                lost.push(format!("{point}={n}"));
+            }
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "{} of {acknowledged} acknowledged values lost, first: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+    Delivery {
+        acknowledged,
+        received: seen.len(),
+        duplicates: seen.values().map(|c| c - 1).sum(),
+    }
+}

@@ -55,6 +55,21 @@ struct Index {
     queued_bytes: u64,
 }
 
+impl Index {
+    /// Adds an encoded batch at the end.
+    fn push_batch(&mut self, key: u64, record: &[u8], since: Instant) {
+        let count = codec::count(record);
+        self.queued_values += count;
+        self.queued_bytes += record.len() as u64;
+        self.values.push_back(Batch {
+            key,
+            count,
+            bytes: record.len(),
+            since,
+        });
+    }
+}
+
 /// What the sender should do next.
 #[derive(Debug)]
 pub enum Next {
@@ -100,15 +115,7 @@ impl NorthQueue {
             .checked_sub(caching.send_interval.0)
             .unwrap_or_else(Instant::now);
         store.scan(&table("v", id), |key, record| {
-            let count = codec::count(record);
-            index.queued_values += count;
-            index.queued_bytes += record.len() as u64;
-            index.values.push_back(Batch {
-                key,
-                count,
-                bytes: record.len(),
-                since: long_ago,
-            });
+            index.push_batch(key, record, long_ago);
         })?;
         let mut gone = Vec::new();
         store.scan(&table("f", id), |key, record| {
@@ -221,15 +228,7 @@ impl NorthQueue {
         let now = Instant::now();
         let mut i = self.lock();
         for (record, &key) in records.iter().zip(keys) {
-            let count = codec::count(record);
-            i.queued_values += count;
-            i.queued_bytes += record.len() as u64;
-            i.values.push_back(Batch {
-                key,
-                count,
-                bytes: record.len(),
-                since: now,
-            });
+            i.push_batch(key, record, now);
         }
         drop(i);
         self.arrived.notify_one();

@@ -217,15 +217,8 @@ fn commit(
             match op {
                 Op::Append { table, records } => {
                     let mut t = tx.open_table(Table::new(table)).map_err(err)?;
-                    let next = next_key(next_keys, table, &t)?;
-                    let mut mine = Vec::with_capacity(records.len());
-                    for r in records {
-                        let k = *next;
-                        *next += 1;
-                        t.insert(k, r.as_slice()).map_err(err)?;
-                        mine.push(k);
-                    }
-                    keys.push(mine);
+                    let records = records.iter().map(|r| r.as_slice());
+                    keys.push(append(&mut t, next_keys, table, records)?);
                 }
                 Op::Remove { table, keys: ks } => {
                     let mut t = tx.open_table(Table::new(table)).map_err(err)?;
@@ -244,15 +237,8 @@ fn commit(
                         }
                     }
                     let mut t = tx.open_table(Table::new(to)).map_err(err)?;
-                    let next = next_key(next_keys, to, &t)?;
-                    let mut mine = Vec::with_capacity(records.len());
-                    for r in records {
-                        let k = *next;
-                        *next += 1;
-                        t.insert(k, r.as_slice()).map_err(err)?;
-                        mine.push(k);
-                    }
-                    keys.push(mine);
+                    let records = records.iter().map(Vec::as_slice);
+                    keys.push(append(&mut t, next_keys, to, records)?);
                 }
                 Op::PutState { key, value } => {
                     let mut t = tx.open_table(STATE).map_err(err)?;
@@ -264,6 +250,23 @@ fn commit(
     }
     tx.commit().map_err(err)?;
     Ok(all)
+}
+
+/// Inserts records at the end of a queue table; returns their keys.
+fn append<'r>(
+    t: &mut redb::Table<u64, &'static [u8]>,
+    next_keys: &mut HashMap<String, u64>,
+    table: &str,
+    records: impl Iterator<Item = &'r [u8]>,
+) -> Result<Vec<u64>, StoreError> {
+    let next = next_key(next_keys, table, t)?;
+    let mut keys = Vec::new();
+    for r in records {
+        t.insert(*next, r).map_err(err)?;
+        keys.push(*next);
+        *next += 1;
+    }
+    Ok(keys)
 }
 
 fn next_key<'m>(

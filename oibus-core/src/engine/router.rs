@@ -74,22 +74,41 @@ impl Inner {
         self.table.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    async fn add_values(&self, south: &str, values: Vec<OibusValue>) -> Result<(), PluginError> {
-        let began = Instant::now();
+    /// The current routes and the Norths receiving this South's values (or files), once each
+    /// of them has room (or an error naming what was refused).
+    async fn targets(
+        &self,
+        south: &str,
+        files: bool,
+        what: &str,
+    ) -> Result<(Arc<Table>, Vec<Arc<NorthQueue>>), PluginError> {
         let table = self.table();
         let targets = table
             .routes
             .get(south)
-            .map(|r| r.values.as_slice())
-            .unwrap_or(&[]);
+            .map(|r| {
+                if files {
+                    r.files.clone()
+                } else {
+                    r.values.clone()
+                }
+            })
+            .unwrap_or_default();
         if targets.is_empty() {
             return Err(rejected(format!(
-                "no North receives values from South {south:?}: the values were not accepted"
+                "no North receives {} from South {south:?}: {what} not accepted",
+                if files { "files" } else { "values" }
             )));
         }
-        for q in targets {
+        for q in &targets {
             q.wait_for_room().await?;
         }
+        Ok((table, targets))
+    }
+
+    async fn add_values(&self, south: &str, values: Vec<OibusValue>) -> Result<(), PluginError> {
+        let began = Instant::now();
+        let (table, targets) = self.targets(south, false, "the values were").await?;
         let ops: Vec<_> = targets
             .iter()
             .map(|q| q.append_values_op(&values))
@@ -113,21 +132,8 @@ impl Inner {
     }
 
     async fn add_file(&self, south: &str, path: PathBuf) -> Result<(), PluginError> {
-        let table = self.table();
-        let targets = table
-            .routes
-            .get(south)
-            .map(|r| r.files.clone())
-            .unwrap_or_default();
-        if targets.is_empty() {
-            return Err(rejected(format!(
-                "no North receives files from South {south:?}: {} was not accepted",
-                path.display()
-            )));
-        }
-        for q in &targets {
-            q.wait_for_room().await?;
-        }
+        let what = format!("{} was", path.display());
+        let (table, targets) = self.targets(south, true, &what).await?;
         let mut ops = Vec::with_capacity(targets.len());
         for q in &targets {
             let unique = self.file_sequence.fetch_add(1, Ordering::Relaxed);
