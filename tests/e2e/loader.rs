@@ -115,6 +115,12 @@ fn every_bad_file_is_refused_with_its_reason_and_the_others_still_load() {
         "names the plugin: {newer}"
     );
     assert!(newer.contains("upgrade the engine"), "{newer}");
+    let declared = &report(&reports, &library_name("oibus_test_newer_api")).declared;
+    assert_eq!(
+        declared.as_deref(),
+        Some("oibus-test-newer-api 0.1.0"),
+        "the declaration names the plugin even though its manifest was never read"
+    );
 
     let dup = refusal(&reports, "zz-file-writer-copy.so");
     assert!(

@@ -42,7 +42,14 @@ pub fn print_reports(reports: &[crate::plugin::PluginReport]) {
                         .collect::<Vec<_>>()
                         .join(", "),
                 ),
-                None => ("-".into(), "-".into(), "-".into(), "-".into()),
+                None => {
+                    let (id, version) = r
+                        .declared
+                        .as_deref()
+                        .and_then(|d| d.split_once(' '))
+                        .unwrap_or(("-", "-"));
+                    (id.into(), version.into(), "-".into(), "-".into())
+                }
             };
             let status = match &r.status {
                 PluginStatus::Ok => "ok".to_string(),

@@ -213,19 +213,18 @@ impl PluginFolder {
                 }
                 Err(e) => {
                     tracing::warn!("plugin refused: {e}");
-                    PluginReport {
-                        file: path.clone(),
-                        manifest: None,
-                        status: PluginStatus::Refused { reason: e.reason() },
-                    }
+                    PluginReport::refused(path.clone(), &e, None)
                 }
                 Ok(plugin) => {
                     self.loaded.push(plugin.clone());
-                    let status = self.consider(plugin.clone(), slots, shared, false).await;
-                    PluginReport {
-                        file: path.clone(),
-                        manifest: Some(plugin.manifest().clone()),
-                        status,
+                    match self.consider(plugin.clone(), slots, shared, false).await {
+                        PluginStatus::Ok => PluginReport::ok(path.clone(), &plugin),
+                        PluginStatus::Refused { reason } => PluginReport::refused_because(
+                            path.clone(),
+                            reason,
+                            Some(plugin.manifest().clone()),
+                            None,
+                        ),
                     }
                 }
             };
@@ -245,11 +244,14 @@ impl PluginFolder {
         let path = self.dir.join(file.file_name().ok_or("no file name")?);
         let plugin = library::load(&path, &self.cache).map_err(|e| e.to_string())?;
         self.loaded.push(plugin.clone());
-        let status = self.consider(plugin.clone(), slots, shared, true).await;
-        let report = PluginReport {
-            file: path.clone(),
-            manifest: Some(plugin.manifest().clone()),
-            status,
+        let report = match self.consider(plugin.clone(), slots, shared, true).await {
+            PluginStatus::Ok => PluginReport::ok(path.clone(), &plugin),
+            PluginStatus::Refused { reason } => PluginReport::refused_because(
+                path.clone(),
+                reason,
+                Some(plugin.manifest().clone()),
+                None,
+            ),
         };
         if let Some(now) = stamp(&path) {
             self.seen.insert(path, (now, report.clone()));

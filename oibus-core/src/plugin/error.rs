@@ -97,6 +97,17 @@ pub enum LoadError {
 }
 
 impl LoadError {
+    /// `plugin-id version` as the library declares it, for refusals made before its manifest was
+    /// read (an incompatible API, a failed layout check).
+    pub fn declared_plugin(&self) -> Option<String> {
+        match self {
+            Self::IncompatibleApi { plugin, .. } | Self::AbiMismatch { plugin, .. } => {
+                Some(plugin.clone())
+            }
+            _ => None,
+        }
+    }
+
     /// The reason without the file name (for tables that show the file in its own column).
     pub fn reason(&self) -> String {
         let full = self.to_string();

@@ -30,9 +30,49 @@ pub struct PluginReport {
     /// The plugin's manifest, when it could be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<oibus_plugin_api::Manifest>,
+    /// `plugin-id version` from the library's declaration, when it was refused before its
+    /// manifest could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<String>,
     /// Ok or refused.
     #[serde(flatten)]
     pub status: PluginStatus,
+}
+
+impl PluginReport {
+    /// A file whose plugin was loaded.
+    pub fn ok(file: PathBuf, plugin: &LoadedPlugin) -> Self {
+        Self {
+            file,
+            manifest: Some(plugin.manifest().clone()),
+            declared: None,
+            status: PluginStatus::Ok,
+        }
+    }
+
+    /// A refused file.
+    pub fn refused(
+        file: PathBuf,
+        error: &LoadError,
+        manifest: Option<oibus_plugin_api::Manifest>,
+    ) -> Self {
+        Self::refused_because(file, error.reason(), manifest, error.declared_plugin())
+    }
+
+    /// A refused file, with the reason in words.
+    pub fn refused_because(
+        file: PathBuf,
+        reason: String,
+        manifest: Option<oibus_plugin_api::Manifest>,
+        declared: Option<String>,
+    ) -> Self {
+        Self {
+            file,
+            manifest,
+            declared,
+            status: PluginStatus::Refused { reason },
+        }
+    }
 }
 
 /// A file the registry refused.
@@ -81,21 +121,11 @@ impl PluginRegistry {
                         file = %file.display(), plugin = %p.manifest().id, version = %p.manifest().version,
                         "plugin loaded"
                     );
-                    PluginReport {
-                        file,
-                        manifest: Some(p.manifest().clone()),
-                        status: PluginStatus::Ok,
-                    }
+                    PluginReport::ok(file, &p)
                 }
                 Err(refused) => {
                     tracing::warn!("plugin refused: {}", refused.error);
-                    PluginReport {
-                        file,
-                        manifest: refused.manifest,
-                        status: PluginStatus::Refused {
-                            reason: refused.error.reason(),
-                        },
-                    }
+                    PluginReport::refused(file, &refused.error, refused.manifest)
                 }
             };
             reports.push(report);
