@@ -23,6 +23,9 @@ impl ErrorKind {
     pub const PANICKED: Self = Self(4);
     /// The engine refused or could not store the data (host side of `add_values`/`add_file`).
     pub const REJECTED_BY_HOST: Self = Self(5);
+    /// The connection to the target is lost: the engine calls `disconnect`, waits (back-off) and
+    /// connects again (then re-subscribes a South's subscriptions).
+    pub const CONNECTION_LOST: Self = Self(6);
 
     /// A stable name for logs and JSON.
     pub fn name(self) -> &'static str {
@@ -33,6 +36,7 @@ impl ErrorKind {
             Self::NOT_SUPPORTED => "not-supported",
             Self::PANICKED => "panicked",
             Self::REJECTED_BY_HOST => "rejected-by-host",
+            Self::CONNECTION_LOST => "connection-lost",
             _ => "unknown",
         }
     }
@@ -81,6 +85,10 @@ impl PluginError {
     /// Invalid connector or item settings.
     pub fn invalid_settings(message: impl fmt::Display) -> Self {
         Self::new(ErrorKind::INVALID_SETTINGS, message)
+    }
+    /// The connection to the target is lost; the engine will reconnect.
+    pub fn connection_lost(message: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::CONNECTION_LOST, message)
     }
     /// The capability is not implemented by this connector.
     pub fn not_supported(message: impl fmt::Display) -> Self {

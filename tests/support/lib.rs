@@ -2,6 +2,7 @@
 //! into temporary plugin folders, find the `oibus` binary.
 
 pub mod process;
+pub mod servers;
 
 use std::{
     fs,
@@ -20,6 +21,7 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("oibus-test-newer-api", "oibus_test_newer_api"),
     ("oibus-test-not-a-plugin", "oibus_test_not_a_plugin"),
     ("oibus-test-bench", "oibus_test_bench"),
+    ("oibus-south-modbus", "oibus_south_modbus"),
 ];
 
 /// The four product plugins.

@@ -76,6 +76,16 @@ impl ConnectorError {
         }
     }
 
+    /// Whether the connection to the target should be considered lost: the plugin said so, or a
+    /// call hung until its time-out. The engine then reconnects.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            Self::Plugin { error, .. } => error.kind == ErrorKind::CONNECTION_LOST,
+            Self::TimedOut { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Whether retrying later may succeed (used by the engine's retry and reconnect logic).
     pub fn is_retryable(&self) -> bool {
         match self {

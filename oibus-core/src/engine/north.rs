@@ -84,7 +84,7 @@ impl NorthSender {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<(), ConnectorError>>,
     {
-        let mut failures = 0u32;
+        let (mut failures, mut lost) = (0u32, 0u32);
         loop {
             // A send in progress is finished even when the engine stops (within the data
             // time-out): cutting it short would make the North receive it twice.
@@ -95,8 +95,23 @@ impl NorthSender {
             };
             bump(&self.status.counters.send_failures, 1);
             self.status.error(e.to_string());
-            if matches!(e, ConnectorError::TimedOut { .. }) {
+            if e.is_connection_lost() {
+                // Not the data's fault: the engine reconnects, and the batch waits for it
+                // without counting against `retry_count`.
                 let _ = self.lost.try_send(e.to_string());
+                lost += 1;
+                let wait = self
+                    .caching
+                    .retry_interval
+                    .0
+                    .saturating_mul(1 << (lost - 1).min(8))
+                    .min(MAX_RETRY_WAIT);
+                tracing::warn!("{what}: {e}: sent again once reconnected (in {wait:?})");
+                tokio::select! {
+                    () = cancel.cancelled() => return Outcome::Cancelled,
+                    () = tokio::time::sleep(wait) => {}
+                }
+                continue;
             }
             if !e.is_retryable() {
                 tracing::error!("{what}: {e}: moved to the error store");

@@ -195,7 +195,7 @@ impl SouthRunner {
             bump(&self.status.counters.run_failures, 1);
             self.status.error(e.to_string());
             tracing::warn!("{e}");
-            if matches!(e, ConnectorError::TimedOut { .. }) {
+            if e.is_connection_lost() {
                 let _ = self.lost.try_send(e.to_string());
             }
         }

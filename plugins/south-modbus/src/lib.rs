@@ -1,0 +1,205 @@
+//! `south-modbus`: reads coils, discrete inputs, holding and input registers of a Modbus TCP
+//! device on each scan, in as few requests as the protocol allows.
+
+mod decode;
+mod plan;
+mod settings;
+
+pub use settings::{DataType, ItemSettings, ModbusSettings, Order, RegisterType};
+
+use oibus_plugin_api::{ErrorKind, prelude::*};
+use std::{net::SocketAddr, time::Duration};
+use tokio_modbus::{
+    client::{Client as _, Context as ModbusClient, Reader as _, tcp},
+    slave::Slave,
+};
+
+/// The Modbus South connector.
+pub struct Modbus {
+    settings: ModbusSettings,
+    ctx: Context,
+    client: Option<ModbusClient>,
+}
+
+impl Modbus {
+    fn target(&self) -> String {
+        format!("{}:{}", self.settings.host, self.settings.port)
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.settings.timeout_ms)
+    }
+}
+
+/// Opens a connection to the server of `settings`.
+async fn open(settings: ModbusSettings) -> Result<ModbusClient> {
+    let target = format!("{}:{}", settings.host, settings.port);
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(&target)
+        .await
+        .map_err(|e| PluginError::transient(format!("host {target}: cannot resolve: {e}")))?
+        .collect();
+    let address = addresses
+        .first()
+        .copied()
+        .ok_or_else(|| PluginError::transient(format!("host {target}: no address")))?;
+    let slave = Slave(settings.unit_id);
+    let timeout = Duration::from_millis(settings.timeout_ms);
+    match tokio::time::timeout(timeout, tcp::connect_slave(address, slave)).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(PluginError::transient(format!(
+            "Modbus server {target}: cannot connect: {e}"
+        ))),
+        Err(_) => Err(PluginError::transient(format!(
+            "Modbus server {target}: no answer within {} ms",
+            settings.timeout_ms
+        ))),
+    }
+}
+
+impl Modbus {
+    /// Reads one planned request; the words (or bits as 0/1) of its range.
+    async fn read(&mut self, request: &plan::Request) -> Result<Vec<u16>> {
+        let target = self.target();
+        let timeout = self.timeout();
+        let client = self.client.as_mut().ok_or_else(|| {
+            PluginError::connection_lost(format!("Modbus server {target}: not connected"))
+        })?;
+        let (start, count) = (request.start, request.count);
+        let call = async {
+            Ok::<_, tokio_modbus::Error>(match request.register {
+                RegisterType::Coil => client
+                    .read_coils(start, count)
+                    .await?
+                    .map(|b| b.into_iter().map(u16::from).collect()),
+                RegisterType::DiscreteInput => client
+                    .read_discrete_inputs(start, count)
+                    .await?
+                    .map(|b| b.into_iter().map(u16::from).collect()),
+                RegisterType::HoldingRegister => {
+                    client.read_holding_registers(start, count).await?
+                }
+                RegisterType::InputRegister => client.read_input_registers(start, count).await?,
+            })
+        };
+        let what = format!("{:?} {start}..{}", request.register, start + count);
+        match tokio::time::timeout(timeout, call).await {
+            Ok(Ok(Ok(words))) => Ok(words),
+            // The server answered with an exception: the request itself is wrong (address…).
+            Ok(Ok(Err(code))) => Err(PluginError::invalid_settings(format!(
+                "Modbus server {target} refused reading {what}: {code}"
+            ))),
+            Ok(Err(e)) => {
+                self.client = None;
+                Err(PluginError::connection_lost(format!(
+                    "Modbus server {target}: reading {what} failed: {e}"
+                )))
+            }
+            Err(_) => {
+                self.client = None;
+                Err(PluginError::connection_lost(format!(
+                    "Modbus server {target}: no answer to reading {what} within {} ms",
+                    self.settings.timeout_ms
+                )))
+            }
+        }
+    }
+}
+
+impl Connector for Modbus {
+    type Settings = ModbusSettings;
+
+    fn new(settings: ModbusSettings, ctx: Context) -> Result<Self> {
+        Ok(Self {
+            settings,
+            ctx,
+            client: None,
+        })
+    }
+
+    async fn connect(&mut self) -> Result<()> {
+        self.client = Some(open(self.settings.clone()).await?);
+        tracing::info!("connected to {}", self.target());
+        Ok(())
+    }
+
+    async fn disconnect(&mut self) -> Result<()> {
+        if let Some(mut c) = self.client.take() {
+            let _ = c.disconnect().await;
+        }
+        Ok(())
+    }
+}
+
+impl South for Modbus {
+    type ItemSettings = ItemSettings;
+}
+
+fn check(item: &SouthItem<ItemSettings>) -> Result<()> {
+    let bits = item.settings.register.is_bits();
+    let is_bool = item.settings.data_type == DataType::Bool;
+    if bits != is_bool {
+        return Err(PluginError::invalid_settings(format!(
+            "item {:?}: data_type {:?} does not fit register {:?} (bits are `bool`, registers are numbers)",
+            item.name, item.settings.data_type, item.settings.register
+        )));
+    }
+    Ok(())
+}
+
+impl QueriesLastPoint for Modbus {
+    async fn last_point_query(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
+        for item in items {
+            check(item)?;
+        }
+        let settings: Vec<&ItemSettings> = items.iter().map(|i| &i.settings).collect();
+        let requests = plan::plan(&settings, self.settings.max_gap);
+        let now = Timestamp::now();
+        let mut values = Vec::with_capacity(items.len());
+        let mut refused = None;
+        for request in &requests {
+            let words = match self.read(request).await {
+                Ok(w) => w,
+                Err(e) if e.kind == ErrorKind::INVALID_SETTINGS => {
+                    // Other requests may still succeed; report this one after.
+                    tracing::warn!("{e}");
+                    refused.get_or_insert(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for &(i, offset) in &request.items {
+                let item = &items[i];
+                let at = usize::from(offset);
+                let width = usize::from(item.settings.data_type.width());
+                let Some(slice) = words.get(at..at + width) else {
+                    continue;
+                };
+                let value = if item.settings.register.is_bits() {
+                    DataValue::Bool(slice[0] != 0)
+                } else {
+                    decode::registers(slice, &item.settings).map_err(|e| {
+                        PluginError::invalid_settings(format!("item {:?}: {e}", item.name))
+                    })?
+                };
+                values.push(OibusValue::new(item.name.as_str(), now, value));
+            }
+        }
+        self.ctx.add_values(values).await?;
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+fn plugin() -> Plugin {
+    Plugin::new("Modbus TCP", "oibus-rs")
+        .description("Reads Modbus TCP devices")
+        .connector(
+            ConnectorType::<Modbus>::south("modbus", "Modbus TCP")
+                .description("Coils, discrete inputs, holding and input registers; grouped reads")
+                .queries_last_point(),
+        )
+}
+
+oibus_plugin_api::export_plugin!(plugin);

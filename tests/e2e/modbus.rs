@@ -1,0 +1,159 @@
+//! `south-modbus` against a real Modbus TCP server written by others (pymodbus).
+
+use oibus_plugin_api::{DataValue, Timestamp};
+use oibus_tests::{
+    PRODUCT_PLUGINS, oibus,
+    process::{Workspace, recorded_values},
+    servers::{ModbusServer, free_port},
+};
+use std::{collections::BTreeMap, process::Command, time::Duration};
+
+fn config(port: u16) -> String {
+    format!(
+        r#"
+[engine]
+reconnect = {{ min = "100ms", max = "500ms" }}
+
+[[scan_modes]]
+name = "every-second"
+cron = "* * * * * *"
+
+[[south]]
+id = "plc"
+type = "modbus"
+settings = {{ host = "127.0.0.1", port = {port}, timeout_ms = 500, max_gap = 8 }}
+items = [
+  {{ name = "f32", scan_mode = "every-second", settings = {{ register = "holding-register", address = 0, data_type = "float32" }} }},
+  {{ name = "i16", scan_mode = "every-second", settings = {{ register = "holding-register", address = 2, data_type = "int16" }} }},
+  {{ name = "u32", scan_mode = "every-second", settings = {{ register = "holding-register", address = 3, data_type = "uint32" }} }},
+  {{ name = "f32-low-word-first", scan_mode = "every-second", settings = {{ register = "holding-register", address = 10, data_type = "float32", word_order = "little" }} }},
+  {{ name = "u16", scan_mode = "every-second", settings = {{ register = "holding-register", address = 20 }} }},
+  {{ name = "scaled", scan_mode = "every-second", settings = {{ register = "input-register", address = 0, scale = 0.1 }} }},
+  {{ name = "coil0", scan_mode = "every-second", settings = {{ register = "coil", address = 0, data_type = "bool" }} }},
+  {{ name = "coil1", scan_mode = "every-second", settings = {{ register = "coil", address = 1, data_type = "bool" }} }},
+  {{ name = "di0", scan_mode = "every-second", settings = {{ register = "discrete-input", address = 0, data_type = "bool" }} }},
+]
+
+[[north]]
+id = "rec"
+type = "probe-north"
+settings = {{ record_file = "{{ws}}/received" }}
+caching = {{ send_interval = "100ms" }}
+"#
+    )
+}
+
+fn expected() -> BTreeMap<&'static str, DataValue> {
+    BTreeMap::from([
+        ("f32", DataValue::Float(12.5)),
+        ("i16", DataValue::Int(-7)),
+        ("u32", DataValue::Int(100000)),
+        ("f32-low-word-first", DataValue::Float(-2.25)),
+        ("u16", DataValue::Int(4242)),
+        ("scaled", DataValue::Float(321.0 * 0.1)),
+        ("coil0", DataValue::Bool(true)),
+        ("coil1", DataValue::Bool(false)),
+        ("di0", DataValue::Bool(true)),
+    ])
+}
+
+/// The values of each point received after `since`.
+fn received_since(ws: &Workspace, since: Timestamp) -> BTreeMap<String, Vec<DataValue>> {
+    let mut by_point: BTreeMap<String, Vec<DataValue>> = BTreeMap::new();
+    for v in recorded_values(&ws.path("received")) {
+        if v.timestamp >= since {
+            by_point
+                .entry(v.point_id.to_string())
+                .or_default()
+                .push(v.value);
+        }
+    }
+    by_point
+}
+
+fn assert_decoded(by_point: &BTreeMap<String, Vec<DataValue>>) {
+    for (point, value) in expected() {
+        let got = by_point
+            .get(point)
+            .unwrap_or_else(|| panic!("no value for {point}: {by_point:?}"));
+        assert!(
+            got.iter().all(|v| *v == value),
+            "{point}: {got:?}, expected {value:?}"
+        );
+    }
+}
+
+#[test]
+fn registers_are_read_decoded_and_reading_resumes_after_a_server_restart() {
+    let mut server = ModbusServer::start();
+    let ws = Workspace::new(&["oibus_south_modbus", "oibus_test_probe"]);
+    ws.config(&config(server.port));
+    let mut engine = ws.start();
+    let began = Timestamp::now();
+    engine.wait_until("two scans delivered", Duration::from_secs(30), |e| {
+        e.counter("rec", "values_sent") >= 18
+    });
+    assert_decoded(&received_since(&ws, began));
+
+    // The server goes away: the connector reports the lost connection and reconnects once the
+    // server is back.
+    server.stop();
+    engine.wait_until("the loss to be noticed", Duration::from_secs(30), |e| {
+        e.connector("plc")
+            .is_some_and(|c| c["state"] != "connected")
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    server.restart();
+    let back = Timestamp::now();
+    engine.wait_until("reading again", Duration::from_secs(30), |e| {
+        e.counter("plc", "connects") >= 2
+            && received_since(&ws, back)
+                .get("u16")
+                .is_some_and(|v| v.len() >= 2)
+    });
+    assert_decoded(&received_since(&ws, back));
+    let log = engine.log();
+    assert!(log.contains("connection lost"), "{log}");
+    engine.stop();
+}
+
+#[test]
+fn test_connection_names_the_server_that_does_not_answer() {
+    let port = free_port();
+    let plugins = oibus_tests::plugin_folder(PRODUCT_PLUGINS);
+    oibus_tests::copy_plugin("oibus_south_modbus", plugins.path());
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(oibus())
+        .args(["test-connection", "--type", "modbus", "--timeout", "5"])
+        .arg("--plugins")
+        .arg(plugins.path())
+        .arg("--data")
+        .arg(data.path())
+        .arg("--settings")
+        .arg(format!(
+            r#"{{"host": "127.0.0.1", "port": {port}, "timeout_ms": 500}}"#
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("Modbus server 127.0.0.1:{port}: cannot connect")),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_item_settings_are_named_before_anything_starts() {
+    let ws = Workspace::new(&["oibus_south_modbus", "oibus_test_probe"]);
+    ws.config(&config(free_port()).replace(
+        r#"address = 2, data_type = "int16""#,
+        r#"address = 2, data_type = "float16""#,
+    ));
+    let (code, out) = ws.run_to_end();
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(r#"south "plc" items[1] "i16" settings.data_type"#) && out.contains("float16"),
+        "{out}"
+    );
+}
