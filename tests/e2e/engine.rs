@@ -502,3 +502,55 @@ caching = {{ max_size = "20KB", group_count = 1, max_send_count = 500, send_inte
     ws.drain("slow");
     check_acknowledged(&ws.path("acks"), &ws.path("received"));
 }
+
+#[test]
+fn a_south_reporting_its_connection_lost_is_reconnected_and_subscribed_again() {
+    let ws = Workspace::new(&[PROBE]);
+    ws.config(
+        r#"
+[engine]
+reconnect = { min = "50ms", max = "200ms" }
+
+[[south]]
+id = "src"
+type = "probe-south"
+settings = { batch_size = 10, interval_ms = 20, lose_connection_after = 5, behaviour = { journal = "{ws}/south.journal" } }
+[[south.items]]
+name = "a"
+scan_mode = "subscription"
+
+[[north]]
+id = "dst"
+type = "probe-north"
+caching = { send_interval = "50ms" }
+"#,
+    );
+    let mut engine = ws.start();
+    engine.wait_until("a reconnection", Duration::from_secs(30), |e| {
+        e.counter("src", "connects") >= 2 && e.counter("dst", "values_sent") >= 200
+    });
+    engine.stop();
+    let journal = fs::read_to_string(ws.path("south.journal")).unwrap();
+    let calls: Vec<&str> = journal.lines().collect();
+    assert!(
+        calls.starts_with(&[
+            "start",
+            "connect",
+            "subscribe",
+            "disconnect",
+            "connect",
+            "subscribe"
+        ]),
+        "disconnected, connected and subscribed again: {calls:?}"
+    );
+    assert!(engine_log_mentions(
+        &ws,
+        "the plugin reports the connection lost"
+    ));
+}
+
+fn engine_log_mentions(ws: &Workspace, text: &str) -> bool {
+    fs::read_to_string(ws.path("engine.log"))
+        .unwrap_or_default()
+        .contains(text)
+}

@@ -57,6 +57,7 @@ pub struct Connector {
     inner: ConnectorBox,
     timeouts: Timeouts,
     span: Span,
+    lost: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<String>>>,
 }
 
 /// Validates the settings and creates the connector in the plugin providing its type.
@@ -108,7 +109,7 @@ pub fn create_in(
     )?;
     let span =
         tracing::info_span!("connector", connector.kind = %manifest.kind, connector.id = spec.id);
-    let host = HostContext::new(spec.id, spec.state_dir, span.clone(), sink, runtime);
+    let (host, lost) = HostContext::new(spec.id, spec.state_dir, span.clone(), sink, runtime);
     let inner = plugin
         .create_connector(
             spec.type_id,
@@ -124,6 +125,7 @@ pub fn create_in(
         inner,
         timeouts: spec.timeouts,
         span,
+        lost: std::sync::Mutex::new(Some(lost)),
     })
 }
 
@@ -144,6 +146,11 @@ impl Connector {
     pub fn plugin(&self) -> &str {
         &self.plugin
     }
+    /// The plugin's reports of a lost connection (`Context::connection_lost`); can be taken once.
+    pub fn take_connection_lost(&self) -> Option<tokio::sync::mpsc::Receiver<String>> {
+        self.lost.lock().ok()?.take()
+    }
+
     /// The connector's tracing span (`connector.kind`, `connector.id`).
     pub fn span(&self) -> &Span {
         &self.span

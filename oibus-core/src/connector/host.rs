@@ -75,25 +75,30 @@ pub struct HostContext {
     span: Span,
     sink: Arc<dyn DataSink>,
     runtime: Handle,
+    lost: tokio::sync::mpsc::Sender<String>,
 }
 
 impl HostContext {
     /// A context for connector `connector_id`, logging into `span`, with its private `state_dir`.
-    /// Sink futures run on `runtime` (the host's tokio), never on the plugin's.
+    /// Sink futures run on `runtime` (the host's tokio), never on the plugin's. The plugin's
+    /// reports of a lost connection arrive on the returned receiver.
     pub fn new(
         connector_id: &str,
         state_dir: PathBuf,
         span: Span,
         sink: Arc<dyn DataSink>,
         runtime: Handle,
-    ) -> Self {
-        Self {
+    ) -> (Self, tokio::sync::mpsc::Receiver<String>) {
+        let (lost, reports) = tokio::sync::mpsc::channel(4);
+        let host = Self {
             connector_id: connector_id.to_string(),
             state_dir,
             span,
             sink,
             runtime,
-        }
+            lost,
+        };
+        (host, reports)
     }
 
     fn run(&self, fut: BoxFuture<'static, Result<(), PluginError>>) -> FfiResultFuture<()> {
@@ -154,6 +159,16 @@ impl FfiHost for HostContext {
             }
             _ => tracing::trace!(target: "oibus::plugin", from = %target, "{}", message),
         }
+    }
+
+    fn connection_lost(&self, reason: RStr<'_>) {
+        let _entered = self.span.enter();
+        tracing::warn!(
+            "the plugin reports the connection lost: {}",
+            reason.as_str()
+        );
+        // Several reports before the engine reacts are one loss.
+        let _ = self.lost.try_send(reason.as_str().to_string());
     }
 
     fn add_values(&self, values: RVec<OibusValue>) -> FfiResultFuture<()> {

@@ -144,6 +144,21 @@ impl Slot {
         let (lost_tx, lost_rx) = mpsc::channel(4);
         let span = connector.span().clone();
         let handle = connector.clone();
+        // The plugin's own reports of a lost connection go to the supervisor like ours.
+        if let Some(mut reports) = connector.take_connection_lost() {
+            let (lost, cancel) = (lost_tx.clone(), cancel.clone());
+            tasks.spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = cancel.cancelled() => return,
+                        r = reports.recv() => match r {
+                            Some(reason) => { let _ = lost.try_send(reason); }
+                            None => return,
+                        },
+                    }
+                }
+            });
+        }
         let hooks: Arc<dyn Hooks> = match &self.role {
             Role::South(s) => Arc::new(SouthHooks {
                 connector: connector.clone(),

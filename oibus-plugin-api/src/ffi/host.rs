@@ -43,6 +43,9 @@ pub trait FfiHost: Send + Sync + 'static {
     /// Hands a file to the engine; completes when it is durably accepted (the file may then be removed).
     #[sabi(last_prefix_field)]
     fn add_file(&self, path: RString) -> FfiResultFuture<()>;
+    /// Tells the engine the connection to the target is lost (from a background task, such as a
+    /// subscription's listener): it calls `disconnect`, backs off and connects again.
+    fn connection_lost(&self, reason: RStr<'_>);
 }
 
 /// An owned host context.

@@ -52,6 +52,16 @@ impl Context {
         self.host.add_file(RString::from(path)).await.into()
     }
 
+    /// Tells the engine the connection to the target is lost, from a task of yours that noticed
+    /// (a subscription's listener). The engine then calls `disconnect`, waits (back-off) and calls
+    /// `connect` and, for a South, `subscribe` again. In a trait method, return
+    /// [`PluginError::connection_lost`] instead.
+    pub fn connection_lost(&self, reason: impl std::fmt::Display) {
+        let reason = reason.to_string();
+        self.host
+            .connection_lost(abi_stable::std_types::RStr::from_str(&reason));
+    }
+
     /// Spawns a background task on the plugin's runtime, with this connector's logging. Use it
     /// for subscriptions and listeners instead of `tokio::spawn`. A panic of the task is logged as
     /// an error of this connector (the task then ends as panicked).
@@ -68,6 +78,13 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::super::testing::TestHost;
+
+    #[test]
+    fn a_lost_connection_reaches_the_host() {
+        let (ctx, recorded) = TestHost::new("/nonexistent").context("c2");
+        ctx.connection_lost("broker closed the socket");
+        assert_eq!(recorded.connection_losses(), ["broker closed the socket"]);
+    }
 
     #[test]
     fn a_panicking_background_task_is_logged_as_an_error_of_the_connector() {

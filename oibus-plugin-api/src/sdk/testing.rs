@@ -89,6 +89,7 @@ pub struct Recorded {
     values: Mutex<Vec<OibusValue>>,
     files: Mutex<Vec<(PathBuf, Vec<u8>)>>,
     logs: Mutex<Vec<String>>,
+    lost: Mutex<Vec<String>>,
     refuse: Mutex<Option<String>>,
 }
 
@@ -104,6 +105,10 @@ impl Recorded {
     /// Every log line (`LEVEL message`).
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+    /// Every `connection_lost` reported, with its reason.
+    pub fn connection_losses(&self) -> Vec<String> {
+        self.lost.lock().map(|v| v.clone()).unwrap_or_default()
     }
     /// From now on, refuse data with this message (`None` to accept again), as an engine whose
     /// cache is full or broken would.
@@ -176,6 +181,11 @@ impl FfiHost for Host {
                 _ => "TRACE",
             };
             l.push(format!("{name} {}", message.as_str()));
+        }
+    }
+    fn connection_lost(&self, reason: RStr<'_>) {
+        if let Ok(mut l) = self.recorded.lost.lock() {
+            l.push(reason.as_str().to_string());
         }
     }
     fn add_values(&self, values: RVec<OibusValue>) -> FfiResultFuture<()> {

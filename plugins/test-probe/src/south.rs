@@ -36,6 +36,10 @@ pub struct SouthSettings {
     /// After each acknowledged batch, the line `<point id> <last number>` is appended here.
     #[serde(default)]
     pub ack_file: Option<String>,
+    /// Subscriptions: after this many batches the connector reports its connection lost, once
+    /// (0: never).
+    #[serde(default)]
+    pub lose_connection_after: u64,
 }
 
 fn default_batch() -> usize {
@@ -58,6 +62,7 @@ pub struct ProbeSouth {
     run: u64,
     next: HashMap<String, Arc<AtomicI64>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    lost_reported: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Reads, increments and saves the run counter of `state_dir`.
@@ -124,6 +129,7 @@ impl Connector for ProbeSouth {
             run,
             next: HashMap::new(),
             tasks: Vec::new(),
+            lost_reported: Arc::default(),
         })
     }
 
@@ -194,9 +200,16 @@ impl QueriesSubscription for ProbeSouth {
             let (point, counter) = self.point(item);
             let (ctx, settings) = (self.ctx.clone(), self.settings.clone());
             let task_counter = counter.clone();
+            let lost_reported = self.lost_reported.clone();
             let task = self.ctx.spawn(async move {
                 let mut sent = 0u64;
                 while settings.batches == 0 || sent < settings.batches {
+                    if settings.lose_connection_after > 0
+                        && sent == settings.lose_connection_after
+                        && !lost_reported.swap(true, Ordering::Relaxed)
+                    {
+                        ctx.connection_lost("probe: connection lost as configured");
+                    }
                     if let Err(e) = emit(&ctx, &settings, &point, &task_counter).await {
                         tracing::warn!("{point}: batch refused: {e}");
                         tokio::time::sleep(Duration::from_millis(100)).await;
