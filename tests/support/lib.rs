@@ -22,6 +22,8 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("oibus-test-not-a-plugin", "oibus_test_not_a_plugin"),
     ("oibus-test-bench", "oibus_test_bench"),
     ("oibus-south-modbus", "oibus_south_modbus"),
+    ("oibus-south-mqtt", "oibus_south_mqtt"),
+    ("oibus-north-mqtt", "oibus_north_mqtt"),
 ];
 
 /// The four product plugins.

@@ -250,10 +250,28 @@ pub struct Delivery {
     pub duplicates: usize,
 }
 
+/// How many values a `probe-south` saw acknowledged that a `probe-north` has not recorded yet.
+pub fn not_yet_received(acks: &Path, received: &Path) -> usize {
+    delivery(acks, received).1.len()
+}
+
 /// Checks that every value a `probe-south` saw acknowledged (its `ack_file`: `<point> <last>` per
 /// batch, values numbered from 0 per point) was recorded by a `probe-north` (its `record_file`);
 /// panics naming the first lost values.
 pub fn check_acknowledged(acks: &Path, received: &Path) -> Delivery {
+    let (d, lost) = delivery(acks, received);
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged values lost, first: {:?}",
+        lost.len(),
+        d.acknowledged,
+        &lost[..lost.len().min(10)]
+    );
+    d
+}
+
+/// What arrived of what was acknowledged, and what is missing (`point=n`).
+fn delivery(acks: &Path, received: &Path) -> (Delivery, Vec<String>) {
     use std::collections::{BTreeMap, HashMap};
     let mut last: HashMap<String, i64> = HashMap::new();
     for line in fs::read_to_string(acks).unwrap_or_default().lines() {
@@ -281,15 +299,10 @@ pub fn check_acknowledged(acks: &Path, received: &Path) -> Delivery {
             }
         }
     }
-    assert!(
-        lost.is_empty(),
-        "{} of {acknowledged} acknowledged values lost, first: {:?}",
-        lost.len(),
-        &lost[..lost.len().min(10)]
-    );
-    Delivery {
+    let d = Delivery {
         acknowledged,
         received: seen.len(),
         duplicates: seen.values().map(|c| c - 1).sum(),
-    }
+    };
+    (d, lost)
 }

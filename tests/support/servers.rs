@@ -73,3 +73,88 @@ impl Drop for ModbusServer {
         self.stop();
     }
 }
+
+/// A mosquitto broker on 127.0.0.1 with persistence (sessions survive its restart), optionally
+/// requiring a user name and password.
+pub struct Mosquitto {
+    /// Its port.
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Mosquitto {
+    /// Starts a broker on a free port; `credentials`: the only user allowed in.
+    pub fn start(credentials: Option<(&str, &str)>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let mut conf = format!(
+            "listener {port} 127.0.0.1\nuser root\npersistence true\npersistence_location {}/\nlog_dest stderr\n# Keep every message of an offline persistent session (the default keeps 1000).\nmax_queued_messages 0\n",
+            dir.path().display()
+        );
+        match credentials {
+            Some((user, password)) => {
+                let file = dir.path().join("passwords");
+                let status = Command::new("mosquitto_passwd")
+                    .args(["-b", "-c"])
+                    .arg(&file)
+                    .args([user, password])
+                    .status()
+                    .expect("mosquitto_passwd (scripts/test installs mosquitto)");
+                assert!(status.success());
+                conf.push_str(&format!(
+                    "allow_anonymous false\npassword_file {}\n",
+                    file.display()
+                ));
+            }
+            None => conf.push_str("allow_anonymous true\n"),
+        }
+        std::fs::write(dir.path().join("mosquitto.conf"), conf).expect("broker config");
+        let mut s = Self {
+            port,
+            dir,
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// Starts it (again) on the same port with the same persistence; waits until it listens.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(self.dir.path().join("mosquitto.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto (scripts/test installs it)");
+        self.child = Some(child);
+        let began = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                began.elapsed() < Duration::from_secs(20),
+                "mosquitto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops it (SIGTERM: it saves its persistence file).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

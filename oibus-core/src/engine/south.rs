@@ -40,7 +40,10 @@ pub fn items(config: &SouthConfig) -> Vec<Item> {
         .collect()
 }
 
-/// Subscribes the South's subscription items after each connection; unsubscribes before stop.
+/// Subscribes the South's subscription items after each connection. Nothing is unsubscribed when
+/// the connector stops: a persistent subscription (an MQTT session, say) must outlive a restart or
+/// an upgrade of the gateway so that what arrives meanwhile is kept for it; `disconnect` ends the
+/// connector's listeners.
 pub struct SouthHooks {
     /// The connector.
     pub connector: Arc<Connector>,
@@ -55,15 +58,6 @@ impl Hooks for SouthHooks {
                 return Ok(());
             }
             self.connector.subscribe(self.subscribed.clone()).await
-        })
-    }
-    fn stopping(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async {
-            if !self.subscribed.is_empty()
-                && let Err(e) = self.connector.unsubscribe(self.subscribed.clone()).await
-            {
-                tracing::warn!("{e}");
-            }
         })
     }
 }

@@ -1,0 +1,221 @@
+//! `north-mqtt`: publishes each value to a topic made from its point id, and reports a batch sent
+//! only when the broker acknowledged every message of it (QoS 1).
+
+use oibus_mqtt_common::{
+    Broker, qos,
+    rumqttc::{self, AsyncClient, Event, Outgoing, Packet},
+};
+use oibus_plugin_api::{prelude::*, serde_json};
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio::sync::oneshot;
+
+/// Connector settings.
+#[derive(Clone, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub struct NorthMqttSettings {
+    /// The broker.
+    pub broker: Broker,
+    /// Topic of each value; `{pointId}` is replaced by its point id (`+` and `#` in it become `_`).
+    #[serde(default = "default_topic")]
+    #[schemars(length(min = 1))]
+    pub topic: String,
+    /// 0 (at most once) or 1 (at least once: the batch completes when the broker acknowledged).
+    #[serde(default = "one")]
+    #[schemars(range(max = 1))]
+    pub qos: u8,
+    /// Ask the broker to retain the last value of each topic.
+    #[serde(default)]
+    pub retain: bool,
+    /// How long a batch may take to be sent and acknowledged by the broker, in milliseconds.
+    #[serde(default = "default_ack_timeout")]
+    #[schemars(range(min = 1))]
+    pub ack_timeout_ms: u64,
+}
+
+fn default_topic() -> String {
+    "oibus/{pointId}".into()
+}
+fn one() -> u8 {
+    1
+}
+fn default_ack_timeout() -> u64 {
+    10_000
+}
+
+/// The topic of a value: the template with `{pointId}` replaced. The MQTT wildcards `+` and `#`
+/// cannot appear in a published topic: in point ids they become `_`.
+pub fn topic_of(template: &str, point_id: &str) -> String {
+    template.replace("{pointId}", &point_id.replace(['+', '#'], "_"))
+}
+
+/// Publishes waiting for the broker, in the order they were sent.
+#[derive(Default)]
+struct Pending {
+    /// Not yet written to the socket: their packet id is not known yet.
+    unsent: VecDeque<oneshot::Sender<()>>,
+    /// Written, waiting for the broker's PubAck, by packet id.
+    unacked: HashMap<u16, oneshot::Sender<()>>,
+}
+
+/// The MQTT North connector.
+pub struct MqttNorth {
+    settings: NorthMqttSettings,
+    ctx: Context,
+    client: Option<AsyncClient>,
+    pending: Arc<Mutex<Pending>>,
+    events: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Connector for MqttNorth {
+    type Settings = NorthMqttSettings;
+
+    fn new(settings: NorthMqttSettings, ctx: Context) -> Result<Self> {
+        Ok(Self {
+            settings,
+            ctx,
+            client: None,
+            pending: Arc::default(),
+            events: None,
+        })
+    }
+
+    async fn connect(&mut self) -> Result<()> {
+        let broker = self.settings.broker.clone();
+        let options = broker.options(&self.ctx.connector_id(), true);
+        let (client, mut events) = broker.connect(options).await?;
+        let pending = Arc::new(Mutex::new(Pending::default()));
+        self.pending = pending.clone();
+        let ctx = self.ctx.clone();
+        let target = broker.target();
+        self.events = Some(self.ctx.spawn(async move {
+            loop {
+                match events.poll().await {
+                    Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
+                        let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+                        if let Some(done) = p.unsent.pop_front() {
+                            if pkid == 0 {
+                                let _ = done.send(()); // QoS 0: written is all there is
+                            } else {
+                                p.unacked.insert(pkid, done);
+                            }
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::PubAck(ack))) => {
+                        let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+                        if let Some(done) = p.unacked.remove(&ack.pkid) {
+                            let _ = done.send(());
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        // Dropping the waiters fails the batch in progress.
+                        *pending.lock().unwrap_or_else(|e| e.into_inner()) = Pending::default();
+                        ctx.connection_lost(format!("MQTT broker {target}: {e}"));
+                        return;
+                    }
+                }
+            }
+        })?);
+        self.client = Some(client);
+        tracing::info!("connected to {}", broker.target());
+        Ok(())
+    }
+
+    async fn disconnect(&mut self) -> Result<()> {
+        // Never wait on the request queue: with the broker gone it may be full.
+        if let Some(c) = self.client.take() {
+            let _ = c.try_disconnect();
+        }
+        if let Some(task) = self.events.take() {
+            task.abort();
+        }
+        Ok(())
+    }
+}
+
+impl HandlesValues for MqttNorth {
+    async fn handle_values(&mut self, values: Vec<OibusValue>) -> Result<()> {
+        let target = self.settings.broker.target();
+        let client = self.client.clone().ok_or_else(|| {
+            PluginError::connection_lost(format!("MQTT broker {target}: not connected"))
+        })?;
+        // Each message's topic and payload first: a bad topic fails the batch before anything
+        // is sent.
+        let mut messages = Vec::with_capacity(values.len());
+        for v in &values {
+            let topic = topic_of(&self.settings.topic, v.point_id.as_str());
+            if !rumqttc::valid_topic(&topic) {
+                return Err(PluginError::invalid_settings(format!(
+                    "topic {topic:?} (from {:?}) is not a valid MQTT topic",
+                    self.settings.topic
+                )));
+            }
+            messages.push((topic, serde_json::to_vec(v)?));
+        }
+        let (qos_level, retain, pending) = (
+            qos(self.settings.qos),
+            self.settings.retain,
+            self.pending.clone(),
+        );
+        let lost =
+            |what: &str| PluginError::connection_lost(format!("MQTT broker {target}: {what}"));
+        let send_all = async {
+            let mut acks = Vec::with_capacity(messages.len());
+            for (topic, payload) in messages {
+                let (done, ack) = oneshot::channel();
+                pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unsent
+                    .push_back(done);
+                // Waits while the broker is slower than us (bounded queue, in-flight window).
+                client
+                    .publish(topic, qos_level, retain, payload)
+                    .await
+                    .map_err(|e| lost(&e.to_string()))?;
+                acks.push(ack);
+            }
+            for ack in acks {
+                ack.await
+                    .map_err(|_| lost("connection lost before every message was acknowledged"))?;
+            }
+            Ok(())
+        };
+        let limit = Duration::from_millis(self.settings.ack_timeout_ms);
+        match tokio::time::timeout(limit, send_all).await {
+            Ok(r) => r,
+            Err(_) => Err(lost(&format!(
+                "not every message sent and acknowledged within {} ms",
+                self.settings.ack_timeout_ms
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn topics_never_carry_wildcards() {
+        assert_eq!(
+            super::topic_of("plant/{pointId}", "line#1/speed+"),
+            "plant/line_1/speed_"
+        );
+    }
+}
+
+fn plugin() -> Plugin {
+    Plugin::new("MQTT publisher", "oibus-rs")
+        .description("Publishes values to an MQTT broker")
+        .connector(
+            ConnectorType::<MqttNorth>::north("mqtt-north", "MQTT")
+                .description("One message per value, topic from its point id, QoS 0 or 1, retain")
+                .handles_values(),
+        )
+}
+
+oibus_plugin_api::export_plugin!(plugin);

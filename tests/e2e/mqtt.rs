@@ -1,0 +1,128 @@
+//! `north-mqtt` and `south-mqtt` against a real broker written by others (mosquitto).
+
+use oibus_tests::{
+    process::{Workspace, check_acknowledged, not_yet_received},
+    servers::Mosquitto,
+};
+use std::time::Duration;
+
+fn config(port: u16, probe_enabled: bool) -> String {
+    format!(
+        r#"
+[engine]
+reconnect = {{ min = "100ms", max = "500ms" }}
+
+[[south]]
+id = "src"
+type = "probe-south"
+enabled = {probe_enabled}
+settings = {{ batch_size = 20, interval_ms = 10, ack_file = "{{ws}}/acks" }}
+items = [{{ name = "a", scan_mode = "subscription" }}]
+
+[[north]]
+id = "pub"
+type = "mqtt-north"
+subscriptions = ["src"]
+settings = {{ broker = {{ host = "127.0.0.1", port = {port}, connect_timeout_ms = 1000 }}, topic = "plant/{{pointId}}", qos = 1, ack_timeout_ms = 2000 }}
+caching = {{ group_count = 100, send_interval = "50ms", retry_interval = "100ms" }}
+
+[[south]]
+id = "sub"
+type = "mqtt-south"
+settings = {{ broker = {{ host = "127.0.0.1", port = {port}, client_id = "oibus-test-sub", connect_timeout_ms = 1000 }}, qos = 1, flush_size = 50, flush_timeout_ms = 100 }}
+items = [{{ name = "plant", scan_mode = "subscription", settings = {{ topic = "plant/#", payload = {{ format = "json", value_path = "/data/value", timestamp_path = "/timestamp", point_id_path = "/pointId" }} }} }}]
+
+[[north]]
+id = "rec"
+type = "probe-north"
+subscriptions = ["sub"]
+settings = {{ record_file = "{{ws}}/received" }}
+caching = {{ send_interval = "50ms" }}
+"#
+    )
+}
+
+#[test]
+fn values_cross_a_real_broker_and_nothing_acknowledged_is_lost_when_it_restarts() {
+    let mut broker = Mosquitto::start(None);
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_north_mqtt", "oibus_south_mqtt"]);
+    ws.config(&config(broker.port, true));
+    let mut engine = ws.start();
+    engine.wait_until("values through the broker", Duration::from_secs(30), |e| {
+        e.counter("rec", "values_sent") >= 200
+    });
+    broker.stop();
+    engine.wait_until("the loss to be noticed", Duration::from_secs(30), |e| {
+        e.connector("pub")
+            .is_some_and(|c| c["state"] != "connected")
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    broker.restart();
+    let before = engine.counter("rec", "values_sent");
+    engine.wait_until(
+        "values again after the restart",
+        Duration::from_secs(60),
+        |e| e.counter("rec", "values_sent") >= before + 200 && e.counter("pub", "connects") >= 2,
+    );
+    engine.stop();
+
+    // Without the probe: the MQTT North sends what it still has, the MQTT South receives what the
+    // broker kept for its session, the probe North records it.
+    ws.config(&config(broker.port, false));
+    let mut engine = ws.start();
+    engine.wait_until(
+        "every acknowledged value to arrive",
+        Duration::from_secs(60),
+        |_| not_yet_received(&ws.path("acks"), &ws.path("received")) == 0,
+    );
+    engine.stop();
+    let d = check_acknowledged(&ws.path("acks"), &ws.path("received"));
+    eprintln!("{d:?}");
+    assert!(d.acknowledged > 400, "{d:?}");
+}
+
+#[test]
+fn wrong_credentials_are_a_clear_test_connection_error() {
+    let broker = Mosquitto::start(Some(("operator", "s3cret")));
+    let plugins = oibus_tests::plugin_folder(&["oibus_north_mqtt"]);
+    let data = tempfile::tempdir().unwrap();
+    let test = |password: &str| {
+        std::process::Command::new(oibus_tests::oibus())
+            .args(["test-connection", "--type", "mqtt-north", "--timeout", "10"])
+            .arg("--plugins")
+            .arg(plugins.path())
+            .arg("--data")
+            .arg(data.path())
+            .arg("--settings")
+            .arg(format!(
+                r#"{{"broker": {{"host": "127.0.0.1", "port": {}, "username": "operator", "password": "{password}"}}}}"#,
+                broker.port
+            ))
+            .output()
+            .unwrap()
+    };
+    let out = test("wrong");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("refused the credentials"), "{err}");
+    assert!(!err.contains("wrong"), "the password is never shown: {err}");
+    let out = test("s3cret");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_item_settings_are_named_before_anything_starts() {
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_north_mqtt", "oibus_south_mqtt"]);
+    ws.config(&config(1883, true).replace(r#"format = "json""#, r#"format = "xml""#));
+    let (code, out) = ws.run_to_end();
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(r#"south "sub" items[0] "plant" settings.payload.format"#),
+        "{out}"
+    );
+}
