@@ -89,7 +89,7 @@ impl Mosquitto {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let mut conf = format!(
-            "listener {port} 127.0.0.1\nuser root\npersistence true\npersistence_location {}/\nlog_dest stderr\n# Keep every message of an offline persistent session (the default keeps 1000).\nmax_queued_messages 0\n",
+            "listener {port} 127.0.0.1\nuser root\npersistence true\npersistence_location {}/\nlog_dest stderr\n# Keep every message of an offline persistent session (the default keeps 1000), and let a\n# subscriber hold many unacknowledged QoS 1 messages (the default is 20).\nmax_queued_messages 0\nmax_inflight_messages 1000\n",
             dir.path().display()
         );
         match credentials {
