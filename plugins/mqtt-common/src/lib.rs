@@ -1,6 +1,7 @@
 //! What the MQTT South and North plugins share: the broker settings and opening a session.
 
 use oibus_plugin_api::prelude::*;
+use oibus_plugin_api::tokio;
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, MqttOptions, Packet,
 };
@@ -100,6 +101,32 @@ impl Broker {
             ))),
         }
     }
+}
+
+/// An open MQTT session: the client, and the task of the plugin that polls its event loop.
+pub struct Session {
+    client: AsyncClient,
+    events: tokio::task::JoinHandle<()>,
+}
+
+impl Session {
+    /// A session made of a client and the task polling its event loop.
+    pub fn new(client: AsyncClient, events: tokio::task::JoinHandle<()>) -> Self {
+        Self { client, events }
+    }
+
+    /// Ends it without waiting on the request queue (with the broker gone it may be full).
+    pub fn close(self) {
+        let _ = self.client.try_disconnect();
+        self.events.abort();
+    }
+}
+
+/// The client of the open session, or the `connection_lost` error of a call made without one.
+pub fn client_of(session: &Option<Session>, broker: &Broker) -> Result<AsyncClient> {
+    session.as_ref().map(|s| s.client.clone()).ok_or_else(|| {
+        PluginError::connection_lost(format!("MQTT broker {}: not connected", broker.target()))
+    })
 }
 
 /// QoS 0 or 1.

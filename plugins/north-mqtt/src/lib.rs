@@ -2,8 +2,8 @@
 //! only when the broker acknowledged every message of it (QoS 1).
 
 use oibus_mqtt_common::{
-    Broker, qos,
-    rumqttc::{self, AsyncClient, Event, Outgoing, Packet},
+    Broker, Session, client_of, qos,
+    rumqttc::{self, Event, Outgoing, Packet},
 };
 use oibus_plugin_api::{prelude::*, serde_json};
 use std::{
@@ -66,9 +66,8 @@ struct Pending {
 pub struct MqttNorth {
     settings: NorthMqttSettings,
     ctx: Context,
-    client: Option<AsyncClient>,
+    session: Option<Session>,
     pending: Arc<Mutex<Pending>>,
-    events: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Connector for MqttNorth {
@@ -78,9 +77,8 @@ impl Connector for MqttNorth {
         Ok(Self {
             settings,
             ctx,
-            client: None,
+            session: None,
             pending: Arc::default(),
-            events: None,
         })
     }
 
@@ -92,7 +90,7 @@ impl Connector for MqttNorth {
         self.pending = pending.clone();
         let ctx = self.ctx.clone();
         let target = broker.target();
-        self.events = Some(self.ctx.spawn(async move {
+        let events = self.ctx.spawn(async move {
             loop {
                 match events.poll().await {
                     Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
@@ -120,19 +118,15 @@ impl Connector for MqttNorth {
                     }
                 }
             }
-        })?);
-        self.client = Some(client);
+        })?;
+        self.session = Some(Session::new(client, events));
         tracing::info!("connected to {}", broker.target());
         Ok(())
     }
 
     async fn disconnect(&mut self) -> Result<()> {
-        // Never wait on the request queue: with the broker gone it may be full.
-        if let Some(c) = self.client.take() {
-            let _ = c.try_disconnect();
-        }
-        if let Some(task) = self.events.take() {
-            task.abort();
+        if let Some(session) = self.session.take() {
+            session.close();
         }
         Ok(())
     }
@@ -141,9 +135,7 @@ impl Connector for MqttNorth {
 impl HandlesValues for MqttNorth {
     async fn handle_values(&mut self, values: Vec<OibusValue>) -> Result<()> {
         let target = self.settings.broker.target();
-        let client = self.client.clone().ok_or_else(|| {
-            PluginError::connection_lost(format!("MQTT broker {target}: not connected"))
-        })?;
+        let client = client_of(&self.session, &self.settings.broker)?;
         // Each message's topic and payload first: a bad topic fails the batch before anything
         // is sent.
         let mut messages = Vec::with_capacity(values.len());

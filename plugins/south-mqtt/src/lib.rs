@@ -8,8 +8,8 @@ mod payload;
 pub use payload::{PayloadFormat, PayloadSettings};
 
 use oibus_mqtt_common::{
-    Broker, qos,
-    rumqttc::{self, AsyncClient, Event, Packet, Publish},
+    Broker, Session, client_of, qos,
+    rumqttc::{self, Event, Packet, Publish},
 };
 use oibus_plugin_api::prelude::*;
 use std::{
@@ -65,8 +65,7 @@ pub struct ItemSettings {
 pub struct MqttSouth {
     settings: SouthMqttSettings,
     ctx: Context,
-    client: Option<AsyncClient>,
-    events: Option<tokio::task::JoinHandle<()>>,
+    session: Option<Session>,
     items: Arc<Mutex<Vec<SouthItem<ItemSettings>>>>,
 }
 
@@ -77,8 +76,7 @@ impl Connector for MqttSouth {
         Ok(Self {
             settings,
             ctx,
-            client: None,
-            events: None,
+            session: None,
             items: Arc::default(),
         })
     }
@@ -92,7 +90,7 @@ impl Connector for MqttSouth {
         let acker = client.clone();
         let flush_size = self.settings.flush_size;
         let flush_after = Duration::from_millis(self.settings.flush_timeout_ms);
-        self.events = Some(self.ctx.spawn(async move {
+        let events = self.ctx.spawn(async move {
             let mut buffer: Vec<(OibusValue, Publish)> = Vec::new();
             let mut deadline = None;
             loop {
@@ -143,19 +141,15 @@ impl Connector for MqttSouth {
                     }
                 }
             }
-        })?);
-        self.client = Some(client);
+        })?;
+        self.session = Some(Session::new(client, events));
         tracing::info!("connected to {}", broker.target());
         Ok(())
     }
 
     async fn disconnect(&mut self) -> Result<()> {
-        // Never wait on the request queue: with the broker gone it may be full.
-        if let Some(c) = self.client.take() {
-            let _ = c.try_disconnect();
-        }
-        if let Some(task) = self.events.take() {
-            task.abort();
+        if let Some(session) = self.session.take() {
+            session.close();
         }
         Ok(())
     }
@@ -168,9 +162,7 @@ impl South for MqttSouth {
 impl QueriesSubscription for MqttSouth {
     async fn subscribe(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
         let target = self.settings.broker.target();
-        let client = self.client.clone().ok_or_else(|| {
-            PluginError::connection_lost(format!("MQTT broker {target}: not connected"))
-        })?;
+        let client = client_of(&self.session, &self.settings.broker)?;
         for item in items {
             if !rumqttc::valid_filter(&item.settings.topic) {
                 return Err(PluginError::invalid_settings(format!(
@@ -199,7 +191,7 @@ impl QueriesSubscription for MqttSouth {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|i| items.iter().all(|x| x.name != i.name));
-        if let Some(client) = &self.client {
+        if let Ok(client) = client_of(&self.session, &self.settings.broker) {
             for item in items {
                 let _ = client.try_unsubscribe(item.settings.topic.clone());
             }
