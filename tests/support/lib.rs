@@ -24,6 +24,7 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("oibus-south-modbus", "oibus_south_modbus"),
     ("oibus-south-mqtt", "oibus_south_mqtt"),
     ("oibus-north-mqtt", "oibus_north_mqtt"),
+    ("oibus-north-nats", "oibus_north_nats"),
 ];
 
 /// The four product plugins.

@@ -158,3 +158,72 @@ impl Drop for Mosquitto {
         self.stop();
     }
 }
+
+/// A nats-server with JetStream (file store: streams survive its restart) on 127.0.0.1,
+/// optionally requiring a user name and password.
+pub struct NatsServer {
+    /// Its port.
+    pub port: u16,
+    credentials: Option<(String, String)>,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl NatsServer {
+    /// Starts a server on a free port; `credentials`: the only user allowed in.
+    pub fn start(credentials: Option<(&str, &str)>) -> Self {
+        let mut s = Self {
+            port: free_port(),
+            credentials: credentials.map(|(u, p)| (u.to_string(), p.to_string())),
+            dir: tempfile::tempdir().expect("temp dir"),
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// Starts it (again) on the same port with the same store; waits until it listens.
+    pub fn restart(&mut self) {
+        self.stop();
+        let mut cmd = Command::new("nats-server");
+        cmd.args(["-js", "-a", "127.0.0.1", "-p"])
+            .arg(self.port.to_string())
+            .arg("-sd")
+            .arg(self.dir.path());
+        if let Some((user, password)) = &self.credentials {
+            cmd.args(["--user", user, "--pass", password]);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server (scripts/test installs it)");
+        self.child = Some(child);
+        let began = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                began.elapsed() < Duration::from_secs(20),
+                "nats-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops it (SIGTERM).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,245 @@
+//! `north-nats`: publishes values (one message each, OIBus's JSON shape) and files to a NATS
+//! JetStream stream, and reports a batch sent only when the server acknowledged every message:
+//! then they are stored in the stream. Many gateways can feed one JetStream cluster.
+
+use async_nats::{
+    ConnectOptions, HeaderMap,
+    jetstream::{self, context::PublishAckFuture, stream},
+};
+use futures_util::future::try_join_all;
+use oibus_plugin_api::{prelude::*, serde_json};
+use std::{path::Path, time::Duration};
+
+/// Connector settings.
+#[derive(Clone, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub struct NatsSettings {
+    /// Server address, `host:port` or `nats://host:port`.
+    #[schemars(length(min = 1))]
+    pub server: String,
+    /// User name.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password (a secret: write-only, never logged).
+    #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
+    pub password: Option<String>,
+    /// Subject of each value; `{pointId}` is replaced by its point id (`.`, `*`, `>` and
+    /// spaces in it become `_`).
+    #[serde(default = "default_subject")]
+    #[schemars(length(min = 1))]
+    pub subject: String,
+    /// Subject of files; the file name travels in the `Oibus-File-Name` header.
+    #[serde(default = "default_file_subject")]
+    #[schemars(length(min = 1))]
+    pub file_subject: String,
+    /// The JetStream stream the subjects belong to.
+    #[serde(default = "default_stream")]
+    #[schemars(length(min = 1))]
+    pub stream: String,
+    /// Create the stream (with `stream_subjects`) if it does not exist.
+    #[serde(default)]
+    pub create_stream: bool,
+    /// Subjects of a stream this connector creates.
+    #[serde(default = "default_stream_subjects")]
+    pub stream_subjects: Vec<String>,
+    /// How long to wait for the server (connection, and acknowledgements of a batch), in ms.
+    #[serde(default = "default_timeout")]
+    #[schemars(range(min = 1))]
+    pub timeout_ms: u64,
+}
+
+fn default_subject() -> String {
+    "oibus.values.{pointId}".into()
+}
+fn default_file_subject() -> String {
+    "oibus.files".into()
+}
+fn default_stream() -> String {
+    "OIBUS".into()
+}
+fn default_stream_subjects() -> Vec<String> {
+    vec!["oibus.>".into()]
+}
+fn default_timeout() -> u64 {
+    10_000
+}
+
+/// The subject of a value: the template with `{pointId}` replaced, made a single NATS token.
+pub fn subject_of(template: &str, point_id: &str) -> String {
+    let token: String = point_id
+        .chars()
+        .map(|c| {
+            if matches!(c, '.' | '*' | '>') || c.is_whitespace() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    template.replace("{pointId}", &token)
+}
+
+/// The NATS North connector.
+pub struct NatsNorth {
+    settings: NatsSettings,
+    js: Option<jetstream::Context>,
+}
+
+impl NatsNorth {
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.settings.timeout_ms)
+    }
+
+    fn lost(&self, what: impl std::fmt::Display) -> PluginError {
+        PluginError::connection_lost(format!("NATS server {}: {what}", self.settings.server))
+    }
+
+    fn context(&self) -> Result<jetstream::Context> {
+        self.js.clone().ok_or_else(|| self.lost("not connected"))
+    }
+
+    /// Waits for the server's acknowledgement of every message.
+    async fn acknowledged(&self, acks: Vec<PublishAckFuture>) -> Result<()> {
+        let all = try_join_all(acks.into_iter().map(|a| a.into_future()));
+        match tokio::time::timeout(self.timeout(), all).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(self.lost(format!("a message was not stored: {e}"))),
+            Err(_) => Err(self.lost(format!(
+                "not every message acknowledged within {} ms",
+                self.settings.timeout_ms
+            ))),
+        }
+    }
+}
+
+/// Opens a connection with `settings` and checks (or creates) the stream.
+async fn open(settings: NatsSettings) -> Result<jetstream::Context> {
+    let server = settings.server.clone();
+    let mut options = ConnectOptions::new()
+        .connection_timeout(Duration::from_millis(settings.timeout_ms))
+        .max_reconnects(Some(3));
+    if let Some(user) = &settings.username {
+        options =
+            options.user_and_password(user.clone(), settings.password.clone().unwrap_or_default());
+    }
+    let client = options.connect(server.as_str()).await.map_err(|e| {
+        let text = e.to_string();
+        if text.to_lowercase().contains("authorization") {
+            PluginError::invalid_settings(format!(
+                "NATS server {server} refused the credentials: check username and password"
+            ))
+        } else {
+            PluginError::transient(format!("NATS server {server}: cannot connect: {text}"))
+        }
+    })?;
+    let js = jetstream::new(client);
+    let found = if settings.create_stream {
+        js.get_or_create_stream(stream::Config {
+            name: settings.stream.clone(),
+            subjects: settings.stream_subjects.clone(),
+            ..Default::default()
+        })
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+    } else {
+        js.get_stream(&settings.stream)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    };
+    found.map_err(|e| {
+        PluginError::invalid_settings(format!(
+            "NATS server {server}: stream {:?}: {e} (set create_stream to create it)",
+            settings.stream
+        ))
+    })?;
+    Ok(js)
+}
+
+impl Connector for NatsNorth {
+    type Settings = NatsSettings;
+
+    fn new(settings: NatsSettings, _ctx: Context) -> Result<Self> {
+        Ok(Self { settings, js: None })
+    }
+
+    async fn connect(&mut self) -> Result<()> {
+        self.js = Some(open(self.settings.clone()).await?);
+        tracing::info!(
+            "connected to {}, stream {}",
+            self.settings.server,
+            self.settings.stream
+        );
+        Ok(())
+    }
+
+    async fn disconnect(&mut self) -> Result<()> {
+        self.js = None; // the client closes when its last handle is dropped
+        Ok(())
+    }
+}
+
+impl HandlesValues for NatsNorth {
+    async fn handle_values(&mut self, values: Vec<OibusValue>) -> Result<()> {
+        let js = self.context()?;
+        let mut acks = Vec::with_capacity(values.len());
+        for v in &values {
+            let subject = subject_of(&self.settings.subject, v.point_id.as_str());
+            let payload = bytes::Bytes::from(serde_json::to_vec(v)?);
+            let ack = js
+                .publish(subject, payload)
+                .await
+                .map_err(|e| self.lost(e))?;
+            acks.push(ack);
+        }
+        self.acknowledged(acks).await
+    }
+}
+
+impl HandlesFile for NatsNorth {
+    async fn handle_file(&mut self, path: &Path) -> Result<()> {
+        let js = self.context()?;
+        let content = std::fs::read(path)
+            .map_err(|e| PluginError::transient(format!("cannot read {}: {e}", path.display())))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut headers = HeaderMap::new();
+        headers.insert("Oibus-File-Name", name.as_str());
+        let ack = js
+            .publish_with_headers(self.settings.file_subject.clone(), headers, content.into())
+            .await
+            .map_err(|e| self.lost(e))?;
+        self.acknowledged(vec![ack]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn subjects_are_single_tokens() {
+        assert_eq!(
+            super::subject_of("oibus.values.{pointId}", "line 1.speed>*"),
+            "oibus.values.line_1_speed__"
+        );
+    }
+}
+
+fn plugin() -> Plugin {
+    Plugin::new("NATS JetStream publisher", "oibus-rs")
+        .description("Publishes values and files to a NATS JetStream stream")
+        .connector(
+            ConnectorType::<NatsNorth>::north("nats-north", "NATS JetStream")
+                .description(
+                    "One message per value, acknowledged by JetStream; files with their name",
+                )
+                .handles_values()
+                .handles_file(),
+        )
+}
+
+oibus_plugin_api::export_plugin!(plugin);

@@ -1,0 +1,123 @@
+//! `north-nats` against a real nats-server with JetStream.
+
+use oibus_plugin_api::OibusValue;
+use oibus_tests::{
+    process::{Workspace, check_acknowledged},
+    servers::NatsServer,
+};
+use std::{fs, io::Write, path::Path, time::Duration};
+
+fn config(port: u16, probe_enabled: bool) -> String {
+    format!(
+        r#"
+[engine]
+reconnect = {{ min = "100ms", max = "500ms" }}
+
+[[south]]
+id = "src"
+type = "probe-south"
+enabled = {probe_enabled}
+settings = {{ batch_size = 20, interval_ms = 10, ack_file = "{{ws}}/acks" }}
+items = [{{ name = "a", scan_mode = "subscription" }}]
+
+[[north]]
+id = "js"
+type = "nats-north"
+settings = {{ server = "127.0.0.1:{port}", stream = "PLANT", create_stream = true, stream_subjects = ["oibus.>"], timeout_ms = 2000 }}
+caching = {{ group_count = 100, send_interval = "50ms", retry_interval = "100ms" }}
+"#
+    )
+}
+
+/// Every value stored in stream `PLANT`, written as the probe North would record them.
+fn dump_stream(port: u16, out: &Path) -> usize {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(format!("127.0.0.1:{port}"))
+            .await
+            .unwrap();
+        let js = async_nats::jetstream::new(client);
+        let mut stream = js.get_stream("PLANT").await.unwrap();
+        let info = stream.info().await.unwrap();
+        let (first, last) = (info.state.first_sequence, info.state.last_sequence);
+        let mut file = fs::File::create(out).unwrap();
+        let mut n = 0;
+        for seq in first..=last {
+            let m = stream.get_raw_message(seq).await.unwrap();
+            let v: OibusValue = serde_json::from_slice(&m.payload).unwrap();
+            writeln!(file, "{}", serde_json::to_string(&v).unwrap()).unwrap();
+            n += 1;
+        }
+        n
+    })
+}
+
+#[test]
+fn values_are_stored_in_jetstream_and_survive_a_server_restart() {
+    let mut server = NatsServer::start(None);
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_north_nats"]);
+    ws.config(&config(server.port, true));
+    let mut engine = ws.start();
+    engine.wait_until("values stored", Duration::from_secs(30), |e| {
+        e.counter("js", "values_sent") >= 200
+    });
+    server.stop();
+    engine.wait_until("the loss to be noticed", Duration::from_secs(30), |e| {
+        e.counter("js", "send_failures") >= 1
+    });
+    server.restart();
+    let before = engine.counter("js", "values_sent");
+    engine.wait_until("values stored again", Duration::from_secs(60), |e| {
+        e.counter("js", "values_sent") >= before + 200
+    });
+    engine.stop();
+    ws.config(&config(server.port, false));
+    ws.drain("js");
+    let stored = dump_stream(server.port, &ws.path("received"));
+    let d = check_acknowledged(&ws.path("acks"), &ws.path("received"));
+    eprintln!("{stored} messages in the stream; {d:?}");
+    assert!(d.acknowledged > 400, "{d:?}");
+}
+
+#[test]
+fn wrong_credentials_are_a_clear_test_connection_error() {
+    let server = NatsServer::start(Some(("gateway", "s3cret")));
+    let plugins = oibus_tests::plugin_folder(&["oibus_north_nats"]);
+    let data = tempfile::tempdir().unwrap();
+    let test = |password: &str| {
+        std::process::Command::new(oibus_tests::oibus())
+            .args(["test-connection", "--type", "nats-north", "--timeout", "10"])
+            .arg("--plugins")
+            .arg(plugins.path())
+            .arg("--data")
+            .arg(data.path())
+            .arg("--settings")
+            .arg(format!(
+                r#"{{"server": "127.0.0.1:{}", "username": "gateway", "password": "{password}", "create_stream": true, "timeout_ms": 2000}}"#,
+                server.port
+            ))
+            .output()
+            .unwrap()
+    };
+    let out = test("wrong");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("refused the credentials"), "{err}");
+    assert!(!err.contains("wrong"), "the password is never shown: {err}");
+    let out = test("s3cret");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_settings_are_named_before_anything_starts() {
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_north_nats"]);
+    ws.config(&config(4222, true).replace("timeout_ms = 2000", "timeout_ms = 0"));
+    let (code, out) = ws.run_to_end();
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains(r#"north "js" settings.timeout_ms"#), "{out}");
+}
