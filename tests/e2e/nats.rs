@@ -24,7 +24,7 @@ items = [{{ name = "a", scan_mode = "subscription" }}]
 id = "js"
 type = "nats-north"
 settings = {{ server = "127.0.0.1:{port}", stream = "PLANT", create_stream = true, stream_subjects = ["oibus.>"], timeout_ms = 2000 }}
-caching = {{ group_count = 100, send_interval = "50ms", retry_interval = "100ms" }}
+caching = {{ group_count = 2000, send_interval = "200ms", retry_interval = "100ms" }}
 "#
     )
 }

@@ -81,6 +81,9 @@ pub fn subject_of(template: &str, point_id: &str) -> String {
     template.replace("{pointId}", &token)
 }
 
+/// Messages published before waiting for their acknowledgements.
+const ACK_WINDOW: usize = 256;
+
 /// The NATS North connector.
 pub struct NatsNorth {
     settings: NatsSettings,
@@ -185,17 +188,22 @@ impl Connector for NatsNorth {
 impl HandlesValues for NatsNorth {
     async fn handle_values(&mut self, values: Vec<OibusValue>) -> Result<()> {
         let js = self.context()?;
-        let mut acks = Vec::with_capacity(values.len());
-        for v in &values {
-            let subject = subject_of(&self.settings.subject, v.point_id.as_str());
-            let payload = bytes::Bytes::from(serde_json::to_vec(v)?);
-            let ack = js
-                .publish(subject, payload)
-                .await
-                .map_err(|e| self.lost(e))?;
-            acks.push(ack);
+        // The client limits the acknowledgements it waits for at once: publish in windows and
+        // collect each window's acknowledgements before the next.
+        for window in values.chunks(ACK_WINDOW) {
+            let mut acks = Vec::with_capacity(window.len());
+            for v in window {
+                let subject = subject_of(&self.settings.subject, v.point_id.as_str());
+                let payload = bytes::Bytes::from(serde_json::to_vec(v)?);
+                let ack = js
+                    .publish(subject, payload)
+                    .await
+                    .map_err(|e| self.lost(e))?;
+                acks.push(ack);
+            }
+            self.acknowledged(acks).await?;
         }
-        self.acknowledged(acks).await
+        Ok(())
     }
 }
 
