@@ -84,34 +84,16 @@ fn values_cross_a_real_broker_and_nothing_acknowledged_is_lost_when_it_restarts(
 #[test]
 fn wrong_credentials_are_a_clear_test_connection_error() {
     let broker = Mosquitto::start(Some(("operator", "s3cret")));
-    let plugins = oibus_tests::plugin_folder(&["oibus_north_mqtt"]);
-    let data = tempfile::tempdir().unwrap();
-    let test = |password: &str| {
-        std::process::Command::new(oibus_tests::oibus())
-            .args(["test-connection", "--type", "mqtt-north", "--timeout", "10"])
-            .arg("--plugins")
-            .arg(plugins.path())
-            .arg("--data")
-            .arg(data.path())
-            .arg("--settings")
-            .arg(format!(
+    oibus_tests::assert_credentials_are_checked(
+        "oibus_north_mqtt",
+        "mqtt-north",
+        "s3cret",
+        |password| {
+            format!(
                 r#"{{"broker": {{"host": "127.0.0.1", "port": {}, "username": "operator", "password": "{password}"}}}}"#,
                 broker.port
-            ))
-            .output()
-            .unwrap()
-    };
-    let out = test("wrong");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("refused the credentials"), "{err}");
-    assert!(!err.contains("wrong"), "the password is never shown: {err}");
-    let out = test("s3cret");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+            )
+        },
     );
 }
 

@@ -82,34 +82,16 @@ fn values_are_stored_in_jetstream_and_survive_a_server_restart() {
 #[test]
 fn wrong_credentials_are_a_clear_test_connection_error() {
     let server = NatsServer::start(Some(("gateway", "s3cret")));
-    let plugins = oibus_tests::plugin_folder(&["oibus_north_nats"]);
-    let data = tempfile::tempdir().unwrap();
-    let test = |password: &str| {
-        std::process::Command::new(oibus_tests::oibus())
-            .args(["test-connection", "--type", "nats-north", "--timeout", "10"])
-            .arg("--plugins")
-            .arg(plugins.path())
-            .arg("--data")
-            .arg(data.path())
-            .arg("--settings")
-            .arg(format!(
+    oibus_tests::assert_credentials_are_checked(
+        "oibus_north_nats",
+        "nats-north",
+        "s3cret",
+        |password| {
+            format!(
                 r#"{{"server": "127.0.0.1:{}", "username": "gateway", "password": "{password}", "create_stream": true, "timeout_ms": 2000}}"#,
                 server.port
-            ))
-            .output()
-            .unwrap()
-    };
-    let out = test("wrong");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("refused the credentials"), "{err}");
-    assert!(!err.contains("wrong"), "the password is never shown: {err}");
-    let out = test("s3cret");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+            )
+        },
     );
 }
 

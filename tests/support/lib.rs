@@ -180,3 +180,40 @@ pub fn memory_mb(field: &str) -> f64 {
         })
         .map_or(0.0, |kb| kb / 1024.0)
 }
+
+/// Runs `oibus test-connection` for connector type `type_id` of plugin `plugin` with the
+/// settings `settings(password)`, and checks that a wrong password is refused with a clear message
+/// that does not show it, and that `right` works.
+pub fn assert_credentials_are_checked(
+    plugin: &str,
+    type_id: &str,
+    right: &str,
+    settings: impl Fn(&str) -> String,
+) {
+    let plugins = plugin_folder(&[plugin]);
+    let data = tempfile::tempdir().expect("temp dir");
+    let test = |password: &str| {
+        Command::new(oibus())
+            .args(["test-connection", "--type", type_id, "--timeout", "10"])
+            .arg("--plugins")
+            .arg(plugins.path())
+            .arg("--data")
+            .arg(data.path())
+            .arg("--settings")
+            .arg(settings(password))
+            .output()
+            .expect("run oibus")
+    };
+    let out = test("wrong");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("refused the credentials"), "{err}");
+    assert!(!err.contains("wrong"), "the password is never shown: {err}");
+    let out = test(right);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -74,6 +74,35 @@ impl Drop for ModbusServer {
     }
 }
 
+/// Starts a server (installed by `scripts/test`) and waits until it listens on `port`.
+fn start_daemon(mut cmd: Command, port: u16) -> Child {
+    let name = cmd.get_program().to_string_lossy().into_owned();
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {name} (scripts/test installs it): {e}"));
+    let began = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "{name} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// Stops a server with SIGTERM (so that it saves its state) and waits for it.
+fn terminate(mut child: Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
+}
+
 /// A mosquitto broker on 127.0.0.1 with persistence (sessions survive its restart), optionally
 /// requiring a user name and password.
 pub struct Mosquitto {
@@ -122,33 +151,15 @@ impl Mosquitto {
     /// Starts it (again) on the same port with the same persistence; waits until it listens.
     pub fn restart(&mut self) {
         self.stop();
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(self.dir.path().join("mosquitto.conf"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto (scripts/test installs it)");
-        self.child = Some(child);
-        let began = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                began.elapsed() < Duration::from_secs(20),
-                "mosquitto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut cmd = Command::new("mosquitto");
+        cmd.arg("-c").arg(self.dir.path().join("mosquitto.conf"));
+        self.child = Some(start_daemon(cmd, self.port));
     }
 
     /// Stops it (SIGTERM: it saves its persistence file).
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(c.id().to_string())
-                .status();
-            let _ = c.wait();
+        if let Some(c) = self.child.take() {
+            terminate(c);
         }
     }
 }
@@ -193,31 +204,13 @@ impl NatsServer {
         if let Some((user, password)) = &self.credentials {
             cmd.args(["--user", user, "--pass", password]);
         }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server (scripts/test installs it)");
-        self.child = Some(child);
-        let began = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                began.elapsed() < Duration::from_secs(20),
-                "nats-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.child = Some(start_daemon(cmd, self.port));
     }
 
     /// Stops it (SIGTERM).
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(c.id().to_string())
-                .status();
-            let _ = c.wait();
+        if let Some(c) = self.child.take() {
+            terminate(c);
         }
     }
 }
