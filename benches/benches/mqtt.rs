@@ -10,19 +10,8 @@ use oibus_core::{
     engine::{self, DataDir, EngineOptions},
 };
 use oibus_tests::servers::Mosquitto;
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-fn counter(data: &Path, id: &str) -> (f64, u64) {
-    let snap = engine::read_status(data).unwrap();
-    let c = snap.connectors.iter().find(|c| c.id == id).unwrap();
-    (
-        snap.updated.as_nanos() as f64 / 1e9,
-        c.counters
-            .values_sent
-            .load(std::sync::atomic::Ordering::Relaxed),
-    )
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
@@ -76,11 +65,11 @@ caching = {{ group_count = 2000, send_interval = "20ms" }}
     let shutdown = CancellationToken::new();
     let engine = rt.spawn(engine::run(options, shutdown.clone()));
     std::thread::sleep(Duration::from_secs(3));
-    let (t0, pub0) = counter(&data, "pub");
-    let (_, rec0) = counter(&data, "rec");
+    let (t0, pub0) = oibus_tests::values_sent_at(&data, "pub");
+    let (_, rec0) = oibus_tests::values_sent_at(&data, "rec");
     std::thread::sleep(Duration::from_secs(10));
-    let (t1, pub1) = counter(&data, "pub");
-    let (_, rec1) = counter(&data, "rec");
+    let (t1, pub1) = oibus_tests::values_sent_at(&data, "pub");
+    let (_, rec1) = oibus_tests::values_sent_at(&data, "rec");
     shutdown.cancel();
     rt.block_on(engine).unwrap().unwrap();
     println!("| side                                             | values/s |");

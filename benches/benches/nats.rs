@@ -9,19 +9,8 @@ use oibus_core::{
     engine::{self, DataDir, EngineOptions},
 };
 use oibus_tests::servers::NatsServer;
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-fn counter(data: &Path, id: &str) -> (f64, u64) {
-    let snap = engine::read_status(data).unwrap();
-    let c = snap.connectors.iter().find(|c| c.id == id).unwrap();
-    (
-        snap.updated.as_nanos() as f64 / 1e9,
-        c.counters
-            .values_sent
-            .load(std::sync::atomic::Ordering::Relaxed),
-    )
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
@@ -64,9 +53,9 @@ caching = {{ group_count = 5000, max_send_count = 10000, send_interval = "20ms",
     let shutdown = CancellationToken::new();
     let engine = rt.spawn(engine::run(options, shutdown.clone()));
     std::thread::sleep(Duration::from_secs(3));
-    let (t0, sent0) = counter(&data, "js");
+    let (t0, sent0) = oibus_tests::values_sent_at(&data, "js");
     std::thread::sleep(Duration::from_secs(10));
-    let (t1, sent1) = counter(&data, "js");
+    let (t1, sent1) = oibus_tests::values_sent_at(&data, "js");
     if sent1 == sent0 {
         let snap = engine::read_status(&data).unwrap();
         for c in &snap.connectors {

@@ -217,3 +217,15 @@ pub fn assert_credentials_are_checked(
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// From the status document of the engine using `data`: when it was written (seconds since the
+/// epoch) and how many values connector `id` has sent. For rates measured by the benchmarks.
+pub fn values_sent_at(data: &Path, id: &str) -> (f64, u64) {
+    let snap = oibus_core::engine::read_status(data).expect("status document");
+    let sent = snap.connectors.iter().find(|c| c.id == id).map_or(0, |c| {
+        c.counters
+            .values_sent
+            .load(std::sync::atomic::Ordering::Relaxed)
+    });
+    (snap.updated.as_nanos() as f64 / 1e9, sent)
+}
