@@ -1,0 +1,57 @@
+//! What the South needs from a database driver.
+
+use crate::{
+    cell::Record,
+    placeholders::{Query, Style},
+    settings::{Columns, TimeFormat},
+};
+use oibus_plugin_api::serde::de::DeserializeOwned;
+use oibus_plugin_api::{Timestamp, prelude::*};
+use std::future::Future;
+
+/// The values of `@StartTime` and `@EndTime`, and how to write them for non-timestamp columns.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// `@StartTime`.
+    pub start: Timestamp,
+    /// `@EndTime`.
+    pub end: Timestamp,
+    /// The item's storage form of instants.
+    pub format: TimeFormat,
+}
+
+/// Why a query failed: the South turns it into the error kind the engine acts on.
+#[derive(Debug)]
+pub enum QueryError {
+    /// The item's query or columns are wrong (syntax, unknown table or column, types).
+    Settings(String),
+    /// The connection is gone: the engine should reconnect.
+    Lost(String),
+    /// Anything else (a lock held too long, a time-out): retried on the next run.
+    Other(String),
+}
+
+/// A database the South reads from.
+pub trait Driver: Send + 'static {
+    /// The connector settings.
+    type Settings: DeserializeOwned + JsonSchema + Send + 'static;
+    /// How this driver numbers parameters.
+    const STYLE: Style;
+
+    /// Keeps the settings; does not connect.
+    fn new(settings: Self::Settings, ctx: Context) -> Self;
+
+    /// Opens the connection; the error names the server or file and what failed.
+    fn connect(&mut self) -> impl Future<Output = Result<()>> + Send;
+
+    /// Closes the connection.
+    fn disconnect(&mut self) -> impl Future<Output = ()> + Send;
+
+    /// Runs `query` with its bounds bound, and returns the mapped fields of every row.
+    fn query(
+        &mut self,
+        query: &Query,
+        bounds: Bounds,
+        columns: Columns<'_>,
+    ) -> impl Future<Output = Result<Vec<Record>, QueryError>> + Send;
+}

@@ -1,0 +1,44 @@
+//! `south-sql`: reads values, and their history, from SQL databases: PostgreSQL and SQLite.
+//!
+//! Each item is a query; `@StartTime` and `@EndTime` in it are bound as parameters (never spliced
+//! into the text), and its columns are mapped to the value, its instant, point id and quality.
+
+pub mod cell;
+pub mod driver;
+pub mod placeholders;
+pub mod postgres;
+pub mod settings;
+pub mod south;
+pub mod sqlite;
+
+pub use settings::{ItemSettings, PostgresSettings, SqliteSettings, TimeFormat};
+pub use south::SqlSouth;
+
+use oibus_plugin_api::prelude::*;
+
+/// The PostgreSQL South.
+pub type PostgresSouth = SqlSouth<postgres::Postgres>;
+/// The SQLite South.
+pub type SqliteSouth = SqlSouth<sqlite::Sqlite>;
+
+fn plugin() -> Plugin {
+    Plugin::new("SQL databases", "oibus-rs")
+        .description("Reads values and their history from PostgreSQL and SQLite")
+        .connector(
+            ConnectorType::<PostgresSouth>::south("postgresql", "PostgreSQL")
+                .description("One query per item, @StartTime/@EndTime bound as parameters")
+                .queries_history()
+                .queries_last_point(),
+        )
+        .connector(
+            ConnectorType::<SqliteSouth>::south("sqlite", "SQLite")
+                .description("One query per item on a database file opened read-only")
+                .queries_history()
+                .queries_last_point(),
+        )
+}
+
+oibus_plugin_api::export_plugin!(plugin);
+
+#[cfg(test)]
+mod tests;

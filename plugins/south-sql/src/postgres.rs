@@ -1,0 +1,290 @@
+//! The PostgreSQL driver (tokio-postgres).
+
+use crate::{
+    cell::{self, Cell, Record},
+    driver::{Bounds, Driver, QueryError},
+    placeholders::{Param, Query, Style},
+    settings::{Columns, PostgresSettings},
+};
+use oibus_plugin_api::{Timestamp, prelude::*};
+use rust_decimal::{Decimal, prelude::ToPrimitive};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, SystemTime},
+};
+use tokio_postgres::{Client, NoTls, Row, Statement, error::SqlState, types::ToSql, types::Type};
+
+/// A connection to a PostgreSQL server.
+pub struct Postgres {
+    settings: PostgresSettings,
+    ctx: Context,
+    client: Option<Client>,
+    /// Set when we close the connection ourselves, so that its end is not reported as a loss.
+    closing: Arc<AtomicBool>,
+    /// Prepared statements of this connection, by SQL text.
+    statements: HashMap<String, Statement>,
+}
+
+impl Postgres {
+    fn target(&self) -> String {
+        format!(
+            "PostgreSQL server {}:{} database {:?}",
+            self.settings.host, self.settings.port, self.settings.database
+        )
+    }
+
+    fn config(&self) -> tokio_postgres::Config {
+        let s = &self.settings;
+        let mut c = tokio_postgres::Config::new();
+        c.host(&s.host)
+            .port(s.port)
+            .dbname(&s.database)
+            .user(&s.username)
+            .application_name("oibus")
+            .connect_timeout(Duration::from_millis(s.connect_timeout_ms));
+        if let Some(p) = &s.password {
+            c.password(p);
+        }
+        c
+    }
+
+    fn connect_error(&self, e: &tokio_postgres::Error) -> PluginError {
+        let target = self.target();
+        let user = &self.settings.username;
+        match e.code() {
+            Some(code) if code.code().starts_with("28") => PluginError::invalid_settings(format!(
+                "{target} refused the credentials of user {user:?} ({}): check username and password",
+                e.as_db_error()
+                    .map_or(String::new(), |d| d.message().to_string())
+            )),
+            Some(&SqlState::INVALID_CATALOG_NAME) => {
+                PluginError::invalid_settings(format!("{target}: the database does not exist"))
+            }
+            _ if e.to_string().contains("password missing") => PluginError::invalid_settings(
+                format!("{target} asks user {user:?} for a password, and none is set"),
+            ),
+            _ => PluginError::transient(format!("{target}: cannot connect: {e}")),
+        }
+    }
+}
+
+impl Driver for Postgres {
+    type Settings = PostgresSettings;
+    const STYLE: Style = Style::Dollar;
+
+    fn new(settings: PostgresSettings, ctx: Context) -> Self {
+        Self {
+            settings,
+            ctx,
+            client: None,
+            closing: Arc::new(AtomicBool::new(false)),
+            statements: HashMap::new(),
+        }
+    }
+
+    async fn connect(&mut self) -> Result<()> {
+        self.disconnect().await;
+        let limit = Duration::from_millis(self.settings.connect_timeout_ms);
+        let (client, connection) =
+            match tokio::time::timeout(limit, self.config().connect(NoTls)).await {
+                Ok(Ok(pair)) => pair,
+                Ok(Err(e)) => return Err(self.connect_error(&e)),
+                Err(_) => {
+                    return Err(PluginError::transient(format!(
+                        "{}: no answer within {} ms",
+                        self.target(),
+                        self.settings.connect_timeout_ms
+                    )));
+                }
+            };
+        let closing = Arc::new(AtomicBool::new(false));
+        self.closing = closing.clone();
+        let (ctx, target) = (self.ctx.clone(), self.target());
+        self.ctx.spawn(async move {
+            let end = connection.await;
+            if !closing.load(Ordering::Acquire) {
+                let why = end.err().map_or("closed".to_string(), |e| e.to_string());
+                ctx.connection_lost(format!("{target}: connection lost: {why}"));
+            }
+        })?;
+        self.client = Some(client);
+        tracing::info!("connected to {}", self.target());
+        Ok(())
+    }
+
+    async fn disconnect(&mut self) {
+        self.closing.store(true, Ordering::Release);
+        self.statements.clear();
+        self.client = None;
+    }
+
+    async fn query(
+        &mut self,
+        query: &Query,
+        bounds: Bounds,
+        columns: Columns<'_>,
+    ) -> Result<Vec<Record>, QueryError> {
+        let client = match &self.client {
+            Some(c) if !c.is_closed() => c,
+            _ => return Err(QueryError::Lost("not connected".into())),
+        };
+        let limit = Duration::from_millis(self.settings.query_timeout_ms);
+        let statement = match self.statements.get(&query.sql) {
+            Some(s) => s.clone(),
+            None => {
+                let s = timed(limit, client.prepare(&query.sql)).await?;
+                self.statements.insert(query.sql.clone(), s.clone());
+                s
+            }
+        };
+        let mut params: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+        for (param, ty) in query.params.iter().zip(statement.params()) {
+            let at = match param {
+                Param::Start => bounds.start,
+                Param::End => bounds.end,
+            };
+            params.push(
+                bind(at, ty, bounds)
+                    .map_err(|e| QueryError::Settings(format!("{}: {e}", param.placeholder())))?,
+            );
+        }
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let rows = timed(limit, client.query(&statement, &refs)).await?;
+        let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
+        let [reference, value, point_id, quality] =
+            columns.locate(&names).map_err(QueryError::Settings)?;
+        let field = |row: &Row, i: Option<usize>| i.map(|i| read(row, i)).transpose();
+        rows.iter()
+            .map(|row| {
+                Ok(Record {
+                    reference: field(row, reference)?,
+                    value: field(row, value)?.unwrap_or(Cell::Null),
+                    point_id: field(row, point_id)?,
+                    quality: field(row, quality)?,
+                })
+            })
+            .collect::<Result<_, String>>()
+            .map_err(QueryError::Settings)
+    }
+}
+
+/// Runs a call with a time-out; classifies its error.
+async fn timed<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, QueryError> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(classify(&e)),
+        Err(_) => Err(QueryError::Other(format!(
+            "no answer within {} ms (query_timeout_ms)",
+            limit.as_millis()
+        ))),
+    }
+}
+
+fn classify(e: &tokio_postgres::Error) -> QueryError {
+    if e.is_closed() {
+        return QueryError::Lost(e.to_string());
+    }
+    let Some(db) = e.as_db_error() else {
+        return QueryError::Lost(e.to_string());
+    };
+    let mut message = db.message().to_string();
+    if let Some(hint) = db.hint() {
+        message.push_str(&format!(" (hint: {hint})"));
+    }
+    match &db.code().code()[..2] {
+        // Syntax and access rules, data exceptions, unsupported features, cardinality.
+        "42" | "22" | "0A" | "21" => QueryError::Settings(message),
+        // Connection exceptions, operator intervention (server shutting down).
+        "08" | "57" => QueryError::Lost(message),
+        _ => QueryError::Other(message),
+    }
+}
+
+/// `at` as a parameter of the type the server expects.
+fn bind(at: Timestamp, ty: &Type, bounds: Bounds) -> Result<Box<dyn ToSql + Sync + Send>, String> {
+    let number = || {
+        cell::number_of(at, bounds.format).ok_or_else(|| {
+            format!("compared with a {ty} column: set time_format to \"unix-s\" or \"unix-ms\"")
+        })
+    };
+    Ok(match *ty {
+        Type::TIMESTAMPTZ | Type::TIMESTAMP => Box::new(system_time(at)),
+        Type::INT8 => Box::new(number()?),
+        Type::INT4 => Box::new(i32::try_from(number()?).map_err(|e| e.to_string())?),
+        Type::FLOAT8 => Box::new(number()? as f64),
+        Type::NUMERIC => Box::new(Decimal::from(number()?)),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR => Box::new(cell::text_of(at, bounds.format)),
+        _ => {
+            return Err(format!(
+                "the server expects a {ty}: cast the placeholder (for example `@StartTime::timestamptz`)"
+            ));
+        }
+    })
+}
+
+fn system_time(at: Timestamp) -> SystemTime {
+    let n = at.as_nanos();
+    if n >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_nanos(n.unsigned_abs())
+    } else {
+        SystemTime::UNIX_EPOCH - Duration::from_nanos(n.unsigned_abs())
+    }
+}
+
+fn timestamp(t: SystemTime) -> Timestamp {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => Timestamp::from_nanos(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+        Err(e) => {
+            Timestamp::from_nanos(-i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX))
+        }
+    }
+}
+
+/// Field `i` of `row` as a cell.
+fn read(row: &Row, i: usize) -> Result<Cell, String> {
+    let column = &row.columns()[i];
+    let ty = column.type_();
+    let get = |e: tokio_postgres::Error| format!("column {:?}: {e}", column.name());
+    fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Cell) -> Cell {
+        v.map_or(Cell::Null, f)
+    }
+    Ok(match *ty {
+        Type::BOOL => opt(row.try_get(i).map_err(get)?, Cell::Bool),
+        Type::INT2 => opt(row.try_get::<_, Option<i16>>(i).map_err(get)?, |v| {
+            Cell::Int(v.into())
+        }),
+        Type::INT4 => opt(row.try_get::<_, Option<i32>>(i).map_err(get)?, |v| {
+            Cell::Int(v.into())
+        }),
+        Type::INT8 => opt(row.try_get(i).map_err(get)?, Cell::Int),
+        Type::FLOAT4 => opt(row.try_get::<_, Option<f32>>(i).map_err(get)?, |v| {
+            Cell::Float(v.into())
+        }),
+        Type::FLOAT8 => opt(row.try_get(i).map_err(get)?, Cell::Float),
+        Type::NUMERIC => opt(row.try_get::<_, Option<Decimal>>(i).map_err(get)?, |v| {
+            v.to_f64().map_or(Cell::Null, Cell::Float)
+        }),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+            opt(row.try_get(i).map_err(get)?, Cell::Text)
+        }
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+            opt(row.try_get(i).map_err(get)?, |t| Cell::Time(timestamp(t)))
+        }
+        _ => {
+            return Err(format!(
+                "column {:?} is of type {ty}, which the connector does not read: cast it in the query (::float8, ::text, ::timestamptz)",
+                column.name()
+            ));
+        }
+    })
+}

@@ -1,0 +1,214 @@
+//! The South connector, the same for every driver: runs each item's query and turns its rows
+//! into values.
+
+use crate::{
+    driver::{Bounds, Driver, QueryError},
+    placeholders::{Param, Query, rewrite},
+    settings::ItemSettings,
+};
+use oibus_plugin_api::{ErrorKind, prelude::*};
+use std::{collections::BTreeMap, path::PathBuf};
+
+/// Values handed to the engine per `add_values` call.
+const CHUNK: usize = 10_000;
+
+/// A South reading SQL queries through driver `D`.
+pub struct SqlSouth<D: Driver> {
+    driver: D,
+    ctx: Context,
+    /// For last-point scans: the newest instant read per item (`@StartTime` of the next scan).
+    newest: BTreeMap<String, Timestamp>,
+    /// Where `newest` is kept across restarts.
+    state_file: PathBuf,
+    /// `@StartTime` of an item's first last-point scan.
+    started: Timestamp,
+}
+
+impl<D: Driver> SqlSouth<D> {
+    /// Runs the query of `item` and converts its rows; errors name the item.
+    async fn read(
+        &mut self,
+        item: &SouthItem<ItemSettings>,
+        query: &Query,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Vec<OibusValue>> {
+        let s = &item.settings;
+        let bounds = Bounds {
+            start,
+            end,
+            format: s.time_format,
+        };
+        let read_at = Timestamp::now();
+        let records = self
+            .driver
+            .query(query, bounds, s.columns())
+            .await
+            .map_err(|e| match e {
+                QueryError::Settings(m) => {
+                    PluginError::invalid_settings(format!("item {:?}: {m}", item.name))
+                }
+                QueryError::Lost(m) => {
+                    PluginError::connection_lost(format!("item {:?}: {m}", item.name))
+                }
+                QueryError::Other(m) => {
+                    PluginError::transient(format!("item {:?}: {m}", item.name))
+                }
+            })?;
+        records
+            .into_iter()
+            .enumerate()
+            .map(|(row, r)| {
+                r.into_value(&item.name, s.time_format, read_at)
+                    .map_err(|e| {
+                        PluginError::invalid_settings(format!(
+                            "item {:?}, row {}: {e}",
+                            item.name,
+                            row + 1
+                        ))
+                    })
+            })
+            .collect()
+    }
+
+    fn save_newest(&self) -> Result<()> {
+        let map: BTreeMap<&String, String> =
+            self.newest.iter().map(|(k, v)| (k, v.to_iso())).collect();
+        let text = oibus_plugin_api::serde_json::to_vec_pretty(&map)
+            .map_err(|e| PluginError::permanent(e.to_string()))?;
+        let write = || -> std::io::Result<()> {
+            if let Some(dir) = self.state_file.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let tmp = self.state_file.with_extension("tmp");
+            let mut f = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, &text)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &self.state_file)
+        };
+        write().map_err(|e| {
+            PluginError::transient(format!("cannot save {}: {e}", self.state_file.display()))
+        })
+    }
+}
+
+fn load_newest(file: &PathBuf) -> BTreeMap<String, Timestamp> {
+    let Ok(bytes) = std::fs::read(file) else {
+        return BTreeMap::new();
+    };
+    match oibus_plugin_api::serde_json::from_slice::<BTreeMap<String, Timestamp>>(&bytes) {
+        Ok(map) => map,
+        Err(e) => {
+            tracing::warn!(
+                "{}: unreadable ({e}); last-point scans start from now",
+                file.display()
+            );
+            BTreeMap::new()
+        }
+    }
+}
+
+/// Hands `values` to the engine in chunks of [`CHUNK`].
+async fn add(ctx: &Context, mut values: Vec<OibusValue>) -> Result<()> {
+    while values.len() > CHUNK {
+        let rest = values.split_off(CHUNK);
+        ctx.add_values(std::mem::replace(&mut values, rest)).await?;
+    }
+    if !values.is_empty() {
+        ctx.add_values(values).await?;
+    }
+    Ok(())
+}
+
+fn newest_of(values: &[OibusValue]) -> Option<Timestamp> {
+    values.iter().map(|v| v.timestamp).max()
+}
+
+impl<D: Driver> Connector for SqlSouth<D> {
+    type Settings = D::Settings;
+
+    fn new(settings: D::Settings, ctx: Context) -> Result<Self> {
+        let state_file = ctx.state_dir().join("last-point.json");
+        Ok(Self {
+            driver: D::new(settings, ctx.clone()),
+            newest: load_newest(&state_file),
+            state_file,
+            ctx,
+            started: Timestamp::now(),
+        })
+    }
+
+    async fn connect(&mut self) -> Result<()> {
+        self.driver.connect().await
+    }
+
+    async fn disconnect(&mut self) -> Result<()> {
+        self.driver.disconnect().await;
+        Ok(())
+    }
+}
+
+impl<D: Driver> South for SqlSouth<D> {
+    type ItemSettings = ItemSettings;
+}
+
+impl<D: Driver> QueriesHistory for SqlSouth<D> {
+    async fn history_query(
+        &mut self,
+        items: &[SouthItem<ItemSettings>],
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Option<Timestamp>> {
+        let mut newest = None;
+        for item in items {
+            let query = rewrite(&item.settings.query, D::STYLE);
+            if item.settings.reference_column.is_none() {
+                return Err(PluginError::invalid_settings(format!(
+                    "item {:?}: reading history needs reference_column, the column of each row's instant",
+                    item.name
+                )));
+            }
+            if !query.uses(Param::Start) || !query.uses(Param::End) {
+                return Err(PluginError::invalid_settings(format!(
+                    "item {:?}: a history query must use @StartTime and @EndTime (for example \
+                     `WHERE ts > @StartTime AND ts <= @EndTime`), or every window reads the same rows",
+                    item.name
+                )));
+            }
+            let values = self.read(item, &query, start, end).await?;
+            newest = newest.max(newest_of(&values));
+            add(&self.ctx, values).await?;
+        }
+        Ok(newest)
+    }
+}
+
+impl<D: Driver> QueriesLastPoint for SqlSouth<D> {
+    async fn last_point_query(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
+        let mut refused = None;
+        for item in items {
+            let query = rewrite(&item.settings.query, D::STYLE);
+            let start = self.newest.get(&item.name).copied().unwrap_or(self.started);
+            let values = match self.read(item, &query, start, Timestamp::now()).await {
+                Ok(v) => v,
+                Err(e) if e.kind == ErrorKind::INVALID_SETTINGS => {
+                    // The other items may still be read; report this one after.
+                    tracing::warn!("{e}");
+                    refused.get_or_insert(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let newest = newest_of(&values);
+            add(&self.ctx, values).await?;
+            if query.uses(Param::Start)
+                && let Some(t) = newest
+                && t > start
+            {
+                self.newest.insert(item.name.clone(), t);
+                self.save_newest()?;
+            }
+        }
+        refused.map_or(Ok(()), Err)
+    }
+}
