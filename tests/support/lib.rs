@@ -25,6 +25,7 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("oibus-south-mqtt", "oibus_south_mqtt"),
     ("oibus-north-mqtt", "oibus_north_mqtt"),
     ("oibus-north-nats", "oibus_north_nats"),
+    ("oibus-south-sql", "oibus_south_sql"),
 ];
 
 /// The four product plugins.

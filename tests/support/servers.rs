@@ -220,3 +220,167 @@ impl Drop for NatsServer {
         self.stop();
     }
 }
+
+/// The newest PostgreSQL server programs installed (Debian keeps them in
+/// `/usr/lib/postgresql/<major>/bin`), else the ones on the `PATH`.
+fn postgres_bin(program: &str) -> std::path::PathBuf {
+    let mut majors: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let major = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin").join(program);
+            bin.is_file().then_some((major, bin))
+        })
+        .collect();
+    majors.sort();
+    majors.pop().map_or_else(|| program.into(), |(_, bin)| bin)
+}
+
+/// The user and group ids the server runs as: PostgreSQL refuses to run as root, so when the
+/// tests run as root the server runs as the `postgres` user the Debian package creates.
+fn postgres_ids() -> Option<(u32, u32)> {
+    let out = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&out.stdout).trim() != "0" {
+        return None;
+    }
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .expect("id");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("a `postgres` user (scripts/test installs PostgreSQL)")
+    };
+    Some((id("-u"), id("-g")))
+}
+
+/// A PostgreSQL server of its own on 127.0.0.1 (a fresh cluster in a temporary folder), with one
+/// user, [`PostgresServer::USER`], whose password is [`PostgresServer::PASSWORD`].
+pub struct PostgresServer {
+    /// Its port.
+    pub port: u16,
+    dir: tempfile::TempDir,
+    ids: Option<(u32, u32)>,
+    child: Option<Child>,
+}
+
+impl PostgresServer {
+    /// The user the tests log in as (the cluster's superuser).
+    pub const USER: &str = "oibus";
+    /// Its password.
+    pub const PASSWORD: &str = "s3cret-pg";
+
+    /// Creates a cluster (initdb) and starts its server on a free port.
+    pub fn start() -> Self {
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ids = postgres_ids();
+        if let Some((uid, gid)) = ids {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown");
+        }
+        let pwfile = dir.path().join("password");
+        std::fs::write(&pwfile, Self::PASSWORD).expect("password file");
+        if let Some((uid, gid)) = ids {
+            std::os::unix::fs::chown(&pwfile, Some(uid), Some(gid)).expect("chown");
+        }
+        let mut initdb = Command::new(postgres_bin("initdb"));
+        initdb
+            .arg("-D")
+            .arg(dir.path().join("data"))
+            .args([
+                "-U",
+                Self::USER,
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ])
+            .arg(format!("--pwfile={}", pwfile.display()))
+            .stdin(Stdio::null());
+        if let Some((uid, gid)) = ids {
+            initdb.uid(uid).gid(gid);
+        }
+        let out = initdb
+            .output()
+            .expect("initdb runs (scripts/test installs PostgreSQL)");
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut s = Self {
+            port: free_port(),
+            dir,
+            ids,
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// Starts the server (again) on the same port and cluster; waits until it listens.
+    pub fn restart(&mut self) {
+        use std::os::unix::process::CommandExt;
+        self.stop();
+        let mut cmd = Command::new(postgres_bin("postgres"));
+        cmd.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args(["-c", "listen_addresses=127.0.0.1", "-c"])
+            .arg(format!(
+                "unix_socket_directories={}",
+                self.dir.path().display()
+            ));
+        if let Some((uid, gid)) = self.ids {
+            cmd.uid(uid).gid(gid);
+        }
+        self.child = Some(start_daemon(cmd, self.port));
+    }
+
+    /// Stops it with a fast shutdown (SIGINT: open sessions are ended, as an operator's restart
+    /// does), and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-INT")
+                .arg(c.id().to_string())
+                .status();
+            let _ = c.wait();
+        }
+    }
+
+    /// Runs SQL statements with `psql` in database `postgres`; the error is psql's message.
+    pub fn sql(&self, statements: &str) -> Result<(), String> {
+        let out = Command::new(postgres_bin("psql"))
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                Self::USER,
+                "-d",
+                "postgres",
+            ])
+            .args(["-c", statements])
+            .env("PGPASSWORD", Self::PASSWORD)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run psql: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -64,10 +64,10 @@ impl Postgres {
             Some(&SqlState::INVALID_CATALOG_NAME) => {
                 PluginError::invalid_settings(format!("{target}: the database does not exist"))
             }
-            _ if e.to_string().contains("password missing") => PluginError::invalid_settings(
+            _ if with_causes(e).contains("password missing") => PluginError::invalid_settings(
                 format!("{target} asks user {user:?} for a password, and none is set"),
             ),
-            _ => PluginError::transient(format!("{target}: cannot connect: {e}")),
+            _ => PluginError::transient(format!("{target}: cannot connect: {}", with_causes(e))),
         }
     }
 }
@@ -107,7 +107,7 @@ impl Driver for Postgres {
         self.ctx.spawn(async move {
             let end = connection.await;
             if !closing.load(Ordering::Acquire) {
-                let why = end.err().map_or("closed".to_string(), |e| e.to_string());
+                let why = end.err().map_or("closed".to_string(), |e| with_causes(&e));
                 ctx.connection_lost(format!("{target}: connection lost: {why}"));
             }
         })?;
@@ -175,6 +175,22 @@ impl Driver for Postgres {
     }
 }
 
+/// The error and its causes: tokio-postgres's own message leaves out the cause ("error
+/// connecting to server", without "Connection refused").
+fn with_causes(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// Runs a call with a time-out; classifies its error.
 async fn timed<T>(
     limit: Duration,
@@ -192,10 +208,10 @@ async fn timed<T>(
 
 fn classify(e: &tokio_postgres::Error) -> QueryError {
     if e.is_closed() {
-        return QueryError::Lost(e.to_string());
+        return QueryError::Lost(with_causes(e));
     }
     let Some(db) = e.as_db_error() else {
-        return QueryError::Lost(e.to_string());
+        return QueryError::Lost(with_causes(e));
     };
     let mut message = db.message().to_string();
     if let Some(hint) = db.hint() {

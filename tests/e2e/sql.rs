@@ -1,0 +1,228 @@
+//! `south-sql` through the engine: against a real PostgreSQL server (its own cluster, started by
+//! the test) and a SQLite file.
+
+use oibus_plugin_api::{DataValue, OibusValue, Quality};
+use oibus_tests::{
+    process::{Workspace, recorded_values},
+    servers::PostgresServer,
+};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    process::Command,
+    time::Duration,
+};
+
+const PAST_ROWS: i64 = 600;
+
+fn postgres_config(port: u16) -> String {
+    format!(
+        r#"
+[engine]
+reconnect = {{ min = "100ms", max = "500ms" }}
+
+[[scan_modes]]
+name = "every-second"
+cron = "* * * * * *"
+
+[[south]]
+id = "db"
+type = "postgresql"
+query = "history"
+settings = {{ host = "127.0.0.1", port = {port}, database = "postgres", username = "{user}", password = "{password}", connect_timeout_ms = 1000, query_timeout_ms = 5000 }}
+history = {{ start = "15m", max_read_interval = "2m", read_delay = "0s", overlap = "3s" }}
+items = [
+  {{ name = "measures", scan_mode = "every-second", settings = {{ query = "SELECT ts, point, value, quality FROM measures WHERE ts > @StartTime AND ts <= @EndTime ORDER BY ts", reference_column = "ts", value_column = "value", point_id_column = "point", quality_column = "quality" }} }},
+]
+
+[[north]]
+id = "rec"
+type = "probe-north"
+settings = {{ record_file = "{{ws}}/received" }}
+caching = {{ send_interval = "100ms" }}
+"#,
+        user = PostgresServer::USER,
+        password = PostgresServer::PASSWORD,
+    )
+}
+
+/// Received values by (point, value as an integer).
+fn received(ws: &Workspace) -> BTreeMap<(String, i64), OibusValue> {
+    recorded_values(&ws.path("received"))
+        .into_iter()
+        .map(|v| {
+            let DataValue::Float(x) = v.value else {
+                panic!("values are double precision: {v:?}");
+            };
+            ((v.point_id.to_string(), x as i64), v)
+        })
+        .collect()
+}
+
+fn missing(ws: &Workspace, expected: &BTreeSet<(String, i64)>) -> Vec<(String, i64)> {
+    let got = received(ws);
+    expected
+        .iter()
+        .filter(|k| !got.contains_key(*k))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn history_is_read_through_the_engine_and_nothing_committed_is_lost_across_a_server_restart() {
+    let mut pg = PostgresServer::start();
+    // Ten minutes of history: one row a second, alternating between two points; row 7 is bad.
+    pg.sql(&format!(
+        "CREATE TABLE measures (ts timestamptz NOT NULL, point text NOT NULL, value double precision, quality text NOT NULL);
+         INSERT INTO measures SELECT now() - make_interval(secs => s), 'past.' || (s % 2), s,
+                CASE WHEN s = 7 THEN 'bad' ELSE 'good' END
+         FROM generate_series(1, {PAST_ROWS}) s;"
+    ))
+    .unwrap();
+    let ws = Workspace::new(&["oibus_south_sql", "oibus_test_probe"]);
+    ws.config(&postgres_config(pg.port));
+    let mut engine = ws.start();
+    let past: BTreeSet<(String, i64)> = (1..=PAST_ROWS)
+        .map(|s| (format!("past.{}", s % 2), s))
+        .collect();
+    engine.wait_until("the history to arrive", Duration::from_secs(60), |_| {
+        missing(&ws, &past).is_empty()
+    });
+    let got = received(&ws);
+    assert_eq!(got[&("past.1".to_string(), 7)].quality, Quality::Bad);
+    assert_eq!(got[&("past.0".to_string(), 8)].quality, Quality::Good);
+
+    // Rows keep being committed while the server stops and starts again: every committed row
+    // arrives (the history overlap covers rows committed just after a window was read).
+    let mut committed = BTreeSet::new();
+    let insert = |pg: &PostgresServer, n: i64, committed: &mut BTreeSet<(String, i64)>| {
+        if pg
+            .sql(&format!(
+                "INSERT INTO measures VALUES (clock_timestamp(), 'live', {n}, 'good')"
+            ))
+            .is_ok()
+        {
+            committed.insert(("live".to_string(), n));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for n in 0..30 {
+        insert(&pg, n, &mut committed);
+    }
+    pg.stop();
+    engine.wait_until("the loss to be noticed", Duration::from_secs(30), |e| {
+        e.connector("db").is_some_and(|c| c["state"] != "connected")
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    pg.restart();
+    for n in 30..60 {
+        insert(&pg, n, &mut committed);
+    }
+    assert_eq!(
+        committed.len(),
+        60,
+        "every insert commits while the server runs"
+    );
+    engine.wait_until(
+        "every committed row to arrive",
+        Duration::from_secs(60),
+        |e| missing(&ws, &committed).is_empty() && e.counter("db", "connects") >= 2,
+    );
+    let log = engine.log();
+    assert!(log.contains("connection lost"), "{log}");
+    assert!(
+        !log.contains(PostgresServer::PASSWORD),
+        "the password is never logged"
+    );
+    engine.stop();
+}
+
+#[test]
+fn test_connection_refuses_wrong_credentials_clearly() {
+    let pg = PostgresServer::start();
+    oibus_tests::assert_credentials_are_checked(
+        "oibus_south_sql",
+        "postgresql",
+        PostgresServer::PASSWORD,
+        |password| {
+            format!(
+                r#"{{"host": "127.0.0.1", "port": {}, "database": "postgres", "username": "{}", "password": "{password}"}}"#,
+                pg.port,
+                PostgresServer::USER
+            )
+        },
+    );
+}
+
+#[test]
+fn bad_item_settings_are_named_before_anything_starts() {
+    let ws = Workspace::new(&["oibus_south_sql", "oibus_test_probe"]);
+    ws.config(&postgres_config(oibus_tests::servers::free_port()).replace(
+        r#"quality_column = "quality""#,
+        r#"quality_column = "quality", time_format = "iso""#,
+    ));
+    let (code, out) = ws.run_to_end();
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(r#"south "db" items[0] "measures" settings.time_format"#)
+            && out.contains("iso"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_sqlite_file_with_epoch_milliseconds_is_read_through_the_engine() {
+    let ws = Workspace::new(&["oibus_south_sql", "oibus_test_probe"]);
+    let db = ws.path("historian.db");
+    // Python's sqlite3 module writes the file: an independent SQLite writer.
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1])
+c.execute('CREATE TABLE samples (t INTEGER, tag TEXT, v REAL)')
+now = int(time.time() * 1000)
+c.executemany('INSERT INTO samples VALUES (?, ?, ?)',
+              [(now - 1000 * s, 'tag' + str(s % 3), float(s)) for s in range(1, 301)])
+c.commit()",
+        )
+        .arg(&db)
+        .status()
+        .expect("python3");
+    assert!(status.success());
+    ws.config(&format!(
+        r#"
+[[scan_modes]]
+name = "every-second"
+cron = "* * * * * *"
+
+[[south]]
+id = "file"
+type = "sqlite"
+query = "history"
+settings = {{ path = "{}" }}
+history = {{ start = "10m", max_read_interval = "1m", read_delay = "0s" }}
+items = [
+  {{ name = "samples", scan_mode = "every-second", settings = {{ query = "SELECT t, tag, v FROM samples WHERE t > @StartTime AND t <= @EndTime", reference_column = "t", value_column = "v", point_id_column = "tag", time_format = "unix-ms" }} }},
+]
+
+[[north]]
+id = "rec"
+type = "probe-north"
+settings = {{ record_file = "{{ws}}/received" }}
+caching = {{ send_interval = "100ms" }}
+"#,
+        db.display()
+    ));
+    let mut engine = ws.start();
+    let expected: BTreeSet<(String, i64)> =
+        (1..=300).map(|s| (format!("tag{}", s % 3), s)).collect();
+    engine.wait_until("the rows to arrive", Duration::from_secs(60), |_| {
+        missing(&ws, &expected).is_empty()
+    });
+    engine.stop();
+    assert_eq!(
+        recorded_values(&ws.path("received")).len(),
+        300,
+        "each row once"
+    );
+}
