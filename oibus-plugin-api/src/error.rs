@@ -100,6 +100,23 @@ impl PluginError {
     }
 }
 
+/// An error with the chain of its causes, `outer: cause: root cause`, each said once. Many
+/// client libraries leave the cause out of their own message ("error connecting to server",
+/// without "Connection refused"): put this in your messages instead of `e.to_string()`.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 impl fmt::Debug for PluginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PluginError({:?}: {})", self.kind, self.message)
@@ -123,5 +140,33 @@ impl From<std::io::Error> for PluginError {
 impl From<serde_json::Error> for PluginError {
     fn from(e: serde_json::Error) -> Self {
         Self::permanent(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("error connecting to server")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn causes_are_appended_once_each() {
+        let refused = || std::io::Error::other("Connection refused");
+        assert_eq!(
+            with_causes(&Outer(refused())),
+            "error connecting to server: Connection refused"
+        );
+        assert_eq!(with_causes(&refused()), "Connection refused");
     }
 }

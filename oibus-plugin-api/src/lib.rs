@@ -19,7 +19,7 @@ pub mod model;
 pub mod sdk;
 pub mod version;
 
-pub use error::{ErrorKind, PluginError};
+pub use error::{ErrorKind, PluginError, with_causes};
 pub use manifest::{Capability, ConnectorKind, ConnectorTypeManifest, Manifest};
 pub use model::{DataValue, Item, OibusValue, Quality, Timestamp};
 pub use version::{API_VERSION, check_compatibility};

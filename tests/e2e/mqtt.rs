@@ -2,7 +2,7 @@
 
 use oibus_tests::{
     process::{Workspace, check_acknowledged, not_yet_received},
-    servers::Mosquitto,
+    servers::{Mosquitto, TestPki},
 };
 use std::time::Duration;
 
@@ -107,4 +107,81 @@ fn bad_item_settings_are_named_before_anything_starts() {
         out.contains(r#"south "sub" items[0] "plant" settings.payload.format"#),
         "{out}"
     );
+}
+
+/// `oibus test-connection` of `mqtt-north` with `settings`: its exit code and error output.
+fn test_connection(settings: &str) -> (Option<i32>, String) {
+    let plugins = oibus_tests::plugin_folder(&["oibus_north_mqtt"]);
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(oibus_tests::oibus())
+        .args(["test-connection", "--type", "mqtt-north", "--timeout", "10"])
+        .arg("--plugins")
+        .arg(plugins.path())
+        .arg("--data")
+        .arg(data.path())
+        .arg("--settings")
+        .arg(settings)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn values_cross_a_broker_over_mutual_tls_and_certificate_problems_are_named() {
+    let pki = TestPki::generate();
+    let broker = Mosquitto::start_tls(&pki);
+    // The TLS settings as `"key": "value"` pairs: JSON for test-connection, TOML for the engine.
+    let tls = |ca: &str, client: bool| {
+        let mut t = vec![format!(r#""ca_file": "{}""#, pki.path(ca))];
+        if client {
+            t.push(format!(r#""cert_file": "{}""#, pki.path("client.pem")));
+            t.push(format!(r#""key_file": "{}""#, pki.path("client.key")));
+        }
+        t
+    };
+    let settings = |tls: &[String]| {
+        let json = tls.join(", ");
+        format!(
+            r#"{{"broker": {{"host": "127.0.0.1", "port": {}, "connect_timeout_ms": 3000, "tls": {{{json}}}}}}}"#,
+            broker.port
+        )
+    };
+
+    let (code, err) = test_connection(&settings(&tls("ca.pem", true)));
+    assert_eq!(code, Some(0), "{err}");
+    // A broker certificate signed by another authority: the verification failure is named.
+    let (code, err) = test_connection(&settings(&tls("other-ca.pem", true)));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("invalid peer certificate"), "{err}");
+    // The broker requires a client certificate.
+    let (code, err) = test_connection(&settings(&tls("ca.pem", false)));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("cannot connect"), "{err}");
+    // A missing file is named with its setting.
+    let (code, err) = test_connection(&settings(&tls("nope.pem", true)));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("tls.ca_file") && err.contains("nope.pem"),
+        "{err}"
+    );
+
+    // Values through the broker, both ways over TLS.
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_north_mqtt", "oibus_south_mqtt"]);
+    ws.config(&config(broker.port, true).replace(
+        "connect_timeout_ms = 1000 }",
+        &format!(
+            "connect_timeout_ms = 3000, tls = {{ {} }} }}",
+            tls("ca.pem", true).join(", ").replace("\": ", "\" = ")
+        ),
+    ));
+    let mut engine = ws.start();
+    engine.wait_until(
+        "values through the TLS broker",
+        Duration::from_secs(30),
+        |e| e.counter("rec", "values_sent") >= 200,
+    );
+    engine.stop();
 }

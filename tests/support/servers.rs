@@ -115,12 +115,30 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Starts a broker on a free port; `credentials`: the only user allowed in.
     pub fn start(credentials: Option<(&str, &str)>) -> Self {
+        Self::start_with(credentials, None)
+    }
+
+    /// Starts a broker on a free port that speaks only TLS, with the server certificate of
+    /// `pki`, and lets in only clients with a certificate signed by `pki`'s authority.
+    pub fn start_tls(pki: &TestPki) -> Self {
+        Self::start_with(None, Some(pki))
+    }
+
+    fn start_with(credentials: Option<(&str, &str)>, pki: Option<&TestPki>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let mut conf = format!(
             "listener {port} 127.0.0.1\nuser root\npersistence true\npersistence_location {}/\nlog_dest stderr\n# Keep every message of an offline persistent session (the default keeps 1000), and let a\n# subscriber hold many unacknowledged QoS 1 messages (the default is 20).\nmax_queued_messages 0\nmax_inflight_messages 1000\n",
             dir.path().display()
         );
+        if let Some(pki) = pki {
+            conf.push_str(&format!(
+                "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+                pki.path("ca.pem"),
+                pki.path("server.pem"),
+                pki.path("server.key")
+            ));
+        }
         match credentials {
             Some((user, password)) => {
                 let file = dir.path().join("passwords");
@@ -382,5 +400,97 @@ impl PostgresServer {
 impl Drop for PostgresServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Certificates made with the `openssl` command for TLS tests, in a temporary folder: an
+/// authority (`ca.pem`) that signed a server certificate for 127.0.0.1 and localhost
+/// (`server.pem`, `server.key`) and a client certificate (`client.pem`, `client.key`), and an
+/// unrelated authority (`other-ca.pem`).
+pub struct TestPki {
+    dir: tempfile::TempDir,
+}
+
+impl TestPki {
+    /// Generates every file (EC P-256 keys, valid for two days).
+    pub fn generate() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .stdin(Stdio::null())
+                .output()
+                .expect("openssl (scripts/test installs it)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let key = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        for ca in ["ca", "other-ca"] {
+            let (pem, k, subject) = (
+                format!("{ca}.pem"),
+                format!("{ca}.key"),
+                format!("/CN=oibus test {ca}"),
+            );
+            let mut args = vec!["req", "-x509"];
+            args.extend(key);
+            args.extend(["-keyout", &k, "-out", &pem, "-days", "2", "-subj", &subject]);
+            openssl(&args);
+        }
+        std::fs::write(
+            dir.path().join("server.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("extensions");
+        std::fs::write(
+            dir.path().join("client.ext"),
+            "extendedKeyUsage=clientAuth\n",
+        )
+        .expect("extensions");
+        for who in ["server", "client"] {
+            let (k, csr, pem, ext) = (
+                format!("{who}.key"),
+                format!("{who}.csr"),
+                format!("{who}.pem"),
+                format!("{who}.ext"),
+            );
+            let subject = format!("/CN=oibus test {who}");
+            let mut args = vec!["req"];
+            args.extend(key);
+            args.extend(["-keyout", &k, "-out", &csr, "-subj", &subject]);
+            openssl(&args);
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &pem,
+                "-days",
+                "2",
+                "-extfile",
+                &ext,
+            ]);
+        }
+        Self { dir }
+    }
+
+    /// The path of one of the files.
+    pub fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
     }
 }

@@ -7,7 +7,10 @@ use rumqttc::{
 };
 use std::time::Duration;
 
+mod tls;
+
 pub use rumqttc;
+pub use tls::Tls;
 
 /// Where the broker is and how to log in. The password is a secret: never logged.
 #[derive(Clone, Deserialize, JsonSchema)]
@@ -17,9 +20,9 @@ pub struct Broker {
     /// Host name or IP address.
     #[schemars(length(min = 1))]
     pub host: String,
-    /// TCP port.
-    #[serde(default = "default_port")]
-    pub port: u16,
+    /// TCP port (default: 1883, or 8883 with `tls`).
+    #[serde(default)]
+    pub port: Option<u16>,
     /// Client id (default: `oibus-<connector id>`). A South keeps its session under it.
     #[serde(default)]
     pub client_id: Option<String>,
@@ -38,10 +41,9 @@ pub struct Broker {
     #[serde(default = "default_timeout")]
     #[schemars(range(min = 1))]
     pub connect_timeout_ms: u64,
-}
-
-fn default_port() -> u16 {
-    1883
+    /// Encrypt the connection (TLS) and verify the broker's certificate.
+    #[serde(default)]
+    pub tls: Option<Tls>,
 }
 fn default_keep_alive() -> u64 {
     60
@@ -53,22 +55,33 @@ fn default_timeout() -> u64 {
 impl Broker {
     /// `host:port`, for messages.
     pub fn target(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        format!("{}:{}", self.host, self.port())
     }
 
-    /// Session options for connector `connector_id`.
-    pub fn options(&self, connector_id: &str, clean_session: bool) -> MqttOptions {
+    /// The port: the one set, else MQTT's (1883) or MQTT over TLS's (8883).
+    pub fn port(&self) -> u16 {
+        self.port
+            .unwrap_or(if self.tls.is_some() { 8883 } else { 1883 })
+    }
+
+    /// Session options for connector `connector_id`; errors name a TLS file that cannot be used.
+    pub fn options(&self, connector_id: &str, clean_session: bool) -> Result<MqttOptions> {
         let id = self
             .client_id
             .clone()
             .unwrap_or_else(|| format!("oibus-{connector_id}"));
-        let mut o = MqttOptions::new(id, self.host.clone(), self.port);
+        let mut o = MqttOptions::new(id, self.host.clone(), self.port());
         o.set_keep_alive(Duration::from_secs(self.keep_alive_s))
             .set_clean_session(clean_session);
         if let Some(user) = &self.username {
             o.set_credentials(user.clone(), self.password.clone().unwrap_or_default());
         }
-        o
+        if let Some(tls) = &self.tls {
+            o.set_transport(rumqttc::Transport::tls_with_config(
+                rumqttc::TlsConfiguration::Rustls(tls.client_config()?),
+            ));
+        }
+        Ok(o)
     }
 
     /// Opens a session and waits for the broker's acceptance. Refused credentials are an
@@ -93,7 +106,8 @@ impl Broker {
                 "MQTT broker {target} refused the credentials ({code:?}): check username and password"
             ))),
             Ok(Err(e)) => Err(PluginError::transient(format!(
-                "MQTT broker {target}: cannot connect: {e}"
+                "MQTT broker {target}: cannot connect: {}",
+                oibus_plugin_api::with_causes(&e)
             ))),
             Err(_) => Err(PluginError::transient(format!(
                 "MQTT broker {target}: no answer within {} ms",

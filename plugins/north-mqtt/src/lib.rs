@@ -84,7 +84,7 @@ impl Connector for MqttNorth {
 
     async fn connect(&mut self) -> Result<()> {
         let broker = self.settings.broker.clone();
-        let options = broker.options(&self.ctx.connector_id(), true);
+        let options = broker.options(&self.ctx.connector_id(), true)?;
         let (client, mut events) = broker.connect(options).await?;
         let pending = Arc::new(Mutex::new(Pending::default()));
         self.pending = pending.clone();

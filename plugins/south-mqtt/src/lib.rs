@@ -83,7 +83,7 @@ impl Connector for MqttSouth {
 
     async fn connect(&mut self) -> Result<()> {
         let broker = self.settings.broker.clone();
-        let mut options = broker.options(&self.ctx.connector_id(), false);
+        let mut options = broker.options(&self.ctx.connector_id(), false)?;
         options.set_manual_acks(true);
         let (client, mut events) = broker.connect(options).await?;
         let (ctx, items, target) = (self.ctx.clone(), self.items.clone(), broker.target());

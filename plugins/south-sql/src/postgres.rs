@@ -6,7 +6,7 @@ use crate::{
     placeholders::{Param, Query, Style},
     settings::{Columns, PostgresSettings},
 };
-use oibus_plugin_api::{Timestamp, prelude::*};
+use oibus_plugin_api::{Timestamp, prelude::*, with_causes};
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 use std::{
     collections::HashMap,
@@ -173,22 +173,6 @@ impl Driver for Postgres {
             .collect::<Result<_, String>>()
             .map_err(QueryError::Settings)
     }
-}
-
-/// The error and its causes: tokio-postgres's own message leaves out the cause ("error
-/// connecting to server", without "Connection refused").
-fn with_causes(e: &tokio_postgres::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let more = c.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        cause = c.source();
-    }
-    text
 }
 
 /// Runs a call with a time-out; classifies its error.
