@@ -67,11 +67,29 @@ struct Request {
 /// Requests taken into one transaction at most (bounds the latency of the first).
 const MAX_GROUP: usize = 4096;
 
-/// The store. Cheap to clone.
+/// The store. Cheap to clone. When the last clone is dropped, the writer finishes what it was
+/// given and the file is closed before `drop` returns, so that the next process (or test) can
+/// open it at once.
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
-    requests: mpsc::Sender<Request>,
+    writer: Arc<Writer>,
+}
+
+/// The writer thread and its queue of requests.
+struct Writer {
+    requests: Option<mpsc::Sender<Request>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread's loop; joining it releases its handle on the file.
+        self.requests = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Store {
@@ -83,18 +101,27 @@ impl Store {
         );
         let (requests, rx) = mpsc::channel();
         let writer_db = db.clone();
-        thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("oibus-cache-writer".into())
             .spawn(move || writer(&writer_db, &rx))
             .map_err(err)?;
-        Ok(Self { db, requests })
+        Ok(Self {
+            db,
+            writer: Arc::new(Writer {
+                requests: Some(requests),
+                thread: Some(thread),
+            }),
+        })
     }
 
     /// Applies `ops` in one transaction shared with other waiting requests; with `durable`, returns
     /// only once they are on disk. Returns the new keys of each `Append` and `Move`, in order.
     pub async fn apply(&self, ops: Vec<Op>, durable: bool) -> Result<Vec<Vec<u64>>, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.requests
+        self.writer
+            .requests
+            .as_ref()
+            .ok_or_else(|| StoreError("the writer has stopped".into()))?
             .send(Request {
                 ops,
                 durable,
@@ -289,6 +316,28 @@ mod tests {
         let mut v = Vec::new();
         s.scan(table, |k, r| v.push((k, r.to_vec()))).unwrap();
         v
+    }
+
+    #[tokio::test]
+    async fn the_file_is_closed_when_the_last_clone_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.redb");
+        for i in 0..20u8 {
+            let s = Store::open(&path).unwrap_or_else(|e| panic!("open #{i}: {e}"));
+            let clone = s.clone();
+            s.apply(
+                vec![Op::PutState {
+                    key: "k".into(),
+                    value: vec![i],
+                }],
+                true,
+            )
+            .await
+            .unwrap();
+            drop(s);
+            assert!(Store::open(&path).is_err(), "a clone still holds the file");
+            drop(clone);
+        }
     }
 
     #[tokio::test]
