@@ -5,12 +5,9 @@
 //! * asynchronous, host → plugin: `handle_values` with an empty batch, awaited by the engine's
 //!   `Connector` handle (time-out, hop onto the plugin's runtime and back).
 
-use oibus_core::{
-    connector::{self, ConnectorSpec, Timeouts},
-    plugin::PluginRegistry,
-};
+use oibus_core::plugin::PluginRegistry;
 use oibus_plugin_api::Item;
-use oibus_tests::{AcceptAll, plugin_folder};
+use oibus_tests::{AcceptAll, plugin_folder, standalone_connector};
 use serde_json::json;
 use std::{sync::Arc, time::Instant};
 
@@ -29,19 +26,13 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let create = |id: &str, type_id: &str| {
-            connector::create(
+            standalone_connector(
                 &registry,
-                ConnectorSpec {
-                    id,
-                    type_id,
-                    settings: &json!({}),
-                    state_dir: cache.path().join(id),
-                    timeouts: Timeouts::default(),
-                },
+                (id, type_id),
+                &json!({}),
+                cache.path().join(id),
                 Arc::new(AcceptAll),
-                tokio::runtime::Handle::current(),
             )
-            .unwrap()
         };
         let north = create("north", "oibus-test-bench-north");
         let south = create("south", "oibus-test-bench-south");

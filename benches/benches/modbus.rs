@@ -5,12 +5,9 @@
 //! registers (one grouped request per scan), then 30 registers one apart with `max_gap = 0` (one
 //! request per item).
 
-use oibus_core::{
-    connector::{self, ConnectorSpec, Timeouts},
-    plugin::PluginRegistry,
-};
+use oibus_core::plugin::PluginRegistry;
 use oibus_plugin_api::Item;
-use oibus_tests::{AcceptAll, plugin_folder, servers::ModbusServer};
+use oibus_tests::{AcceptAll, plugin_folder, servers::ModbusServer, standalone_connector};
 use serde_json::json;
 use std::{
     sync::Arc,
@@ -44,19 +41,13 @@ fn main() {
             })
             .collect();
         rt.block_on(async {
-            let c = connector::create(
+            let c = standalone_connector(
                 &registry,
-                ConnectorSpec {
-                    id: "bench",
-                    type_id: "modbus",
-                    settings: &json!({"host": "127.0.0.1", "port": server.port, "max_gap": max_gap}),
-                    state_dir: cache.path().join("state"),
-                    timeouts: Timeouts::default(),
-                },
+                ("bench", "modbus"),
+                &json!({"host": "127.0.0.1", "port": server.port, "max_gap": max_gap}),
+                cache.path().join("state"),
                 Arc::new(AcceptAll),
-                tokio::runtime::Handle::current(),
-            )
-            .unwrap();
+            );
             c.start().await.unwrap();
             let began = Instant::now();
             let mut scans = 0u64;

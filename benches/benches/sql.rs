@@ -6,12 +6,9 @@
 //! 10 000 rows, as the engine's history loop calls it; the host accepts the values without
 //! caching them, so the figure is the connector's and the database's.
 
-use oibus_core::{
-    connector::{self, ConnectorSpec, Timeouts},
-    plugin::PluginRegistry,
-};
+use oibus_core::plugin::PluginRegistry;
 use oibus_plugin_api::{Item, Timestamp};
-use oibus_tests::{AcceptAll, plugin_folder, servers::PostgresServer};
+use oibus_tests::{AcceptAll, plugin_folder, servers::PostgresServer, standalone_connector};
 use serde_json::{Value, json};
 use std::{process::Command, sync::Arc, time::Instant};
 
@@ -81,19 +78,13 @@ c.commit()"
                 .unwrap(),
         ];
         rt.block_on(async {
-            let c = connector::create(
+            let c = standalone_connector(
                 &registry,
-                ConnectorSpec {
-                    id: "bench",
-                    type_id,
-                    settings: &settings,
-                    state_dir: cache.path().join("state"),
-                    timeouts: Timeouts::default(),
-                },
+                ("bench", type_id),
+                &settings,
+                cache.path().join("state"),
                 Arc::new(AcceptAll),
-                tokio::runtime::Handle::current(),
-            )
-            .unwrap();
+            );
             c.start().await.unwrap();
             for per_window in [1_000i64, 10_000] {
                 let began = Instant::now();

@@ -1,13 +1,11 @@
 //! The engine as users run it (`oibus run` in a child process) with real plugins from a folder.
 
-use oibus_core::{
-    cache::Store,
-    connector::{self, ConnectorSpec, DataSink, Timeouts},
-    engine::history,
-    plugin::PluginRegistry,
-};
+use oibus_core::{cache::Store, connector::DataSink, engine::history, plugin::PluginRegistry};
 use oibus_plugin_api::{Item, OibusValue, PluginError, Timestamp};
-use oibus_tests::process::{Workspace, check_acknowledged, recorded_values, written_values};
+use oibus_tests::{
+    process::{Workspace, check_acknowledged, recorded_values, written_values},
+    standalone_connector,
+};
 use std::{
     collections::{BTreeMap, HashSet},
     fs,
@@ -68,19 +66,13 @@ fn simulator_reference(
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sink = Arc::new(Recorder::default());
     rt.block_on(async {
-        let c = connector::create(
+        let c = standalone_connector(
             &registry,
-            ConnectorSpec {
-                id: "reference",
-                type_id: "simulator",
-                settings: &settings,
-                state_dir: cache.path().join("state"),
-                timeouts: Timeouts::default(),
-            },
+            ("reference", "simulator"),
+            &settings,
+            cache.path().join("state"),
             sink.clone(),
-            tokio::runtime::Handle::current(),
-        )
-        .unwrap();
+        );
         c.history_query(items, start, end).await.unwrap();
     });
     sink.0.lock().unwrap().clone()

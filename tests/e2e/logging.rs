@@ -1,11 +1,8 @@
 //! A plugin's `tracing` events reach the host's subscriber inside the connector's span.
 
-use oibus_core::{
-    connector::{self, ConnectorSpec, Timeouts},
-    plugin::PluginRegistry,
-};
+use oibus_core::plugin::PluginRegistry;
 use oibus_plugin_api::{OibusValue, Timestamp};
-use oibus_tests::{AcceptAll, plugin_folder};
+use oibus_tests::{AcceptAll, plugin_folder, standalone_connector};
 use std::{
     io::Write,
     sync::{Arc, Mutex},
@@ -37,19 +34,13 @@ async fn plugin_events_are_logged_in_the_connector_span() {
     let plugins = plugin_folder(&["oibus_test_probe"]);
     let cache = tempfile::tempdir().unwrap();
     let (registry, _) = PluginRegistry::discover(plugins.path(), cache.path()).unwrap();
-    let c = connector::create(
+    let c = standalone_connector(
         &registry,
-        ConnectorSpec {
-            id: "north-7",
-            type_id: "probe-north",
-            settings: &serde_json::json!({}),
-            state_dir: cache.path().join("state"),
-            timeouts: Timeouts::default(),
-        },
+        ("north-7", "probe-north"),
+        &serde_json::json!({}),
+        cache.path().join("state"),
         Arc::new(AcceptAll),
-        tokio::runtime::Handle::current(),
-    )
-    .unwrap();
+    );
     c.start().await.unwrap();
     c.handle_values(vec![
         OibusValue::new("a", Timestamp::now(), 1i64),

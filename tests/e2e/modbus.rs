@@ -3,7 +3,7 @@
 use oibus_plugin_api::{DataValue, Timestamp};
 use oibus_tests::{
     PRODUCT_PLUGINS, oibus,
-    process::{Workspace, recorded_values},
+    process::{EVERY_SECOND, RECORDING_NORTH, Workspace, recorded_values},
     servers::{ModbusServer, free_port},
 };
 use std::{collections::BTreeMap, process::Command, time::Duration};
@@ -14,10 +14,7 @@ fn config(port: u16) -> String {
 [engine]
 reconnect = {{ min = "100ms", max = "500ms" }}
 
-[[scan_modes]]
-name = "every-second"
-cron = "* * * * * *"
-
+{EVERY_SECOND}
 [[south]]
 id = "plc"
 type = "modbus"
@@ -33,13 +30,7 @@ items = [
   {{ name = "coil1", scan_mode = "every-second", settings = {{ register = "coil", address = 1, data_type = "bool" }} }},
   {{ name = "di0", scan_mode = "every-second", settings = {{ register = "discrete-input", address = 0, data_type = "bool" }} }},
 ]
-
-[[north]]
-id = "rec"
-type = "probe-north"
-settings = {{ record_file = "{{ws}}/received" }}
-caching = {{ send_interval = "100ms" }}
-"#
+{RECORDING_NORTH}"#
     )
 }
 

@@ -3,7 +3,7 @@
 
 use oibus_plugin_api::{DataValue, OibusValue, Quality};
 use oibus_tests::{
-    process::{Workspace, recorded_values},
+    process::{EVERY_SECOND, RECORDING_NORTH, Workspace, recorded_values},
     servers::PostgresServer,
 };
 use std::{
@@ -20,10 +20,7 @@ fn postgres_config(port: u16) -> String {
 [engine]
 reconnect = {{ min = "100ms", max = "500ms" }}
 
-[[scan_modes]]
-name = "every-second"
-cron = "* * * * * *"
-
+{EVERY_SECOND}
 [[south]]
 id = "db"
 type = "postgresql"
@@ -33,13 +30,7 @@ history = {{ start = "15m", max_read_interval = "2m", read_delay = "0s", overlap
 items = [
   {{ name = "measures", scan_mode = "every-second", settings = {{ query = "SELECT ts, point, value, quality FROM measures WHERE ts > @StartTime AND ts <= @EndTime ORDER BY ts", reference_column = "ts", value_column = "value", point_id_column = "point", quality_column = "quality" }} }},
 ]
-
-[[north]]
-id = "rec"
-type = "probe-north"
-settings = {{ record_file = "{{ws}}/received" }}
-caching = {{ send_interval = "100ms" }}
-"#,
+{RECORDING_NORTH}"#,
         user = PostgresServer::USER,
         password = PostgresServer::PASSWORD,
     )
@@ -191,10 +182,7 @@ c.commit()",
     assert!(status.success());
     ws.config(&format!(
         r#"
-[[scan_modes]]
-name = "every-second"
-cron = "* * * * * *"
-
+{EVERY_SECOND}
 [[south]]
 id = "file"
 type = "sqlite"
@@ -204,13 +192,7 @@ history = {{ start = "10m", max_read_interval = "1m", read_delay = "0s" }}
 items = [
   {{ name = "samples", scan_mode = "every-second", settings = {{ query = "SELECT t, tag, v FROM samples WHERE t > @StartTime AND t <= @EndTime", reference_column = "t", value_column = "v", point_id_column = "tag", time_format = "unix-ms" }} }},
 ]
-
-[[north]]
-id = "rec"
-type = "probe-north"
-settings = {{ record_file = "{{ws}}/received" }}
-caching = {{ send_interval = "100ms" }}
-"#,
+{RECORDING_NORTH}"#,
         db.display()
     ));
     let mut engine = ws.start();

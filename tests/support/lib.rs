@@ -149,6 +149,31 @@ pub fn with_plugin_id_suffix(library: &[u8], suffix: &str) -> Vec<u8> {
     patch_declaration(library, "oibus-test-bench", suffix, None)
 }
 
+/// Creates connector `id` of type `type_id` outside an engine, with the default time-outs and
+/// `sink` taking its data, for tests and benchmarks that drive one connector. Call it inside a
+/// tokio runtime; panics if the type is unknown or the settings are refused.
+pub fn standalone_connector(
+    registry: &oibus_core::plugin::PluginRegistry,
+    (id, type_id): (&str, &str),
+    settings: &serde_json::Value,
+    state_dir: PathBuf,
+    sink: std::sync::Arc<dyn oibus_core::connector::DataSink>,
+) -> oibus_core::connector::Connector {
+    oibus_core::connector::create(
+        registry,
+        oibus_core::connector::ConnectorSpec {
+            id,
+            type_id,
+            settings,
+            state_dir,
+            timeouts: oibus_core::connector::Timeouts::default(),
+        },
+        sink,
+        tokio::runtime::Handle::current(),
+    )
+    .unwrap_or_else(|e| panic!("cannot create {type_id} connector {id}: {e}"))
+}
+
 /// A data sink that accepts everything, for tests and benchmarks that do not look at the data.
 pub struct AcceptAll;
 

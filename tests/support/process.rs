@@ -216,6 +216,13 @@ pub fn written_values(folder: &Path) -> Vec<oibus_plugin_api::OibusValue> {
     values
 }
 
+/// Configuration of a scan mode `every-second`, for the tests' configurations.
+pub const EVERY_SECOND: &str = "[[scan_modes]]\nname = \"every-second\"\ncron = \"* * * * * *\"\n";
+
+/// Configuration of a North `rec` (`probe-north`) recording every value it gets into
+/// `<workspace>/received` (read it with [`recorded_values`]).
+pub const RECORDING_NORTH: &str = "[[north]]\nid = \"rec\"\ntype = \"probe-north\"\nsettings = { record_file = \"{ws}/received\" }\ncaching = { send_interval = \"100ms\" }\n";
+
 /// Reads every value a `probe-north` recorded (one JSON value per line).
 pub fn recorded_values(file: &Path) -> Vec<oibus_plugin_api::OibusValue> {
     fs::read_to_string(file)

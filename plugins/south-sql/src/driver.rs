@@ -2,7 +2,7 @@
 
 use crate::{
     cell::Record,
-    placeholders::{Query, Style},
+    placeholders::{Param, Query, Style},
     settings::{Columns, TimeFormat},
 };
 use oibus_plugin_api::serde::de::DeserializeOwned;
@@ -18,6 +18,16 @@ pub struct Bounds {
     pub end: Timestamp,
     /// The item's storage form of instants.
     pub format: TimeFormat,
+}
+
+impl Bounds {
+    /// The instant a placeholder stands for.
+    pub fn at(&self, p: Param) -> Timestamp {
+        match p {
+            Param::Start => self.start,
+            Param::End => self.end,
+        }
+    }
 }
 
 /// Why a query failed: the South turns it into the error kind the engine acts on.

@@ -3,7 +3,7 @@
 use crate::{
     cell::{self, Cell, Record},
     driver::{Bounds, Driver, QueryError},
-    placeholders::{Param, Query, Style},
+    placeholders::{Query, Style},
     settings::{Columns, PostgresSettings},
 };
 use oibus_plugin_api::{Timestamp, prelude::*, with_causes};
@@ -143,12 +143,8 @@ impl Driver for Postgres {
         };
         let mut params: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
         for (param, ty) in query.params.iter().zip(statement.params()) {
-            let at = match param {
-                Param::Start => bounds.start,
-                Param::End => bounds.end,
-            };
             params.push(
-                bind(at, ty, bounds)
+                bind(bounds.at(*param), ty, bounds)
                     .map_err(|e| QueryError::Settings(format!("{}: {e}", param.placeholder())))?,
             );
         }

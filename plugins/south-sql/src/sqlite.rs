@@ -4,7 +4,7 @@
 use crate::{
     cell::{self, Cell, Record},
     driver::{Bounds, Driver, QueryError},
-    placeholders::{Param, Query, Style},
+    placeholders::{Query, Style},
     settings::{Columns, SqliteSettings},
 };
 use oibus_plugin_api::prelude::*;
@@ -92,15 +92,9 @@ impl Driver for Sqlite {
         let params: Vec<Value> = query
             .params
             .iter()
-            .map(|p| {
-                let at = match p {
-                    Param::Start => bounds.start,
-                    Param::End => bounds.end,
-                };
-                match cell::number_of(at, bounds.format) {
-                    Some(n) => Value::Integer(n),
-                    None => Value::Text(cell::text_of(at, bounds.format)),
-                }
+            .map(|&p| match cell::number_of(bounds.at(p), bounds.format) {
+                Some(n) => Value::Integer(n),
+                None => Value::Text(cell::text_of(bounds.at(p), bounds.format)),
             })
             .collect();
         let (connection, sql) = (open.connection.clone(), query.sql.clone());
