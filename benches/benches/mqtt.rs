@@ -56,6 +56,7 @@ caching = {{ group_count = 2000, send_interval = "20ms" }}
         config: config::parse(&text, "mqtt benchmark").unwrap(),
         origin: "mqtt benchmark".into(),
         config_file: None,
+        variables: Vec::new(),
         data: DataDir(data.clone()),
         plugins,
         static_plugins: Vec::new(),

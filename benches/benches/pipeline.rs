@@ -85,6 +85,7 @@ fn child(variant: &str) {
         config: config::parse(&config(&data), "pipeline benchmark").unwrap(),
         origin: "pipeline benchmark".into(),
         config_file: None,
+        variables: Vec::new(),
         data: DataDir(data.clone()),
         plugins,
         static_plugins,

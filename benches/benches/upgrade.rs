@@ -60,6 +60,7 @@ caching = { group_count = 1000, send_interval = "10ms" }
         config: config::parse(text, "upgrade benchmark").unwrap(),
         origin: "upgrade benchmark".into(),
         config_file: None,
+        variables: Vec::new(),
         data: DataDir(data.clone()),
         plugins: plugins.clone(),
         static_plugins: Vec::new(),

@@ -75,13 +75,15 @@ impl Api {
 }
 
 const CONFIG: &str = r#"
+# Test plant: the operator's comments survive changes made through the API.
 [engine]
-reconnect = { min = "100ms", max = "500ms" }
+reconnect = { min = "100ms", max = "500ms" }  # quick reconnection for tests
 
 [[scan_modes]]
 name = "every-second"
 cron = "* * * * * *"
 
+# Records what it gets; fails while the fault file exists.
 [[north]]
 id = "rec"
 type = "probe-north"
@@ -194,6 +196,26 @@ fn the_admin_api_guards_validates_persists_and_operates() {
     );
     assert_eq!(api.get("/api/north/nope/cache").0, 404);
 
+    // A North fed only by `sim`, which cannot send: its values wait in its cache.
+    fs::write(ws.path("stuck-fault"), "transient").unwrap();
+    let stuck = json!({"id": "stuck", "type": "probe-north", "subscriptions": ["sim"],
+        "settings": {"fault_file": ws.path("stuck-fault")}});
+    let (code, e) = api.post("/api/north", &stuck);
+    assert_eq!(code, 201, "{e}");
+    engine.wait_until("values queued for stuck", Duration::from_secs(30), |e| {
+        e.connector("stuck")
+            .is_some_and(|c| c["cache"]["queued_values"].as_u64() > Some(0))
+    });
+    // Deleting `sim` would leave `stuck` with no subscription, that is every South: refused.
+    let (code, e) = api.send("DELETE", "/api/south/sim", None, None);
+    assert_eq!(code, 409, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("\"stuck\""), "{e}");
+    // Deleting `stuck` deletes its cache: a North created again under that id starts empty.
+    assert!(ws.data().join("cache/stuck").is_dir());
+    assert_eq!(api.send("DELETE", "/api/north/stuck", None, None).0, 204);
+    assert!(!ws.data().join("cache/stuck").exists());
+    assert!(engine.log().contains("its cache ("), "{}", engine.log());
+
     // History over a range, as the engine reads it.
     let (code, h) = api.post(
         "/api/south/sim/history",
@@ -239,6 +261,13 @@ fn the_admin_api_guards_validates_persists_and_operates() {
         saved.contains("sim") && saved.contains("seed = 9"),
         "{saved}"
     );
+    for comment in [
+        "# Test plant: the operator's comments survive changes made through the API.\n[engine]",
+        "# quick reconnection for tests",
+        "# Records what it gets; fails while the fault file exists.\n[[north]]",
+    ] {
+        assert!(saved.contains(comment), "{comment:?} lost:\n{saved}");
+    }
     let mut engine = ws.start();
     let api = Api::of(&ws, &mut engine);
     let (code, sim) = api.get("/api/south/sim");

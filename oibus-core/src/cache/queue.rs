@@ -576,6 +576,42 @@ impl NorthQueue {
         self.store.scan(&table("fe", &self.id), |_, _| files += 1)?;
         Ok((batches, values, files))
     }
+
+    /// Deletes everything this North has cached, for a North that is deleted: its queues, its
+    /// error stores and its files (archive included). Returns what was dropped.
+    pub async fn destroy(&self) -> Result<Dropped, StoreError> {
+        let (queued_values, queued_files, _) = self.queued();
+        let (_, error_values, error_files) = self.errors()?;
+        let ops = ["v", "f", "ve", "fe"]
+            .into_iter()
+            .map(|kind| Op::DropTable {
+                table: table(kind, &self.id),
+            })
+            .collect();
+        self.store.apply(ops, true).await?;
+        match std::fs::remove_dir_all(&self.files_dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StoreError(format!(
+                    "cannot delete {}: {e}",
+                    self.files_dir.display()
+                )));
+            }
+            _ => {}
+        }
+        Ok(Dropped {
+            values: queued_values + error_values,
+            files: queued_files + error_files,
+        })
+    }
+}
+
+/// What [`NorthQueue::destroy`] dropped (queued and in error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dropped {
+    /// Values.
+    pub values: usize,
+    /// Files.
+    pub files: usize,
 }
 
 fn file_name(p: &Path) -> String {
@@ -598,4 +634,56 @@ fn durable_copy(source: &Path, target: &Path) -> std::io::Result<u64> {
     std::fs::rename(&tmp, target)?;
     std::fs::File::open(folder)?.sync_all()?;
     Ok(bytes.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oibus_plugin_api::Timestamp;
+
+    fn open(store: &Store, dir: &Path, id: &str) -> NorthQueue {
+        NorthQueue::open(id, store.clone(), CachingConfig::default(), dir.join(id)).unwrap()
+    }
+
+    async fn queue_with_data(store: &Store, dir: &Path, id: &str) -> NorthQueue {
+        let q = open(store, dir, id);
+        let values: Vec<_> = (0..5i64)
+            .map(|i| OibusValue::new("p", Timestamp::now(), i))
+            .collect();
+        let op = q.append_values_op(&values);
+        let keys = store.apply(vec![op.clone()], true).await.unwrap();
+        q.appended_values(&op, &keys[0]);
+        let source = dir.join("report.csv");
+        std::fs::write(&source, "a,b\n").unwrap();
+        let op = q.store_file(&source, "south", 1).unwrap();
+        let keys = store.apply(vec![op.clone()], true).await.unwrap();
+        q.appended_file(&op, &keys[0]);
+        q
+    }
+
+    #[tokio::test]
+    async fn destroying_a_queue_drops_its_records_and_files_and_nothing_of_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let gone = queue_with_data(&store, dir.path(), "gone").await;
+        let kept = queue_with_data(&store, dir.path(), "kept").await;
+        assert_eq!(
+            gone.destroy().await.unwrap(),
+            Dropped {
+                values: 5,
+                files: 1
+            }
+        );
+        assert!(!dir.path().join("gone").exists());
+        drop(gone);
+        let again = open(&store, dir.path(), "gone");
+        assert_eq!(again.queued(), (0, 0, 0));
+        // A new batch of the same id starts a new table.
+        let op = again.append_values_op(&[OibusValue::new("p", Timestamp::now(), 1i64)]);
+        store.apply(vec![op], true).await.unwrap();
+        let kept_again = open(&store, dir.path(), "kept");
+        assert_eq!(kept_again.queued().0, 5);
+        assert_eq!(kept_again.queued().1, 1);
+        drop(kept);
+    }
 }

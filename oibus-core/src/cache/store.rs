@@ -56,6 +56,16 @@ pub enum Op {
         /// Value.
         value: Vec<u8>,
     },
+    /// Deletes a queue table and every record in it.
+    DropTable {
+        /// Table name.
+        table: String,
+    },
+    /// Deletes every state entry whose key starts with `prefix`.
+    DeleteState {
+        /// Key prefix.
+        prefix: String,
+    },
 }
 
 struct Request {
@@ -270,6 +280,15 @@ fn commit(
                 Op::PutState { key, value } => {
                     let mut t = tx.open_table(STATE).map_err(err)?;
                     t.insert(key.as_str(), value.as_slice()).map_err(err)?;
+                }
+                Op::DropTable { table } => {
+                    tx.delete_table(Table::new(table)).map_err(err)?;
+                    next_keys.remove(table);
+                }
+                Op::DeleteState { prefix } => {
+                    let mut t = tx.open_table(STATE).map_err(err)?;
+                    t.retain(|k, _| !k.starts_with(prefix.as_str()))
+                        .map_err(err)?;
                 }
             }
         }

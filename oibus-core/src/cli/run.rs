@@ -54,13 +54,11 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
             .clone()
             .unwrap_or_else(|| config_dir.join("oibus-data")),
     );
-    config::expand_variables(
-        &mut config,
-        &[
-            ("data_dir", data.to_string_lossy().into_owned()),
-            ("config_dir", config_dir.to_string_lossy().into_owned()),
-        ],
-    );
+    let variables = vec![
+        ("data_dir", data.to_string_lossy().into_owned()),
+        ("config_dir", config_dir.to_string_lossy().into_owned()),
+    ];
+    config::expand_variables(&mut config, &variables);
     let data = DataDir(data);
     let plugins = match (&args.plugins, &config.engine.plugins) {
         (Some(p), _) => absolute(p),
@@ -87,6 +85,7 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
     };
     Ok(EngineOptions {
         config_file: args.config.as_ref().map(|p| absolute(p)),
+        variables,
         config,
         origin,
         data,

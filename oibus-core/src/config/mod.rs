@@ -4,11 +4,13 @@
 //! against its plugin's JSON Schema, and reports all problems at once, one line each, naming the
 //! file, the connector and the field.
 
+mod edit;
 mod load;
 mod types;
 mod units;
 mod validate;
 
+pub use edit::rewrite;
 pub use load::{DEMO, expand_variables, load, parse};
 pub use types::*;
 pub use units::{ByteSize, Dur};

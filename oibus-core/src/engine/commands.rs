@@ -376,9 +376,11 @@ fn check_schemas(engine: &Engine, connector: &ConnectorConfig) -> Result<(), Api
     }
 }
 
-/// Writes the configuration file atomically (temporary file, fsync, rename).
-fn save(path: &Path, config: &Config) -> Result<(), ApiError> {
-    let text = toml::to_string_pretty(config).map_err(ApiError::internal)?;
+/// Writes the configuration file atomically (temporary file, fsync, rename), keeping the text
+/// (and comments) of everything that did not change.
+fn save(path: &Path, config: &Config, variables: &[(&str, String)]) -> Result<(), ApiError> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let text = config::rewrite(&old, config, variables).map_err(ApiError::internal)?;
     let tmp = path.with_extension("toml.tmp");
     let write = || -> std::io::Result<()> {
         use std::io::Write;
@@ -407,7 +409,7 @@ fn commit_config(engine: &mut Engine, candidate: Config) -> Result<(), ApiError>
             .join("; "),
         problems: Vec::new(),
     })?;
-    save(&file, &candidate)?;
+    save(&file, &candidate, &engine.variables)?;
     engine.config = candidate;
     Ok(())
 }
@@ -427,14 +429,15 @@ async fn upsert(
     check_schemas(engine, &connector)?;
     let mut candidate = engine.config.clone();
     match &connector {
-        ConnectorConfig::South(s) => {
-            candidate.south.retain(|x| x.id != id);
-            candidate.south.push(s.clone());
-        }
-        ConnectorConfig::North(n) => {
-            candidate.north.retain(|x| x.id != id);
-            candidate.north.push(n.clone());
-        }
+        // A replaced connector keeps its place in the file.
+        ConnectorConfig::South(s) => match candidate.south.iter_mut().find(|x| x.id == id) {
+            Some(x) => *x = s.clone(),
+            None => candidate.south.push(s.clone()),
+        },
+        ConnectorConfig::North(n) => match candidate.north.iter_mut().find(|x| x.id == id) {
+            Some(x) => *x = n.clone(),
+            None => candidate.north.push(n.clone()),
+        },
     }
     commit_config(engine, candidate)?;
     // Apply: stop and drop the old instance, start the new one if enabled.
@@ -473,33 +476,81 @@ async fn upsert(
     Ok(())
 }
 
+/// Deletes a connector with what the engine kept for it: a South's tracked history instants, a
+/// North's cache (queues, error stores, files), and the connector's private folder. A connector
+/// created later under the same id starts afresh.
 async fn delete(engine: &mut Engine, kind: ConnectorKind, id: &str) -> Result<(), ApiError> {
     if !exists(&engine.config, kind, id) {
         return Err(ApiError::not_found(format!("no {kind} {id:?}")));
     }
     let mut candidate = engine.config.clone();
     match kind {
-        ConnectorKind::South => candidate.south.retain(|s| s.id != id),
-        ConnectorKind::North => {
-            candidate.north.retain(|n| n.id != id);
+        ConnectorKind::South => {
+            // An empty subscription list means "every South": removing the only one would
+            // silently widen what the North receives.
+            if let Some(n) = candidate.north.iter().find(|n| n.subscriptions == [id]) {
+                return Err(ApiError::conflict(format!(
+                    "north {:?} receives only from south {id:?}: change its subscriptions first \
+                     (an empty list would mean every South)",
+                    n.id
+                )));
+            }
+            candidate.south.retain(|s| s.id != id);
             for n in &mut candidate.north {
                 n.subscriptions.retain(|s| s != id);
             }
         }
+        ConnectorKind::North => candidate.north.retain(|n| n.id != id),
     }
-    if kind == ConnectorKind::South {
-        for n in &mut candidate.north {
-            n.subscriptions.retain(|s| s != id);
-        }
-    }
+    let north = engine.config.north.iter().find(|n| n.id == id).cloned();
     commit_config(engine, candidate)?;
     if let Some(i) = slot_index(engine, kind, id) {
         let mut old = engine.slots.remove(i);
         old.stop(State::Stopped).await;
     }
-    engine.queues.remove(id);
+    let open = engine.queues.remove(id);
     engine.reroute();
-    tracing::info!("{kind} {id:?} deleted through the admin API");
+    let mut dropped = String::new();
+    match (kind, north) {
+        (ConnectorKind::North, Some(n)) => {
+            let queue = match open {
+                Some(q) => q,
+                None => Arc::new(
+                    crate::cache::NorthQueue::open(
+                        id,
+                        engine.store.clone(),
+                        n.caching.clone(),
+                        engine.data.north_files(id),
+                    )
+                    .map_err(ApiError::internal)?,
+                ),
+            };
+            let d = queue.destroy().await.map_err(ApiError::internal)?;
+            dropped = format!(
+                "; its cache ({} value(s), {} file(s)) was deleted",
+                d.values, d.files
+            );
+        }
+        _ => {
+            engine
+                .store
+                .apply(
+                    vec![crate::cache::Op::DeleteState {
+                        prefix: history::state_prefix(id),
+                    }],
+                    true,
+                )
+                .await
+                .map_err(ApiError::internal)?;
+        }
+    }
+    let private = engine.data.connector_state(id);
+    if let Err(e) = std::fs::remove_dir_all(&private)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!("cannot delete {}: {e}", private.display());
+    }
+    tracing::info!("{kind} {id:?} deleted through the admin API{dropped}");
     Ok(())
 }
 

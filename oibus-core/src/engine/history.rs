@@ -36,7 +36,12 @@ pub fn windows(from: Timestamp, to: Timestamp, max: Duration) -> Vec<(Timestamp,
 }
 
 fn key(south: &str, item: &str) -> String {
-    format!("history/{south}/{item}")
+    format!("{}{item}", state_prefix(south))
+}
+
+/// The prefix of the keys of South `south`'s tracked instants in the store's state.
+pub fn state_prefix(south: &str) -> String {
+    format!("history/{south}/")
 }
 
 /// The tracked instant of an item, if any.

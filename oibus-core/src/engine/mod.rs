@@ -77,6 +77,9 @@ pub struct EngineOptions {
     /// The file it is saved to when changed through the admin API (`None`: the embedded demo,
     /// which cannot be changed).
     pub config_file: Option<PathBuf>,
+    /// The variables expanded in `config` (`data_dir`, `config_dir`), so that a save through the
+    /// admin API recognises the unchanged text that uses them and keeps it.
+    pub variables: Vec<(&'static str, String)>,
     /// The data folder.
     pub data: DataDir,
     /// The plugins folder.
@@ -91,6 +94,7 @@ pub struct EngineOptions {
 pub struct Engine {
     pub(crate) config: Config,
     pub(crate) config_file: Option<PathBuf>,
+    pub(crate) variables: Vec<(&'static str, String)>,
     pub(crate) data: DataDir,
     pub(crate) store: Store,
     pub(crate) shared: Shared,
@@ -216,6 +220,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         config,
         origin,
         config_file,
+        variables,
         data,
         plugins,
         static_plugins,
@@ -267,6 +272,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     let mut engine = Engine {
         config,
         config_file,
+        variables,
         data,
         store,
         shared,
