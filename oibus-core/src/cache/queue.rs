@@ -476,15 +476,31 @@ impl NorthQueue {
         Ok((batches, files))
     }
 
+    /// The error-store entries an operation applies to (`None`: all of that kind): batch keys,
+    /// file keys, and the cached copies of those files.
+    fn select_errors(
+        &self,
+        batches: Option<Vec<u64>>,
+        files: Option<Vec<u64>>,
+    ) -> Result<(Vec<u64>, Vec<u64>, Vec<PathBuf>), StoreError> {
+        let (all_batches, all_files) = self.error_entries()?;
+        let batches = batches.unwrap_or_else(|| all_batches.iter().map(|(k, _)| *k).collect());
+        let files = files.unwrap_or_else(|| all_files.iter().map(|(k, _)| *k).collect());
+        let paths = all_files
+            .into_iter()
+            .filter(|(k, _)| files.contains(k))
+            .map(|(_, f)| f.path)
+            .collect();
+        Ok((batches, files, paths))
+    }
+
     /// Sends error-store entries again: they go back to the end of the queue. `None`: all.
     pub async fn retry_errors(
         &self,
         batches: Option<Vec<u64>>,
         files: Option<Vec<u64>>,
     ) -> Result<usize, StoreError> {
-        let (all_batches, all_files) = self.error_entries()?;
-        let batches = batches.unwrap_or_else(|| all_batches.iter().map(|(k, _)| *k).collect());
-        let files = files.unwrap_or_else(|| all_files.iter().map(|(k, _)| *k).collect());
+        let (batches, files, _) = self.select_errors(batches, files)?;
         let moved = self
             .store
             .apply(
@@ -536,14 +552,7 @@ impl NorthQueue {
         batches: Option<Vec<u64>>,
         files: Option<Vec<u64>>,
     ) -> Result<usize, StoreError> {
-        let (all_batches, all_files) = self.error_entries()?;
-        let batches = batches.unwrap_or_else(|| all_batches.iter().map(|(k, _)| *k).collect());
-        let files = files.unwrap_or_else(|| all_files.iter().map(|(k, _)| *k).collect());
-        let paths: Vec<PathBuf> = all_files
-            .iter()
-            .filter(|(k, _)| files.contains(k))
-            .map(|(_, f)| f.path.clone())
-            .collect();
+        let (batches, files, paths) = self.select_errors(batches, files)?;
         let count = batches.len() + files.len();
         self.store
             .apply(
