@@ -38,6 +38,9 @@ pub type QueuedEntries = (Vec<(u64, usize, usize)>, Vec<(u64, FileRecord)>);
 /// Error-store value batches `(key, values)` and files `(key, record)`.
 pub type ErrorEntries = (Vec<(u64, usize)>, Vec<(u64, FileRecord)>);
 
+/// Error-store entries chosen by an operation: batch keys, file keys, the files' cached copies.
+type Selected = (Vec<u64>, Vec<u64>, Vec<PathBuf>);
+
 /// A queued batch of values.
 #[derive(Debug, Clone, Copy)]
 struct Batch {
@@ -476,13 +479,12 @@ impl NorthQueue {
         Ok((batches, files))
     }
 
-    /// The error-store entries an operation applies to (`None`: all of that kind): batch keys,
-    /// file keys, and the cached copies of those files.
+    /// The error-store entries an operation applies to (`None`: all of that kind).
     fn select_errors(
         &self,
         batches: Option<Vec<u64>>,
         files: Option<Vec<u64>>,
-    ) -> Result<(Vec<u64>, Vec<u64>, Vec<PathBuf>), StoreError> {
+    ) -> Result<Selected, StoreError> {
         let (all_batches, all_files) = self.error_entries()?;
         let batches = batches.unwrap_or_else(|| all_batches.iter().map(|(k, _)| *k).collect());
         let files = files.unwrap_or_else(|| all_files.iter().map(|(k, _)| *k).collect());
