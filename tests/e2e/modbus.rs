@@ -2,11 +2,10 @@
 
 use oibus_plugin_api::{DataValue, Timestamp};
 use oibus_tests::{
-    PRODUCT_PLUGINS, oibus,
     process::{EVERY_SECOND, RECORDING_NORTH, Workspace, recorded_values},
     servers::{ModbusServer, free_port},
 };
-use std::{collections::BTreeMap, process::Command, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
 fn config(port: u16) -> String {
     format!(
@@ -111,23 +110,12 @@ fn registers_are_read_decoded_and_reading_resumes_after_a_server_restart() {
 #[test]
 fn test_connection_names_the_server_that_does_not_answer() {
     let port = free_port();
-    let plugins = oibus_tests::plugin_folder(PRODUCT_PLUGINS);
-    oibus_tests::copy_plugin("oibus_south_modbus", plugins.path());
-    let data = tempfile::tempdir().unwrap();
-    let out = Command::new(oibus())
-        .args(["test-connection", "--type", "modbus", "--timeout", "5"])
-        .arg("--plugins")
-        .arg(plugins.path())
-        .arg("--data")
-        .arg(data.path())
-        .arg("--settings")
-        .arg(format!(
-            r#"{{"host": "127.0.0.1", "port": {port}, "timeout_ms": 500}}"#
-        ))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = oibus_tests::test_connection(
+        "oibus_south_modbus",
+        "modbus",
+        &format!(r#"{{"host": "127.0.0.1", "port": {port}, "timeout_ms": 500}}"#),
+    );
+    assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains(&format!("Modbus server 127.0.0.1:{port}: cannot connect")),
         "{err}"

@@ -109,26 +109,6 @@ fn bad_item_settings_are_named_before_anything_starts() {
     );
 }
 
-/// `oibus test-connection` of `mqtt-north` with `settings`: its exit code and error output.
-fn test_connection(settings: &str) -> (Option<i32>, String) {
-    let plugins = oibus_tests::plugin_folder(&["oibus_north_mqtt"]);
-    let data = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(oibus_tests::oibus())
-        .args(["test-connection", "--type", "mqtt-north", "--timeout", "10"])
-        .arg("--plugins")
-        .arg(plugins.path())
-        .arg("--data")
-        .arg(data.path())
-        .arg("--settings")
-        .arg(settings)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn values_cross_a_broker_over_mutual_tls_and_certificate_problems_are_named() {
     let pki = TestPki::generate();
@@ -150,18 +130,34 @@ fn values_cross_a_broker_over_mutual_tls_and_certificate_problems_are_named() {
         )
     };
 
-    let (code, err) = test_connection(&settings(&tls("ca.pem", true)));
+    let (code, err) = oibus_tests::test_connection(
+        "oibus_north_mqtt",
+        "mqtt-north",
+        &settings(&tls("ca.pem", true)),
+    );
     assert_eq!(code, Some(0), "{err}");
     // A broker certificate signed by another authority: the verification failure is named.
-    let (code, err) = test_connection(&settings(&tls("other-ca.pem", true)));
+    let (code, err) = oibus_tests::test_connection(
+        "oibus_north_mqtt",
+        "mqtt-north",
+        &settings(&tls("other-ca.pem", true)),
+    );
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("invalid peer certificate"), "{err}");
     // The broker requires a client certificate.
-    let (code, err) = test_connection(&settings(&tls("ca.pem", false)));
+    let (code, err) = oibus_tests::test_connection(
+        "oibus_north_mqtt",
+        "mqtt-north",
+        &settings(&tls("ca.pem", false)),
+    );
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("cannot connect"), "{err}");
     // A missing file is named with its setting.
-    let (code, err) = test_connection(&settings(&tls("nope.pem", true)));
+    let (code, err) = oibus_tests::test_connection(
+        "oibus_north_mqtt",
+        "mqtt-north",
+        &settings(&tls("nope.pem", true)),
+    );
     assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains("tls.ca_file") && err.contains("nope.pem"),

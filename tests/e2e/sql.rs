@@ -4,7 +4,7 @@
 use oibus_plugin_api::{DataValue, OibusValue, Quality};
 use oibus_tests::{
     process::{EVERY_SECOND, RECORDING_NORTH, Workspace, recorded_values},
-    servers::PostgresServer,
+    servers::{PostgresServer, TestPki},
 };
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -207,4 +207,41 @@ items = [
         300,
         "each row once"
     );
+}
+
+#[test]
+fn a_server_that_requires_tls_is_reached_with_a_verified_certificate() {
+    let pki = TestPki::generate();
+    let pg = PostgresServer::start_tls(&pki);
+    let test = |tls: &str| {
+        oibus_tests::test_connection(
+            "oibus_south_sql",
+            "postgresql",
+            &format!(
+                r#"{{"host": "127.0.0.1", "port": {}, "database": "postgres", "username": "{}", "password": "{}"{tls}}}"#,
+                pg.port,
+                PostgresServer::USER,
+                PostgresServer::PASSWORD
+            ),
+        )
+    };
+    let (code, err) = test(&format!(
+        r#", "tls": {{"ca_file": "{}"}}"#,
+        pki.path("ca.pem")
+    ));
+    assert_eq!(code, Some(0), "{err}");
+    // Not encrypted: the server's pg_hba.conf refuses, and the error says where to look.
+    let (code, err) = test("");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("pg_hba.conf") && err.contains("`tls`"),
+        "{err}"
+    );
+    // A certificate from another authority is not trusted.
+    let (code, err) = test(&format!(
+        r#", "tls": {{"ca_file": "{}"}}"#,
+        pki.path("other-ca.pem")
+    ));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("invalid peer certificate"), "{err}");
 }

@@ -207,6 +207,27 @@ pub fn memory_mb(field: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Runs `oibus test-connection` for connector type `type_id` of plugin `plugin` (a library name
+/// such as `oibus_south_sql`) with `settings` (JSON): its exit code and error output.
+pub fn test_connection(plugin: &str, type_id: &str, settings: &str) -> (Option<i32>, String) {
+    let plugins = plugin_folder(&[plugin]);
+    let data = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(oibus())
+        .args(["test-connection", "--type", type_id, "--timeout", "10"])
+        .arg("--plugins")
+        .arg(plugins.path())
+        .arg("--data")
+        .arg(data.path())
+        .arg("--settings")
+        .arg(settings)
+        .output()
+        .expect("run oibus");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Runs `oibus test-connection` for connector type `type_id` of plugin `plugin` with the
 /// settings `settings(password)`, and checks that a wrong password is refused with a clear message
 /// that does not show it, and that `right` works.
@@ -216,32 +237,12 @@ pub fn assert_credentials_are_checked(
     right: &str,
     settings: impl Fn(&str) -> String,
 ) {
-    let plugins = plugin_folder(&[plugin]);
-    let data = tempfile::tempdir().expect("temp dir");
-    let test = |password: &str| {
-        Command::new(oibus())
-            .args(["test-connection", "--type", type_id, "--timeout", "10"])
-            .arg("--plugins")
-            .arg(plugins.path())
-            .arg("--data")
-            .arg(data.path())
-            .arg("--settings")
-            .arg(settings(password))
-            .output()
-            .expect("run oibus")
-    };
-    let out = test("wrong");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = test_connection(plugin, type_id, &settings("wrong"));
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("refused the credentials"), "{err}");
     assert!(!err.contains("wrong"), "the password is never shown: {err}");
-    let out = test(right);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, err) = test_connection(plugin, type_id, &settings(right));
+    assert_eq!(code, Some(0), "{err}");
 }
 
 /// From the status document of the engine using `data`: when it was written (seconds since the

@@ -294,6 +294,16 @@ impl PostgresServer {
 
     /// Creates a cluster (initdb) and starts its server on a free port.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Like [`Self::start`], but the server accepts TCP connections only over TLS, with the
+    /// server certificate of `pki`.
+    pub fn start_tls(pki: &TestPki) -> Self {
+        Self::start_with(Some(pki))
+    }
+
+    fn start_with(pki: Option<&TestPki>) -> Self {
         use std::os::unix::process::CommandExt;
         let dir = tempfile::tempdir().expect("temp dir");
         let ids = postgres_ids();
@@ -330,6 +340,30 @@ impl PostgresServer {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        if let Some(pki) = pki {
+            let data = dir.path().join("data");
+            for name in ["server.pem", "server.key"] {
+                let target = data.join(name);
+                std::fs::copy(pki.path(name), &target).expect("copy a certificate file");
+                std::fs::set_permissions(
+                    &target,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )
+                .expect("chmod");
+                if let Some((uid, gid)) = ids {
+                    std::os::unix::fs::chown(&target, Some(uid), Some(gid)).expect("chown");
+                }
+            }
+            let conf = data.join("postgresql.conf");
+            let mut text = std::fs::read_to_string(&conf).expect("postgresql.conf");
+            text.push_str("ssl = on\nssl_cert_file = 'server.pem'\nssl_key_file = 'server.key'\n");
+            std::fs::write(&conf, text).expect("postgresql.conf");
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+            )
+            .expect("pg_hba.conf");
+        }
         let mut s = Self {
             port: free_port(),
             dir,

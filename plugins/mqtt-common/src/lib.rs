@@ -7,10 +7,8 @@ use rumqttc::{
 };
 use std::time::Duration;
 
-mod tls;
-
+pub use oibus_tls_common::Tls;
 pub use rumqttc;
-pub use tls::Tls;
 
 /// Where the broker is and how to log in. The password is a secret: never logged.
 #[derive(Clone, Deserialize, JsonSchema)]

@@ -16,7 +16,14 @@ use std::{
     },
     time::{Duration, SystemTime},
 };
-use tokio_postgres::{Client, NoTls, Row, Statement, error::SqlState, types::ToSql, types::Type};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_postgres::{
+    Client, Connection, NoTls, Row, Statement,
+    config::SslMode,
+    error::SqlState,
+    types::{ToSql, Type},
+};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// A connection to a PostgreSQL server.
 pub struct Postgres {
@@ -55,7 +62,19 @@ impl Postgres {
     fn connect_error(&self, e: &tokio_postgres::Error) -> PluginError {
         let target = self.target();
         let user = &self.settings.username;
+        let refusal = e.as_db_error().map(|d| d.message().to_string());
         match e.code() {
+            Some(code)
+                if code.code().starts_with("28")
+                    && refusal
+                        .as_deref()
+                        .is_some_and(|m| m.contains("pg_hba.conf")) =>
+            {
+                PluginError::invalid_settings(format!(
+                    "{target} refused the connection ({}): its pg_hba.conf admits no such user, address or encryption (see `tls`)",
+                    refusal.unwrap_or_default()
+                ))
+            }
             Some(code) if code.code().starts_with("28") => PluginError::invalid_settings(format!(
                 "{target} refused the credentials of user {user:?} ({}): check username and password",
                 e.as_db_error()
@@ -69,6 +88,45 @@ impl Postgres {
             ),
             _ => PluginError::transient(format!("{target}: cannot connect: {}", with_causes(e))),
         }
+    }
+}
+
+impl Postgres {
+    /// Waits for a connection attempt, within `connect_timeout_ms`.
+    async fn opened<T>(
+        &self,
+        attempt: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T> {
+        let limit = Duration::from_millis(self.settings.connect_timeout_ms);
+        match tokio::time::timeout(limit, attempt).await {
+            Ok(Ok(opened)) => Ok(opened),
+            Ok(Err(e)) => Err(self.connect_error(&e)),
+            Err(_) => Err(PluginError::transient(format!(
+                "{}: no answer within {} ms",
+                self.target(),
+                self.settings.connect_timeout_ms
+            ))),
+        }
+    }
+
+    /// Runs the connection's I/O in the background; its end, unless we closed it, is reported
+    /// to the engine as a lost connection.
+    fn watch<S, T>(&mut self, connection: Connection<S, T>) -> Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let closing = Arc::new(AtomicBool::new(false));
+        self.closing = closing.clone();
+        let (ctx, target) = (self.ctx.clone(), self.target());
+        self.ctx.spawn(async move {
+            let end = connection.await;
+            if !closing.load(Ordering::Acquire) {
+                let why = end.err().map_or("closed".to_string(), |e| with_causes(&e));
+                ctx.connection_lost(format!("{target}: connection lost: {why}"));
+            }
+        })?;
+        Ok(())
     }
 }
 
@@ -88,29 +146,21 @@ impl Driver for Postgres {
 
     async fn connect(&mut self) -> Result<()> {
         self.disconnect().await;
-        let limit = Duration::from_millis(self.settings.connect_timeout_ms);
-        let (client, connection) =
-            match tokio::time::timeout(limit, self.config().connect(NoTls)).await {
-                Ok(Ok(pair)) => pair,
-                Ok(Err(e)) => return Err(self.connect_error(&e)),
-                Err(_) => {
-                    return Err(PluginError::transient(format!(
-                        "{}: no answer within {} ms",
-                        self.target(),
-                        self.settings.connect_timeout_ms
-                    )));
-                }
-            };
-        let closing = Arc::new(AtomicBool::new(false));
-        self.closing = closing.clone();
-        let (ctx, target) = (self.ctx.clone(), self.target());
-        self.ctx.spawn(async move {
-            let end = connection.await;
-            if !closing.load(Ordering::Acquire) {
-                let why = end.err().map_or("closed".to_string(), |e| with_causes(&e));
-                ctx.connection_lost(format!("{target}: connection lost: {why}"));
+        let mut config = self.config();
+        let client = match &self.settings.tls {
+            None => {
+                let (client, connection) = self.opened(config.connect(NoTls)).await?;
+                self.watch(connection)?;
+                client
             }
-        })?;
+            Some(tls) => {
+                config.ssl_mode(SslMode::Require);
+                let tls = MakeRustlsConnect::new(Arc::unwrap_or_clone(tls.client_config()?));
+                let (client, connection) = self.opened(config.connect(tls)).await?;
+                self.watch(connection)?;
+                client
+            }
+        };
         self.client = Some(client);
         tracing::info!("connected to {}", self.target());
         Ok(())

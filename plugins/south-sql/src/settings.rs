@@ -31,6 +31,10 @@ pub struct PostgresSettings {
     #[serde(default = "default_query_timeout")]
     #[schemars(range(min = 1))]
     pub query_timeout_ms: u64,
+    /// Encrypt the connection (TLS, `sslmode=require`) and verify the server's certificate
+    /// against `host`. Default: not encrypted.
+    #[serde(default)]
+    pub tls: Option<oibus_tls_common::Tls>,
 }
 
 /// Settings of the `sqlite` connector type.

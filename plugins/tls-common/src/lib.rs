@@ -1,5 +1,6 @@
-//! TLS to the broker: rustls on the ring provider, with the system's certificate authorities or
-//! the ones of a PEM file, and an optional client certificate (mutual TLS).
+//! TLS settings of connectors (MQTT brokers, PostgreSQL servers…): rustls on the ring provider,
+//! with the system's certificate authorities or the ones of a PEM file, and an optional client
+//! certificate (mutual TLS).
 
 use oibus_plugin_api::prelude::*;
 use rustls::{
@@ -10,16 +11,16 @@ use rustls::{
 use std::sync::Arc;
 
 /// TLS settings. Present (even empty, `tls = {}`) means the connection is encrypted and the
-/// broker's certificate verified against its host name or IP address.
+/// server's certificate verified against its host name or IP address.
 #[derive(Clone, Default, Deserialize, JsonSchema)]
 #[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
 #[schemars(crate = "oibus_plugin_api::schemars")]
 pub struct Tls {
-    /// PEM file of the certificate authorities that sign the broker's certificate (or the broker's
+    /// PEM file of the certificate authorities that sign the server's certificate (or the server's
     /// self-signed certificate itself). Default: the system's authorities.
     #[serde(default)]
     pub ca_file: Option<String>,
-    /// PEM file of the client certificate (and its chain), for brokers that require one.
+    /// PEM file of the client certificate (and its chain), for servers that require one.
     #[serde(default)]
     pub cert_file: Option<String>,
     /// PEM file of the client certificate's private key (a secret: never logged).
