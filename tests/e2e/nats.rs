@@ -3,7 +3,7 @@
 use oibus_plugin_api::OibusValue;
 use oibus_tests::{
     process::{Workspace, check_acknowledged},
-    servers::NatsServer,
+    servers::{NatsServer, TestPki},
 };
 use std::{fs, io::Write, path::Path, time::Duration};
 
@@ -102,4 +102,48 @@ fn bad_settings_are_named_before_anything_starts() {
     let (code, out) = ws.run_to_end();
     assert_eq!(code, 2, "{out}");
     assert!(out.contains(r#"north "js" settings.timeout_ms"#), "{out}");
+}
+
+#[test]
+fn values_reach_a_server_that_requires_tls_and_client_certificates() {
+    let pki = TestPki::generate();
+    let server = NatsServer::start_tls(&pki);
+    let tls = |ca: &str| {
+        format!(
+            r#""ca_file": "{}", "cert_file": "{}", "key_file": "{}""#,
+            pki.path(ca),
+            pki.path("client.pem"),
+            pki.path("client.key")
+        )
+    };
+    let settings = |tls: &str| {
+        format!(
+            r#"{{"server": "127.0.0.1:{}", "stream": "PLANT", "create_stream": true, "stream_subjects": ["oibus.>"], "timeout_ms": 3000, "tls": {{{tls}}}}}"#,
+            server.port
+        )
+    };
+    let (code, err) =
+        oibus_tests::test_connection("oibus_north_nats", "nats-north", &settings(&tls("ca.pem")));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = oibus_tests::test_connection(
+        "oibus_north_nats",
+        "nats-north",
+        &settings(&tls("other-ca.pem")),
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("invalid peer certificate"), "{err}");
+
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_north_nats"]);
+    ws.config(&config(server.port, true).replace(
+        "timeout_ms = 2000 }",
+        &format!(
+            "timeout_ms = 3000, tls = {{ {} }} }}",
+            tls("ca.pem").replace("\": ", "\" = ")
+        ),
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("values stored over TLS", Duration::from_secs(30), |e| {
+        e.counter("js", "values_sent") >= 200
+    });
+    engine.stop();
 }

@@ -194,6 +194,8 @@ pub struct NatsServer {
     /// Its port.
     pub port: u16,
     credentials: Option<(String, String)>,
+    /// `--tls…` arguments: TLS only, client certificates required.
+    tls: Vec<String>,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -201,9 +203,29 @@ pub struct NatsServer {
 impl NatsServer {
     /// Starts a server on a free port; `credentials`: the only user allowed in.
     pub fn start(credentials: Option<(&str, &str)>) -> Self {
+        Self::start_with(credentials, Vec::new())
+    }
+
+    /// Starts a server on a free port that speaks only TLS, with the server certificate of `pki`,
+    /// and lets in only clients with a certificate signed by `pki`'s authority.
+    pub fn start_tls(pki: &TestPki) -> Self {
+        let mut tls = vec!["--tls".to_string(), "--tlsverify".to_string()];
+        for (flag, file) in [
+            ("--tlscert", "server.pem"),
+            ("--tlskey", "server.key"),
+            ("--tlscacert", "ca.pem"),
+        ] {
+            tls.push(flag.to_string());
+            tls.push(pki.path(file));
+        }
+        Self::start_with(None, tls)
+    }
+
+    fn start_with(credentials: Option<(&str, &str)>, tls: Vec<String>) -> Self {
         let mut s = Self {
             port: free_port(),
             credentials: credentials.map(|(u, p)| (u.to_string(), p.to_string())),
+            tls,
             dir: tempfile::tempdir().expect("temp dir"),
             child: None,
         };
@@ -222,6 +244,7 @@ impl NatsServer {
         if let Some((user, password)) = &self.credentials {
             cmd.args(["--user", user, "--pass", password]);
         }
+        cmd.args(&self.tls);
         self.child = Some(start_daemon(cmd, self.port));
     }
 

@@ -48,6 +48,9 @@ pub struct NatsSettings {
     #[serde(default = "default_timeout")]
     #[schemars(range(min = 1))]
     pub timeout_ms: u64,
+    /// Require TLS and verify the server's certificate against the host of `server`.
+    #[serde(default)]
+    pub tls: Option<oibus_tls_common::Tls>,
 }
 
 fn default_subject() -> String {
@@ -127,6 +130,11 @@ async fn open(settings: NatsSettings) -> Result<jetstream::Context> {
         options =
             options.user_and_password(user.clone(), settings.password.clone().unwrap_or_default());
     }
+    if let Some(tls) = &settings.tls {
+        options = options
+            .require_tls(true)
+            .tls_client_config(std::sync::Arc::unwrap_or_clone(tls.client_config()?));
+    }
     let client = options.connect(server.as_str()).await.map_err(|e| {
         let text = e.to_string();
         if text.to_lowercase().contains("authorization") {
@@ -134,7 +142,10 @@ async fn open(settings: NatsSettings) -> Result<jetstream::Context> {
                 "NATS server {server} refused the credentials: check username and password"
             ))
         } else {
-            PluginError::transient(format!("NATS server {server}: cannot connect: {text}"))
+            PluginError::transient(format!(
+                "NATS server {server}: cannot connect: {}",
+                oibus_plugin_api::with_causes(&e)
+            ))
         }
     })?;
     let js = jetstream::new(client);
