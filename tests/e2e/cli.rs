@@ -180,3 +180,52 @@ fn test_connection_validates_then_tests() {
     assert_eq!(code, 1);
     assert!(err.contains("folder-scanner"), "{err}");
 }
+
+#[test]
+fn check_accepts_the_demos_and_names_every_problem_of_a_bad_configuration() {
+    let plugins = plugin_folder(&[
+        "oibus_south_simulator",
+        "oibus_north_console",
+        "oibus_north_file_writer",
+        "oibus_south_mqtt",
+        "oibus_north_mqtt",
+    ]);
+    let data = tempfile::tempdir().unwrap();
+    let check = |config: Option<&std::path::Path>| {
+        let mut args = vec![
+            "check".to_string(),
+            "--plugins".into(),
+            plugins.path().display().to_string(),
+            "--data".into(),
+            data.path().display().to_string(),
+        ];
+        if let Some(c) = config {
+            args.extend(["--config".into(), c.display().to_string()]);
+        }
+        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    // The embedded demo, and every example the README points to.
+    let (code, out, err) = check(None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("embedded demo configuration: ok"), "{out}");
+    let examples = oibus_tests::workspace().join("examples");
+    for example in fs::read_dir(&examples).unwrap() {
+        let path = example.unwrap().path();
+        let (code, out, err) = check(Some(&path));
+        assert_eq!(code, 0, "{}: {out}{err}", path.display());
+        assert!(out.contains(": ok ("), "{out}");
+    }
+    // A bad configuration: every problem, each naming the connector and the field.
+    let bad = data.path().join("bad.toml");
+    let text = fs::read_to_string(examples.join("mqtt-demo.toml"))
+        .unwrap()
+        .replace("mqtt://", "http://");
+    fs::write(&bad, text).unwrap();
+    let (code, out, err) = check(Some(&bad));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains(r#"south "from-broker" settings.broker.url"#)
+            && err.contains(r#"north "to-broker" settings.broker.url"#),
+        "{err}"
+    );
+}

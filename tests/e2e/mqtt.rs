@@ -29,7 +29,7 @@ caching = {{ group_count = 100, send_interval = "50ms", retry_interval = "100ms"
 [[south]]
 id = "sub"
 type = "mqtt-south"
-settings = {{ broker = {{ host = "127.0.0.1", port = {port}, client_id = "oibus-test-sub", connect_timeout_ms = 1000 }}, qos = 1, flush_size = 50, flush_timeout_ms = 100 }}
+settings = {{ broker = {{ url = "mqtt://127.0.0.1:{port}", client_id = "oibus-test-sub", connect_timeout_ms = 1000 }}, qos = 1, flush_size = 50, flush_timeout_ms = 100 }}
 items = [{{ name = "plant", scan_mode = "subscription", settings = {{ topic = "plant/#", payload = {{ format = "json", value_path = "/data/value", timestamp_path = "/timestamp", point_id_path = "/pointId" }} }} }}]
 
 [[north]]
@@ -166,13 +166,17 @@ fn values_cross_a_broker_over_mutual_tls_and_certificate_problems_are_named() {
 
     // Values through the broker, both ways over TLS.
     let ws = Workspace::new(&["oibus_test_probe", "oibus_north_mqtt", "oibus_south_mqtt"]);
-    ws.config(&config(broker.port, true).replace(
-        "connect_timeout_ms = 1000 }",
-        &format!(
-            "connect_timeout_ms = 3000, tls = {{ {} }} }}",
-            tls("ca.pem", true).join(", ").replace("\": ", "\" = ")
-        ),
-    ));
+    ws.config(
+        &config(broker.port, true)
+            .replace("mqtt://", "mqtts://")
+            .replace(
+                "connect_timeout_ms = 1000 }",
+                &format!(
+                    "connect_timeout_ms = 3000, tls = {{ {} }} }}",
+                    tls("ca.pem", true).join(", ").replace("\": ", "\" = ")
+                ),
+            ),
+    );
     let mut engine = ws.start();
     engine.wait_until(
         "values through the TLS broker",

@@ -1,6 +1,7 @@
 //! The `oibus` command line.
 
 mod api;
+mod check;
 mod plugins;
 pub mod run;
 mod status;
@@ -32,6 +33,9 @@ pub enum Command {
     TestConnection(test_connection::Args),
     /// Run the engine (the embedded demo without --config).
     Run(run::Args),
+    /// Check a configuration against the plugins it would run with, and start nothing: exit 0
+    /// if `run` would start, 2 with every problem (file, connector, field) if not.
+    Check(run::Args),
     /// Show what every connector of an engine is doing.
     Status {
         /// The engine's data folder.
@@ -118,6 +122,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::TestConnection(args) => test_connection::run(args),
         Command::Run(args) => run::run(args),
+        Command::Check(args) => check::run(&args),
         Command::Status { data, json } => status::run(&data, json),
     }
 }

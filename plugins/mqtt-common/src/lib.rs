@@ -10,15 +10,23 @@ use std::time::Duration;
 pub use oibus_tls_common::Tls;
 pub use rumqttc;
 
-/// Where the broker is and how to log in. The password is a secret: never logged.
+/// Where the broker is and how to log in: `url`, or `host` and `port`. The password is a secret:
+/// never logged.
 #[derive(Clone, Deserialize, JsonSchema)]
 #[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
 #[schemars(crate = "oibus_plugin_api::schemars")]
+#[schemars(extend("anyOf" = [{"required": ["url"]}, {"required": ["host"]}]))]
 pub struct Broker {
-    /// Host name or IP address.
+    /// Broker URL, `mqtt://host[:port]` or `mqtts://host[:port]` (TLS); instead of `host` and
+    /// `port`.
+    #[serde(default)]
+    #[schemars(extend("pattern" = "^(mqtts?|tcp|ssl|tls)://[^/]"))]
+    pub url: Option<String>,
+    /// Host name or IP address (or give `url`).
+    #[serde(default)]
     #[schemars(length(min = 1))]
-    pub host: String,
-    /// TCP port (default: 1883, or 8883 with `tls`).
+    pub host: Option<String>,
+    /// TCP port (default: 1883, or 8883 with TLS).
     #[serde(default)]
     pub port: Option<u16>,
     /// Client id (default: `oibus-<connector id>`). A South keeps its session under it.
@@ -50,16 +58,65 @@ fn default_timeout() -> u64 {
     5000
 }
 
+/// Where to connect, from `url` or `host`/`port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Whether the connection is encrypted.
+    pub tls: bool,
+}
+
 impl Broker {
-    /// `host:port`, for messages.
-    pub fn target(&self) -> String {
-        format!("{}:{}", self.host, self.port())
+    /// Where to connect; errors name the setting at fault.
+    pub fn endpoint(&self) -> Result<Endpoint> {
+        let bad = |m: String| PluginError::invalid_settings(m);
+        let (host, port, tls) = match (&self.url, &self.host) {
+            (Some(_), Some(_)) => {
+                return Err(bad("broker: give url, or host and port, not both".into()));
+            }
+            (None, None) => return Err(bad("broker: url (or host) is required".into())),
+            (None, Some(host)) => (host.clone(), self.port, self.tls.is_some()),
+            (Some(text), None) => {
+                let url =
+                    url::Url::parse(text).map_err(|e| bad(format!("broker.url {text:?}: {e}")))?;
+                let tls = match url.scheme() {
+                    "mqtt" | "tcp" => false,
+                    "mqtts" | "ssl" | "tls" => true,
+                    other => {
+                        return Err(bad(format!(
+                            "broker.url {text:?}: scheme {other:?} is not mqtt:// or mqtts://"
+                        )));
+                    }
+                };
+                if !tls && self.tls.is_some() {
+                    return Err(bad(format!(
+                        "broker.url {text:?} is not encrypted but tls is set: write mqtts://"
+                    )));
+                }
+                let host = url
+                    .host_str()
+                    .filter(|h| !h.is_empty())
+                    .ok_or_else(|| bad(format!("broker.url {text:?}: no host")))?;
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                (host.to_string(), url.port().or(self.port), tls)
+            }
+        };
+        Ok(Endpoint {
+            port: port.unwrap_or(if tls { 8883 } else { 1883 }),
+            host,
+            tls,
+        })
     }
 
-    /// The port: the one set, else MQTT's (1883) or MQTT over TLS's (8883).
-    pub fn port(&self) -> u16 {
-        self.port
-            .unwrap_or(if self.tls.is_some() { 8883 } else { 1883 })
+    /// `host:port`, for messages (the `url` as written if it cannot be read).
+    pub fn target(&self) -> String {
+        match self.endpoint() {
+            Ok(e) => format!("{}:{}", e.host, e.port),
+            Err(_) => self.url.clone().or(self.host.clone()).unwrap_or_default(),
+        }
     }
 
     /// Session options for connector `connector_id`; errors name a TLS file that cannot be used.
@@ -68,13 +125,15 @@ impl Broker {
             .client_id
             .clone()
             .unwrap_or_else(|| format!("oibus-{connector_id}"));
-        let mut o = MqttOptions::new(id, self.host.clone(), self.port());
+        let endpoint = self.endpoint()?;
+        let mut o = MqttOptions::new(id, endpoint.host, endpoint.port);
         o.set_keep_alive(Duration::from_secs(self.keep_alive_s))
             .set_clean_session(clean_session);
         if let Some(user) = &self.username {
             o.set_credentials(user.clone(), self.password.clone().unwrap_or_default());
         }
-        if let Some(tls) = &self.tls {
+        if endpoint.tls {
+            let tls = self.tls.clone().unwrap_or_default();
             o.set_transport(rumqttc::Transport::tls_with_config(
                 rumqttc::TlsConfiguration::Rustls(tls.client_config()?),
             ));
@@ -147,5 +206,61 @@ pub fn qos(level: u8) -> rumqttc::QoS {
         rumqttc::QoS::AtMostOnce
     } else {
         rumqttc::QoS::AtLeastOnce
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn broker(json: &str) -> Broker {
+        oibus_plugin_api::serde_json::from_str(json).unwrap()
+    }
+
+    fn endpoint(json: &str) -> Result<Endpoint> {
+        broker(json).endpoint()
+    }
+
+    #[test]
+    fn a_url_or_a_host_says_where_the_broker_is() {
+        let at = |host: &str, port, tls| Endpoint {
+            host: host.into(),
+            port,
+            tls,
+        };
+        assert_eq!(
+            endpoint(r#"{"url": "mqtt://broker.plant"}"#).unwrap(),
+            at("broker.plant", 1883, false)
+        );
+        assert_eq!(
+            endpoint(r#"{"url": "mqtts://10.0.0.5"}"#).unwrap(),
+            at("10.0.0.5", 8883, true)
+        );
+        assert_eq!(
+            endpoint(r#"{"url": "mqtt://[::1]:1884"}"#).unwrap(),
+            at("::1", 1884, false)
+        );
+        assert_eq!(
+            endpoint(r#"{"host": "b", "port": 2000}"#).unwrap(),
+            at("b", 2000, false)
+        );
+        assert_eq!(
+            endpoint(r#"{"host": "b", "tls": {}}"#).unwrap(),
+            at("b", 8883, true)
+        );
+    }
+
+    #[test]
+    fn contradictions_are_named() {
+        for (json, says) in [
+            (r#"{"url": "mqtt://a", "host": "b"}"#, "not both"),
+            (r#"{}"#, "url (or host) is required"),
+            (r#"{"url": "http://a"}"#, "scheme \"http\""),
+            (r#"{"url": "mqtt://a", "tls": {}}"#, "write mqtts://"),
+            (r#"{"url": "not a url"}"#, "broker.url \"not a url\""),
+        ] {
+            let e = endpoint(json).unwrap_err();
+            assert!(e.message().contains(says), "{json}: {e}");
+        }
     }
 }
