@@ -1,11 +1,12 @@
 //! What a plugin declares about itself. The manifest crosses the boundary as JSON text, so new
 //! optional fields never change the ABI.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Whether a connector type reads data (South) or sends it (North).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ConnectorKind {
     /// A source: reads from a device, a server, a folder…
@@ -24,7 +25,9 @@ impl fmt::Display for ConnectorKind {
 }
 
 /// One capability of the OIBus connector contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub enum Capability {
     /// North: receives batches of values (`handle_values`).
     HandlesValues,
@@ -57,7 +60,7 @@ impl fmt::Display for Capability {
 }
 
 /// One connector type offered by a plugin.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConnectorTypeManifest {
     /// Identifier used in configurations (`type = "…"`); unique across all loaded plugins.
     pub id: String,
@@ -78,7 +81,7 @@ pub struct ConnectorTypeManifest {
 }
 
 /// Everything a plugin library declares about itself.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Manifest {
     /// Stable plugin identifier, for example `acme-modbus`.
     pub id: String,

@@ -91,6 +91,25 @@ settings = { record_file = "{ws}/received", fault_file = "{ws}/fault" }
 caching = { group_count = 1, send_interval = "50ms", retry_interval = "50ms", retry_count = 0 }
 "#;
 
+/// Checks that `body`, answered with `code` to `method` on `path` (as the document writes it),
+/// matches the schema the OpenAPI document gives for it.
+fn conforms(doc: &Value, path: &str, method: &str, code: u16, body: &Value) {
+    let schema = &doc["paths"][path][method]["responses"][code.to_string()]["content"]["application/json"]
+        ["schema"];
+    assert!(
+        schema.is_object(),
+        "the document has no body for {method} {path} {code}"
+    );
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": doc["components"],
+        "allOf": [schema],
+    });
+    if let Err(e) = oibus_core::schema::validate(&format!("{method} {path} {code}"), &root, body) {
+        panic!("{e}\n{body}");
+    }
+}
+
 #[test]
 fn the_admin_api_guards_validates_persists_and_operates() {
     let ws = Workspace::new(&["oibus_test_probe", "oibus_south_simulator"]);
@@ -109,7 +128,9 @@ fn the_admin_api_guards_validates_persists_and_operates() {
         "/api/south",
         "/api/connector-types",
     ] {
-        assert_eq!(api.send("GET", path, None, Some("wrong")).0, 401, "{path}");
+        let (code, body) = api.send("GET", path, None, Some("wrong"));
+        assert_eq!(code, 401, "{path}");
+        conforms(&doc, path, "get", 401, &body);
     }
     let (code, _) = api.send("POST", "/api/plugins/rescan", None, Some(""));
     assert_eq!(code, 401);
@@ -117,9 +138,18 @@ fn the_admin_api_guards_validates_persists_and_operates() {
     // Plugins and connector types.
     let (code, plugins) = api.get("/api/plugins");
     assert_eq!(code, 200);
+    conforms(&doc, "/api/plugins", "get", 200, &plugins);
+    conforms(
+        &doc,
+        "/api/connector-types",
+        "get",
+        200,
+        &api.get("/api/connector-types").1,
+    );
     assert_eq!(plugins["plugins"].as_array().unwrap().len(), 2, "{plugins}");
     let (code, t) = api.get("/api/connector-types/simulator");
     assert_eq!(code, 200);
+    conforms(&doc, "/api/connector-types/{type}", "get", 200, &t);
     assert!(
         t["settings_schema"].is_object() && t["plugin"] == "oibus-south-simulator",
         "{t}"
@@ -132,6 +162,7 @@ fn the_admin_api_guards_validates_persists_and_operates() {
         "items": [{"name": "t", "scan_mode": "every-second", "settings": {"signal": {"type": "square"}}}]});
     let (code, e) = api.post("/api/south", &bad);
     assert_eq!(code, 400, "{e}");
+    conforms(&doc, "/api/south", "post", 400, &e);
     let pointers: Vec<&str> = e["problems"]
         .as_array()
         .unwrap()
@@ -166,6 +197,15 @@ fn the_admin_api_guards_validates_persists_and_operates() {
         e.counter("rec", "values_sent") >= 2
     });
     let (_, status) = api.get("/api/status");
+    conforms(&doc, "/api/status", "get", 200, &status);
+    conforms(&doc, "/api/south", "get", 200, &api.get("/api/south").1);
+    conforms(
+        &doc,
+        "/api/north/{id}",
+        "get",
+        200,
+        &api.get("/api/north/rec").1,
+    );
     let sim = status["connectors"]
         .as_array()
         .unwrap()
@@ -184,10 +224,12 @@ fn the_admin_api_guards_validates_persists_and_operates() {
     fs::remove_file(ws.path("fault")).unwrap();
     let (code, cache) = api.get("/api/north/rec/cache");
     assert_eq!(code, 200);
+    conforms(&doc, "/api/north/{id}/cache", "get", 200, &cache);
     let errors = cache["errors"].as_array().unwrap().len();
     assert!(errors >= 2, "{cache}");
     let (code, r) = api.post("/api/north/rec/cache/errors/retry", &json!({}));
     assert_eq!(code, 200, "{r}");
+    conforms(&doc, "/api/north/{id}/cache/errors/retry", "post", 200, &r);
     assert!(r["entries"].as_u64().unwrap() >= 2);
     let (_, cache) = api.get("/api/north/rec/cache");
     assert!(
@@ -223,6 +265,7 @@ fn the_admin_api_guards_validates_persists_and_operates() {
     );
     assert_eq!(code, 200, "{h}");
     assert_eq!(h["windows"], 1);
+    conforms(&doc, "/api/south/{id}/history", "post", 200, &h);
 
     // Test connection.
     let (code, _) = api.post(

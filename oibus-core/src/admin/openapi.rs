@@ -1,123 +1,278 @@
-//! The OpenAPI 3.1 document of the admin API, served without authentication.
+//! The OpenAPI 3.1 document of the admin API, served without authentication. The paths are
+//! listed here; every request and response schema is generated from the Rust type the handler
+//! reads or returns, so the document cannot drift from what the API does.
 
-use serde_json::{Value, json};
+use super::routes::{ErrorSelection, ForceRequest, HistoryRequest, PluginsListing, TestRequest};
+use crate::{
+    config::{NorthConfig, SouthConfig},
+    engine::{
+        Snapshot,
+        commands::{ApiError, CacheListing, TypeInfo},
+    },
+    plugin::PluginReport,
+};
+use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
+use serde_json::{Map, Value, json};
 
-fn op(summary: &str, body: Option<&str>, responses: &[(&str, &str)]) -> Value {
-    let mut o = json!({
-        "summary": summary,
-        "responses": responses
-            .iter()
-            .map(|(code, text)| (code.to_string(), json!({
-                "description": text,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Any"}}}
-            })))
-            .collect::<serde_json::Map<_, _>>(),
-    });
-    if let Some(schema) = body {
-        o["requestBody"] = json!({
-            "required": true,
-            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
-        });
-    }
-    o
+/// Builds the document: operations refer to schemas that the generator collects.
+struct Doc {
+    schemas: SchemaGenerator,
+    paths: Map<String, Value>,
 }
 
-fn id_param() -> Value {
-    json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}])
+/// One response: status, description, and its body's schema (`None`: no body).
+type Answer = (&'static str, &'static str, Option<Value>);
+
+impl Doc {
+    fn schema<T: JsonSchema>(&mut self) -> Value {
+        self.schemas.subschema_for::<T>().to_value()
+    }
+
+    fn error(&mut self, code: &'static str, text: &'static str) -> Answer {
+        (code, text, Some(self.schema::<ApiError>()))
+    }
+
+    /// Adds `method` on `path` (path parameters are read from `{…}` in it).
+    fn op(
+        &mut self,
+        path: &str,
+        method: &str,
+        summary: &str,
+        body: Option<Value>,
+        answers: Vec<Answer>,
+    ) {
+        let mut answers = answers;
+        answers.push(self.error("401", "missing or wrong bearer token"));
+        let responses: Map<String, Value> = answers
+            .into_iter()
+            .map(|(code, text, schema)| {
+                let mut r = json!({ "description": text });
+                if let Some(s) = schema {
+                    r["content"] = json!({"application/json": {"schema": s}});
+                }
+                (code.to_string(), r)
+            })
+            .collect();
+        let mut o = json!({ "summary": summary, "responses": responses });
+        if let Some(schema) = body {
+            o["requestBody"] = json!({
+                "required": true,
+                "content": {"application/json": {"schema": schema}}
+            });
+        }
+        let parameters: Vec<Value> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !parameters.is_empty() {
+            o["parameters"] = Value::Array(parameters);
+        }
+        let entry = self
+            .paths
+            .entry(path.to_string())
+            .or_insert_with(|| json!({}));
+        entry[method] = o;
+    }
 }
 
 /// The document.
 pub fn document() -> Value {
-    let ok = [("200", "success"), ("401", "missing or wrong token")];
-    let ok_404 = [
-        ("200", "success"),
-        ("401", "missing or wrong token"),
-        ("404", "unknown id"),
-    ];
-    let changed = [
-        ("204", "done"),
-        (
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    let mut d = Doc {
+        schemas: settings.into_generator(),
+        paths: Map::new(),
+    };
+    let ok = |s: Value| -> Answer { ("200", "success", Some(s)) };
+    let snapshot = d.schema::<Snapshot>();
+    d.op(
+        "/api/status",
+        "get",
+        "state, counters, caches and plugins of the engine",
+        None,
+        vec![ok(snapshot)],
+    );
+    let listing = d.schema::<PluginsListing>();
+    d.op(
+        "/api/plugins",
+        "get",
+        "every file of the plugins folder and every loaded version",
+        None,
+        vec![ok(listing)],
+    );
+    let reports = d.schema::<Vec<PluginReport>>();
+    d.op(
+        "/api/plugins/rescan",
+        "post",
+        "look at the plugins folder now",
+        None,
+        vec![ok(reports)],
+    );
+    let (force, report, not_found) = (
+        d.schema::<ForceRequest>(),
+        d.schema::<PluginReport>(),
+        d.error("404", "no such file in the plugins folder"),
+    );
+    d.op(
+        "/api/plugins/force",
+        "post",
+        "use this file's plugin even if older (forced downgrade)",
+        Some(force),
+        vec![ok(report), not_found],
+    );
+    let types = d.schema::<Vec<TypeInfo>>();
+    d.op(
+        "/api/connector-types",
+        "get",
+        "connector types of the loaded plugins, with their schemas",
+        None,
+        vec![ok(types)],
+    );
+    let (one_type, unknown) = (d.schema::<TypeInfo>(), d.error("404", "unknown type"));
+    d.op(
+        "/api/connector-types/{type}",
+        "get",
+        "one connector type",
+        None,
+        vec![ok(one_type), unknown],
+    );
+
+    for kind in ["south", "north"] {
+        let (one, many) = if kind == "south" {
+            (d.schema::<SouthConfig>(), d.schema::<Vec<SouthConfig>>())
+        } else {
+            (d.schema::<NorthConfig>(), d.schema::<Vec<NorthConfig>>())
+        };
+        let bad = d.error(
             "400",
             "invalid body; `problems` has a JSON pointer per bad field",
-        ),
-        ("401", "missing or wrong token"),
-        ("404", "unknown id"),
-        (
+        );
+        let exists = d.error(
             "409",
-            "conflict (exists already, or the configuration cannot be changed)",
-        ),
-        ("413", "body too large"),
-    ];
-    let created = [
-        ("201", "created"),
-        (
-            "400",
-            "invalid body; `problems` has a JSON pointer per bad field",
-        ),
-        ("401", "missing or wrong token"),
-        ("409", "exists already"),
-        ("413", "body too large"),
-    ];
-    let mut paths = serde_json::Map::new();
-    paths.insert(
-        "/api/status".into(),
-        json!({"get": op("state, counters, caches and plugins of the engine", None, &ok)}),
-    );
-    paths.insert(
-        "/api/plugins".into(),
-        json!({"get": op("every file of the plugins folder and every loaded version", None, &ok)}),
-    );
-    paths.insert(
-        "/api/plugins/rescan".into(),
-        json!({"post": op("look at the plugins folder now", None, &ok)}),
-    );
-    paths.insert(
-        "/api/connector-types".into(),
-        json!({"get": op("connector types of the loaded plugins, with their schemas", None, &ok)}),
-    );
-    paths.insert("/api/connector-types/{type}".into(), json!({"get": {
-        "parameters": [{"name": "type", "in": "path", "required": true, "schema": {"type": "string"}}],
-        "summary": "one connector type",
-        "responses": op("", None, &ok_404)["responses"].clone()
-    }}));
-    for (kind, schema) in [("south", "South"), ("north", "North")] {
-        paths.insert(format!("/api/{kind}"), json!({
-            "get": op(&format!("every {kind} connector"), None, &ok),
-            "post": op(&format!("create a {kind} connector (validated, saved, started)"), Some(schema), &created),
-        }));
-        let mut one = json!({
-            "get": op(&format!("one {kind} connector"), None, &ok_404),
-            "put": op(&format!("replace a {kind} connector (validated, saved, restarted)"), Some(schema), &changed),
-            "delete": op(&format!("delete a {kind} connector"), None, &changed),
-        });
-        one["parameters"] = id_param();
-        paths.insert(format!("/api/{kind}/{{id}}"), one);
+            "exists already, or the configuration cannot be changed",
+        );
+        let too_big = d.error("413", "body too large");
+        let unknown = d.error("404", "unknown id");
+        d.op(
+            &format!("/api/{kind}"),
+            "get",
+            &format!("every {kind} connector"),
+            None,
+            vec![ok(many)],
+        );
+        d.op(
+            &format!("/api/{kind}"),
+            "post",
+            &format!("create a {kind} connector (validated, saved, started)"),
+            Some(one.clone()),
+            vec![
+                ("201", "created", None),
+                bad.clone(),
+                exists.clone(),
+                too_big.clone(),
+            ],
+        );
+        let path = format!("/api/{kind}/{{id}}");
+        d.op(
+            &path,
+            "get",
+            &format!("one {kind} connector"),
+            None,
+            vec![ok(one.clone()), unknown.clone()],
+        );
+        d.op(
+            &path,
+            "put",
+            &format!("replace a {kind} connector (validated, saved, restarted)"),
+            Some(one),
+            vec![
+                ("204", "done", None),
+                bad.clone(),
+                unknown.clone(),
+                exists.clone(),
+                too_big,
+            ],
+        );
+        d.op(
+            &path,
+            "delete",
+            &format!("delete a {kind} connector, its cache and its state"),
+            None,
+            vec![("204", "done", None), unknown.clone(), exists],
+        );
         for action in ["start", "stop"] {
-            let mut p = json!({"post": op(&format!("{action} a {kind} connector until the next restart"), None, &changed)});
-            p["parameters"] = id_param();
-            paths.insert(format!("/api/{kind}/{{id}}/{action}"), p);
+            d.op(
+                &format!("/api/{kind}/{{id}}/{action}"),
+                "post",
+                &format!("{action} a {kind} connector until the next restart"),
+                None,
+                vec![("204", "done", None), unknown.clone()],
+            );
         }
-        paths.insert(format!("/api/{kind}/test-connection"), json!({"post": op(
+        let (test, failed, no_type) = (
+            d.schema::<TestRequest>(),
+            d.error("422", "the connection failed; `error` says why"),
+            d.error("404", "unknown type"),
+        );
+        d.op(
+            &format!("/api/{kind}/test-connection"),
+            "post",
             "check settings for a connector type and run its test_connection",
-            Some("TestConnection"),
-            &[("200", "the connection works"), ("400", "invalid settings"), ("401", "missing or wrong token"), ("404", "unknown type"), ("422", "the connection failed")]
-        )}));
+            Some(test),
+            vec![
+                ok(json!({"type": "object", "properties": {"ok": {"const": true}}})),
+                bad,
+                no_type,
+                failed,
+            ],
+        );
     }
-    let mut p = json!({"post": op("read a South's history over a range into its Norths", Some("HistoryRange"), &[("200", "windows read"), ("400", "invalid range"), ("401", "missing or wrong token"), ("404", "unknown id"), ("409", "not connected"), ("502", "the query failed")])});
-    p["parameters"] = id_param();
-    paths.insert("/api/south/{id}/history".into(), p);
-    let mut p = json!({"get": op("a North's queued and error-store entries", None, &ok_404)});
-    p["parameters"] = id_param();
-    paths.insert("/api/north/{id}/cache".into(), p);
+    let (range, unknown, busy, failed) = (
+        d.schema::<HistoryRequest>(),
+        d.error("404", "unknown id"),
+        d.error("409", "not connected"),
+        d.error("502", "the query failed"),
+    );
+    let bad = d.error("400", "invalid range");
+    d.op(
+        "/api/south/{id}/history",
+        "post",
+        "read a South's history over a range into its Norths",
+        Some(range),
+        vec![
+            ok(json!({"type": "object", "properties": {"windows": {"type": "integer"}}})),
+            bad,
+            unknown.clone(),
+            busy,
+            failed,
+        ],
+    );
+    let cache = d.schema::<CacheListing>();
+    d.op(
+        "/api/north/{id}/cache",
+        "get",
+        "a North's queued and error-store entries",
+        None,
+        vec![ok(cache), unknown.clone()],
+    );
+    let selection = d.schema::<ErrorSelection>();
     for (action, text) in [
         ("retry", "queue error-store entries again"),
         ("delete", "delete error-store entries"),
     ] {
-        let mut p = json!({"post": op(text, Some("ErrorSelection"), &ok_404)});
-        p["post"]["requestBody"]["required"] = json!(false);
-        p["parameters"] = id_param();
-        paths.insert(format!("/api/north/{{id}}/cache/errors/{action}"), p);
+        let done = json!({"type": "object", "properties": {"entries": {"type": "integer"}}});
+        d.op(
+            &format!("/api/north/{{id}}/cache/errors/{action}"),
+            "post",
+            text,
+            Some(selection.clone()),
+            vec![ok(done), unknown.clone()],
+        );
+        d.paths[&format!("/api/north/{{id}}/cache/errors/{action}")]["post"]["requestBody"]["required"] =
+            json!(false);
     }
+    let schemas = d.schemas.take_definitions(true);
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -126,26 +281,10 @@ pub fn document() -> Value {
             "description": "Every route but this document needs `Authorization: Bearer <token>`; the token is in the `admin-token` file of the data folder unless set in the configuration."
         },
         "security": [{"bearer": []}],
-        "paths": paths,
+        "paths": d.paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Any": {},
-                "South": {"type": "object", "required": ["id", "type"], "description": "as [[south]] in the configuration (docs/configuration.md)",
-                    "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "enabled": {"type": "boolean"},
-                        "query": {"enum": ["last-point", "history", "file"]}, "settings": {"type": "object"},
-                        "items": {"type": "array", "items": {"type": "object", "required": ["name", "scan_mode"],
-                            "properties": {"name": {"type": "string"}, "enabled": {"type": "boolean"}, "scan_mode": {"type": "string"}, "settings": {"type": "object"}}}},
-                        "history": {"type": "object"}}},
-                "North": {"type": "object", "required": ["id", "type"], "description": "as [[north]] in the configuration (docs/configuration.md)",
-                    "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "enabled": {"type": "boolean"},
-                        "settings": {"type": "object"}, "subscriptions": {"type": "array", "items": {"type": "string"}}, "caching": {"type": "object"}}},
-                "ForcePlugin": {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "description": "file name in the plugins folder"}}},
-                "TestConnection": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}, "settings": {"type": "object"}}},
-                "HistoryRange": {"type": "object", "required": ["start", "end"], "properties": {"start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"}}},
-                "ErrorSelection": {"type": "object", "description": "keys to act on; absent: all",
-                    "properties": {"batches": {"type": "array", "items": {"type": "integer"}}, "files": {"type": "array", "items": {"type": "integer"}}}}
-            }
+            "schemas": schemas,
         }
     })
 }

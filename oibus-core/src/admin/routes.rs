@@ -15,7 +15,8 @@ use axum::{
     routing::{get, post},
 };
 use oibus_plugin_api::{ConnectorKind, Timestamp};
-use serde::{Deserialize, de::DeserializeOwned};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::oneshot;
 
 /// Largest request body accepted.
@@ -122,18 +123,31 @@ async fn status(State(state): State<ApiState>) -> Json<crate::engine::Snapshot> 
     Json(state.board.snapshot())
 }
 
-async fn plugins(State(state): State<ApiState>) -> Json<serde_json::Value> {
+/// `GET /api/plugins`.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct PluginsListing {
+    /// Every file of the plugins folder.
+    plugins: Vec<crate::plugin::PluginReport>,
+    /// Every plugin version loaded in the process.
+    loaded_versions: Vec<crate::engine::plugins::LoadedVersion>,
+}
+
+async fn plugins(State(state): State<ApiState>) -> Json<PluginsListing> {
     let s = state.board.snapshot();
-    Json(serde_json::json!({"plugins": s.plugins, "loaded_versions": s.loaded_versions}))
+    Json(PluginsListing {
+        plugins: s.plugins,
+        loaded_versions: s.loaded_versions,
+    })
 }
 
 async fn rescan(State(state): State<ApiState>) -> ApiResult<Vec<crate::plugin::PluginReport>> {
     ask(&state, Command::Rescan).await.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ForceRequest {
+pub(crate) struct ForceRequest {
+    /// The file name in the plugins folder.
     file: std::path::PathBuf,
 }
 
@@ -330,11 +344,13 @@ async fn stop_north(
     run(&s, ConnectorKind::North, id, false).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct TestRequest {
+pub(crate) struct TestRequest {
+    /// The connector type.
     #[serde(rename = "type")]
     type_id: String,
+    /// Its settings, checked against the type's schema.
     #[serde(default)]
     settings: serde_json::Value,
 }
@@ -358,10 +374,12 @@ async fn test_north(State(s): State<ApiState>, body: Bytes) -> ApiResult<serde_j
     test(&s, ConnectorKind::North, body).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct HistoryRequest {
+pub(crate) struct HistoryRequest {
+    /// Start of the range (included).
     start: Timestamp,
+    /// End of the range (excluded).
     end: Timestamp,
 }
 
@@ -390,11 +408,13 @@ async fn cache(
         .map(Json)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ErrorSelection {
+pub(crate) struct ErrorSelection {
+    /// Keys of value batches (absent: all).
     #[serde(default)]
     batches: Option<Vec<u64>>,
+    /// Keys of files (absent: all).
     #[serde(default)]
     files: Option<Vec<u64>>,
 }

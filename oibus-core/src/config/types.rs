@@ -2,11 +2,12 @@
 //! `docs/configuration.md`).
 
 use super::units::{ByteSize, Dur};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// A whole configuration file.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Engine-wide settings.
@@ -24,7 +25,7 @@ pub struct Config {
 }
 
 /// `[engine]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
     /// Name of this gateway, shown in logs and status.
@@ -55,7 +56,7 @@ impl Default for EngineConfig {
 }
 
 /// `[engine.admin]`: the admin REST API.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
     /// Whether `oibus run` serves it.
@@ -78,7 +79,7 @@ impl Default for AdminConfig {
 }
 
 /// `[engine.reconnect]`: exponential back-off with jitter between connection attempts.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReconnectConfig {
     /// First delay.
@@ -97,7 +98,7 @@ impl Default for ReconnectConfig {
 }
 
 /// `[engine.timeouts]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TimeoutsConfig {
     /// `start`, `connect`, `stop`, `disconnect`, `test_connection`.
@@ -116,7 +117,7 @@ impl Default for TimeoutsConfig {
 }
 
 /// `[[scan_modes]]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanModeConfig {
     /// Name items refer to.
@@ -129,7 +130,7 @@ pub struct ScanModeConfig {
 pub const SUBSCRIPTION: &str = "subscription";
 
 /// How a South's scheduled items are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum QueryKind {
     /// `last_point_query` on each tick.
@@ -141,7 +142,7 @@ pub enum QueryKind {
 }
 
 /// `[[south]]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SouthConfig {
     /// Unique id.
@@ -167,7 +168,7 @@ pub struct SouthConfig {
 }
 
 /// `[[south.items]]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemConfig {
     /// Unique name inside the connector.
@@ -183,7 +184,7 @@ pub struct ItemConfig {
 }
 
 /// `[south.history]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct HistoryConfig {
     /// Longest window of one `history_query`.
@@ -208,7 +209,7 @@ impl Default for HistoryConfig {
 }
 
 /// `[[north]]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NorthConfig {
     /// Unique id.
@@ -231,7 +232,7 @@ pub struct NorthConfig {
 }
 
 /// What happens when a North's cache reaches `max_size`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FullPolicy {
     /// Souths wait (their `add_values`/`add_file` do not complete) until there is room.
@@ -242,7 +243,7 @@ pub enum FullPolicy {
 }
 
 /// `[north.caching]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CachingConfig {
     /// Send as soon as this many values are queued.
@@ -279,7 +280,7 @@ impl Default for CachingConfig {
 }
 
 /// `[north.caching.archive]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ArchiveConfig {
     /// Keep files after they are sent, in `<data>/cache/<north>/archive`.

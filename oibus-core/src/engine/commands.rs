@@ -9,12 +9,13 @@ use crate::{
     schema,
 };
 use oibus_plugin_api::{ConnectorKind, ConnectorTypeManifest, Timestamp};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::{path::Path, sync::Arc};
 use tokio::sync::oneshot;
 
 /// A refused request: HTTP status, message, and the problems with JSON pointers into the body.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ApiError {
     /// HTTP status code.
     #[serde(skip)]
@@ -22,12 +23,12 @@ pub struct ApiError {
     /// What is wrong.
     pub error: String,
     /// Each problem, with the JSON pointer of the offending value in the request body.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<PointedProblem>,
 }
 
 /// One problem of a request body.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PointedProblem {
     /// JSON pointer into the request body (`/settings/port`).
     pub pointer: String,
@@ -71,7 +72,7 @@ impl ApiError {
 }
 
 /// A connector type with the plugin providing it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TypeInfo {
     /// Plugin id.
     pub plugin: String,
@@ -107,7 +108,7 @@ impl ConnectorConfig {
 }
 
 /// One queued or error-store entry of a North's cache.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CacheEntry {
     /// Its key (to retry or delete it).
     pub key: u64,
@@ -123,7 +124,7 @@ pub struct CacheEntry {
 }
 
 /// A North's cache.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CacheListing {
     /// Waiting to be sent.
     pub queued: Vec<CacheEntry>,

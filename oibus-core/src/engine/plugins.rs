@@ -11,6 +11,7 @@ use crate::plugin::{
     LoadError, LoadedPlugin, PluginRegistry, PluginReport, PluginStatus, library, registry,
 };
 use notify::{RecursiveMode, Watcher as _};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::{
     collections::HashMap,
@@ -49,7 +50,7 @@ fn stamp(path: &Path) -> Option<Stamp> {
 }
 
 /// One plugin version loaded in this process (mapped until it exits).
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
 pub struct LoadedVersion {
     /// Plugin id.
     pub id: String,

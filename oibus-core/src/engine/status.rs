@@ -3,6 +3,7 @@
 
 use crate::cache::NorthQueue;
 use oibus_plugin_api::{ConnectorKind, Timestamp};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::{
     path::Path,
@@ -13,7 +14,7 @@ use std::{
 };
 
 /// A connector's lifecycle state, owned by the engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     /// Not running.
@@ -35,7 +36,7 @@ pub enum State {
 }
 
 /// Counters of one connector.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Counters {
     /// Successful connections.
     pub connects: AtomicU64,
@@ -73,7 +74,7 @@ pub fn bump(c: &AtomicU64, n: u64) {
 }
 
 /// The last plugin upgrade (or rollback) of a connector.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UpgradeRecord {
     /// `plugin-id version` before.
     pub from: String,
@@ -213,7 +214,7 @@ impl ConnectorStatus {
 }
 
 /// A North's cache, in a status snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CacheSnapshot {
     /// Values queued.
     pub queued_values: usize,
@@ -230,7 +231,7 @@ pub struct CacheSnapshot {
 }
 
 /// One connector in a status snapshot.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ConnectorSnapshot {
     /// Connector id.
     pub id: String,
@@ -257,7 +258,7 @@ pub struct ConnectorSnapshot {
 }
 
 /// The engine's status document.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Snapshot {
     /// Engine name.
     pub engine: String,

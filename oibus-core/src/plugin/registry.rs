@@ -2,6 +2,7 @@
 
 use super::{LIBRARY_EXTENSIONS, LoadError, LoadedPlugin, library};
 use oibus_plugin_api::ConnectorTypeManifest;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::{
     collections::BTreeMap,
@@ -10,7 +11,7 @@ use std::{
 };
 
 /// The outcome for one file of the plugins folder.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum PluginStatus {
     /// Loaded; its connector types are available.
@@ -23,7 +24,7 @@ pub enum PluginStatus {
 }
 
 /// One row of `oibus plugins list`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PluginReport {
     /// The file.
     pub file: PathBuf,
