@@ -8,6 +8,10 @@ use crate::{
 use oibus_plugin_api::serde::de::DeserializeOwned;
 use oibus_plugin_api::{Timestamp, prelude::*};
 use std::future::Future;
+use tokio::sync::mpsc;
+
+/// Rows per batch handed from a driver to the South (and to the engine).
+pub const BATCH: usize = 10_000;
 
 /// The values of `@StartTime` and `@EndTime`, and how to write them for non-timestamp columns.
 #[derive(Debug, Clone, Copy)]
@@ -57,11 +61,14 @@ pub trait Driver: Send + 'static {
     /// Closes the connection.
     fn disconnect(&mut self) -> impl Future<Output = ()> + Send;
 
-    /// Runs `query` with its bounds bound, and returns the mapped fields of every row.
+    /// Runs `query` with its bounds bound, and sends the mapped fields of its rows to `out` in
+    /// batches of at most [`BATCH`], as they come. Stops (`Ok`) when `out` is closed. Waits at
+    /// most the connector's `query_timeout_ms` for the first row, and as long between rows.
     fn query(
         &mut self,
         query: &Query,
         bounds: Bounds,
         columns: Columns<'_>,
-    ) -> impl Future<Output = Result<Vec<Record>, QueryError>> + Send;
+        out: mpsc::Sender<Vec<Record>>,
+    ) -> impl Future<Output = Result<(), QueryError>> + Send;
 }

@@ -2,10 +2,11 @@
 
 use crate::{
     cell::{self, Cell, Record},
-    driver::{Bounds, Driver, QueryError},
+    driver::{BATCH, Bounds, Driver, QueryError},
     placeholders::{Query, Style},
     settings::{Columns, PostgresSettings},
 };
+use futures_util::{FutureExt as _, StreamExt as _};
 use oibus_plugin_api::{Timestamp, prelude::*, with_causes};
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 use std::{
@@ -16,7 +17,10 @@ use std::{
     },
     time::{Duration, SystemTime},
 };
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    sync::mpsc,
+};
 use tokio_postgres::{
     Client, Connection, NoTls, Row, Statement,
     config::SslMode,
@@ -177,7 +181,8 @@ impl Driver for Postgres {
         query: &Query,
         bounds: Bounds,
         columns: Columns<'_>,
-    ) -> Result<Vec<Record>, QueryError> {
+        out: mpsc::Sender<Vec<Record>>,
+    ) -> Result<(), QueryError> {
         let client = match &self.client {
             Some(c) if !c.is_closed() => c,
             _ => return Err(QueryError::Lost("not connected".into())),
@@ -198,26 +203,30 @@ impl Driver for Postgres {
                     .map_err(|e| QueryError::Settings(format!("{}: {e}", param.placeholder())))?,
             );
         }
-        let refs: Vec<&(dyn ToSql + Sync)> = params
-            .iter()
-            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        let rows = timed(limit, client.query(&statement, &refs)).await?;
         let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
         let [reference, value, point_id, quality] =
             columns.locate(&names).map_err(QueryError::Settings)?;
         let field = |row: &Row, i: Option<usize>| i.map(|i| read(row, i)).transpose();
-        rows.iter()
-            .map(|row| {
-                Ok(Record {
-                    reference: field(row, reference)?,
-                    value: field(row, value)?.unwrap_or(Cell::Null),
-                    point_id: field(row, point_id)?,
-                    quality: field(row, quality)?,
-                })
-            })
-            .collect::<Result<_, String>>()
-            .map_err(QueryError::Settings)
+        let rows = timed(limit, client.query_raw(&statement, params)).await?;
+        let mut rows = std::pin::pin!(rows);
+        let mut batch = Vec::new();
+        while let Some(row) = timed(limit, rows.next().map(Option::transpose)).await? {
+            batch.push(Record {
+                reference: field(&row, reference).map_err(QueryError::Settings)?,
+                value: field(&row, value)
+                    .map_err(QueryError::Settings)?
+                    .unwrap_or(Cell::Null),
+                point_id: field(&row, point_id).map_err(QueryError::Settings)?,
+                quality: field(&row, quality).map_err(QueryError::Settings)?,
+            });
+            if batch.len() == BATCH && out.send(std::mem::take(&mut batch)).await.is_err() {
+                return Ok(());
+            }
+        }
+        if !batch.is_empty() {
+            let _ = out.send(batch).await;
+        }
+        Ok(())
     }
 }
 

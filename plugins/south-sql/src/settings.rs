@@ -27,7 +27,7 @@ pub struct PostgresSettings {
     #[serde(default = "default_connect_timeout")]
     #[schemars(range(min = 1))]
     pub connect_timeout_ms: u64,
-    /// Longest run of one item's query, in milliseconds.
+    /// Longest wait for a row of a query (the first, and between two), in milliseconds.
     #[serde(default = "default_query_timeout")]
     #[schemars(range(min = 1))]
     pub query_timeout_ms: u64,
@@ -48,7 +48,7 @@ pub struct SqliteSettings {
     /// How long a query waits for a writer's lock, in milliseconds.
     #[serde(default = "default_busy_timeout")]
     pub busy_timeout_ms: u64,
-    /// Longest run of one item's query, in milliseconds.
+    /// Longest wait for a row of a query (the first, and between two), in milliseconds.
     #[serde(default = "default_query_timeout")]
     #[schemars(range(min = 1))]
     pub query_timeout_ms: u64,

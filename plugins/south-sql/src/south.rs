@@ -2,15 +2,14 @@
 //! into values.
 
 use crate::{
+    cell::Record,
     driver::{Bounds, Driver, QueryError},
     placeholders::{Param, Query, rewrite},
     settings::ItemSettings,
 };
 use oibus_plugin_api::{ErrorKind, prelude::*};
 use std::{collections::BTreeMap, path::PathBuf};
-
-/// Values handed to the engine per `add_values` call.
-const CHUNK: usize = 10_000;
+use tokio::sync::mpsc;
 
 /// A South reading SQL queries through driver `D`.
 pub struct SqlSouth<D: Driver> {
@@ -25,14 +24,16 @@ pub struct SqlSouth<D: Driver> {
 }
 
 impl<D: Driver> SqlSouth<D> {
-    /// Runs the query of `item` and converts its rows; errors name the item.
+    /// Runs the query of `item` and hands its rows to the engine as they come, batch by batch,
+    /// so that memory stays bounded whatever the size of the result. Returns the newest instant
+    /// read. Errors name the item (and the row).
     async fn read(
         &mut self,
         item: &SouthItem<ItemSettings>,
         query: &Query,
         start: Timestamp,
         end: Timestamp,
-    ) -> Result<Vec<OibusValue>> {
+    ) -> Result<Option<Timestamp>> {
         let s = &item.settings;
         let bounds = Bounds {
             start,
@@ -40,35 +41,44 @@ impl<D: Driver> SqlSouth<D> {
             format: s.time_format,
         };
         let read_at = Timestamp::now();
-        let records = self
-            .driver
-            .query(query, bounds, s.columns())
-            .await
-            .map_err(|e| match e {
-                QueryError::Settings(m) => {
-                    PluginError::invalid_settings(format!("item {:?}: {m}", item.name))
+        let (batches, mut received) = mpsc::channel::<Vec<Record>>(2);
+        let produce = self.driver.query(query, bounds, s.columns(), batches);
+        let ctx = &self.ctx;
+        let consume = async move {
+            let (mut newest, mut rows) = (None, 0usize);
+            while let Some(batch) = received.recv().await {
+                let mut values = Vec::with_capacity(batch.len());
+                for record in batch {
+                    rows += 1;
+                    let v = record
+                        .into_value(&item.name, s.time_format, read_at)
+                        .map_err(|e| {
+                            PluginError::invalid_settings(format!(
+                                "item {:?}, row {rows}: {e}",
+                                item.name
+                            ))
+                        })?;
+                    newest = newest.max(Some(v.timestamp));
+                    values.push(v);
                 }
-                QueryError::Lost(m) => {
-                    PluginError::connection_lost(format!("item {:?}: {m}", item.name))
-                }
-                QueryError::Other(m) => {
-                    PluginError::transient(format!("item {:?}: {m}", item.name))
-                }
-            })?;
-        records
-            .into_iter()
-            .enumerate()
-            .map(|(row, r)| {
-                r.into_value(&item.name, s.time_format, read_at)
-                    .map_err(|e| {
-                        PluginError::invalid_settings(format!(
-                            "item {:?}, row {}: {e}",
-                            item.name,
-                            row + 1
-                        ))
-                    })
-            })
-            .collect()
+                ctx.add_values(values).await?;
+            }
+            Ok::<_, PluginError>(newest)
+        };
+        // When the engine refuses the values, `consume` ends and drops its receiver, which
+        // stops `produce` at its next batch.
+        let (produced, consumed) = tokio::join!(produce, consume);
+        let newest = consumed?;
+        produced.map_err(|e| match e {
+            QueryError::Settings(m) => {
+                PluginError::invalid_settings(format!("item {:?}: {m}", item.name))
+            }
+            QueryError::Lost(m) => {
+                PluginError::connection_lost(format!("item {:?}: {m}", item.name))
+            }
+            QueryError::Other(m) => PluginError::transient(format!("item {:?}: {m}", item.name)),
+        })?;
+        Ok(newest)
     }
 
     fn save_newest(&self) -> Result<()> {
@@ -106,22 +116,6 @@ fn load_newest(file: &PathBuf) -> BTreeMap<String, Timestamp> {
             BTreeMap::new()
         }
     }
-}
-
-/// Hands `values` to the engine in chunks of [`CHUNK`].
-async fn add(ctx: &Context, mut values: Vec<OibusValue>) -> Result<()> {
-    while values.len() > CHUNK {
-        let rest = values.split_off(CHUNK);
-        ctx.add_values(std::mem::replace(&mut values, rest)).await?;
-    }
-    if !values.is_empty() {
-        ctx.add_values(values).await?;
-    }
-    Ok(())
-}
-
-fn newest_of(values: &[OibusValue]) -> Option<Timestamp> {
-    values.iter().map(|v| v.timestamp).max()
 }
 
 impl<D: Driver> Connector for SqlSouth<D> {
@@ -175,9 +169,7 @@ impl<D: Driver> QueriesHistory for SqlSouth<D> {
                     item.name
                 )));
             }
-            let values = self.read(item, &query, start, end).await?;
-            newest = newest.max(newest_of(&values));
-            add(&self.ctx, values).await?;
+            newest = newest.max(self.read(item, &query, start, end).await?);
         }
         Ok(newest)
     }
@@ -189,8 +181,8 @@ impl<D: Driver> QueriesLastPoint for SqlSouth<D> {
         for item in items {
             let query = rewrite(&item.settings.query, D::STYLE);
             let start = self.newest.get(&item.name).copied().unwrap_or(self.started);
-            let values = match self.read(item, &query, start, Timestamp::now()).await {
-                Ok(v) => v,
+            let newest = match self.read(item, &query, start, Timestamp::now()).await {
+                Ok(newest) => newest,
                 Err(e) if e.kind == ErrorKind::INVALID_SETTINGS => {
                     // The other items may still be read; report this one after.
                     tracing::warn!("{e}");
@@ -199,8 +191,6 @@ impl<D: Driver> QueriesLastPoint for SqlSouth<D> {
                 }
                 Err(e) => return Err(e),
             };
-            let newest = newest_of(&values);
-            add(&self.ctx, values).await?;
             if query.uses(Param::Start)
                 && let Some(t) = newest
                 && t > start

@@ -3,17 +3,21 @@
 
 use crate::{
     cell::{self, Cell, Record},
-    driver::{Bounds, Driver, QueryError},
+    driver::{BATCH, Bounds, Driver, QueryError},
     placeholders::{Query, Style},
     settings::{Columns, SqliteSettings},
 };
 use oibus_plugin_api::prelude::*;
-use rusqlite::{Connection, ErrorCode, InterruptHandle, OpenFlags, types::Value, types::ValueRef};
+use rusqlite::{Connection, ErrorCode, OpenFlags, types::Value, types::ValueRef};
 use std::{
     path::Path,
-    sync::{Arc, Mutex},
-    time::Duration,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
 };
+use tokio::sync::mpsc;
 
 /// An open SQLite database file.
 pub struct Sqlite {
@@ -23,7 +27,6 @@ pub struct Sqlite {
 
 struct Open {
     connection: Arc<Mutex<Connection>>,
-    interrupt: Arc<InterruptHandle>,
 }
 
 impl Sqlite {
@@ -67,10 +70,8 @@ impl Driver for Sqlite {
             .await
             .map_err(|e| PluginError::transient(e.to_string()))?
             .map_err(|e| PluginError::transient(format!("{}: {e}", self.target())))?;
-        let interrupt = Arc::new(connection.get_interrupt_handle());
         self.open = Some(Open {
             connection: Arc::new(Mutex::new(connection)),
-            interrupt,
         });
         tracing::info!("opened {}", self.target());
         Ok(())
@@ -85,7 +86,8 @@ impl Driver for Sqlite {
         query: &Query,
         bounds: Bounds,
         columns: Columns<'_>,
-    ) -> Result<Vec<Record>, QueryError> {
+        out: mpsc::Sender<Vec<Record>>,
+    ) -> Result<(), QueryError> {
         let Some(open) = &self.open else {
             return Err(QueryError::Lost("not open".into()));
         };
@@ -104,34 +106,83 @@ impl Driver for Sqlite {
             columns.point_id.map(str::to_string),
             columns.quality.map(str::to_string),
         ];
-        let run = tokio::task::spawn_blocking(move || {
+        let limit = Duration::from_millis(self.settings.query_timeout_ms);
+        tokio::task::spawn_blocking(move || {
             let connection = connection
                 .lock()
                 .map_err(|_| QueryError::Other("a previous query panicked".into()))?;
-            run(&connection, &sql, &params, &names)
-        });
-        let limit = Duration::from_millis(self.settings.query_timeout_ms);
-        let joined = match tokio::time::timeout(limit, run).await {
-            Ok(joined) => joined,
-            Err(_) => {
-                open.interrupt.interrupt();
-                return Err(QueryError::Other(format!(
-                    "no answer within {} ms (query_timeout_ms): interrupted",
+            let watchdog = Watchdog::arm(&connection, limit);
+            let result = run(&connection, &sql, &params, &names, &out, &watchdog);
+            connection.progress_handler(0, None::<fn() -> bool>);
+            result.map_err(|e| match e {
+                QueryError::Other(m) if watchdog.fired() => QueryError::Other(format!(
+                    "no row within {} ms (query_timeout_ms): interrupted ({m})",
                     limit.as_millis()
-                )));
-            }
-        };
-        joined.map_err(|e| QueryError::Other(e.to_string()))?
+                )),
+                e => e,
+            })
+        })
+        .await
+        .map_err(|e| QueryError::Other(e.to_string()))?
     }
 }
 
-/// Runs one query on the blocking thread.
+/// Interrupts the running statement when no row came for `limit` (SQLite asks it every
+/// thousand virtual-machine instructions). The time the South takes to store a batch does not
+/// count: the deadline moves on each batch handed over.
+struct Watchdog {
+    base: Instant,
+    limit: Duration,
+    deadline_ms: Arc<AtomicU64>,
+    fired: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    fn arm(connection: &Connection, limit: Duration) -> Self {
+        let w = Self {
+            base: Instant::now(),
+            limit,
+            deadline_ms: Arc::new(AtomicU64::new(millis(limit))),
+            fired: Arc::new(AtomicBool::new(false)),
+        };
+        let (base, deadline, fired) = (w.base, w.deadline_ms.clone(), w.fired.clone());
+        connection.progress_handler(
+            1000,
+            Some(move || {
+                let late = millis(base.elapsed()) > deadline.load(Ordering::Relaxed);
+                if late {
+                    fired.store(true, Ordering::Relaxed);
+                }
+                late
+            }),
+        );
+        w
+    }
+
+    /// A batch was handed over: the next one has `limit` again.
+    fn reset(&self) {
+        let next = millis(self.base.elapsed() + self.limit);
+        self.deadline_ms.store(next, Ordering::Relaxed);
+    }
+
+    fn fired(&self) -> bool {
+        self.fired.load(Ordering::Relaxed)
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Runs one query on the blocking thread, handing its rows over in batches.
 fn run(
     connection: &Connection,
     sql: &str,
     params: &[Value],
     names: &[Option<String>; 4],
-) -> Result<Vec<Record>, QueryError> {
+    out: &mpsc::Sender<Vec<Record>>,
+    watchdog: &Watchdog,
+) -> Result<(), QueryError> {
     let mut statement = connection.prepare_cached(sql).map_err(classify)?;
     let returned: Vec<String> = statement
         .column_names()
@@ -150,7 +201,7 @@ fn run(
     let mut rows = statement
         .query(rusqlite::params_from_iter(params))
         .map_err(classify)?;
-    let mut out = Vec::new();
+    let mut batch = Vec::new();
     while let Some(row) = rows.next().map_err(classify)? {
         let field = |i: Option<usize>| -> Result<Option<Cell>, QueryError> {
             let Some(i) = i else { return Ok(None) };
@@ -168,14 +219,23 @@ fn run(
                 }
             }))
         };
-        out.push(Record {
+        batch.push(Record {
             reference: field(reference)?,
             value: field(value)?.unwrap_or(Cell::Null),
             point_id: field(point_id)?,
             quality: field(quality)?,
         });
+        if batch.len() == BATCH {
+            if out.blocking_send(std::mem::take(&mut batch)).is_err() {
+                return Ok(());
+            }
+            watchdog.reset();
+        }
     }
-    Ok(out)
+    if !batch.is_empty() {
+        let _ = out.blocking_send(batch);
+    }
+    Ok(())
 }
 
 fn classify(e: rusqlite::Error) -> QueryError {

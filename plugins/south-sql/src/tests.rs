@@ -282,3 +282,69 @@ async fn a_missing_file_is_named() {
         "{e}"
     );
 }
+
+#[tokio::test(crate = "oibus_plugin_api::tokio")]
+async fn large_results_arrive_whole_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.db");
+    let c = Connection::open(&path).unwrap();
+    // 25 000 rows: two full batches and a partial one.
+    c.execute_batch(
+        "CREATE TABLE t (ts INTEGER, v REAL);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000)
+         INSERT INTO t SELECT 1714564800000 + i, i FROM n;",
+    )
+    .unwrap();
+    let (mut s, rec) = south(&path.display().to_string(), dir.path());
+    s.connect().await.unwrap();
+    let mut it = item("x", "t", TimeFormat::UnixMs);
+    it.settings.query = "SELECT ts, v FROM t WHERE ts > @StartTime AND ts <= @EndTime".into();
+    it.settings.point_id_column = None;
+    it.settings.quality_column = None;
+    it.settings.value_column = "v".into();
+    let newest = s
+        .history_query(
+            &[it],
+            ts("2024-05-01T00:00:00Z"),
+            ts("2024-05-02T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let values = rec.values();
+    assert_eq!(values.len(), 25_000);
+    assert_eq!(values[24_999].value, DataValue::Float(25_000.0));
+    assert_eq!(
+        newest,
+        Some(Timestamp::from_millis(1_714_564_800_000 + 25_000))
+    );
+}
+
+#[tokio::test(crate = "oibus_plugin_api::tokio")]
+async fn a_query_that_yields_no_row_in_time_is_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let (ctx, _) = TestHost::new(dir.path()).context("slow");
+    let settings = SqliteSettings {
+        path: db,
+        busy_timeout_ms: 1000,
+        query_timeout_ms: 200,
+    };
+    let mut s = SqliteSouth::new(settings, ctx).unwrap();
+    s.connect().await.unwrap();
+    let mut it = item("slow", "rfc", TimeFormat::Rfc3339);
+    // Counts to a billion before its one row.
+    it.settings.query = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) \
+                         SELECT max(i) AS value, 'x' AS point, 'good' AS quality, '2024-05-01T12:00:00Z' AS ts FROM n"
+        .into();
+    let began = std::time::Instant::now();
+    let e = s.last_point_query(&[it]).await.unwrap_err();
+    assert!(e.message().contains("no row within 200 ms"), "{e}");
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(5),
+        "interrupted, not run to the end"
+    );
+    // The connection still works.
+    let mut ok = item("ok", "rfc", TimeFormat::Rfc3339);
+    ok.settings.query = "SELECT ts, point, value, quality FROM rfc LIMIT 1".into();
+    s.last_point_query(&[ok]).await.unwrap();
+}
