@@ -38,6 +38,10 @@ id = "out"
 type = "simulator"
 
 [[north]]
+id = "../outside"
+type = "console"
+
+[[north]]
 id = "writer"
 type = "file-writer"
 subscriptions = ["nobody"]
@@ -55,6 +59,7 @@ caching = { group_count = 0 }
         r#"south "sim": duplicate connector id"#,
         r#"south "files" items[0] "all".scan_mode: type "folder-scanner" cannot do subscriptions"#,
         r#"north "out".type: "simulator" is a south connector type, not a north one"#,
+        r#"north "../outside": an id holds at most 128 letters, digits"#,
         r#"north "writer".subscriptions: no South has the id "nobody""#,
         r#"north "writer" settings.output_folder: 3 is not of type "string""#,
         r#"north "writer" caching: group_count and max_send_count must be at least 1"#,

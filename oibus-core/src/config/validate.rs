@@ -112,6 +112,20 @@ fn connector_type<'r>(
     }
 }
 
+/// Why a connector id cannot be used: it names the connector's folders in the data folder
+/// (`connectors/<id>`, `cache/<id>`), so it must be a plain file name.
+fn bad_id(id: &str) -> Option<&'static str> {
+    let plain = id.len() <= 128
+        && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    (!plain).then_some(
+        "an id holds at most 128 letters, digits, '.', '_' and '-', and starts with a letter or \
+         digit (it names the connector's folders in the data folder)",
+    )
+}
+
 /// Checks `config` against the engine's rules and the plugins' schemas. Disabled connectors are
 /// checked too: enabling one later must not reveal an old mistake.
 pub fn validate(
@@ -161,6 +175,8 @@ pub fn validate(
         let at = format!("south {:?}", s.id);
         if s.id.trim().is_empty() {
             p.add("south", "a South has an empty id");
+        } else if let Some(why) = bad_id(&s.id) {
+            p.add(&at, why);
         } else if !ids.insert(s.id.as_str()) {
             p.add(&at, "duplicate connector id");
         }
@@ -230,6 +246,8 @@ pub fn validate(
         let at = format!("north {:?}", n.id);
         if n.id.trim().is_empty() {
             p.add("north", "a North has an empty id");
+        } else if let Some(why) = bad_id(&n.id) {
+            p.add(&at, why);
         } else if !ids.insert(n.id.as_str()) {
             p.add(&at, "duplicate connector id");
         }
