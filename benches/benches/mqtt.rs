@@ -5,13 +5,9 @@
 //! `south-mqtt` (persistent session, manual acknowledgements after the values are cached) → a
 //! probe North counts. Measured: values/s through each side over 10 s after 3 s of warm-up.
 
-use oibus_core::{
-    config,
-    engine::{self, DataDir, EngineOptions},
-};
+use oibus_benches::InProcess;
 use oibus_tests::servers::Mosquitto;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
@@ -52,27 +48,14 @@ caching = {{ group_count = 2000, send_interval = "20ms" }}
 "#,
         port = broker.port
     );
-    let options = EngineOptions {
-        config: config::parse(&text, "mqtt benchmark").unwrap(),
-        origin: "mqtt benchmark".into(),
-        config_file: None,
-        variables: Vec::new(),
-        data: DataDir(data.clone()),
-        plugins,
-        static_plugins: Vec::new(),
-        admin: None,
-    };
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let shutdown = CancellationToken::new();
-    let engine = rt.spawn(engine::run(options, shutdown.clone()));
+    let engine = InProcess::start(&text, &data, plugins, Vec::new());
     std::thread::sleep(Duration::from_secs(3));
     let (t0, pub0) = oibus_tests::values_sent_at(&data, "pub");
     let (_, rec0) = oibus_tests::values_sent_at(&data, "rec");
     std::thread::sleep(Duration::from_secs(10));
     let (t1, pub1) = oibus_tests::values_sent_at(&data, "pub");
     let (_, rec1) = oibus_tests::values_sent_at(&data, "rec");
-    shutdown.cancel();
-    rt.block_on(engine).unwrap().unwrap();
+    engine.stop();
     println!("| side                                             | values/s |");
     println!("|--------------------------------------------------|---------:|");
     println!(

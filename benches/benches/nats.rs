@@ -4,13 +4,10 @@
 //! publishes one message per value and waits for JetStream's acknowledgement of each → nats-server
 //! (file store). Measured: values/s stored over 10 s after 3 s of warm-up.
 
-use oibus_core::{
-    config,
-    engine::{self, DataDir, EngineOptions},
-};
+use oibus_benches::InProcess;
+use oibus_core::engine;
 use oibus_tests::servers::NatsServer;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
@@ -40,19 +37,7 @@ caching = {{ group_count = 5000, max_send_count = 10000, send_interval = "20ms",
 "#,
         port = server.port
     );
-    let options = EngineOptions {
-        config: config::parse(&text, "nats benchmark").unwrap(),
-        origin: "nats benchmark".into(),
-        config_file: None,
-        variables: Vec::new(),
-        data: DataDir(data.clone()),
-        plugins,
-        static_plugins: Vec::new(),
-        admin: None,
-    };
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let shutdown = CancellationToken::new();
-    let engine = rt.spawn(engine::run(options, shutdown.clone()));
+    let engine = InProcess::start(&text, &data, plugins, Vec::new());
     std::thread::sleep(Duration::from_secs(3));
     let (t0, sent0) = oibus_tests::values_sent_at(&data, "js");
     std::thread::sleep(Duration::from_secs(10));
@@ -63,8 +48,7 @@ caching = {{ group_count = 5000, max_send_count = 10000, send_interval = "20ms",
             eprintln!("{}: {:?} {:?}", c.id, c.state, c.last_error);
         }
     }
-    shutdown.cancel();
-    rt.block_on(engine).unwrap().unwrap();
+    engine.stop();
     println!("| path                                                   | values/s |");
     println!("|--------------------------------------------------------|---------:|");
     println!(

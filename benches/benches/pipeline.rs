@@ -6,17 +6,13 @@
 //! its `.so` (the plugin boundary), and with the same crate linked into the benchmark binary (no
 //! boundary). Throughput is measured on the values the North received after a warm-up.
 
-use oibus_core::{
-    config,
-    engine::{self, DataDir, EngineOptions},
-    plugin::library,
-};
+use oibus_benches::InProcess;
+use oibus_core::{engine, plugin::library};
 use std::{
     path::Path,
     process::Command,
     time::{Duration, Instant},
 };
-use tokio_util::sync::CancellationToken;
 
 const WARM_UP: Duration = Duration::from_secs(3);
 const MEASURE: Duration = Duration::from_secs(8);
@@ -81,22 +77,7 @@ fn child(variant: &str) {
         oibus_tests::copy_plugin("oibus_test_probe", &plugins);
         Vec::new()
     };
-    let options = EngineOptions {
-        config: config::parse(&config(&data), "pipeline benchmark").unwrap(),
-        origin: "pipeline benchmark".into(),
-        config_file: None,
-        variables: Vec::new(),
-        data: DataDir(data.clone()),
-        plugins,
-        static_plugins,
-        admin: None,
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let shutdown = CancellationToken::new();
-    let engine = rt.spawn(engine::run(options, shutdown.clone()));
+    let engine = InProcess::start(&config(&data), &data, plugins, static_plugins);
     std::thread::sleep(WARM_UP);
     let (t0, sent0, _, _) = counters(&data).expect("status");
     let began = Instant::now();
@@ -104,8 +85,7 @@ fn child(variant: &str) {
         std::thread::sleep(Duration::from_millis(100));
     }
     let (t1, sent1, _, p99) = counters(&data).expect("status");
-    shutdown.cancel();
-    rt.block_on(engine).unwrap().unwrap();
+    engine.stop();
     let rate = (sent1 - sent0) as f64 / (t1 - t0);
     println!("{rate:.0} {p99} {:.1}", oibus_tests::memory_mb("VmHWM"));
 }

@@ -6,12 +6,9 @@
 //! upgrade: each connector's downtime (its old instance stopped → its new one connected), and the
 //! process's resident memory before and after (every version stays mapped until the process exits).
 
-use oibus_core::{
-    config,
-    engine::{self, DataDir, EngineOptions},
-};
+use oibus_benches::InProcess;
+use oibus_core::engine;
 use std::{fs, path::Path, time::Duration};
-use tokio_util::sync::CancellationToken;
 
 const UPGRADES: usize = 5;
 
@@ -56,22 +53,7 @@ id = "dst"
 type = "probe-north"
 caching = { group_count = 1000, send_interval = "10ms" }
 "#;
-    let options = EngineOptions {
-        config: config::parse(text, "upgrade benchmark").unwrap(),
-        origin: "upgrade benchmark".into(),
-        config_file: None,
-        variables: Vec::new(),
-        data: DataDir(data.clone()),
-        plugins: plugins.clone(),
-        static_plugins: Vec::new(),
-        admin: None,
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let shutdown = CancellationToken::new();
-    let engine = rt.spawn(engine::run(options, shutdown.clone()));
+    let engine = InProcess::start(text, &data, plugins.clone(), Vec::new());
     let wait_for = |version: &str| -> (f64, f64) {
         let want = format!("oibus-test-probe {version}");
         for _ in 0..600 {
@@ -115,6 +97,5 @@ caching = { group_count = 1000, send_interval = "10ms" }
         "median resident memory added per upgrade: {:.1} MB",
         added[added.len() / 2]
     );
-    shutdown.cancel();
-    rt.block_on(engine).unwrap().unwrap();
+    engine.stop();
 }
