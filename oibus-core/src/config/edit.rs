@@ -213,6 +213,22 @@ settings = { folder = "${data_dir}/out" }
     }
 
     #[test]
+    fn a_changed_connector_with_sub_tables_keeps_them_under_its_own_header() {
+        let mut c = loaded();
+        c.south[0].items[0].name = "line-speed".into();
+        c.south[0].settings = serde_json::json!({"host": "10.0.0.11", "port": 1502});
+        let text = rewrite(FILE, &c, &vars()).unwrap();
+        let mut back: Config = toml::from_str(&text).unwrap();
+        expand_variables(&mut back, &vars());
+        assert_eq!(json(&back), json(&c), "{text}");
+        assert!(
+            text.contains("# The PLC of line 1 (do not read faster than 1 s).\n[[south]]"),
+            "{text}"
+        );
+        assert!(text.find("line-speed") < text.find("# Line 2."), "{text}");
+    }
+
+    #[test]
     fn connectors_are_added_and_deleted_in_place() {
         let mut c = loaded();
         c.south.remove(0);
