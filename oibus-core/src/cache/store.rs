@@ -360,6 +360,64 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn state_is_deleted_by_prefix_and_tables_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("c.redb")).unwrap();
+        let put = |key: &str| Op::PutState {
+            key: key.into(),
+            value: vec![1],
+        };
+        let append = Op::Append {
+            table: "v/gone".into(),
+            records: vec![Arc::new(b"a".to_vec())],
+        };
+        s.apply(
+            vec![
+                put("history/a/x"),
+                put("history/a/y"),
+                put("history/ab/x"),
+                append,
+            ],
+            true,
+        )
+        .await
+        .unwrap();
+        s.apply(
+            vec![
+                Op::DeleteState {
+                    prefix: "history/a/".into(),
+                },
+                Op::DropTable {
+                    table: "v/gone".into(),
+                },
+            ],
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.state("history/a/x").unwrap(), None);
+        assert_eq!(s.state("history/a/y").unwrap(), None);
+        assert_eq!(
+            s.state("history/ab/x").unwrap(),
+            Some(vec![1]),
+            "another South's"
+        );
+        assert!(keys_of(&s, "v/gone").is_empty());
+        // A table created again starts its keys afresh.
+        let keys = s
+            .apply(
+                vec![Op::Append {
+                    table: "v/gone".into(),
+                    records: vec![Arc::new(b"b".to_vec())],
+                }],
+                true,
+            )
+            .await
+            .unwrap();
+        assert_eq!(keys_of(&s, "v/gone"), vec![(keys[0][0], b"b".to_vec())]);
+    }
+
+    #[tokio::test]
     async fn append_read_move_remove_and_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.redb");
