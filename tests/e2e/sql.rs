@@ -245,3 +245,37 @@ fn a_server_that_requires_tls_is_reached_with_a_verified_certificate() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("invalid peer certificate"), "{err}");
 }
+
+#[test]
+fn a_table_altered_under_a_running_connector_is_read_again() {
+    let pg = PostgresServer::start();
+    pg.sql(
+        "CREATE TABLE measures (ts timestamptz NOT NULL, point text NOT NULL, value double precision, quality text NOT NULL);
+         INSERT INTO measures VALUES (now(), 'tank', 1, 'good');",
+    )
+    .unwrap();
+    let ws = Workspace::new(&["oibus_south_sql", "oibus_test_probe"]);
+    ws.config(
+        &postgres_config(pg.port)
+            .replace(r#"query = "history""#, r#"query = "last-point""#)
+            .replace(
+                "WHERE ts > @StartTime AND ts <= @EndTime ORDER BY ts",
+                "ORDER BY ts DESC LIMIT 1",
+            ),
+    );
+    let mut engine = ws.start();
+    let has = |ws: &Workspace, n: i64| received(ws).contains_key(&("tank".to_string(), n));
+    engine.wait_until("the first row", Duration::from_secs(30), |_| has(&ws, 1));
+    // The DBA changes the column's type: the connector's prepared statement no longer fits.
+    pg.sql(
+        "ALTER TABLE measures ALTER COLUMN value TYPE numeric;
+         INSERT INTO measures VALUES (now(), 'tank', 2, 'good');",
+    )
+    .unwrap();
+    engine.wait_until(
+        "the row written after the change",
+        Duration::from_secs(30),
+        |_| has(&ws, 2),
+    );
+    engine.stop();
+}

@@ -415,6 +415,16 @@ impl PostgresServer {
             cmd.uid(uid).gid(gid);
         }
         self.child = Some(start_daemon(cmd, self.port));
+        // Listening is not ready: during recovery the server answers "the database system is
+        // starting up". Wait until a query runs.
+        let began = Instant::now();
+        while let Err(e) = self.sql("SELECT 1") {
+            assert!(
+                began.elapsed() < Duration::from_secs(30),
+                "PostgreSQL did not become ready: {e}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Stops it with a fast shutdown (SIGINT: open sessions are ended, as an operator's restart

@@ -207,26 +207,35 @@ impl Driver for Postgres {
         let [reference, value, point_id, quality] =
             columns.locate(&names).map_err(QueryError::Settings)?;
         let field = |row: &Row, i: Option<usize>| i.map(|i| read(row, i)).transpose();
-        let rows = timed(limit, client.query_raw(&statement, params)).await?;
-        let mut rows = std::pin::pin!(rows);
-        let mut batch = Vec::new();
-        while let Some(row) = timed(limit, rows.next().map(Option::transpose)).await? {
-            batch.push(Record {
-                reference: field(&row, reference).map_err(QueryError::Settings)?,
-                value: field(&row, value)
-                    .map_err(QueryError::Settings)?
-                    .unwrap_or(Cell::Null),
-                point_id: field(&row, point_id).map_err(QueryError::Settings)?,
-                quality: field(&row, quality).map_err(QueryError::Settings)?,
-            });
-            if batch.len() == BATCH && out.send(std::mem::take(&mut batch)).await.is_err() {
-                return Ok(());
+        let run = async {
+            let rows = timed(limit, client.query_raw(&statement, params)).await?;
+            let mut rows = std::pin::pin!(rows);
+            let mut batch = Vec::new();
+            while let Some(row) = timed(limit, rows.next().map(Option::transpose)).await? {
+                batch.push(Record {
+                    reference: field(&row, reference).map_err(QueryError::Settings)?,
+                    value: field(&row, value)
+                        .map_err(QueryError::Settings)?
+                        .unwrap_or(Cell::Null),
+                    point_id: field(&row, point_id).map_err(QueryError::Settings)?,
+                    quality: field(&row, quality).map_err(QueryError::Settings)?,
+                });
+                if batch.len() == BATCH && out.send(std::mem::take(&mut batch)).await.is_err() {
+                    return Ok(());
+                }
             }
+            if !batch.is_empty() {
+                let _ = out.send(batch).await;
+            }
+            Ok(())
+        };
+        let result = run.await;
+        if result.is_err() {
+            // The prepared statement may be what failed: after an ALTER TABLE, the server
+            // refuses it ("cached plan must not change result type"). Prepare it again next time.
+            self.statements.remove(&query.sql);
         }
-        if !batch.is_empty() {
-            let _ = out.send(batch).await;
-        }
-        Ok(())
+        result
     }
 }
 
