@@ -5,7 +5,7 @@
 //! `south-mqtt` (persistent session, manual acknowledgements after the values are cached) → a
 //! probe North counts. Measured: values/s through each side over 10 s after 3 s of warm-up.
 
-use oibus_benches::InProcess;
+use oibus_benches::{FLOODING_SOURCE, InProcess, Scratch};
 use oibus_tests::servers::Mosquitto;
 use std::time::Duration;
 
@@ -14,21 +14,13 @@ fn main() {
         return;
     }
     let broker = Mosquitto::start(None);
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let (data, plugins) = (dir.path().join("data"), dir.path().join("plugins"));
-    std::fs::create_dir_all(&plugins).unwrap();
-    for p in ["oibus_test_probe", "oibus_north_mqtt", "oibus_south_mqtt"] {
-        oibus_tests::copy_plugin(p, &plugins);
-    }
+    let scratch = Scratch::new(
+        env!("CARGO_TARGET_TMPDIR"),
+        &["oibus_test_probe", "oibus_north_mqtt", "oibus_south_mqtt"],
+    );
+    let data = scratch.data.clone();
     let text = format!(
-        r#"
-[engine]
-log_level = "warn"
-[[south]]
-id = "src"
-type = "probe-south"
-settings = {{ batch_size = 500, interval_ms = 0 }}
-items = [{{ name = "a", scan_mode = "subscription" }}, {{ name = "b", scan_mode = "subscription" }}]
+        r#"{FLOODING_SOURCE}
 [[north]]
 id = "pub"
 type = "mqtt-north"
@@ -48,7 +40,7 @@ caching = {{ group_count = 2000, send_interval = "20ms" }}
 "#,
         port = broker.port
     );
-    let engine = InProcess::start(&text, &data, plugins, Vec::new());
+    let engine = InProcess::start(&text, &data, scratch.plugins.clone(), Vec::new());
     std::thread::sleep(Duration::from_secs(3));
     let (t0, pub0) = oibus_tests::values_sent_at(&data, "pub");
     let (_, rec0) = oibus_tests::values_sent_at(&data, "rec");

@@ -4,7 +4,7 @@
 //! publishes one message per value and waits for JetStream's acknowledgement of each → nats-server
 //! (file store). Measured: values/s stored over 10 s after 3 s of warm-up.
 
-use oibus_benches::InProcess;
+use oibus_benches::{FLOODING_SOURCE, InProcess, Scratch};
 use oibus_core::engine;
 use oibus_tests::servers::NatsServer;
 use std::time::Duration;
@@ -14,21 +14,13 @@ fn main() {
         return;
     }
     let server = NatsServer::start(None);
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let (data, plugins) = (dir.path().join("data"), dir.path().join("plugins"));
-    std::fs::create_dir_all(&plugins).unwrap();
-    for p in ["oibus_test_probe", "oibus_north_nats"] {
-        oibus_tests::copy_plugin(p, &plugins);
-    }
+    let scratch = Scratch::new(
+        env!("CARGO_TARGET_TMPDIR"),
+        &["oibus_test_probe", "oibus_north_nats"],
+    );
+    let data = scratch.data.clone();
     let text = format!(
-        r#"
-[engine]
-log_level = "warn"
-[[south]]
-id = "src"
-type = "probe-south"
-settings = {{ batch_size = 500, interval_ms = 0 }}
-items = [{{ name = "a", scan_mode = "subscription" }}, {{ name = "b", scan_mode = "subscription" }}]
+        r#"{FLOODING_SOURCE}
 [[north]]
 id = "js"
 type = "nats-north"
@@ -37,7 +29,7 @@ caching = {{ group_count = 5000, max_send_count = 10000, send_interval = "20ms",
 "#,
         port = server.port
     );
-    let engine = InProcess::start(&text, &data, plugins, Vec::new());
+    let engine = InProcess::start(&text, &data, scratch.plugins.clone(), Vec::new());
     std::thread::sleep(Duration::from_secs(3));
     let (t0, sent0) = oibus_tests::values_sent_at(&data, "js");
     std::thread::sleep(Duration::from_secs(10));

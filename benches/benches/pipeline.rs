@@ -6,7 +6,7 @@
 //! its `.so` (the plugin boundary), and with the same crate linked into the benchmark binary (no
 //! boundary). Throughput is measured on the values the North received after a warm-up.
 
-use oibus_benches::InProcess;
+use oibus_benches::{InProcess, Scratch};
 use oibus_core::{engine, plugin::library};
 use std::{
     path::Path,
@@ -66,18 +66,24 @@ fn counters(data: &Path) -> Option<(f64, u64, u64, u64)> {
 
 /// Child process: runs the pipeline and prints `values/s p99-µs peak-RSS-MB`.
 fn child(variant: &str) {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let data = dir.path().join("data");
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    let static_plugins = if variant == "static" {
+    let linked = variant == "static";
+    let scratch = Scratch::new(
+        env!("CARGO_TARGET_TMPDIR"),
+        if linked { &[] } else { &["oibus_test_probe"] },
+    );
+    let data = scratch.data.clone();
+    let static_plugins = if linked {
         let (declaration, module) = oibus_test_probe::__oibus_static_plugin();
         vec![library::from_static("<linked>", declaration, module).unwrap()]
     } else {
-        oibus_tests::copy_plugin("oibus_test_probe", &plugins);
         Vec::new()
     };
-    let engine = InProcess::start(&config(&data), &data, plugins, static_plugins);
+    let engine = InProcess::start(
+        &config(&data),
+        &data,
+        scratch.plugins.clone(),
+        static_plugins,
+    );
     std::thread::sleep(WARM_UP);
     let (t0, sent0, _, _) = counters(&data).expect("status");
     let began = Instant::now();

@@ -6,7 +6,7 @@
 //! upgrade: each connector's downtime (its old instance stopped → its new one connected), and the
 //! process's resident memory before and after (every version stays mapped until the process exits).
 
-use oibus_benches::InProcess;
+use oibus_benches::{InProcess, Scratch};
 use oibus_core::engine;
 use std::{fs, path::Path, time::Duration};
 
@@ -23,13 +23,11 @@ fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
         return;
     }
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let (data, plugins) = (dir.path().join("data"), dir.path().join("plugins"));
-    fs::create_dir_all(&plugins).unwrap();
-    oibus_tests::copy_plugin("oibus_test_probe", &plugins);
+    let scratch = Scratch::new(env!("CARGO_TARGET_TMPDIR"), &["oibus_test_probe"]);
+    let (data, plugins) = (scratch.data.clone(), scratch.plugins.clone());
     // Every version is written before the engine starts (the benchmark's own 20 MB buffers must
     // not count as the engine's memory); each is then renamed into the plugins folder.
-    let staging = dir.path().join("staging");
+    let staging = scratch.path("staging");
     fs::create_dir_all(&staging).unwrap();
     {
         let original = fs::read(oibus_tests::library("oibus_test_probe")).unwrap();

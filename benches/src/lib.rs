@@ -8,6 +8,51 @@ use oibus_core::{
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
+/// The start of the configuration of the connector benchmarks: warnings only, and a South `src`
+/// (`probe-south`) emitting batches of 500 numbered values for two items as fast as the engine
+/// accepts them. The benchmark adds the connector under test.
+pub const FLOODING_SOURCE: &str = r#"[engine]
+log_level = "warn"
+[[south]]
+id = "src"
+type = "probe-south"
+settings = { batch_size = 500, interval_ms = 0 }
+items = [{ name = "a", scan_mode = "subscription" }, { name = "b", scan_mode = "subscription" }]
+"#;
+
+/// A benchmark's folder, under `root` (pass `env!("CARGO_TARGET_TMPDIR")`: a real disk, for the
+/// cache's fsyncs, rather than a memory file system), with `data/` for the engine and `plugins/`
+/// holding copies of the named plugin libraries. Deleted when dropped.
+pub struct Scratch {
+    dir: tempfile::TempDir,
+    /// The engine's data folder (created by the engine).
+    pub data: PathBuf,
+    /// The plugins folder.
+    pub plugins: PathBuf,
+}
+
+impl Scratch {
+    /// Creates the folder and copies the plugins (library names: `oibus_test_probe`…).
+    pub fn new(root: &str, plugins: &[&str]) -> Self {
+        let dir = tempfile::tempdir_in(root).expect("a temporary folder");
+        let (data, folder) = (dir.path().join("data"), dir.path().join("plugins"));
+        std::fs::create_dir_all(&folder).expect("the plugins folder");
+        for p in plugins {
+            oibus_tests::copy_plugin(p, &folder);
+        }
+        Self {
+            dir,
+            data,
+            plugins: folder,
+        }
+    }
+
+    /// Another path in the folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
 /// An engine running on its own runtime in this process, from a configuration text, without
 /// admin API or configuration file. Stopped (cleanly) by [`InProcess::stop`].
 pub struct InProcess {

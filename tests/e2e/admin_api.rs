@@ -344,48 +344,23 @@ fn the_cli_rescans_and_forces_a_downgrade_through_the_api() {
     fs::write(ws.path("plugins").join("probe-old.so"), older).unwrap();
     // Wait for the file to settle, then rescan from the CLI.
     std::thread::sleep(Duration::from_millis(700));
-    let oibus = oibus_tests::oibus();
     let data = ws.data();
-    let out = std::process::Command::new(&oibus)
-        .args(["plugins", "rescan", "--data", data.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let data = data.to_str().unwrap();
+    let (code, text, err) = oibus_tests::run_oibus(&["plugins", "rescan", "--data", data]);
+    assert_eq!(code, 0, "{text}{err}");
     assert!(
         text.contains("probe-old.so") && text.contains("lower than the loaded 0.1.0"),
         "{text}"
     );
-    let out = std::process::Command::new(&oibus)
-        .args([
-            "plugins",
-            "force",
-            "probe-old.so",
-            "--data",
-            data.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, text, err) =
+        oibus_tests::run_oibus(&["plugins", "force", "probe-old.so", "--data", data]);
+    assert_eq!(code, 0, "{text}{err}");
     assert!(text.contains("ok"), "{text}");
     engine.wait_until("running 0.0.9", Duration::from_secs(20), |e| {
         e.connector("n")
             .is_some_and(|c| c["plugin"] == "oibus-test-probe 0.0.9" && c["state"] == "connected")
     });
-    let out = std::process::Command::new(&oibus)
-        .args(["status", "--data", data.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, text, _) = oibus_tests::run_oibus(&["status", "--data", data]);
     assert!(
         text.contains("oibus-test-probe 0.0.9") && text.contains("connected"),
         "{text}"

@@ -1,16 +1,7 @@
 //! The `oibus` binary as a user runs it.
 
-use oibus_tests::{PRODUCT_PLUGINS, library_name, oibus, plugin_folder};
-use std::{fs, process::Command};
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(oibus()).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use oibus_tests::{PRODUCT_PLUGINS, library_name, plugin_folder, run_oibus as run};
+use std::fs;
 
 #[test]
 fn plugins_list_shows_four_ok_rows_and_one_refused() {

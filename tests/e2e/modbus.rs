@@ -2,7 +2,7 @@
 
 use oibus_plugin_api::{DataValue, Timestamp};
 use oibus_tests::{
-    process::{EVERY_SECOND, RECORDING_NORTH, Workspace, recorded_values},
+    process::{EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, recorded_values},
     servers::{ModbusServer, free_port},
 };
 use std::{collections::BTreeMap, time::Duration};
@@ -10,9 +10,7 @@ use std::{collections::BTreeMap, time::Duration};
 fn config(port: u16) -> String {
     format!(
         r#"
-[engine]
-reconnect = {{ min = "100ms", max = "500ms" }}
-
+{FAST_RECONNECT}
 {EVERY_SECOND}
 [[south]]
 id = "plc"

@@ -1,23 +1,19 @@
 //! `north-mqtt` and `south-mqtt` against a real broker written by others (mosquitto).
 
 use oibus_tests::{
-    process::{Workspace, check_acknowledged, not_yet_received},
+    process::{
+        FAST_RECONNECT, Workspace, acknowledged_probe_south, check_acknowledged, not_yet_received,
+    },
     servers::{Mosquitto, TestPki},
 };
 use std::time::Duration;
 
 fn config(port: u16, probe_enabled: bool) -> String {
+    let source = acknowledged_probe_south(probe_enabled);
     format!(
         r#"
-[engine]
-reconnect = {{ min = "100ms", max = "500ms" }}
-
-[[south]]
-id = "src"
-type = "probe-south"
-enabled = {probe_enabled}
-settings = {{ batch_size = 20, interval_ms = 10, ack_file = "{{ws}}/acks" }}
-items = [{{ name = "a", scan_mode = "subscription" }}]
+{FAST_RECONNECT}
+{source}
 
 [[north]]
 id = "pub"

@@ -2,23 +2,17 @@
 
 use oibus_plugin_api::OibusValue;
 use oibus_tests::{
-    process::{Workspace, check_acknowledged},
+    process::{FAST_RECONNECT, Workspace, acknowledged_probe_south, check_acknowledged},
     servers::{NatsServer, TestPki},
 };
 use std::{fs, io::Write, path::Path, time::Duration};
 
 fn config(port: u16, probe_enabled: bool) -> String {
+    let source = acknowledged_probe_south(probe_enabled);
     format!(
         r#"
-[engine]
-reconnect = {{ min = "100ms", max = "500ms" }}
-
-[[south]]
-id = "src"
-type = "probe-south"
-enabled = {probe_enabled}
-settings = {{ batch_size = 20, interval_ms = 10, ack_file = "{{ws}}/acks" }}
-items = [{{ name = "a", scan_mode = "subscription" }}]
+{FAST_RECONNECT}
+{source}
 
 [[north]]
 id = "js"

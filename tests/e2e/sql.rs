@@ -3,7 +3,7 @@
 
 use oibus_plugin_api::{DataValue, OibusValue, Quality};
 use oibus_tests::{
-    process::{EVERY_SECOND, RECORDING_NORTH, Workspace, recorded_values},
+    process::{EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, recorded_values},
     servers::{PostgresServer, TestPki},
 };
 use std::{
@@ -17,9 +17,7 @@ const PAST_ROWS: i64 = 600;
 fn postgres_config(port: u16) -> String {
     format!(
         r#"
-[engine]
-reconnect = {{ min = "100ms", max = "500ms" }}
-
+{FAST_RECONNECT}
 {EVERY_SECOND}
 [[south]]
 id = "db"

@@ -118,6 +118,19 @@ pub fn oibus() -> PathBuf {
     build().join(format!("oibus{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// Runs the `oibus` binary with `args`: its exit code (-1 if killed), standard output and error.
+pub fn run_oibus(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(oibus())
+        .args(args)
+        .output()
+        .expect("run oibus");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Rewrites the declaration of a plugin library (plugin id `id`): appends `id_suffix` to the id
 /// and, if given, sets the version. Copies of one file so become distinct plugins, or other
 /// versions of the same plugin.

@@ -216,6 +216,19 @@ pub fn written_values(folder: &Path) -> Vec<oibus_plugin_api::OibusValue> {
     values
 }
 
+/// Configuration of an engine that reconnects quickly (100 ms to 500 ms), for the connector tests
+/// that stop their server.
+pub const FAST_RECONNECT: &str = "[engine]\nreconnect = { min = \"100ms\", max = \"500ms\" }\n";
+
+/// Configuration of a South `src` (`probe-south`) streaming numbered values of one item `a`,
+/// enabled or not, and appending what the engine acknowledged to `<workspace>/acks` (read it with
+/// [`check_acknowledged`]).
+pub fn acknowledged_probe_south(enabled: bool) -> String {
+    format!(
+        "[[south]]\nid = \"src\"\ntype = \"probe-south\"\nenabled = {enabled}\nsettings = {{ batch_size = 20, interval_ms = 10, ack_file = \"{{ws}}/acks\" }}\nitems = [{{ name = \"a\", scan_mode = \"subscription\" }}]\n"
+    )
+}
+
 /// Configuration of a scan mode `every-second`, for the tests' configurations.
 pub const EVERY_SECOND: &str = "[[scan_modes]]\nname = \"every-second\"\ncron = \"* * * * * *\"\n";
 
