@@ -83,6 +83,7 @@ impl Env {
                     lifecycle,
                     data: Duration::from_secs(10),
                 },
+                reports: Default::default(),
             },
             self.sink.clone(),
             tokio::runtime::Handle::current(),

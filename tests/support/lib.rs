@@ -180,6 +180,7 @@ pub fn standalone_connector(
             settings,
             state_dir,
             timeouts: oibus_core::connector::Timeouts::default(),
+            reports: Default::default(),
         },
         sink,
         tokio::runtime::Handle::current(),

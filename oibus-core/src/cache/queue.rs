@@ -47,13 +47,17 @@ struct Batch {
     key: u64,
     count: usize,
     bytes: usize,
+    /// When `send_interval` starts counting (long ago for batches found at start-up).
     since: Instant,
+    /// When it was queued (or, for batches found at start-up, when the engine started).
+    queued: Instant,
 }
 
 #[derive(Default)]
 struct Index {
     values: VecDeque<Batch>,
-    files: VecDeque<(u64, FileRecord)>,
+    /// Queued files, with when each was queued (or found at start-up).
+    files: VecDeque<(u64, FileRecord, Instant)>,
     queued_values: usize,
     queued_bytes: u64,
 }
@@ -69,6 +73,7 @@ impl Index {
             count,
             bytes: record.len(),
             since,
+            queued: Instant::now(),
         });
     }
 }
@@ -125,7 +130,7 @@ impl NorthQueue {
             match serde_json::from_slice::<FileRecord>(record) {
                 Ok(f) if f.path.exists() => {
                     index.queued_bytes += f.size;
-                    index.files.push_back((key, f));
+                    index.files.push_back((key, f, Instant::now()));
                 }
                 // Sent just before a crash: the file was removed, its row not yet.
                 _ => gone.push(key),
@@ -177,6 +182,14 @@ impl NorthQueue {
     pub fn queued(&self) -> (usize, usize, u64) {
         let i = self.lock();
         (i.queued_values, i.files.len(), i.queued_bytes)
+    }
+
+    /// How long the oldest queued entry (value batch or file) has waited; `None` when empty.
+    pub fn oldest_age(&self) -> Option<Duration> {
+        let i = self.lock();
+        let batch = i.values.front().map(|b| b.queued);
+        let file = i.files.front().map(|(_, _, t)| *t);
+        batch.into_iter().chain(file).min().map(|t| t.elapsed())
     }
 
     /// Waits until the queue is below `max_size` (backpressure), or refuses at once (reject).
@@ -275,7 +288,7 @@ impl NorthQueue {
         for (record, &key) in records.iter().zip(keys) {
             if let Ok(f) = serde_json::from_slice::<FileRecord>(record) {
                 i.queued_bytes += f.size;
-                i.files.push_back((key, f));
+                i.files.push_back((key, f, Instant::now()));
             }
         }
         drop(i);
@@ -287,7 +300,7 @@ impl NorthQueue {
     pub fn next(&self) -> Result<Next, PluginError> {
         let (keys, wait) = {
             let i = self.lock();
-            if let Some((key, f)) = i.files.front() {
+            if let Some((key, f, _)) = i.files.front() {
                 return Ok(Next::File(*key, f.clone()));
             }
             let Some(first) = i.values.front() else {
@@ -355,8 +368,8 @@ impl NorthQueue {
 
     fn forget_file(&self, key: u64) -> Option<FileRecord> {
         let mut i = self.lock();
-        let pos = i.files.iter().position(|(k, _)| *k == key)?;
-        let (_, f) = i.files.remove(pos)?;
+        let pos = i.files.iter().position(|(k, _, _)| *k == key)?;
+        let (_, f, _) = i.files.remove(pos)?;
         i.queued_bytes -= f.size;
         drop(i);
         self.space.notify_waiters();
@@ -388,6 +401,32 @@ impl NorthQueue {
                     to: table("ve", &self.id),
                     keys,
                 }],
+                true,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Part of the batches was sent and the destination refused `refused`: drop the batches and
+    /// keep the refused values as one error-store entry, in one durable transaction.
+    pub async fn values_partly_failed(
+        &self,
+        keys: Vec<u64>,
+        refused: Vec<OibusValue>,
+    ) -> Result<(), StoreError> {
+        self.forget_values(&keys);
+        self.store
+            .apply(
+                vec![
+                    Op::Append {
+                        table: table("ve", &self.id),
+                        records: vec![Arc::new(codec::encode(&refused))],
+                    },
+                    Op::Remove {
+                        table: table("v", &self.id),
+                        keys,
+                    },
+                ],
                 true,
             )
             .await
@@ -461,7 +500,7 @@ impl NorthQueue {
         let i = self.lock();
         (
             i.values.iter().map(|b| (b.key, b.count, b.bytes)).collect(),
-            i.files.iter().cloned().collect(),
+            i.files.iter().map(|(k, f, _)| (*k, f.clone())).collect(),
         )
     }
 

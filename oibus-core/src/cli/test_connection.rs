@@ -64,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     lifecycle: timeout,
                     data: timeout,
                 },
+                reports: Default::default(),
             },
             Arc::new(DiscardSink),
             tokio::runtime::Handle::current(),

@@ -46,6 +46,8 @@ pub struct ConnectorSpec<'a> {
     pub state_dir: PathBuf,
     /// Time-outs of its calls.
     pub timeouts: Timeouts,
+    /// Where its reports of dropped messages and failing items go (kept by its status).
+    pub reports: Arc<super::SourceReports>,
 }
 
 /// A live connector instance in a plugin.
@@ -109,7 +111,14 @@ pub fn create_in(
     )?;
     let span =
         tracing::info_span!("connector", connector.kind = %manifest.kind, connector.id = spec.id);
-    let (host, lost) = HostContext::new(spec.id, spec.state_dir, span.clone(), sink, runtime);
+    let (host, lost) = HostContext::new(
+        spec.id,
+        spec.state_dir,
+        span.clone(),
+        sink,
+        runtime,
+        spec.reports,
+    );
     let inner = plugin
         .create_connector(
             spec.type_id,

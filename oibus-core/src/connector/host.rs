@@ -1,7 +1,7 @@
 //! The host context handed to each connector: data sink, logging into the connector's span, state
 //! folder.
 
-use abi_stable::std_types::{RResult, RStr, RString, RVec};
+use abi_stable::std_types::{ROption, RResult, RStr, RString, RVec};
 use async_ffi::FutureExt as _;
 use futures_util::future::BoxFuture;
 use oibus_plugin_api::{
@@ -76,6 +76,7 @@ pub struct HostContext {
     sink: Arc<dyn DataSink>,
     runtime: Handle,
     lost: tokio::sync::mpsc::Sender<String>,
+    reports: Arc<super::SourceReports>,
 }
 
 impl HostContext {
@@ -88,8 +89,9 @@ impl HostContext {
         span: Span,
         sink: Arc<dyn DataSink>,
         runtime: Handle,
+        reports: Arc<super::SourceReports>,
     ) -> (Self, tokio::sync::mpsc::Receiver<String>) {
-        let (lost, reports) = tokio::sync::mpsc::channel(4);
+        let (lost, losses) = tokio::sync::mpsc::channel(4);
         let host = Self {
             connector_id: connector_id.to_string(),
             state_dir,
@@ -97,8 +99,9 @@ impl HostContext {
             sink,
             runtime,
             lost,
+            reports,
         };
-        (host, reports)
+        (host, losses)
     }
 
     fn run(&self, fut: BoxFuture<'static, Result<(), PluginError>>) -> FfiResultFuture<()> {
@@ -169,6 +172,23 @@ impl FfiHost for HostContext {
         );
         // Several reports before the engine reacts are one loss.
         let _ = self.lost.try_send(reason.as_str().to_string());
+    }
+
+    fn dropped(&self, count: u64, reason: RStr<'_>) {
+        let _entered = self.span.enter();
+        tracing::warn!("{count} message(s) dropped: {}", reason.as_str());
+        self.reports.dropped(count, reason.as_str());
+    }
+
+    fn item_status(&self, item: RStr<'_>, error: ROption<RStr<'_>>) {
+        let _entered = self.span.enter();
+        let error = error.into_option();
+        match error {
+            Some(e) => tracing::warn!("item {:?} fails: {}", item.as_str(), e.as_str()),
+            None => tracing::debug!("item {:?} works", item.as_str()),
+        }
+        self.reports
+            .item_status(item.as_str(), error.as_ref().map(|e| e.as_str()));
     }
 
     fn add_values(&self, values: RVec<OibusValue>) -> FfiResultFuture<()> {

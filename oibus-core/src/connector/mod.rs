@@ -5,7 +5,9 @@
 mod error;
 mod handle;
 mod host;
+mod reports;
 
 pub use error::ConnectorError;
 pub use handle::{Connector, ConnectorSpec, Timeouts, create, create_in};
 pub use host::{DataSink, DiscardSink, HostContext};
+pub use reports::SourceReports;

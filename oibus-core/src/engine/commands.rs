@@ -624,6 +624,7 @@ fn test_connection(
                 settings: &settings,
                 state_dir,
                 timeouts,
+                reports: Default::default(),
             },
             Arc::new(DiscardSink),
             tokio::runtime::Handle::current(),

@@ -1,5 +1,16 @@
-//! Sending a North's cache: in order, grouped, retried with back-off, and moved to the error
-//! store after `retry_count` failures or a permanent error.
+//! Sending a North's cache: in order, grouped, retried with back-off, and set aside in the error
+//! store when the data is at fault.
+//!
+//! The error model the engine enforces (the vendor guide documents it):
+//! - `connection-lost` (or a call that timed out): not the data's fault. The engine reconnects and
+//!   the same entry is sent again, without bound, except that an entry that makes the connection
+//!   drop again after `retry_count + 2` successful reconnections in a row is taken to be at fault
+//!   and handled as an exhausted transient error.
+//! - `transient`: retried up to `retry_count` times with back-off, then the whole group goes to
+//!   the error store.
+//! - `permanent` (and `invalid-settings`, `not-supported`): the data is refused. A group of values
+//!   is split in halves until the refused values are isolated: only they go to the error store,
+//!   every other value is sent, in order. A refused file goes to the error store.
 
 use super::status::{ConnectorStatus, bump};
 use crate::{
@@ -7,7 +18,8 @@ use crate::{
     config::CachingConfig,
     connector::{Connector, ConnectorError},
 };
-use std::{sync::Arc, time::Duration};
+use oibus_plugin_api::OibusValue;
+use std::{collections::VecDeque, sync::Arc, sync::atomic::Ordering, time::Duration};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -30,9 +42,15 @@ pub struct NorthSender {
     pub lost: mpsc::Sender<String>,
 }
 
+/// How sending one entry (or part of a group) ended.
+#[derive(Debug)]
 enum Outcome {
     Sent,
-    Failed,
+    /// Set aside: `permanent` when the destination refused the data itself.
+    Failed {
+        permanent: bool,
+        error: String,
+    },
     Cancelled,
 }
 
@@ -78,13 +96,36 @@ impl NorthSender {
         }
     }
 
+    fn connects(&self) -> u64 {
+        self.status.counters.connects.load(Ordering::Relaxed)
+    }
+
+    /// After a lost connection: waits until the engine has connected again (or `wait` passed
+    /// without a reconnection, when the connector still counts as connected).
+    async fn reconnected(&self, before: u64, wait: Duration, cancel: &CancellationToken) -> bool {
+        let mut connected = self.connected.clone();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let up = *connected.borrow_and_update();
+            if up && (self.connects() > before || tokio::time::Instant::now() >= deadline) {
+                return true;
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return false,
+                r = connected.changed() => if r.is_err() { return false },
+                () = tokio::time::sleep_until(deadline), if up => {}
+            }
+        }
+    }
+
     /// Retries a send until it succeeds, fails for good, or is cancelled.
     async fn retrying<F, Fut>(&self, what: &str, cancel: &CancellationToken, mut send: F) -> Outcome
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<(), ConnectorError>>,
     {
-        let (mut failures, mut lost) = (0u32, 0u32);
+        let (mut failures, mut lost, mut suspect) = (0u32, 0u32, 0u32);
+        let mut lost_at: Option<u64> = None;
         loop {
             // A send in progress is finished even when the engine stops (within the data
             // time-out): cutting it short would make the North receive it twice.
@@ -94,10 +135,30 @@ impl NorthSender {
                 Err(e) => e,
             };
             bump(&self.status.counters.send_failures, 1);
-            self.status.error(e.to_string());
+            self.status.error(format!("{what}: {e}"));
+            if failures + lost >= 1 {
+                self.status.set_blocked(true);
+            }
             if e.is_connection_lost() {
-                // Not the data's fault: the engine reconnects, and the batch waits for it
-                // without counting against `retry_count`.
+                // Not the data's fault, unless the connection drops on this entry every time
+                // right after the engine reconnected.
+                let connects = self.connects();
+                if lost_at.is_some_and(|at| connects > at) {
+                    suspect += 1;
+                }
+                lost_at = Some(connects);
+                if suspect > self.caching.retry_count + 1 {
+                    let error = format!(
+                        "{e}: the connection was lost {} times in a row while sending this, \
+                         each time after the engine had connected again",
+                        suspect + 1
+                    );
+                    tracing::error!("{what}: {error}: moved to the error store");
+                    return Outcome::Failed {
+                        permanent: false,
+                        error,
+                    };
+                }
                 let _ = self.lost.try_send(e.to_string());
                 lost += 1;
                 let wait = self
@@ -106,21 +167,26 @@ impl NorthSender {
                     .0
                     .saturating_mul(1 << (lost - 1).min(8))
                     .min(MAX_RETRY_WAIT);
-                tracing::warn!("{what}: {e}: sent again once reconnected (in {wait:?})");
-                tokio::select! {
-                    () = cancel.cancelled() => return Outcome::Cancelled,
-                    () = tokio::time::sleep(wait) => {}
+                tracing::warn!("{what}: {e}: sent again once reconnected");
+                if !self.reconnected(connects, wait, cancel).await {
+                    return Outcome::Cancelled;
                 }
                 continue;
             }
             if !e.is_retryable() {
-                tracing::error!("{what}: {e}: moved to the error store");
-                return Outcome::Failed;
+                tracing::warn!("{what}: refused: {e}");
+                return Outcome::Failed {
+                    permanent: true,
+                    error: e.to_string(),
+                };
             }
             failures += 1;
             if failures > self.caching.retry_count {
                 tracing::error!("{what}: {e}: failed {failures} times, moved to the error store");
-                return Outcome::Failed;
+                return Outcome::Failed {
+                    permanent: false,
+                    error: e.to_string(),
+                };
             }
             let wait = self
                 .caching
@@ -142,19 +208,18 @@ impl NorthSender {
     async fn send_values(
         &self,
         keys: Vec<u64>,
-        values: Vec<oibus_plugin_api::OibusValue>,
+        values: Vec<OibusValue>,
         cancel: &CancellationToken,
     ) -> Outcome {
-        let count = values.len() as u64;
+        let count = values.len();
         let what = format!("{count} values");
         let mut first = Some(values);
         let outcome = self
             .retrying(&what, cancel, || {
-                // The first attempt takes the batch; a retry reads it again from the cache.
+                // The first attempt takes the group; a retry reads it again from the cache.
                 let values = first.take();
-                let queue = self.queue.clone();
-                let keys = keys.clone();
-                let connector = self.connector.clone();
+                let (queue, keys, connector) =
+                    (self.queue.clone(), keys.clone(), self.connector.clone());
                 async move {
                     let values = match values {
                         Some(v) => v,
@@ -169,21 +234,97 @@ impl NorthSender {
                 }
             })
             .await;
-        let stored = match outcome {
-            Outcome::Sent => {
-                bump(&self.status.counters.values_sent, count);
+        let (outcome, refused) = match outcome {
+            Outcome::Failed {
+                permanent: true,
+                error,
+            } if count > 1 => match self.queue.read_values(&keys) {
+                Ok(all) => self.isolate(all, cancel).await,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    (
+                        Outcome::Failed {
+                            permanent: true,
+                            error,
+                        },
+                        None,
+                    )
+                }
+            },
+            other => (other, None),
+        };
+        let stored = match (&outcome, refused) {
+            (Outcome::Cancelled, _) => return outcome,
+            (_, Some(refused)) if refused.is_empty() => {
+                // Refused as a whole, accepted in parts.
+                bump(&self.status.counters.values_sent, count as u64);
                 self.queue.values_sent(keys).await
             }
-            Outcome::Failed => {
-                bump(&self.status.counters.values_to_error, count);
+            (_, Some(refused)) => {
+                let n = refused.len() as u64;
+                bump(&self.status.counters.values_sent, count as u64 - n);
+                bump(&self.status.counters.values_to_error, n);
+                self.queue.values_partly_failed(keys, refused).await
+            }
+            (Outcome::Sent, None) => {
+                bump(&self.status.counters.values_sent, count as u64);
+                self.queue.values_sent(keys).await
+            }
+            (Outcome::Failed { .. }, None) => {
+                bump(&self.status.counters.values_to_error, count as u64);
                 self.queue.values_failed(keys).await
             }
-            Outcome::Cancelled => Ok(()),
         };
+        self.status.set_blocked(false);
         if let Err(e) = stored {
             tracing::error!("{e}");
         }
         outcome
+    }
+
+    /// Sends a group the destination refused in halves, down to the refused values, in order.
+    /// Returns the values refused (for the error store), or `Cancelled`.
+    async fn isolate(
+        &self,
+        values: Vec<OibusValue>,
+        cancel: &CancellationToken,
+    ) -> (Outcome, Option<Vec<OibusValue>>) {
+        let halves = |lo: usize, hi: usize| [(lo, lo + (hi - lo) / 2), (lo + (hi - lo) / 2, hi)];
+        let mut todo: VecDeque<(usize, usize)> = halves(0, values.len()).into();
+        let mut refused = Vec::new();
+        while let Some((lo, hi)) = todo.pop_front() {
+            let part = &values[lo..hi];
+            let what = if hi - lo == 1 {
+                format!(
+                    "value of {:?} at {}",
+                    part[0].point_id.as_str(),
+                    part[0].timestamp
+                )
+            } else {
+                format!("{} values (part of a refused group)", hi - lo)
+            };
+            let outcome = self
+                .retrying(&what, cancel, || {
+                    self.connector.handle_values(part.to_vec())
+                })
+                .await;
+            match outcome {
+                Outcome::Sent => {}
+                Outcome::Cancelled => return (Outcome::Cancelled, None),
+                Outcome::Failed {
+                    permanent: true, ..
+                } if hi - lo > 1 => {
+                    let [a, b] = halves(lo, hi);
+                    todo.push_front(b);
+                    todo.push_front(a);
+                }
+                Outcome::Failed { error, .. } => {
+                    tracing::error!("{what}: {error}: moved to the error store");
+                    refused.extend_from_slice(part);
+                }
+            }
+        }
+        (Outcome::Sent, Some(refused))
     }
 
     async fn send_file(
@@ -201,12 +342,14 @@ impl NorthSender {
                 bump(&self.status.counters.files_sent, 1);
                 self.queue.file_sent(key).await
             }
-            Outcome::Failed => {
+            Outcome::Failed { ref error, .. } => {
+                tracing::error!("{what}: {error}: moved to the error store");
                 bump(&self.status.counters.files_to_error, 1);
                 self.queue.file_failed(key).await
             }
-            Outcome::Cancelled => Ok(()),
+            Outcome::Cancelled => return outcome,
         };
+        self.status.set_blocked(false);
         if let Err(e) = stored {
             tracing::error!("{e}");
         }

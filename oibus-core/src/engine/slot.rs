@@ -132,6 +132,7 @@ impl Slot {
                 settings,
                 state_dir,
                 timeouts: shared.timeouts,
+                reports: self.status.reports.clone(),
             },
             shared.router.clone(),
             tokio::runtime::Handle::current(),

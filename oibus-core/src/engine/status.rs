@@ -101,6 +101,10 @@ pub struct ConnectorStatus {
     last_upgrade: Mutex<Option<UpgradeRecord>>,
     /// Counters.
     pub counters: Counters,
+    /// The connector's reports of dropped messages and failing items.
+    pub reports: Arc<crate::connector::SourceReports>,
+    /// North: since when the head of its queue has failed more than once in a row.
+    blocked_since: Mutex<Option<Timestamp>>,
 }
 
 impl ConnectorStatus {
@@ -115,6 +119,8 @@ impl ConnectorStatus {
             last_error: Mutex::new(None),
             last_upgrade: Mutex::new(None),
             counters: Counters::default(),
+            reports: Arc::default(),
+            blocked_since: Mutex::new(None),
         }
     }
 
@@ -170,6 +176,16 @@ impl ConnectorStatus {
             Some((Timestamp::now(), message.into()));
     }
 
+    /// North: the head of the queue has failed again (`true`) or was sent or set aside.
+    pub fn set_blocked(&self, blocked: bool) {
+        let mut b = self.blocked_since.lock().unwrap_or_else(|p| p.into_inner());
+        match (blocked, b.is_some()) {
+            (true, false) => *b = Some(Timestamp::now()),
+            (false, true) => *b = None,
+            _ => {}
+        }
+    }
+
     fn snapshot(&self) -> ConnectorSnapshot {
         let (state, since) = *self.state.lock().unwrap_or_else(|p| p.into_inner());
         let last_error = self
@@ -192,6 +208,10 @@ impl ConnectorStatus {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
+            dropped: self.reports.dropped_count(),
+            last_drop: self.reports.last_drop(),
+            failed_items: self.reports.failed_items(),
+            blocked_since: *self.blocked_since.lock().unwrap_or_else(|p| p.into_inner()),
             counters: Counters {
                 connects: get(&c.connects).into(),
                 connect_failures: get(&c.connect_failures).into(),
@@ -228,6 +248,9 @@ pub struct CacheSnapshot {
     pub error_values: usize,
     /// Files in the error store.
     pub error_files: usize,
+    /// Age of the oldest queued entry (value batch or file), in seconds.
+    #[serde(default)]
+    pub oldest_queued_age_s: Option<f64>,
 }
 
 /// One connector in a status snapshot.
@@ -251,6 +274,20 @@ pub struct ConnectorSnapshot {
     /// The last plugin upgrade.
     #[serde(default)]
     pub last_upgrade: Option<UpgradeRecord>,
+    /// South: messages (rows, files) of the source deliberately not turned into data, as the
+    /// connector reported them (a payload that is not a number, a message over the size limit…).
+    #[serde(default)]
+    pub dropped: u64,
+    /// South: the last reason for a drop, with its time.
+    #[serde(default)]
+    pub last_drop: Option<String>,
+    /// South: the items failing now, by name, with the time and reason.
+    #[serde(default)]
+    pub failed_items: std::collections::BTreeMap<String, String>,
+    /// North: since when the head of its queue has been failing (more than one attempt in a
+    /// row); `None` while it sends.
+    #[serde(default)]
+    pub blocked_since: Option<Timestamp>,
     /// Counters.
     pub counters: Counters,
     /// North: its cache.
@@ -325,6 +362,7 @@ impl StatusBoard {
                         error_batches,
                         error_values,
                         error_files,
+                        oldest_queued_age_s: q.oldest_age().map(|d| d.as_secs_f64()),
                     });
                 }
                 s

@@ -51,6 +51,9 @@ pub async fn supervise(
     let mut attempt = 0u32;
     'life: loop {
         status.set(State::Connecting);
+        // Reports left from the previous session are about a connection that is gone; a loss
+        // reported from here on (during `connect` or the subscriptions) is about this one.
+        while lost.try_recv().is_ok() {}
         let call = async {
             let r = if started {
                 connector.connect().await
@@ -81,7 +84,6 @@ pub async fn supervise(
                 status.set(State::Connected);
                 tracing::info!("connected");
                 let _ = connected.send(true);
-                while lost.try_recv().is_ok() {}
                 let reason = tokio::select! {
                     () = cancel.cancelled() => break 'life,
                     Some(r) = lost.recv() => r,

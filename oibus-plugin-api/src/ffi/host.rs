@@ -6,7 +6,7 @@ use super::FfiResultFuture;
 use crate::OibusValue;
 use abi_stable::{
     StableAbi, sabi_trait,
-    std_types::{RBox, RStr, RString, RVec},
+    std_types::{RBox, ROption, RStr, RString, RVec},
 };
 
 /// Log levels forwarded from a plugin to the host (`tracing` levels).
@@ -46,6 +46,12 @@ pub trait FfiHost: Send + Sync + 'static {
     /// Tells the engine the connection to the target is lost (from a background task, such as a
     /// subscription's listener): it calls `disconnect`, backs off and connects again.
     fn connection_lost(&self, reason: RStr<'_>);
+    /// Tells the engine that `count` messages (or rows, files…) were deliberately not turned into
+    /// data, and why: counted and shown in the connector's status, with the last reason.
+    fn dropped(&self, count: u64, reason: RStr<'_>);
+    /// The state of one item: `RNone` when it works (again), the reason when it fails. Shown in
+    /// the connector's status by item name.
+    fn item_status(&self, item: RStr<'_>, error: ROption<RStr<'_>>);
 }
 
 /// An owned host context.

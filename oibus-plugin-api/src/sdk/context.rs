@@ -62,6 +62,42 @@ impl Context {
             .connection_lost(abi_stable::std_types::RStr::from_str(&reason));
     }
 
+    /// Tells the engine that `count` messages (rows, files…) of the source were deliberately not
+    /// turned into data, with the reason (a payload that is not a number, a message larger than
+    /// the limit, a topic no item wants). The engine counts them and shows the last reason in the
+    /// connector's status; log the details yourself if they help. Use it whenever you acknowledge
+    /// something to the source without handing it to [`Self::add_values`]: an acknowledged
+    /// message that is neither stored nor counted is silently lost data.
+    ///
+    /// ```no_run
+    /// # fn f(ctx: &oibus_plugin_api::prelude::Context) {
+    /// ctx.dropped(1, "message on plant/a is not a number: \"hot\"");
+    /// # }
+    /// ```
+    pub fn dropped(&self, count: u64, reason: impl std::fmt::Display) {
+        let reason = reason.to_string();
+        self.host
+            .dropped(count, abi_stable::std_types::RStr::from_str(&reason));
+    }
+
+    /// Reports that item `item` fails, with the reason (shown in the status by item name) while
+    /// the other items go on. Call [`Self::item_ok`] once it works again.
+    pub fn item_failed(&self, item: &str, reason: impl std::fmt::Display) {
+        let reason = reason.to_string();
+        self.host.item_status(
+            abi_stable::std_types::RStr::from_str(item),
+            abi_stable::std_types::ROption::RSome(abi_stable::std_types::RStr::from_str(&reason)),
+        );
+    }
+
+    /// Reports that item `item` works (again): it leaves the status's list of failed items.
+    pub fn item_ok(&self, item: &str) {
+        self.host.item_status(
+            abi_stable::std_types::RStr::from_str(item),
+            abi_stable::std_types::ROption::RNone,
+        );
+    }
+
     /// Spawns a background task on the plugin's runtime, with this connector's logging. Use it
     /// for subscriptions and listeners instead of `tokio::spawn`. A panic of the task is logged as
     /// an error of this connector (the task then ends as panicked).

@@ -75,7 +75,7 @@ use crate::{
 };
 use abi_stable::{
     sabi_trait::TD_Opaque,
-    std_types::{RResult, RStr, RString, RVec},
+    std_types::{ROption, RResult, RStr, RString, RVec},
 };
 use async_ffi::FutureExt as _;
 use std::{
@@ -90,6 +90,8 @@ pub struct Recorded {
     files: Mutex<Vec<(PathBuf, Vec<u8>)>>,
     logs: Mutex<Vec<String>>,
     lost: Mutex<Vec<String>>,
+    dropped: Mutex<Vec<(u64, String)>>,
+    failed_items: Mutex<std::collections::BTreeMap<String, String>>,
     refuse: Mutex<Option<String>>,
 }
 
@@ -109,6 +111,17 @@ impl Recorded {
     /// Every `connection_lost` reported, with its reason.
     pub fn connection_losses(&self) -> Vec<String> {
         self.lost.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+    /// Every `dropped` report: count and reason.
+    pub fn dropped(&self) -> Vec<(u64, String)> {
+        self.dropped.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+    /// The items reported failing now (`item_failed` not followed by `item_ok`), with the reason.
+    pub fn failed_items(&self) -> std::collections::BTreeMap<String, String> {
+        self.failed_items
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default()
     }
     /// From now on, refuse data with this message (`None` to accept again), as an engine whose
     /// cache is full or broken would.
@@ -186,6 +199,23 @@ impl FfiHost for Host {
     fn connection_lost(&self, reason: RStr<'_>) {
         if let Ok(mut l) = self.recorded.lost.lock() {
             l.push(reason.as_str().to_string());
+        }
+    }
+    fn dropped(&self, count: u64, reason: RStr<'_>) {
+        if let Ok(mut l) = self.recorded.dropped.lock() {
+            l.push((count, reason.as_str().to_string()));
+        }
+    }
+    fn item_status(&self, item: RStr<'_>, error: ROption<RStr<'_>>) {
+        if let Ok(mut m) = self.recorded.failed_items.lock() {
+            match error {
+                ROption::RSome(e) => {
+                    m.insert(item.as_str().to_string(), e.as_str().to_string());
+                }
+                ROption::RNone => {
+                    m.remove(item.as_str());
+                }
+            }
         }
     }
     fn add_values(&self, values: RVec<OibusValue>) -> FfiResultFuture<()> {

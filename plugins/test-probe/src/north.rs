@@ -22,6 +22,14 @@ pub struct NorthSettings {
     /// Milliseconds each send takes.
     #[serde(default)]
     pub delay_ms: u64,
+    /// A call with one of these integer values fails permanently (naming the value), as a
+    /// destination that refuses one record of a batch fails the whole request.
+    #[serde(default)]
+    pub refuse_values: Vec<i64>,
+    /// A call with one of these integer values fails as a lost connection, as a broker that
+    /// closes the connection on a message it cannot take.
+    #[serde(default)]
+    pub lose_connection_on_values: Vec<i64>,
 }
 
 /// The probe North connector.
@@ -86,6 +94,22 @@ impl Connector for ProbeNorth {
 impl HandlesValues for ProbeNorth {
     async fn handle_values(&mut self, values: Vec<OibusValue>) -> Result<()> {
         self.before_send("handle_values").await?;
+        for v in &values {
+            if let DataValue::Int(i) = v.value {
+                if self.settings.refuse_values.contains(&i) {
+                    return Err(PluginError::permanent(format!(
+                        "probe: value {i} of {} refused",
+                        v.point_id
+                    )));
+                }
+                if self.settings.lose_connection_on_values.contains(&i) {
+                    return Err(PluginError::connection_lost(format!(
+                        "probe: connection closed on value {i} of {}",
+                        v.point_id
+                    )));
+                }
+            }
+        }
         if self.settings.record_file.is_some() {
             let mut lines = Vec::with_capacity(values.len() * 96);
             for v in &values {

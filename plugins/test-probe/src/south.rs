@@ -40,6 +40,10 @@ pub struct SouthSettings {
     /// (0: never).
     #[serde(default)]
     pub lose_connection_after: u64,
+    /// The first `subscribe` reports the connection lost (through the context, as a listener
+    /// would) before it returns.
+    #[serde(default)]
+    pub lose_connection_in_subscribe: bool,
 }
 
 fn default_batch() -> usize {
@@ -196,6 +200,12 @@ impl QueriesHistory for ProbeSouth {
 impl QueriesSubscription for ProbeSouth {
     async fn subscribe(&mut self, items: &[SouthItem<ProbeItem>]) -> Result<()> {
         self.behaviour.journal("subscribe")?;
+        if self.settings.lose_connection_in_subscribe
+            && !self.lost_reported.swap(true, Ordering::Relaxed)
+        {
+            self.ctx
+                .connection_lost("probe: connection lost while subscribing, as configured");
+        }
         for item in items {
             let (point, counter) = self.point(item);
             let (ctx, settings) = (self.ctx.clone(), self.settings.clone());

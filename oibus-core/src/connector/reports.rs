@@ -1,0 +1,86 @@
+//! What a connector tells the engine about its source besides data: messages it deliberately
+//! dropped (with the last reason) and items that fail. Owned by the connector's status, so the
+//! figures outlive a restart of the connector or an upgrade of its plugin.
+
+use oibus_plugin_api::Timestamp;
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+/// The reports of one connector.
+#[derive(Debug, Default)]
+pub struct SourceReports {
+    dropped: AtomicU64,
+    last_drop: Mutex<Option<(Timestamp, String)>>,
+    failed_items: Mutex<BTreeMap<String, (Timestamp, String)>>,
+}
+
+impl SourceReports {
+    /// Counts `count` dropped messages and keeps `reason` as the last one.
+    pub fn dropped(&self, count: u64, reason: &str) {
+        self.dropped.fetch_add(count, Ordering::Relaxed);
+        *self.last_drop.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Timestamp::now(), reason.to_string()));
+    }
+
+    /// Item `item` fails with `error`, or works again (`None`).
+    pub fn item_status(&self, item: &str, error: Option<&str>) {
+        let mut items = self.failed_items.lock().unwrap_or_else(|p| p.into_inner());
+        match error {
+            Some(e) => {
+                items.insert(item.to_string(), (Timestamp::now(), e.to_string()));
+            }
+            None => {
+                items.remove(item);
+            }
+        }
+    }
+
+    /// Messages dropped so far.
+    pub fn dropped_count(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The last reason for a drop, with its time (`time: reason`).
+    pub fn last_drop(&self) -> Option<String> {
+        self.last_drop
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|(t, r)| format!("{t}: {r}"))
+    }
+
+    /// The items failing now: name → `time: reason`.
+    pub fn failed_items(&self) -> BTreeMap<String, String> {
+        self.failed_items
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, (t, e))| (k.clone(), format!("{t}: {e}")))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_add_up_and_items_recover() {
+        let r = SourceReports::default();
+        r.dropped(2, "not a number");
+        r.dropped(1, "too large");
+        assert_eq!(r.dropped_count(), 3);
+        assert!(r.last_drop().unwrap().ends_with("too large"));
+        r.item_status("a", Some("column 1 is NaN"));
+        r.item_status("b", Some("timeout"));
+        r.item_status("b", None);
+        let failed = r.failed_items();
+        assert_eq!(failed.len(), 1);
+        assert!(failed["a"].ends_with("column 1 is NaN"));
+    }
+}
