@@ -21,7 +21,7 @@ pub mod version;
 
 pub use error::{ErrorKind, PluginError, with_causes};
 pub use manifest::{Capability, ConnectorKind, ConnectorTypeManifest, Manifest};
-pub use model::{DataValue, Item, OibusValue, Quality, Timestamp};
+pub use model::{DataValue, Item, OibusValue, Quality, Timestamp, f32_as_decimal};
 pub use version::{API_VERSION, check_compatibility};
 
 /// Re-exported so that a plugin needs no dependency but this crate, and uses the very copies the

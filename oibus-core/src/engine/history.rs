@@ -6,7 +6,7 @@
 use crate::{
     cache::{Op, Store},
     config::HistoryConfig,
-    connector::{Connector, ConnectorError},
+    connector::{Connector, ConnectorError, SourceReports},
 };
 use oibus_plugin_api::{Item, Timestamp};
 use std::{collections::BTreeMap, time::Duration};
@@ -62,6 +62,12 @@ pub struct RunReport {
 
 /// Reads the history of `items` up to now. Items sharing a tracked instant are read together.
 /// `windows_read` is incremented as each window is done.
+///
+/// Items are isolated from one another: when a window fails for a group of items (for any reason
+/// but a lost connection), it is read again item by item; the items that work advance, and each
+/// item that fails stays at its tracked instant, is reported in `reports` by name and is read
+/// alone from then on. The first such failure is returned once every other item is read.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     connector: &Connector,
     south: &str,
@@ -69,6 +75,7 @@ pub async fn run(
     config: &HistoryConfig,
     store: &Store,
     windows_read: &std::sync::atomic::AtomicU64,
+    reports: &SourceReports,
     cancel: &CancellationToken,
 ) -> Result<RunReport, ConnectorError> {
     let now = Timestamp::now();
@@ -79,20 +86,56 @@ pub async fn run(
         groups.entry(t).or_default().push(item.clone());
     }
     let mut report = RunReport::default();
-    for (instant, group) in groups {
+    let mut first_failure = None;
+    for (instant, mut group) in groups {
         let from = instant - config.overlap.0;
         for (s, e) in windows(from, now, config.max_read_interval.0) {
+            if group.is_empty() {
+                break;
+            }
             if report.windows > 0 && !config.read_delay.0.is_zero() {
                 tokio::select! {
                     () = cancel.cancelled() => return Ok(report),
                     () = tokio::time::sleep(config.read_delay.0) => {}
                 }
             }
-            let newest = tokio::select! {
+            let result = tokio::select! {
                 () = cancel.cancelled() => return Ok(report),
-                r = connector.history_query(group.clone(), s, e) => r?,
+                r = connector.history_query(group.clone(), s, e) => r,
             };
-            let ops = group
+            let (done, newest) = match result {
+                Ok(newest) => (group.clone(), newest),
+                Err(err) if err.is_connection_lost() => return Err(err),
+                Err(err) if group.len() == 1 => {
+                    reports.item_status(&group[0].name, Some(&err.to_string()));
+                    first_failure.get_or_insert(err);
+                    break;
+                }
+                Err(_) => {
+                    // One item at a time, to find which fail.
+                    let (mut done, mut newest) = (Vec::new(), None);
+                    for item in std::mem::take(&mut group) {
+                        let r = tokio::select! {
+                            () = cancel.cancelled() => return Ok(report),
+                            r = connector.history_query(vec![item.clone()], s, e) => r,
+                        };
+                        match r {
+                            Ok(n) => {
+                                newest = newest.max(n);
+                                done.push(item);
+                            }
+                            Err(err) if err.is_connection_lost() => return Err(err),
+                            Err(err) => {
+                                reports.item_status(&item.name, Some(&err.to_string()));
+                                first_failure.get_or_insert(err);
+                            }
+                        }
+                    }
+                    group = done.clone();
+                    (done, newest)
+                }
+            };
+            let ops = done
                 .iter()
                 .map(|i| Op::PutState {
                     key: key(south, &i.name),
@@ -106,12 +149,15 @@ pub async fn run(
                     connector: south.to_string(),
                     message: err.to_string(),
                 })?;
+            for i in &done {
+                reports.item_status(&i.name, None);
+            }
             report.windows += 1;
             windows_read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             report.newest = report.newest.max(newest);
         }
     }
-    Ok(report)
+    first_failure.map_or(Ok(report), Err)
 }
 
 #[cfg(test)]

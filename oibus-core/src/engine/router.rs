@@ -106,8 +106,13 @@ impl Inner {
         Ok((table, targets))
     }
 
-    async fn add_values(&self, south: &str, values: Vec<OibusValue>) -> Result<(), PluginError> {
+    async fn add_values(
+        &self,
+        south: &str,
+        mut values: Vec<OibusValue>,
+    ) -> Result<(), PluginError> {
         let began = Instant::now();
+        let not_finite = mark_not_finite(&mut values);
         let (table, targets) = self.targets(south, false, "the values were").await?;
         let ops: Vec<_> = targets
             .iter()
@@ -123,6 +128,7 @@ impl Inner {
         }
         if let Some(s) = table.souths.get(south) {
             bump(&s.counters.values_in, values.len() as u64);
+            bump(&s.counters.values_not_finite, not_finite);
         }
         let micros = began.elapsed().as_micros() as u64;
         if let Ok(mut h) = self.latency.lock() {
@@ -158,6 +164,22 @@ impl Inner {
     }
 }
 
+/// The engine's one rule for values that are not numbers: a float NaN, +Inf or -Inf is kept,
+/// with quality `bad` (a JSON output writes it as `null`, JSON having no such numbers), so that
+/// it never looks like a good measurement. Returns how many there were.
+pub fn mark_not_finite(values: &mut [OibusValue]) -> u64 {
+    let mut n = 0;
+    for v in values {
+        if let oibus_plugin_api::DataValue::Float(f) = v.value
+            && !f.is_finite()
+        {
+            v.quality = oibus_plugin_api::Quality::Bad;
+            n += 1;
+        }
+    }
+    n
+}
+
 impl DataSink for Router {
     fn add_values(
         &self,
@@ -175,5 +197,28 @@ impl DataSink for Router {
     ) -> BoxFuture<'static, Result<(), PluginError>> {
         let (inner, south) = (self.0.clone(), connector.to_string());
         Box::pin(async move { inner.add_file(&south, path).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oibus_plugin_api::{DataValue, Quality, Timestamp};
+
+    #[test]
+    fn values_that_are_not_numbers_get_quality_bad_and_are_counted() {
+        let t = Timestamp::from_millis(0);
+        let mut values = vec![
+            OibusValue::new("a", t, 1.5),
+            OibusValue::new("b", t, f64::NAN),
+            OibusValue::new("c", t, f64::INFINITY).with_quality(Quality::Uncertain),
+            OibusValue::new("d", t, f64::NEG_INFINITY),
+            OibusValue::new("e", t, 3i64),
+        ];
+        assert_eq!(mark_not_finite(&mut values), 3);
+        let q: Vec<_> = values.iter().map(|v| v.quality).collect();
+        use Quality::{Bad, Good};
+        assert_eq!(q, [Good, Bad, Bad, Bad, Good]);
+        assert!(matches!(values[1].value, DataValue::Float(f) if f.is_nan()));
     }
 }

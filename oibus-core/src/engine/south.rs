@@ -174,6 +174,7 @@ impl SouthRunner {
                 &self.config.history,
                 &self.store,
                 &self.status.counters.history_windows,
+                &self.status.reports,
                 cancel,
             )
             .await

@@ -56,6 +56,9 @@ pub struct Counters {
     pub values_in: AtomicU64,
     /// South: files accepted by the engine.
     pub files_in: AtomicU64,
+    /// South: values that were not a number (float NaN, +Inf, -Inf), kept with quality `bad`.
+    #[serde(default)]
+    pub values_not_finite: AtomicU64,
     /// North: values sent.
     pub values_sent: AtomicU64,
     /// North: files sent.
@@ -222,6 +225,7 @@ impl ConnectorStatus {
                 history_windows: get(&c.history_windows).into(),
                 values_in: get(&c.values_in).into(),
                 files_in: get(&c.files_in).into(),
+                values_not_finite: get(&c.values_not_finite).into(),
                 values_sent: get(&c.values_sent).into(),
                 files_sent: get(&c.files_sent).into(),
                 send_failures: get(&c.send_failures).into(),

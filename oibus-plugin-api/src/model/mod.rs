@@ -7,4 +7,4 @@ mod value;
 
 pub use item::Item;
 pub use timestamp::Timestamp;
-pub use value::{DataValue, OibusValue, Quality};
+pub use value::{DataValue, OibusValue, Quality, f32_as_decimal};

@@ -21,6 +21,30 @@ pub enum DataValue {
     Text(RString),
 }
 
+impl DataValue {
+    /// A float read as `f32` (a float32 register, a `real` column, an OPC UA `Float`), as the
+    /// shortest decimal that reads back as the same `f32`: `12.34f32` gives `12.34`, not the
+    /// `12.34000015258789` that widening to `f64` shows.
+    ///
+    /// ```
+    /// use oibus_plugin_api::DataValue;
+    /// assert_eq!(DataValue::from_f32(12.34), DataValue::Float(12.34));
+    /// ```
+    pub fn from_f32(f: f32) -> Self {
+        Self::Float(f32_as_decimal(f))
+    }
+}
+
+/// `f` as the `f64` of its shortest round-trip decimal form (see [`DataValue::from_f32`]);
+/// NaN and infinities stay what they are.
+pub fn f32_as_decimal(f: f32) -> f64 {
+    if !f.is_finite() {
+        return f64::from(f);
+    }
+    // `Display` of an f32 is the shortest text that parses back to the same f32.
+    f.to_string().parse().unwrap_or(f64::from(f))
+}
+
 impl From<f64> for DataValue {
     fn from(v: f64) -> Self {
         Self::Float(v)

@@ -50,6 +50,27 @@ pub struct Broker {
     /// Encrypt the connection (TLS) and verify the broker's certificate.
     #[serde(default)]
     pub tls: Option<Tls>,
+    /// Largest message, in bytes (topic and payload). A South counts, logs and acknowledges a
+    /// larger message without turning it into a value; a North refuses to publish a larger one
+    /// (the value goes to the error store). Default 1 MiB.
+    #[serde(default = "default_max_packet_size")]
+    #[schemars(range(min = 64, max = 268_435_455))]
+    pub max_packet_size: usize,
+}
+fn default_max_packet_size() -> usize {
+    1024 * 1024
+}
+
+/// The largest packet MQTT allows (remaining length 268,435,455 plus the fixed header), given to
+/// the client as its limit both ways: a South decodes every message the broker may send, so that
+/// one over `max_packet_size` is dropped with a reason instead of breaking the connection (and
+/// being delivered again, for ever); a North checks `max_packet_size` itself before publishing.
+pub const PROTOCOL_MAX_PACKET: usize = 268_435_455 + 5;
+
+/// The size of a PUBLISH packet of `topic` and `payload` at QoS 1, as the broker counts it.
+pub fn publish_size(topic: &str, payload: usize) -> usize {
+    // Fixed header (at most 5 bytes), topic length prefix, topic, packet id, payload.
+    5 + 2 + topic.len() + 2 + payload
 }
 fn default_keep_alive() -> u64 {
     60
@@ -128,7 +149,8 @@ impl Broker {
         let endpoint = self.endpoint()?;
         let mut o = MqttOptions::new(id, endpoint.host, endpoint.port);
         o.set_keep_alive(Duration::from_secs(self.keep_alive_s))
-            .set_clean_session(clean_session);
+            .set_clean_session(clean_session)
+            .set_max_packet_size(PROTOCOL_MAX_PACKET, PROTOCOL_MAX_PACKET);
         if let Some(user) = &self.username {
             o.set_credentials(user.clone(), self.password.clone().unwrap_or_default());
         }
@@ -174,22 +196,25 @@ impl Broker {
     }
 }
 
-/// An open MQTT session: the client, and the task of the plugin that polls its event loop.
+/// An open MQTT session: the client, and the tasks of the plugin that poll its event loop and
+/// handle what arrives.
 pub struct Session {
     client: AsyncClient,
-    events: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Session {
-    /// A session made of a client and the task polling its event loop.
-    pub fn new(client: AsyncClient, events: tokio::task::JoinHandle<()>) -> Self {
-        Self { client, events }
+    /// A session made of a client and the tasks serving it (the one polling its event loop…).
+    pub fn new(client: AsyncClient, tasks: Vec<tokio::task::JoinHandle<()>>) -> Self {
+        Self { client, tasks }
     }
 
     /// Ends it without waiting on the request queue (with the broker gone it may be full).
     pub fn close(self) {
         let _ = self.client.try_disconnect();
-        self.events.abort();
+        for t in self.tasks {
+            t.abort();
+        }
     }
 }
 

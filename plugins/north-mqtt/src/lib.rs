@@ -2,7 +2,7 @@
 //! only when the broker acknowledged every message of it (QoS 1).
 
 use oibus_mqtt_common::{
-    Broker, Session, client_of, qos,
+    Broker, Session, client_of, publish_size, qos,
     rumqttc::{self, Event, Outgoing, Packet},
 };
 use oibus_plugin_api::{prelude::*, serde_json};
@@ -119,7 +119,7 @@ impl Connector for MqttNorth {
                 }
             }
         })?;
-        self.session = Some(Session::new(client, events));
+        self.session = Some(Session::new(client, vec![events]));
         tracing::info!("connected to {}", broker.target());
         Ok(())
     }
@@ -136,8 +136,8 @@ impl HandlesValues for MqttNorth {
     async fn handle_values(&mut self, values: Vec<OibusValue>) -> Result<()> {
         let target = self.settings.broker.target();
         let client = client_of(&self.session, &self.settings.broker)?;
-        // Each message's topic and payload first: a bad topic fails the batch before anything
-        // is sent.
+        // Each message's topic and payload first: a bad topic or an oversized message fails the
+        // batch before anything is sent (the engine then sends the rest without it).
         let mut messages = Vec::with_capacity(values.len());
         for v in &values {
             let topic = topic_of(&self.settings.topic, v.point_id.as_str());
@@ -147,7 +147,17 @@ impl HandlesValues for MqttNorth {
                     self.settings.topic
                 )));
             }
-            messages.push((topic, serde_json::to_vec(v)?));
+            let payload = serde_json::to_vec(v)?;
+            let size = publish_size(&topic, payload.len());
+            let limit = self.settings.broker.max_packet_size;
+            if size > limit {
+                return Err(PluginError::permanent(format!(
+                    "value of {:?} at {}: message of {size} bytes to {topic} is over max_packet_size {limit}",
+                    v.point_id.as_str(),
+                    v.timestamp
+                )));
+            }
+            messages.push((topic, payload));
         }
         let (qos_level, retain, pending) = (
             qos(self.settings.qos),

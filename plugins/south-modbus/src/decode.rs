@@ -48,7 +48,8 @@ pub fn registers(words: &[u16], item: &ItemSettings) -> Result<DataValue, String
         }
         DataType::Float32 => {
             let a = arr(4)?;
-            f64::from(f32::from_be_bytes([a[0], a[1], a[2], a[3]]))
+            // The register holds an f32: its shortest decimal, not the f64 widening's noise.
+            oibus_plugin_api::f32_as_decimal(f32::from_be_bytes([a[0], a[1], a[2], a[3]]))
         }
         DataType::Float64 => {
             let a = arr(8)?;
@@ -108,6 +109,11 @@ mod tests {
         assert_eq!(
             registers(&words(&12.5f32.to_be_bytes()), &big(DataType::Float32)).unwrap(),
             DataValue::Float(12.5)
+        );
+        // No widening noise: 12.34f32 reads as 12.34, not 12.34000015258789.
+        assert_eq!(
+            registers(&words(&12.34f32.to_be_bytes()), &big(DataType::Float32)).unwrap(),
+            DataValue::Float(12.34)
         );
         assert_eq!(
             registers(&words(&(-0.125f64).to_be_bytes()), &big(DataType::Float64)).unwrap(),

@@ -1,21 +1,21 @@
 //! `south-mqtt`: subscribes to topics (with wildcards) and turns messages into values. The
 //! session is persistent and each QoS 1 message is acknowledged to the broker only after the
-//! engine durably accepted its value: a message in flight when the gateway stops or the connection
-//! drops is delivered again by the broker.
+//! engine durably accepted its value, or after it was deliberately dropped with a counted reason
+//! (not a number, over `max_packet_size`, retained, no item for its topic): a message in flight
+//! when the gateway stops or the connection drops is delivered again by the broker.
 
 mod payload;
 
 pub use payload::{PayloadFormat, PayloadSettings};
 
 use oibus_mqtt_common::{
-    Broker, Session, client_of, qos,
-    rumqttc::{self, Event, Packet, Publish},
+    Broker, Session, client_of, publish_size, qos,
+    rumqttc::{self, AsyncClient, Event, Packet, Publish, QoS},
 };
 use oibus_plugin_api::prelude::*;
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use payload::Unusable;
+use std::{sync::Arc, time::Duration};
+use tokio::sync::{mpsc, watch};
 
 /// Connector settings.
 #[derive(Clone, Deserialize, JsonSchema)]
@@ -36,6 +36,23 @@ pub struct SouthMqttSettings {
     #[serde(default = "default_flush_timeout")]
     #[schemars(range(min = 1))]
     pub flush_timeout_ms: u64,
+    /// Retained messages (the broker's stored last message of a topic, sent again at every
+    /// subscription): `skip` them (counted as dropped), or `keep` them like any other message
+    /// (their timestamp is then the time of arrival unless the item reads it from the payload).
+    #[serde(default)]
+    pub retained: Retained,
+}
+
+/// What to do with retained messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", rename_all = "lowercase")]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub enum Retained {
+    /// Skip them: they repeat a value already read, with a new arrival time at each reconnection.
+    #[default]
+    Skip,
+    /// Turn them into values like any other message.
+    Keep,
 }
 
 fn one() -> u8 {
@@ -59,14 +76,169 @@ pub struct ItemSettings {
     /// How to read a message.
     #[serde(default)]
     pub payload: PayloadSettings,
+    /// Point id of the values: a template with `{name}` (the item's name), `{topic}` (the
+    /// message's topic) and `{1}`, `{2}`… (its levels, from 1). Default: the item's name.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub point_id: Option<String>,
 }
+
+type Items = Vec<SouthItem<ItemSettings>>;
 
 /// The MQTT South connector.
 pub struct MqttSouth {
     settings: SouthMqttSettings,
     ctx: Context,
     session: Option<Session>,
-    items: Arc<Mutex<Vec<SouthItem<ItemSettings>>>>,
+    /// The items, once the engine has given them (`None` until the first `subscribe`).
+    items: watch::Sender<Option<Arc<Items>>>,
+}
+
+/// Receives the messages of one session, turns them into values and acknowledges each one to the
+/// broker only once its value is durably in the engine, or once it is deliberately dropped with
+/// a counted reason. Until the engine has given the items, messages wait unacknowledged: a
+/// persistent session delivers its queued messages right after connecting, before `subscribe`.
+struct Receiver {
+    ctx: Context,
+    acker: AsyncClient,
+    settings: SouthMqttSettings,
+    target: String,
+}
+
+impl Receiver {
+    async fn ack(&self, p: &Publish) -> bool {
+        if p.qos == QoS::AtMostOnce {
+            return true;
+        }
+        if let Err(e) = self.acker.ack(p).await {
+            self.ctx.connection_lost(format!(
+                "MQTT broker {}: cannot acknowledge: {e}",
+                self.target
+            ));
+            return false;
+        }
+        true
+    }
+
+    /// Drops a message with a counted reason, and acknowledges it.
+    async fn drop_message(&self, p: &Publish, reason: String) -> bool {
+        self.ctx.dropped(1, &reason);
+        self.ack(p).await
+    }
+
+    /// What a message gives: a value to buffer, or nothing (dropped and acknowledged).
+    async fn take(
+        &self,
+        items: &Items,
+        p: Publish,
+        buffer: &mut Vec<(OibusValue, Publish)>,
+    ) -> bool {
+        let limit = self.settings.broker.max_packet_size;
+        let size = publish_size(&p.topic, p.payload.len());
+        if size > limit {
+            let reason = format!(
+                "message on {} is {size} bytes, over max_packet_size {limit}",
+                p.topic
+            );
+            return self.drop_message(&p, reason).await;
+        }
+        if p.retain && self.settings.retained == Retained::Skip {
+            let reason = format!(
+                "retained message on {} skipped (retained = \"skip\")",
+                p.topic
+            );
+            return self.drop_message(&p, reason).await;
+        }
+        match payload::to_value(items, &p) {
+            Ok(v) => {
+                buffer.push((v, p));
+                true
+            }
+            Err(Unusable::Bad(reason)) => self.drop_message(&p, reason).await,
+            Err(Unusable::NoItem) => {
+                let reason = format!("no item's topic filter matches {}", p.topic);
+                self.drop_message(&p, reason).await
+            }
+        }
+    }
+
+    /// Hands the buffered values to the engine, then acknowledges their messages, in order.
+    async fn flush(&self, buffer: &mut Vec<(OibusValue, Publish)>) -> bool {
+        if buffer.is_empty() {
+            return true;
+        }
+        let batch = std::mem::take(buffer);
+        let values = batch.iter().map(|(v, _)| v.clone()).collect();
+        if let Err(e) = self.ctx.add_values(values).await {
+            // Not acknowledged: the broker delivers them again after the reconnection.
+            self.ctx
+                .connection_lost(format!("values not accepted by the engine ({e})"));
+            return false;
+        }
+        for (_, p) in &batch {
+            if !self.ack(p).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn run(
+        self,
+        mut messages: mpsc::UnboundedReceiver<Publish>,
+        mut items: watch::Receiver<Option<Arc<Items>>>,
+    ) {
+        let flush_after = Duration::from_millis(self.settings.flush_timeout_ms);
+        let mut buffer: Vec<(OibusValue, Publish)> = Vec::new();
+        let mut waiting: Vec<Publish> = Vec::new();
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            let known = items.borrow_and_update().clone();
+            if let Some(known) = &known {
+                for p in std::mem::take(&mut waiting) {
+                    if !self.take(known, p, &mut buffer).await {
+                        return;
+                    }
+                }
+            }
+            if !buffer.is_empty() {
+                deadline.get_or_insert_with(|| tokio::time::Instant::now() + flush_after);
+            }
+            if buffer.len() >= self.settings.flush_size {
+                if !self.flush(&mut buffer).await {
+                    return;
+                }
+                deadline = None;
+                continue;
+            }
+            // Every branch is cancel-safe: a message is either received whole or stays queued.
+            tokio::select! {
+                m = messages.recv() => match m {
+                    Some(p) => match &known {
+                        Some(known) => if !self.take(known, p, &mut buffer).await { return },
+                        None => waiting.push(p),
+                    },
+                    None => {
+                        // The event loop ended (it reported why): keep nothing unacknowledged
+                        // half-done, the broker redelivers.
+                        return;
+                    }
+                },
+                r = items.changed() => if r.is_err() { return },
+                () = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if !self.flush(&mut buffer).await {
+                        return;
+                    }
+                    deadline = None;
+                }
+            }
+        }
+    }
 }
 
 impl Connector for MqttSouth {
@@ -77,7 +249,7 @@ impl Connector for MqttSouth {
             settings,
             ctx,
             session: None,
-            items: Arc::default(),
+            items: watch::Sender::new(None),
         })
     }
 
@@ -86,64 +258,42 @@ impl Connector for MqttSouth {
         let mut options = broker.options(&self.ctx.connector_id(), false)?;
         options.set_manual_acks(true);
         let (client, mut events) = broker.connect(options).await?;
-        let (ctx, items, target) = (self.ctx.clone(), self.items.clone(), broker.target());
-        let acker = client.clone();
-        let flush_size = self.settings.flush_size;
-        let flush_after = Duration::from_millis(self.settings.flush_timeout_ms);
-        let events = self.ctx.spawn(async move {
-            let mut buffer: Vec<(OibusValue, Publish)> = Vec::new();
-            let mut deadline = None;
+        let target = broker.target();
+        let (to_receiver, messages) = mpsc::unbounded_channel();
+        // The event loop is polled by a task of its own and never cancelled mid-poll. The
+        // channel needs no bound: the broker sends at most its in-flight window of
+        // unacknowledged QoS 1 messages.
+        let (ctx, poll_target) = (self.ctx.clone(), target.clone());
+        let poller = self.ctx.spawn(async move {
             loop {
-                let flush_now = tokio::select! {
-                    event = events.poll() => match event {
-                        Ok(Event::Incoming(Packet::Publish(p))) => {
-                            let value = {
-                                let items = items.lock().unwrap_or_else(|e| e.into_inner());
-                                payload::to_value(&items, &p)
-                            };
-                            match value {
-                                Some(Ok(v)) => buffer.push((v, p)),
-                                Some(Err(e)) => {
-                                    tracing::warn!("{e}: message dropped");
-                                    let _ = acker.try_ack(&p);
-                                }
-                                None => {
-                                    let _ = acker.try_ack(&p); // no item wants it (any more)
-                                }
-                            }
-                            deadline.get_or_insert_with(|| tokio::time::Instant::now() + flush_after);
-                            buffer.len() >= flush_size
-                        }
-                        Ok(_) => false,
-                        Err(e) => {
-                            ctx.connection_lost(format!("MQTT broker {target}: {e}"));
+                match events.poll().await {
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        if to_receiver.send(p).is_err() {
                             return;
                         }
-                    },
-                    () = async {
-                        match deadline {
-                            Some(d) => tokio::time::sleep_until(d).await,
-                            None => std::future::pending().await,
-                        }
-                    } => true,
-                };
-                if flush_now && !buffer.is_empty() {
-                    let batch = std::mem::take(&mut buffer);
-                    deadline = None;
-                    let values = batch.iter().map(|(v, _)| v.clone()).collect();
-                    if let Err(e) = ctx.add_values(values).await {
-                        // Not acknowledged: the broker delivers them again after a reconnection.
-                        ctx.connection_lost(format!("values not accepted by the engine ({e})"));
-                        return;
                     }
-                    for (_, p) in &batch {
-                        let _ = acker.try_ack(p);
+                    Ok(_) => {}
+                    Err(e) => {
+                        ctx.connection_lost(format!(
+                            "MQTT broker {poll_target}: {}",
+                            oibus_plugin_api::with_causes(&e)
+                        ));
+                        return;
                     }
                 }
             }
         })?;
-        self.session = Some(Session::new(client, events));
-        tracing::info!("connected to {}", broker.target());
+        let receiver = Receiver {
+            ctx: self.ctx.clone(),
+            acker: client.clone(),
+            settings: self.settings.clone(),
+            target: target.clone(),
+        };
+        let receiving = self
+            .ctx
+            .spawn(receiver.run(messages, self.items.subscribe()))?;
+        self.session = Some(Session::new(client, vec![poller, receiving]));
+        tracing::info!("connected to {target}");
         Ok(())
     }
 
@@ -170,27 +320,32 @@ impl QueriesSubscription for MqttSouth {
                     item.name, item.settings.topic
                 )));
             }
+            // A template error shows on any topic with enough levels.
+            payload::point_id(item, &"level/".repeat(64)).map_err(PluginError::invalid_settings)?;
         }
-        {
-            let mut known = self.items.lock().unwrap_or_else(|e| e.into_inner());
+        self.items.send_modify(|known| {
+            let mut all: Items = known.as_deref().cloned().unwrap_or_default();
             for item in items {
-                known.retain(|i| i.name != item.name);
-                known.push(item.clone());
+                all.retain(|i| i.name != item.name);
+                all.push(item.clone());
             }
-        }
+            *known = Some(Arc::new(all));
+        });
         for item in items {
             client
-                .try_subscribe(item.settings.topic.clone(), qos(self.settings.qos))
+                .subscribe(item.settings.topic.clone(), qos(self.settings.qos))
+                .await
                 .map_err(|e| PluginError::connection_lost(format!("MQTT broker {target}: {e}")))?;
         }
         Ok(())
     }
 
     async fn unsubscribe(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
-        self.items
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|i| items.iter().all(|x| x.name != i.name));
+        self.items.send_modify(|known| {
+            let mut all: Items = known.as_deref().cloned().unwrap_or_default();
+            all.retain(|i| items.iter().all(|x| x.name != i.name));
+            *known = Some(Arc::new(all));
+        });
         if let Ok(client) = client_of(&self.session, &self.settings.broker) {
             for item in items {
                 let _ = client.try_unsubscribe(item.settings.topic.clone());

@@ -211,14 +211,23 @@ impl Driver for Postgres {
             let rows = timed(limit, client.query_raw(&statement, params)).await?;
             let mut rows = std::pin::pin!(rows);
             let mut batch = Vec::new();
+            let mut n = 0u64;
             while let Some(row) = timed(limit, rows.next().map(Option::transpose)).await? {
+                n += 1;
+                // A cell that cannot be read names its row (number and instant) and column.
+                let at_row = |e: String| {
+                    let instant = match field(&row, reference) {
+                        Ok(Some(Cell::Time(t))) => format!(", reference {t}"),
+                        Ok(Some(other)) => format!(", reference {other:?}"),
+                        _ => String::new(),
+                    };
+                    QueryError::Settings(format!("row {n}{instant}: {e}"))
+                };
                 batch.push(Record {
-                    reference: field(&row, reference).map_err(QueryError::Settings)?,
-                    value: field(&row, value)
-                        .map_err(QueryError::Settings)?
-                        .unwrap_or(Cell::Null),
-                    point_id: field(&row, point_id).map_err(QueryError::Settings)?,
-                    quality: field(&row, quality).map_err(QueryError::Settings)?,
+                    reference: field(&row, reference).map_err(at_row)?,
+                    value: field(&row, value).map_err(at_row)?.unwrap_or(Cell::Null),
+                    point_id: field(&row, point_id).map_err(at_row)?,
+                    quality: field(&row, quality).map_err(at_row)?,
                 });
                 if batch.len() == BATCH && out.send(std::mem::take(&mut batch)).await.is_err() {
                     return Ok(());
@@ -314,11 +323,47 @@ fn timestamp(t: SystemTime) -> Timestamp {
     }
 }
 
+/// A `numeric` as a float, including the `NaN`, `Infinity` and `-Infinity` that a `Decimal`
+/// cannot hold (the engine gives them quality `bad`).
+struct Numeric(f64);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Numeric {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        // Binary numeric: ndigits, weight, sign, dscale (u16 each), then the digits. The sign
+        // word tells the special values apart (PostgreSQL 14 added the infinities).
+        if raw.len() >= 8 {
+            match u16::from_be_bytes([raw[4], raw[5]]) {
+                0xC000 => return Ok(Self(f64::NAN)),
+                0xD000 => return Ok(Self(f64::INFINITY)),
+                0xF000 => return Ok(Self(f64::NEG_INFINITY)),
+                _ => {}
+            }
+        }
+        let d = Decimal::from_sql(ty, raw)?;
+        d.to_f64()
+            .map(Self)
+            .ok_or_else(|| format!("numeric {d} is out of the range of a float").into())
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::NUMERIC
+    }
+}
+
 /// Field `i` of `row` as a cell.
 fn read(row: &Row, i: usize) -> Result<Cell, String> {
     let column = &row.columns()[i];
     let ty = column.type_();
-    let get = |e: tokio_postgres::Error| format!("column {:?}: {e}", column.name());
+    let get = |e: tokio_postgres::Error| {
+        format!(
+            "column {:?} ({ty}): cannot be read: {}",
+            column.name(),
+            with_causes(&e)
+        )
+    };
     fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Cell) -> Cell {
         v.map_or(Cell::Null, f)
     }
@@ -332,11 +377,11 @@ fn read(row: &Row, i: usize) -> Result<Cell, String> {
         }),
         Type::INT8 => opt(row.try_get(i).map_err(get)?, Cell::Int),
         Type::FLOAT4 => opt(row.try_get::<_, Option<f32>>(i).map_err(get)?, |v| {
-            Cell::Float(v.into())
+            Cell::Float(oibus_plugin_api::f32_as_decimal(v))
         }),
         Type::FLOAT8 => opt(row.try_get(i).map_err(get)?, Cell::Float),
-        Type::NUMERIC => opt(row.try_get::<_, Option<Decimal>>(i).map_err(get)?, |v| {
-            v.to_f64().map_or(Cell::Null, Cell::Float)
+        Type::NUMERIC => opt(row.try_get::<_, Option<Numeric>>(i).map_err(get)?, |v| {
+            Cell::Float(v.0)
         }),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
             opt(row.try_get(i).map_err(get)?, Cell::Text)

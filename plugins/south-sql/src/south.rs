@@ -176,21 +176,23 @@ impl<D: Driver> QueriesHistory for SqlSouth<D> {
 }
 
 impl<D: Driver> QueriesLastPoint for SqlSouth<D> {
+    /// Reads every item; an item that fails (for any reason but a lost connection) is reported
+    /// by name and keeps its instant, and the others are read all the same.
     async fn last_point_query(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
-        let mut refused = None;
+        let mut failed = None;
         for item in items {
             let query = rewrite(&item.settings.query, D::STYLE);
             let start = self.newest.get(&item.name).copied().unwrap_or(self.started);
             let newest = match self.read(item, &query, start, Timestamp::now()).await {
                 Ok(newest) => newest,
-                Err(e) if e.kind == ErrorKind::INVALID_SETTINGS => {
-                    // The other items may still be read; report this one after.
-                    tracing::warn!("{e}");
-                    refused.get_or_insert(e);
+                Err(e) if e.kind == ErrorKind::CONNECTION_LOST => return Err(e),
+                Err(e) => {
+                    self.ctx.item_failed(&item.name, e.message());
+                    failed.get_or_insert(e);
                     continue;
                 }
-                Err(e) => return Err(e),
             };
+            self.ctx.item_ok(&item.name);
             if query.uses(Param::Start)
                 && let Some(t) = newest
                 && t > start
@@ -199,6 +201,6 @@ impl<D: Driver> QueriesLastPoint for SqlSouth<D> {
                 self.save_newest()?;
             }
         }
-        refused.map_or(Ok(()), Err)
+        failed.map_or(Ok(()), Err)
     }
 }
