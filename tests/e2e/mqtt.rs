@@ -181,3 +181,288 @@ fn values_cross_a_broker_over_mutual_tls_and_certificate_problems_are_named() {
     );
     engine.stop();
 }
+
+// ---- Faults, with mosquitto's own clients (mosquitto_pub, mosquitto_sub) on the other side ----
+
+/// Publishes `payloads` in order to `topic` at QoS 1 with mosquitto_pub (one connection, one
+/// message per line), `retain` or not.
+fn mosquitto_pub(port: u16, topic: &str, payloads: &[String], retain: bool) {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new("mosquitto_pub");
+    cmd.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-q",
+        "1",
+        "-t",
+        topic,
+        "-l",
+    ]);
+    if retain {
+        cmd.arg("-r");
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("mosquitto_pub (scripts/test installs mosquitto-clients)");
+    let mut stdin = child.stdin.take().unwrap();
+    for p in payloads {
+        writeln!(stdin, "{p}").unwrap();
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "mosquitto_pub failed");
+}
+
+/// Publishes the file `file` as one message (mosquitto_pub -f).
+fn mosquitto_pub_file(port: u16, topic: &str, file: &std::path::Path) {
+    let status = std::process::Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-f",
+        ])
+        .arg(file)
+        .status()
+        .expect("mosquitto_pub");
+    assert!(status.success());
+}
+
+/// A `south-mqtt` `sub` (persistent session) with `items` (TOML), into a recording probe North.
+fn subscriber(port: u16, south_settings: &str, items: &str) -> String {
+    format!(
+        r#"
+{FAST_RECONNECT}
+[[south]]
+id = "sub"
+type = "mqtt-south"
+settings = {{ broker = {{ url = "mqtt://127.0.0.1:{port}", client_id = "oibus-fault-sub", connect_timeout_ms = 1000 }}, flush_size = 50, flush_timeout_ms = 50 {south_settings} }}
+items = {items}
+
+[[north]]
+id = "rec"
+type = "probe-north"
+subscriptions = ["sub"]
+settings = {{ record_file = "{{ws}}/received" }}
+caching = {{ send_interval = "50ms" }}
+"#
+    )
+}
+
+/// The numbers the probe North recorded, by point id.
+fn received_by_point(ws: &Workspace) -> std::collections::BTreeMap<String, Vec<f64>> {
+    let mut out: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for v in oibus_tests::process::recorded_values(&ws.path("received")) {
+        let n = match v.value {
+            oibus_plugin_api::DataValue::Int(i) => i as f64,
+            oibus_plugin_api::DataValue::Float(f) => f,
+            // A NaN, written as `null` by the North's JSON (JSON has no NaN).
+            oibus_plugin_api::DataValue::Null => f64::NAN,
+            other => panic!("not a number: {other:?}"),
+        };
+        out.entry(v.point_id.to_string()).or_default().push(n);
+    }
+    out
+}
+
+fn numbers(range: std::ops::Range<i64>) -> Vec<String> {
+    range.map(|i| i.to_string()).collect()
+}
+
+#[test]
+fn what_a_persistent_session_queued_while_the_gateway_was_down_all_arrives() {
+    let broker = Mosquitto::start(None);
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_south_mqtt"]);
+    let items =
+        r#"[{ name = "q", scan_mode = "subscription", settings = { topic = "queued/#" } }]"#;
+    ws.config(&subscriber(broker.port, "", items));
+    // A first run makes the session and its subscription.
+    let mut engine = ws.start();
+    engine.wait_until("connected", Duration::from_secs(30), |e| {
+        e.connector("sub")
+            .is_some_and(|c| c["state"] == "connected")
+    });
+    std::thread::sleep(Duration::from_millis(300)); // the subscription reaches the broker
+    mosquitto_pub(broker.port, "queued/x", &numbers(0..1), false);
+    engine.wait_until("the session to exist", Duration::from_secs(30), |e| {
+        e.counter("rec", "values_sent") >= 1
+    });
+    engine.stop();
+    // Gateway down: 300 messages queue in the broker for the session.
+    mosquitto_pub(broker.port, "queued/x", &numbers(1..301), false);
+    let mut engine = ws.start();
+    engine.wait_until("the 300 queued values", Duration::from_secs(30), |e| {
+        e.counter("rec", "values_sent") >= 300
+    });
+    let sub = engine.connector("sub").unwrap();
+    engine.stop();
+    let got = received_by_point(&ws);
+    let mut values = got["q"].clone();
+    values.sort_by(f64::total_cmp);
+    values.dedup();
+    assert_eq!(values, (0..301).map(|i| i as f64).collect::<Vec<_>>());
+    assert_eq!(sub["dropped"], 0, "{sub}");
+}
+
+#[test]
+fn oversized_unreadable_and_retained_messages_are_counted_and_nothing_behind_them_waits() {
+    let broker = Mosquitto::start(None);
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_south_mqtt"]);
+    // A retained message published before the gateway subscribes: skipped by default.
+    mosquitto_pub(broker.port, "peer/plain/old", &numbers(99..100), true);
+    let items = r#"[{ name = "peer", scan_mode = "subscription", settings = { topic = "peer/plain/+", point_id = "{topic}" } }]"#;
+    ws.config(&subscriber(broker.port, "", items).replace(
+        "connect_timeout_ms = 1000 }",
+        "connect_timeout_ms = 1000, max_packet_size = 1000 }",
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("connected", Duration::from_secs(30), |e| {
+        e.connector("sub")
+            .is_some_and(|c| c["state"] == "connected")
+    });
+    std::thread::sleep(Duration::from_millis(300)); // the subscription reaches the broker
+    mosquitto_pub(broker.port, "peer/plain/s1", &numbers(0..10), false);
+    let big = ws.path("big");
+    std::fs::write(&big, vec![b'7'; 20_000]).unwrap(); // a 20 KB "number"
+    mosquitto_pub_file(broker.port, "peer/plain/s1", &big);
+    mosquitto_pub(
+        broker.port,
+        "peer/plain/s1",
+        &["hot".into(), "NaN".into(), "12.5".into()],
+        false,
+    );
+    mosquitto_pub(broker.port, "peer/plain/s2", &numbers(100..110), false);
+    engine.wait_until("every readable value", Duration::from_secs(30), |e| {
+        e.counter("rec", "values_sent") >= 22
+    });
+    let sub = engine.connector("sub").unwrap();
+    engine.stop();
+    // The retained one, the oversized one and "hot" are dropped, counted, with a reason.
+    assert_eq!(sub["dropped"], 3, "{sub}");
+    assert!(
+        sub["last_drop"]
+            .as_str()
+            .unwrap()
+            .contains("not a number: \"hot\""),
+        "{sub}"
+    );
+    let got = received_by_point(&ws);
+    let s1 = &got["peer/plain/s1"];
+    assert_eq!(s1.len(), 12, "{got:?}");
+    assert_eq!(s1[..10], (0..10).map(|i| i as f64).collect::<Vec<_>>()[..]);
+    assert!(s1[10].is_nan(), "{s1:?}");
+    assert_eq!(s1[11], 12.5);
+    assert_eq!(
+        got["peer/plain/s2"],
+        (100..110).map(|i| i as f64).collect::<Vec<_>>()
+    );
+    assert!(!got.contains_key("peer/plain/old"), "{got:?}");
+    // NaN arrived with quality bad (as `null` in JSON), the others good.
+    let recorded = oibus_tests::process::recorded_values(&ws.path("received"));
+    for v in recorded {
+        let bad = v.value == oibus_plugin_api::DataValue::Null;
+        let expected = if bad {
+            oibus_plugin_api::Quality::Bad
+        } else {
+            oibus_plugin_api::Quality::Good
+        };
+        assert_eq!(v.quality, expected, "{v:?}");
+    }
+}
+
+#[test]
+fn twenty_thousand_messages_from_ten_publishers_arrive_each_exactly_as_sent() {
+    let broker = Mosquitto::start(None);
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_south_mqtt"]);
+    let items = r#"[{ name = "load", scan_mode = "subscription", settings = { topic = "load/+", point_id = "{2}" } }]"#;
+    ws.config(&subscriber(broker.port, "", items));
+    let mut engine = ws.start();
+    engine.wait_until("connected", Duration::from_secs(30), |e| {
+        e.connector("sub")
+            .is_some_and(|c| c["state"] == "connected")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let publishers: Vec<_> = (0..10)
+        .map(|p| {
+            let port = broker.port;
+            std::thread::spawn(move || {
+                mosquitto_pub(port, &format!("load/p{p}"), &numbers(0..2000), false)
+            })
+        })
+        .collect();
+    for p in publishers {
+        p.join().unwrap();
+    }
+    engine.wait_until("20,000 values", Duration::from_secs(60), |e| {
+        e.counter("rec", "values_sent") >= 20_000
+    });
+    std::thread::sleep(Duration::from_millis(500)); // nothing more may come
+    engine.stop();
+    let got = received_by_point(&ws);
+    assert_eq!(got.len(), 10, "{:?}", got.keys());
+    for (point, values) in got {
+        // Each publisher's messages, in its order, none missing, none twice.
+        assert_eq!(
+            values,
+            (0..2000).map(|i| i as f64).collect::<Vec<_>>(),
+            "{point}"
+        );
+    }
+}
+
+#[test]
+fn north_mqtt_sets_aside_only_the_value_too_large_to_publish() {
+    let broker = Mosquitto::start(None);
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_north_mqtt"]);
+    // Item "a" makes small messages; the long-named item makes messages over the limit.
+    let long = "x".repeat(300);
+    ws.config(&format!(
+        r#"
+{FAST_RECONNECT}
+[[south]]
+id = "src"
+type = "probe-south"
+settings = {{ batch_size = 10, batches = 10, interval_ms = 20 }}
+items = [{{ name = "a", scan_mode = "subscription" }}, {{ name = "{long}", scan_mode = "subscription" }}]
+
+[[north]]
+id = "pub"
+type = "mqtt-north"
+subscriptions = ["src"]
+settings = {{ broker = {{ host = "127.0.0.1", port = {port}, max_packet_size = 300 }}, topic = "out/{{pointId}}" }}
+caching = {{ group_count = 50, send_interval = "50ms", retry_interval = "50ms" }}
+"#,
+        port = broker.port
+    ));
+    // mosquitto_sub receives what the North publishes: 100 messages of item "a".
+    let sub = std::process::Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-q", "1"])
+        .args(["-t", "out/#", "-C", "100", "-W", "60"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("mosquitto_sub");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut engine = ws.start();
+    engine.wait_until(
+        "every value sent or set aside",
+        Duration::from_secs(60),
+        |e| e.counter("pub", "values_sent") + e.counter("pub", "values_to_error") >= 200,
+    );
+    let status = engine.connector("pub").unwrap();
+    let log = engine.log();
+    engine.stop();
+    let out = sub.wait_with_output().unwrap();
+    let lines = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(lines.lines().count(), 100, "{lines}");
+    assert_eq!(status["counters"]["values_sent"], 100, "{status}");
+    assert_eq!(status["counters"]["values_to_error"], 100, "{status}");
+    assert_eq!(status["cache"]["error_values"], 100, "{status}");
+    assert!(log.contains("over max_packet_size 300"), "{log}");
+}
