@@ -141,3 +141,104 @@ fn values_reach_a_server_that_requires_tls_and_client_certificates() {
     });
     engine.stop();
 }
+
+/// Every message of stream `PLANT` on `subject`: its payload size and `Oibus-File-Name` header.
+fn stored_files(port: u16, subject: &str) -> Vec<(usize, Option<String>)> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(format!("127.0.0.1:{port}"))
+            .await
+            .unwrap();
+        let js = async_nats::jetstream::new(client);
+        let mut stream = js.get_stream("PLANT").await.unwrap();
+        let info = stream.info().await.unwrap();
+        let mut out = Vec::new();
+        if info.state.messages == 0 {
+            return out;
+        }
+        for seq in info.state.first_sequence..=info.state.last_sequence {
+            let Ok(m) = stream.get_raw_message(seq).await else {
+                continue;
+            };
+            if m.subject.as_str() != subject {
+                continue;
+            }
+            let name = m
+                .headers
+                .get("Oibus-File-Name")
+                .map(|v| v.as_str().to_string());
+            out.push((m.payload.len(), name));
+        }
+        out
+    })
+}
+
+#[test]
+fn a_subject_no_stream_takes_and_a_file_over_max_payload_go_to_the_error_store_and_nothing_waits() {
+    let server = NatsServer::start(None);
+    let ws = Workspace::new(&[
+        "oibus_test_probe",
+        "oibus_north_nats",
+        "oibus_south_folder_scanner",
+    ]);
+    fs::create_dir_all(ws.path("in")).unwrap();
+    ws.config(&format!(
+        r#"
+{FAST_RECONNECT}
+[[scan_modes]]
+name = "fast"
+cron = "* * * * * *"
+
+[[south]]
+id = "src"
+type = "probe-south"
+settings = {{ batch_size = 10, batches = 3 }}
+items = [{{ name = "a", scan_mode = "subscription" }}]
+
+[[south]]
+id = "files"
+type = "folder-scanner"
+settings = {{ input_folder = "{{ws}}/in" }}
+items = [{{ name = "all", scan_mode = "fast", settings = {{ min_age_ms = 0 }} }}]
+
+[[north]]
+id = "js"
+type = "nats-north"
+settings = {{ server = "127.0.0.1:{port}", stream = "PLANT", create_stream = true, stream_subjects = ["oibus.>"], subject = "elsewhere.{{pointId}}", timeout_ms = 2000 }}
+caching = {{ group_count = 10, send_interval = "100ms", retry_interval = "100ms" }}
+"#,
+        port = server.port
+    ));
+    // A file over the server's max_payload (1 MiB by default) between two small ones.
+    fs::write(ws.path("in/before.csv"), "a,b\n1,2\n").unwrap();
+    fs::write(ws.path("in/huge.bin"), vec![0u8; 2 * 1024 * 1024]).unwrap();
+    let mut engine = ws.start();
+    engine.wait_until(
+        "the values and the huge file set aside",
+        Duration::from_secs(60),
+        |e| e.counter("js", "values_to_error") >= 30 && e.counter("js", "files_to_error") >= 1,
+    );
+    fs::write(ws.path("in/after.csv"), "c\n3\n").unwrap();
+    engine.wait_until("both small files stored", Duration::from_secs(30), |e| {
+        e.counter("js", "files_sent") >= 2
+    });
+    let js = engine.connector("js").unwrap();
+    let log = engine.log();
+    engine.stop();
+    assert!(
+        log.contains("no stream takes subject elsewhere.a#0"),
+        "{log}"
+    );
+    assert!(log.contains("over the max_payload of NATS server"), "{log}");
+    // Refused at once: not retried as a lost connection.
+    assert_eq!(js["counters"]["connects"], 1, "{js}");
+    assert_eq!(js["cache"]["error_values"], 30, "{js}");
+    assert_eq!(js["cache"]["error_files"], 1, "{js}");
+    // Each file carries its own name, not the cache's.
+    let mut names: Vec<_> = stored_files(server.port, "oibus.files")
+        .into_iter()
+        .map(|(_, name)| name.unwrap_or_default())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["after.csv", "before.csv"]);
+}

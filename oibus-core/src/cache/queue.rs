@@ -118,6 +118,7 @@ impl NorthQueue {
         caching: CachingConfig,
         files_dir: PathBuf,
     ) -> Result<Self, StoreError> {
+        process_start();
         let mut index = Index::default();
         let long_ago = Instant::now()
             .checked_sub(caching.send_interval.0)
@@ -141,6 +142,20 @@ impl NorthQueue {
         }
         std::fs::create_dir_all(&files_dir)
             .map_err(|e| StoreError(format!("cannot create {}: {e}", files_dir.display())))?;
+        let mut known: std::collections::HashSet<PathBuf> =
+            index.files.iter().map(|(_, f, _)| f.path.clone()).collect();
+        store.scan(&table("fe", id), |_, record| {
+            if let Ok(f) = serde_json::from_slice::<FileRecord>(record) {
+                known.insert(f.path);
+            }
+        })?;
+        let orphans = remove_orphans(&files_dir, &known);
+        if orphans > 0 {
+            tracing::info!(
+                north = id,
+                "{orphans} cached file(s) without a record removed (copied just before a crash, never acknowledged)"
+            );
+        }
         let q = Self {
             id: id.to_string(),
             store,
@@ -250,21 +265,23 @@ impl NorthQueue {
         self.arrived.notify_one();
     }
 
-    /// Copies `source` into the cache (temporary file, fsync, rename, fsync of the folder) and
-    /// returns the store operation that queues it.
-    pub fn store_file(&self, source: &Path, south: &str, unique: u64) -> Result<Op, PluginError> {
+    /// Copies `source` into the cache under its own name and returns the store operation that
+    /// queues it. The copy is `<files>/<slot>/<name>`, in the first slot folder that has no file
+    /// of that name yet (almost always slot 0), so that a North is handed the file under its
+    /// real name; it is created exclusively, written, and made durable with its folder.
+    pub fn store_file(&self, source: &Path, south: &str, _unique: u64) -> Result<Op, PluginError> {
         let name = source
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "file".into());
-        let target = self.files_dir.join(format!("{unique:016x}-{name}"));
-        let size = durable_copy(source, &target).map_err(|e| {
-            PluginError::transient(format!(
-                "cannot cache {} for North {:?}: {e}",
-                source.display(),
-                self.id
-            ))
-        })?;
+        let (target, size) =
+            durable_copy_into_slot(source, &self.files_dir, &name).map_err(|e| {
+                PluginError::transient(format!(
+                    "cannot cache {} for North {:?}: {e}",
+                    source.display(),
+                    self.id
+                ))
+            })?;
         let record = FileRecord {
             name,
             path: target,
@@ -449,8 +466,11 @@ impl NorthQueue {
             .await?;
         let result = if self.caching.archive.enabled {
             let archive = self.files_dir.join("archive");
-            std::fs::create_dir_all(&archive)
-                .and_then(|()| std::fs::rename(&f.path, archive.join(file_name(&f.path))))
+            std::fs::create_dir_all(&archive).and_then(|()| {
+                // The key keeps two archived files of the same name apart.
+                let archived = archive.join(format!("{key:016x}-{}", file_name(&f.path)));
+                std::fs::rename(&f.path, archived)
+            })
         } else {
             std::fs::remove_file(&f.path)
         };
@@ -670,20 +690,77 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Copies `source` to `target` durably; returns the size.
-fn durable_copy(source: &Path, target: &Path) -> std::io::Result<u64> {
+/// Copies `source` durably into the first slot folder of `files_dir` (`0`, `1`…) that has no
+/// file called `name`; returns the copy's path and size. A slot folder is made durable in
+/// `files_dir` when it is created, so that the copy's own folder entry is all that a later
+/// copy needs to sync.
+fn durable_copy_into_slot(
+    source: &Path,
+    files_dir: &Path,
+    name: &str,
+) -> std::io::Result<(PathBuf, u64)> {
     use std::io::Write;
-    let folder = target.parent().unwrap_or(Path::new("."));
-    let tmp = folder.join(format!(".{}.tmp", file_name(target)));
     let bytes = std::fs::read(source)?;
-    {
-        let mut f = std::fs::File::create(&tmp)?;
+    for slot in 0u32.. {
+        let folder = files_dir.join(slot.to_string());
+        if !folder.is_dir() {
+            std::fs::create_dir_all(&folder)?;
+            std::fs::File::open(files_dir)?.sync_all()?;
+        }
+        let target = folder.join(name);
+        let mut f = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        // Until its record is committed the copy is an orphan, removed at the next start-up
+        // if a crash comes first.
         f.write_all(&bytes)?;
         f.sync_all()?;
+        std::fs::File::open(&folder)?.sync_all()?;
+        return Ok((target, bytes.len() as u64));
     }
-    std::fs::rename(&tmp, target)?;
-    std::fs::File::open(folder)?.sync_all()?;
-    Ok(bytes.len() as u64)
+    unreachable!("slots are unbounded")
+}
+
+/// When this process first opened a queue (before it could copy any file).
+fn process_start() -> std::time::SystemTime {
+    static START: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+    *START.get_or_init(std::time::SystemTime::now)
+}
+
+/// Removes the copies in the slot folders of `files_dir` that no record refers to (left by a
+/// crash between the copy and its record). Returns how many.
+fn remove_orphans(files_dir: &Path, known: &std::collections::HashSet<PathBuf>) -> usize {
+    let mut removed = 0;
+    let Ok(slots) = std::fs::read_dir(files_dir) else {
+        return 0;
+    };
+    for slot in slots.flatten() {
+        let is_slot = slot.file_name().to_string_lossy().parse::<u32>().is_ok();
+        if !is_slot || !slot.path().is_dir() {
+            continue;
+        }
+        let Ok(files) = std::fs::read_dir(slot.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            // Only what an earlier process left: a copy this process is making has no record
+            // yet either. (The margin covers the coarse clock of file times.)
+            let earlier = f
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t + Duration::from_secs(2) < process_start());
+            if earlier && !known.contains(&f.path()) && std::fs::remove_file(f.path()).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    removed
 }
 
 #[cfg(test)]
@@ -735,5 +812,52 @@ mod tests {
         assert_eq!(kept_again.queued().0, 5);
         assert_eq!(kept_again.queued().1, 1);
         drop(kept);
+    }
+
+    #[tokio::test]
+    async fn cached_files_keep_their_names_even_when_two_share_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let q = open(&store, dir.path(), "n");
+        let source = dir.path().join("report.csv");
+        let mut paths = Vec::new();
+        for content in ["first", "second"] {
+            std::fs::write(&source, content).unwrap();
+            let op = q.store_file(&source, "south", 0).unwrap();
+            let keys = store.apply(vec![op.clone()], true).await.unwrap();
+            q.appended_file(&op, &keys[0]);
+            let Next::File(_, record) = q.next().unwrap() else {
+                panic!("a file is queued")
+            };
+            paths.push(record.path.clone());
+            q.forget_file(keys[0][0]);
+        }
+        assert_eq!(paths[0], dir.path().join("n/0/report.csv"));
+        assert_eq!(paths[1], dir.path().join("n/1/report.csv"));
+        assert_eq!(std::fs::read_to_string(&paths[0]).unwrap(), "first");
+        assert_eq!(std::fs::read_to_string(&paths[1]).unwrap(), "second");
+    }
+
+    #[test]
+    fn copies_without_a_record_from_an_earlier_process_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let slot = dir.path().join("0");
+        std::fs::create_dir_all(&slot).unwrap();
+        let (kept, orphan) = (slot.join("kept.bin"), slot.join("orphan.bin"));
+        for f in [&kept, &orphan] {
+            std::fs::write(f, "x").unwrap();
+            let before = process_start() - Duration::from_secs(60);
+            std::fs::File::options()
+                .write(true)
+                .open(f)
+                .unwrap()
+                .set_modified(before)
+                .unwrap();
+        }
+        let fresh = slot.join("being-copied.bin");
+        std::fs::write(&fresh, "x").unwrap();
+        let known = [kept.clone()].into_iter().collect();
+        assert_eq!(remove_orphans(dir.path(), &known), 1);
+        assert!(kept.exists() && fresh.exists() && !orphan.exists());
     }
 }

@@ -106,12 +106,47 @@ impl NatsNorth {
         self.js.clone().ok_or_else(|| self.lost("not connected"))
     }
 
+    /// The error model for a message JetStream did not store: a subject no stream takes, or a
+    /// refusal of the stream, is the data's fault; a missing acknowledgement is a lost connection.
+    fn not_stored(&self, subject: &str, e: &jetstream::context::PublishError) -> PluginError {
+        use jetstream::context::PublishErrorKind as K;
+        let text = format!(
+            "NATS server {}: message to {subject} not stored: {}",
+            self.settings.server,
+            oibus_plugin_api::with_causes(e)
+        );
+        match e.kind() {
+            K::StreamNotFound => PluginError::permanent(format!(
+                "{text} (no stream takes subject {subject}; stream {:?} is configured)",
+                self.settings.stream
+            )),
+            K::WrongLastMessageId | K::WrongLastSequence => PluginError::permanent(text),
+            K::TimedOut | K::BrokenPipe => PluginError::connection_lost(text),
+            _ => PluginError::transient(text),
+        }
+    }
+
+    /// Refuses a message larger than the server's `max_payload` (it would never be stored).
+    fn check_size(&self, js: &jetstream::Context, what: &str, size: usize) -> Result<()> {
+        let max = js.client().server_info().max_payload;
+        if max > 0 && size > max {
+            return Err(PluginError::permanent(format!(
+                "{what}: message of {size} bytes is over the max_payload of NATS server {} ({max} bytes)",
+                self.settings.server
+            )));
+        }
+        Ok(())
+    }
+
     /// Waits for the server's acknowledgement of every message.
-    async fn acknowledged(&self, acks: Vec<PublishAckFuture>) -> Result<()> {
-        let all = try_join_all(acks.into_iter().map(|a| a.into_future()));
+    async fn acknowledged(&self, acks: Vec<(String, PublishAckFuture)>) -> Result<()> {
+        let all = try_join_all(acks.into_iter().map(|(subject, a)| async move {
+            a.into_future()
+                .await
+                .map_err(|e| self.not_stored(&subject, &e))
+        }));
         match tokio::time::timeout(self.timeout(), all).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(self.lost(format!("a message was not stored: {e}"))),
+            Ok(r) => r.map(drop),
             Err(_) => Err(self.lost(format!(
                 "not every message acknowledged within {} ms",
                 self.settings.timeout_ms
@@ -206,11 +241,13 @@ impl HandlesValues for NatsNorth {
             for v in window {
                 let subject = subject_of(&self.settings.subject, v.point_id.as_str());
                 let payload = bytes::Bytes::from(serde_json::to_vec(v)?);
+                let what = format!("value of {:?} at {}", v.point_id.as_str(), v.timestamp);
+                self.check_size(&js, &what, subject.len() + payload.len())?;
                 let ack = js
-                    .publish(subject, payload)
+                    .publish(subject.clone(), payload)
                     .await
-                    .map_err(|e| self.lost(e))?;
-                acks.push(ack);
+                    .map_err(|e| self.not_stored(&subject, &e))?;
+                acks.push((subject, ack));
             }
             self.acknowledged(acks).await?;
         }
@@ -229,11 +266,15 @@ impl HandlesFile for NatsNorth {
             .unwrap_or_default();
         let mut headers = HeaderMap::new();
         headers.insert("Oibus-File-Name", name.as_str());
+        let subject = self.settings.file_subject.clone();
+        // The headers travel in the same message: count them with a margin for their framing.
+        let size = subject.len() + content.len() + name.len() + 64;
+        self.check_size(&js, &format!("file {name}"), size)?;
         let ack = js
-            .publish_with_headers(self.settings.file_subject.clone(), headers, content.into())
+            .publish_with_headers(subject.clone(), headers, content.into())
             .await
-            .map_err(|e| self.lost(e))?;
-        self.acknowledged(vec![ack]).await
+            .map_err(|e| self.not_stored(&subject, &e))?;
+        self.acknowledged(vec![(subject, ack)]).await
     }
 }
 
