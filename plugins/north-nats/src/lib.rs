@@ -121,8 +121,9 @@ impl NatsNorth {
                 self.settings.stream
             )),
             K::WrongLastMessageId | K::WrongLastSequence => PluginError::permanent(text),
-            K::TimedOut | K::BrokenPipe => PluginError::connection_lost(text),
-            _ => PluginError::transient(text),
+            K::MaxAckPending => PluginError::transient(text),
+            // No answer, a closed channel or socket: the connection.
+            _ => PluginError::connection_lost(text),
         }
     }
 
