@@ -142,8 +142,8 @@ impl Store {
             .map_err(|_| StoreError("the writer has stopped".into()))?
     }
 
-    /// Makes every earlier change durable, including those applied without fsync (removals of
-    /// sent records): called at shutdown so that a clean restart sends nothing twice.
+    /// Makes every earlier change durable, including those applied without fsync (the clean-up
+    /// of files already sent, found at start-up): called at shutdown.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.apply(Vec::new(), true).await.map(drop)
     }
