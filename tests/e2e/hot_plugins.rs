@@ -211,3 +211,54 @@ type = "probe-north"
     });
     engine.stop();
 }
+
+#[test]
+fn an_upgrade_during_a_scan_lets_the_scan_finish_on_the_old_version() {
+    let ws = Workspace::new(&[PROBE]);
+    ws.config(
+        r#"
+[[scan_modes]]
+name = "every-second"
+cron = "* * * * * *"
+
+[[south]]
+id = "src"
+type = "probe-south"
+query = "last-point"
+settings = { batch_size = 5, query_delay_ms = 1500, ack_file = "{ws}/acks", behaviour = { journal = "{ws}/journal" } }
+items = [{ name = "a", scan_mode = "every-second" }]
+
+[[north]]
+id = "dst"
+type = "probe-north"
+caching = { send_interval = "50ms" }
+"#,
+    );
+    let journal = || fs::read_to_string(ws.path("journal")).unwrap_or_default();
+    let mut engine = ws.start();
+    // A scan in progress (each takes 1.5 s, one starts every second when the last is done).
+    engine.wait_until("a scan in progress", Duration::from_secs(30), |_| {
+        journal().ends_with("last_point_query\n")
+    });
+    fs::write(
+        ws.path("plugins").join("probe-v2.so"),
+        probe_version("0.2.0"),
+    )
+    .unwrap();
+    engine.wait_until("the upgrade to 0.2.0", Duration::from_secs(30), |e| {
+        plugin_of(e, "src") == "oibus-test-probe 0.2.0" && state_of(e, "src") == "connected"
+    });
+    let src = engine.connector("src").unwrap();
+    engine.stop();
+    // The old instance finished its scan, then stopped.
+    let calls: Vec<String> = journal().lines().map(str::to_string).collect();
+    let stop = calls
+        .iter()
+        .position(|c| c == "stop")
+        .expect("the old one stopped");
+    assert_eq!(calls[stop - 1], "last_point_query done", "{calls:?}");
+    assert!(
+        src["counters"]["runs_awaited_at_stop"].as_u64() >= Some(1),
+        "{src}"
+    );
+}

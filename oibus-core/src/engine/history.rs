@@ -99,10 +99,12 @@ pub async fn run(
                     () = tokio::time::sleep(config.read_delay.0) => {}
                 }
             }
-            let result = tokio::select! {
-                () = cancel.cancelled() => return Ok(report),
-                r = connector.history_query(group.clone(), s, e) => r,
-            };
+            if cancel.is_cancelled() {
+                return Ok(report);
+            }
+            // A window in progress is finished (bounded by the data time-out), not cut short:
+            // what it read is durable and its instant is stored.
+            let result = connector.history_query(group.clone(), s, e).await;
             let (done, newest) = match result {
                 Ok(newest) => (group.clone(), newest),
                 Err(err) if err.is_connection_lost() => return Err(err),
@@ -115,10 +117,7 @@ pub async fn run(
                     // One item at a time, to find which fail.
                     let (mut done, mut newest) = (Vec::new(), None);
                     for item in std::mem::take(&mut group) {
-                        let r = tokio::select! {
-                            () = cancel.cancelled() => return Ok(report),
-                            r = connector.history_query(vec![item.clone()], s, e) => r,
-                        };
+                        let r = connector.history_query(vec![item.clone()], s, e).await;
                         match r {
                             Ok(n) => {
                                 newest = newest.max(n);

@@ -160,6 +160,7 @@ impl Slot {
                 }
             });
         }
+        let scans = tokio_util::task::TaskTracker::new();
         let hooks: Arc<dyn Hooks> = match &self.role {
             Role::South(s) => Arc::new(SouthHooks {
                 connector: connector.clone(),
@@ -167,6 +168,8 @@ impl Slot {
                     .into_iter()
                     .filter(|i| i.scan_mode.as_str() == config::SUBSCRIPTION)
                     .collect(),
+                scans: scans.clone(),
+                status: self.status.clone(),
             }),
             Role::North(..) => Arc::new(NoHooks),
         };
@@ -196,6 +199,7 @@ impl Slot {
                     store: shared.store.clone(),
                     connected: connected_rx.clone(),
                     lost: lost_tx,
+                    scans,
                 }
                 .spawn(&shared.scan_modes, &cancel, &mut tasks);
             }

@@ -23,7 +23,7 @@ use std::{
     },
 };
 use tokio::sync::{mpsc, watch};
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 /// The items of a South as the plugin receives them.
 pub fn items(config: &SouthConfig) -> Vec<Item> {
@@ -49,6 +49,10 @@ pub struct SouthHooks {
     pub connector: Arc<Connector>,
     /// Its items whose scan mode is `subscription`.
     pub subscribed: Vec<Item>,
+    /// Its scans in progress.
+    pub scans: TaskTracker,
+    /// Its status.
+    pub status: Arc<ConnectorStatus>,
 }
 
 impl Hooks for SouthHooks {
@@ -58,6 +62,21 @@ impl Hooks for SouthHooks {
                 return Ok(());
             }
             self.connector.subscribe(self.subscribed.clone()).await
+        })
+    }
+
+    /// A scan in progress when the connector stops (an upgrade, a configuration change, the
+    /// engine stopping) is let finish, within its `timeouts.data`, so that no scan is lost.
+    fn stopping(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {
+            self.scans.close();
+            let running = self.scans.len();
+            if running > 0 {
+                bump(&self.status.counters.runs_awaited_at_stop, running as u64);
+                tracing::info!("stopping: waiting for {running} scan(s) in progress to finish");
+                self.scans.wait().await;
+                tracing::info!("stopping: the scan(s) in progress finished");
+            }
         })
     }
 }
@@ -78,6 +97,8 @@ pub struct SouthRunner {
     pub connected: watch::Receiver<bool>,
     /// Where a timed-out call reports a lost connection.
     pub lost: mpsc::Sender<String>,
+    /// Where its scans run, so that a stop waits for the one in progress.
+    pub scans: TaskTracker,
 }
 
 impl SouthRunner {
@@ -140,6 +161,9 @@ impl SouthRunner {
                 bump(&self.status.counters.skipped_disconnected, 1);
                 continue;
             }
+            if cancel.is_cancelled() {
+                return;
+            }
             if busy.swap(true, Ordering::AcqRel) {
                 bump(&self.status.counters.skipped_busy, 1);
                 tracing::debug!("scan mode {mode:?}: previous run still going, tick skipped");
@@ -149,12 +173,11 @@ impl SouthRunner {
             let (me, items, busy, cancel) =
                 (self.clone(), items.clone(), busy.clone(), cancel.clone());
             let span = tracing::Span::current();
-            tokio::spawn(tracing::Instrument::instrument(
+            // Not cut short by a stop: the stop waits for it (see `SouthHooks::stopping`). A
+            // history run stops between windows.
+            self.scans.spawn(tracing::Instrument::instrument(
                 async move {
-                    tokio::select! {
-                        () = cancel.cancelled() => {}
-                        () = me.run(query, &items, &cancel) => {}
-                    }
+                    me.run(query, &items, &cancel).await;
                     busy.store(false, Ordering::Release);
                 },
                 span,

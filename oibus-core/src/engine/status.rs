@@ -50,6 +50,10 @@ pub struct Counters {
     pub skipped_busy: AtomicU64,
     /// South: ticks skipped because the connector was not connected.
     pub skipped_disconnected: AtomicU64,
+    /// South: scans in progress when the connector stopped (an upgrade, a configuration change,
+    /// the engine stopping), let finish before the stop.
+    #[serde(default)]
+    pub runs_awaited_at_stop: AtomicU64,
     /// South: history windows read.
     pub history_windows: AtomicU64,
     /// South: values accepted by the engine.
@@ -222,6 +226,7 @@ impl ConnectorStatus {
                 run_failures: get(&c.run_failures).into(),
                 skipped_busy: get(&c.skipped_busy).into(),
                 skipped_disconnected: get(&c.skipped_disconnected).into(),
+                runs_awaited_at_stop: get(&c.runs_awaited_at_stop).into(),
                 history_windows: get(&c.history_windows).into(),
                 values_in: get(&c.values_in).into(),
                 files_in: get(&c.files_in).into(),

@@ -44,6 +44,10 @@ pub struct SouthSettings {
     /// would) before it returns.
     #[serde(default)]
     pub lose_connection_in_subscribe: bool,
+    /// Last-point queries take this long (milliseconds) before they emit, and journal
+    /// `last_point_query done` when they have.
+    #[serde(default)]
+    pub query_delay_ms: u64,
 }
 
 fn default_batch() -> usize {
@@ -155,10 +159,16 @@ impl South for ProbeSouth {
 impl QueriesLastPoint for ProbeSouth {
     async fn last_point_query(&mut self, items: &[SouthItem<ProbeItem>]) -> Result<()> {
         self.behaviour.journal("last_point_query")?;
+        if self.settings.query_delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(self.settings.query_delay_ms)).await;
+        }
         for item in items {
             let (point, counter) = self.point(item);
             emit(&self.ctx, &self.settings, &point, &counter).await?;
             self.remember(point, counter);
+        }
+        if self.settings.query_delay_ms > 0 {
+            self.behaviour.journal("last_point_query done")?;
         }
         Ok(())
     }
