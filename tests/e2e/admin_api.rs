@@ -367,3 +367,86 @@ fn the_cli_rescans_and_forces_a_downgrade_through_the_api() {
     );
     engine.stop();
 }
+
+#[test]
+fn a_history_request_is_bounded_visible_and_ends_with_its_client_or_a_stop() {
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_south_simulator"]);
+    ws.config(
+        r#"
+[[scan_modes]]
+name = "never"
+cron = "0 0 0 1 1 *"
+
+[[south]]
+id = "sim"
+type = "simulator"
+query = "history"
+settings = { seed = 1 }
+history = { max_read_interval = "1s", read_delay = "100ms", max_request_range = "2h" }
+items = [{ name = "t", scan_mode = "never", settings = { signal = { type = "ramp", min = 0.0, max = 1.0, period_s = 10.0 } } }]
+
+[[north]]
+id = "rec"
+type = "probe-north"
+caching = { send_interval = "50ms" }
+"#,
+    );
+    let mut engine = ws.start();
+    let api = Api::of(&ws, &mut engine);
+    engine.wait_until("sim connected", Duration::from_secs(20), |e| {
+        e.connector("sim")
+            .is_some_and(|c| c["state"] == "connected")
+    });
+    let progress = |e: &Engine| e.connector("sim").unwrap()["history_request"].clone();
+
+    // Longer than max_request_range: refused, naming the setting.
+    let (code, e) = api.post(
+        "/api/south/sim/history",
+        &json!({"start": "2024-01-01T00:00:00Z", "end": "2024-01-01T03:00:00Z"}),
+    );
+    assert_eq!(code, 400, "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("max_request_range"),
+        "{e}"
+    );
+
+    // An hour in 1 s windows, 100 ms apart: about 6 minutes. The client (curl) gives up
+    // after 1 s: the request stops with it.
+    let hour = r#"{"start": "2024-01-01T00:00:00Z", "end": "2024-01-01T01:00:00Z"}"#;
+    let (url, token) = (api.url.clone(), api.token.clone());
+    let curl = move |seconds: &str| {
+        std::process::Command::new("curl")
+            .args(["-s", "--max-time", seconds, "-X", "POST"])
+            .args(["-H", &format!("Authorization: Bearer {token}")])
+            .args(["-H", "Content-Type: application/json", "-d", hour])
+            .arg(format!("{url}/api/south/sim/history"))
+            .status()
+            .expect("curl")
+    };
+    curl("1");
+    engine.wait_until(
+        "the abandoned request to stop",
+        Duration::from_secs(10),
+        |e| progress(e)["state"] == "cancelled",
+    );
+    let done = progress(&engine)["windows_done"].as_u64().unwrap();
+    assert!(done >= 1 && done < 3600, "{}", progress(&engine));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(progress(&engine)["windows_done"].as_u64(), Some(done));
+
+    // Again, and the South is stopped meanwhile: the request ends with it.
+    let again = curl.clone();
+    let background = std::thread::spawn(move || again("30"));
+    engine.wait_until("the request running", Duration::from_secs(10), |e| {
+        progress(e)["state"] == "running" && progress(e)["windows_done"].as_u64() >= Some(2)
+    });
+    assert_eq!(progress(&engine)["windows"], 3600);
+    assert_eq!(api.post("/api/south/sim/stop", &json!({})).0, 204);
+    engine.wait_until(
+        "the request to stop with the South",
+        Duration::from_secs(10),
+        |e| progress(e)["state"] == "stopped",
+    );
+    background.join().unwrap();
+    engine.stop();
+}

@@ -195,6 +195,8 @@ pub struct HistoryConfig {
     pub overlap: Dur,
     /// First run without a tracked instant: an RFC 3339 instant, or a duration before now.
     pub start: String,
+    /// Longest range a history request through the admin API may ask for.
+    pub max_request_range: Dur,
 }
 
 impl Default for HistoryConfig {
@@ -204,6 +206,7 @@ impl Default for HistoryConfig {
             read_delay: Dur::millis(200),
             overlap: Dur::secs(0),
             start: "1h".into(),
+            max_request_range: Dur::secs(31 * 24 * 3600),
         }
     }
 }

@@ -650,7 +650,9 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
     let Role::South(config) = &slot.role else {
         return;
     };
-    let (Some(connector), true) = (slot.connector(), slot.is_connected()) else {
+    let (Some(connector), Some(stopped), true) =
+        (slot.connector(), slot.cancel_token(), slot.is_connected())
+    else {
         let _ = reply.send(Err(ApiError::conflict(format!(
             "South {id:?} is not connected"
         ))));
@@ -660,32 +662,113 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
         let _ = reply.send(Err(ApiError::bad_request("end must be after start")));
         return;
     }
+    let settings = config.history.clone();
+    let limit = settings.max_request_range.0;
+    if (end.as_nanos() - start.as_nanos()).unsigned_abs() as u128 > limit.as_nanos() {
+        let _ = reply.send(Err(ApiError::bad_request(format!(
+            "the range from {start} to {end} is longer than history.max_request_range of South {id:?} ({})",
+            humantime::format_duration(limit)
+        ))));
+        return;
+    }
+    let status = slot.status.clone();
+    {
+        let running = status
+            .history_request
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if running.as_ref().is_some_and(|h| h.state == "running") {
+            let _ = reply.send(Err(ApiError::conflict(format!(
+                "South {id:?} is already reading a history request"
+            ))));
+            return;
+        }
+    }
     let items: Vec<_> = super::south::items(config)
         .into_iter()
         .filter(|i| i.scan_mode.as_str() != config::SUBSCRIPTION)
         .collect();
-    let settings = config.history.clone();
-    tokio::spawn(async move {
-        let mut windows = 0u64;
-        for (n, (s, e)) in history::windows(start, end, settings.max_read_interval.0)
-            .into_iter()
-            .enumerate()
-        {
-            if n > 0 {
-                tokio::time::sleep(settings.read_delay.0).await;
+    let windows = history::windows(start, end, settings.max_read_interval.0);
+    let total = windows.len() as u64;
+    let shown = status.clone();
+    let progress = move |windows_done: u64, state: &str, error: Option<String>| {
+        let mut h = shown
+            .history_request
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let started = h.as_ref().map_or_else(Timestamp::now, |h| h.started);
+        *h = Some(super::status::HistoryProgress {
+            start,
+            end,
+            windows_done,
+            windows: total,
+            state: state.to_string(),
+            error,
+            started,
+        });
+    };
+    *status
+        .history_request
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = None;
+    progress(0, "running", None);
+    let span = connector.span().clone();
+    tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            let mut reply = reply;
+            let mut done = 0u64;
+            tracing::info!(
+                "history request from {start} to {end}: {} window(s)",
+                windows.len()
+            );
+            for (s, e) in windows.iter().copied() {
+                if done > 0 {
+                    tokio::select! {
+                        () = stopped.cancelled() => {}
+                        () = reply.closed() => {}
+                        () = tokio::time::sleep(settings.read_delay.0) => {}
+                    }
+                }
+                // Stopped with the South, or abandoned by its client: what was read is kept.
+                let outcome = tokio::select! {
+                    () = stopped.cancelled() => Err("stopped"),
+                    () = reply.closed() => Err("cancelled"),
+                    r = connector.history_query(items.clone(), s, e) => Ok(r),
+                };
+                match outcome {
+                    Err(why) => {
+                        tracing::info!(
+                            "history request {why} after {done} of {} window(s)",
+                            windows.len()
+                        );
+                        progress(done, why, None);
+                        let _ = reply.send(Err(ApiError::conflict(format!(
+                            "the history request was {why} after {done} window(s)"
+                        ))));
+                        return;
+                    }
+                    Ok(Err(err)) => {
+                        tracing::warn!("history request failed: {err}");
+                        progress(done, "failed", Some(err.to_string()));
+                        let _ = reply.send(Err(ApiError {
+                            status: 502,
+                            error: err.to_string(),
+                            problems: Vec::new(),
+                        }));
+                        return;
+                    }
+                    Ok(Ok(_)) => {
+                        done += 1;
+                        progress(done, "running", None);
+                    }
+                }
             }
-            if let Err(err) = connector.history_query(items.clone(), s, e).await {
-                let _ = reply.send(Err(ApiError {
-                    status: 502,
-                    error: err.to_string(),
-                    problems: Vec::new(),
-                }));
-                return;
-            }
-            windows += 1;
-        }
-        let _ = reply.send(Ok(windows));
-    });
+            tracing::info!("history request done: {done} window(s)");
+            progress(done, "done", None);
+            let _ = reply.send(Ok(done));
+        },
+        span,
+    ));
 }
 
 fn cache_listing(engine: &Engine, id: &str) -> Result<CacheListing, ApiError> {

@@ -102,6 +102,11 @@ impl Slot {
         self.running.as_ref().map(|r| &r.plugin)
     }
 
+    /// The token cancelled when the running instance stops, if any.
+    pub fn cancel_token(&self) -> Option<CancellationToken> {
+        self.running.as_ref().map(|r| r.cancel.clone())
+    }
+
     /// The running connector, if any.
     pub fn connector(&self) -> Option<Arc<crate::connector::Connector>> {
         self.running.as_ref().map(|r| r.connector.clone())

@@ -112,6 +112,28 @@ pub struct ConnectorStatus {
     pub reports: Arc<crate::connector::SourceReports>,
     /// North: since when the head of its queue has failed more than once in a row.
     blocked_since: Mutex<Option<Timestamp>>,
+    /// South: the last history request made through the admin API, and how far it is.
+    pub history_request: Mutex<Option<HistoryProgress>>,
+}
+
+/// A history request made through the admin API, as it progresses.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryProgress {
+    /// Range start (included).
+    pub start: Timestamp,
+    /// Range end (excluded).
+    pub end: Timestamp,
+    /// Windows read so far.
+    pub windows_done: u64,
+    /// Windows in the range.
+    pub windows: u64,
+    /// `running`, `done`, `failed`, `stopped` (the South stopped) or `cancelled` (the client went
+    /// away).
+    pub state: String,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When it started.
+    pub started: Timestamp,
 }
 
 impl ConnectorStatus {
@@ -128,6 +150,7 @@ impl ConnectorStatus {
             counters: Counters::default(),
             reports: Arc::default(),
             blocked_since: Mutex::new(None),
+            history_request: Mutex::new(None),
         }
     }
 
@@ -219,6 +242,11 @@ impl ConnectorStatus {
             last_drop: self.reports.last_drop(),
             failed_items: self.reports.failed_items(),
             blocked_since: *self.blocked_since.lock().unwrap_or_else(|p| p.into_inner()),
+            history_request: self
+                .history_request
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
             counters: Counters {
                 connects: get(&c.connects).into(),
                 connect_failures: get(&c.connect_failures).into(),
@@ -297,6 +325,9 @@ pub struct ConnectorSnapshot {
     /// row); `None` while it sends.
     #[serde(default)]
     pub blocked_since: Option<Timestamp>,
+    /// South: the last history request made through the admin API, and how far it is.
+    #[serde(default)]
+    pub history_request: Option<HistoryProgress>,
     /// Counters.
     pub counters: Counters,
     /// North: its cache.
