@@ -277,3 +277,101 @@ fn a_table_altered_under_a_running_connector_is_read_again() {
     );
     engine.stop();
 }
+
+#[test]
+fn a_bad_cell_or_a_nan_never_makes_the_other_items_repeat_and_local_times_are_placed_right() {
+    let pg = PostgresServer::start();
+    // Three items over the same minutes: "good" (plain floats, local wall-clock times in
+    // Paris, `timestamp without time zone`), "nan" (a numeric NaN and infinities between good
+    // rows), "broken" (an interval column the connector cannot read, not cast).
+    pg.sql(
+        "CREATE TABLE good (ts timestamp NOT NULL, value double precision);
+         INSERT INTO good SELECT (now() AT TIME ZONE 'Europe/Paris') - make_interval(secs => s), s
+         FROM generate_series(1, 5) s;
+         CREATE TABLE odd (ts timestamptz NOT NULL, value numeric);
+         INSERT INTO odd VALUES (now() - interval '5 s', 1), (now() - interval '4 s', 'NaN'),
+           (now() - interval '3 s', 'Infinity'), (now() - interval '2 s', 2);
+         CREATE TABLE broken (ts timestamptz NOT NULL, value interval);
+         INSERT INTO broken VALUES (now() - interval '3 s', interval '1 hour');",
+    )
+    .unwrap();
+    let item = |name: &str, table: &str, extra: &str| {
+        format!(
+            r#"{{ name = "{name}", scan_mode = "every-second", settings = {{ query = "SELECT ts, value FROM {table} WHERE ts > @StartTime AND ts <= @EndTime ORDER BY ts", reference_column = "ts", value_column = "value"{extra} }} }}"#
+        )
+    };
+    let config = postgres_config(pg.port).replace(
+        &postgres_config(pg.port)
+            .lines()
+            .skip_while(|l| !l.starts_with("items = ["))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        &format!(
+            "items = [\n  {},\n  {},\n  {},\n]",
+            item("good", "good", ", time_zone = \"Europe/Paris\""),
+            item("nan", "odd", ""),
+            item("broken", "broken", "")
+        ),
+    );
+    assert!(config.contains("Europe/Paris"), "{config}");
+    let ws = Workspace::new(&["oibus_south_sql", "oibus_test_probe"]);
+    ws.config(&config);
+    let mut engine = ws.start();
+    engine.wait_until("the broken item reported", Duration::from_secs(30), |e| {
+        e.connector("db")
+            .is_some_and(|c| c["failed_items"]["broken"].is_string())
+    });
+    // Several ticks more: the items that work must not be read again.
+    std::thread::sleep(Duration::from_secs(4));
+    let db = engine.connector("db").unwrap();
+    engine.stop();
+    let reason = db["failed_items"]["broken"].as_str().unwrap();
+    assert!(
+        reason.contains("\"value\"") && reason.contains("interval") && reason.contains("row 1"),
+        "{reason}"
+    );
+    let values = recorded_values(&ws.path("received"));
+    let of = |p: &str| -> Vec<&OibusValue> {
+        values.iter().filter(|v| v.point_id.as_str() == p).collect()
+    };
+    // Each row once (the item's first window may be read twice when "broken" first fails in the
+    // same group: at most one repeat of each row).
+    assert!((5..=10).contains(&of("good").len()), "{values:?}");
+    let good: BTreeSet<i64> = of("good")
+        .iter()
+        .map(|v| match v.value {
+            DataValue::Float(f) => f as i64,
+            ref other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(good, (1..=5).collect());
+    // The local times were placed in Paris: within seconds of now, not hours off.
+    let now = oibus_plugin_api::Timestamp::now().as_millis();
+    for v in of("good") {
+        let age_s = (now - v.timestamp.as_millis()) / 1000;
+        assert!((0..60).contains(&age_s), "{v:?} is {age_s} s old");
+    }
+    let nan = of("nan");
+    assert!((4..=8).contains(&nan.len()), "{nan:?}");
+    let qualities: Vec<(String, Quality)> = nan
+        .iter()
+        .take(4)
+        .map(|v| (format!("{:?}", v.value), v.quality))
+        .collect();
+    assert_eq!(
+        qualities,
+        [
+            ("Float(1.0)".to_string(), Quality::Good),
+            ("Null".to_string(), Quality::Bad),
+            ("Null".to_string(), Quality::Bad),
+            ("Float(2.0)".to_string(), Quality::Good),
+        ]
+    );
+    assert!(of("broken").is_empty());
+    // Two non-finite cells, read once, or twice in the window read again item by item.
+    let not_finite = db["counters"]["values_not_finite"].as_u64().unwrap();
+    assert!(not_finite == 2 || not_finite == 4, "{db}");
+    // 9 readable rows, at most twice each (the first window), never again on later ticks.
+    assert!(db["counters"]["values_in"].as_u64() <= Some(18), "{db}");
+}

@@ -1,6 +1,6 @@
 //! What the drivers read from a row, and how it becomes a value.
 
-use crate::settings::TimeFormat;
+use crate::{settings::TimeFormat, zone::Zone};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use oibus_plugin_api::{DataValue, OibusValue, Quality, Timestamp};
 
@@ -19,6 +19,9 @@ pub enum Cell {
     Text(String),
     /// A timestamp column's instant.
     Time(Timestamp),
+    /// A zone-less timestamp column's wall-clock time, carried as if it were UTC: the item's
+    /// `time_zone` says where it is.
+    WallClock(Timestamp),
 }
 
 /// The mapped fields of one row.
@@ -40,10 +43,13 @@ impl Record {
         self,
         item: &str,
         format: TimeFormat,
+        zone: Zone,
         read_at: Timestamp,
     ) -> Result<OibusValue, String> {
         let timestamp = match self.reference {
-            Some(cell) => instant(cell, format).map_err(|e| format!("reference column: {e}"))?,
+            Some(cell) => {
+                instant(cell, format, zone).map_err(|e| format!("reference column: {e}"))?
+            }
             None => read_at,
         };
         let point_id = match self.point_id {
@@ -63,6 +69,7 @@ impl Record {
             Cell::Float(f) => DataValue::Float(f),
             Cell::Text(s) => DataValue::Text(s.into()),
             Cell::Time(t) => DataValue::Text(t.to_iso().into()),
+            Cell::WallClock(t) => DataValue::Text(zone.reinterpret(t).to_iso().into()),
         };
         let mut v = OibusValue::new(point_id, timestamp, value);
         v.quality = quality;
@@ -71,9 +78,10 @@ impl Record {
 }
 
 /// The instant a cell holds.
-pub fn instant(cell: Cell, format: TimeFormat) -> Result<Timestamp, String> {
+pub fn instant(cell: Cell, format: TimeFormat, zone: Zone) -> Result<Timestamp, String> {
     match (cell, format) {
         (Cell::Time(t), _) => Ok(t),
+        (Cell::WallClock(t), _) => Ok(zone.reinterpret(t)),
         (Cell::Int(s), TimeFormat::UnixS) => {
             Ok(Timestamp::from_nanos(s.saturating_mul(1_000_000_000)))
         }
@@ -85,8 +93,10 @@ pub fn instant(cell: Cell, format: TimeFormat) -> Result<Timestamp, String> {
             "a number: set time_format to \"unix-s\" or \"unix-ms\" to read it as an instant"
                 .to_string(),
         ),
-        (Cell::Text(s), _) => parse_text(&s).ok_or_else(|| {
-            format!("{s:?} is not an instant (RFC 3339, or \"YYYY-MM-DD HH:MM:SS[.fff]\" in UTC)")
+        (Cell::Text(s), _) => parse_text(&s, zone).ok_or_else(|| {
+            format!(
+                "{s:?} is not an instant (RFC 3339, or \"YYYY-MM-DD HH:MM:SS[.fff]\" in time_zone)"
+            )
         }),
         (other, _) => Err(format!("{other:?} is not an instant")),
     }
@@ -96,8 +106,8 @@ fn micros(us: f64) -> Timestamp {
     Timestamp::from_nanos((us as i64).saturating_mul(1000))
 }
 
-/// RFC 3339 with an offset, or a date and time without one (taken as UTC), `T` or a space between.
-fn parse_text(s: &str) -> Option<Timestamp> {
+/// RFC 3339 with an offset, or a date and time without one (in `zone`), `T` or a space between.
+fn parse_text(s: &str, zone: Zone) -> Option<Timestamp> {
     let s = s.trim();
     if let Ok(t) = Timestamp::parse(s) {
         return Some(t);
@@ -108,15 +118,15 @@ fn parse_text(s: &str) -> Option<Timestamp> {
     ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .map(|n| Timestamp::from_datetime(n.and_utc()))
+        .map(|n| zone.to_instant(n))
 }
 
-/// An instant written the way `format` stores it, for binding to a text parameter.
-pub fn text_of(t: Timestamp, format: TimeFormat) -> String {
-    let dt = t.to_datetime();
+/// An instant written the way `format` stores it, for binding to a text parameter: `sql`
+/// text is the wall-clock time in `zone`.
+pub fn text_of(t: Timestamp, format: TimeFormat, zone: Zone) -> String {
     match format {
-        TimeFormat::Sql => dt.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
-        _ => dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        TimeFormat::Sql => zone.to_local(t).format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+        _ => t.to_datetime().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
     }
 }
 
@@ -154,22 +164,30 @@ mod tests {
     #[test]
     fn instants_are_read_from_every_storage_form() {
         let noon = t("2024-05-01T12:00:00.250Z");
-        let text = |s: &str| instant(Cell::Text(s.into()), TimeFormat::Rfc3339);
+        let text = |s: &str| instant(Cell::Text(s.into()), TimeFormat::Rfc3339, Zone::default());
         assert_eq!(text("2024-05-01T12:00:00.250Z"), Ok(noon));
         assert_eq!(text("2024-05-01T14:00:00.250+02:00"), Ok(noon));
         assert_eq!(text("2024-05-01 12:00:00.250"), Ok(noon));
-        assert_eq!(text("2024-05-01 12:00:00.25+00"), Err("\"2024-05-01 12:00:00.25+00\" is not an instant (RFC 3339, or \"YYYY-MM-DD HH:MM:SS[.fff]\" in UTC)".into()));
+        assert_eq!(text("2024-05-01 12:00:00.25+00"), Err("\"2024-05-01 12:00:00.25+00\" is not an instant (RFC 3339, or \"YYYY-MM-DD HH:MM:SS[.fff]\" in time_zone)".into()));
         assert_eq!(text("2024-05-01T12:00:00.250"), Ok(noon));
         assert_eq!(
-            instant(Cell::Int(1_714_564_800_250), TimeFormat::UnixMs),
+            instant(
+                Cell::Int(1_714_564_800_250),
+                TimeFormat::UnixMs,
+                Zone::default()
+            ),
             Ok(noon)
         );
         assert_eq!(
-            instant(Cell::Float(1_714_564_800.25), TimeFormat::UnixS),
+            instant(
+                Cell::Float(1_714_564_800.25),
+                TimeFormat::UnixS,
+                Zone::default()
+            ),
             Ok(noon)
         );
         assert!(
-            instant(Cell::Int(1), TimeFormat::Rfc3339)
+            instant(Cell::Int(1), TimeFormat::Rfc3339, Zone::default())
                 .unwrap_err()
                 .contains("time_format")
         );
@@ -179,10 +197,26 @@ mod tests {
     fn bounds_are_written_as_the_column_stores_them() {
         let noon = t("2024-05-01T12:00:00.250Z");
         assert_eq!(
-            text_of(noon, TimeFormat::Rfc3339),
+            text_of(noon, TimeFormat::Rfc3339, Zone::default()),
             "2024-05-01T12:00:00.250Z"
         );
-        assert_eq!(text_of(noon, TimeFormat::Sql), "2024-05-01 12:00:00.250");
+        assert_eq!(
+            text_of(noon, TimeFormat::Sql, Zone::default()),
+            "2024-05-01 12:00:00.250"
+        );
+        let paris = Zone::parse(Some("Europe/Paris")).unwrap();
+        assert_eq!(
+            text_of(noon, TimeFormat::Sql, paris),
+            "2024-05-01 14:00:00.250"
+        );
+        assert_eq!(
+            instant(
+                Cell::Text("2024-05-01 14:00:00.250".into()),
+                TimeFormat::Sql,
+                paris
+            ),
+            Ok(noon)
+        );
         assert_eq!(number_of(noon, TimeFormat::UnixS), Some(1_714_564_800));
         assert_eq!(number_of(noon, TimeFormat::UnixMs), Some(1_714_564_800_250));
         assert_eq!(number_of(noon, TimeFormat::Sql), None);
@@ -197,7 +231,7 @@ mod tests {
             quality: Some(Cell::Text("Uncertain".into())),
         };
         let v = row
-            .into_value("item", TimeFormat::Sql, Timestamp::now())
+            .into_value("item", TimeFormat::Sql, Zone::default(), Timestamp::now())
             .unwrap();
         assert_eq!(v.point_id.as_str(), "tank.level");
         assert_eq!(v.timestamp, t("2024-05-01T12:00:00Z"));
@@ -212,7 +246,7 @@ mod tests {
             quality: Some(Cell::Text("excellent".into())),
         };
         let err = row
-            .into_value("item", TimeFormat::Sql, read_at)
+            .into_value("item", TimeFormat::Sql, Zone::default(), read_at)
             .unwrap_err();
         assert!(err.starts_with("quality column:"), "{err}");
     }

@@ -22,6 +22,8 @@ pub struct Bounds {
     pub end: Timestamp,
     /// The item's storage form of instants.
     pub format: TimeFormat,
+    /// The zone of zone-less times.
+    pub zone: crate::zone::Zone,
 }
 
 impl Bounds {

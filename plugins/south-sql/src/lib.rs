@@ -10,6 +10,7 @@ pub mod postgres;
 pub mod settings;
 pub mod south;
 pub mod sqlite;
+pub mod zone;
 
 pub use settings::{ItemSettings, PostgresSettings, SqliteSettings, TimeFormat};
 pub use south::SqlSouth;

@@ -291,12 +291,16 @@ fn bind(at: Timestamp, ty: &Type, bounds: Bounds) -> Result<Box<dyn ToSql + Sync
         })
     };
     Ok(match *ty {
-        Type::TIMESTAMPTZ | Type::TIMESTAMP => Box::new(system_time(at)),
+        Type::TIMESTAMPTZ => Box::new(system_time(at)),
+        // A zone-less column holds wall-clock times of the item's time_zone.
+        Type::TIMESTAMP => Box::new(system_time(bounds.zone.as_wall_clock(at))),
         Type::INT8 => Box::new(number()?),
         Type::INT4 => Box::new(i32::try_from(number()?).map_err(|e| e.to_string())?),
         Type::FLOAT8 => Box::new(number()? as f64),
         Type::NUMERIC => Box::new(Decimal::from(number()?)),
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR => Box::new(cell::text_of(at, bounds.format)),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR => {
+            Box::new(cell::text_of(at, bounds.format, bounds.zone))
+        }
         _ => {
             return Err(format!(
                 "the server expects a {ty}: cast the placeholder (for example `@StartTime::timestamptz`)"
@@ -386,9 +390,10 @@ fn read(row: &Row, i: usize) -> Result<Cell, String> {
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
             opt(row.try_get(i).map_err(get)?, Cell::Text)
         }
-        Type::TIMESTAMP | Type::TIMESTAMPTZ => {
-            opt(row.try_get(i).map_err(get)?, |t| Cell::Time(timestamp(t)))
-        }
+        Type::TIMESTAMPTZ => opt(row.try_get(i).map_err(get)?, |t| Cell::Time(timestamp(t))),
+        Type::TIMESTAMP => opt(row.try_get(i).map_err(get)?, |t| {
+            Cell::WallClock(timestamp(t))
+        }),
         _ => {
             return Err(format!(
                 "column {:?} is of type {ty}, which the connector does not read: cast it in the query (::float8, ::text, ::timestamptz)",

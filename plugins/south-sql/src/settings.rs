@@ -110,6 +110,11 @@ pub struct ItemSettings {
     /// How instants are stored in text or number columns.
     #[serde(default)]
     pub time_format: TimeFormat,
+    /// The IANA time zone (`Europe/Paris`) of times stored without an offset: PostgreSQL
+    /// `timestamp without time zone`, and text like `2024-05-01 12:00:00`. Default: UTC.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub time_zone: Option<String>,
 }
 
 impl ItemSettings {

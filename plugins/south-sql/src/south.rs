@@ -35,10 +35,13 @@ impl<D: Driver> SqlSouth<D> {
         end: Timestamp,
     ) -> Result<Option<Timestamp>> {
         let s = &item.settings;
+        let zone = crate::zone::Zone::parse(s.time_zone.as_deref())
+            .map_err(|e| PluginError::invalid_settings(format!("item {:?}: {e}", item.name)))?;
         let bounds = Bounds {
             start,
             end,
             format: s.time_format,
+            zone,
         };
         let read_at = Timestamp::now();
         let (batches, mut received) = mpsc::channel::<Vec<Record>>(2);
@@ -51,7 +54,7 @@ impl<D: Driver> SqlSouth<D> {
                 for record in batch {
                     rows += 1;
                     let v = record
-                        .into_value(&item.name, s.time_format, read_at)
+                        .into_value(&item.name, s.time_format, zone, read_at)
                         .map_err(|e| {
                             PluginError::invalid_settings(format!(
                                 "item {:?}, row {rows}: {e}",

@@ -96,7 +96,7 @@ impl Driver for Sqlite {
             .iter()
             .map(|&p| match cell::number_of(bounds.at(p), bounds.format) {
                 Some(n) => Value::Integer(n),
-                None => Value::Text(cell::text_of(bounds.at(p), bounds.format)),
+                None => Value::Text(cell::text_of(bounds.at(p), bounds.format, bounds.zone)),
             })
             .collect();
         let (connection, sql) = (open.connection.clone(), query.sql.clone());

@@ -65,6 +65,7 @@ fn item(name: &str, table: &str, format: TimeFormat) -> SouthItem<ItemSettings> 
             point_id_column: Some("point".into()),
             quality_column: Some("quality".into()),
             time_format: format,
+            time_zone: None,
         },
     }
 }
@@ -137,6 +138,40 @@ async fn history_windows_read_each_row_once_whatever_the_storage_form() {
         }
         s.disconnect().await.unwrap();
     }
+}
+
+#[tokio::test(crate = "oibus_plugin_api::tokio")]
+async fn zone_less_times_are_read_and_bound_in_the_items_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let (mut s, rec) = south(&db, dir.path());
+    s.connect().await.unwrap();
+    // The table holds 12:00..12:09 as text without an offset: Paris time, UTC+2 in May.
+    let mut it = item("x", "sqlfmt", TimeFormat::Sql);
+    it.settings.time_zone = Some("Europe/Paris".into());
+    let newest = s
+        .history_query(
+            &[it.clone()],
+            ts("2024-05-01T09:59:30Z"),
+            ts("2024-05-01T10:09:30Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(newest, Some(ts("2024-05-01T10:09:00Z")));
+    let values = rec.values();
+    assert_eq!(values.len(), 20, "{values:?}");
+    assert_eq!(values[0].timestamp, ts("2024-05-01T10:00:00Z"));
+    // A zone that does not exist is named.
+    it.settings.time_zone = Some("Europe/Pariss".into());
+    let e = s
+        .history_query(
+            &[it],
+            ts("2024-05-01T09:59:30Z"),
+            ts("2024-05-01T10:09:30Z"),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message().contains("time_zone \"Europe/Pariss\""), "{e}");
 }
 
 #[tokio::test(crate = "oibus_plugin_api::tokio")]
