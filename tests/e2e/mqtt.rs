@@ -343,6 +343,11 @@ fn oversized_unreadable_and_retained_messages_are_counted_and_nothing_behind_the
         e.counter("rec", "values_sent") >= 22
     });
     let sub = engine.connector("sub").unwrap();
+    // `oibus status` shows the drops and the last reason.
+    let data = ws.data();
+    let (code, text, err) = oibus_tests::run_oibus(&["status", "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("dropped 3 (last: "), "{text}");
     engine.stop();
     // The retained one, the oversized one and "hot" are dropped, counted, with a reason.
     assert_eq!(sub["dropped"], 3, "{sub}");

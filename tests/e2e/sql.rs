@@ -314,7 +314,12 @@ fn a_bad_cell_or_a_nan_never_makes_the_other_items_repeat_and_local_times_are_pl
             item("broken", "broken", "")
         ),
     );
-    assert!(config.contains("Europe/Paris"), "{config}");
+    // No overlap: a row is read again only by the isolation of a failing window.
+    let config = config.replace(r#"overlap = "3s""#, r#"overlap = "0s""#);
+    assert!(
+        config.contains("Europe/Paris") && config.contains("overlap = \"0s\""),
+        "{config}"
+    );
     let ws = Workspace::new(&["oibus_south_sql", "oibus_test_probe"]);
     ws.config(&config);
     let mut engine = ws.start();
@@ -325,6 +330,10 @@ fn a_bad_cell_or_a_nan_never_makes_the_other_items_repeat_and_local_times_are_pl
     // Several ticks more: the items that work must not be read again.
     std::thread::sleep(Duration::from_secs(4));
     let db = engine.connector("db").unwrap();
+    let data = ws.data();
+    let (code, text, err) = oibus_tests::run_oibus(&["status", "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("item \"broken\" fails: "), "{text}");
     engine.stop();
     let reason = db["failed_items"]["broken"].as_str().unwrap();
     assert!(

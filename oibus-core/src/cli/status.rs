@@ -39,24 +39,58 @@ pub fn run(data: &Path, json: bool) -> anyhow::Result<i32> {
         .map(|c| {
             let k = &c.counters;
             let activity = match c.kind {
-                ConnectorKind::South => format!(
-                    "in: {} values, {} files; runs {} (failed {}, skipped busy {}, disconnected {})",
-                    get(&k.values_in),
-                    get(&k.files_in),
-                    get(&k.runs),
-                    get(&k.run_failures),
-                    get(&k.skipped_busy),
-                    get(&k.skipped_disconnected)
-                ),
+                ConnectorKind::South => {
+                    let mut a = format!(
+                        "in: {} values, {} files; runs {} (failed {}, skipped busy {}, disconnected {})",
+                        get(&k.values_in),
+                        get(&k.files_in),
+                        get(&k.runs),
+                        get(&k.run_failures),
+                        get(&k.skipped_busy),
+                        get(&k.skipped_disconnected)
+                    );
+                    if get(&k.values_not_finite) > 0 {
+                        a.push_str(&format!(
+                            "; {} not a number (quality bad)",
+                            get(&k.values_not_finite)
+                        ));
+                    }
+                    if c.dropped > 0 {
+                        a.push_str(&format!(
+                            "; dropped {} (last: {})",
+                            c.dropped,
+                            c.last_drop.as_deref().unwrap_or("?")
+                        ));
+                    }
+                    for (item, why) in &c.failed_items {
+                        a.push_str(&format!("; item {item:?} fails: {why}"));
+                    }
+                    if let Some(h) = &c.history_request {
+                        a.push_str(&format!(
+                            "; history request {} to {}: {} ({}/{} windows)",
+                            h.start, h.end, h.state, h.windows_done, h.windows
+                        ));
+                    }
+                    a
+                }
                 ConnectorKind::North => {
                     let cache = c.cache.as_ref().map_or(String::new(), |q| {
+                        let oldest = q.oldest_queued_age_s.map_or(String::new(), |a| {
+                            format!(
+                                " (oldest {} old)",
+                                humantime::format_duration(Duration::from_secs(a as u64))
+                            )
+                        });
                         format!(
-                            "; queued {} values, {} files; error store {} values, {} files",
+                            "; queued {} values, {} files{oldest}; error store {} values, {} files",
                             q.queued_values, q.queued_files, q.error_values, q.error_files
                         )
                     });
+                    let blocked = c
+                        .blocked_since
+                        .map_or(String::new(), |t| format!("; BLOCKED since {t}"));
                     format!(
-                        "sent: {} values, {} files; failed sends {}{cache}",
+                        "sent: {} values, {} files; failed sends {}{cache}{blocked}",
                         get(&k.values_sent),
                         get(&k.files_sent),
                         get(&k.send_failures)
