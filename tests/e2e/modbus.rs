@@ -134,3 +134,71 @@ fn bad_item_settings_are_named_before_anything_starts() {
         "{out}"
     );
 }
+
+#[test]
+fn registers_that_are_not_numbers_are_bad_and_a_refused_address_fails_only_its_item() {
+    let server = ModbusServer::start();
+    let ws = Workspace::new(&["oibus_south_modbus", "oibus_test_probe"]);
+    let item = |name: &str, address: u16, data_type: &str| {
+        format!(
+            r#"{{ name = "{name}", scan_mode = "every-second", settings = {{ register = "holding-register", address = {address}, data_type = "{data_type}" }} }}"#
+        )
+    };
+    let items = [
+        item("nan", 30, "float32"),
+        item("inf", 32, "float32"),
+        item("decimal", 40, "float32"),
+        // One request reads 60..65; the server has no register 64: refused, then read item by
+        // item, so "edge" is read and only "beyond" fails.
+        item("edge", 60, "uint16"),
+        item("beyond", 63, "float32"),
+    ]
+    .join(",\n  ");
+    let text = config(server.port);
+    let start = text.find("items = [").unwrap();
+    let end = start + text[start..].find("]\n").unwrap() + 1;
+    ws.config(&format!(
+        "{}items = [\n  {items}\n]{}",
+        &text[..start],
+        &text[end..]
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("two scans", Duration::from_secs(30), |e| {
+        e.counter("rec", "values_sent") >= 8
+    });
+    let plc = engine.connector("plc").unwrap();
+    engine.stop();
+    assert!(
+        plc["failed_items"]["beyond"]
+            .as_str()
+            .is_some_and(|r| r.contains("refused")),
+        "{plc}"
+    );
+    assert_eq!(
+        plc["failed_items"].as_object().map(|o| o.len()),
+        Some(1),
+        "{plc}"
+    );
+    let values = recorded_values(&ws.path("received"));
+    let of = |p: &str| {
+        values
+            .iter()
+            .filter(|v| v.point_id.as_str() == p)
+            .collect::<Vec<_>>()
+    };
+    for v in of("nan").into_iter().chain(of("inf")) {
+        // JSON has no NaN or infinity: null, with quality bad.
+        assert_eq!(v.value, DataValue::Null, "{v:?}");
+        assert_eq!(v.quality, oibus_plugin_api::Quality::Bad, "{v:?}");
+    }
+    assert!(!of("nan").is_empty());
+    for v in of("decimal") {
+        assert_eq!(v.value, DataValue::Float(12.34), "{v:?}");
+    }
+    assert!(!of("edge").is_empty() && of("edge").iter().all(|v| v.value == DataValue::Int(60)));
+    assert!(of("beyond").is_empty());
+    assert!(
+        plc["counters"]["values_not_finite"].as_u64() >= Some(2),
+        "{plc}"
+    );
+}

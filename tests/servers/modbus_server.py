@@ -7,6 +7,9 @@ Holding registers (big-endian words unless said):
   3-4  uint32   100000
   10-11 float32 -2.25 with the low word first (word order little)
   20   uint16   4242
+  30-31 float32 NaN, 32-33 float32 +Inf (values that are not numbers)
+  40-41 float32 12.34 (not exactly representable: read as 12.34, not 12.34000015258789)
+  60   uint16   60; 63 is the last register (reading 63-64 is refused)
 Input registers:
   0    uint16   321
 Coils: 0 = on, 1 = off, 2 = on.   Discrete inputs: 0 = on.
@@ -40,6 +43,10 @@ def main():
     low_first = words("f", -2.25)
     hr[10:12] = [low_first[1], low_first[0]]
     hr[20] = 4242
+    hr[30:32] = words("f", float("nan"))
+    hr[32:34] = words("f", float("inf"))
+    hr[40:42] = words("f", 12.34)
+    hr[60] = 60
     ir = [0] * 16
     ir[0] = 321
     co = [1, 0, 1] + [0] * 13

@@ -146,7 +146,31 @@ fn check(item: &SouthItem<ItemSettings>) -> Result<()> {
     Ok(())
 }
 
+impl Modbus {
+    /// The value of item `i` in the words of `request` at `offset`.
+    fn decode(
+        items: &[SouthItem<ItemSettings>],
+        i: usize,
+        offset: u16,
+        words: &[u16],
+    ) -> Option<std::result::Result<DataValue, String>> {
+        let item = &items[i];
+        let at = usize::from(offset);
+        let width = usize::from(item.settings.data_type.width());
+        let slice = words.get(at..at + width)?;
+        Some(if item.settings.register.is_bits() {
+            Ok(DataValue::Bool(slice[0] != 0))
+        } else {
+            decode::registers(slice, &item.settings)
+                .map_err(|e| format!("item {:?}: {e}", item.name))
+        })
+    }
+}
+
 impl QueriesLastPoint for Modbus {
+    /// Reads every item, in as few requests as the plan allows. A grouped request the server
+    /// refuses (an address it does not have) is read again item by item: the items that work
+    /// are read, each item the server refuses is reported by name, and the scan goes on.
     async fn last_point_query(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
         for item in items {
             check(item)?;
@@ -157,31 +181,55 @@ impl QueriesLastPoint for Modbus {
         let mut values = Vec::with_capacity(items.len());
         let mut refused = None;
         for request in &requests {
-            let words = match self.read(request).await {
-                Ok(w) => w,
+            // The request, or its items one by one when the server refuses it.
+            let parts: Vec<(plan::Request, Vec<u16>)> = match self.read(request).await {
+                Ok(w) => vec![(request.clone(), w)],
                 Err(e) if e.kind == ErrorKind::INVALID_SETTINGS => {
-                    // Other requests may still succeed; report this one after.
-                    tracing::warn!("{e}");
-                    refused.get_or_insert(e);
-                    continue;
+                    let mut parts = Vec::new();
+                    for &(i, offset) in &request.items {
+                        let alone = plan::Request {
+                            register: request.register,
+                            start: request.start + offset,
+                            count: items[i].settings.data_type.width().max(1),
+                            items: vec![(i, 0)],
+                        };
+                        let result = if request.items.len() > 1 {
+                            self.read(&alone).await
+                        } else {
+                            Err(e.clone())
+                        };
+                        match result {
+                            Ok(w) => parts.push((alone, w)),
+                            Err(e) if e.kind == ErrorKind::INVALID_SETTINGS => {
+                                let e = PluginError::invalid_settings(format!(
+                                    "item {:?}: {}",
+                                    items[i].name,
+                                    e.message()
+                                ));
+                                self.ctx.item_failed(&items[i].name, e.message());
+                                refused.get_or_insert(e);
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    parts
                 }
                 Err(e) => return Err(e),
             };
-            for &(i, offset) in &request.items {
-                let item = &items[i];
-                let at = usize::from(offset);
-                let width = usize::from(item.settings.data_type.width());
-                let Some(slice) = words.get(at..at + width) else {
-                    continue;
-                };
-                let value = if item.settings.register.is_bits() {
-                    DataValue::Bool(slice[0] != 0)
-                } else {
-                    decode::registers(slice, &item.settings).map_err(|e| {
-                        PluginError::invalid_settings(format!("item {:?}: {e}", item.name))
-                    })?
-                };
-                values.push(OibusValue::new(item.name.as_str(), now, value));
+            for (part, words) in parts {
+                for &(i, offset) in &part.items {
+                    match Self::decode(items, i, offset, &words) {
+                        None => {}
+                        Some(Ok(value)) => {
+                            self.ctx.item_ok(&items[i].name);
+                            values.push(OibusValue::new(items[i].name.as_str(), now, value));
+                        }
+                        Some(Err(e)) => {
+                            self.ctx.item_failed(&items[i].name, &e);
+                            refused.get_or_insert(PluginError::invalid_settings(e));
+                        }
+                    }
+                }
             }
         }
         self.ctx.add_values(values).await?;
