@@ -40,6 +40,11 @@ impl SourceReports {
         }
     }
 
+    /// Starts the count of drops at `n` (the count kept from an earlier run).
+    pub fn restore_dropped(&self, n: u64) {
+        self.dropped.store(n, Ordering::Relaxed);
+    }
+
     /// Messages dropped so far.
     pub fn dropped_count(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)

@@ -37,6 +37,9 @@ pub fn spawn(board: Arc<StatusBoard>, store: Store, status_path: PathBuf) -> Bac
                 tracing::warn!("cannot write {}: {e}", status_path.display());
             }
             n += 1;
+            if n.is_multiple_of(5) {
+                board.persist_counters(&store).await;
+            }
             // Removals of sent records are committed without fsync; a periodic durable commit
             // bounds what a crash resends and lets the store reuse their pages.
             if n.is_multiple_of(10)

@@ -545,6 +545,19 @@ async fn delete(engine: &mut Engine, kind: ConnectorKind, id: &str) -> Result<()
                 .map_err(ApiError::internal)?;
         }
     }
+    // Its totals go with it: a connector created later under the same id counts from zero.
+    if let Err(e) = engine
+        .store
+        .apply(
+            vec![crate::cache::Op::DeleteState {
+                prefix: super::status::counters_key(id),
+            }],
+            true,
+        )
+        .await
+    {
+        tracing::warn!("{e}");
+    }
     let private = engine.data.connector_state(id);
     if let Err(e) = std::fs::remove_dir_all(&private)
         && e.kind() != std::io::ErrorKind::NotFound

@@ -164,6 +164,9 @@ impl Engine {
             Role::North(n, _) => (n.id.clone(), ConnectorKind::North, n.type_id.clone()),
         };
         let status = new_status(&self.folder.registry, &id, kind, &type_id);
+        if let Ok(Some(stored)) = self.store.state(&status::counters_key(&id)) {
+            status.restore_counters(&stored);
+        }
         Ok(Slot::new(role, status))
     }
 
@@ -361,6 +364,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         let _ = std::fs::remove_file(engine.data.0.join(crate::admin::URL_FILE));
     }
     engine.stop_all().await;
+    engine.board.persist_counters(&engine.store).await;
     engine.store.flush().await?;
     background.stop().await;
     engine.board.write(&engine.data.status())?;

@@ -75,6 +75,39 @@ pub struct Counters {
     pub files_to_error: AtomicU64,
 }
 
+/// The counters that last across restarts (a user expects totals of data): the rest count since
+/// the engine started.
+const LASTING: [&str; 8] = [
+    "values_in",
+    "files_in",
+    "values_not_finite",
+    "values_sent",
+    "files_sent",
+    "values_to_error",
+    "files_to_error",
+    "dropped",
+];
+
+/// The key, in the store's state, of the lasting counters of connector `id`.
+pub fn counters_key(id: &str) -> String {
+    format!("counters/{id}/")
+}
+
+impl Counters {
+    fn lasting(&self, name: &str) -> Option<&AtomicU64> {
+        Some(match name {
+            "values_in" => &self.values_in,
+            "files_in" => &self.files_in,
+            "values_not_finite" => &self.values_not_finite,
+            "values_sent" => &self.values_sent,
+            "files_sent" => &self.files_sent,
+            "values_to_error" => &self.values_to_error,
+            "files_to_error" => &self.files_to_error,
+            _ => return None,
+        })
+    }
+}
+
 /// Adds `n` to a counter.
 pub fn bump(c: &AtomicU64, n: u64) {
     c.fetch_add(n, Ordering::Relaxed);
@@ -204,6 +237,36 @@ impl ConnectorStatus {
     pub fn error(&self, message: impl Into<String>) {
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((Timestamp::now(), message.into()));
+    }
+
+    /// The counters that last across restarts, as stored.
+    pub fn lasting_counters(&self) -> Vec<u8> {
+        let map: std::collections::BTreeMap<&str, u64> = LASTING
+            .iter()
+            .map(|&name| {
+                let n = match self.counters.lasting(name) {
+                    Some(c) => c.load(Ordering::Relaxed),
+                    None => self.reports.dropped_count(),
+                };
+                (name, n)
+            })
+            .collect();
+        serde_json::to_vec(&map).unwrap_or_default()
+    }
+
+    /// Starts the lasting counters from what an earlier run stored (ignored if unreadable).
+    pub fn restore_counters(&self, stored: &[u8]) {
+        let Ok(map) = serde_json::from_slice::<std::collections::BTreeMap<String, u64>>(stored)
+        else {
+            return;
+        };
+        for (name, n) in map {
+            match self.counters.lasting(&name) {
+                Some(c) => c.store(n, Ordering::Relaxed),
+                None if name == "dropped" => self.reports.restore_dropped(n),
+                None => {}
+            }
+        }
     }
 
     /// North: the head of the queue has failed again (`true`) or was sent or set aside.
@@ -418,6 +481,26 @@ impl StatusBoard {
             updated: Timestamp::now(),
             add_values_latency_us: latency,
             connectors,
+        }
+    }
+
+    /// Stores every connector's lasting counters (without fsync: they reach the disk with the
+    /// next durable commit).
+    pub async fn persist_counters(&self, store: &crate::cache::Store) {
+        let connectors = self
+            .connectors
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        let ops = connectors
+            .iter()
+            .map(|c| crate::cache::Op::PutState {
+                key: counters_key(&c.id),
+                value: c.lasting_counters(),
+            })
+            .collect();
+        if let Err(e) = store.apply(ops, false).await {
+            tracing::warn!("cannot store the counters: {e}");
         }
     }
 
