@@ -79,7 +79,7 @@ impl InProcess {
             data: DataDir(data.to_path_buf()),
             plugins,
             static_plugins,
-            admin: None,
+            frontends: Vec::new(),
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

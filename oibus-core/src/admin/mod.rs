@@ -7,7 +7,7 @@ mod openapi;
 mod routes;
 pub mod token;
 
-use crate::engine::{DataDir, commands::Command, status::StatusBoard};
+use crate::engine::{DataDir, RunningFrontend, commands::Command, status::StatusBoard};
 use anyhow::Context as _;
 use std::{net::SocketAddr, sync::Arc};
 use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
@@ -36,6 +36,35 @@ impl AdminHandle {
     pub async fn stop(self) {
         self.cancel.cancel();
         let _ = self.task.await;
+    }
+}
+
+impl crate::engine::Frontend for AdminOptions {
+    fn start(
+        self: Box<Self>,
+        data: DataDir,
+        commands: mpsc::Sender<Command>,
+        board: Arc<StatusBoard>,
+    ) -> futures_util::future::BoxFuture<'static, anyhow::Result<Box<dyn RunningFrontend>>> {
+        Box::pin(async move {
+            let handle = serve(*self, &data, commands, board).await?;
+            Ok(Box::new(Running { handle, data }) as Box<dyn RunningFrontend>)
+        })
+    }
+}
+
+/// The API as the engine runs it: stopping it also removes its address file.
+struct Running {
+    handle: AdminHandle,
+    data: DataDir,
+}
+
+impl RunningFrontend for Running {
+    fn stop(self: Box<Self>) -> futures_util::future::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            self.handle.stop().await;
+            let _ = std::fs::remove_file(self.data.0.join(URL_FILE));
+        })
     }
 }
 

@@ -76,12 +76,12 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
                 "{origin}: engine.admin.listen: {listen:?} is not an address and port: {e}"
             )
         })?;
-        Some(crate::admin::AdminOptions {
+        vec![Box::new(crate::admin::AdminOptions {
             listen,
             token: config.engine.admin.token.clone(),
-        })
+        }) as Box<dyn crate::engine::Frontend>]
     } else {
-        None
+        Vec::new()
     };
     Ok(EngineOptions {
         config_file: args.config.as_ref().map(|p| absolute(p)),
@@ -91,7 +91,7 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
         data,
         plugins,
         static_plugins: Vec::new(),
-        admin,
+        frontends: admin,
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod background;
 pub(crate) mod commands;
+pub mod frontend;
 pub mod history;
 mod north;
 pub mod plugins;
@@ -13,6 +14,7 @@ mod south;
 pub mod status;
 mod supervisor;
 
+pub use frontend::{Frontend, RunningFrontend};
 pub(crate) use slot::Role;
 pub use status::{Snapshot, State};
 pub use supervisor::backoff;
@@ -86,8 +88,8 @@ pub struct EngineOptions {
     pub plugins: PathBuf,
     /// Plugins linked into the binary, registered after those of the folder (benchmarks).
     pub static_plugins: Vec<crate::plugin::LoadedPlugin>,
-    /// The admin API (`None`: no API).
-    pub admin: Option<crate::admin::AdminOptions>,
+    /// What is served beside the engine once its connectors run (the admin API).
+    pub frontends: Vec<Box<dyn Frontend>>,
 }
 
 /// The running engine: what the main loop and the admin API's commands act on.
@@ -227,7 +229,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         data,
         plugins,
         static_plugins,
-        admin,
+        frontends,
     } = options;
     std::fs::create_dir_all(&data.0)
         .with_context(|| format!("cannot create the data folder {}", data.0.display()))?;
@@ -325,12 +327,17 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         engine.data.status(),
     );
     let (commands_tx, mut commands) = tokio::sync::mpsc::channel(16);
-    let api = match admin {
-        Some(options) => Some(
-            crate::admin::serve(options, &engine.data, commands_tx, engine.board.clone()).await?,
-        ),
-        None => None,
-    };
+    let mut running_frontends = Vec::with_capacity(frontends.len());
+    for f in frontends {
+        let started = f
+            .start(
+                engine.data.clone(),
+                commands_tx.clone(),
+                engine.board.clone(),
+            )
+            .await?;
+        running_frontends.push(started);
+    }
     tracing::info!(
         "engine {:?} running: {} South(s), {} North(s)",
         engine.config.engine.name,
@@ -359,9 +366,8 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         engine.rescan().await;
     }
     tracing::info!("stopping");
-    if let Some(api) = api {
-        api.stop().await;
-        let _ = std::fs::remove_file(engine.data.0.join(crate::admin::URL_FILE));
+    for f in running_frontends {
+        f.stop().await;
     }
     engine.stop_all().await;
     engine.board.persist_counters(&engine.store).await;
