@@ -184,22 +184,20 @@ fn values_cross_a_broker_over_mutual_tls_and_certificate_problems_are_named() {
 
 // ---- Faults, with mosquitto's own clients (mosquitto_pub, mosquitto_sub) on the other side ----
 
+/// mosquitto_pub at QoS 1 to `topic` of the broker on `port`.
+fn mosquitto_pub_to(port: u16, topic: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new("mosquitto_pub");
+    let port = port.to_string();
+    cmd.args(["-h", "127.0.0.1", "-p", &port, "-q", "1", "-t", topic]);
+    cmd
+}
+
 /// Publishes `payloads` in order to `topic` at QoS 1 with mosquitto_pub (one connection, one
 /// message per line), `retain` or not.
 fn mosquitto_pub(port: u16, topic: &str, payloads: &[String], retain: bool) {
     use std::io::Write;
-    let mut cmd = std::process::Command::new("mosquitto_pub");
-    cmd.args([
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &port.to_string(),
-        "-q",
-        "1",
-        "-t",
-        topic,
-        "-l",
-    ]);
+    let mut cmd = mosquitto_pub_to(port, topic);
+    cmd.arg("-l");
     if retain {
         cmd.arg("-r");
     }
@@ -217,18 +215,8 @@ fn mosquitto_pub(port: u16, topic: &str, payloads: &[String], retain: bool) {
 
 /// Publishes the file `file` as one message (mosquitto_pub -f).
 fn mosquitto_pub_file(port: u16, topic: &str, file: &std::path::Path) {
-    let status = std::process::Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-q",
-            "1",
-            "-t",
-            topic,
-            "-f",
-        ])
+    let status = mosquitto_pub_to(port, topic)
+        .arg("-f")
         .arg(file)
         .status()
         .expect("mosquitto_pub");

@@ -23,15 +23,21 @@ caching = {{ group_count = 2000, send_interval = "200ms", retry_interval = "100m
     )
 }
 
-/// Every value stored in stream `PLANT`, written as the probe North would record them.
-fn dump_stream(port: u16, out: &Path) -> usize {
+/// Runs `f` on stream `PLANT` of the server on `port`.
+fn with_stream<T>(port: u16, f: impl AsyncFnOnce(async_nats::jetstream::stream::Stream) -> T) -> T {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let client = async_nats::connect(format!("127.0.0.1:{port}"))
             .await
             .unwrap();
         let js = async_nats::jetstream::new(client);
-        let mut stream = js.get_stream("PLANT").await.unwrap();
+        f(js.get_stream("PLANT").await.unwrap()).await
+    })
+}
+
+/// Every value stored in stream `PLANT`, written as the probe North would record them.
+fn dump_stream(port: u16, out: &Path) -> usize {
+    with_stream(port, async |mut stream| {
         let info = stream.info().await.unwrap();
         let (first, last) = (info.state.first_sequence, info.state.last_sequence);
         let mut file = fs::File::create(out).unwrap();
@@ -144,13 +150,7 @@ fn values_reach_a_server_that_requires_tls_and_client_certificates() {
 
 /// Every message of stream `PLANT` on `subject`: its payload size and `Oibus-File-Name` header.
 fn stored_files(port: u16, subject: &str) -> Vec<(usize, Option<String>)> {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let client = async_nats::connect(format!("127.0.0.1:{port}"))
-            .await
-            .unwrap();
-        let js = async_nats::jetstream::new(client);
-        let mut stream = js.get_stream("PLANT").await.unwrap();
+    with_stream(port, async |mut stream| {
         let info = stream.info().await.unwrap();
         let mut out = Vec::new();
         if info.state.messages == 0 {
