@@ -1,6 +1,6 @@
 //! The `oibus` binary as a user runs it.
 
-use oibus_tests::{PRODUCT_PLUGINS, library_name, plugin_folder, run_oibus as run};
+use oibus_tests::{PRODUCT_PLUGINS, copy_plugin, library_name, plugin_folder, run_oibus as run};
 use std::fs;
 
 #[test]
@@ -219,5 +219,101 @@ fn check_accepts_the_demos_and_names_every_problem_of_a_bad_configuration() {
         err.contains(r#"south "from-broker" settings.broker.url"#)
             && err.contains(r#"north "to-broker" settings.broker.url"#),
         "{err}"
+    );
+}
+
+/// Compiles C `source` into the shared library `folder/name` with the system's C compiler.
+fn c_library(folder: &std::path::Path, name: &str, source: &str) {
+    let src = folder.join(format!("{name}.c"));
+    fs::write(&src, source).unwrap();
+    let status = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(folder.join(name))
+        .arg(&src)
+        .status()
+        .expect("cc (gcc, on every machine of this kind)");
+    assert!(status.success(), "cc failed on {name}");
+    fs::remove_file(src).unwrap();
+}
+
+#[test]
+fn hostile_files_are_refused_from_their_bytes_before_any_of_their_code_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Each library aborts the process the moment the system loader opens it.
+    let abort =
+        "#include <stdlib.h>\n__attribute__((constructor)) static void boom(void) { abort(); }\n";
+    let size = std::mem::size_of::<oibus_plugin_api::ffi::PluginDeclaration>();
+    c_library(d, "no-declaration.so", abort);
+    c_library(
+        d,
+        "declaration-is-code.so",
+        &format!("{abort}void oibus_plugin_declaration(void) {{}}\n"),
+    );
+    c_library(
+        d,
+        "declaration-too-small.so",
+        &format!("{abort}const char oibus_plugin_declaration[10] = \"OIBUS\";\n"),
+    );
+    c_library(
+        d,
+        "declaration-of-zeros.so",
+        &format!("{abort}const char oibus_plugin_declaration[{size}] = {{0}};\n"),
+    );
+    c_library(
+        d,
+        "declaration-uninitialised.so",
+        &format!("{abort}char oibus_plugin_declaration[{size}];\n"),
+    );
+    fs::create_dir(d.join("a-folder.so")).unwrap();
+    std::os::unix::fs::symlink(d.join("nothing-here"), d.join("dangling.so")).unwrap();
+    std::os::unix::fs::symlink(d.join("loop.so"), d.join("loop.so")).unwrap();
+    copy_plugin("oibus_north_console", d);
+    let data = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(&[
+        "plugins",
+        "list",
+        "--dir",
+        d.to_str().unwrap(),
+        "--data",
+        data.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "the engine must survive: {err}\n{out}");
+    let row = |file: &str| {
+        out.lines()
+            .find(|l| l.starts_with(file))
+            .unwrap_or_else(|| panic!("no row for {file}:\n{out}"))
+            .to_string()
+    };
+    assert!(
+        row("no-declaration.so").contains("not an oibus plugin"),
+        "{out}"
+    );
+    // A function, not data: its size gives it away first.
+    assert!(
+        row("declaration-is-code.so").contains("malformed plugin declaration"),
+        "{out}"
+    );
+    assert!(
+        row("declaration-too-small.so").contains("is 10 bytes"),
+        "{out}"
+    );
+    assert!(
+        row("declaration-of-zeros.so").contains("not an oibus plugin"),
+        "{out}"
+    );
+    assert!(
+        row("declaration-uninitialised.so").contains("not in data"),
+        "{out}"
+    );
+    assert!(row("a-folder.so").contains("a directory"), "{out}");
+    assert!(row("dangling.so").contains("leads to no file"), "{out}");
+    assert!(
+        row("loop.so").contains("Too many levels of symbolic links"),
+        "{out}"
+    );
+    assert!(
+        row(&library_name("oibus_north_console")).ends_with(" ok"),
+        "{out}"
     );
 }

@@ -159,3 +159,22 @@ fn an_unreadable_folder_is_an_error() {
         .expect("error");
     assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
 }
+
+#[test]
+fn a_large_file_that_is_no_library_is_refused_from_its_headers_without_being_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fs::File::create(dir.path().join("zeros.so")).unwrap();
+    f.set_len(200 << 20).unwrap(); // 200 MB of zeros (sparse: nothing to write)
+    let (_, reports, cache) = discover(dir.path());
+    assert!(
+        refusal(&reports, "zeros.so").contains("not a shared library"),
+        "{reports:?}"
+    );
+    let copies: Vec<_> = fs::read_dir(cache.path())
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        copies.is_empty(),
+        "copied before its headers were checked: {copies:?}"
+    );
+}

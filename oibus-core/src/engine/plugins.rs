@@ -42,7 +42,10 @@ struct Stamp {
 }
 
 fn stamp(path: &Path) -> Option<Stamp> {
-    let meta = std::fs::metadata(path).ok()?;
+    // A link to nothing is stamped by the link itself, so that it is reported once.
+    let meta = std::fs::metadata(path)
+        .or_else(|_| std::fs::symlink_metadata(path))
+        .ok()?;
     Some(Stamp {
         len: meta.len(),
         modified: meta.modified().ok(),

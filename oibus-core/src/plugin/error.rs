@@ -48,6 +48,23 @@ pub enum LoadError {
         /// The loader's message.
         reason: String,
     },
+    /// Not a regular file: a directory, a symbolic link to nothing, a loop of links, a device…
+    #[error("{file}: not a plugin file: {reason}")]
+    NotAFile {
+        /// The path.
+        file: PathBuf,
+        /// What it is instead.
+        reason: String,
+    },
+    /// The declaration symbol is there but is not a declaration the engine can read: in the wrong
+    /// section, of the wrong size, or with fields that do not parse. Nothing of the file ran.
+    #[error("{file}: malformed plugin declaration: {reason}")]
+    BadDeclaration {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A valid library without an oibus plugin declaration.
     #[error(
         "{file}: not an oibus plugin (no `oibus_plugin_declaration` symbol; build it with oibus_plugin_api::export_plugin!)"

@@ -1,8 +1,14 @@
-//! Static checks on a library file before the system loader ever sees it: `dlopen` on a truncated
-//! file can map segments past its end and crash the process later, so a file must be complete.
+//! Static checks on a library file before the system loader ever sees it. `dlopen` runs a
+//! library's constructors, and on a truncated file can map segments past its end and crash the
+//! process later. So the file must be complete, for this machine, and carry a readable
+//! declaration: all read from its bytes, with none of its code run.
 
 use super::LoadError;
-use object::{Architecture, BinaryFormat, Object, ObjectKind, ObjectSection, ObjectSegment};
+use object::{
+    Architecture, BinaryFormat, Object, ObjectKind, ObjectSection, ObjectSegment, ObjectSymbol,
+    SectionKind,
+};
+use oibus_plugin_api::ffi::{DECLARATION_SYMBOL, PLUGIN_MAGIC, PluginDeclaration};
 use std::path::Path;
 
 fn host_format() -> BinaryFormat {
@@ -42,6 +48,122 @@ pub fn check_library_file(file: &Path) -> Result<(), LoadError> {
     let len = f.metadata().map_err(io)?.len();
     let cache = object::ReadCache::new(f);
     check_library_data(file, &cache, len)
+}
+
+/// Reads the plugin declaration of the library `file` from its bytes: the exported symbol
+/// `oibus_plugin_declaration` must exist, lie in a data section with file content, have the
+/// declaration's size (where the format records sizes) and start with the plugin magic. Only a
+/// file that passes is ever opened by the system loader.
+pub fn read_declaration_file(file: &Path) -> Result<PluginDeclaration, LoadError> {
+    let io = |source| LoadError::Io {
+        file: file.to_path_buf(),
+        source,
+    };
+    let f = std::fs::File::open(file).map_err(io)?;
+    let cache = object::ReadCache::new(f);
+    read_declaration(file, &cache)
+}
+
+fn read_declaration<'d, R: object::ReadRef<'d>>(
+    file: &Path,
+    bytes: R,
+) -> Result<PluginDeclaration, LoadError> {
+    let bad = |reason: String| LoadError::BadDeclaration {
+        file: file.to_path_buf(),
+        reason,
+    };
+    let obj = object::File::parse(bytes).map_err(|e| LoadError::NotALibrary {
+        file: file.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let wanted = DECLARATION_SYMBOL.as_bytes();
+    // Mach-O prefixes C symbols with `_`.
+    let is_ours = |name: &[u8]| name == wanted || name.strip_prefix(b"_") == Some(wanted);
+    let export = obj
+        .exports()
+        .map_err(|e| bad(format!("cannot read the exported symbols: {e}")))?
+        .filter_map(|e| e.ok())
+        .find(|e| matches!(e.name(), object::NameOrOrdinal::Name(n) if is_ours(n)))
+        .ok_or_else(|| LoadError::NotAPlugin {
+            file: file.to_path_buf(),
+        })?;
+    let object::ExportTarget::Address { address } = export.target() else {
+        return Err(bad(format!(
+            "symbol {DECLARATION_SYMBOL} is not an address in the library (absolute or re-exported)"
+        )));
+    };
+    let size = std::mem::size_of::<PluginDeclaration>() as u64;
+    // ELF records each symbol's size: it must be the declaration's.
+    if let Some(sym) = obj
+        .dynamic_symbols()
+        .find(|s| s.name_bytes().is_ok_and(is_ours) && s.address() == address)
+        && sym.size() != 0
+        && sym.size() != size
+    {
+        return Err(bad(format!(
+            "symbol {DECLARATION_SYMBOL} is {} bytes, a declaration is {size}",
+            sym.size()
+        )));
+    }
+    let section = obj
+        .sections()
+        .find(|s| address >= s.address() && address.saturating_add(size) <= s.address() + s.size())
+        .ok_or_else(|| {
+            bad(format!(
+                "symbol {DECLARATION_SYMBOL} at {address:#x} is in no section of the file"
+            ))
+        })?;
+    let name = section.name().unwrap_or("?").to_string();
+    match section.kind() {
+        SectionKind::Data
+        | SectionKind::ReadOnlyData
+        | SectionKind::ReadOnlyDataWithRel
+        | SectionKind::ReadOnlyString => {}
+        kind => {
+            return Err(bad(format!(
+                "symbol {DECLARATION_SYMBOL} lies in section {name} ({kind:?}), not in data"
+            )));
+        }
+    }
+    let data = section
+        .data_range(address, size)
+        .map_err(|e| bad(format!("section {name}: {e}")))?
+        .ok_or_else(|| {
+            bad(format!(
+                "symbol {DECLARATION_SYMBOL} runs past section {name}"
+            ))
+        })?;
+    if data.len() as u64 != size {
+        return Err(bad(format!(
+            "section {name} holds {} bytes of it",
+            data.len()
+        )));
+    }
+    // SAFETY: `data` is exactly one declaration's bytes; every bit pattern is a valid
+    // `PluginDeclaration` (byte arrays and integers only, no pointers), read unaligned.
+    let declaration: PluginDeclaration =
+        unsafe { std::ptr::read_unaligned(data.as_ptr().cast::<PluginDeclaration>()) };
+    if declaration.magic != PLUGIN_MAGIC {
+        return Err(LoadError::NotAPlugin {
+            file: file.to_path_buf(),
+        });
+    }
+    if declaration.declaration_version != 1 {
+        return Err(bad(format!(
+            "declaration layout version {}, this engine reads 1",
+            declaration.declaration_version
+        )));
+    }
+    for (what, text) in [
+        ("plugin id", &declaration.plugin_id[..]),
+        ("plugin version", &declaration.plugin_version[..]),
+    ] {
+        let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+        if end == 0 || std::str::from_utf8(&text[..end]).is_err() {
+            return Err(bad(format!("the {what} is empty or not UTF-8")));
+        }
+    }
+    Ok(declaration)
 }
 
 fn check_library_data<'d, R: object::ReadRef<'d>>(

@@ -7,9 +7,7 @@ use abi_stable::{
 };
 use oibus_plugin_api::{
     ConnectorKind, Manifest, PluginError,
-    ffi::{
-        ConnectorBox, DECLARATION_SYMBOL, HostBox, PLUGIN_MAGIC, PluginDeclaration, PluginModuleRef,
-    },
+    ffi::{ConnectorBox, HostBox, PluginDeclaration, PluginModuleRef},
     version::{check_compatibility, host_api_version},
 };
 use std::{
@@ -84,43 +82,74 @@ impl LoadedPlugin {
     }
 }
 
-/// Loads `file`, shadow-copied into `cache_dir`.
+/// Names the original file in a refusal found on its shadow copy.
+fn about(file: &Path, e: LoadError) -> LoadError {
+    let file = file.to_path_buf();
+    match e {
+        LoadError::Truncated { reason, .. } => LoadError::Truncated { file, reason },
+        LoadError::NotALibrary { reason, .. } => LoadError::NotALibrary { file, reason },
+        LoadError::WrongPlatform {
+            found, expected, ..
+        } => LoadError::WrongPlatform {
+            file,
+            found,
+            expected,
+        },
+        LoadError::NotAPlugin { .. } => LoadError::NotAPlugin { file },
+        LoadError::BadDeclaration { reason, .. } => LoadError::BadDeclaration { file, reason },
+        LoadError::Io { source, .. } => LoadError::Io { file, source },
+        other => other,
+    }
+}
+
+/// What the path is, when it is not a regular file (or a link to one).
+fn not_a_file(file: &Path) -> Option<LoadError> {
+    let refused = |reason: &str| LoadError::NotAFile {
+        file: file.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    match fs::metadata(file) {
+        Ok(m) if m.is_file() => None,
+        Ok(m) if m.is_dir() => Some(refused("a directory")),
+        Ok(_) => Some(refused("not a regular file (a device, a pipe or a socket)")),
+        Err(e) if fs::symlink_metadata(file).is_ok() => Some(refused(&format!(
+            "a symbolic link that leads to no file ({e})"
+        ))),
+        Err(e) => Some(LoadError::Io {
+            file: file.to_path_buf(),
+            source: e,
+        }),
+    }
+}
+
+/// Loads `file`, shadow-copied into `cache_dir`. Every check that needs no code of the file runs
+/// first, on its bytes: the headers of the original before anything is copied, then on the copy
+/// that will be loaded (it cannot change under our feet) its completeness, its platform and its
+/// declaration with the API rule. Only then does the system loader open it.
 pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
     let io = |source| LoadError::Io {
         file: file.to_path_buf(),
         source,
     };
+    if let Some(e) = not_a_file(file) {
+        return Err(e);
+    }
     let meta = fs::metadata(file).map_err(io)?;
     let identity = shadow::identity(&meta);
     let known = identity
         .as_deref()
         .and_then(|id| shadow::lookup(cache_dir, id, meta.len()));
     let (shadow, sha256, size) = match known {
-        // This very file version was checked and copied before: nothing to read.
+        // This very file version was checked and copied before: nothing to copy.
         Some((shadow, sha256)) => (shadow, sha256, meta.len()),
         None => {
-            // Check the copy, not the original: the copy cannot change under our feet.
+            // The headers, read from the original: a large file that is no library for this
+            // machine is refused before it is copied.
+            inspect::check_library_file(file).map_err(|e| about(file, e))?;
             let (shadow, sha256, size) = shadow::copy_hashed(cache_dir, file).map_err(io)?;
             if let Err(e) = inspect::check_library_file(&shadow) {
                 let _ = fs::remove_file(&shadow);
-                return Err(match e {
-                    LoadError::Truncated { reason, .. } => LoadError::Truncated {
-                        file: file.to_path_buf(),
-                        reason,
-                    },
-                    LoadError::NotALibrary { reason, .. } => LoadError::NotALibrary {
-                        file: file.to_path_buf(),
-                        reason,
-                    },
-                    LoadError::WrongPlatform {
-                        found, expected, ..
-                    } => LoadError::WrongPlatform {
-                        file: file.to_path_buf(),
-                        found,
-                        expected,
-                    },
-                    other => other,
-                });
+                return Err(about(file, e));
             }
             if let Some(id) = &identity
                 && let Err(e) = shadow::remember(cache_dir, id, &shadow)
@@ -131,14 +160,7 @@ pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
         }
     };
 
-    let raw = RawLibrary::load_at(&shadow).map_err(|e| LoadError::OpenFailed {
-        file: file.to_path_buf(),
-        reason: first_line(&e.to_string()),
-    })?;
-    // Never unload: from here on the library may have started threads or registered TLS.
-    let raw: &'static RawLibrary = Box::leak(Box::new(raw));
-
-    let declaration = read_declaration(file, raw)?;
+    let declaration = inspect::read_declaration_file(&shadow).map_err(|e| about(file, e))?;
     let plugin = format!(
         "{} {}",
         declaration.plugin_id(),
@@ -152,6 +174,14 @@ pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
             reason: e.to_string(),
         });
     }
+
+    // From here on the file's own code runs (its constructors).
+    let raw = RawLibrary::load_at(&shadow).map_err(|e| LoadError::OpenFailed {
+        file: file.to_path_buf(),
+        reason: first_line(&e.to_string()),
+    })?;
+    // Never unload: from here on the library may have started threads or registered TLS.
+    let raw: &'static RawLibrary = Box::leak(Box::new(raw));
 
     // SAFETY: the library stays loaded for the life of the process (leaked above).
     let header =
@@ -217,33 +247,6 @@ pub fn from_static(
             module,
         }),
     })
-}
-
-fn read_declaration(file: &Path, raw: &'static RawLibrary) -> Result<PluginDeclaration, LoadError> {
-    let symbol = format!("{DECLARATION_SYMBOL}\0");
-    // SAFETY: the symbol, if present, is a `PluginDeclaration` static exported by `export_plugin!`;
-    // its magic is checked before any other field is trusted.
-    let declaration = unsafe {
-        match raw.get::<*const PluginDeclaration>(symbol.as_bytes()) {
-            Ok(sym) if !sym.is_null() => **sym,
-            Ok(_) => {
-                return Err(LoadError::NotAPlugin {
-                    file: file.to_path_buf(),
-                });
-            }
-            Err(_) => {
-                return Err(LoadError::NotAPlugin {
-                    file: file.to_path_buf(),
-                });
-            }
-        }
-    };
-    if declaration.magic != PLUGIN_MAGIC {
-        return Err(LoadError::NotAPlugin {
-            file: file.to_path_buf(),
-        });
-    }
-    Ok(declaration)
 }
 
 fn read_manifest(file: &Path, module: PluginModuleRef) -> Result<Manifest, LoadError> {

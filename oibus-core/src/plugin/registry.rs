@@ -101,7 +101,9 @@ pub fn library_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| LIBRARY_EXTENSIONS.contains(&e));
-        if is_lib && path.is_file() {
+        // Not only regular files: a directory or a broken link named like a library gets a
+        // refusal line instead of silence.
+        if is_lib {
             files.push(path);
         }
     }
