@@ -317,3 +317,59 @@ fn hostile_files_are_refused_from_their_bytes_before_any_of_their_code_runs() {
         "{out}"
     );
 }
+
+#[test]
+fn a_library_planted_in_the_shared_temporary_folder_is_never_loaded() {
+    use std::os::unix::fs::MetadataExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    fs::create_dir(&plugins).unwrap();
+    let real = copy_plugin("oibus_north_console", &plugins);
+    // Where earlier versions kept their cache without --data: $TMPDIR/oibus-plugin-cache. Plant
+    // there, under the real plugin's hash and at its length, a library that aborts when opened.
+    let sum = std::process::Command::new("sha256sum")
+        .arg(&real)
+        .output()
+        .expect("sha256sum");
+    let sha = String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let shared = tmp.path().join("oibus-plugin-cache");
+    fs::create_dir(&shared).unwrap();
+    c_library(
+        &shared,
+        "planted.so",
+        "#include <stdlib.h>\n__attribute__((constructor)) static void boom(void) { abort(); }\n",
+    );
+    let planted = shared.join(format!("{sha}.so"));
+    fs::rename(shared.join("planted.so"), &planted).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&planted)
+        .unwrap()
+        .set_len(fs::metadata(&real).unwrap().len())
+        .unwrap();
+    let home = tmp.path().join("home");
+    let out = std::process::Command::new(oibus_tests::oibus())
+        .args(["plugins", "list", "--dir"])
+        .arg(&plugins)
+        .env("TMPDIR", tmp.path())
+        .env("HOME", &home)
+        .env_remove("XDG_CACHE_HOME")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.lines().any(|l| l.ends_with(" ok")), "{text}");
+    // The cache is this user's own, private folder.
+    let cache = home.join(".cache/oibus/plugin-cache");
+    assert_eq!(fs::metadata(&cache).unwrap().mode() & 0o777, 0o700);
+    assert!(cache.join(format!("{sha}.so")).exists());
+}

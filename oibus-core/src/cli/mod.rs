@@ -87,12 +87,31 @@ pub enum PluginsCommand {
     },
 }
 
-/// Where shadow copies of plugins go.
+/// Where shadow copies of plugins go: the data folder's, or without one a folder of this user's
+/// own (`$XDG_CACHE_HOME/oibus/plugin-cache`, `~/.cache/oibus/plugin-cache`), never a folder
+/// shared with other users. The loader checks that it is private before each use.
 pub fn plugin_cache_dir(data: Option<&PathBuf>) -> PathBuf {
-    match data {
-        Some(d) => d.join("plugin-cache"),
-        None => std::env::temp_dir().join("oibus-plugin-cache"),
+    if let Some(d) = data {
+        return d.join("plugin-cache");
     }
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(cache) = env("XDG_CACHE_HOME") {
+        return cache.join("oibus").join("plugin-cache");
+    }
+    if let Some(home) = env("HOME").or_else(|| env("USERPROFILE")) {
+        return home.join(".cache").join("oibus").join("plugin-cache");
+    }
+    // No home: a folder named after this user in the temporary folder, checked private.
+    #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let user = unsafe { libc::geteuid() }.to_string();
+    #[cfg(not(unix))]
+    let user = std::env::var("USERNAME").unwrap_or_default();
+    std::env::temp_dir().join(format!("oibus-plugin-cache-{user}"))
 }
 
 /// Runs a parsed command; returns the process exit code.

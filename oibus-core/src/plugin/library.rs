@@ -134,6 +134,10 @@ pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
     if let Some(e) = not_a_file(file) {
         return Err(e);
     }
+    shadow::ensure_private(cache_dir).map_err(|source| LoadError::Io {
+        file: cache_dir.to_path_buf(),
+        source,
+    })?;
     let meta = fs::metadata(file).map_err(io)?;
     let identity = shadow::identity(&meta);
     let known = identity
