@@ -2,6 +2,7 @@
 
 mod api;
 mod check;
+pub mod exit_guard;
 mod plugins;
 pub mod run;
 mod status;

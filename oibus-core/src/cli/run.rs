@@ -103,7 +103,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .thread_name("oibus-engine")
         .build()
         .context("cannot start the runtime")?;
-    runtime.block_on(async {
+    super::exit_guard::arm();
+    let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         let signal = shutdown.clone();
         tokio::spawn(async move {
@@ -111,7 +112,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             signal.cancel();
         });
         engine::run(options, shutdown).await
-    })?;
+    });
+    super::exit_guard::disarm();
+    result?;
     Ok(0)
 }
 

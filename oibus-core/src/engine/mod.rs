@@ -233,6 +233,9 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     } = options;
     std::fs::create_dir_all(&data.0)
         .with_context(|| format!("cannot create the data folder {}", data.0.display()))?;
+    // Removed when this function returns, whatever way: only a process that ended under it
+    // leaves it behind.
+    let _marker = running_marker(&data)?;
     let (mut registry, reports) = PluginRegistry::discover(&plugins, &data.plugin_cache())
         .with_context(|| format!("cannot read the plugins folder {}", plugins.display()))?;
     for p in static_plugins {
@@ -384,6 +387,37 @@ impl Engine {
         self.folder.rescan(&mut self.slots, &self.shared).await;
         self.reroute();
         self.publish_plugins();
+    }
+}
+
+/// Writes `<data>/engine.running` for this run, first reporting a marker an earlier run left: that
+/// run did not stop cleanly (killed, crashed, or ended by a plugin's abort, segfault or exit).
+fn running_marker(data: &DataDir) -> anyhow::Result<RunningMarker> {
+    let marker = data.0.join("engine.running");
+    if let Ok(earlier) = std::fs::read_to_string(&marker) {
+        let last = read_status(&data.0)
+            .map(|s| format!("; its last status is of {}", s.updated))
+            .unwrap_or_default();
+        tracing::error!(
+            "the previous run ({}) did not stop cleanly: it was killed, crashed, or a plugin ended \
+             the process (abort, segfault, exit){last}; nothing it acknowledged is lost",
+            earlier.trim()
+        );
+    }
+    std::fs::write(
+        &marker,
+        format!("pid {}, started {}", std::process::id(), Timestamp::now()),
+    )
+    .with_context(|| format!("cannot write {}", marker.display()))?;
+    Ok(RunningMarker(marker))
+}
+
+/// `<data>/engine.running`, removed when dropped.
+struct RunningMarker(PathBuf);
+
+impl Drop for RunningMarker {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 

@@ -18,6 +18,10 @@ pub struct Behaviour {
     /// `connect` never completes.
     #[serde(default)]
     pub connect_hangs: bool,
+    /// `connect` ends the whole process with `std::process::exit(code)`, as a careless library
+    /// would.
+    #[serde(default)]
+    pub connect_exits: Option<i32>,
     /// `connect` fails this many times (counted in the state folder, across restarts) first.
     #[serde(default)]
     pub connect_failures: u32,
@@ -54,6 +58,9 @@ impl Behaviour {
         self.journal("connect")?;
         if self.connect_panics {
             panic!("probe: connect panics as configured");
+        }
+        if let Some(code) = self.connect_exits {
+            std::process::exit(code);
         }
         if let Some(v) = &self.fail_connect_on_version
             && *v == declared_version()
