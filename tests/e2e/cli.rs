@@ -1,6 +1,8 @@
 //! The `oibus` binary as a user runs it.
 
-use oibus_tests::{PRODUCT_PLUGINS, copy_plugin, library_name, plugin_folder, run_oibus as run};
+use oibus_tests::{
+    PRODUCT_PLUGINS, c_library, copy_plugin, library_name, plugin_folder, run_oibus as run,
+};
 use std::fs;
 
 #[test]
@@ -222,20 +224,6 @@ fn check_accepts_the_demos_and_names_every_problem_of_a_bad_configuration() {
     );
 }
 
-/// Compiles C `source` into the shared library `folder/name` with the system's C compiler.
-fn c_library(folder: &std::path::Path, name: &str, source: &str) {
-    let src = folder.join(format!("{name}.c"));
-    fs::write(&src, source).unwrap();
-    let status = std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(folder.join(name))
-        .arg(&src)
-        .status()
-        .expect("cc (gcc, on every machine of this kind)");
-    assert!(status.success(), "cc failed on {name}");
-    fs::remove_file(src).unwrap();
-}
-
 #[test]
 fn hostile_files_are_refused_from_their_bytes_before_any_of_their_code_runs() {
     let dir = tempfile::tempdir().unwrap();
@@ -338,11 +326,7 @@ fn a_library_planted_in_the_shared_temporary_folder_is_never_loaded() {
         .to_string();
     let shared = tmp.path().join("oibus-plugin-cache");
     fs::create_dir(&shared).unwrap();
-    c_library(
-        &shared,
-        "planted.so",
-        "#include <stdlib.h>\n__attribute__((constructor)) static void boom(void) { abort(); }\n",
-    );
+    c_library(&shared, "planted.so", oibus_tests::ABORTING_CONSTRUCTOR);
     let planted = shared.join(format!("{sha}.so"));
     fs::rename(shared.join("planted.so"), &planted).unwrap();
     fs::File::options()

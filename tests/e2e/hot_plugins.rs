@@ -262,3 +262,49 @@ caching = { send_interval = "50ms" }
         "{src}"
     );
 }
+
+#[test]
+fn hostile_files_dropped_into_a_running_engine_are_refused_without_running() {
+    use oibus_tests::{ABORTING_CONSTRUCTOR, c_library};
+    let ws = Workspace::new(&[PROBE]);
+    ws.config("[[north]]\nid = \"dst\"\ntype = \"probe-north\"\n");
+    let mut engine = ws.start();
+    engine.wait_until("dst connected", Duration::from_secs(20), |e| {
+        state_of(e, "dst") == "connected"
+    });
+    let plugins = ws.path("plugins");
+    let size = std::mem::size_of::<oibus_plugin_api::ffi::PluginDeclaration>();
+    // Built elsewhere, then moved in whole, as an operator copies a file.
+    let staging = ws.path("staging");
+    fs::create_dir_all(&staging).unwrap();
+    c_library(&staging, "aborts.so", ABORTING_CONSTRUCTOR);
+    c_library(
+        &staging,
+        "zeros.so",
+        &format!("{ABORTING_CONSTRUCTOR}const char oibus_plugin_declaration[{size}] = {{0}};\n"),
+    );
+    for f in ["aborts.so", "zeros.so"] {
+        fs::rename(staging.join(f), plugins.join(f)).unwrap();
+    }
+    fs::create_dir(plugins.join("folder.so")).unwrap();
+    engine.wait_until("the three refusals", Duration::from_secs(30), |e| {
+        ["aborts.so", "zeros.so", "folder.so"]
+            .iter()
+            .all(|f| report_of(e, f)["status"] == "refused")
+    });
+    assert!(
+        report_of(&engine, "aborts.so")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not an oibus plugin")
+    );
+    assert!(
+        report_of(&engine, "folder.so")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("a directory")
+    );
+    // Still alive and serving.
+    assert_eq!(state_of(&engine, "dst"), "connected");
+    engine.stop();
+}

@@ -113,6 +113,24 @@ pub fn copy_plugin(base: &str, folder: &Path) -> PathBuf {
     target
 }
 
+/// Compiles C `source` into the shared library `folder/name` with the system's C compiler.
+pub fn c_library(folder: &Path, name: &str, source: &str) {
+    let src = folder.join(format!("{name}.c"));
+    fs::write(&src, source).unwrap();
+    let status = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(folder.join(name))
+        .arg(&src)
+        .status()
+        .expect("cc (gcc, on every machine of this kind)");
+    assert!(status.success(), "cc failed on {name}");
+    fs::remove_file(src).unwrap();
+}
+
+/// C source of a library whose constructor aborts the process the moment it is opened.
+pub const ABORTING_CONSTRUCTOR: &str =
+    "#include <stdlib.h>\n__attribute__((constructor)) static void boom(void) { abort(); }\n";
+
 /// The `oibus` binary.
 pub fn oibus() -> PathBuf {
     build().join(format!("oibus{}", std::env::consts::EXE_SUFFIX))
