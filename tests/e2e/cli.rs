@@ -229,8 +229,7 @@ fn hostile_files_are_refused_from_their_bytes_before_any_of_their_code_runs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // Each library aborts the process the moment the system loader opens it.
-    let abort =
-        "#include <stdlib.h>\n__attribute__((constructor)) static void boom(void) { abort(); }\n";
+    let abort = oibus_tests::ABORTING_CONSTRUCTOR;
     let size = std::mem::size_of::<oibus_plugin_api::ffi::PluginDeclaration>();
     c_library(d, "no-declaration.so", abort);
     c_library(

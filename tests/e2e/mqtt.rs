@@ -260,6 +260,15 @@ fn received_by_point(ws: &Workspace) -> std::collections::BTreeMap<String, Vec<f
     out
 }
 
+/// Waits until `sub` is connected and its subscription has reached the broker.
+fn subscribed(engine: &mut oibus_tests::process::Engine) {
+    engine.wait_until("connected", Duration::from_secs(30), |e| {
+        e.connector("sub")
+            .is_some_and(|c| c["state"] == "connected")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+}
+
 fn numbers(range: std::ops::Range<i64>) -> Vec<String> {
     range.map(|i| i.to_string()).collect()
 }
@@ -273,11 +282,7 @@ fn what_a_persistent_session_queued_while_the_gateway_was_down_all_arrives() {
     ws.config(&subscriber(broker.port, "", items));
     // A first run makes the session and its subscription.
     let mut engine = ws.start();
-    engine.wait_until("connected", Duration::from_secs(30), |e| {
-        e.connector("sub")
-            .is_some_and(|c| c["state"] == "connected")
-    });
-    std::thread::sleep(Duration::from_millis(300)); // the subscription reaches the broker
+    subscribed(&mut engine);
     mosquitto_pub(broker.port, "queued/x", &numbers(0..1), false);
     engine.wait_until("the session to exist", Duration::from_secs(30), |e| {
         e.counter("rec", "values_sent") >= 1
@@ -317,11 +322,7 @@ fn oversized_unreadable_and_retained_messages_are_counted_and_nothing_behind_the
         "connect_timeout_ms = 1000, max_packet_size = 1000 }",
     ));
     let mut engine = ws.start();
-    engine.wait_until("connected", Duration::from_secs(30), |e| {
-        e.connector("sub")
-            .is_some_and(|c| c["state"] == "connected")
-    });
-    std::thread::sleep(Duration::from_millis(300)); // the subscription reaches the broker
+    subscribed(&mut engine);
     mosquitto_pub(broker.port, "peer/plain/s1", &numbers(0..10), false);
     let big = ws.path("big");
     std::fs::write(&big, vec![b'7'; 20_000]).unwrap(); // a 20 KB "number"
@@ -383,11 +384,7 @@ fn twenty_thousand_messages_from_ten_publishers_arrive_each_exactly_as_sent() {
     let items = r#"[{ name = "load", scan_mode = "subscription", settings = { topic = "load/+", point_id = "{2}" } }]"#;
     ws.config(&subscriber(broker.port, "", items));
     let mut engine = ws.start();
-    engine.wait_until("connected", Duration::from_secs(30), |e| {
-        e.connector("sub")
-            .is_some_and(|c| c["state"] == "connected")
-    });
-    std::thread::sleep(Duration::from_millis(300));
+    subscribed(&mut engine);
     let publishers: Vec<_> = (0..10)
         .map(|p| {
             let port = broker.port;
