@@ -178,3 +178,29 @@ fn a_large_file_that_is_no_library_is_refused_from_its_headers_without_being_cop
         "copied before its headers were checked: {copies:?}"
     );
 }
+
+#[test]
+fn a_library_for_another_architecture_is_refused_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = fs::read(library("oibus_north_console")).unwrap();
+    // ELF e_machine (bytes 18-19): the host's, replaced by the other of x86-64 / AArch64.
+    assert_eq!(&bytes[..4], b"\x7fELF", "an ELF host");
+    let other: u16 = if std::env::consts::ARCH == "aarch64" {
+        62
+    } else {
+        183
+    };
+    bytes[18..20].copy_from_slice(&other.to_le_bytes());
+    fs::write(dir.path().join("foreign.so"), &bytes).unwrap();
+    let (_, reports, _cache) = discover(dir.path());
+    let reason = refusal(&reports, "foreign.so");
+    let (foreign, host) = if other == 183 {
+        ("Aarch64", "X86_64")
+    } else {
+        ("X86_64", "Aarch64")
+    };
+    assert!(
+        reason.contains(foreign) && reason.contains(host),
+        "{reason}"
+    );
+}
