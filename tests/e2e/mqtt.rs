@@ -2,7 +2,8 @@
 
 use oibus_tests::{
     process::{
-        FAST_RECONNECT, Workspace, acknowledged_probe_south, check_acknowledged, not_yet_received,
+        FAST_RECONNECT, RECORDING_NORTH, Workspace, acknowledged_probe_south, check_acknowledged,
+        not_yet_received,
     },
     servers::{Mosquitto, TestPki},
 };
@@ -224,23 +225,17 @@ fn mosquitto_pub_file(port: u16, topic: &str, file: &std::path::Path) {
 }
 
 /// A `south-mqtt` `sub` (persistent session) with `items` (TOML), into a recording probe North.
-fn subscriber(port: u16, south_settings: &str, items: &str) -> String {
+fn subscriber(port: u16, items: &str) -> String {
     format!(
         r#"
 {FAST_RECONNECT}
 [[south]]
 id = "sub"
 type = "mqtt-south"
-settings = {{ broker = {{ url = "mqtt://127.0.0.1:{port}", client_id = "oibus-fault-sub", connect_timeout_ms = 1000 }}, flush_size = 50, flush_timeout_ms = 50 {south_settings} }}
+settings = {{ broker = {{ url = "mqtt://127.0.0.1:{port}", client_id = "oibus-fault-sub", connect_timeout_ms = 1000 }}, flush_size = 50, flush_timeout_ms = 50 }}
 items = {items}
 
-[[north]]
-id = "rec"
-type = "probe-north"
-subscriptions = ["sub"]
-settings = {{ record_file = "{{ws}}/received" }}
-caching = {{ send_interval = "50ms" }}
-"#
+{RECORDING_NORTH}"#
     )
 }
 
@@ -279,7 +274,7 @@ fn what_a_persistent_session_queued_while_the_gateway_was_down_all_arrives() {
     let ws = Workspace::new(&["oibus_test_probe", "oibus_south_mqtt"]);
     let items =
         r#"[{ name = "q", scan_mode = "subscription", settings = { topic = "queued/#" } }]"#;
-    ws.config(&subscriber(broker.port, "", items));
+    ws.config(&subscriber(broker.port, items));
     // A first run makes the session and its subscription.
     let mut engine = ws.start();
     subscribed(&mut engine);
@@ -317,7 +312,7 @@ fn oversized_unreadable_and_retained_messages_are_counted_and_nothing_behind_the
     // A retained message published before the gateway subscribes: skipped by default.
     mosquitto_pub(broker.port, "peer/plain/old", &numbers(99..100), true);
     let items = r#"[{ name = "peer", scan_mode = "subscription", settings = { topic = "peer/plain/+", point_id = "{topic}" } }]"#;
-    ws.config(&subscriber(broker.port, "", items).replace(
+    ws.config(&subscriber(broker.port, items).replace(
         "connect_timeout_ms = 1000 }",
         "connect_timeout_ms = 1000, max_packet_size = 1000 }",
     ));
@@ -382,7 +377,7 @@ fn twenty_thousand_messages_from_ten_publishers_arrive_each_exactly_as_sent() {
     let broker = Mosquitto::start(None);
     let ws = Workspace::new(&["oibus_test_probe", "oibus_south_mqtt"]);
     let items = r#"[{ name = "load", scan_mode = "subscription", settings = { topic = "load/+", point_id = "{2}" } }]"#;
-    ws.config(&subscriber(broker.port, "", items));
+    ws.config(&subscriber(broker.port, items));
     let mut engine = ws.start();
     subscribed(&mut engine);
     let publishers: Vec<_> = (0..10)

@@ -702,15 +702,12 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
         .filter(|i| i.scan_mode.as_str() != config::SUBSCRIPTION)
         .collect();
     let windows = history::windows(start, end, settings.max_read_interval.0);
-    let total = windows.len() as u64;
-    let shown = status.clone();
+    let (total, started) = (windows.len() as u64, Timestamp::now());
     let progress = move |windows_done: u64, state: &str, error: Option<String>| {
-        let mut h = shown
+        *status
             .history_request
             .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let started = h.as_ref().map_or_else(Timestamp::now, |h| h.started);
-        *h = Some(super::status::HistoryProgress {
+            .unwrap_or_else(|p| p.into_inner()) = Some(super::status::HistoryProgress {
             start,
             end,
             windows_done,
@@ -720,21 +717,14 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
             started,
         });
     };
-    *status
-        .history_request
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = None;
     progress(0, "running", None);
     let span = connector.span().clone();
     tokio::spawn(tracing::Instrument::instrument(
         async move {
             let mut reply = reply;
             let mut done = 0u64;
-            tracing::info!(
-                "history request from {start} to {end}: {} window(s)",
-                windows.len()
-            );
-            for (s, e) in windows.iter().copied() {
+            tracing::info!("history request from {start} to {end}: {total} window(s)");
+            for (s, e) in windows {
                 if done > 0 {
                     tokio::select! {
                         () = stopped.cancelled() => {}
@@ -750,10 +740,7 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
                 };
                 match outcome {
                     Err(why) => {
-                        tracing::info!(
-                            "history request {why} after {done} of {} window(s)",
-                            windows.len()
-                        );
+                        tracing::info!("history request {why} after {done} of {total} window(s)");
                         progress(done, why, None);
                         let _ = reply.send(Err(ApiError::conflict(format!(
                             "the history request was {why} after {done} window(s)"

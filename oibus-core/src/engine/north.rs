@@ -234,43 +234,37 @@ impl NorthSender {
                 }
             })
             .await;
-        let (outcome, refused) = match outcome {
+        // What the destination refused: nothing, some values (found by halving a refused group)
+        // or, `None`, the whole group.
+        let refused = match &outcome {
+            Outcome::Cancelled => return outcome,
+            Outcome::Sent => Some(Vec::new()),
             Outcome::Failed {
-                permanent: true,
-                error,
+                permanent: true, ..
             } if count > 1 => match self.queue.read_values(&keys) {
-                Ok(all) => self.isolate(all, cancel).await,
+                Ok(all) => match self.isolate(all, cancel).await {
+                    Some(refused) => Some(refused),
+                    None => return Outcome::Cancelled,
+                },
                 Err(e) => {
                     tracing::error!("{e}");
-                    (
-                        Outcome::Failed {
-                            permanent: true,
-                            error,
-                        },
-                        None,
-                    )
+                    None
                 }
             },
-            other => (other, None),
+            Outcome::Failed { .. } => None,
         };
-        let stored = match (&outcome, refused) {
-            (Outcome::Cancelled, _) => return outcome,
-            (_, Some(refused)) if refused.is_empty() => {
-                // Refused as a whole, accepted in parts.
+        let stored = match refused {
+            Some(refused) if refused.is_empty() => {
                 bump(&self.status.counters.values_sent, count as u64);
                 self.queue.values_sent(keys).await
             }
-            (_, Some(refused)) => {
+            Some(refused) => {
                 let n = refused.len() as u64;
                 bump(&self.status.counters.values_sent, count as u64 - n);
                 bump(&self.status.counters.values_to_error, n);
                 self.queue.values_partly_failed(keys, refused).await
             }
-            (Outcome::Sent, None) => {
-                bump(&self.status.counters.values_sent, count as u64);
-                self.queue.values_sent(keys).await
-            }
-            (Outcome::Failed { .. }, None) => {
+            None => {
                 bump(&self.status.counters.values_to_error, count as u64);
                 self.queue.values_failed(keys).await
             }
@@ -283,12 +277,12 @@ impl NorthSender {
     }
 
     /// Sends a group the destination refused in halves, down to the refused values, in order.
-    /// Returns the values refused (for the error store), or `Cancelled`.
+    /// Returns the values refused (for the error store); `None` when cancelled.
     async fn isolate(
         &self,
         values: Vec<OibusValue>,
         cancel: &CancellationToken,
-    ) -> (Outcome, Option<Vec<OibusValue>>) {
+    ) -> Option<Vec<OibusValue>> {
         let halves = |lo: usize, hi: usize| [(lo, lo + (hi - lo) / 2), (lo + (hi - lo) / 2, hi)];
         let mut todo: VecDeque<(usize, usize)> = halves(0, values.len()).into();
         let mut refused = Vec::new();
@@ -310,7 +304,7 @@ impl NorthSender {
                 .await;
             match outcome {
                 Outcome::Sent => {}
-                Outcome::Cancelled => return (Outcome::Cancelled, None),
+                Outcome::Cancelled => return None,
                 Outcome::Failed {
                     permanent: true, ..
                 } if hi - lo > 1 => {
@@ -324,7 +318,7 @@ impl NorthSender {
                 }
             }
         }
-        (Outcome::Sent, Some(refused))
+        Some(refused)
     }
 
     async fn send_file(

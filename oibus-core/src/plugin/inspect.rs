@@ -52,15 +52,21 @@ pub fn check_library_file(file: &Path) -> Result<(), LoadError> {
 
 /// Reads the plugin declaration of the library `file` from its bytes: the exported symbol
 /// `oibus_plugin_declaration` must exist, lie in a data section with file content, have the
-/// declaration's size (where the format records sizes) and start with the plugin magic. Only a
-/// file that passes is ever opened by the system loader.
-pub fn read_declaration_file(file: &Path) -> Result<PluginDeclaration, LoadError> {
+/// declaration's size (where the format records sizes) and start with the plugin magic. With
+/// `complete`, first checks (as [`check_library_file`]) that it is a complete library for this
+/// machine, from the same read of the file. Only a file that passes is ever opened by the
+/// system loader.
+pub fn read_declaration_file(file: &Path, complete: bool) -> Result<PluginDeclaration, LoadError> {
     let io = |source| LoadError::Io {
         file: file.to_path_buf(),
         source,
     };
     let f = std::fs::File::open(file).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
     let cache = object::ReadCache::new(f);
+    if complete {
+        check_library_data(file, &cache, len)?;
+    }
     read_declaration(file, &cache)
 }
 

@@ -143,28 +143,37 @@ pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
     let known = identity
         .as_deref()
         .and_then(|id| shadow::lookup(cache_dir, id, meta.len()));
-    let (shadow, sha256, size) = match known {
+    let (shadow, sha256, size, declaration) = match known {
         // This very file version was checked and copied before: nothing to copy.
-        Some((shadow, sha256)) => (shadow, sha256, meta.len()),
+        Some((shadow, sha256)) => {
+            let declaration =
+                inspect::read_declaration_file(&shadow, false).map_err(|e| about(file, e))?;
+            (shadow, sha256, meta.len(), declaration)
+        }
         None => {
             // The headers, read from the original: a large file that is no library for this
             // machine is refused before it is copied.
             inspect::check_library_file(file).map_err(|e| about(file, e))?;
             let (shadow, sha256, size) = shadow::copy_hashed(cache_dir, file).map_err(io)?;
-            if let Err(e) = inspect::check_library_file(&shadow) {
+            let declaration = inspect::read_declaration_file(&shadow, true);
+            if let Err(
+                LoadError::Truncated { .. }
+                | LoadError::NotALibrary { .. }
+                | LoadError::WrongPlatform { .. },
+            ) = &declaration
+            {
+                // Not a complete library for this machine: no copy is kept.
                 let _ = fs::remove_file(&shadow);
-                return Err(about(file, e));
-            }
-            if let Some(id) = &identity
+            } else if let Some(id) = &identity
                 && let Err(e) = shadow::remember(cache_dir, id, &shadow)
             {
                 tracing::debug!("cannot index {}: {e}", shadow.display());
             }
-            (shadow, sha256, size)
+            let declaration = declaration.map_err(|e| about(file, e))?;
+            (shadow, sha256, size, declaration)
         }
     };
 
-    let declaration = inspect::read_declaration_file(&shadow).map_err(|e| about(file, e))?;
     let plugin = format!(
         "{} {}",
         declaration.plugin_id(),
