@@ -80,6 +80,7 @@ impl InProcess {
             plugins,
             static_plugins,
             frontends: Vec::new(),
+            host_exe: None,
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -10,5 +10,6 @@ pub mod cli;
 pub mod config;
 pub mod connector;
 pub mod engine;
+pub mod isolation;
 pub mod plugin;
 pub mod schema;

@@ -27,6 +27,22 @@ impl ErrorKind {
     /// connects again (then re-subscribes a South's subscriptions).
     pub const CONNECTION_LOST: Self = Self(6);
 
+    /// The kind's number, for hosts that carry errors over a wire.
+    ///
+    /// ```
+    /// use oibus_plugin_api::ErrorKind;
+    /// assert_eq!(ErrorKind::from_code(ErrorKind::PERMANENT.code()), ErrorKind::PERMANENT);
+    /// ```
+    pub fn code(self) -> u8 {
+        self.0
+    }
+
+    /// The kind of number `code` (a kind unknown to this host is kept as it is; it counts as
+    /// transient).
+    pub fn from_code(code: u8) -> Self {
+        Self(code)
+    }
+
     /// A stable name for logs and JSON.
     pub fn name(self) -> &'static str {
         match self {

@@ -199,6 +199,7 @@ pub fn standalone_connector(
             state_dir,
             timeouts: oibus_core::connector::Timeouts::default(),
             reports: Default::default(),
+            isolation: None,
         },
         sink,
         tokio::runtime::Handle::current(),

@@ -8,11 +8,13 @@ use anyhow::Context as _;
 /// Prints the plugins found and the verdict; exit code 0 when the configuration would start.
 pub fn run(args: &Args) -> anyhow::Result<i32> {
     let options = options(args)?;
-    let cache = options.data.plugin_cache();
-    std::fs::create_dir_all(&cache)
-        .with_context(|| format!("cannot create {}", cache.display()))?;
+    let load = crate::engine::load_options(
+        &options.config,
+        &options.data,
+        options.host_exe.as_deref(),
+    )?;
     let (registry, reports) =
-        PluginRegistry::discover(&options.plugins, &cache).with_context(|| {
+        PluginRegistry::discover(&options.plugins, &load).with_context(|| {
             format!(
                 "cannot read the plugins folder {}",
                 options.plugins.display()

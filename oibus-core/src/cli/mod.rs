@@ -5,6 +5,7 @@ mod check;
 pub mod exit_guard;
 mod plugins;
 pub mod run;
+mod signing;
 mod status;
 mod table;
 mod test_connection;
@@ -37,6 +38,9 @@ pub enum Command {
     /// Check a configuration against the plugins it would run with, and start nothing: exit 0
     /// if `run` would start, 2 with every problem (file, connector, field) if not.
     Check(run::Args),
+    /// The child process of an isolated connector or of a probe (started by the engine).
+    #[command(subcommand, hide = true)]
+    PluginHost(PluginHostCommand),
     /// Show what every connector of an engine is doing.
     Status {
         /// The engine's data folder.
@@ -45,6 +49,29 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `oibus plugin-host …` (started by the engine, never by hand).
+#[derive(Debug, Subcommand)]
+pub enum PluginHostCommand {
+    /// Open LIBRARY and print its manifest on the protocol channel.
+    Probe {
+        /// The engine's checked copy.
+        #[arg(long)]
+        library: PathBuf,
+        /// The plugin file it stands for (in messages).
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Run one connector of LIBRARY for the engine, over standard input and output.
+    Serve {
+        /// The engine's checked copy.
+        #[arg(long)]
+        library: PathBuf,
+        /// The plugin file it stands for (in messages).
+        #[arg(long)]
+        file: PathBuf,
     },
 }
 
@@ -77,6 +104,38 @@ pub enum PluginsCommand {
         /// The engine's data folder.
         #[arg(long, default_value = "oibus-data")]
         data: PathBuf,
+    },
+    /// Create a signing key pair: NAME.pub (for the gateways' trusted-keys/) and NAME.key
+    /// (secret, mode 0600, encrypted with OIBUS_SIGNING_PASSWORD or a password asked for).
+    Keygen {
+        /// The folder the two files are written to.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// The key's name.
+        #[arg(long, default_value = "oibus-signing")]
+        name: String,
+        /// Leave the secret key unencrypted (for build machines that keep it elsewhere).
+        #[arg(long)]
+        no_password: bool,
+    },
+    /// Sign a plugin file: writes FILE.minisig beside it.
+    Sign {
+        /// The plugin file.
+        file: PathBuf,
+        /// The secret key (NAME.key from `keygen`, or a minisign secret key).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Check FILE.minisig against public keys: exit code 0 for a good signature by one of them.
+    Verify {
+        /// The plugin file.
+        file: PathBuf,
+        /// A public key file (repeatable).
+        #[arg(long)]
+        key: Vec<PathBuf>,
+        /// A data folder whose trusted-keys/ to use.
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
     /// Print the manifest of one plugin file as JSON.
     Inspect {
@@ -115,11 +174,51 @@ pub fn plugin_cache_dir(data: Option<&PathBuf>) -> PathBuf {
     std::env::temp_dir().join(format!("oibus-plugin-cache-{user}"))
 }
 
+/// How `plugins list`, `plugins inspect` and `test-connection` load files: the signature policy
+/// `warn` with the keys of `<data>/trusted-keys`, and every file opened first in a throwaway
+/// process, so that no file's code runs in this one before it has been seen to load.
+pub fn inspection_options(data: Option<&PathBuf>) -> anyhow::Result<crate::plugin::LoadOptions> {
+    let keys = data.map(|d| d.join("trusted-keys"));
+    let trust = crate::plugin::Trust::load(
+        crate::plugin::SignaturePolicy::Warn,
+        keys.as_deref(),
+        &[],
+    )
+    .map_err(anyhow::Error::msg)?;
+    let exe = std::env::current_exe()?;
+    Ok(crate::plugin::LoadOptions {
+        cache_dir: plugin_cache_dir(data),
+        trust: std::sync::Arc::new(trust),
+        probe: Some(crate::plugin::Probe {
+            prober: std::sync::Arc::new(crate::isolation::ChildProber {
+                exe,
+                timeout: crate::config::PluginsConfig::default().probe_timeout.0,
+            }),
+            always: true,
+        }),
+    })
+}
+
 /// Runs a parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Plugins(PluginsCommand::List { dir, json, data }) => {
-            plugins::list(&dir, json, &plugin_cache_dir(data.as_ref()))
+            plugins::list(&dir, json, &inspection_options(data.as_ref())?)
+        }
+        Command::Plugins(PluginsCommand::Keygen {
+            out,
+            name,
+            no_password,
+        }) => signing::keygen(&out, &name, no_password),
+        Command::Plugins(PluginsCommand::Sign { file, key }) => signing::sign(&file, &key),
+        Command::Plugins(PluginsCommand::Verify { file, key, data }) => {
+            signing::verify(&file, &key, data.as_deref())
+        }
+        Command::PluginHost(PluginHostCommand::Probe { library, file }) => {
+            crate::isolation::child::probe(&library, &file)
+        }
+        Command::PluginHost(PluginHostCommand::Serve { library, file }) => {
+            crate::isolation::child::serve(&library, &file)
         }
         Command::Plugins(PluginsCommand::Rescan { data }) => {
             let reports = api::call(&data, "POST", "/api/plugins/rescan", None)?;
@@ -138,7 +237,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Plugins(PluginsCommand::Inspect { file, data }) => {
-            plugins::inspect(&file, &plugin_cache_dir(data.as_ref()))
+            plugins::inspect(&file, &inspection_options(data.as_ref())?)
         }
         Command::TestConnection(args) => test_connection::run(args),
         Command::Run(args) => run::run(args),

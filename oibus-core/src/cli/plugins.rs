@@ -1,13 +1,13 @@
 //! `oibus plugins list` and `oibus plugins inspect`.
 
 use super::table;
-use crate::plugin::{PluginRegistry, PluginStatus, library};
+use crate::plugin::{LoadOptions, PluginRegistry, PluginStatus, library};
 use anyhow::Context as _;
 use std::path::Path;
 
 /// Prints one row per library file of `dir`. Exit code 0 even when some files are refused.
-pub fn list(dir: &Path, json: bool, cache_dir: &Path) -> anyhow::Result<i32> {
-    let (_registry, reports) = PluginRegistry::discover(dir, cache_dir)
+pub fn list(dir: &Path, json: bool, options: &LoadOptions) -> anyhow::Result<i32> {
+    let (_registry, reports) = PluginRegistry::discover(dir, options)
         .with_context(|| format!("cannot read the plugins folder {}", dir.display()))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
@@ -55,7 +55,8 @@ pub fn print_reports(reports: &[crate::plugin::PluginReport]) {
                 PluginStatus::Ok => "ok".to_string(),
                 PluginStatus::Refused { reason } => format!("refused: {reason}"),
             };
-            vec![file, id, version, api, types, status]
+            let signer = r.signer.as_ref().map_or_else(|| "-".into(), |s| s.short());
+            vec![file, id, version, api, types, signer, status]
         })
         .collect();
     print!(
@@ -67,6 +68,7 @@ pub fn print_reports(reports: &[crate::plugin::PluginReport]) {
                 "VERSION",
                 "API",
                 "CONNECTOR TYPES",
+                "SIGNER",
                 "STATUS"
             ],
             &rows
@@ -84,8 +86,8 @@ pub fn print_reports(reports: &[crate::plugin::PluginReport]) {
 }
 
 /// Prints the manifest of one plugin file as JSON.
-pub fn inspect(file: &Path, cache_dir: &Path) -> anyhow::Result<i32> {
-    let plugin = library::load(file, cache_dir)?;
+pub fn inspect(file: &Path, options: &LoadOptions) -> anyhow::Result<i32> {
+    let plugin = library::load(file, options)?;
     println!("{}", serde_json::to_string_pretty(plugin.manifest())?);
     Ok(0)
 }

@@ -60,7 +60,7 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
     ];
     config::expand_variables(&mut config, &variables);
     let data = DataDir(data);
-    let plugins = match (&args.plugins, &config.engine.plugins) {
+    let plugins = match (&args.plugins, &config.engine.plugins.folder) {
         (Some(p), _) => absolute(p),
         (None, Some(p)) if p.is_relative() => config_dir.join(p),
         (None, Some(p)) => p.clone(),
@@ -92,6 +92,7 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
         plugins,
         static_plugins: Vec::new(),
         frontends: admin,
+        host_exe: std::env::current_exe().ok(),
     })
 }
 

@@ -1,6 +1,6 @@
 //! `oibus test-connection`: validate settings, create the connector, run `test_connection`.
 
-use super::plugin_cache_dir;
+use super::inspection_options;
 use crate::{
     connector::{self, ConnectorSpec, DiscardSink, Timeouts},
     plugin::PluginRegistry,
@@ -43,8 +43,8 @@ fn read_settings(arg: &str) -> anyhow::Result<serde_json::Value> {
 /// Runs the command; exit code 0 when the connection works, 1 otherwise.
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let settings = read_settings(&args.settings)?;
-    let cache = plugin_cache_dir(args.data.as_ref());
-    let (registry, _) = PluginRegistry::discover(&args.plugins, &cache)
+    let options = inspection_options(args.data.as_ref())?;
+    let (registry, _) = PluginRegistry::discover(&args.plugins, &options)
         .with_context(|| format!("cannot read the plugins folder {}", args.plugins.display()))?;
     let state = tempfile_dir()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -65,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     data: timeout,
                 },
                 reports: Default::default(),
+                isolation: None,
             },
             Arc::new(DiscardSink),
             tokio::runtime::Handle::current(),

@@ -58,8 +58,8 @@ pub fn expand_variables(config: &mut Config, vars: &[(&str, String)]) {
             _ => {}
         }
     }
-    if let Some(p) = &config.engine.plugins {
-        config.engine.plugins = Some(expand(&p.to_string_lossy()).into());
+    if let Some(p) = &config.engine.plugins.folder {
+        config.engine.plugins.folder = Some(expand(&p.to_string_lossy()).into());
     }
     for s in &mut config.south {
         walk(&mut s.settings, &expand);

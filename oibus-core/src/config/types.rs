@@ -30,8 +30,9 @@ pub struct Config {
 pub struct EngineConfig {
     /// Name of this gateway, shown in logs and status.
     pub name: String,
-    /// The plugins folder (default: `<data>/plugins`).
-    pub plugins: Option<PathBuf>,
+    /// Plugins: their folder, signatures, isolation (a plain path is the folder).
+    #[serde(deserialize_with = "plugins_or_folder")]
+    pub plugins: PluginsConfig,
     /// Log level or tracing filter (`info`, `oibus=debug,warn`…); `--log-level` and `OIBUS_LOG` win.
     pub log_level: String,
     /// Reconnection back-off of every connector.
@@ -46,12 +47,101 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             name: "oibus".into(),
-            plugins: None,
+            plugins: PluginsConfig::default(),
             log_level: "info".into(),
             reconnect: ReconnectConfig::default(),
             timeouts: TimeoutsConfig::default(),
             admin: AdminConfig::default(),
         }
+    }
+}
+
+/// Where a connector's plugin code runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    /// In the engine's process: fastest; a crash of the plugin is a crash of the engine.
+    #[default]
+    InProcess,
+    /// In a child process of its own (`oibus plugin-host`): a crash, a hang or an exhausted
+    /// memory limit of the plugin restarts the child; the engine and its caches go on.
+    Process,
+}
+
+/// `[engine.plugins]` (or `engine.plugins = "folder"`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// The plugins folder (default: `<data>/plugins`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder: Option<PathBuf>,
+    /// `require`: only files signed by a trusted key load; `warn` (default): unsigned files load
+    /// with a warning; `off`: signatures are not looked at. A signature that does not verify is
+    /// refused under `require` and `warn`.
+    pub signatures: crate::plugin::SignaturePolicy,
+    /// Trusted minisign public keys (base64), besides the `*.pub` files of `<data>/trusted-keys`.
+    pub trusted_keys: Vec<String>,
+    /// Where connectors run by default.
+    pub isolation: Isolation,
+    /// Per plugin id, where its connectors run (overrides `isolation`; a connector's own
+    /// `isolation` overrides both).
+    pub isolate: std::collections::BTreeMap<String, Isolation>,
+    /// Memory limit of each child process of isolated connectors (address space); none by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_memory: Option<ByteSize>,
+    /// An isolated connector whose child crashes this many times within `crash_window` is
+    /// quarantined until an operator restarts it.
+    pub crash_limit: u32,
+    /// See `crash_limit`.
+    pub crash_window: Dur,
+    /// How long the first load of a file not signed by a trusted key may take in its throwaway
+    /// process before it is refused.
+    pub probe_timeout: Dur,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            folder: None,
+            signatures: crate::plugin::SignaturePolicy::default(),
+            trusted_keys: Vec::new(),
+            isolation: Isolation::default(),
+            isolate: Default::default(),
+            max_memory: None,
+            crash_limit: 5,
+            crash_window: Dur::secs(600),
+            probe_timeout: Dur::secs(10),
+        }
+    }
+}
+
+/// `engine.plugins` is a table, or (as before it had other settings) the folder's path.
+fn plugins_or_folder<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PluginsConfig, D::Error> {
+    struct Either;
+    impl<'de> serde::de::Visitor<'de> for Either {
+        type Value = PluginsConfig;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("the plugins folder's path or an [engine.plugins] table")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PluginsConfig, E> {
+            Ok(PluginsConfig {
+                folder: Some(v.into()),
+                ..PluginsConfig::default()
+            })
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<PluginsConfig, A::Error> {
+            PluginsConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(Either)
+}
+
+impl PluginsConfig {
+    /// Where connector `connector` (with its own `isolation` setting) of plugin `plugin` runs.
+    pub fn isolation_of(&self, plugin: &str, connector: Option<Isolation>) -> Isolation {
+        connector
+            .or_else(|| self.isolate.get(plugin).copied())
+            .unwrap_or(self.isolation)
     }
 }
 
@@ -165,6 +255,9 @@ pub struct SouthConfig {
     /// History reading (query = "history").
     #[serde(default)]
     pub history: HistoryConfig,
+    /// Where its plugin code runs (default: `engine.plugins.isolate` or `.isolation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<Isolation>,
 }
 
 /// `[[south.items]]`.
@@ -232,6 +325,9 @@ pub struct NorthConfig {
     /// Store-and-forward policy.
     #[serde(default)]
     pub caching: CachingConfig,
+    /// Where its plugin code runs (default: `engine.plugins.isolate` or `.isolation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<Isolation>,
 }
 
 /// What happens when a North's cache reaches `max_size`.

@@ -47,6 +47,22 @@ pub enum ConnectorError {
         /// What failed.
         message: String,
     },
+    /// An isolated connector crashed too often: it is not restarted until an operator restarts it.
+    #[error("connector {connector:?}: quarantined: {reason}")]
+    Quarantined {
+        /// Connector id.
+        connector: String,
+        /// The crashes, with the last one's cause.
+        reason: String,
+    },
+    /// The child process of an isolated connector could not be started or refused the plugin.
+    #[error("connector {connector:?}: plugin host process: {message}")]
+    Host {
+        /// Connector id.
+        connector: String,
+        /// What failed.
+        message: String,
+    },
     /// The call did not complete in time; the plugin's task was cancelled.
     #[error("connector {connector:?}: {op} timed out after {after:?}")]
     TimedOut {
@@ -90,7 +106,8 @@ impl ConnectorError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Plugin { error, .. } => error.kind.is_retryable(),
-            Self::UnknownType { .. } | Self::InvalidSettings(_) => false,
+            Self::UnknownType { .. } | Self::InvalidSettings(_) | Self::Quarantined { .. } => false,
+            Self::Host { .. } => true,
             Self::Panicked { .. } | Self::TimedOut { .. } | Self::Engine { .. } => true,
         }
     }

@@ -5,13 +5,17 @@ use crate::{
     plugin::{LoadedPlugin, PluginRegistry},
     schema,
 };
-use abi_stable::{sabi_trait::TD_Opaque, std_types::RResult};
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{RResult, RVec},
+};
 use async_ffi::FfiFuture;
 use futures_util::FutureExt as _;
 use oibus_plugin_api::{
     ConnectorKind, Item, OibusValue, PluginError, Timestamp,
     ffi::{ConnectorBox, FfiHost_TO},
 };
+use crate::isolation::{Creation, IsolatedConnector, Outlets, protocol};
 use std::{panic::AssertUnwindSafe, path::PathBuf, sync::Arc, time::Duration};
 use tokio::runtime::Handle;
 use tracing::Span;
@@ -48,6 +52,16 @@ pub struct ConnectorSpec<'a> {
     pub timeouts: Timeouts,
     /// Where its reports of dropped messages and failing items go (kept by its status).
     pub reports: Arc<super::SourceReports>,
+    /// `Some`: the connector runs in a child process of its own, started with these settings.
+    pub isolation: Option<crate::isolation::ChildSettings>,
+}
+
+/// Where a connector's calls go.
+enum Instance {
+    /// The plugin's vtable, in this process.
+    InProcess(ConnectorBox),
+    /// A child process.
+    Isolated(IsolatedConnector),
 }
 
 /// A live connector instance in a plugin.
@@ -56,7 +70,7 @@ pub struct Connector {
     type_id: String,
     kind: ConnectorKind,
     plugin: String,
-    inner: ConnectorBox,
+    inner: Instance,
     timeouts: Timeouts,
     span: Span,
     lost: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<String>>>,
@@ -111,6 +125,39 @@ pub fn create_in(
     )?;
     let span =
         tracing::info_span!("connector", connector.kind = %manifest.kind, connector.id = spec.id);
+    let plugin_name = format!("{} {}", plugin.manifest().id, plugin.manifest().version);
+    if let Some(settings) = spec.isolation {
+        let (lost_tx, lost) = tokio::sync::mpsc::channel(4);
+        let inner = IsolatedConnector::new(
+            settings,
+            Creation {
+                file: plugin.file().to_path_buf(),
+                library: plugin.shadow_path().to_path_buf(),
+                connector_id: spec.id.to_string(),
+                type_id: spec.type_id.to_string(),
+                settings: spec.settings.to_string(),
+                state_dir: spec.state_dir,
+            },
+            Outlets {
+                connector_id: spec.id.to_string(),
+                sink,
+                runtime,
+                reports: spec.reports,
+                lost: lost_tx,
+                span: span.clone(),
+            },
+        );
+        return Ok(Connector {
+            id: spec.id.to_string(),
+            type_id: spec.type_id.to_string(),
+            kind: manifest.kind,
+            plugin: plugin_name,
+            inner: Instance::Isolated(inner),
+            timeouts: spec.timeouts,
+            span,
+            lost: std::sync::Mutex::new(Some(lost)),
+        });
+    }
     let (host, lost) = HostContext::new(
         spec.id,
         spec.state_dir,
@@ -130,8 +177,8 @@ pub fn create_in(
         id: spec.id.to_string(),
         type_id: spec.type_id.to_string(),
         kind: manifest.kind,
-        plugin: format!("{} {}", plugin.manifest().id, plugin.manifest().version),
-        inner,
+        plugin: plugin_name,
+        inner: Instance::InProcess(inner),
         timeouts: spec.timeouts,
         span,
         lost: std::sync::Mutex::new(Some(lost)),
@@ -189,75 +236,114 @@ impl Connector {
         }
     }
 
+    /// Whether the connector runs in a child process.
+    pub fn is_isolated(&self) -> bool {
+        matches!(self.inner, Instance::Isolated(_))
+    }
+
+    /// Runs one call where the connector lives: `in_process` on the vtable, `isolated` in the
+    /// child. Only a history query returns a value (its newest timestamp).
+    async fn run(
+        &self,
+        op: &'static str,
+        limit: Duration,
+        in_process: impl FnOnce(&ConnectorBox) -> FfiFuture<RResult<(), PluginError>>,
+        isolated: impl FnOnce() -> protocol::Call,
+    ) -> Result<(), ConnectorError> {
+        match &self.inner {
+            Instance::InProcess(c) => self.call(op, limit, in_process(c)).await,
+            Instance::Isolated(c) => {
+                tracing::debug!(parent: &self.span, "{op} (isolated)");
+                c.call(op, limit, isolated()).await.map(|_| ())
+            }
+        }
+    }
+
+    /// A South call on items.
+    async fn with_items(
+        &self,
+        op: &'static str,
+        items: Vec<Item>,
+        in_process: fn(&ConnectorBox, RVec<Item>) -> FfiFuture<RResult<(), PluginError>>,
+        isolated: fn(Vec<protocol::WireItem>) -> protocol::Call,
+    ) -> Result<(), ConnectorError> {
+        let limit = self.timeouts.data;
+        match &self.inner {
+            Instance::InProcess(c) => self.call(op, limit, in_process(c, items.into())).await,
+            Instance::Isolated(c) => c
+                .call(op, limit, isolated(protocol::items(&items)))
+                .await
+                .map(|_| ()),
+        }
+    }
+
     /// `start` (the SDK default calls `connect`).
     pub async fn start(&self) -> Result<(), ConnectorError> {
-        self.call("start", self.timeouts.lifecycle, self.inner.start())
+        let limit = self.timeouts.lifecycle;
+        self.run("start", limit, |c| c.start(), || protocol::Call::Start)
             .await
     }
     /// `connect`.
     pub async fn connect(&self) -> Result<(), ConnectorError> {
-        self.call("connect", self.timeouts.lifecycle, self.inner.connect())
+        let limit = self.timeouts.lifecycle;
+        self.run("connect", limit, |c| c.connect(), || protocol::Call::Connect)
             .await
     }
     /// `stop` (the SDK default calls `disconnect`).
     pub async fn stop(&self) -> Result<(), ConnectorError> {
-        self.call("stop", self.timeouts.lifecycle, self.inner.stop())
+        let limit = self.timeouts.lifecycle;
+        self.run("stop", limit, |c| c.stop(), || protocol::Call::Stop)
             .await
     }
     /// `disconnect`.
     pub async fn disconnect(&self) -> Result<(), ConnectorError> {
-        self.call(
-            "disconnect",
-            self.timeouts.lifecycle,
-            self.inner.disconnect(),
-        )
+        let limit = self.timeouts.lifecycle;
+        self.run("disconnect", limit, |c| c.disconnect(), || {
+            protocol::Call::Disconnect
+        })
         .await
     }
     /// `test_connection`.
     pub async fn test_connection(&self) -> Result<(), ConnectorError> {
-        self.call(
-            "test_connection",
-            self.timeouts.lifecycle,
-            self.inner.test_connection(),
-        )
+        let limit = self.timeouts.lifecycle;
+        self.run("test_connection", limit, |c| c.test_connection(), || {
+            protocol::Call::TestConnection
+        })
         .await
     }
     /// North `handle_values`.
     pub async fn handle_values(&self, values: Vec<OibusValue>) -> Result<(), ConnectorError> {
-        self.call(
-            "handle_values",
-            self.timeouts.data,
-            self.inner.handle_values(values.into()),
-        )
-        .await
+        let limit = self.timeouts.data;
+        match &self.inner {
+            Instance::InProcess(c) => {
+                self.call("handle_values", limit, c.handle_values(values.into()))
+                    .await
+            }
+            Instance::Isolated(c) => {
+                let call = protocol::Call::HandleValues(protocol::values(&values));
+                c.call("handle_values", limit, call).await.map(|_| ())
+            }
+        }
     }
     /// North `handle_file`.
     pub async fn handle_file(&self, path: &std::path::Path) -> Result<(), ConnectorError> {
         let path = path.to_string_lossy().into_owned();
-        self.call(
-            "handle_file",
-            self.timeouts.data,
-            self.inner.handle_file(path.into()),
-        )
+        let limit = self.timeouts.data;
+        let for_child = path.clone();
+        self.run("handle_file", limit, |c| c.handle_file(path.into()), || {
+            protocol::Call::HandleFile(for_child)
+        })
         .await
     }
     /// South `last_point_query`.
     pub async fn last_point_query(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
-        self.call(
-            "last_point_query",
-            self.timeouts.data,
-            self.inner.last_point_query(items.into()),
-        )
-        .await
+        self.with_items("last_point_query", items, |c, i| c.last_point_query(i), protocol::Call::LastPoint)
+            .await
     }
     /// South `file_query`.
     pub async fn file_query(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
-        self.call(
-            "file_query",
-            self.timeouts.data,
-            self.inner.file_query(items.into()),
-        )
-        .await
+        self.with_items("file_query", items, |c, i| c.file_query(i), protocol::Call::FileQuery)
+            .await
     }
     /// South `history_query`: returns the newest timestamp read.
     pub async fn history_query(
@@ -266,30 +352,36 @@ impl Connector {
         start: Timestamp,
         end: Timestamp,
     ) -> Result<Option<Timestamp>, ConnectorError> {
-        self.call(
-            "history_query",
-            self.timeouts.data,
-            self.inner.history_query(items.into(), start, end),
-        )
-        .await
-        .map(Into::into)
+        let limit = self.timeouts.data;
+        match &self.inner {
+            Instance::InProcess(c) => self
+                .call(
+                    "history_query",
+                    limit,
+                    c.history_query(items.into(), start, end),
+                )
+                .await
+                .map(Into::into),
+            Instance::Isolated(c) => {
+                let call = protocol::Call::History {
+                    items: protocol::items(&items),
+                    start: start.as_nanos(),
+                    end: end.as_nanos(),
+                };
+                c.call("history_query", limit, call)
+                    .await
+                    .map(|t| t.map(Timestamp::from_nanos))
+            }
+        }
     }
     /// South `subscribe`.
     pub async fn subscribe(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
-        self.call(
-            "subscribe",
-            self.timeouts.data,
-            self.inner.subscribe(items.into()),
-        )
-        .await
+        self.with_items("subscribe", items, |c, i| c.subscribe(i), protocol::Call::Subscribe)
+            .await
     }
     /// South `unsubscribe`.
     pub async fn unsubscribe(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
-        self.call(
-            "unsubscribe",
-            self.timeouts.data,
-            self.inner.unsubscribe(items.into()),
-        )
-        .await
+        self.with_items("unsubscribe", items, |c, i| c.unsubscribe(i), protocol::Call::Unsubscribe)
+            .await
     }
 }

@@ -119,7 +119,8 @@ impl HostContext {
     }
 }
 
-fn max_level() -> LogLevel {
+/// The most verbose level the engine's subscriber wants.
+pub(crate) fn max_level() -> LogLevel {
     use tracing::level_filters::LevelFilter;
     match LevelFilter::current() {
         LevelFilter::OFF => LogLevel(0),
@@ -128,6 +129,18 @@ fn max_level() -> LogLevel {
         LevelFilter::INFO => LogLevel::INFO,
         LevelFilter::DEBUG => LogLevel::DEBUG,
         _ => LogLevel::TRACE,
+    }
+}
+
+/// One log record of a plugin, into the engine's `tracing` inside the connector's span.
+pub(crate) fn forward_log(span: &Span, level: LogLevel, target: &str, message: &str) {
+    let _entered = span.enter();
+    match level {
+        LogLevel::ERROR => tracing::error!(target: "oibus::plugin", from = %target, "{}", message),
+        LogLevel::WARN => tracing::warn!(target: "oibus::plugin", from = %target, "{}", message),
+        LogLevel::INFO => tracing::info!(target: "oibus::plugin", from = %target, "{}", message),
+        LogLevel::DEBUG => tracing::debug!(target: "oibus::plugin", from = %target, "{}", message),
+        _ => tracing::trace!(target: "oibus::plugin", from = %target, "{}", message),
     }
 }
 
@@ -145,23 +158,7 @@ impl FfiHost for HostContext {
     }
 
     fn log(&self, level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
-        let _entered = self.span.enter();
-        let (target, message) = (target.as_str(), message.as_str());
-        match level {
-            LogLevel::ERROR => {
-                tracing::error!(target: "oibus::plugin", from = %target, "{}", message)
-            }
-            LogLevel::WARN => {
-                tracing::warn!(target: "oibus::plugin", from = %target, "{}", message)
-            }
-            LogLevel::INFO => {
-                tracing::info!(target: "oibus::plugin", from = %target, "{}", message)
-            }
-            LogLevel::DEBUG => {
-                tracing::debug!(target: "oibus::plugin", from = %target, "{}", message)
-            }
-            _ => tracing::trace!(target: "oibus::plugin", from = %target, "{}", message),
-        }
+        forward_log(&self.span, level, target.as_str(), message.as_str());
     }
 
     fn connection_lost(&self, reason: RStr<'_>) {

@@ -10,4 +10,5 @@ mod reports;
 pub use error::ConnectorError;
 pub use handle::{Connector, ConnectorSpec, Timeouts, create, create_in};
 pub use host::{DataSink, DiscardSink, HostContext};
+pub(crate) use host::{forward_log, max_level};
 pub use reports::SourceReports;

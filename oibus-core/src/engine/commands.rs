@@ -628,20 +628,26 @@ fn test_connection(
     let plugin = plugin.clone();
     let state_dir = engine.data.0.join("test-connection");
     let timeouts = engine.shared.timeouts;
+    let isolation = engine.shared.isolation.clone();
     tokio::spawn(async move {
-        let result = connector::create_in(
-            &plugin,
-            ConnectorSpec {
-                id: "test-connection",
-                type_id: &type_id,
-                settings: &settings,
-                state_dir,
-                timeouts,
-                reports: Default::default(),
-            },
-            Arc::new(DiscardSink),
-            tokio::runtime::Handle::current(),
-        );
+        let result = isolation
+            .for_connector("test-connection", &plugin, None)
+            .and_then(|isolation| {
+                connector::create_in(
+                    &plugin,
+                    ConnectorSpec {
+                        id: "test-connection",
+                        type_id: &type_id,
+                        settings: &settings,
+                        state_dir,
+                        timeouts,
+                        reports: Default::default(),
+                        isolation,
+                    },
+                    Arc::new(DiscardSink),
+                    tokio::runtime::Handle::current(),
+                )
+            });
         let result = match result {
             Ok(c) => c.test_connection().await,
             Err(e) => Err(e),

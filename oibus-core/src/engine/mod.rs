@@ -48,6 +48,10 @@ impl DataDir {
     pub fn store(&self) -> PathBuf {
         self.0.join("cache.redb")
     }
+    /// Trusted public keys of plugin signers (`*.pub`, minisign's format).
+    pub fn trusted_keys(&self) -> PathBuf {
+        self.0.join("trusted-keys")
+    }
     /// Shadow copies of plugins.
     pub fn plugin_cache(&self) -> PathBuf {
         self.0.join("plugin-cache")
@@ -90,6 +94,45 @@ pub struct EngineOptions {
     pub static_plugins: Vec<crate::plugin::LoadedPlugin>,
     /// What is served beside the engine once its connectors run (the admin API).
     pub frontends: Vec<Box<dyn Frontend>>,
+    /// The `oibus` executable, which runs plugin hosts (isolated connectors, probes of files not
+    /// signed by a trusted key); `None`: every plugin runs in this process.
+    pub host_exe: Option<PathBuf>,
+}
+
+/// How the engine loads plugin files: its private copies, the trust store of `<data>/trusted-keys`
+/// and the configuration, and (with the `oibus` executable) throwaway processes for the first
+/// opening of files not signed by a trusted key.
+pub fn load_options(
+    config: &Config,
+    data: &DataDir,
+    host_exe: Option<&std::path::Path>,
+) -> anyhow::Result<crate::plugin::LoadOptions> {
+    let p = &config.engine.plugins;
+    let trust = crate::plugin::Trust::load(p.signatures, Some(&data.trusted_keys()), &p.trusted_keys)
+        .map_err(anyhow::Error::msg)?;
+    if p.signatures != crate::plugin::SignaturePolicy::Off {
+        tracing::info!(
+            "plugin signatures: {:?}, {} trusted key(s){}",
+            p.signatures,
+            trust.keys().len(),
+            trust
+                .keys()
+                .iter()
+                .map(|k| format!(" {} ({})", k.id, k.source))
+                .collect::<String>()
+        );
+    }
+    Ok(crate::plugin::LoadOptions {
+        cache_dir: data.plugin_cache(),
+        trust: Arc::new(trust),
+        probe: host_exe.map(|exe| crate::plugin::Probe {
+            prober: Arc::new(crate::isolation::ChildProber {
+                exe: exe.to_path_buf(),
+                timeout: p.probe_timeout.0,
+            }),
+            always: false,
+        }),
+    })
 }
 
 /// The running engine: what the main loop and the admin API's commands act on.
@@ -230,13 +273,15 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         plugins,
         static_plugins,
         frontends,
+        host_exe,
     } = options;
     std::fs::create_dir_all(&data.0)
         .with_context(|| format!("cannot create the data folder {}", data.0.display()))?;
     // Removed when this function returns, whatever way: only a process that ended under it
     // leaves it behind.
     let _marker = running_marker(&data)?;
-    let (mut registry, reports) = PluginRegistry::discover(&plugins, &data.plugin_cache())
+    let load_options = load_options(&config, &data, host_exe.as_deref())?;
+    let (mut registry, reports) = PluginRegistry::discover(&plugins, &load_options)
         .with_context(|| format!("cannot read the plugins folder {}", plugins.display()))?;
     for p in static_plugins {
         registry.register(p)?;
@@ -267,6 +312,10 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         },
         reconnect: config.engine.reconnect.clone(),
         scan_modes: config.scan_modes.clone(),
+        isolation: slot::Isolating {
+            plugins: config.engine.plugins.clone(),
+            exe: host_exe,
+        },
     };
     let board = Arc::new(StatusBoard {
         engine: config.engine.name.clone(),
@@ -276,7 +325,6 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         latency,
         plugins: Mutex::default(),
     });
-    let plugin_cache = data.plugin_cache();
     let mut engine = Engine {
         config,
         config_file,
@@ -284,7 +332,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         data,
         store,
         shared,
-        folder: PluginFolder::new(plugins.clone(), plugin_cache, registry, reports),
+        folder: PluginFolder::new(plugins.clone(), load_options, registry, reports),
         slots: Vec::new(),
         queues: HashMap::new(),
         board,

@@ -68,7 +68,7 @@ pub struct LoadedVersion {
 /// The plugins folder and what was loaded from it.
 pub struct PluginFolder {
     dir: PathBuf,
-    cache: PathBuf,
+    options: crate::plugin::LoadOptions,
     /// The plugin versions in use.
     pub registry: PluginRegistry,
     seen: HashMap<PathBuf, (Stamp, PluginReport)>,
@@ -83,7 +83,7 @@ impl PluginFolder {
     /// The folder with what discovery found at start-up.
     pub fn new(
         dir: PathBuf,
-        cache: PathBuf,
+        options: crate::plugin::LoadOptions,
         registry: PluginRegistry,
         reports: Vec<PluginReport>,
     ) -> Self {
@@ -94,7 +94,7 @@ impl PluginFolder {
         let loaded = registry.plugins().cloned().collect();
         Self {
             dir,
-            cache,
+            options,
             registry,
             seen,
             loaded,
@@ -205,7 +205,7 @@ impl PluginFolder {
             if young {
                 continue; // still being written: next scan
             }
-            let report = match library::load(&path, &self.cache) {
+            let report = match library::load(&path, &self.options) {
                 Err(e @ (LoadError::Truncated { .. } | LoadError::NotALibrary { .. }))
                     if now
                         .modified
@@ -220,6 +220,7 @@ impl PluginFolder {
                     PluginReport::refused(path.clone(), &e, None)
                 }
                 Ok(plugin) => {
+                    crate::plugin::registry::warn_untrusted(&path, &plugin);
                     self.loaded.push(plugin.clone());
                     match self.consider(plugin.clone(), slots, shared, false).await {
                         PluginStatus::Ok => PluginReport::ok(path.clone(), &plugin),
@@ -246,7 +247,7 @@ impl PluginFolder {
         shared: &Shared,
     ) -> Result<PluginReport, String> {
         let path = self.dir.join(file.file_name().ok_or("no file name")?);
-        let plugin = library::load(&path, &self.cache).map_err(|e| e.to_string())?;
+        let plugin = library::load(&path, &self.options).map_err(|e| e.to_string())?;
         self.loaded.push(plugin.clone());
         let report = match self.consider(plugin.clone(), slots, shared, true).await {
             PluginStatus::Ok => PluginReport::ok(path.clone(), &plugin),

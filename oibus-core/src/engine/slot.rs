@@ -39,6 +39,48 @@ pub struct Shared {
     pub reconnect: ReconnectConfig,
     /// The scan modes.
     pub scan_modes: Vec<ScanModeConfig>,
+    /// Where connectors run, and how their child processes start.
+    pub isolation: Isolating,
+}
+
+/// The engine's isolation settings.
+#[derive(Clone, Default)]
+pub struct Isolating {
+    /// `[engine.plugins]`.
+    pub plugins: crate::config::PluginsConfig,
+    /// The `oibus` executable that runs plugin hosts; `None` where the engine is embedded
+    /// without it (benchmarks), where process isolation is refused.
+    pub exe: Option<std::path::PathBuf>,
+}
+
+impl Isolating {
+    /// The child settings of a connector of `plugin` whose own setting is `own`; `None`: it runs
+    /// in this process.
+    pub fn for_connector(
+        &self,
+        connector: &str,
+        plugin: &LoadedPlugin,
+        own: Option<crate::config::Isolation>,
+    ) -> Result<Option<crate::isolation::ChildSettings>, ConnectorError> {
+        let mode = self.plugins.isolation_of(&plugin.manifest().id, own);
+        if mode == crate::config::Isolation::InProcess {
+            return Ok(None);
+        }
+        let exe = self.exe.clone().ok_or_else(|| ConnectorError::Host {
+            connector: connector.to_string(),
+            message: "isolation = \"process\" needs the oibus executable, which this embedding \
+                      of the engine does not have"
+                .into(),
+        })?;
+        Ok(Some(crate::isolation::ChildSettings {
+            exe,
+            limits: crate::isolation::process::Limits {
+                max_memory: self.plugins.max_memory.map(|b| b.0),
+            },
+            crash_limit: self.plugins.crash_limit,
+            crash_window: self.plugins.crash_window.0,
+        }))
+    }
 }
 
 /// South or North, with its configuration.
@@ -120,10 +162,11 @@ impl Slot {
     /// Creates the connector in `plugin` and starts its tasks. Fails, starting nothing, if the
     /// settings do not fit the plugin's schema or the plugin refuses to create it.
     pub fn start(&mut self, plugin: &LoadedPlugin, shared: &Shared) -> Result<(), ConnectorError> {
-        let (id, type_id, settings) = match &self.role {
-            Role::South(s) => (&s.id, &s.type_id, &s.settings),
-            Role::North(n, _) => (&n.id, &n.type_id, &n.settings),
+        let (id, type_id, settings, own) = match &self.role {
+            Role::South(s) => (&s.id, &s.type_id, &s.settings, s.isolation),
+            Role::North(n, _) => (&n.id, &n.type_id, &n.settings, n.isolation),
         };
+        let isolation = shared.isolation.for_connector(id, plugin, own)?;
         let state_dir = shared.data.connector_state(id);
         std::fs::create_dir_all(&state_dir).map_err(|e| ConnectorError::Engine {
             connector: id.clone(),
@@ -138,6 +181,7 @@ impl Slot {
                 state_dir,
                 timeouts: shared.timeouts,
                 reports: self.status.reports.clone(),
+                isolation,
             },
             shared.router.clone(),
             tokio::runtime::Handle::current(),

@@ -33,6 +33,9 @@ pub enum State {
     WaitingForPlugin,
     /// The file of its plugin was removed; it starts again when the file comes back.
     PluginRemoved,
+    /// Its isolated plugin crashed too often (`engine.plugins.crash_limit`); it stays stopped
+    /// until an operator restarts it.
+    Quarantined,
 }
 
 /// Counters of one connector.

@@ -98,6 +98,11 @@ pub async fn supervise(
             Err(e) => {
                 bump(&status.counters.connect_failures, 1);
                 status.error(e.to_string());
+                if let crate::connector::ConnectorError::Quarantined { .. } = e {
+                    status.set(State::Quarantined);
+                    cancel.cancelled().await;
+                    break 'life;
+                }
                 if !e.is_retryable() {
                     tracing::error!("{e}: not retried; fix the configuration and restart it");
                     status.set(State::Failed);

@@ -103,6 +103,28 @@ pub enum LoadError {
         /// What is wrong.
         reason: String,
     },
+    /// Its signature is missing, from a key that is not trusted, or does not verify (as the
+    /// signature policy decides).
+    #[error("{file}: {reason}")]
+    Signature {
+        /// The file.
+        file: PathBuf,
+        /// The key that signed it, when the signature could be read.
+        key_id: Option<String>,
+        /// Unsigned, unknown key, bad signature, unreadable signature.
+        reason: String,
+    },
+    /// Its first load, in a throwaway process, failed: its code aborted, exited, crashed or hung
+    /// while the library was being opened. The engine's process never opened it.
+    #[error("{file}: plugin {plugin} refused: {reason}")]
+    ProbeFailed {
+        /// The file.
+        file: PathBuf,
+        /// Plugin id and version, from its declaration.
+        plugin: String,
+        /// What the throwaway process did.
+        reason: String,
+    },
     /// Another file already provides this plugin id or connector type.
     #[error("{file}: duplicate: {reason}")]
     Duplicate {
@@ -118,9 +140,9 @@ impl LoadError {
     /// read (an incompatible API, a failed layout check).
     pub fn declared_plugin(&self) -> Option<String> {
         match self {
-            Self::IncompatibleApi { plugin, .. } | Self::AbiMismatch { plugin, .. } => {
-                Some(plugin.clone())
-            }
+            Self::IncompatibleApi { plugin, .. }
+            | Self::AbiMismatch { plugin, .. }
+            | Self::ProbeFailed { plugin, .. } => Some(plugin.clone()),
             _ => None,
         }
     }

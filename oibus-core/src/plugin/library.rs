@@ -1,6 +1,6 @@
 //! Loading one plugin library: system loader, declaration and API rule, abi_stable check, manifest.
 
-use super::{LoadError, inspect, shadow};
+use super::{LoadError, LoadOptions, Signer, inspect, shadow};
 use abi_stable::{
     library::{LibraryError, RawLibrary, lib_header_from_raw_library},
     std_types::{RResult, RStr},
@@ -13,7 +13,7 @@ use oibus_plugin_api::{
 use std::{
     fs,
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, Mutex, OnceLock},
 };
 
 /// A plugin library loaded into the process. Libraries are never unloaded: unloading Rust
@@ -29,7 +29,11 @@ struct Inner {
     sha256: String,
     size: u64,
     manifest: Manifest,
-    module: PluginModuleRef,
+    signer: Signer,
+    /// Opened in this process: at once for a trusted file, else at the first in-process
+    /// connector (a file only ever used by isolated connectors is never opened here).
+    module: OnceLock<PluginModuleRef>,
+    opening: Mutex<()>,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -63,6 +67,29 @@ impl LoadedPlugin {
     pub fn manifest(&self) -> &Manifest {
         &self.inner.manifest
     }
+    /// Who signed the file.
+    pub fn signer(&self) -> &Signer {
+        &self.inner.signer
+    }
+    /// Whether the library is open in this process.
+    pub fn is_open(&self) -> bool {
+        self.inner.module.get().is_some()
+    }
+
+    /// The root module, opening the library in this process first if needed (its constructors
+    /// run then).
+    pub fn module(&self) -> Result<PluginModuleRef, LoadError> {
+        if let Some(m) = self.inner.module.get() {
+            return Ok(*m);
+        }
+        let _one_at_a_time = self.inner.opening.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = self.inner.module.get() {
+            return Ok(*m);
+        }
+        let plugin = format!("{} {}", self.inner.manifest.id, self.inner.manifest.version);
+        let module = open(&self.inner.file, &self.inner.shadow, &plugin)?;
+        Ok(*self.inner.module.get_or_init(|| module))
+    }
 
     /// Calls the plugin's `create_connector`. Settings must already be validated.
     pub fn create_connector(
@@ -71,7 +98,10 @@ impl LoadedPlugin {
         settings_json: &str,
         host: HostBox,
     ) -> Result<ConnectorBox, PluginError> {
-        match (self.inner.module.create_connector())(
+        let module = self.module().map_err(|e| {
+            PluginError::new(oibus_plugin_api::ErrorKind::PERMANENT, e.to_string())
+        })?;
+        match (module.create_connector())(
             RStr::from(type_id),
             RStr::from(settings_json),
             host,
@@ -122,11 +152,15 @@ fn not_a_file(file: &Path) -> Option<LoadError> {
     }
 }
 
-/// Loads `file`, shadow-copied into `cache_dir`. Every check that needs no code of the file runs
-/// first, on its bytes: the headers of the original before anything is copied, then on the copy
-/// that will be loaded (it cannot change under our feet) its completeness, its platform and its
-/// declaration with the API rule. Only then does the system loader open it.
-pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
+/// Loads `file`, shadow-copied into the options' cache folder. Every check that needs no code of
+/// the file runs first, on its bytes: the headers of the original before anything is copied, then
+/// on the copy that will be loaded (it cannot change under our feet) its completeness, its
+/// platform, its declaration with the API rule and its signature. Then a file signed by a trusted
+/// key is opened in this process; any other file is first opened by the options' prober, in a
+/// throwaway process, which reads its manifest: this process opens it only when an in-process
+/// connector needs it.
+pub fn load(file: &Path, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
+    let cache_dir = options.cache_dir.as_path();
     let io = |source| LoadError::Io {
         file: file.to_path_buf(),
         source,
@@ -173,41 +207,97 @@ pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
             (shadow, sha256, size, declaration)
         }
     };
+    let plugin = check_api(file, &declaration)?;
+    let signer = options.trust.check(file, &shadow)?;
+    let probe = options.probe.as_ref().filter(|p| p.wanted(&signer));
+    let (manifest, module) = match probe {
+        Some(prober) => {
+            let json = prober.probe(file, &shadow, &plugin)?;
+            (parse_manifest(file, &json)?, None)
+        }
+        None => {
+            // From here on the file's own code runs (its constructors).
+            let module = open(file, &shadow, &plugin)?;
+            (read_manifest(file, module)?, Some(module))
+        }
+    };
+    agree(file, &declaration, &manifest)?;
+    Ok(LoadedPlugin {
+        inner: Arc::new(Inner {
+            file: file.to_path_buf(),
+            shadow,
+            sha256,
+            size,
+            manifest,
+            signer,
+            module: module.map(OnceLock::from).unwrap_or_default(),
+            opening: Mutex::new(()),
+        }),
+    })
+}
 
+/// Opens a library already copied and checked by the engine (`shadow`, standing for `file` in
+/// messages) in this process: what a plugin-host child process does. Its declaration and the API
+/// rule are checked again, from its bytes, before it is opened.
+pub fn open_copy(file: &Path, shadow: &Path) -> Result<LoadedPlugin, LoadError> {
+    let declaration = inspect::read_declaration_file(shadow, true).map_err(|e| about(file, e))?;
+    let plugin = check_api(file, &declaration)?;
+    let module = open(file, shadow, &plugin)?;
+    let manifest = read_manifest(file, module)?;
+    agree(file, &declaration, &manifest)?;
+    Ok(LoadedPlugin {
+        inner: Arc::new(Inner {
+            file: file.to_path_buf(),
+            shadow: shadow.to_path_buf(),
+            sha256: String::new(),
+            size: 0,
+            manifest,
+            signer: Signer::NotChecked,
+            module: OnceLock::from(module),
+            opening: Mutex::new(()),
+        }),
+    })
+}
+
+/// The engine's API rule on the declaration; `plugin-id version` for messages.
+fn check_api(file: &Path, declaration: &PluginDeclaration) -> Result<String, LoadError> {
     let plugin = format!(
         "{} {}",
         declaration.plugin_id(),
         declaration.plugin_version()
     );
-    let api_version = declaration.api_version();
-    if let Err(e) = check_compatibility(&host_api_version(), &api_version) {
-        return Err(LoadError::IncompatibleApi {
+    check_compatibility(&host_api_version(), &declaration.api_version()).map_err(|e| {
+        LoadError::IncompatibleApi {
             file: file.to_path_buf(),
-            plugin,
+            plugin: plugin.clone(),
             reason: e.to_string(),
-        });
-    }
+        }
+    })?;
+    Ok(plugin)
+}
 
-    // From here on the file's own code runs (its constructors).
-    let raw = RawLibrary::load_at(&shadow).map_err(|e| LoadError::OpenFailed {
+/// The system loader, abi_stable's layout check and the root module.
+fn open(file: &Path, shadow: &Path, plugin: &str) -> Result<PluginModuleRef, LoadError> {
+    let raw = RawLibrary::load_at(shadow).map_err(|e| LoadError::OpenFailed {
         file: file.to_path_buf(),
         reason: first_line(&e.to_string()),
     })?;
     // Never unload: from here on the library may have started threads or registered TLS.
     let raw: &'static RawLibrary = Box::leak(Box::new(raw));
-
     // SAFETY: the library stays loaded for the life of the process (leaked above).
     let header =
-        unsafe { lib_header_from_raw_library(raw) }.map_err(|e| abi_error(file, &plugin, e))?;
-    let module = header
+        unsafe { lib_header_from_raw_library(raw) }.map_err(|e| abi_error(file, plugin, e))?;
+    header
         .init_root_module::<PluginModuleRef>()
-        .map_err(|e| abi_error(file, &plugin, e))?;
+        .map_err(|e| abi_error(file, plugin, e))
+}
 
-    let manifest = read_manifest(file, module)?;
+/// The manifest must describe the plugin the declaration announced.
+fn agree(file: &Path, declaration: &PluginDeclaration, manifest: &Manifest) -> Result<(), LoadError> {
     let declared = (
         declaration.plugin_id(),
         declaration.plugin_version(),
-        api_version.to_string(),
+        declaration.api_version().to_string(),
     );
     let described = (
         manifest.id.clone(),
@@ -223,16 +313,7 @@ pub fn load(file: &Path, cache_dir: &Path) -> Result<LoadedPlugin, LoadError> {
             ),
         });
     }
-    Ok(LoadedPlugin {
-        inner: Arc::new(Inner {
-            file: file.to_path_buf(),
-            shadow,
-            sha256,
-            size,
-            manifest,
-            module,
-        }),
-    })
+    Ok(())
 }
 
 /// A plugin linked into the engine's own binary (no library file, no dynamic loading): used to
@@ -257,7 +338,9 @@ pub fn from_static(
             sha256: String::new(),
             size: 0,
             manifest,
-            module,
+            signer: Signer::NotChecked,
+            module: OnceLock::from(module),
+            opening: Mutex::new(()),
         }),
     })
 }
@@ -267,11 +350,19 @@ fn read_manifest(file: &Path, module: PluginModuleRef) -> Result<Manifest, LoadE
         file: file.to_path_buf(),
         reason,
     };
-    let json = match (module.manifest_json())() {
-        RResult::ROk(s) => s,
-        RResult::RErr(e) => return Err(bad(e.to_string())),
+    match (module.manifest_json())() {
+        RResult::ROk(json) => parse_manifest(file, &json),
+        RResult::RErr(e) => Err(bad(e.to_string())),
+    }
+}
+
+/// Parses and checks a manifest's JSON.
+pub fn parse_manifest(file: &Path, json: &str) -> Result<Manifest, LoadError> {
+    let bad = |reason: String| LoadError::BadManifest {
+        file: file.to_path_buf(),
+        reason,
     };
-    let manifest: Manifest = serde_json::from_str(&json).map_err(|e| bad(e.to_string()))?;
+    let manifest: Manifest = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
     if manifest.id.trim().is_empty() {
         return Err(bad("empty plugin id".into()));
     }

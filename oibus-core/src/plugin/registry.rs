@@ -1,6 +1,6 @@
 //! The set of loaded plugins and the connector types they offer.
 
-use super::{LIBRARY_EXTENSIONS, LoadError, LoadedPlugin, library};
+use super::{LIBRARY_EXTENSIONS, LoadError, LoadOptions, LoadedPlugin, library};
 use oibus_plugin_api::ConnectorTypeManifest;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,10 @@ pub struct PluginReport {
     /// manifest could be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared: Option<String>,
+    /// Who signed the file, when it was loaded (`signature`: trusted, unknown-key, unsigned,
+    /// not-checked; with the `key_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<super::Signer>,
     /// Ok or refused.
     #[serde(flatten)]
     pub status: PluginStatus,
@@ -47,6 +51,7 @@ impl PluginReport {
             file,
             manifest: Some(plugin.manifest().clone()),
             declared: None,
+            signer: Some(plugin.signer().clone()),
             status: PluginStatus::Ok,
         }
     }
@@ -71,6 +76,7 @@ impl PluginReport {
             file,
             manifest,
             declared,
+            signer: None,
             status: PluginStatus::Refused { reason },
         }
     }
@@ -111,19 +117,41 @@ pub fn library_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The warning of the `warn` policy for a file loaded without a trusted signature.
+pub fn warn_untrusted(file: &Path, plugin: &LoadedPlugin) {
+    match plugin.signer() {
+        super::Signer::Unsigned => tracing::warn!(
+            "{}: plugin {} {} is not signed; it was opened first in a throwaway process \
+             (engine.plugins.signatures = \"require\" refuses unsigned plugins)",
+            file.display(),
+            plugin.manifest().id,
+            plugin.manifest().version
+        ),
+        super::Signer::UnknownKey { key_id } => tracing::warn!(
+            "{}: plugin {} {} is signed by key {key_id}, which is not trusted; it was opened \
+             first in a throwaway process",
+            file.display(),
+            plugin.manifest().id,
+            plugin.manifest().version
+        ),
+        _ => {}
+    }
+}
+
 impl PluginRegistry {
-    /// Loads every library of `dir`, shadow-copied into `cache_dir`. A refused file never prevents
-    /// the others from loading. Fails only if `dir` cannot be read.
-    pub fn discover(dir: &Path, cache_dir: &Path) -> io::Result<(Self, Vec<PluginReport>)> {
+    /// Loads every library of `dir` with `options`. A refused file never prevents the others from
+    /// loading. Fails only if `dir` cannot be read.
+    pub fn discover(dir: &Path, options: &LoadOptions) -> io::Result<(Self, Vec<PluginReport>)> {
         let mut registry = Self::default();
         let mut reports = Vec::new();
         for file in library_files(dir)? {
-            let report = match registry.load_file(&file, cache_dir) {
+            let report = match registry.load_file(&file, options) {
                 Ok(p) => {
                     tracing::info!(
                         file = %file.display(), plugin = %p.manifest().id, version = %p.manifest().version,
-                        "plugin loaded"
+                        signer = %p.signer().short(), "plugin loaded"
                     );
+                    warn_untrusted(&file, &p);
                     PluginReport::ok(file, &p)
                 }
                 Err(refused) => {
@@ -140,9 +168,9 @@ impl PluginRegistry {
     pub fn load_file(
         &mut self,
         file: &Path,
-        cache_dir: &Path,
+        options: &LoadOptions,
     ) -> Result<LoadedPlugin, Box<Refused>> {
-        let plugin = library::load(file, cache_dir).map_err(|error| {
+        let plugin = library::load(file, options).map_err(|error| {
             Box::new(Refused {
                 error,
                 manifest: None,

@@ -32,6 +32,11 @@ pub struct Behaviour {
     /// versions of one library by rewriting the version in its declaration).
     #[serde(default)]
     pub fail_connect_on_version: Option<String>,
+    /// When this file exists at a send (North) or a batch (South), it is removed and the process
+    /// ends as it says: `segfault`, `abort`, `exit0`, `oom` (allocates until memory runs out) or
+    /// `hang` (blocks its thread for an hour). For isolation tests: once per file.
+    #[serde(default)]
+    pub crash_file: Option<String>,
 }
 
 /// The plugin version in this library's declaration, read from memory (tests rewrite it).
@@ -51,6 +56,33 @@ impl Behaviour {
             writeln!(f, "{op}")?;
         }
         Ok(())
+    }
+
+    /// Ends the process as the crash file says, if there is one (see [`Behaviour::crash_file`]).
+    pub fn crash_if_asked(&self) {
+        let Some(path) = &self.crash_file else { return };
+        let Ok(how) = fs::read_to_string(path) else {
+            return;
+        };
+        if fs::remove_file(path).is_err() {
+            return; // another task took it
+        }
+        match how.trim() {
+            // SAFETY: none; the point is to crash as a buggy plugin would.
+            "segfault" => unsafe { std::ptr::null_mut::<u8>().write_volatile(1) },
+            "abort" => std::process::abort(),
+            "exit0" => std::process::exit(0),
+            "oom" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    let mut block = Vec::<u8>::with_capacity(64 << 20);
+                    block.resize(64 << 20, 1);
+                    hoard.push(block);
+                }
+            }
+            "hang" => std::thread::sleep(Duration::from_secs(3600)),
+            other => tracing::warn!("probe: unknown crash {other:?}"),
+        }
     }
 
     /// The `connect` behaviour.

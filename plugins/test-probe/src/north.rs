@@ -43,6 +43,7 @@ pub struct ProbeNorth {
 impl ProbeNorth {
     async fn before_send(&self, what: &str) -> Result<()> {
         self.behaviour.journal(what)?;
+        self.behaviour.crash_if_asked();
         if self.settings.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(self.settings.delay_ms)).await;
         }

@@ -95,6 +95,7 @@ async fn emit(
     point: &str,
     counter: &AtomicI64,
 ) -> Result<()> {
+    settings.behaviour.crash_if_asked();
     let n = settings.batch_size as i64;
     let first = counter.fetch_add(n, Ordering::Relaxed);
     let now = Timestamp::now();

@@ -1,0 +1,488 @@
+//! The engine's side of an isolated connector: a child process (`oibus plugin-host serve`) per
+//! connector, started at its first call and again after it ends, with every call and every host
+//! request carried over the protocol.
+//!
+//! The engine keeps every queue and cache, so a child's end loses nothing acknowledged: a South's
+//! `add_values` completes in the child only once the engine has stored the values; a North's call
+//! in flight fails as a lost connection and its batch is sent again to the next child. A call past
+//! its time-out kills the child instead of leaving a stuck thread. Crashes in a row within the
+//! crash window quarantine the connector.
+
+use super::{
+    process::{self, Limits, Tail},
+    protocol::{self, Call, FromChild, ToChild},
+};
+use crate::connector::{ConnectorError, DataSink, SourceReports};
+use futures_util::StreamExt as _;
+use oibus_plugin_api::{ErrorKind, PluginError};
+use std::{
+    collections::{HashMap, VecDeque},
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use tokio::{
+    io::AsyncBufReadExt as _,
+    runtime::Handle,
+    sync::{mpsc, oneshot},
+};
+use tokio_util::codec::FramedRead;
+use tracing::Span;
+
+/// How the children of isolated connectors are started and watched.
+#[derive(Debug, Clone)]
+pub struct ChildSettings {
+    /// The `oibus` executable (it has the `plugin-host` command).
+    pub exe: PathBuf,
+    /// Limits of each child.
+    pub limits: Limits,
+    /// Crashes within `crash_window` that quarantine the connector.
+    pub crash_limit: u32,
+    /// See `crash_limit`.
+    pub crash_window: Duration,
+}
+
+/// What the child needs to create the connector.
+pub struct Creation {
+    /// The plugin file (for messages).
+    pub file: PathBuf,
+    /// The engine's checked copy that the child opens.
+    pub library: PathBuf,
+    /// Connector id.
+    pub connector_id: String,
+    /// Connector type.
+    pub type_id: String,
+    /// Validated settings JSON.
+    pub settings: String,
+    /// The connector's state folder.
+    pub state_dir: PathBuf,
+}
+
+/// Where what the plugin sends goes.
+pub struct Outlets {
+    /// The connector id the data is from.
+    pub connector_id: String,
+    /// The data sink.
+    pub sink: Arc<dyn DataSink>,
+    /// The host runtime the sink's futures run on.
+    pub runtime: Handle,
+    /// Drops and item states.
+    pub reports: Arc<SourceReports>,
+    /// Lost connections (the plugin's, and the child's end).
+    pub lost: mpsc::Sender<String>,
+    /// The connector's span.
+    pub span: Span,
+}
+
+type Answer = Result<Option<i64>, PluginError>;
+
+/// One running child.
+struct Child {
+    pid: u32,
+    input: mpsc::UnboundedSender<ToChild>,
+    calls: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
+    next: AtomicU64,
+    /// Set once the child has ended (then `calls` is empty and stays so).
+    ended: AtomicBool,
+    /// Why the engine killed it, if it did.
+    killed_because: Mutex<Option<String>>,
+    /// Set when the engine closes it on purpose (after `stop`): its end is no crash.
+    closing: AtomicBool,
+    kill: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl Child {
+    fn fail_all(&self, why: &str) {
+        self.ended.store(true, Ordering::SeqCst);
+        let calls: Vec<_> = match self.calls.lock() {
+            Ok(mut c) => c.drain().map(|(_, tx)| tx).collect(),
+            Err(_) => Vec::new(),
+        };
+        for tx in calls {
+            let _ = tx.send(Err(PluginError::connection_lost(why)));
+        }
+    }
+
+    fn kill(&self, because: String) {
+        if let Ok(mut k) = self.killed_because.lock() {
+            k.get_or_insert(because);
+        }
+        if let Some(tx) = self.kill.lock().ok().and_then(|mut k| k.take()) {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// An isolated connector instance.
+pub struct IsolatedConnector {
+    settings: ChildSettings,
+    creation: Creation,
+    outlets: Arc<Outlets>,
+    child: tokio::sync::Mutex<Option<Arc<Child>>>,
+    crashes: Arc<Mutex<VecDeque<Instant>>>,
+    quarantined: Arc<Mutex<Option<String>>>,
+    started: AtomicBool,
+}
+
+impl Drop for IsolatedConnector {
+    fn drop(&mut self) {
+        if let Ok(guard) = self.child.try_lock()
+            && let Some(child) = guard.as_ref()
+        {
+            child.closing.store(true, Ordering::SeqCst);
+            child.kill("the connector was dropped".into());
+        }
+    }
+}
+
+impl IsolatedConnector {
+    /// A connector whose child starts at its first call.
+    pub fn new(settings: ChildSettings, creation: Creation, outlets: Outlets) -> Self {
+        Self {
+            settings,
+            creation,
+            outlets: Arc::new(outlets),
+            child: tokio::sync::Mutex::new(None),
+            crashes: Arc::default(),
+            quarantined: Arc::default(),
+            started: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs `call` in the child (started first if none runs), within `limit`; past it the child
+    /// is killed.
+    pub async fn call(
+        &self,
+        op: &'static str,
+        limit: Duration,
+        call: Call,
+    ) -> Result<Option<i64>, ConnectorError> {
+        let id = self.creation.connector_id.clone();
+        let plugin_error = |e: PluginError| ConnectorError::from_plugin(&id, op, e);
+        let (child, call) = {
+            let mut slot = self.child.lock().await;
+            let live = slot
+                .as_ref()
+                .filter(|c| !c.ended.load(Ordering::SeqCst))
+                .cloned();
+            match (live, call) {
+                // Nothing runs, nothing to close.
+                (None, Call::Stop | Call::Disconnect) => return Ok(None),
+                (Some(c), call) => (c, call),
+                (None, call) => {
+                    let fresh = self.start_child(op).await?;
+                    *slot = Some(fresh.clone());
+                    // A new child holds a new instance: the first connection of an instance is
+                    // its `start` (which the SDK's default turns into `connect`).
+                    let call = match call {
+                        Call::Connect if self.started.load(Ordering::SeqCst) => Call::Start,
+                        other => other,
+                    };
+                    (fresh, call)
+                }
+            }
+        };
+        if matches!(call, Call::Start) {
+            self.started.store(true, Ordering::SeqCst);
+        }
+        let closing = matches!(call, Call::Stop);
+        let (tx, rx) = oneshot::channel();
+        let call_id = child.next.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut calls) = child.calls.lock() {
+            calls.insert(call_id, tx);
+        }
+        if child.ended.load(Ordering::SeqCst) {
+            child.fail_all("the plugin host process ended");
+        }
+        let _ = child.input.send(ToChild::Call { id: call_id, call });
+        let answer = match tokio::time::timeout(limit, rx).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(PluginError::connection_lost(
+                "the plugin host process ended during the call",
+            )),
+            Err(_) => {
+                child.kill(format!(
+                    "it did not answer {op} within {limit:?}, so the engine killed it"
+                ));
+                return Err(ConnectorError::TimedOut {
+                    connector: id,
+                    op,
+                    after: limit,
+                });
+            }
+        };
+        if closing {
+            // Stopped: its end from now on is expected.
+            child.closing.store(true, Ordering::SeqCst);
+            child.kill("the connector stopped".into());
+        }
+        answer.map_err(plugin_error)
+    }
+
+    async fn start_child(&self, op: &'static str) -> Result<Arc<Child>, ConnectorError> {
+        let id = &self.creation.connector_id;
+        if let Some(reason) = self.quarantined.lock().ok().and_then(|q| q.clone()) {
+            return Err(ConnectorError::Quarantined {
+                connector: id.clone(),
+                reason,
+            });
+        }
+        let host_error = |message: String| ConnectorError::Host {
+            connector: id.clone(),
+            message,
+        };
+        let args = [
+            std::ffi::OsStr::new("plugin-host"),
+            std::ffi::OsStr::new("serve"),
+            std::ffi::OsStr::new("--library"),
+            self.creation.library.as_os_str(),
+            std::ffi::OsStr::new("--file"),
+            self.creation.file.as_os_str(),
+        ];
+        let mut process = process::spawn(&self.settings.exe, &args, self.settings.limits)
+            .map_err(|e| {
+                host_error(format!(
+                    "cannot start {} plugin-host: {e}",
+                    self.settings.exe.display()
+                ))
+            })?;
+        let pid = process.id().unwrap_or_default();
+        let (Some(stdin), Some(stdout), Some(stderr)) = (
+            process.stdin.take(),
+            process.stdout.take(),
+            process.stderr.take(),
+        ) else {
+            return Err(host_error("its standard streams are missing".into()));
+        };
+        let span = &self.outlets.span;
+        tracing::info!(parent: span, pid, file = %self.creation.file.display(), "plugin host process started for {op}");
+
+        let (input, to_child) = mpsc::unbounded_channel::<ToChild>();
+        let (kill, killed) = oneshot::channel();
+        let child = Arc::new(Child {
+            pid,
+            input,
+            calls: Mutex::default(),
+            next: AtomicU64::new(1),
+            ended: AtomicBool::new(false),
+            killed_because: Mutex::default(),
+            closing: AtomicBool::new(false),
+            kill: Mutex::new(Some(kill)),
+        });
+
+        // Engine → child.
+        tokio::spawn(protocol::send_all(stdin, to_child));
+        // Its standard error: into the connector's log, the last lines kept for the diagnosis.
+        let tail = Tail::default();
+        let stderr_done = {
+            let (tail, span) = (tail.clone(), span.clone());
+            tokio::spawn(async move {
+                let mut lines = tokio::io::BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    tracing::warn!(parent: &span, pid, "plugin host: {line}");
+                    tail.push(line);
+                }
+            })
+        };
+        // Child → engine, and the watch over its end.
+        let (created_tx, created_rx) = oneshot::channel();
+        tokio::spawn(watch(
+            child.clone(),
+            process,
+            FramedRead::new(stdout, protocol::codec()),
+            killed,
+            created_tx,
+            tail,
+            stderr_done,
+            self.outlets.clone(),
+            self.crashes.clone(),
+            self.quarantined.clone(),
+            self.settings.clone(),
+            self.creation.file.clone(),
+        ));
+
+        let _ = child.input.send(ToChild::Create {
+            connector_id: id.clone(),
+            type_id: self.creation.type_id.clone(),
+            settings: self.creation.settings.clone(),
+            state_dir: self.creation.state_dir.to_string_lossy().into_owned(),
+            max_level: crate::connector::max_level().0,
+        });
+        match created_rx.await {
+            Ok(Ok(())) => Ok(child),
+            Ok(Err(e)) => Err(ConnectorError::from_plugin(id, "create", e)),
+            Err(_) => Err(host_error(
+                "it ended before the connector was created".into(),
+            )),
+        }
+    }
+}
+
+/// Reads what the child sends until it ends, then says how it ended and fails its calls.
+#[allow(clippy::too_many_arguments)]
+async fn watch(
+    child: Arc<Child>,
+    mut process: tokio::process::Child,
+    mut from_child: FramedRead<tokio::process::ChildStdout, tokio_util::codec::LengthDelimitedCodec>,
+    mut killed: oneshot::Receiver<()>,
+    created: oneshot::Sender<Result<(), PluginError>>,
+    tail: Tail,
+    stderr_done: tokio::task::JoinHandle<()>,
+    outlets: Arc<Outlets>,
+    crashes: Arc<Mutex<VecDeque<Instant>>>,
+    quarantined: Arc<Mutex<Option<String>>>,
+    settings: ChildSettings,
+    file: PathBuf,
+) {
+    let span = outlets.span.clone();
+    let mut created = Some(created);
+    let mut protocol_error = None;
+    loop {
+        let frame = tokio::select! {
+            _ = &mut killed => break,
+            f = from_child.next() => f,
+        };
+        let Some(frame) = frame else { break };
+        let message = match frame.map_err(|e| e.to_string()).and_then(|f| protocol::decode::<FromChild>(&f)) {
+            Ok(m) => m,
+            Err(e) => {
+                protocol_error = Some(e);
+                break;
+            }
+        };
+        match message {
+            FromChild::Created(r) => {
+                if let Some(tx) = created.take() {
+                    let _ = tx.send(r.map_err(PluginError::from));
+                }
+            }
+            FromChild::Done { id, result } => {
+                let waiter = child.calls.lock().ok().and_then(|mut c| c.remove(&id));
+                if let Some(w) = waiter {
+                    let _ = w.send(result.map_err(PluginError::from));
+                }
+            }
+            FromChild::AddValues { id, values } => {
+                let reply = child.input.clone();
+                let outlets = outlets.clone();
+                let connector_id = outlets.connector_id.clone();
+                outlets.runtime.clone().spawn(async move {
+                    let result = match protocol::values_from(&values) {
+                        Ok(v) => outlets.sink.add_values(&connector_id, v).await,
+                        Err(e) => Err(PluginError::new(ErrorKind::REJECTED_BY_HOST, e)),
+                    };
+                    let _ = reply.send(ToChild::HostDone {
+                        id,
+                        result: result.map_err(Into::into),
+                    });
+                });
+            }
+            FromChild::AddFile { id, path } => {
+                let reply = child.input.clone();
+                let outlets = outlets.clone();
+                let connector_id = outlets.connector_id.clone();
+                outlets.runtime.clone().spawn(async move {
+                    let result = outlets.sink.add_file(&connector_id, path.into()).await;
+                    let _ = reply.send(ToChild::HostDone {
+                        id,
+                        result: result.map_err(Into::into),
+                    });
+                });
+            }
+            FromChild::Log {
+                level,
+                target,
+                message,
+            } => crate::connector::forward_log(
+                &span,
+                oibus_plugin_api::ffi::LogLevel(level),
+                &target,
+                &message,
+            ),
+            FromChild::ConnectionLost(reason) => {
+                tracing::warn!(parent: &span, "the plugin reports the connection lost: {reason}");
+                let _ = outlets.lost.try_send(reason);
+            }
+            FromChild::Dropped { count, reason } => {
+                tracing::warn!(parent: &span, "{count} message(s) dropped: {reason}");
+                outlets.reports.dropped(count, &reason);
+            }
+            FromChild::ItemStatus { item, error } => {
+                match &error {
+                    Some(e) => tracing::warn!(parent: &span, "item {item:?} fails: {e}"),
+                    None => tracing::debug!(parent: &span, "item {item:?} works"),
+                }
+                outlets.reports.item_status(&item, error.as_deref());
+            }
+        }
+    }
+    // The channel is closed, broken or the engine wants it dead: make sure it is gone.
+    let _ = process.start_kill();
+    let status = process.wait().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), stderr_done).await;
+    let mut how = match status {
+        Ok(s) => process::describe(s),
+        Err(e) => format!("could not be waited for: {e}"),
+    };
+    if let Some(because) = child.killed_because.lock().ok().and_then(|k| k.clone()) {
+        how = format!("{how}: {because}");
+    } else if let Some(e) = protocol_error {
+        how = format!("{how}: {e}");
+    }
+    if tail.out_of_memory() {
+        let limit = settings
+            .limits
+            .max_memory
+            .map(|b| format!(" (max_memory = {} MiB)", b >> 20))
+            .unwrap_or_default();
+        how = format!("{how}: out of memory{limit}");
+    } else if let Some(last) = tail.last()
+        && !child.closing.load(Ordering::SeqCst)
+    {
+        how = format!("{how}; its last words: {last}");
+    }
+    let why = format!(
+        "the plugin host process (pid {}) of {} {how}",
+        child.pid,
+        file.display()
+    );
+    child.fail_all(&why);
+    if let Some(tx) = created.take() {
+        let _ = tx.send(Err(PluginError::new(ErrorKind::TRANSIENT, &why)));
+    }
+    if child.closing.load(Ordering::SeqCst) {
+        tracing::debug!(parent: &span, "{why}");
+        return;
+    }
+    tracing::error!(parent: &span, "{why}");
+    // A crash: counted, and the connector reconnects (a new child) unless it crashes too often.
+    let now = Instant::now();
+    let count = match crashes.lock() {
+        Ok(mut c) => {
+            c.push_back(now);
+            while c
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > settings.crash_window)
+            {
+                c.pop_front();
+            }
+            c.len()
+        }
+        Err(_) => 0,
+    };
+    if settings.crash_limit > 0 && count >= settings.crash_limit as usize {
+        let reason = format!(
+            "{count} crashes within {} (engine.plugins.crash_limit); the last: {why}. Restart \
+             the connector once the cause is fixed",
+            humantime::format_duration(settings.crash_window)
+        );
+        tracing::error!(parent: &span, "quarantined: {reason}");
+        if let Ok(mut q) = quarantined.lock() {
+            *q = Some(reason);
+        }
+    }
+    let _ = outlets.lost.try_send(why);
+}

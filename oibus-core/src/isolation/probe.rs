@@ -1,0 +1,118 @@
+//! The engine's side of a probe: the first opening of a plugin file in a throwaway child
+//! (`oibus plugin-host probe`), so that a constructor that aborts, exits, crashes or hangs is a
+//! refusal line and the engine's process never ran it.
+
+use super::{
+    process::{self, Tail},
+    protocol::{self, ProbeAnswer},
+};
+use crate::plugin::{LoadError, Prober};
+use std::{
+    io::{BufRead as _, Read as _},
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+/// Probes with the `oibus` executable `exe`, each probe allowed `timeout`.
+pub struct ChildProber {
+    /// The `oibus` executable.
+    pub exe: PathBuf,
+    /// How long one probe may take.
+    pub timeout: Duration,
+}
+
+impl Prober for ChildProber {
+    fn probe(&self, file: &Path, shadow: &Path, plugin: &str) -> Result<String, LoadError> {
+        let failed = |reason: String| LoadError::ProbeFailed {
+            file: file.to_path_buf(),
+            plugin: plugin.to_string(),
+            reason,
+        };
+        let mut cmd = std::process::Command::new(&self.exe);
+        cmd.args(["plugin-host", "probe", "--library"])
+            .arg(shadow)
+            .arg("--file")
+            .arg(file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env("MALLOC_ARENA_MAX", "2");
+        let mut child = cmd.spawn().map_err(|e| {
+            failed(format!(
+                "cannot start {} plugin-host to open it: {e}",
+                self.exe.display()
+            ))
+        })?;
+        // Read both pipes while it runs: a manifest larger than a pipe's buffer must not look
+        // like a hang.
+        let mut stdout = child.stdout.take();
+        let answer = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(out) = stdout.as_mut() {
+                let _ = out.read_to_end(&mut bytes);
+            }
+            bytes
+        });
+        let tail = Tail::default();
+        let stderr = child.stderr.take();
+        let stderr_tail = tail.clone();
+        let errors = std::thread::spawn(move || {
+            if let Some(err) = stderr {
+                for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                    stderr_tail.push(line);
+                }
+            }
+        });
+        let started = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if started.elapsed() > self.timeout => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(failed(format!(
+                        "opening it did not finish within {:?} (engine.plugins.probe_timeout): \
+                         its code hangs while it is loaded",
+                        self.timeout
+                    )));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => return Err(failed(format!("cannot watch the probe process: {e}"))),
+            }
+        };
+        let bytes = answer.join().unwrap_or_default();
+        let _ = errors.join();
+        let last = tail
+            .last()
+            .map(|l| format!("; its last words: {l}"))
+            .unwrap_or_default();
+        if !status.success() {
+            return Err(failed(format!(
+                "its code {} while the library was being opened (in a throwaway process; the \
+                 engine never opened it){last}",
+                process::describe(status)
+                    .replace("killed by", "was killed by")
+                    .replace("exited with", "exited the process with")
+            )));
+        }
+        match protocol::decode::<ProbeAnswer>(&bytes) {
+            Ok(ProbeAnswer::Manifest(json)) => Ok(json),
+            Ok(ProbeAnswer::Refused(line)) => Err(refused_line(file, plugin, &line)),
+            Err(_) => Err(failed(format!(
+                "its code ended the process while the library was being opened, without an \
+                 answer (exit code 0; in a throwaway process, the engine never opened it){last}"
+            ))),
+        }
+    }
+}
+
+/// A refusal found by the child's loader, kept as the line it wrote.
+fn refused_line(file: &Path, plugin: &str, line: &str) -> LoadError {
+    let prefix = format!("{}: ", file.display());
+    LoadError::ProbeFailed {
+        file: file.to_path_buf(),
+        plugin: plugin.to_string(),
+        reason: line.strip_prefix(&prefix).unwrap_or(line).to_string(),
+    }
+}

@@ -1,0 +1,186 @@
+//! Process isolation attacked in a real `oibus run`: isolated probe connectors that segfault,
+//! abort, exit with code 0, exhaust their memory limit or hang while values stream, beside
+//! in-process connectors that must not notice. Every value the South saw acknowledged must reach
+//! the North, and the engine must go on.
+
+use oibus_tests::process::{Engine, Workspace, check_acknowledged};
+use std::{fs, time::Duration};
+
+const PROBE: &str = "oibus_test_probe";
+
+/// An isolated probe pair `src` → `dst` whose crash files are `<ws>/crash-src` and
+/// `<ws>/crash-dst`, and an in-process pair `calm` → `calm-dst`.
+fn config(extra_engine: &str, souths: bool) -> String {
+    format!(
+        r#"
+[engine]
+reconnect = {{ min = "100ms", max = "300ms" }}
+timeouts = {{ lifecycle = "10s", data = "3s" }}
+{extra_engine}
+
+[[south]]
+id = "src"
+type = "probe-south"
+enabled = {souths}
+isolation = "process"
+settings = {{ batch_size = 20, interval_ms = 5, ack_file = "{{ws}}/acks", behaviour = {{ crash_file = "{{ws}}/crash-src" }} }}
+items = [{{ name = "a", scan_mode = "subscription" }}]
+
+[[north]]
+id = "dst"
+type = "probe-north"
+isolation = "process"
+subscriptions = ["src"]
+settings = {{ record_file = "{{ws}}/received", behaviour = {{ crash_file = "{{ws}}/crash-dst" }} }}
+caching = {{ send_interval = "50ms", retry_interval = "50ms" }}
+
+[[south]]
+id = "calm"
+type = "probe-south"
+enabled = {souths}
+settings = {{ batch_size = 20, interval_ms = 5, ack_file = "{{ws}}/calm-acks" }}
+items = [{{ name = "b", scan_mode = "subscription" }}]
+
+[[north]]
+id = "calm-dst"
+type = "probe-north"
+subscriptions = ["calm"]
+settings = {{ record_file = "{{ws}}/calm-received" }}
+caching = {{ send_interval = "50ms" }}
+"#
+    )
+}
+
+/// Makes connector `who` (`src` or `dst`) crash as `how` says, and waits until the engine has
+/// logged its end with `described` and the connector sends again; the in-process pair must have
+/// gone on meanwhile.
+fn crash(ws: &Workspace, engine: &mut Engine, who: &str, how: &str, described: &str) {
+    let calm_before = engine.counter("calm-dst", "values_sent");
+    let sent_before = engine.counter("dst", "values_sent");
+    fs::write(ws.path(&format!("crash-{who}")), how).unwrap();
+    engine.wait_until(
+        &format!("the end of {who}'s child ({how}) to be logged"),
+        Duration::from_secs(30),
+        |e| {
+            e.log().lines().any(|l| {
+                l.contains(&format!("connector.id=\"{who}\""))
+                    && l.contains("the plugin host process")
+                    && l.contains(described)
+            })
+        },
+    );
+    engine.wait_until(
+        &format!("{who} to run again after {how}"),
+        Duration::from_secs(30),
+        |e| e.counter("dst", "values_sent") > sent_before + 500,
+    );
+    assert!(
+        engine.counter("calm-dst", "values_sent") > calm_before + 100,
+        "the in-process connectors went on sending while {who} crashed"
+    );
+}
+
+fn run(how: &str, described: &str, extra_engine: &str, whom: &[&str]) {
+    let ws = Workspace::new(&[PROBE]);
+    ws.config(&config(extra_engine, true));
+    let mut engine = ws.start();
+    engine.wait_until("values to flow", Duration::from_secs(30), |e| {
+        e.counter("dst", "values_sent") > 200 && e.counter("calm-dst", "values_sent") > 200
+    });
+    for who in whom {
+        crash(&ws, &mut engine, who, how, described);
+    }
+    let log = engine.log();
+    let code = engine.terminate();
+    assert_eq!(code, 0, "the engine stops cleanly after the crashes: {log}");
+    // What was still queued when it stopped is sent at the next start.
+    ws.config(&config(extra_engine, false));
+    let mut engine = ws.start();
+    engine.wait_until("the caches to drain", Duration::from_secs(60), |e| {
+        ["dst", "calm-dst"].iter().all(|n| {
+            e.connector(n)
+                .is_some_and(|c| c["state"] == "connected" && c["cache"]["queued_values"] == 0)
+        })
+    });
+    engine.stop();
+    let isolated = check_acknowledged(&ws.path("acks"), &ws.path("received"));
+    let calm = check_acknowledged(&ws.path("calm-acks"), &ws.path("calm-received"));
+    assert!(isolated.acknowledged > 500 && calm.acknowledged > 500, "{isolated:?} {calm:?}");
+    // The crash is named with the plugin file.
+    assert!(
+        log.contains("liboibus_test_probe"),
+        "the plugin file is named: {log}"
+    );
+}
+
+#[test]
+fn a_segfault_of_an_isolated_south_or_north_loses_no_acknowledged_value() {
+    run("segfault", "killed by signal 11 (SIGSEGV", "", &["dst", "src"]);
+}
+
+#[test]
+fn an_abort_of_an_isolated_south_or_north_loses_no_acknowledged_value() {
+    run("abort", "killed by signal 6 (SIGABRT", "", &["dst", "src"]);
+}
+
+#[test]
+fn an_isolated_plugin_calling_exit_0_is_a_crash_not_a_stop() {
+    run("exit0", "exited with code 0", "", &["dst", "src"]);
+}
+
+#[test]
+fn an_isolated_plugin_exhausting_its_memory_limit_is_restarted() {
+    run(
+        "oom",
+        "out of memory (max_memory = 1024 MiB)",
+        "[engine.plugins]\nmax_memory = \"1GiB\"",
+        &["dst", "src"],
+    );
+}
+
+#[test]
+fn an_isolated_call_past_its_time_out_kills_the_child_instead_of_leaking_a_thread() {
+    run(
+        "hang",
+        "it did not answer handle_values within 3s, so the engine killed it",
+        "",
+        &["dst"],
+    );
+}
+
+#[test]
+fn an_isolated_connector_crashing_in_a_loop_is_quarantined_and_not_restarted() {
+    let ws = Workspace::new(&[PROBE]);
+    ws.config(
+        r#"
+[engine]
+reconnect = { min = "50ms", max = "100ms" }
+[engine.plugins]
+crash_limit = 3
+crash_window = "1m"
+
+[[north]]
+id = "dst"
+type = "probe-north"
+isolation = "process"
+settings = { behaviour = { connect_exits = 3 } }
+"#,
+    );
+    let mut engine = ws.start();
+    engine.wait_until("dst to be quarantined", Duration::from_secs(30), |e| {
+        e.connector("dst").is_some_and(|c| c["state"] == "quarantined")
+    });
+    let dst = engine.connector("dst").unwrap();
+    let error = dst["last_error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        error.contains("3 crashes within 1m") && error.contains("exited with code 3"),
+        "{dst}"
+    );
+    // It stays quarantined: no new child is started.
+    let starts = |e: &Engine| e.log().matches("plugin host process started").count();
+    let before = starts(&engine);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(starts(&engine), before, "a quarantined connector is not restarted");
+    let code = engine.terminate();
+    assert_eq!(code, 0);
+}
