@@ -17,7 +17,11 @@ fn main() {
     }
     let plugins = plugin_folder(&["oibus_test_bench"]);
     let cache = tempfile::tempdir().unwrap();
-    let (registry, reports) = PluginRegistry::discover(plugins.path(), &oibus_core::plugin::LoadOptions::unchecked(cache.path())).unwrap();
+    let (registry, reports) = PluginRegistry::discover(
+        plugins.path(),
+        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
+    )
+    .unwrap();
     assert_eq!(registry.plugins().count(), 1, "{reports:#?}");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

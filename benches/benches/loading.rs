@@ -19,7 +19,9 @@ const RUNS: usize = 7;
 /// Child process: load `dir` with `cache` and print the elapsed nanoseconds.
 fn child(dir: &Path, cache: &Path, expected: usize) {
     let began = Instant::now();
-    let (registry, reports) = PluginRegistry::discover(dir, &oibus_core::plugin::LoadOptions::unchecked(cache)).expect("plugins folder");
+    let (registry, reports) =
+        PluginRegistry::discover(dir, &oibus_core::plugin::LoadOptions::unchecked(cache))
+            .expect("plugins folder");
     let elapsed = began.elapsed();
     assert_eq!(registry.plugins().count(), expected, "{reports:#?}");
     println!("{}", elapsed.as_nanos());

@@ -24,7 +24,11 @@ fn main() {
     let server = ModbusServer::start();
     let plugins = plugin_folder(&["oibus_south_modbus"]);
     let cache = tempfile::tempdir().unwrap();
-    let (registry, _) = PluginRegistry::discover(plugins.path(), &oibus_core::plugin::LoadOptions::unchecked(cache.path())).unwrap();
+    let (registry, _) = PluginRegistry::discover(
+        plugins.path(),
+        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
+    )
+    .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     println!("| layout                         | scans/s | requests/s | values/s |");
     println!("|--------------------------------|--------:|-----------:|---------:|");

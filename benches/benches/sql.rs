@@ -53,7 +53,11 @@ c.commit()"
 
     let plugins = plugin_folder(&["oibus_south_sql"]);
     let cache = tempfile::tempdir().unwrap();
-    let (registry, _) = PluginRegistry::discover(plugins.path(), &oibus_core::plugin::LoadOptions::unchecked(cache.path())).unwrap();
+    let (registry, _) = PluginRegistry::discover(
+        plugins.path(),
+        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
+    )
+    .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let query = "SELECT ts, point, value, quality FROM measures \
                  WHERE ts >= @StartTime AND ts < @EndTime ORDER BY ts";

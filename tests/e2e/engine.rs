@@ -62,7 +62,11 @@ fn simulator_reference(
     end: Timestamp,
 ) -> Vec<OibusValue> {
     let cache = tempfile::tempdir().unwrap();
-    let (registry, _) = PluginRegistry::discover(&ws.path("plugins"), &oibus_core::plugin::LoadOptions::unchecked(cache.path())).unwrap();
+    let (registry, _) = PluginRegistry::discover(
+        &ws.path("plugins"),
+        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
+    )
+    .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sink = Arc::new(Recorder::default());
     rt.block_on(async {

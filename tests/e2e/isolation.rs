@@ -105,7 +105,10 @@ fn run(how: &str, described: &str, extra_engine: &str, whom: &[&str]) {
     engine.stop();
     let isolated = check_acknowledged(&ws.path("acks"), &ws.path("received"));
     let calm = check_acknowledged(&ws.path("calm-acks"), &ws.path("calm-received"));
-    assert!(isolated.acknowledged > 500 && calm.acknowledged > 500, "{isolated:?} {calm:?}");
+    assert!(
+        isolated.acknowledged > 500 && calm.acknowledged > 500,
+        "{isolated:?} {calm:?}"
+    );
     // The crash is named with the plugin file.
     assert!(
         log.contains("liboibus_test_probe"),
@@ -115,7 +118,12 @@ fn run(how: &str, described: &str, extra_engine: &str, whom: &[&str]) {
 
 #[test]
 fn a_segfault_of_an_isolated_south_or_north_loses_no_acknowledged_value() {
-    run("segfault", "killed by signal 11 (SIGSEGV", "", &["dst", "src"]);
+    run(
+        "segfault",
+        "killed by signal 11 (SIGSEGV",
+        "",
+        &["dst", "src"],
+    );
 }
 
 #[test]
@@ -168,7 +176,8 @@ settings = { behaviour = { connect_exits = 3 } }
     );
     let mut engine = ws.start();
     engine.wait_until("dst to be quarantined", Duration::from_secs(30), |e| {
-        e.connector("dst").is_some_and(|c| c["state"] == "quarantined")
+        e.connector("dst")
+            .is_some_and(|c| c["state"] == "quarantined")
     });
     let dst = engine.connector("dst").unwrap();
     let error = dst["last_error"].as_str().unwrap_or_default().to_string();
@@ -180,7 +189,11 @@ settings = { behaviour = { connect_exits = 3 } }
     let starts = |e: &Engine| e.log().matches("plugin host process started").count();
     let before = starts(&engine);
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(starts(&engine), before, "a quarantined connector is not restarted");
+    assert_eq!(
+        starts(&engine),
+        before,
+        "a quarantined connector is not restarted"
+    );
     let code = engine.terminate();
     assert_eq!(code, 0);
 }

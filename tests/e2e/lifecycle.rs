@@ -49,7 +49,11 @@ struct Env {
 fn env() -> Env {
     let plugins = plugin_folder(&["oibus_test_probe", "oibus_south_simulator"]);
     let cache = tempfile::tempdir().unwrap();
-    let (registry, reports) = PluginRegistry::discover(plugins.path(), &oibus_core::plugin::LoadOptions::unchecked(cache.path())).unwrap();
+    let (registry, reports) = PluginRegistry::discover(
+        plugins.path(),
+        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
+    )
+    .unwrap();
     assert_eq!(registry.plugins().count(), 2, "{reports:#?}");
     Env {
         _plugins: plugins,

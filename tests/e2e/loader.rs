@@ -8,7 +8,11 @@ use std::{fs, path::Path};
 
 fn discover(dir: &Path) -> (PluginRegistry, Vec<PluginReport>, tempfile::TempDir) {
     let cache = tempfile::tempdir().unwrap();
-    let (registry, reports) = PluginRegistry::discover(dir, &oibus_core::plugin::LoadOptions::unchecked(cache.path())).unwrap();
+    let (registry, reports) = PluginRegistry::discover(
+        dir,
+        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
+    )
+    .unwrap();
     (registry, reports, cache)
 }
 
@@ -133,7 +137,11 @@ fn every_bad_file_is_refused_with_its_reason_and_the_others_still_load() {
 fn the_loaded_code_is_a_shadow_copy_so_the_original_can_be_replaced() {
     let dir = plugin_folder(&["oibus_north_console"]);
     let cache = tempfile::tempdir().unwrap();
-    let (registry, _) = PluginRegistry::discover(dir.path(), &oibus_core::plugin::LoadOptions::unchecked(cache.path())).unwrap();
+    let (registry, _) = PluginRegistry::discover(
+        dir.path(),
+        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
+    )
+    .unwrap();
     let plugin = registry.plugins().next().unwrap();
     let shadow = plugin.shadow_path().to_path_buf();
     assert!(shadow.starts_with(cache.path()));
@@ -154,9 +162,12 @@ fn the_loaded_code_is_a_shadow_copy_so_the_original_can_be_replaced() {
 fn an_unreadable_folder_is_an_error() {
     let cache = tempfile::tempdir().unwrap();
     let missing = cache.path().join("no-such-folder");
-    let e = PluginRegistry::discover(&missing, &oibus_core::plugin::LoadOptions::unchecked(cache.path()))
-        .err()
-        .expect("error");
+    let e = PluginRegistry::discover(
+        &missing,
+        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
+    )
+    .err()
+    .expect("error");
     assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
 }
 

@@ -33,7 +33,11 @@ async fn plugin_events_are_logged_in_the_connector_span() {
 
     let plugins = plugin_folder(&["oibus_test_probe"]);
     let cache = tempfile::tempdir().unwrap();
-    let (registry, _) = PluginRegistry::discover(plugins.path(), &oibus_core::plugin::LoadOptions::unchecked(cache.path())).unwrap();
+    let (registry, _) = PluginRegistry::discover(
+        plugins.path(),
+        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
+    )
+    .unwrap();
     let c = standalone_connector(
         &registry,
         ("north-7", "probe-north"),

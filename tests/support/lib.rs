@@ -131,6 +131,73 @@ pub fn c_library(folder: &Path, name: &str, source: &str) {
 pub const ABORTING_CONSTRUCTOR: &str =
     "#include <stdlib.h>\n__attribute__((constructor)) static void boom(void) { abort(); }\n";
 
+/// C source of a library with a valid declaration of plugin `id` 1.0.0 for this host's API (so it
+/// passes every check made on its bytes), followed by `body` (a constructor that misbehaves, a
+/// garbage root module…).
+pub fn declared_c_library(id: &str, body: &str) -> String {
+    let v = semver::Version::parse(oibus_plugin_api::API_VERSION).expect("API version");
+    format!(
+        "struct decl {{ unsigned char magic[16]; unsigned int version, major, minor, patch; \
+         char id[64]; char plugin_version[64]; }};\n\
+         __attribute__((visibility(\"default\"))) const struct decl oibus_plugin_declaration = \
+         {{ \"oibus-rs-plugin\", 1, {}, {}, {}, \"{id}\", \"1.0.0\" }};\n{body}\n",
+        v.major, v.minor, v.patch
+    )
+}
+
+/// Libraries that pass every check made on their bytes and misbehave once opened: constructors
+/// that abort, exit with 3, exit with 0 and sleep 30 s, and an abi_stable root module that is
+/// garbage. Written into `folder` by [`c_library`]; returns (file name, what its refusal says).
+pub fn hostile_constructors(folder: &Path) -> Vec<(&'static str, &'static str)> {
+    let ctor = |code: &str| {
+        format!(
+            "#include <stdlib.h>\n#include <unistd.h>\n__attribute__((constructor)) static void c(void) {{ {code} }}"
+        )
+    };
+    let cases = [
+        (
+            "ctor-abort.so",
+            "ctor-abort",
+            ctor("abort();"),
+            "killed by signal 6 (SIGABRT)",
+        ),
+        (
+            "ctor-exit3.so",
+            "ctor-exit3",
+            ctor("exit(3);"),
+            "exited the process with code 3",
+        ),
+        (
+            "ctor-exit0.so",
+            "ctor-exit0",
+            ctor("exit(0);"),
+            "without an answer (exit code 0",
+        ),
+        (
+            "ctor-sleep.so",
+            "ctor-sleep",
+            ctor("sleep(30);"),
+            "did not finish within",
+        ),
+        (
+            "garbage-root.so",
+            "garbage-root",
+            format!(
+                "__attribute__((visibility(\"default\"))) const unsigned long {} = 0xdeadbeefdeadbeefUL;",
+                abi_stable::library::ROOT_MODULE_LOADER_NAME
+            ),
+            "ABI check failed",
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(file, id, body, says)| {
+            c_library(folder, file, &declared_c_library(id, &body));
+            (file, says)
+        })
+        .collect()
+}
+
 /// The `oibus` binary.
 pub fn oibus() -> PathBuf {
     build().join(format!("oibus{}", std::env::consts::EXE_SUFFIX))

@@ -8,11 +8,8 @@ use anyhow::Context as _;
 /// Prints the plugins found and the verdict; exit code 0 when the configuration would start.
 pub fn run(args: &Args) -> anyhow::Result<i32> {
     let options = options(args)?;
-    let load = crate::engine::load_options(
-        &options.config,
-        &options.data,
-        options.host_exe.as_deref(),
-    )?;
+    let load =
+        crate::engine::load_options(&options.config, &options.data, options.host_exe.as_deref())?;
     let (registry, reports) =
         PluginRegistry::discover(&options.plugins, &load).with_context(|| {
             format!(

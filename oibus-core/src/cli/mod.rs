@@ -179,12 +179,9 @@ pub fn plugin_cache_dir(data: Option<&PathBuf>) -> PathBuf {
 /// process, so that no file's code runs in this one before it has been seen to load.
 pub fn inspection_options(data: Option<&PathBuf>) -> anyhow::Result<crate::plugin::LoadOptions> {
     let keys = data.map(|d| d.join("trusted-keys"));
-    let trust = crate::plugin::Trust::load(
-        crate::plugin::SignaturePolicy::Warn,
-        keys.as_deref(),
-        &[],
-    )
-    .map_err(anyhow::Error::msg)?;
+    let trust =
+        crate::plugin::Trust::load(crate::plugin::SignaturePolicy::Warn, keys.as_deref(), &[])
+            .map_err(anyhow::Error::msg)?;
     let exe = std::env::current_exe()?;
     Ok(crate::plugin::LoadOptions {
         cache_dir: plugin_cache_dir(data),

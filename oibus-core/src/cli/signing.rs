@@ -69,9 +69,13 @@ pub fn keygen(dir: &Path, name: &str, no_password: bool) -> anyhow::Result<i32> 
         .into_string();
     write_new(&secret, sk_text.as_bytes(), true)?;
     write_new(&public, pk_text.as_bytes(), false)?;
-    let id = TrustedKey::parse(&pk_text, &public.display().to_string()).map_err(anyhow::Error::msg)?;
+    let id =
+        TrustedKey::parse(&pk_text, &public.display().to_string()).map_err(anyhow::Error::msg)?;
     println!("key id {}", id.id);
-    println!("public key: {} (give it to the gateways' operators: <data>/trusted-keys/)", public.display());
+    println!(
+        "public key: {} (give it to the gateways' operators: <data>/trusted-keys/)",
+        public.display()
+    );
     println!("secret key: {} (keep it private)", secret.display());
     Ok(0)
 }
@@ -84,7 +88,10 @@ fn secret_key(path: &Path) -> anyhow::Result<minisign::SecretKey> {
     if let Ok(sk) = parse().map_err(bad)?.into_unencrypted_secret_key() {
         return Ok(sk);
     }
-    parse().map_err(bad)?.into_secret_key(password()).map_err(bad)
+    parse()
+        .map_err(bad)?
+        .into_secret_key(password())
+        .map_err(bad)
 }
 
 /// Signs `file` with the secret key `key`: writes `<file>.minisig`, whose trusted (signed) comment
@@ -132,7 +139,10 @@ pub fn verify(file: &Path, keys: &[PathBuf], data: Option<&Path>) -> anyhow::Res
     }
     match trust.check(file, file) {
         Ok(Signer::Trusted { key_id, comment }) => {
-            println!("{}: good signature by key {key_id} ({comment})", file.display());
+            println!(
+                "{}: good signature by key {key_id} ({comment})",
+                file.display()
+            );
             Ok(0)
         }
         Ok(other) => {

@@ -129,7 +129,10 @@ fn plugins_or_folder<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PluginsCo
                 ..PluginsConfig::default()
             })
         }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<PluginsConfig, A::Error> {
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> Result<PluginsConfig, A::Error> {
             PluginsConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
         }
     }

@@ -1,6 +1,7 @@
 //! The engine's handle on one connector instance.
 
 use super::{ConnectorError, DataSink, HostContext};
+use crate::isolation::{Creation, IsolatedConnector, Outlets, protocol};
 use crate::{
     plugin::{LoadedPlugin, PluginRegistry},
     schema,
@@ -15,7 +16,6 @@ use oibus_plugin_api::{
     ConnectorKind, Item, OibusValue, PluginError, Timestamp,
     ffi::{ConnectorBox, FfiHost_TO},
 };
-use crate::isolation::{Creation, IsolatedConnector, Outlets, protocol};
 use std::{panic::AssertUnwindSafe, path::PathBuf, sync::Arc, time::Duration};
 use tokio::runtime::Handle;
 use tracing::Span;
@@ -286,8 +286,13 @@ impl Connector {
     /// `connect`.
     pub async fn connect(&self) -> Result<(), ConnectorError> {
         let limit = self.timeouts.lifecycle;
-        self.run("connect", limit, |c| c.connect(), || protocol::Call::Connect)
-            .await
+        self.run(
+            "connect",
+            limit,
+            |c| c.connect(),
+            || protocol::Call::Connect,
+        )
+        .await
     }
     /// `stop` (the SDK default calls `disconnect`).
     pub async fn stop(&self) -> Result<(), ConnectorError> {
@@ -298,17 +303,23 @@ impl Connector {
     /// `disconnect`.
     pub async fn disconnect(&self) -> Result<(), ConnectorError> {
         let limit = self.timeouts.lifecycle;
-        self.run("disconnect", limit, |c| c.disconnect(), || {
-            protocol::Call::Disconnect
-        })
+        self.run(
+            "disconnect",
+            limit,
+            |c| c.disconnect(),
+            || protocol::Call::Disconnect,
+        )
         .await
     }
     /// `test_connection`.
     pub async fn test_connection(&self) -> Result<(), ConnectorError> {
         let limit = self.timeouts.lifecycle;
-        self.run("test_connection", limit, |c| c.test_connection(), || {
-            protocol::Call::TestConnection
-        })
+        self.run(
+            "test_connection",
+            limit,
+            |c| c.test_connection(),
+            || protocol::Call::TestConnection,
+        )
         .await
     }
     /// North `handle_values`.
@@ -330,20 +341,33 @@ impl Connector {
         let path = path.to_string_lossy().into_owned();
         let limit = self.timeouts.data;
         let for_child = path.clone();
-        self.run("handle_file", limit, |c| c.handle_file(path.into()), || {
-            protocol::Call::HandleFile(for_child)
-        })
+        self.run(
+            "handle_file",
+            limit,
+            |c| c.handle_file(path.into()),
+            || protocol::Call::HandleFile(for_child),
+        )
         .await
     }
     /// South `last_point_query`.
     pub async fn last_point_query(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
-        self.with_items("last_point_query", items, |c, i| c.last_point_query(i), protocol::Call::LastPoint)
-            .await
+        self.with_items(
+            "last_point_query",
+            items,
+            |c, i| c.last_point_query(i),
+            protocol::Call::LastPoint,
+        )
+        .await
     }
     /// South `file_query`.
     pub async fn file_query(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
-        self.with_items("file_query", items, |c, i| c.file_query(i), protocol::Call::FileQuery)
-            .await
+        self.with_items(
+            "file_query",
+            items,
+            |c, i| c.file_query(i),
+            protocol::Call::FileQuery,
+        )
+        .await
     }
     /// South `history_query`: returns the newest timestamp read.
     pub async fn history_query(
@@ -376,12 +400,22 @@ impl Connector {
     }
     /// South `subscribe`.
     pub async fn subscribe(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
-        self.with_items("subscribe", items, |c, i| c.subscribe(i), protocol::Call::Subscribe)
-            .await
+        self.with_items(
+            "subscribe",
+            items,
+            |c, i| c.subscribe(i),
+            protocol::Call::Subscribe,
+        )
+        .await
     }
     /// South `unsubscribe`.
     pub async fn unsubscribe(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
-        self.with_items("unsubscribe", items, |c, i| c.unsubscribe(i), protocol::Call::Unsubscribe)
-            .await
+        self.with_items(
+            "unsubscribe",
+            items,
+            |c, i| c.unsubscribe(i),
+            protocol::Call::Unsubscribe,
+        )
+        .await
     }
 }

@@ -108,8 +108,9 @@ pub fn load_options(
     host_exe: Option<&std::path::Path>,
 ) -> anyhow::Result<crate::plugin::LoadOptions> {
     let p = &config.engine.plugins;
-    let trust = crate::plugin::Trust::load(p.signatures, Some(&data.trusted_keys()), &p.trusted_keys)
-        .map_err(anyhow::Error::msg)?;
+    let trust =
+        crate::plugin::Trust::load(p.signatures, Some(&data.trusted_keys()), &p.trusted_keys)
+            .map_err(anyhow::Error::msg)?;
     if p.signatures != crate::plugin::SignaturePolicy::Off {
         tracing::info!(
             "plugin signatures: {:?}, {} trusted key(s){}",

@@ -191,11 +191,7 @@ async fn run(library: &Path, file: &Path, out: std::fs::File) -> anyhow::Result<
             let created = library::open_copy(file, library)
                 .map_err(|e| PluginError::new(ErrorKind::PERMANENT, e.to_string()))
                 .and_then(|p| {
-                    p.create_connector(
-                        &type_id,
-                        &settings,
-                        FfiHost_TO::from_value(host, TD_Opaque),
-                    )
+                    p.create_connector(&type_id, &settings, FfiHost_TO::from_value(host, TD_Opaque))
                 });
             match created {
                 Ok(c) => {
@@ -255,7 +251,11 @@ async fn dispatch(c: &ConnectorBox, call: Call) -> Result<Option<i64>, PluginErr
         Call::HandleFile(path) => unit(c.handle_file(path.into()).await),
         Call::LastPoint(i) => unit(c.last_point_query(items(i)).await),
         Call::FileQuery(i) => unit(c.file_query(items(i)).await),
-        Call::History { items: i, start, end } => c
+        Call::History {
+            items: i,
+            start,
+            end,
+        } => c
             .history_query(items(i), Timestamp(start), Timestamp(end))
             .await
             .into_result()

@@ -242,8 +242,8 @@ impl IsolatedConnector {
             std::ffi::OsStr::new("--file"),
             self.creation.file.as_os_str(),
         ];
-        let mut process = process::spawn(&self.settings.exe, &args, self.settings.limits)
-            .map_err(|e| {
+        let mut process =
+            process::spawn(&self.settings.exe, &args, self.settings.limits).map_err(|e| {
                 host_error(format!(
                     "cannot start {} plugin-host: {e}",
                     self.settings.exe.display()
@@ -326,7 +326,10 @@ impl IsolatedConnector {
 async fn watch(
     child: Arc<Child>,
     mut process: tokio::process::Child,
-    mut from_child: FramedRead<tokio::process::ChildStdout, tokio_util::codec::LengthDelimitedCodec>,
+    mut from_child: FramedRead<
+        tokio::process::ChildStdout,
+        tokio_util::codec::LengthDelimitedCodec,
+    >,
     mut killed: oneshot::Receiver<()>,
     created: oneshot::Sender<Result<(), PluginError>>,
     tail: Tail,
@@ -346,7 +349,10 @@ async fn watch(
             f = from_child.next() => f,
         };
         let Some(frame) = frame else { break };
-        let message = match frame.map_err(|e| e.to_string()).and_then(|f| protocol::decode::<FromChild>(&f)) {
+        let message = match frame
+            .map_err(|e| e.to_string())
+            .and_then(|f| protocol::decode::<FromChild>(&f))
+        {
             Ok(m) => m,
             Err(e) => {
                 protocol_error = Some(e);

@@ -109,10 +109,15 @@ impl Prober for ChildProber {
 
 /// A refusal found by the child's loader, kept as the line it wrote.
 fn refused_line(file: &Path, plugin: &str, line: &str) -> LoadError {
-    let prefix = format!("{}: ", file.display());
+    let line = line
+        .strip_prefix(&format!("{}: ", file.display()))
+        .unwrap_or(line);
+    let line = line
+        .strip_prefix(&format!("plugin {plugin} refused: "))
+        .unwrap_or(line);
     LoadError::ProbeFailed {
         file: file.to_path_buf(),
         plugin: plugin.to_string(),
-        reason: line.strip_prefix(&prefix).unwrap_or(line).to_string(),
+        reason: line.to_string(),
     }
 }

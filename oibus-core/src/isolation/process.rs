@@ -93,10 +93,7 @@ pub fn describe(status: ExitStatus) -> String {
             } else {
                 ""
             };
-            return format!(
-                "killed by signal {signal} ({}{core})",
-                signal_name(signal)
-            );
+            return format!("killed by signal {signal} ({}{core})", signal_name(signal));
         }
     }
     match status.code() {
@@ -162,7 +159,11 @@ mod tests {
             let args = [std::ffi::OsStr::new("-c"), std::ffi::OsStr::new(script)];
             let mut child = spawn(sh, &args, Limits::default()).unwrap();
             let status = child.wait().await.unwrap();
-            assert!(describe(status).starts_with(expected), "{script}: {}", describe(status));
+            assert!(
+                describe(status).starts_with(expected),
+                "{script}: {}",
+                describe(status)
+            );
         }
     }
 

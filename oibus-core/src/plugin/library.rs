@@ -98,14 +98,10 @@ impl LoadedPlugin {
         settings_json: &str,
         host: HostBox,
     ) -> Result<ConnectorBox, PluginError> {
-        let module = self.module().map_err(|e| {
-            PluginError::new(oibus_plugin_api::ErrorKind::PERMANENT, e.to_string())
-        })?;
-        match (module.create_connector())(
-            RStr::from(type_id),
-            RStr::from(settings_json),
-            host,
-        ) {
+        let module = self
+            .module()
+            .map_err(|e| PluginError::new(oibus_plugin_api::ErrorKind::PERMANENT, e.to_string()))?;
+        match (module.create_connector())(RStr::from(type_id), RStr::from(settings_json), host) {
             RResult::ROk(c) => Ok(c),
             RResult::RErr(e) => Err(e),
         }
@@ -293,7 +289,11 @@ fn open(file: &Path, shadow: &Path, plugin: &str) -> Result<PluginModuleRef, Loa
 }
 
 /// The manifest must describe the plugin the declaration announced.
-fn agree(file: &Path, declaration: &PluginDeclaration, manifest: &Manifest) -> Result<(), LoadError> {
+fn agree(
+    file: &Path,
+    declaration: &PluginDeclaration,
+    manifest: &Manifest,
+) -> Result<(), LoadError> {
     let declared = (
         declaration.plugin_id(),
         declaration.plugin_version(),

@@ -17,8 +17,8 @@ pub mod trust;
 pub use error::LoadError;
 pub use library::LoadedPlugin;
 pub use options::{LoadOptions, Probe, Prober};
-pub use trust::{SignaturePolicy, Signer, Trust};
 pub use registry::{PluginRegistry, PluginReport, PluginStatus, Refused};
+pub use trust::{SignaturePolicy, Signer, Trust};
 
 /// File extensions treated as plugin libraries.
 pub const LIBRARY_EXTENSIONS: &[&str] = &["so", "dll", "dylib"];

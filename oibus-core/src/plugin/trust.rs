@@ -153,8 +153,9 @@ impl Trust {
         if let Some(folder) = folder
             && folder.is_dir()
         {
-            let entries = fs::read_dir(folder)
-                .map_err(|e| format!("cannot read the trusted keys in {}: {e}", folder.display()))?;
+            let entries = fs::read_dir(folder).map_err(|e| {
+                format!("cannot read the trusted keys in {}: {e}", folder.display())
+            })?;
             let mut files: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|e| e == "pub"))
@@ -217,7 +218,10 @@ impl Trust {
         let signature = Signature::decode(&text).map_err(|e| {
             refused(
                 None,
-                format!("{} is not a minisign signature: {e}", display_name(&sig_file)),
+                format!(
+                    "{} is not a minisign signature: {e}",
+                    display_name(&sig_file)
+                ),
             )
         })?;
         let key_id = text
@@ -340,7 +344,11 @@ mod tests {
             Signer::NotChecked
         );
         // Signed by an unknown key.
-        fs::write(signature_file(&file), sign(&other_sk, b"plugin bytes, patched")).unwrap();
+        fs::write(
+            signature_file(&file),
+            sign(&other_sk, b"plugin bytes, patched"),
+        )
+        .unwrap();
         assert!(matches!(
             trust(SignaturePolicy::Warn).check(&file, &file).unwrap(),
             Signer::UnknownKey { .. }
@@ -372,7 +380,10 @@ mod tests {
         assert_eq!(trust.keys().len(), 1);
         assert_eq!(
             trust.keys()[0].id,
-            format!("{:016X}", u64::from_le_bytes(kp.pk.keynum().try_into().unwrap()))
+            format!(
+                "{:016X}",
+                u64::from_le_bytes(kp.pk.keynum().try_into().unwrap())
+            )
         );
         fs::write(dir.path().join("broken.pub"), "hello").unwrap();
         let e = Trust::load(SignaturePolicy::Require, Some(dir.path()), &[]).unwrap_err();

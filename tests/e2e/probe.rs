@@ -1,0 +1,91 @@
+//! Files that pass every check made on their bytes but whose code misbehaves when the library is
+//! opened: each is opened first in a throwaway process and refused with one line naming it, under
+//! `plugins list`, `oibus run` and a drop into a running engine, with the engine alive and the
+//! good plugins loaded.
+
+use oibus_tests::{copy_plugin, hostile_constructors, process::Workspace, run_oibus};
+use std::time::Duration;
+
+fn refusal<'a>(text: &'a str, file: &str) -> Option<&'a str> {
+    text.lines()
+        .find(|l| l.contains(file) && l.contains("refused"))
+}
+
+#[test]
+fn plugins_list_refuses_misbehaving_constructors_from_a_throwaway_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = hostile_constructors(dir.path());
+    copy_plugin("oibus_north_console", dir.path());
+    let data = tempfile::tempdir().unwrap();
+    let (code, out, err) = run_oibus(&[
+        "plugins",
+        "list",
+        "--dir",
+        dir.path().to_str().unwrap(),
+        "--data",
+        data.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "plugins list survives: {err}\n{out}");
+    for (file, says) in cases {
+        let row = refusal(&out, file).unwrap_or_else(|| panic!("no refusal for {file}:\n{out}"));
+        assert!(row.contains(says), "{file}: {row}");
+    }
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("liboibus_north_console") && l.ends_with("ok")),
+        "{out}"
+    );
+}
+
+#[test]
+fn oibus_run_and_a_hot_drop_refuse_misbehaving_constructors_and_run_the_rest() {
+    let ws = Workspace::new(&["oibus_north_console"]);
+    let cases = hostile_constructors(&ws.path("plugins"));
+    ws.config(
+        "[engine.plugins]\nprobe_timeout = \"2s\"\n\n[[north]]\nid = \"out\"\ntype = \"console\"\n",
+    );
+    let mut engine = ws.start();
+    engine.wait_until("the console North to run", Duration::from_secs(60), |e| {
+        e.connector("out")
+            .is_some_and(|c| c["state"] == "connected")
+    });
+    let log = engine.log();
+    for (file, says) in &cases {
+        let line = log
+            .lines()
+            .find(|l| l.contains(file) && l.contains("plugin refused"))
+            .unwrap_or_else(|| panic!("no refusal line for {file}:\n{log}"));
+        assert!(line.contains(says), "{file}: {line}");
+    }
+    // The same files dropped into the running engine under new names.
+    let hot = ws.dir.path().join("hot");
+    std::fs::create_dir(&hot).unwrap();
+    let dropped = hostile_constructors(&hot);
+    for (file, _) in &dropped {
+        std::fs::rename(
+            hot.join(file),
+            ws.path("plugins").join(format!("hot-{file}")),
+        )
+        .unwrap();
+    }
+    engine.wait_until(
+        "the dropped files to be refused",
+        Duration::from_secs(60),
+        |e| {
+            let log = e.log();
+            dropped.iter().all(|(file, says)| {
+                log.lines().any(|l| {
+                    l.contains(&format!("hot-{file}"))
+                        && l.contains("plugin refused")
+                        && l.contains(says)
+                })
+            })
+        },
+    );
+    assert!(
+        engine
+            .connector("out")
+            .is_some_and(|c| c["state"] == "connected")
+    );
+    engine.stop();
+}
