@@ -197,3 +197,51 @@ settings = { behaviour = { connect_exits = 3 } }
     let code = engine.terminate();
     assert_eq!(code, 0);
 }
+
+#[test]
+fn in_process_calls_stuck_past_their_time_out_do_not_starve_the_plugins_other_connectors() {
+    let ws = Workspace::new(&[PROBE]);
+    // Every connector in the engine's process, all of one plugin (two runtime threads).
+    let text = config("", true).replace("isolation = \"process\"\n", "");
+    ws.config(&text.replace(
+        "timeouts = { lifecycle = \"10s\", data = \"3s\" }",
+        "timeouts = { lifecycle = \"2s\", data = \"1s\" }",
+    ));
+    // One runtime thread: a single stuck call would hold all of it.
+    let mut engine = ws.start_with(&[("OIBUS_PLUGIN_THREADS", "1")]);
+    engine.wait_until("values to flow", Duration::from_secs(30), |e| {
+        e.counter("dst", "values_sent") > 200 && e.counter("calm-dst", "values_sent") > 200
+    });
+    // A send of `dst` blocks its thread for an hour.
+    fs::write(ws.path("crash-dst"), "hang").unwrap();
+    engine.wait_until("the stuck send", Duration::from_secs(30), |e| {
+        e.log().contains("handle_values timed out")
+    });
+    let calm = engine.counter("calm-dst", "values_sent");
+    engine.wait_until(
+        "the plugin's other connectors to go on",
+        Duration::from_secs(30),
+        |e| e.counter("calm-dst", "values_sent") > calm + 500,
+    );
+    engine.wait_until(
+        "the status to show the stuck threads",
+        Duration::from_secs(10),
+        |e| {
+            e.status().is_some_and(|s| {
+                s["loaded_versions"].as_array().is_some_and(|v| {
+                    v.iter().any(|p| {
+                        p["id"] == "oibus-test-probe"
+                            && p["runtime"]["degraded"] == true
+                            && p["runtime"]["stuck_calls"].as_u64() >= Some(1)
+                            && p["runtime"]["replacements"].as_u64() >= Some(1)
+                    })
+                })
+            })
+        },
+    );
+    let code = engine.terminate();
+    assert_eq!(
+        code, 0,
+        "SIGTERM stops the engine despite the stuck threads"
+    );
+}

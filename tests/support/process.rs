@@ -60,6 +60,11 @@ impl Workspace {
 
     /// Starts the engine; its output goes to `engine.log` (appended across restarts).
     pub fn start(&self) -> Engine {
+        self.start_with(&[])
+    }
+
+    /// Starts the engine with these environment variables.
+    pub fn start_with(&self, env: &[(&str, &str)]) -> Engine {
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -67,6 +72,7 @@ impl Workspace {
             .expect("log file");
         let child = self
             .command()
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)

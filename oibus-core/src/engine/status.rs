@@ -474,7 +474,9 @@ impl StatusBoard {
                 s
             })
             .collect();
-        let (plugins, loaded_versions) = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
+        let (plugins, mut loaded_versions) =
+            self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
+        loaded_versions.iter_mut().for_each(|v| v.refresh());
         Snapshot {
             plugins,
             loaded_versions,

@@ -76,6 +76,13 @@ impl LoadedPlugin {
         self.inner.module.get().is_some()
     }
 
+    /// The state of the plugin's runtime, if the library is open in this process and its SDK
+    /// reports it (plugins built before API 0.1's `runtime_health` do not).
+    pub fn runtime_health(&self) -> Option<oibus_plugin_api::ffi::RuntimeHealth> {
+        let module = self.inner.module.get()?;
+        module.runtime_health().map(|f| f())
+    }
+
     /// The root module, opening the library in this process first if needed (its constructors
     /// run then).
     pub fn module(&self) -> Result<PluginModuleRef, LoadError> {

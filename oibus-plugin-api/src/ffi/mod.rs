@@ -14,7 +14,7 @@ mod module;
 pub use connector::{ConnectorBox, FfiConnector, FfiConnector_TO};
 pub use declaration::{DECLARATION_SYMBOL, DECLARATION_TEXT_LEN, PLUGIN_MAGIC, PluginDeclaration};
 pub use host::{FfiHost, FfiHost_TO, HostBox, LogLevel};
-pub use module::{ABI_STABLE_ROOT_SYMBOL, PluginModule, PluginModuleRef};
+pub use module::{ABI_STABLE_ROOT_SYMBOL, PluginModule, PluginModuleRef, RuntimeHealth};
 
 use crate::PluginError;
 use abi_stable::std_types::RResult;

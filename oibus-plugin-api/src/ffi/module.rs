@@ -30,6 +30,22 @@ pub struct PluginModule {
         settings_json: RStr<'_>,
         host: HostBox,
     ) -> RResult<ConnectorBox, PluginError>,
+    /// The state of the plugin's runtime (appended: a plugin built before it has none, and the
+    /// host reads `None`).
+    #[sabi(missing_field(option))]
+    pub runtime_health: extern "C" fn() -> RuntimeHealth,
+}
+
+/// The state of a plugin's runtime, read by the host for its status.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuntimeHealth {
+    /// Calls the host gave up on (their time-out) whose threads are still blocked in plugin code.
+    pub stuck_calls: u32,
+    /// How many times the SDK replaced the runtime because its threads were stuck.
+    pub replacements: u32,
+    /// Worker threads of each runtime.
+    pub threads: u32,
 }
 
 impl RootModule for PluginModuleRef {

@@ -107,7 +107,9 @@ impl Context {
         F::Output: Send + 'static,
     {
         let logged = runtime::LogPanic::new(fut, self.dispatch.clone());
-        Ok(runtime::handle()?.spawn(logged.with_subscriber(self.dispatch.clone())))
+        let handle = runtime::handle()?;
+        runtime::spawned_by(&self.host);
+        Ok(handle.spawn(logged.with_subscriber(self.dispatch.clone())))
     }
 }
 

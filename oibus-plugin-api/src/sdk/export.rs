@@ -22,6 +22,11 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, PluginError>) -> RResult
 }
 
 #[doc(hidden)]
+pub extern "C" fn __runtime_health() -> crate::ffi::RuntimeHealth {
+    super::runtime::health()
+}
+
+#[doc(hidden)]
 pub fn __manifest_json(
     plugin: fn() -> &'static Plugin,
     declaration: &PluginDeclaration,
@@ -167,6 +172,7 @@ macro_rules! export_plugin {
             $crate::ffi::PluginModule {
                 manifest_json: __oibus_manifest_json,
                 create_connector: __oibus_create_connector,
+                runtime_health: $crate::sdk::__runtime_health,
             }
             .leak_into_prefix()
         }

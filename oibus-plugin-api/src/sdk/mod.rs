@@ -29,4 +29,4 @@ pub use traits::{
 };
 
 #[doc(hidden)]
-pub use export::{__create_connector, __manifest_json};
+pub use export::{__create_connector, __manifest_json, __runtime_health};
