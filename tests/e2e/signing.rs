@@ -207,12 +207,10 @@ fn each_signature_case_under_each_policy() {
         for (lib, case) in files {
             let row = row(lib);
             let ok = row.trim_end().ends_with(" ok");
-            let expected_ok = match (policy, case) {
-                ("off", _) => true,
-                (_, "good") => true,
-                ("warn", "unsigned" | "unknown") => true,
-                _ => false,
-            };
+            let expected_ok = matches!(
+                (policy, case),
+                ("off", _) | (_, "good") | ("warn", "unsigned" | "unknown")
+            );
             assert_eq!(ok, expected_ok, "{policy}/{case}: {row}");
             let says = match (policy, case) {
                 ("off", _) => "-",

@@ -56,12 +56,15 @@ pub struct ConnectorSpec<'a> {
     pub isolation: Option<crate::isolation::ChildSettings>,
 }
 
+/// A South call on items, on the vtable.
+type ItemsCall = fn(&ConnectorBox, RVec<Item>) -> FfiFuture<RResult<(), PluginError>>;
+
 /// Where a connector's calls go.
 enum Instance {
     /// The plugin's vtable, in this process.
     InProcess(ConnectorBox),
     /// A child process.
-    Isolated(IsolatedConnector),
+    Isolated(Box<IsolatedConnector>),
 }
 
 /// A live connector instance in a plugin.
@@ -152,7 +155,7 @@ pub fn create_in(
             type_id: spec.type_id.to_string(),
             kind: manifest.kind,
             plugin: plugin_name,
-            inner: Instance::Isolated(inner),
+            inner: Instance::Isolated(Box::new(inner)),
             timeouts: spec.timeouts,
             span,
             lost: std::sync::Mutex::new(Some(lost)),
@@ -264,7 +267,7 @@ impl Connector {
         &self,
         op: &'static str,
         items: Vec<Item>,
-        in_process: fn(&ConnectorBox, RVec<Item>) -> FfiFuture<RResult<(), PluginError>>,
+        in_process: ItemsCall,
         isolated: fn(Vec<protocol::WireItem>) -> protocol::Call,
     ) -> Result<(), ConnectorError> {
         let limit = self.timeouts.data;
