@@ -70,6 +70,17 @@ impl InProcess {
         plugins: PathBuf,
         static_plugins: Vec<LoadedPlugin>,
     ) -> Self {
+        Self::start_with_host(config, data, plugins, static_plugins, None)
+    }
+
+    /// [`InProcess::start`], with the `oibus` executable that runs isolated connectors.
+    pub fn start_with_host(
+        config: &str,
+        data: &Path,
+        plugins: PathBuf,
+        static_plugins: Vec<LoadedPlugin>,
+        host_exe: Option<PathBuf>,
+    ) -> Self {
         let options = EngineOptions {
             config: config::parse(config, "benchmark configuration")
                 .unwrap_or_else(|e| panic!("{e}")),
@@ -80,7 +91,7 @@ impl InProcess {
             plugins,
             static_plugins,
             frontends: Vec::new(),
-            host_exe: None,
+            host_exe,
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -129,5 +129,14 @@ pub fn run(data: &Path, json: bool) -> anyhow::Result<i32> {
             &rows
         )
     );
+    for v in &s.loaded_versions {
+        if let Some(r) = v.runtime.as_ref().filter(|r| r.degraded) {
+            println!(
+                "plugin {} {} DEGRADED: {} call(s) stuck past their time-out hold runtime threads; \
+                 its work moved to a new runtime ({} replacement(s)); restart the engine to free them",
+                v.id, v.version, r.stuck_calls, r.replacements
+            );
+        }
+    }
     Ok(0)
 }

@@ -138,7 +138,7 @@ pub enum Call {
     /// `test_connection`.
     TestConnection,
     /// `handle_values`, values in the cache's binary form.
-    HandleValues(Vec<u8>),
+    HandleValues(#[serde(with = "serde_bytes")] Vec<u8>),
     /// `handle_file`.
     HandleFile(String),
     /// `last_point_query`.
@@ -208,7 +208,8 @@ pub enum FromChild {
     AddValues {
         /// Request id.
         id: u64,
-        /// Values in the cache's binary form.
+        /// Values in the cache's binary form (one block, not a sequence of bytes).
+        #[serde(with = "serde_bytes")]
         values: Vec<u8>,
     },
     /// `add_file`, answered by [`ToChild::HostDone`] once durable.
