@@ -106,8 +106,19 @@ fn acked_lines(ws: &Workspace) -> usize {
 
 #[test]
 fn upgrade_keeps_every_value_rolls_back_a_broken_version_and_refuses_a_downgrade() {
+    upgrade_scenario("");
+}
+
+#[test]
+fn isolated_connectors_are_upgraded_and_rolled_back_the_same_way() {
+    upgrade_scenario("\n[engine.plugins]\nisolation = \"process\"\n");
+}
+
+/// The upgrade scenario, with `extra` appended to the configuration.
+fn upgrade_scenario(extra: &str) {
     let ws = Workspace::new(&[PROBE]);
-    let config = |south: bool| ws.config(&STREAM.replace("{enabled}", &south.to_string()));
+    let config =
+        |south: bool| ws.config(&(STREAM.replace("{enabled}", &south.to_string()) + extra));
     config(true);
     let plugins = ws.path("plugins");
     let mut engine = ws.start();
@@ -127,6 +138,9 @@ fn upgrade_keeps_every_value_rolls_back_a_broken_version_and_refuses_a_downgrade
         acked_lines(&ws) > before + 20
     });
     let log = engine.log();
+    if !extra.is_empty() {
+        assert!(log.contains("plugin host process started"), "isolated: {log}");
+    }
     let downtimes: Vec<&str> = log.lines().filter(|l| l.contains("(downtime")).collect();
     assert_eq!(downtimes.len(), 2, "{log}");
     eprintln!("{}", downtimes.join("\n"));
