@@ -286,7 +286,7 @@ fn hostile_files_are_refused_from_their_bytes_before_any_of_their_code_runs() {
         "{out}"
     );
     assert!(
-        row("declaration-of-zeros.so").contains("not an oibus plugin"),
+        row("declaration-of-zeros.so").contains("does not start with the oibus plugin magic"),
         "{out}"
     );
     assert!(

@@ -139,7 +139,10 @@ fn upgrade_scenario(extra: &str) {
     });
     let log = engine.log();
     if !extra.is_empty() {
-        assert!(log.contains("plugin host process started"), "isolated: {log}");
+        assert!(
+            log.contains("plugin host process started"),
+            "isolated: {log}"
+        );
     }
     let downtimes: Vec<&str> = log.lines().filter(|l| l.contains("(downtime")).collect();
     assert_eq!(downtimes.len(), 2, "{log}");

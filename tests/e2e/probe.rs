@@ -40,7 +40,25 @@ fn plugins_list_refuses_misbehaving_constructors_from_a_throwaway_process() {
 #[test]
 fn oibus_run_and_a_hot_drop_refuse_misbehaving_constructors_and_run_the_rest() {
     let ws = Workspace::new(&["oibus_north_console"]);
-    let cases = hostile_constructors(&ws.path("plugins"));
+    let mut cases = hostile_constructors(&ws.path("plugins"));
+    // And files refused from their bytes alone, present at start-up.
+    let plugins = ws.path("plugins");
+    let abort = oibus_tests::ABORTING_CONSTRUCTOR;
+    let size = std::mem::size_of::<oibus_plugin_api::ffi::PluginDeclaration>();
+    oibus_tests::c_library(&plugins, "no-declaration.so", abort);
+    oibus_tests::c_library(
+        &plugins,
+        "zeros.so",
+        &format!("{abort}const char oibus_plugin_declaration[{size}] = {{0}};\n"),
+    );
+    std::fs::create_dir(plugins.join("a-folder.so")).unwrap();
+    std::os::unix::fs::symlink(plugins.join("nothing"), plugins.join("dangling.so")).unwrap();
+    cases.extend([
+        ("no-declaration.so", "not an oibus plugin"),
+        ("zeros.so", "does not start with the oibus plugin magic"),
+        ("a-folder.so", "a directory"),
+        ("dangling.so", "leads to no file"),
+    ]);
     ws.config(
         "[engine.plugins]\nprobe_timeout = \"2s\"\n\n[[north]]\nid = \"out\"\ntype = \"console\"\n",
     );

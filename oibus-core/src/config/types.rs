@@ -415,11 +415,13 @@ mod tests {
     #[test]
     fn engine_plugins_is_a_folder_or_a_table_and_isolation_goes_connector_plugin_engine() {
         let old: Config = toml::from_str("[engine]\nplugins = \"/opt/plugins\"\n").unwrap();
-        assert_eq!(old.engine.plugins.folder, Some(PathBuf::from("/opt/plugins")));
-        let new: Config = toml::from_str(
-            "[engine.plugins]\nfolder = \"p\"\nisolate = { acme = \"process\" }\n",
-        )
-        .unwrap();
+        assert_eq!(
+            old.engine.plugins.folder,
+            Some(PathBuf::from("/opt/plugins"))
+        );
+        let new: Config =
+            toml::from_str("[engine.plugins]\nfolder = \"p\"\nisolate = { acme = \"process\" }\n")
+                .unwrap();
         let p = &new.engine.plugins;
         assert_eq!(p.isolation_of("other", None), Isolation::InProcess);
         assert_eq!(p.isolation_of("acme", None), Isolation::Process);

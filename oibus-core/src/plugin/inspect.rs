@@ -150,9 +150,11 @@ fn read_declaration<'d, R: object::ReadRef<'d>>(
     let declaration: PluginDeclaration =
         unsafe { std::ptr::read_unaligned(data.as_ptr().cast::<PluginDeclaration>()) };
     if declaration.magic != PLUGIN_MAGIC {
-        return Err(LoadError::NotAPlugin {
-            file: file.to_path_buf(),
-        });
+        return Err(bad(
+            "its `oibus_plugin_declaration` does not start with the oibus plugin magic (not an \
+             oibus plugin, or a damaged one)"
+                .into(),
+        ));
     }
     if declaration.declaration_version != 1 {
         return Err(bad(format!(
