@@ -19,7 +19,6 @@ use oibus_plugin_api::{OibusValue, Timestamp};
 use oibus_tests::AcceptAll;
 use std::{
     path::Path,
-    process::Command,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -29,30 +28,7 @@ const MEASURE: Duration = Duration::from_secs(8);
 const ROUNDS: usize = 3;
 
 fn config(isolation: &str) -> String {
-    format!(
-        r#"
-[engine]
-log_level = "warn"
-[engine.plugins]
-isolation = "{isolation}"
-
-[[south]]
-id = "src"
-type = "probe-south"
-settings = {{ batch_size = 1000, interval_ms = 0 }}
-items = [
-  {{ name = "a", scan_mode = "subscription" }},
-  {{ name = "b", scan_mode = "subscription" }},
-  {{ name = "c", scan_mode = "subscription" }},
-  {{ name = "d", scan_mode = "subscription" }},
-]
-
-[[north]]
-id = "dst"
-type = "probe-north"
-caching = {{ group_count = 20000, max_send_count = 50000, send_interval = "20ms", max_size = "256MiB" }}
-"#
-    )
+    oibus_benches::pipeline_config(&format!("[engine.plugins]\nisolation = \"{isolation}\""))
 }
 
 fn sent(data: &Path) -> (f64, u64) {
@@ -89,16 +65,10 @@ fn child(isolation: &str) {
 }
 
 fn run_child(isolation: &str) -> f64 {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--child", isolation])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    oibus_benches::run_self_child(&[isolation])
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -10,7 +10,6 @@ use oibus_tests::{PRODUCT_PLUGINS, library, plugin_folder, with_plugin_id_suffix
 use std::{
     fs,
     path::Path,
-    process::Command,
     time::{Duration, Instant},
 };
 
@@ -28,18 +27,12 @@ fn child(dir: &Path, cache: &Path, expected: usize) {
 }
 
 fn run_child(dir: &Path, cache: &Path, expected: usize) -> Duration {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--child", dir.to_str().unwrap(), cache.to_str().unwrap()])
-        .arg(expected.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let nanos: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    Duration::from_nanos(nanos)
+    let out = oibus_benches::run_self_child(&[
+        dir.to_str().unwrap(),
+        cache.to_str().unwrap(),
+        &expected.to_string(),
+    ]);
+    Duration::from_nanos(out.trim().parse().unwrap())
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

@@ -10,40 +10,12 @@ use oibus_benches::{InProcess, Scratch};
 use oibus_core::{engine, plugin::library};
 use std::{
     path::Path,
-    process::Command,
     time::{Duration, Instant},
 };
 
 const WARM_UP: Duration = Duration::from_secs(3);
 const MEASURE: Duration = Duration::from_secs(8);
 const ROUNDS: usize = 5;
-
-fn config(data: &Path) -> String {
-    format!(
-        r#"
-[engine]
-log_level = "warn"
-
-[[south]]
-id = "src"
-type = "probe-south"
-settings = {{ batch_size = 1000, interval_ms = 0 }}
-items = [
-  {{ name = "a", scan_mode = "subscription" }},
-  {{ name = "b", scan_mode = "subscription" }},
-  {{ name = "c", scan_mode = "subscription" }},
-  {{ name = "d", scan_mode = "subscription" }},
-]
-
-[[north]]
-id = "dst"
-type = "probe-north"
-caching = {{ group_count = 20000, max_send_count = 50000, send_interval = "20ms", max_size = "256MiB" }}
-# data: {}
-"#,
-        data.display()
-    )
-}
 
 fn counters(data: &Path) -> Option<(f64, u64, u64, u64)> {
     let snap = engine::read_status(data).ok()?;
@@ -79,7 +51,7 @@ fn child(variant: &str) {
         Vec::new()
     };
     let engine = InProcess::start(
-        &config(&data),
+        &oibus_benches::pipeline_config(""),
         &data,
         scratch.plugins.clone(),
         static_plugins,
@@ -97,16 +69,7 @@ fn child(variant: &str) {
 }
 
 fn run_child(variant: &str) -> (f64, u64, f64) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--child", variant])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = oibus_benches::run_self_child(&[variant]);
     let f: Vec<&str> = text.split_whitespace().collect();
     (
         f[0].parse().unwrap(),

@@ -20,6 +20,52 @@ settings = { batch_size = 500, interval_ms = 0 }
 items = [{ name = "a", scan_mode = "subscription" }, { name = "b", scan_mode = "subscription" }]
 "#;
 
+/// The configuration of the pipeline benchmarks: a `probe-south` with 4 subscribed items
+/// emitting batches of 1,000 values as fast as the engine accepts them, into a `probe-north`
+/// that counts them. `engine_extra` goes into `[engine]`'s table (for example an
+/// `[engine.plugins]` table after it).
+pub fn pipeline_config(engine_extra: &str) -> String {
+    format!(
+        r#"
+[engine]
+log_level = "warn"
+{engine_extra}
+
+[[south]]
+id = "src"
+type = "probe-south"
+settings = {{ batch_size = 1000, interval_ms = 0 }}
+items = [
+  {{ name = "a", scan_mode = "subscription" }},
+  {{ name = "b", scan_mode = "subscription" }},
+  {{ name = "c", scan_mode = "subscription" }},
+  {{ name = "d", scan_mode = "subscription" }},
+]
+
+[[north]]
+id = "dst"
+type = "probe-north"
+caching = {{ group_count = 20000, max_send_count = 50000, send_interval = "20ms", max_size = "256MiB" }}
+"#
+    )
+}
+
+/// Runs this benchmark binary again with `--child` and `args` (a measurement in a fresh
+/// process), and returns what it printed; panics with its standard error if it failed.
+pub fn run_self_child(args: &[&str]) -> String {
+    let out = std::process::Command::new(std::env::current_exe().expect("the benchmark binary"))
+        .arg("--child")
+        .args(args)
+        .output()
+        .expect("the child benchmark");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A benchmark's folder, under `root` (pass `env!("CARGO_TARGET_TMPDIR")`: a real disk, for the
 /// cache's fsyncs, rather than a memory file system), with `data/` for the engine and `plugins/`
 /// holding copies of the named plugin libraries. Deleted when dropped.

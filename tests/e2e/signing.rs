@@ -54,31 +54,24 @@ fn a_vendor_following_the_guide_gets_an_ok_row_with_their_key_id() {
         assert_eq!(mode & 0o777, 0o600, "the secret key is private");
     }
     let lib = copy_plugin("oibus_north_console", &plugins);
-    let out = std::process::Command::new(oibus_tests::oibus())
-        .args([
-            "plugins",
-            "sign",
-            s(&lib),
-            "--key",
-            s(&keys.join("acme.key")),
-        ])
-        .env("OIBUS_SIGNING_PASSWORD", "correct horse")
-        .output()
-        .unwrap();
+    let sign = |password: &str| {
+        std::process::Command::new(oibus_tests::oibus())
+            .args([
+                "plugins",
+                "sign",
+                s(&lib),
+                "--key",
+                s(&keys.join("acme.key")),
+            ])
+            .env("OIBUS_SIGNING_PASSWORD", password)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = sign("correct horse");
     assert!(out.status.success(), "{out:?}");
     // A wrong password signs nothing.
-    let wrong = std::process::Command::new(oibus_tests::oibus())
-        .args([
-            "plugins",
-            "sign",
-            s(&lib),
-            "--key",
-            s(&keys.join("acme.key")),
-        ])
-        .env("OIBUS_SIGNING_PASSWORD", "wrong")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let wrong = sign("wrong");
     assert!(!wrong.status.success(), "{wrong:?}");
     let verified = oibus_ok(&[
         "plugins",

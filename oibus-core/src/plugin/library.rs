@@ -47,6 +47,23 @@ impl std::fmt::Debug for LoadedPlugin {
 }
 
 impl LoadedPlugin {
+    /// A plugin opened in this process without a copy of its own or a signature check (a
+    /// plugin-host child's copy, a plugin linked into the binary).
+    fn opened(file: PathBuf, shadow: PathBuf, manifest: Manifest, module: PluginModuleRef) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                file,
+                shadow,
+                sha256: String::new(),
+                size: 0,
+                manifest,
+                signer: Signer::NotChecked,
+                module: OnceLock::from(module),
+                opening: Mutex::new(()),
+            }),
+        }
+    }
+
     /// The file the plugin was discovered as.
     pub fn file(&self) -> &Path {
         &self.inner.file
@@ -248,18 +265,12 @@ pub fn open_copy(file: &Path, shadow: &Path) -> Result<LoadedPlugin, LoadError> 
     let module = open(file, shadow, &plugin)?;
     let manifest = read_manifest(file, module)?;
     agree(file, &declaration, &manifest)?;
-    Ok(LoadedPlugin {
-        inner: Arc::new(Inner {
-            file: file.to_path_buf(),
-            shadow: shadow.to_path_buf(),
-            sha256: String::new(),
-            size: 0,
-            manifest,
-            signer: Signer::NotChecked,
-            module: OnceLock::from(module),
-            opening: Mutex::new(()),
-        }),
-    })
+    Ok(LoadedPlugin::opened(
+        file.to_path_buf(),
+        shadow.to_path_buf(),
+        manifest,
+        module,
+    ))
 }
 
 /// The engine's API rule on the declaration; `plugin-id version` for messages.
@@ -338,18 +349,7 @@ pub fn from_static(
             reason: "the manifest and the declaration disagree".into(),
         });
     }
-    Ok(LoadedPlugin {
-        inner: Arc::new(Inner {
-            shadow: file.clone(),
-            file,
-            sha256: String::new(),
-            size: 0,
-            manifest,
-            signer: Signer::NotChecked,
-            module: OnceLock::from(module),
-            opening: Mutex::new(()),
-        }),
-    })
+    Ok(LoadedPlugin::opened(file.clone(), file, manifest, module))
 }
 
 fn read_manifest(file: &Path, module: PluginModuleRef) -> Result<Manifest, LoadError> {
