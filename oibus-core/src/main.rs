@@ -22,8 +22,25 @@ fn log_filter(cli: &Cli) -> String {
     }
 }
 
+/// The short commands end quietly when the reader of their output goes away
+/// (`oibus plugins list --json | head`), as Unix tools do: the default action of SIGPIPE, which
+/// Rust's runtime ignores. The engine and the plugin hosts keep ignoring it, so that a peer
+/// closing a socket is an error to handle, not the end of the gateway.
+fn quiet_on_closed_pipe(command: &Command) {
+    #[cfg(unix)]
+    if !matches!(command, Command::Run(_) | Command::PluginHost(_)) {
+        // SAFETY: restoring a signal's default action at start-up, before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = command;
+}
+
 fn main() {
     let cli = Cli::parse();
+    quiet_on_closed_pipe(&cli.command);
     let filter = log_filter(&cli);
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|e| {
         eprintln!("warning: invalid log filter {filter:?} ({e}); using \"info\"");

@@ -356,3 +356,37 @@ fn a_library_planted_in_the_shared_temporary_folder_is_never_loaded() {
     assert_eq!(fs::metadata(&cache).unwrap().mode() & 0o777, 0o700);
     assert!(cache.join(format!("{sha}.so")).exists());
 }
+
+#[test]
+fn a_command_whose_reader_goes_away_ends_quietly() {
+    use std::io::BufRead as _;
+    // Every product plugin: about 60 KB of manifests, far more than the pipe below holds.
+    let dir = plugin_folder(PRODUCT_PLUGINS);
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(oibus_tests::oibus())
+        .args(["plugins", "list", "--json", "--dir"])
+        .arg(dir.path())
+        .arg("--data")
+        .arg(data.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A pipe smaller than the output (its 60 KB would fit Linux's default 64 KiB), read one
+    // line of, as `head -1` does, and closed.
+    let stdout = child.stdout.take().unwrap();
+    {
+        use std::os::fd::AsRawFd as _;
+        // SAFETY: a plain fcntl on a descriptor this test owns.
+        let size = unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) };
+        assert!(size >= 4096, "F_SETPIPE_SZ");
+    }
+    let mut out = std::io::BufReader::new(stdout);
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    drop(out);
+    let result = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(first.starts_with('['), "{first}");
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+}
