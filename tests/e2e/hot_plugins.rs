@@ -325,3 +325,39 @@ fn hostile_files_dropped_into_a_running_engine_are_refused_without_running() {
     assert_eq!(state_of(&engine, "dst"), "connected");
     engine.stop();
 }
+
+#[test]
+fn an_idle_engine_does_not_wake_itself_by_reading_its_plugins_folder() {
+    let ws = Workspace::new(&[PROBE]);
+    ws.config("[[north]]\nid = \"dst\"\ntype = \"probe-north\"\n");
+    let mut engine = ws.start();
+    engine.wait_until("dst connected", Duration::from_secs(20), |e| {
+        state_of(e, "dst") == "connected"
+    });
+    let looks = |e: &Engine| e.log().matches("looking at the plugins folder").count();
+    let before = looks(&engine);
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        looks(&engine),
+        before,
+        "an idle engine looked at its plugins folder (its own reads woke it, or a timer)"
+    );
+    // A real change is still seen at once, and the engine's reads of it do not loop.
+    fs::write(
+        ws.path("plugins").join("probe-v2.so"),
+        probe_version("0.2.0"),
+    )
+    .unwrap();
+    engine.wait_until("the upgrade to 0.2.0", Duration::from_secs(20), |e| {
+        plugin_of(e, "dst") == "oibus-test-probe 0.2.0"
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let after = looks(&engine);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        looks(&engine),
+        after,
+        "the rescans went on after the change"
+    );
+    engine.stop();
+}

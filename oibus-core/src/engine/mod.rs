@@ -397,10 +397,13 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         engine.slots.iter().filter(|s| !s.is_south()).count(),
     );
 
-    // The plugins folder is watched; a periodic look catches files that were still being copied.
+    // The plugins folder is watched. A change schedules a look 200 ms later (a burst of events,
+    // a copy in progress, is one look); a file still being copied schedules another; without
+    // events, the folder is looked at every SAFETY_INTERVAL. Commands are served meanwhile.
     let (_watcher, mut changes) = plugins::watch(&plugins)
         .with_context(|| format!("cannot watch the plugins folder {}", plugins.display()))?;
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let settle = Duration::from_millis(200);
+    let mut next_look = tokio::time::Instant::now() + plugins::SAFETY_INTERVAL;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
@@ -409,13 +412,19 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
                 continue;
             }
             Some(()) = changes.recv() => {
-                // Let a burst of events (a copy in progress) settle.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                while changes.try_recv().is_ok() {}
+                next_look = next_look.min(tokio::time::Instant::now() + settle);
+                continue;
             }
-            _ = tick.tick() => {}
+            () = tokio::time::sleep_until(next_look) => {}
         }
-        engine.rescan().await;
+        while changes.try_recv().is_ok() {}
+        let pending = engine.rescan().await;
+        next_look = tokio::time::Instant::now()
+            + if pending {
+                settle * 3
+            } else {
+                plugins::SAFETY_INTERVAL
+            };
     }
     tracing::info!("stopping");
     for f in running_frontends {
@@ -432,10 +441,13 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
 
 impl Engine {
     /// Looks at the plugins folder again and applies what changed.
-    pub(crate) async fn rescan(&mut self) {
-        self.folder.rescan(&mut self.slots, &self.shared).await;
+    /// Returns whether a file was left for later (still being copied).
+    pub(crate) async fn rescan(&mut self) -> bool {
+        tracing::debug!("looking at the plugins folder");
+        let pending = self.folder.rescan(&mut self.slots, &self.shared).await;
         self.reroute();
         self.publish_plugins();
+        pending
     }
 }
 

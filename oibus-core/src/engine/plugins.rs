@@ -23,11 +23,26 @@ use tokio::sync::mpsc;
 /// A file younger than this may still be being copied: it is looked at again later.
 const SETTLE: Duration = Duration::from_millis(500);
 
+/// How often an idle engine looks at its plugins folder without any event: a safety net for file
+/// systems whose events do not reach the watcher (network shares).
+pub const SAFETY_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Whether a folder event can mean a plugin file changed. Reads are not changes: the engine's
+/// own rescans open the folder and the files, and their events must not wake it again.
+fn is_change(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind};
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
+}
+
 /// Watches `dir`; every change sends a unit on the returned channel. Keep the watcher alive.
 pub fn watch(dir: &Path) -> notify::Result<(notify::RecommendedWatcher, mpsc::Receiver<()>)> {
     let (tx, rx) = mpsc::channel(16);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
+        if event.is_ok_and(|e| is_change(&e.kind)) {
             let _ = tx.try_send(());
         }
     })?;
@@ -192,12 +207,15 @@ impl PluginFolder {
     }
 
     /// Looks at the folder again and applies what changed.
-    pub async fn rescan(&mut self, slots: &mut [Slot], shared: &Shared) {
+    ///
+    /// Returns whether a file was left for later (still being copied): then look again soon.
+    pub async fn rescan(&mut self, slots: &mut [Slot], shared: &Shared) -> bool {
+        let mut pending = false;
         let files = match registry::library_files(&self.dir) {
             Ok(f) => f,
             Err(e) => {
                 tracing::warn!("cannot read the plugins folder {}: {e}", self.dir.display());
-                return;
+                return false;
             }
         };
         // Removed files.
@@ -247,6 +265,7 @@ impl PluginFolder {
                 .and_then(|m| m.elapsed().ok())
                 .is_some_and(|age| age < SETTLE);
             if young {
+                pending = true;
                 continue; // still being written: next scan
             }
             let report = match library::load(&path, &self.options) {
@@ -257,6 +276,7 @@ impl PluginFolder {
                         .is_some_and(|age| age < SETTLE * 10) =>
                 {
                     tracing::debug!("{e}: waiting for the copy to complete");
+                    pending = true;
                     continue;
                 }
                 Err(e) => {
@@ -280,6 +300,7 @@ impl PluginFolder {
             self.seen.insert(path, (now, report));
         }
         self.start_waiting(slots, shared);
+        pending
     }
 
     /// Uses the plugin in `file` (of the plugins folder) even if its version is lower than the
