@@ -349,7 +349,7 @@ fn the_cli_rescans_and_forces_a_downgrade_through_the_api() {
     let (code, text, err) = oibus_tests::run_oibus(&["plugins", "rescan", "--data", data]);
     assert_eq!(code, 0, "{text}{err}");
     assert!(
-        text.contains("probe-old.so") && text.contains("lower than the loaded 0.1.0"),
+        text.contains("probe-old.so") && text.contains("standby: 0.1.0 (from"),
         "{text}"
     );
     let (code, text, err) =
@@ -364,6 +364,39 @@ fn the_cli_rescans_and_forces_a_downgrade_through_the_api() {
     assert!(
         text.contains("oibus-test-probe 0.0.9") && text.contains("connected"),
         "{text}"
+    );
+    assert!(
+        engine
+            .log()
+            .contains("plugin oibus-test-probe downgraded from 0.1.0 to 0.0.9"),
+        "{}",
+        engine.log()
+    );
+    engine.stop();
+
+    // The forced choice survives a restart, until it is cleared.
+    let running = |e: &Engine, v: &str| {
+        e.connector("n").is_some_and(|c| {
+            c["plugin"] == format!("oibus-test-probe {v}") && c["state"] == "connected"
+        })
+    };
+    let mut engine = ws.start();
+    let _api = Api::of(&ws, &mut engine);
+    engine.wait_until("0.0.9 kept after a restart", Duration::from_secs(20), |e| {
+        running(e, "0.0.9")
+    });
+    let (code, text, err) =
+        oibus_tests::run_oibus(&["plugins", "unforce", "oibus-test-probe", "--data", data]);
+    assert_eq!(code, 0, "{text}{err}");
+    engine.wait_until("back to 0.1.0", Duration::from_secs(20), |e| {
+        running(e, "0.1.0")
+    });
+    engine.stop();
+    let mut engine = ws.start();
+    engine.wait_until(
+        "0.1.0 after the next restart",
+        Duration::from_secs(20),
+        |e| running(e, "0.1.0"),
     );
     engine.stop();
 }

@@ -167,18 +167,21 @@ fn upgrade_scenario(extra: &str) {
             .all(|c| plugin_of(e, c) == "oibus-test-probe 0.2.0" && state_of(e, c) == "connected")
     });
 
-    // A lower version is refused.
+    // A lower version waits on standby.
     fs::write(plugins.join("probe-old.so"), probe_version("0.0.9")).unwrap();
     engine.wait_until(
-        "the downgrade to be refused",
+        "the lower version on standby",
         Duration::from_secs(30),
-        |e| report_of(e, "probe-old.so")["status"] == "refused",
+        |e| report_of(e, "probe-old.so")["status"] == "standby",
     );
     let reason = report_of(&engine, "probe-old.so")["reason"]
         .as_str()
         .unwrap()
         .to_string();
-    assert!(reason.contains("lower than the loaded 0.2.0"), "{reason}");
+    assert!(
+        reason.contains("0.2.0 (from") && reason.contains("is in use"),
+        "{reason}"
+    );
     assert_eq!(plugin_of(&engine, "dst"), "oibus-test-probe 0.2.0");
 
     // Every version stays mapped until the process exits, and is reported.
@@ -196,8 +199,15 @@ fn upgrade_scenario(extra: &str) {
     engine.stop();
 
     // Every acknowledged value arrived (drain the cache with the South off).
+    // The restart chose as the running engine did: 0.2.0, not the rolled-back 0.3.0.
     config(false);
     ws.drain("dst");
+    let log = fs::read_to_string(ws.path("engine.log")).unwrap();
+    assert!(
+        log.contains("probe-v3.so: plugin oibus-test-probe 0.3.0: upgrade from 0.2.0 rolled back")
+            && log.contains("(recorded; replace the file, or force it)"),
+        "{log}"
+    );
     let d = check_acknowledged(&ws.path("acks"), &ws.path("received"));
     assert!(d.acknowledged > 100, "{d:?}");
 }
@@ -360,4 +370,31 @@ fn an_idle_engine_does_not_wake_itself_by_reading_its_plugins_folder() {
         "the rescans went on after the change"
     );
     engine.stop();
+}
+
+#[test]
+fn at_start_up_the_highest_version_runs_whatever_the_file_names() {
+    for (low, high) in [("a-probe.so", "b-probe.so"), ("b-probe.so", "a-probe.so")] {
+        let ws = Workspace::new(&[]);
+        let plugins = ws.path("plugins");
+        fs::write(plugins.join(low), probe_version("0.1.0")).unwrap();
+        fs::write(plugins.join(high), probe_version("0.2.0")).unwrap();
+        ws.config("[[north]]\nid = \"dst\"\ntype = \"probe-north\"\n");
+        // Started twice: the choice is the same at every start.
+        for _ in 0..2 {
+            let mut engine = ws.start();
+            engine.wait_until("dst connected", Duration::from_secs(30), |e| {
+                state_of(e, "dst") == "connected"
+            });
+            assert_eq!(
+                plugin_of(&engine, "dst"),
+                "oibus-test-probe 0.2.0",
+                "{low} / {high}"
+            );
+            assert_eq!(report_of(&engine, high)["status"], "ok");
+            let standby = report_of(&engine, low);
+            assert_eq!(standby["status"], "standby", "{standby}");
+            engine.stop();
+        }
+    }
 }

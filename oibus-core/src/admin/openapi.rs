@@ -2,7 +2,9 @@
 //! listed here; every request and response schema is generated from the Rust type the handler
 //! reads or returns, so the document cannot drift from what the API does.
 
-use super::routes::{ErrorSelection, ForceRequest, HistoryRequest, PluginsListing, TestRequest};
+use super::routes::{
+    ErrorSelection, ForceRequest, HistoryRequest, PluginsListing, TestRequest, UnforceRequest,
+};
 use crate::{
     config::{NorthConfig, SouthConfig},
     engine::{
@@ -117,9 +119,18 @@ pub fn document() -> Value {
     d.op(
         "/api/plugins/force",
         "post",
-        "use this file's plugin even if older (forced downgrade)",
+        "use this file's plugin even if older (forced downgrade), until unforced, across restarts",
         Some(force),
-        vec![ok(report), not_found],
+        vec![ok(report.clone()), not_found],
+    );
+    let unforce = d.schema::<UnforceRequest>();
+    let not_forced = d.error("400", "the plugin has no forced version");
+    d.op(
+        "/api/plugins/unforce",
+        "post",
+        "forget a plugin's forced version: back to its highest version",
+        Some(unforce),
+        vec![ok(report), not_forced],
     );
     let types = d.schema::<Vec<TypeInfo>>();
     d.op(

@@ -38,6 +38,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/plugins", get(plugins))
         .route("/api/plugins/rescan", post(rescan))
         .route("/api/plugins/force", post(force))
+        .route("/api/plugins/unforce", post(unforce))
         .route("/api/connector-types", get(connector_types))
         .route("/api/connector-types/{type}", get(connector_type))
         .route("/api/south", get(list_south).post(create_south))
@@ -161,6 +162,22 @@ async fn force(
         reply,
     })
     .await?;
+    Ok(Json(report))
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UnforceRequest {
+    /// The plugin id.
+    id: String,
+}
+
+async fn unforce(
+    State(state): State<ApiState>,
+    body: Bytes,
+) -> ApiResult<crate::plugin::PluginReport> {
+    let r: UnforceRequest = parse(&body)?;
+    let report = ask(&state, |reply| Command::Unforce { id: r.id, reply }).await?;
     Ok(Json(report))
 }
 

@@ -97,10 +97,20 @@ pub enum PluginsCommand {
         data: PathBuf,
     },
     /// Make a running engine use the plugin of FILE (in its plugins folder) even if its version
-    /// is lower than the loaded one (a forced downgrade).
+    /// is lower than the loaded one (a forced downgrade). The choice is recorded in the data
+    /// folder and kept across restarts until `unforce`.
     Force {
         /// The file name in the plugins folder.
         file: PathBuf,
+        /// The engine's data folder.
+        #[arg(long, default_value = "oibus-data")]
+        data: PathBuf,
+    },
+    /// Make a running engine forget the forced version of plugin ID (`force`): it goes back to
+    /// the highest version in its folder.
+    Unforce {
+        /// The plugin id.
+        id: String,
         /// The engine's data folder.
         #[arg(long, default_value = "oibus-data")]
         data: PathBuf,
@@ -201,6 +211,16 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Plugins(PluginsCommand::List { dir, json, data }) => {
             plugins::list(&dir, json, &inspection_options(data.as_ref())?)
+        }
+        Command::Plugins(PluginsCommand::Unforce { id, data }) => {
+            let report = api::call(
+                &data,
+                "POST",
+                "/api/plugins/unforce",
+                Some(serde_json::json!({ "id": id })),
+            )?;
+            plugins::print_reports(&[serde_json::from_value(report)?]);
+            Ok(0)
         }
         Command::Plugins(PluginsCommand::Keygen {
             out,

@@ -54,6 +54,7 @@ pub fn print_reports(reports: &[crate::plugin::PluginReport]) {
             let status = match &r.status {
                 PluginStatus::Ok => "ok".to_string(),
                 PluginStatus::Refused { reason } => format!("refused: {reason}"),
+                PluginStatus::Standby { reason } => format!("standby: {reason}"),
             };
             let signer = r.signer.as_ref().map_or_else(|| "-".into(), |s| s.short());
             vec![file, id, version, api, types, signer, status]
@@ -78,10 +79,14 @@ pub fn print_reports(reports: &[crate::plugin::PluginReport]) {
         .iter()
         .filter(|r| matches!(r.status, PluginStatus::Refused { .. }))
         .count();
+    let standby = reports
+        .iter()
+        .filter(|r| matches!(r.status, PluginStatus::Standby { .. }))
+        .count();
     println!(
-        "{} file(s): {} ok, {refused} refused",
+        "{} file(s): {} ok, {standby} standby, {refused} refused",
         reports.len(),
-        reports.len() - refused
+        reports.len() - refused - standby
     );
 }
 

@@ -154,6 +154,13 @@ pub enum Command {
         /// Reply.
         reply: Reply<PluginReport>,
     },
+    /// Forget the forced version of this plugin id: back to its highest version.
+    Unforce {
+        /// The plugin id.
+        id: String,
+        /// Reply.
+        reply: Reply<PluginReport>,
+    },
     /// The connector types of the loaded plugins.
     ConnectorTypes(Reply<Vec<TypeInfo>>),
     /// The configuration.
@@ -242,6 +249,16 @@ pub async fn handle(engine: &mut Engine, command: Command) {
             let r = engine
                 .folder
                 .force(&file, &mut engine.slots, &engine.shared)
+                .await
+                .map_err(ApiError::bad_request);
+            engine.reroute();
+            engine.publish_plugins();
+            let _ = reply.send(r);
+        }
+        Command::Unforce { id, reply } => {
+            let r = engine
+                .folder
+                .unforce(&id, &mut engine.slots, &engine.shared)
                 .await
                 .map_err(ApiError::bad_request);
             engine.reroute();

@@ -48,6 +48,10 @@ impl DataDir {
     pub fn store(&self) -> PathBuf {
         self.0.join("cache.redb")
     }
+    /// The versions forced by the operator (`oibus plugins force`), kept across restarts.
+    pub fn plugin_choices(&self) -> PathBuf {
+        self.0.join("plugin-choices.json")
+    }
     /// Trusted public keys of plugin signers (`*.pub`, minisign's format).
     pub fn trusted_keys(&self) -> PathBuf {
         self.0.join("trusted-keys")
@@ -282,8 +286,11 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     // leaves it behind.
     let _marker = running_marker(&data)?;
     let load_options = load_options(&config, &data, host_exe.as_deref())?;
-    let (mut registry, reports) = PluginRegistry::discover(&plugins, &load_options)
-        .with_context(|| format!("cannot read the plugins folder {}", plugins.display()))?;
+    let choices_file = data.plugin_choices();
+    let forced = plugins::load_choices(&choices_file);
+    let (mut registry, reports) =
+        PluginRegistry::discover_choosing(&plugins, &load_options, &forced)
+            .with_context(|| format!("cannot read the plugins folder {}", plugins.display()))?;
     for p in static_plugins {
         registry.register(p)?;
     }
@@ -333,7 +340,13 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         data,
         store,
         shared,
-        folder: PluginFolder::new(plugins.clone(), load_options, registry, reports),
+        folder: PluginFolder::new(
+            plugins.clone(),
+            load_options,
+            choices_file,
+            registry,
+            reports,
+        ),
         slots: Vec::new(),
         queues: HashMap::new(),
         board,

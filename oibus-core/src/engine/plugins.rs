@@ -7,6 +7,7 @@ use super::{
     slot::{Shared, Slot},
     status::{State, UpgradeRecord},
 };
+use crate::plugin::Choices;
 use crate::plugin::{
     LoadError, LoadedPlugin, PluginRegistry, PluginReport, PluginStatus, library, registry,
 };
@@ -48,6 +49,44 @@ pub fn watch(dir: &Path) -> notify::Result<(notify::RecommendedWatcher, mpsc::Re
     })?;
     watcher.watch(dir, RecursiveMode::NonRecursive)?;
     Ok((watcher, rx))
+}
+
+/// The report of a file from what [`PluginFolder::consider`] decided.
+fn report_of(path: &Path, plugin: &LoadedPlugin, status: PluginStatus) -> PluginReport {
+    match status {
+        PluginStatus::Ok => PluginReport::ok(path.to_path_buf(), plugin),
+        PluginStatus::Standby { reason } => {
+            PluginReport::standby(path.to_path_buf(), plugin, reason)
+        }
+        PluginStatus::Refused { reason } => PluginReport::refused_because(
+            path.to_path_buf(),
+            reason,
+            Some(plugin.manifest().clone()),
+            None,
+        ),
+    }
+}
+
+/// The choices recorded in `file` (none if it is missing; an unreadable one is said and ignored).
+pub fn load_choices(file: &Path) -> Choices {
+    match std::fs::read_to_string(file) {
+        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+            tracing::error!(
+                "{}: not a record of plugin version choices ({e}): ignored",
+                file.display()
+            );
+            Choices::default()
+        }),
+        Err(_) => Choices::default(),
+    }
+}
+
+/// Records the choices in `file`, atomically.
+fn save_choices(file: &Path, choices: &Choices) -> std::io::Result<()> {
+    let tmp = file.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(choices).unwrap_or_default())?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, file)
 }
 
 #[derive(Clone, PartialEq)]
@@ -125,6 +164,9 @@ impl LoadedVersion {
 pub struct PluginFolder {
     dir: PathBuf,
     options: crate::plugin::LoadOptions,
+    /// Where the choices are recorded, and what they are.
+    choices_file: PathBuf,
+    choices: Choices,
     /// The plugin versions in use.
     pub registry: PluginRegistry,
     seen: HashMap<PathBuf, (Stamp, PluginReport)>,
@@ -140,9 +182,11 @@ impl PluginFolder {
     pub fn new(
         dir: PathBuf,
         options: crate::plugin::LoadOptions,
+        choices_file: PathBuf,
         registry: PluginRegistry,
         reports: Vec<PluginReport>,
     ) -> Self {
+        let choices = load_choices(&choices_file);
         let seen = reports
             .into_iter()
             .filter_map(|r| Some((r.file.clone(), (stamp(&r.file)?, r))))
@@ -151,6 +195,8 @@ impl PluginFolder {
         Self {
             dir,
             options,
+            choices_file,
+            choices,
             registry,
             seen,
             loaded,
@@ -286,15 +332,8 @@ impl PluginFolder {
                 Ok(plugin) => {
                     crate::plugin::registry::warn_untrusted(&path, &plugin);
                     self.loaded.push(plugin.clone());
-                    match self.consider(plugin.clone(), slots, shared, false).await {
-                        PluginStatus::Ok => PluginReport::ok(path.clone(), &plugin),
-                        PluginStatus::Refused { reason } => PluginReport::refused_because(
-                            path.clone(),
-                            reason,
-                            Some(plugin.manifest().clone()),
-                            None,
-                        ),
-                    }
+                    let status = self.consider(plugin.clone(), slots, shared, false).await;
+                    report_of(&path, &plugin, status)
                 }
             };
             self.seen.insert(path, (now, report));
@@ -314,19 +353,102 @@ impl PluginFolder {
         let path = self.dir.join(file.file_name().ok_or("no file name")?);
         let plugin = library::load(&path, &self.options).map_err(|e| e.to_string())?;
         self.loaded.push(plugin.clone());
-        let report = match self.consider(plugin.clone(), slots, shared, true).await {
-            PluginStatus::Ok => PluginReport::ok(path.clone(), &plugin),
-            PluginStatus::Refused { reason } => PluginReport::refused_because(
-                path.clone(),
-                reason,
-                Some(plugin.manifest().clone()),
-                None,
-            ),
-        };
+        let status = self.consider(plugin.clone(), slots, shared, true).await;
+        let report = report_of(&path, &plugin, status);
         if let Some(now) = stamp(&path) {
             self.seen.insert(path, (now, report.clone()));
         }
+        if report.status == PluginStatus::Ok {
+            let id = plugin.manifest().id.clone();
+            self.choices
+                .forced
+                .insert(id.clone(), plugin.sha256().to_string());
+            self.choices.rolled_back.remove(plugin.sha256());
+            self.save_choices();
+            self.mark_standby(&id);
+        }
         Ok(report)
+    }
+
+    /// Forgets the forced choice of plugin `id` and goes back to its highest version in the
+    /// folder.
+    pub async fn unforce(
+        &mut self,
+        id: &str,
+        slots: &mut [Slot],
+        shared: &Shared,
+    ) -> Result<PluginReport, String> {
+        if self.choices.forced.remove(id).is_none() {
+            return Err(format!("plugin {id:?} has no forced version"));
+        }
+        self.save_choices();
+        let highest = self
+            .seen
+            .iter()
+            .filter(|(_, (_, r))| {
+                matches!(r.status, PluginStatus::Ok | PluginStatus::Standby { .. })
+            })
+            .filter_map(|(f, (_, r))| Some((f.clone(), r.manifest.as_ref()?)))
+            .filter(|(_, m)| m.id == id)
+            .max_by_key(|(_, m)| semver(&m.version))
+            .map(|(f, _)| f);
+        let Some(path) = highest else {
+            return Err(format!("no file of plugin {id:?} in the plugins folder"));
+        };
+        tracing::info!("plugin {id}: the forced choice is cleared");
+        self.force_file(&path, slots, shared).await
+    }
+
+    /// Uses `path` whatever its version (for [`PluginFolder::unforce`]), and records nothing.
+    async fn force_file(
+        &mut self,
+        path: &Path,
+        slots: &mut [Slot],
+        shared: &Shared,
+    ) -> Result<PluginReport, String> {
+        let plugin = library::load(path, &self.options).map_err(|e| e.to_string())?;
+        self.loaded.push(plugin.clone());
+        let status = self.consider(plugin.clone(), slots, shared, true).await;
+        let report = report_of(path, &plugin, status);
+        if let Some(now) = stamp(path) {
+            self.seen.insert(path.to_path_buf(), (now, report.clone()));
+        }
+        self.mark_standby(&plugin.manifest().id);
+        Ok(report)
+    }
+
+    /// Marks every other usable file of plugin `id` as on standby behind the version in use.
+    fn mark_standby(&mut self, id: &str) {
+        let Some(current) = self.registry.get(id).cloned() else {
+            return;
+        };
+        let forced = self.choices.forced.contains_key(id);
+        for (file, (_, report)) in self.seen.iter_mut() {
+            let of_id = report.manifest.as_ref().is_some_and(|m| m.id == id);
+            let usable = matches!(
+                report.status,
+                PluginStatus::Ok | PluginStatus::Standby { .. }
+            );
+            if !of_id || !usable {
+                continue;
+            }
+            report.status = if *file == current.file() {
+                PluginStatus::Ok
+            } else {
+                PluginStatus::Standby {
+                    reason: registry::standby_reason(&current, current.file(), forced),
+                }
+            };
+        }
+    }
+
+    fn save_choices(&self) {
+        if let Err(e) = save_choices(&self.choices_file, &self.choices) {
+            tracing::error!(
+                "cannot record the plugin version choices in {}: {e}",
+                self.choices_file.display()
+            );
+        }
     }
 
     /// What to do with a freshly loaded plugin file.
@@ -372,13 +494,20 @@ impl PluginFolder {
                 current.file().display()
             ));
         }
-        if new < old && !force {
-            return refused(format!(
-                "version {} is lower than the loaded {} (from {}): a downgrade must be forced",
+        let is_forced = self
+            .choices
+            .forced
+            .get(&m.id)
+            .is_some_and(|sha| sha == current.sha256());
+        if (new < old || is_forced) && !force {
+            let reason = registry::standby_reason(&current, current.file(), is_forced);
+            tracing::info!(
+                "plugin {} {} ({}) on standby: {reason}",
+                m.id,
                 m.version,
-                current.manifest().version,
-                current.file().display()
-            ));
+                plugin.file().display()
+            );
+            return PluginStatus::Standby { reason };
         }
         match self.switch(&current, &plugin, slots, shared).await {
             Ok(()) => {
@@ -387,7 +516,14 @@ impl PluginFolder {
                 }
                 PluginStatus::Ok
             }
-            Err(reason) => refused(reason),
+            Err(reason) => {
+                // Not chosen again at the next start either.
+                self.choices
+                    .rolled_back
+                    .insert(plugin.sha256().to_string(), reason.clone());
+                self.save_choices();
+                refused(reason)
+            }
         }
     }
 
@@ -443,7 +579,12 @@ impl PluginFolder {
             );
         }
         let Some(why) = failure else {
-            tracing::info!("plugin {id} upgraded from {a} to {b}");
+            let how = if semver(b) < semver(a) {
+                "downgraded"
+            } else {
+                "upgraded"
+            };
+            tracing::info!("plugin {id} {how} from {a} to {b}");
             return Ok(());
         };
         tracing::error!("plugin {id} {b} failed ({why}): rolling back to {a}");

@@ -17,7 +17,7 @@ pub mod trust;
 pub use error::LoadError;
 pub use library::LoadedPlugin;
 pub use options::{LoadOptions, Probe, Prober};
-pub use registry::{PluginRegistry, PluginReport, PluginStatus, Refused};
+pub use registry::{Choices, PluginRegistry, PluginReport, PluginStatus, Refused};
 pub use trust::{SignaturePolicy, Signer, Trust};
 
 /// File extensions treated as plugin libraries.

@@ -21,6 +21,12 @@ pub enum PluginStatus {
         /// Why, naming plugin and versions where known.
         reason: String,
     },
+    /// A valid version of a plugin of which another version is in use: kept ready (an
+    /// operator can force it, and it is used if the other goes away).
+    Standby {
+        /// Which version is in use instead, and why.
+        reason: String,
+    },
 }
 
 /// One row of `oibus plugins list`.
@@ -65,6 +71,17 @@ impl PluginReport {
         Self::refused_because(file, error.reason(), manifest, error.declared_plugin())
     }
 
+    /// A file whose plugin is on standby behind another version.
+    pub fn standby(file: PathBuf, plugin: &LoadedPlugin, reason: String) -> Self {
+        Self {
+            file,
+            manifest: Some(plugin.manifest().clone()),
+            declared: None,
+            signer: Some(plugin.signer().clone()),
+            status: PluginStatus::Standby { reason },
+        }
+    }
+
     /// A refused file, with the reason in words.
     pub fn refused_because(
         file: PathBuf,
@@ -80,6 +97,18 @@ impl PluginReport {
             status: PluginStatus::Refused { reason },
         }
     }
+}
+
+/// What the operator and the engine decided about versions, kept across restarts so that a
+/// start chooses as the running engine did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Choices {
+    /// Plugin id → SHA-256 of the file forced by the operator (`oibus plugins force`).
+    #[serde(default)]
+    pub forced: BTreeMap<String, String>,
+    /// SHA-256 of a file whose upgrade was rolled back → why: not chosen again at start-up.
+    #[serde(default)]
+    pub rolled_back: BTreeMap<String, String>,
 }
 
 /// A file the registry refused.
@@ -117,6 +146,28 @@ pub fn library_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+fn version_of(p: &LoadedPlugin) -> semver::Version {
+    semver::Version::parse(&p.manifest().version).unwrap_or_else(|_| semver::Version::new(0, 0, 0))
+}
+
+/// Why a version waits behind `chosen` (of `file`).
+pub fn standby_reason(chosen: &LoadedPlugin, file: &Path, forced: bool) -> String {
+    if forced {
+        format!(
+            "{} (from {}) is forced; `oibus plugins unforce {}` goes back to the highest version",
+            chosen.manifest().version,
+            file.display(),
+            chosen.manifest().id
+        )
+    } else {
+        format!(
+            "{} (from {}) is in use; `oibus plugins force` uses this one",
+            chosen.manifest().version,
+            file.display()
+        )
+    }
+}
+
 /// The warning of the `warn` policy for a file loaded without a trusted signature.
 pub fn warn_untrusted(file: &Path, plugin: &LoadedPlugin) {
     match plugin.signer() {
@@ -140,28 +191,125 @@ pub fn warn_untrusted(file: &Path, plugin: &LoadedPlugin) {
 
 impl PluginRegistry {
     /// Loads every library of `dir` with `options`. A refused file never prevents the others from
-    /// loading. Fails only if `dir` cannot be read.
+    /// loading. Fails only if `dir` cannot be read. Of several files of one plugin id, the
+    /// highest version is used whatever the file names, unless `forced` names the content
+    /// (SHA-256) of another one; the others are on standby.
     pub fn discover(dir: &Path, options: &LoadOptions) -> io::Result<(Self, Vec<PluginReport>)> {
-        let mut registry = Self::default();
-        let mut reports = Vec::new();
-        for file in library_files(dir)? {
-            let report = match registry.load_file(&file, options) {
+        Self::discover_choosing(dir, options, &Choices::default())
+    }
+
+    /// [`PluginRegistry::discover`] with the recorded choices: forced versions, and versions
+    /// whose upgrade was rolled back (refused again, with their reason).
+    pub fn discover_choosing(
+        dir: &Path,
+        options: &LoadOptions,
+        choices: &Choices,
+    ) -> io::Result<(Self, Vec<PluginReport>)> {
+        let forced = &choices.forced;
+        let files = library_files(dir)?;
+        let mut reports: Vec<Option<PluginReport>> = vec![None; files.len()];
+        let mut loaded: Vec<(usize, LoadedPlugin)> = Vec::new();
+        for (i, file) in files.iter().enumerate() {
+            match library::load(file, options) {
+                Ok(p) if let Some(why) = choices.rolled_back.get(p.sha256()) => {
+                    let reason = format!(
+                        "plugin {} {}: {why} (recorded; replace the file, or force it)",
+                        p.manifest().id,
+                        p.manifest().version
+                    );
+                    tracing::warn!("plugin refused: {}: {reason}", file.display());
+                    reports[i] = Some(PluginReport::refused_because(
+                        file.clone(),
+                        reason,
+                        Some(p.manifest().clone()),
+                        None,
+                    ));
+                }
                 Ok(p) => {
                     tracing::info!(
                         file = %file.display(), plugin = %p.manifest().id, version = %p.manifest().version,
                         signer = %p.signer().short(), "plugin loaded"
                     );
-                    warn_untrusted(&file, &p);
-                    PluginReport::ok(file, &p)
+                    warn_untrusted(file, &p);
+                    loaded.push((i, p));
                 }
-                Err(refused) => {
-                    tracing::warn!("plugin refused: {}", refused.error);
-                    PluginReport::refused(file, &refused.error, refused.manifest)
+                Err(error) => {
+                    tracing::warn!("plugin refused: {error}");
+                    reports[i] = Some(PluginReport::refused(file.clone(), &error, None));
                 }
-            };
-            reports.push(report);
+            }
         }
-        Ok((registry, reports))
+        let mut registry = Self::default();
+        let mut ids: Vec<String> = loaded
+            .iter()
+            .map(|(_, p)| p.manifest().id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            let versions: Vec<&(usize, LoadedPlugin)> = loaded
+                .iter()
+                .filter(|(_, p)| p.manifest().id == id)
+                .collect();
+            let by_force = forced
+                .get(&id)
+                .and_then(|sha| versions.iter().find(|(_, p)| p.sha256() == sha));
+            // The highest version; of equal ones, the first by file name.
+            let highest = versions.iter().copied().reduce(|best, next| {
+                if version_of(&next.1) > version_of(&best.1) {
+                    next
+                } else {
+                    best
+                }
+            });
+            let Some(&(chosen_at, ref chosen)) = by_force.copied().or(highest) else {
+                continue;
+            };
+            if by_force.is_some() {
+                tracing::info!(
+                    "plugin {id} {} is forced (oibus plugins unforce {id} to use the highest version)",
+                    chosen.manifest().version
+                );
+            }
+            reports[chosen_at] = Some(match registry.register(chosen.clone()) {
+                Ok(()) => PluginReport::ok(files[chosen_at].clone(), chosen),
+                Err(error) => {
+                    tracing::warn!("plugin refused: {error}");
+                    PluginReport::refused(
+                        files[chosen_at].clone(),
+                        &error,
+                        Some(chosen.manifest().clone()),
+                    )
+                }
+            });
+            for (i, other) in versions.iter().filter(|(i, _)| *i != chosen_at) {
+                let file = files[*i].clone();
+                reports[*i] = Some(if other.sha256() == chosen.sha256() {
+                    // The same library under another name.
+                    PluginReport::ok(file, other)
+                } else if other.manifest().version == chosen.manifest().version {
+                    let error = LoadError::Duplicate {
+                        file: file.clone(),
+                        reason: format!(
+                            "version {} is already loaded from {} with other content",
+                            chosen.manifest().version,
+                            files[chosen_at].display()
+                        ),
+                    };
+                    tracing::warn!("plugin refused: {error}");
+                    PluginReport::refused(file, &error, Some(other.manifest().clone()))
+                } else {
+                    let reason = standby_reason(chosen, &files[chosen_at], by_force.is_some());
+                    tracing::info!(
+                        "plugin {id} {} ({}) on standby: {reason}",
+                        other.manifest().version,
+                        file.display()
+                    );
+                    PluginReport::standby(file, other, reason)
+                });
+            }
+        }
+        Ok((registry, reports.into_iter().flatten().collect()))
     }
 
     /// Loads one file and registers it, refusing duplicates of a plugin id or connector type.
