@@ -26,7 +26,7 @@ fn report<'a>(reports: &'a [PluginReport], file: &str) -> &'a PluginReport {
 fn refusal(reports: &[PluginReport], file: &str) -> String {
     match &report(reports, file).status {
         PluginStatus::Refused { reason } => reason.clone(),
-        PluginStatus::Ok => panic!("{file} was loaded, expected a refusal"),
+        other => panic!("{file} is {other:?}, expected a refusal"),
     }
 }
 
