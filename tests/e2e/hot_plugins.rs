@@ -398,3 +398,39 @@ fn at_start_up_the_highest_version_runs_whatever_the_file_names() {
         }
     }
 }
+
+#[test]
+fn a_renamed_or_copied_plugin_file_keeps_its_connectors_running() {
+    let ws = Workspace::new(&[PROBE]);
+    ws.config("[[north]]\nid = \"dst\"\ntype = \"probe-north\"\n");
+    let plugins = ws.path("plugins");
+    let mut engine = ws.start();
+    engine.wait_until("dst connected", Duration::from_secs(20), |e| {
+        state_of(e, "dst") == "connected"
+    });
+    let connects = |e: &Engine| e.counter("dst", "connects");
+    let before = connects(&engine);
+    // Renamed, as `mv` does.
+    fs::rename(
+        plugins.join(library_name(PROBE)),
+        plugins.join("renamed.so"),
+    )
+    .unwrap();
+    engine.wait_until("the renamed file in use", Duration::from_secs(20), |e| {
+        report_of(e, "renamed.so")["status"] == "ok"
+    });
+    // Copied to a second name, then the first one deleted.
+    fs::copy(plugins.join("renamed.so"), plugins.join("copy.so")).unwrap();
+    engine.wait_until("the copy seen", Duration::from_secs(20), |e| {
+        report_of(e, "copy.so")["status"] == "ok"
+    });
+    fs::remove_file(plugins.join("renamed.so")).unwrap();
+    engine.wait_until("the original forgotten", Duration::from_secs(20), |e| {
+        report_of(e, "renamed.so").is_null()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(state_of(&engine, "dst"), "connected");
+    assert_eq!(connects(&engine), before, "the connector never restarted");
+    assert!(!engine.log().contains("its connectors stop"), "{}", engine.log());
+    engine.stop();
+}

@@ -242,6 +242,7 @@ pub enum Command {
 pub async fn handle(engine: &mut Engine, command: Command) {
     match command {
         Command::Rescan(reply) => {
+            engine.folder.retry_refused();
             engine.rescan().await;
             let _ = reply.send(Ok(engine.folder.reports()));
         }

@@ -93,6 +93,8 @@ fn save_choices(file: &Path, choices: &Choices) -> std::io::Result<()> {
 struct Stamp {
     len: u64,
     modified: Option<SystemTime>,
+    /// Mode and change time: a `chmod` that makes a refused file readable changes them.
+    changed: (u32, i64, i64),
 }
 
 fn stamp(path: &Path) -> Option<Stamp> {
@@ -100,9 +102,17 @@ fn stamp(path: &Path) -> Option<Stamp> {
     let meta = std::fs::metadata(path)
         .or_else(|_| std::fs::symlink_metadata(path))
         .ok()?;
+    #[cfg(unix)]
+    let changed = {
+        use std::os::unix::fs::MetadataExt as _;
+        (meta.mode(), meta.ctime(), meta.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let changed = (0, 0, 0);
     Some(Stamp {
         len: meta.len(),
         modified: meta.modified().ok(),
+        changed,
     })
 }
 
@@ -285,6 +295,9 @@ impl PluginFolder {
                 .registry
                 .get(&m.id)
                 .is_some_and(|p| p.file() == path && p.manifest().version == m.version);
+            if in_use && self.continue_from_copy(&m.id, &path, &files) {
+                continue;
+            }
             if in_use {
                 tracing::warn!(
                     "plugin {} {} removed ({}): its connectors stop until it comes back",
@@ -340,6 +353,52 @@ impl PluginFolder {
         }
         self.start_waiting(slots, shared);
         pending
+    }
+
+    /// When the file in use of plugin `id` is gone but another file of the folder has the same
+    /// content (a copy, a rename), the plugin continues from that file: its connectors go on.
+    fn continue_from_copy(&mut self, id: &str, gone: &Path, files: &[PathBuf]) -> bool {
+        let Some(current) = self.registry.get(id).cloned() else {
+            return false;
+        };
+        for file in files.iter().filter(|f| f.as_path() != gone) {
+            let known_other = self.seen.get(file).is_some_and(|(_, r)| {
+                r.manifest.as_ref().is_none_or(|m| m.id != id)
+                    || matches!(r.status, PluginStatus::Refused { .. })
+            });
+            if known_other {
+                continue;
+            }
+            let Ok(copy) = library::load(file, &self.options) else {
+                continue;
+            };
+            if copy.sha256() != current.sha256() || self.registry.replace(copy.clone()).is_err() {
+                continue;
+            }
+            tracing::info!(
+                "plugin {id} {} continues from {} (the same content as the removed {})",
+                copy.manifest().version,
+                file.display(),
+                gone.display()
+            );
+            if let Some(now) = stamp(file) {
+                self.seen
+                    .insert(file.clone(), (now, PluginReport::ok(file.clone(), &copy)));
+            }
+            if !self.loaded.iter().any(|p| p.sha256() == copy.sha256()) {
+                self.loaded.push(copy);
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Forgets what was decided about refused files, so that the next rescan looks at each of
+    /// them again (an operator's rescan: a refusal may have been fixed in a way the file's
+    /// stamp does not show).
+    pub fn retry_refused(&mut self) {
+        self.seen
+            .retain(|_, (_, r)| !matches!(r.status, PluginStatus::Refused { .. }));
     }
 
     /// Uses the plugin in `file` (of the plugins folder) even if its version is lower than the
