@@ -431,6 +431,45 @@ fn a_renamed_or_copied_plugin_file_keeps_its_connectors_running() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(state_of(&engine, "dst"), "connected");
     assert_eq!(connects(&engine), before, "the connector never restarted");
-    assert!(!engine.log().contains("its connectors stop"), "{}", engine.log());
+    assert!(
+        !engine.log().contains("its connectors stop"),
+        "{}",
+        engine.log()
+    );
     engine.stop();
+}
+
+#[test]
+fn a_pinned_connector_keeps_its_version_while_the_others_move() {
+    let ws = Workspace::new(&[]);
+    let plugins = ws.path("plugins");
+    fs::write(plugins.join("probe-1.so"), probe_version("0.1.0")).unwrap();
+    fs::write(plugins.join("probe-2.so"), probe_version("0.2.0")).unwrap();
+    ws.config(
+        "[[north]]\nid = \"pinned\"\ntype = \"probe-north\"\nplugin_version = \"=0.1.0\"\n\n\
+         [[north]]\nid = \"free\"\ntype = \"probe-north\"\n",
+    );
+    let mut engine = ws.start();
+    engine.wait_until("both connected", Duration::from_secs(30), |e| {
+        state_of(e, "pinned") == "connected" && state_of(e, "free") == "connected"
+    });
+    assert_eq!(plugin_of(&engine, "pinned"), "oibus-test-probe 0.1.0");
+    assert_eq!(plugin_of(&engine, "free"), "oibus-test-probe 0.2.0");
+    assert_eq!(engine.connector("pinned").unwrap()["plugin_pin"], "=0.1.0");
+    // An upgrade moves the free one only.
+    fs::write(plugins.join("probe-3.so"), probe_version("0.3.0")).unwrap();
+    engine.wait_until("free on 0.3.0", Duration::from_secs(30), |e| {
+        plugin_of(e, "free") == "oibus-test-probe 0.3.0" && state_of(e, "free") == "connected"
+    });
+    assert_eq!(plugin_of(&engine, "pinned"), "oibus-test-probe 0.1.0");
+    assert_eq!(state_of(&engine, "pinned"), "connected");
+    engine.stop();
+    // A requirement that is not one is named.
+    ws.config("[[north]]\nid = \"bad\"\ntype = \"probe-north\"\nplugin_version = \"about 1\"\n");
+    let (code, out) = ws.run_to_end();
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("north \"bad\".plugin_version: \"about 1\" is not a version requirement"),
+        "{out}"
+    );
 }

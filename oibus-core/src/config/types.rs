@@ -261,6 +261,10 @@ pub struct SouthConfig {
     /// Where its plugin code runs (default: `engine.plugins.isolate` or `.isolation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolation: Option<Isolation>,
+    /// A semver requirement (`"=0.1.0"`, `"~0.1"`) on its plugin's version: it keeps a matching
+    /// version while the others move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_version: Option<String>,
 }
 
 /// `[[south.items]]`.
@@ -331,6 +335,9 @@ pub struct NorthConfig {
     /// Where its plugin code runs (default: `engine.plugins.isolate` or `.isolation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolation: Option<Isolation>,
+    /// A semver requirement on its plugin's version, as for Souths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_version: Option<String>,
 }
 
 /// What happens when a North's cache reaches `max_size`.

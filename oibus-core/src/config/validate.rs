@@ -126,6 +126,18 @@ fn bad_id(id: &str) -> Option<&'static str> {
     )
 }
 
+/// A connector's `plugin_version` must be a semver requirement.
+fn pin(p: &mut Problems, at: &str, pin: Option<&str>) {
+    if let Some(pin) = pin
+        && let Err(e) = semver::VersionReq::parse(pin)
+    {
+        p.add(
+            format!("{at}.plugin_version"),
+            format!("{pin:?} is not a version requirement such as \"=0.1.0\" or \"~0.1\" ({e})"),
+        );
+    }
+}
+
 /// Checks `config` against the engine's rules and the plugins' schemas. Disabled connectors are
 /// checked too: enabling one later must not reveal an old mistake.
 pub fn validate(
@@ -181,6 +193,7 @@ pub fn validate(
             p.add(&at, "duplicate connector id");
         }
         south_ids.insert(s.id.as_str());
+        pin(&mut p, &at, s.plugin_version.as_deref());
         let manifest = connector_type(registry, &mut p, &at, &s.type_id, ConnectorKind::South);
         if let Some(m) = manifest {
             p.schema(&format!("{at} settings"), &m.settings_schema, &s.settings);
@@ -244,6 +257,7 @@ pub fn validate(
 
     for n in &config.north {
         let at = format!("north {:?}", n.id);
+        pin(&mut p, &at, n.plugin_version.as_deref());
         if n.id.trim().is_empty() {
             p.add("north", "a North has an empty id");
         } else if let Some(why) = bad_id(&n.id) {

@@ -209,11 +209,21 @@ impl Engine {
 
     /// A slot for a North (opening its queue) or a South, not started.
     pub(crate) fn new_slot(&mut self, role: Role) -> anyhow::Result<Slot> {
-        let (id, kind, type_id) = match &role {
-            Role::South(s) => (s.id.clone(), ConnectorKind::South, s.type_id.clone()),
-            Role::North(n, _) => (n.id.clone(), ConnectorKind::North, n.type_id.clone()),
+        let (id, kind, type_id, pin) = match &role {
+            Role::South(s) => (
+                s.id.clone(),
+                ConnectorKind::South,
+                s.type_id.clone(),
+                s.plugin_version.clone(),
+            ),
+            Role::North(n, _) => (
+                n.id.clone(),
+                ConnectorKind::North,
+                n.type_id.clone(),
+                n.plugin_version.clone(),
+            ),
         };
-        let status = new_status(&self.folder.registry, &id, kind, &type_id);
+        let status = new_status(&self.folder.registry, &id, kind, &type_id, pin);
         if let Ok(Some(stored)) = self.store.state(&status::counters_key(&id)) {
             status.restore_counters(&stored);
         }
@@ -238,11 +248,10 @@ impl Engine {
     /// Starts a slot on the plugin providing its type, or marks it waiting.
     pub(crate) fn start_slot(&mut self, index: usize) -> Result<(), connector::ConnectorError> {
         let slot = &mut self.slots[index];
-        let Some((plugin, _)) = self.folder.registry.connector_type(slot.type_id()) else {
+        let Some(plugin) = self.folder.plugin_for(slot) else {
             slot.status.set(State::WaitingForPlugin);
             return Ok(());
         };
-        let plugin = plugin.clone();
         slot.start(&plugin, &self.shared)
     }
 
@@ -500,12 +509,15 @@ fn new_status(
     id: &str,
     kind: ConnectorKind,
     type_id: &str,
+    pin: Option<String>,
 ) -> Arc<ConnectorStatus> {
     let plugin = registry
         .connector_type(type_id)
         .map(|(p, _)| format!("{} {}", p.manifest().id, p.manifest().version))
         .unwrap_or_default();
-    Arc::new(ConnectorStatus::new(id, kind, type_id, &plugin))
+    let mut status = ConnectorStatus::new(id, kind, type_id, &plugin);
+    status.pin = pin;
+    Arc::new(status)
 }
 
 /// Reads the status document of a data folder.

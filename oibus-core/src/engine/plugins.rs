@@ -201,7 +201,11 @@ impl PluginFolder {
             .into_iter()
             .filter_map(|r| Some((r.file.clone(), (stamp(&r.file)?, r))))
             .collect();
-        let loaded = registry.plugins().cloned().collect();
+        let loaded = registry
+            .plugins()
+            .chain(registry.standby())
+            .cloned()
+            .collect();
         Self {
             dir,
             options,
@@ -239,6 +243,34 @@ impl PluginFolder {
             .collect()
     }
 
+    /// The plugin version `slot` runs on: the one in use for its type, or, if the slot is pinned
+    /// to other versions, the highest loaded version that its pin allows.
+    pub fn plugin_for(&self, slot: &Slot) -> Option<LoadedPlugin> {
+        let (current, _) = self.registry.connector_type(slot.type_id())?;
+        if slot.allows(current) {
+            return Some(current.clone());
+        }
+        let id = &current.manifest().id;
+        let pinned = self
+            .loaded
+            .iter()
+            .filter(|p| p.manifest().id == *id && slot.allows(p))
+            .filter(|p| p.file().exists())
+            .max_by_key(|p| semver(&p.manifest().version))
+            .cloned();
+        if pinned.is_none() {
+            let why = format!(
+                "pinned to plugin {id} {} (plugin_version), which is not in the plugins folder \
+                 (in use: {})",
+                slot.pin().map(|r| r.to_string()).unwrap_or_default(),
+                current.manifest().version
+            );
+            tracing::warn!(connector = slot.id(), "{why}");
+            slot.status.error(why);
+        }
+        pinned
+    }
+
     /// Starts every slot waiting for its plugin (or for its removed plugin to come back) whose
     /// type a loaded plugin now provides. Connectors stopped by the operator stay stopped.
     pub fn start_waiting(&self, slots: &mut [Slot], shared: &Shared) {
@@ -250,10 +282,9 @@ impl PluginFolder {
                 )
         };
         for slot in slots.iter_mut().filter(|s| waiting(s)) {
-            let Some((plugin, _)) = self.registry.connector_type(slot.type_id()) else {
+            let Some(plugin) = self.plugin_for(slot) else {
                 continue;
             };
-            let plugin = plugin.clone();
             if let Err(e) = slot.start(&plugin, shared) {
                 tracing::error!("{e}");
                 slot.status.error(e.to_string());
@@ -604,8 +635,8 @@ impl PluginFolder {
         let mut moved: Vec<usize> = Vec::new();
         let mut failure = None;
         for (i, slot) in slots.iter_mut().enumerate() {
-            if slot.plugin().is_none_or(|p| p.sha256() != from.sha256()) {
-                continue;
+            if slot.plugin().is_none_or(|p| p.sha256() != from.sha256()) || !slot.allows(to) {
+                continue; // not on this version, or pinned to it
             }
             let began = Instant::now();
             slot.stop(State::Stopped).await;

@@ -134,6 +134,23 @@ impl Slot {
         }
     }
 
+    /// The requirement on its plugin's version (`plugin_version`), if it is pinned. Checked
+    /// when the configuration is validated.
+    pub fn pin(&self) -> Option<semver::VersionReq> {
+        let pin = match &self.role {
+            Role::South(s) => s.plugin_version.as_deref(),
+            Role::North(n, _) => n.plugin_version.as_deref(),
+        }?;
+        semver::VersionReq::parse(pin).ok()
+    }
+
+    /// Whether its pin (if any) allows `plugin`.
+    pub fn allows(&self, plugin: &LoadedPlugin) -> bool {
+        self.pin().is_none_or(|req| {
+            semver::Version::parse(&plugin.manifest().version).is_ok_and(|v| req.matches(&v))
+        })
+    }
+
     /// Whether this is a South.
     pub fn is_south(&self) -> bool {
         matches!(self.role, Role::South(_))

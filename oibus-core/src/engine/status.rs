@@ -139,6 +139,8 @@ pub struct ConnectorStatus {
     /// Connector type.
     pub type_id: String,
     plugin: Mutex<String>,
+    /// The plugin version requirement it is pinned to (`plugin_version`).
+    pub pin: Option<String>,
     state: Mutex<(State, Timestamp)>,
     last_error: Mutex<Option<(Timestamp, String)>>,
     last_upgrade: Mutex<Option<UpgradeRecord>>,
@@ -180,6 +182,7 @@ impl ConnectorStatus {
             kind,
             type_id: type_id.into(),
             plugin: Mutex::new(plugin.into()),
+            pin: None,
             state: Mutex::new((State::Stopped, Timestamp::now())),
             last_error: Mutex::new(None),
             last_upgrade: Mutex::new(None),
@@ -296,6 +299,7 @@ impl ConnectorStatus {
             kind: self.kind,
             type_id: self.type_id.clone(),
             plugin: self.plugin(),
+            plugin_pin: self.pin.clone(),
             state,
             since,
             last_error: last_error.map(|(t, m)| format!("{t}: {m}")),
@@ -368,6 +372,9 @@ pub struct ConnectorSnapshot {
     pub type_id: String,
     /// `plugin-id version`.
     pub plugin: String,
+    /// The version requirement it is pinned to (`plugin_version`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_pin: Option<String>,
     /// Lifecycle state.
     pub state: State,
     /// Since when.

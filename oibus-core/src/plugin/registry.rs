@@ -125,6 +125,7 @@ pub struct Refused {
 pub struct PluginRegistry {
     plugins: BTreeMap<String, LoadedPlugin>,
     types: BTreeMap<String, String>,
+    standby: Vec<LoadedPlugin>,
 }
 
 /// Every library file of `dir`, sorted by name so that the first of two duplicates is predictable.
@@ -305,6 +306,7 @@ impl PluginRegistry {
                         other.manifest().version,
                         file.display()
                     );
+                    registry.standby.push(other.clone());
                     PluginReport::standby(file, other, reason)
                 });
             }
@@ -393,6 +395,11 @@ impl PluginRegistry {
     pub fn remove(&mut self, id: &str) -> Option<LoadedPlugin> {
         self.types.retain(|_, owner| owner != id);
         self.plugins.remove(id)
+    }
+
+    /// The versions found beside the ones in use (for connectors pinned to them, and forcing).
+    pub fn standby(&self) -> impl Iterator<Item = &LoadedPlugin> {
+        self.standby.iter()
     }
 
     /// The version of plugin `id` in use.
