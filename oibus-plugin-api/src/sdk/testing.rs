@@ -96,7 +96,8 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    /// Every value received so far.
+    /// Every value `add_values` accepted so far, in the order of the calls (values of a call
+    /// refused with [`Recorded::refuse`] are not in it).
     pub fn values(&self) -> Vec<OibusValue> {
         self.values.lock().map(|v| v.clone()).unwrap_or_default()
     }
