@@ -81,17 +81,21 @@ fn every_bad_file_is_refused_with_its_reason_and_the_others_still_load() {
     copy_plugin("oibus_test_not_a_plugin", d);
     // A plugin built for a newer API minor than this engine's.
     copy_plugin("oibus_test_newer_api", d);
-    // The same plugin twice, under another name (sorted after the original).
+    // The same plugin under another name: the same library, so both rows are ok. The same
+    // version with other content (a byte appended): refused as a duplicate.
     fs::copy(
         library("oibus_north_file_writer"),
         d.join("zz-file-writer-copy.so"),
     )
     .unwrap();
+    let mut other = fs::read(library("oibus_north_file_writer")).unwrap();
+    other.push(0);
+    fs::write(d.join("zz-file-writer-other.so"), other).unwrap();
     // Not a library extension: ignored.
     fs::write(d.join("README.txt"), "not a plugin").unwrap();
 
     let (registry, reports, _cache) = discover(d);
-    assert_eq!(reports.len(), 9, "{reports:#?}");
+    assert_eq!(reports.len(), 10, "{reports:#?}");
     for base in PRODUCT_PLUGINS {
         let r = report(&reports, &library_name(base));
         assert!(matches!(r.status, PluginStatus::Ok), "{r:?}");
@@ -126,9 +130,16 @@ fn every_bad_file_is_refused_with_its_reason_and_the_others_still_load() {
         "the declaration names the plugin even though its manifest was never read"
     );
 
-    let dup = refusal(&reports, "zz-file-writer-copy.so");
     assert!(
-        dup.contains("oibus-north-file-writer") && dup.contains("already loaded"),
+        matches!(
+            report(&reports, "zz-file-writer-copy.so").status,
+            PluginStatus::Ok
+        ),
+        "{reports:#?}"
+    );
+    let dup = refusal(&reports, "zz-file-writer-other.so");
+    assert!(
+        dup.contains("version 0.1.0 is already loaded from") && dup.contains("other content"),
         "{dup}"
     );
 }
