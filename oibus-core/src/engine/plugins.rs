@@ -441,22 +441,16 @@ impl PluginFolder {
         shared: &Shared,
     ) -> Result<PluginReport, String> {
         let path = self.dir.join(file.file_name().ok_or("no file name")?);
-        let plugin = library::load(&path, &self.options).map_err(|e| e.to_string())?;
-        self.loaded.push(plugin.clone());
-        let status = self.consider(plugin.clone(), slots, shared, true).await;
-        let report = report_of(&path, &plugin, status);
-        if let Some(now) = stamp(&path) {
-            self.seen.insert(path, (now, report.clone()));
-        }
+        let (report, plugin) = self.use_file(&path, slots, shared).await?;
+        let id = plugin.manifest().id.clone();
         if report.status == PluginStatus::Ok {
-            let id = plugin.manifest().id.clone();
             self.choices
                 .forced
                 .insert(id.clone(), plugin.sha256().to_string());
             self.choices.rolled_back.remove(plugin.sha256());
             self.save_choices();
-            self.mark_standby(&id);
         }
+        self.mark_standby(&id);
         Ok(report)
     }
 
@@ -486,16 +480,18 @@ impl PluginFolder {
             return Err(format!("no file of plugin {id:?} in the plugins folder"));
         };
         tracing::info!("plugin {id}: the forced choice is cleared");
-        self.force_file(&path, slots, shared).await
+        let (report, _) = self.use_file(&path, slots, shared).await?;
+        self.mark_standby(id);
+        Ok(report)
     }
 
-    /// Uses `path` whatever its version (for [`PluginFolder::unforce`]), and records nothing.
-    async fn force_file(
+    /// Uses `path` whatever its version, and records nothing.
+    async fn use_file(
         &mut self,
         path: &Path,
         slots: &mut [Slot],
         shared: &Shared,
-    ) -> Result<PluginReport, String> {
+    ) -> Result<(PluginReport, LoadedPlugin), String> {
         let plugin = library::load(path, &self.options).map_err(|e| e.to_string())?;
         self.loaded.push(plugin.clone());
         let status = self.consider(plugin.clone(), slots, shared, true).await;
@@ -503,8 +499,7 @@ impl PluginFolder {
         if let Some(now) = stamp(path) {
             self.seen.insert(path.to_path_buf(), (now, report.clone()));
         }
-        self.mark_standby(&plugin.manifest().id);
-        Ok(report)
+        Ok((report, plugin))
     }
 
     /// Marks every other usable file of plugin `id` as on standby behind the version in use.
