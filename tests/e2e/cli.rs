@@ -393,3 +393,83 @@ fn a_command_whose_reader_goes_away_ends_quietly() {
         "{err}"
     );
 }
+
+#[test]
+fn a_crate_made_by_plugins_new_builds_tests_and_loads_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let api = oibus_tests::workspace().join("oibus-plugin-api");
+    let plugins = tmp.path().join("plugins");
+    fs::create_dir_all(&plugins).unwrap();
+    // The build shares the workspace's target folder: the API crate and its dependencies are
+    // already built there.
+    let target = oibus_tests::artifacts().parent().unwrap().to_path_buf();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for (name, kind, lib, types) in [
+        (
+            "acme-gauge",
+            "--south",
+            "libacme_gauge.so",
+            "acme-gauge (south: QueriesLastPoint)",
+        ),
+        (
+            "acme-jsonl",
+            "--north",
+            "libacme_jsonl.so",
+            "acme-jsonl (north: HandlesValues)",
+        ),
+    ] {
+        let (code, out, err) = run(&[
+            "plugins",
+            "new",
+            name,
+            kind,
+            "--dir",
+            tmp.path().to_str().unwrap(),
+            "--api",
+            api.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        let krate = tmp.path().join(name);
+        // The workspace's versions of the dependencies, already built (cargo drops the rest).
+        fs::copy(
+            oibus_tests::workspace().join("Cargo.lock"),
+            krate.join("Cargo.lock"),
+        )
+        .unwrap();
+        for step in ["test", "build"] {
+            let status = std::process::Command::new(&cargo)
+                .args([step, "--quiet"])
+                .current_dir(&krate)
+                .env("CARGO_TARGET_DIR", &target)
+                .status()
+                .unwrap();
+            assert!(status.success(), "cargo {step} of the new crate {name}");
+        }
+        let profile = if oibus_tests::artifacts().ends_with("release") {
+            "release"
+        } else {
+            "debug"
+        };
+        fs::copy(target.join(profile).join(lib), plugins.join(lib)).unwrap();
+        let (_, list, _) = run(&["plugins", "list", "--dir", plugins.to_str().unwrap()]);
+        let row = list
+            .lines()
+            .find(|l| l.starts_with(lib))
+            .unwrap_or_else(|| panic!("{list}"));
+        assert!(
+            row.contains(types) && row.trim_end().ends_with(" ok"),
+            "{row}"
+        );
+    }
+    // A name without a vendor prefix is written, with a warning.
+    let (code, _, err) = run(&[
+        "plugins",
+        "new",
+        "gauge",
+        "--south",
+        "--dir",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert!(err.contains("has no vendor prefix"), "{err}");
+}

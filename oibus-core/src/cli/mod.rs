@@ -5,6 +5,7 @@ mod check;
 pub mod exit_guard;
 mod plugins;
 pub mod run;
+mod scaffold;
 mod signing;
 mod status;
 mod table;
@@ -115,6 +116,26 @@ pub enum PluginsCommand {
         #[arg(long, default_value = "oibus-data")]
         data: PathBuf,
     },
+    /// Write a ready plugin crate NAME (Cargo.toml, src/lib.rs with a unit test, README) that
+    /// builds and loads unchanged, for you to fill in.
+    #[command(group(clap::ArgGroup::new("kind").required(true).args(["south", "north"])))]
+    New {
+        /// The crate's and the plugin's id, with your vendor prefix: `acme-gauge`.
+        name: String,
+        /// A South connector (a last-point query).
+        #[arg(long)]
+        south: bool,
+        /// A North connector (values).
+        #[arg(long)]
+        north: bool,
+        /// The folder the crate is written into.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The `oibus-plugin-api` folder to depend on (default: the sources this oibus was built
+        /// from, if present).
+        #[arg(long)]
+        api: Option<PathBuf>,
+    },
     /// Create a signing key pair: NAME.pub (for the gateways' trusted-keys/) and NAME.key
     /// (secret, mode 0600, encrypted with OIBUS_SIGNING_PASSWORD or a password asked for).
     Keygen {
@@ -221,6 +242,20 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             )?;
             plugins::print_reports(&[serde_json::from_value(report)?]);
             Ok(0)
+        }
+        Command::Plugins(PluginsCommand::New {
+            name,
+            south,
+            dir,
+            api,
+            ..
+        }) => {
+            let kind = if south {
+                scaffold::Kind::South
+            } else {
+                scaffold::Kind::North
+            };
+            scaffold::new(&name, kind, &dir, api.as_deref())
         }
         Command::Plugins(PluginsCommand::Keygen {
             out,
