@@ -91,8 +91,14 @@ fn write(
         Kind::South => (SOUTH, "South"),
         Kind::North => (NORTH, "North"),
     };
+    let peer = match kind {
+        Kind::South => "device",
+        Kind::North => "destination",
+    };
     let fill = |text: &str| {
-        text.replace("{{NAME}}", name)
+        text.replace("{{SETTINGS}}", SETTINGS)
+            .replace("{{PEER}}", peer)
+            .replace("{{NAME}}", name)
             .replace("{{TYPE}}", &type_name(name))
             .replace("{{VENDOR}}", vendor)
             .replace("{{API}}", &api)
@@ -113,6 +119,22 @@ fn write(
     );
     Ok(0)
 }
+
+/// The settings type both templates start from; `{{PEER}}` is what the connector talks to.
+const SETTINGS: &str = r#"/// Settings of a `{{NAME}}` connector.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub struct Settings {
+    /// Address of the {{PEER}}.
+    #[serde(default = "default_address")]
+    pub address: String,
+}
+
+fn default_address() -> String {
+    "127.0.0.1".into()
+}
+"#;
 
 const CARGO_TOML: &str = r#"[package]
 name = "{{NAME}}"
@@ -158,20 +180,7 @@ const SOUTH: &str = r#"//! `{{NAME}}`: a South connector that reads items on a s
 
 use oibus_plugin_api::prelude::*;
 
-/// Settings of a `{{NAME}}` connector.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
-#[schemars(crate = "oibus_plugin_api::schemars")]
-pub struct Settings {
-    /// Address of the device.
-    #[serde(default = "default_address")]
-    pub address: String,
-}
-
-fn default_address() -> String {
-    "127.0.0.1".into()
-}
-
+{{SETTINGS}}
 /// Settings of one item.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
@@ -262,20 +271,7 @@ const NORTH: &str = r#"//! `{{NAME}}`: a North connector that sends values to a 
 
 use oibus_plugin_api::prelude::*;
 
-/// Settings of a `{{NAME}}` connector.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
-#[schemars(crate = "oibus_plugin_api::schemars")]
-pub struct Settings {
-    /// Address of the destination.
-    #[serde(default = "default_address")]
-    pub address: String,
-}
-
-fn default_address() -> String {
-    "127.0.0.1".into()
-}
-
+{{SETTINGS}}
 /// The connector.
 pub struct {{TYPE}} {
     settings: Settings,
