@@ -142,7 +142,6 @@ pub fn create_in(
                 state_dir: spec.state_dir,
             },
             Outlets {
-                connector_id: spec.id.to_string(),
                 sink,
                 runtime,
                 reports: spec.reports,

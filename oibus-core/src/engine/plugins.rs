@@ -256,7 +256,7 @@ impl PluginFolder {
             .iter()
             .filter(|p| p.manifest().id == *id && slot.allows(p))
             .filter(|p| p.file().exists())
-            .max_by_key(|p| semver(&p.manifest().version))
+            .max_by_key(|p| p.version().clone())
             .cloned();
         if pinned.is_none() {
             let why = format!(
@@ -568,7 +568,7 @@ impl PluginFolder {
                 Err(e) => refused(e.reason()),
             };
         };
-        let (new, old) = (semver(&m.version), semver(&current.manifest().version));
+        let (new, old) = (plugin.version(), current.version());
         if current.sha256() == plugin.sha256() {
             return PluginStatus::Ok; // the same library under another name, or touched
         }
@@ -664,7 +664,7 @@ impl PluginFolder {
             );
         }
         let Some(why) = failure else {
-            let how = if semver(b) < semver(a) {
+            let how = if to.version() < from.version() {
                 "downgraded"
             } else {
                 "upgraded"

@@ -146,9 +146,7 @@ impl Slot {
 
     /// Whether its pin (if any) allows `plugin`.
     pub fn allows(&self, plugin: &LoadedPlugin) -> bool {
-        self.pin().is_none_or(|req| {
-            semver::Version::parse(&plugin.manifest().version).is_ok_and(|v| req.matches(&v))
-        })
+        self.pin().is_none_or(|req| req.matches(plugin.version()))
     }
 
     /// Whether this is a South.

@@ -63,8 +63,6 @@ pub struct Creation {
 
 /// Where what the plugin sends goes.
 pub struct Outlets {
-    /// The connector id the data is from.
-    pub connector_id: String,
     /// The data sink.
     pub sink: Arc<dyn DataSink>,
     /// The host runtime the sink's futures run on.
@@ -116,14 +114,54 @@ impl Child {
     }
 }
 
-/// An isolated connector instance.
-pub struct IsolatedConnector {
+/// What an isolated connector and the watches over its children share.
+struct Common {
     settings: ChildSettings,
     creation: Creation,
-    outlets: Arc<Outlets>,
+    outlets: Outlets,
+    /// When its children crashed, within the crash window.
+    crashes: Mutex<VecDeque<Instant>>,
+    /// Why it is quarantined, once it is.
+    quarantined: Mutex<Option<String>>,
+}
+
+impl Common {
+    /// Counts a crash (`why`), quarantines the connector if it crashes too often, and tells the
+    /// supervisor the connection is lost, so that it reconnects (with a new child).
+    fn crashed(&self, why: String) {
+        let span = &self.outlets.span;
+        tracing::error!(parent: span, "{why}");
+        let (limit, window) = (self.settings.crash_limit, self.settings.crash_window);
+        let now = Instant::now();
+        let count = match self.crashes.lock() {
+            Ok(mut c) => {
+                c.push_back(now);
+                while c.front().is_some_and(|t| now.duration_since(*t) > window) {
+                    c.pop_front();
+                }
+                c.len()
+            }
+            Err(_) => 0,
+        };
+        if limit > 0 && count >= limit as usize {
+            let reason = format!(
+                "{count} crashes within {} (engine.plugins.crash_limit); the last: {why}. Restart \
+                 the connector once the cause is fixed",
+                humantime::format_duration(window)
+            );
+            tracing::error!(parent: span, "quarantined: {reason}");
+            if let Ok(mut q) = self.quarantined.lock() {
+                *q = Some(reason);
+            }
+        }
+        let _ = self.outlets.lost.try_send(why);
+    }
+}
+
+/// An isolated connector instance.
+pub struct IsolatedConnector {
+    common: Arc<Common>,
     child: tokio::sync::Mutex<Option<Arc<Child>>>,
-    crashes: Arc<Mutex<VecDeque<Instant>>>,
-    quarantined: Arc<Mutex<Option<String>>>,
     started: AtomicBool,
 }
 
@@ -142,12 +180,14 @@ impl IsolatedConnector {
     /// A connector whose child starts at its first call.
     pub fn new(settings: ChildSettings, creation: Creation, outlets: Outlets) -> Self {
         Self {
-            settings,
-            creation,
-            outlets: Arc::new(outlets),
+            common: Arc::new(Common {
+                settings,
+                creation,
+                outlets,
+                crashes: Mutex::default(),
+                quarantined: Mutex::default(),
+            }),
             child: tokio::sync::Mutex::new(None),
-            crashes: Arc::default(),
-            quarantined: Arc::default(),
             started: AtomicBool::new(false),
         }
     }
@@ -160,7 +200,7 @@ impl IsolatedConnector {
         limit: Duration,
         call: Call,
     ) -> Result<Option<i64>, ConnectorError> {
-        let id = self.creation.connector_id.clone();
+        let id = self.common.creation.connector_id.clone();
         let plugin_error = |e: PluginError| ConnectorError::from_plugin(&id, op, e);
         let (child, call) = {
             let mut slot = self.child.lock().await;
@@ -223,8 +263,9 @@ impl IsolatedConnector {
     }
 
     async fn start_child(&self, op: &'static str) -> Result<Arc<Child>, ConnectorError> {
-        let id = &self.creation.connector_id;
-        if let Some(reason) = self.quarantined.lock().ok().and_then(|q| q.clone()) {
+        let common = &self.common;
+        let id = &common.creation.connector_id;
+        if let Some(reason) = common.quarantined.lock().ok().and_then(|q| q.clone()) {
             return Err(ConnectorError::Quarantined {
                 connector: id.clone(),
                 reason,
@@ -238,15 +279,15 @@ impl IsolatedConnector {
             std::ffi::OsStr::new("plugin-host"),
             std::ffi::OsStr::new("serve"),
             std::ffi::OsStr::new("--library"),
-            self.creation.library.as_os_str(),
+            common.creation.library.as_os_str(),
             std::ffi::OsStr::new("--file"),
-            self.creation.file.as_os_str(),
+            common.creation.file.as_os_str(),
         ];
-        let mut process =
-            process::spawn(&self.settings.exe, &args, self.settings.limits).map_err(|e| {
+        let mut process = process::spawn(&common.settings.exe, &args, common.settings.limits)
+            .map_err(|e| {
                 host_error(format!(
                     "cannot start {} plugin-host: {e}",
-                    self.settings.exe.display()
+                    common.settings.exe.display()
                 ))
             })?;
         let pid = process.id().unwrap_or_default();
@@ -257,8 +298,8 @@ impl IsolatedConnector {
         ) else {
             return Err(host_error("its standard streams are missing".into()));
         };
-        let span = &self.outlets.span;
-        tracing::info!(parent: span, pid, file = %self.creation.file.display(), "plugin host process started for {op}");
+        let span = &common.outlets.span;
+        tracing::info!(parent: span, pid, file = %common.creation.file.display(), "plugin host process started for {op}");
 
         let (input, to_child) = mpsc::unbounded_channel::<ToChild>();
         let (kill, killed) = oneshot::channel();
@@ -290,25 +331,20 @@ impl IsolatedConnector {
         // Child → engine, and the watch over its end.
         let (created_tx, created_rx) = oneshot::channel();
         tokio::spawn(watch(
+            common.clone(),
             child.clone(),
             process,
             FramedRead::new(stdout, protocol::codec()),
             killed,
             created_tx,
-            tail,
-            stderr_done,
-            self.outlets.clone(),
-            self.crashes.clone(),
-            self.quarantined.clone(),
-            self.settings.clone(),
-            self.creation.file.clone(),
+            (tail, stderr_done),
         ));
 
         let _ = child.input.send(ToChild::Create {
             connector_id: id.clone(),
-            type_id: self.creation.type_id.clone(),
-            settings: self.creation.settings.clone(),
-            state_dir: self.creation.state_dir.to_string_lossy().into_owned(),
+            type_id: common.creation.type_id.clone(),
+            settings: common.creation.settings.clone(),
+            state_dir: common.creation.state_dir.to_string_lossy().into_owned(),
             max_level: crate::connector::max_level().0,
         });
         match created_rx.await {
@@ -322,8 +358,9 @@ impl IsolatedConnector {
 }
 
 /// Reads what the child sends until it ends, then says how it ended and fails its calls.
-#[allow(clippy::too_many_arguments)]
+/// `stderr` is the tail of its standard error and the task that reads it.
 async fn watch(
+    common: Arc<Common>,
     child: Arc<Child>,
     mut process: tokio::process::Child,
     mut from_child: FramedRead<
@@ -332,14 +369,9 @@ async fn watch(
     >,
     mut killed: oneshot::Receiver<()>,
     created: oneshot::Sender<Result<(), PluginError>>,
-    tail: Tail,
-    stderr_done: tokio::task::JoinHandle<()>,
-    outlets: Arc<Outlets>,
-    crashes: Arc<Mutex<VecDeque<Instant>>>,
-    quarantined: Arc<Mutex<Option<String>>>,
-    settings: ChildSettings,
-    file: PathBuf,
+    (tail, stderr_done): (Tail, tokio::task::JoinHandle<()>),
 ) {
+    let outlets = &common.outlets;
     let span = outlets.span.clone();
     let mut created = Some(created);
     let mut protocol_error = None;
@@ -373,11 +405,11 @@ async fn watch(
             }
             FromChild::AddValues { id, values } => {
                 let reply = child.input.clone();
-                let outlets = outlets.clone();
-                let connector_id = outlets.connector_id.clone();
-                outlets.runtime.clone().spawn(async move {
+                let common = common.clone();
+                outlets.runtime.spawn(async move {
+                    let (o, from) = (&common.outlets, &common.creation.connector_id);
                     let result = match protocol::values_from(&values) {
-                        Ok(v) => outlets.sink.add_values(&connector_id, v).await,
+                        Ok(v) => o.sink.add_values(from, v).await,
                         Err(e) => Err(PluginError::new(ErrorKind::REJECTED_BY_HOST, e)),
                     };
                     let _ = reply.send(ToChild::HostDone {
@@ -388,10 +420,10 @@ async fn watch(
             }
             FromChild::AddFile { id, path } => {
                 let reply = child.input.clone();
-                let outlets = outlets.clone();
-                let connector_id = outlets.connector_id.clone();
-                outlets.runtime.clone().spawn(async move {
-                    let result = outlets.sink.add_file(&connector_id, path.into()).await;
+                let common = common.clone();
+                outlets.runtime.spawn(async move {
+                    let (o, from) = (&common.outlets, &common.creation.connector_id);
+                    let result = o.sink.add_file(from, path.into()).await;
                     let _ = reply.send(ToChild::HostDone {
                         id,
                         result: result.map_err(Into::into),
@@ -439,7 +471,8 @@ async fn watch(
         how = format!("{how}: {e}");
     }
     if tail.out_of_memory() {
-        let limit = settings
+        let limit = common
+            .settings
             .limits
             .max_memory
             .map(|b| format!(" (max_memory = {} MiB)", b >> 20))
@@ -453,7 +486,7 @@ async fn watch(
     let why = format!(
         "the plugin host process (pid {}) of {} {how}",
         child.pid,
-        file.display()
+        common.creation.file.display()
     );
     child.fail_all(&why);
     if let Some(tx) = created.take() {
@@ -463,32 +496,5 @@ async fn watch(
         tracing::debug!(parent: &span, "{why}");
         return;
     }
-    tracing::error!(parent: &span, "{why}");
-    // A crash: counted, and the connector reconnects (a new child) unless it crashes too often.
-    let now = Instant::now();
-    let count = match crashes.lock() {
-        Ok(mut c) => {
-            c.push_back(now);
-            while c
-                .front()
-                .is_some_and(|t| now.duration_since(*t) > settings.crash_window)
-            {
-                c.pop_front();
-            }
-            c.len()
-        }
-        Err(_) => 0,
-    };
-    if settings.crash_limit > 0 && count >= settings.crash_limit as usize {
-        let reason = format!(
-            "{count} crashes within {} (engine.plugins.crash_limit); the last: {why}. Restart \
-             the connector once the cause is fixed",
-            humantime::format_duration(settings.crash_window)
-        );
-        tracing::error!(parent: &span, "quarantined: {reason}");
-        if let Ok(mut q) = quarantined.lock() {
-            *q = Some(reason);
-        }
-    }
-    let _ = outlets.lost.try_send(why);
+    common.crashed(why);
 }

@@ -37,16 +37,21 @@ pub fn check_library(file: &Path, bytes: &[u8]) -> Result<(), LoadError> {
     check_library_data(file, bytes, bytes.len() as u64)
 }
 
-/// Checks that the file behind `file` is a complete dynamic library for this machine, reading
-/// only its headers.
-pub fn check_library_file(file: &Path) -> Result<(), LoadError> {
+/// The file behind `file`, read through a cache (only what the parser asks for), and its length.
+fn open_cached(file: &Path) -> Result<(object::ReadCache<std::fs::File>, u64), LoadError> {
     let io = |source| LoadError::Io {
         file: file.to_path_buf(),
         source,
     };
     let f = std::fs::File::open(file).map_err(io)?;
     let len = f.metadata().map_err(io)?.len();
-    let cache = object::ReadCache::new(f);
+    Ok((object::ReadCache::new(f), len))
+}
+
+/// Checks that the file behind `file` is a complete dynamic library for this machine, reading
+/// only its headers.
+pub fn check_library_file(file: &Path) -> Result<(), LoadError> {
+    let (cache, len) = open_cached(file)?;
     check_library_data(file, &cache, len)
 }
 
@@ -57,13 +62,7 @@ pub fn check_library_file(file: &Path) -> Result<(), LoadError> {
 /// machine, from the same read of the file. Only a file that passes is ever opened by the
 /// system loader.
 pub fn read_declaration_file(file: &Path, complete: bool) -> Result<PluginDeclaration, LoadError> {
-    let io = |source| LoadError::Io {
-        file: file.to_path_buf(),
-        source,
-    };
-    let f = std::fs::File::open(file).map_err(io)?;
-    let len = f.metadata().map_err(io)?.len();
-    let cache = object::ReadCache::new(f);
+    let (cache, len) = open_cached(file)?;
     if complete {
         check_library_data(file, &cache, len)?;
     }

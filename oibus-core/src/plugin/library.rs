@@ -29,6 +29,8 @@ struct Inner {
     sha256: String,
     size: u64,
     manifest: Manifest,
+    /// The manifest's version, parsed (the loader refuses one that is not semver).
+    version: semver::Version,
     signer: Signer,
     /// Opened in this process: at once for a trusted file, else at the first in-process
     /// connector (a file only ever used by isolated connectors is never opened here).
@@ -56,6 +58,7 @@ impl LoadedPlugin {
                 shadow,
                 sha256: String::new(),
                 size: 0,
+                version: parse_version(&manifest.version),
                 manifest,
                 signer: Signer::NotChecked,
                 module: OnceLock::from(module),
@@ -83,6 +86,10 @@ impl LoadedPlugin {
     /// The plugin's manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.inner.manifest
+    }
+    /// The plugin's version.
+    pub fn version(&self) -> &semver::Version {
+        &self.inner.version
     }
     /// Who signed the file.
     pub fn signer(&self) -> &Signer {
@@ -248,6 +255,7 @@ pub fn load(file: &Path, options: &LoadOptions) -> Result<LoadedPlugin, LoadErro
             shadow,
             sha256,
             size,
+            version: parse_version(&manifest.version),
             manifest,
             signer,
             module: module.map(OnceLock::from).unwrap_or_default(),
@@ -361,6 +369,11 @@ fn read_manifest(file: &Path, module: PluginModuleRef) -> Result<Manifest, LoadE
         RResult::ROk(json) => parse_manifest(file, &json),
         RResult::RErr(e) => Err(bad(e.to_string())),
     }
+}
+
+/// A manifest version already checked by [`parse_manifest`] (0.0.0 if it were not semver).
+fn parse_version(v: &str) -> semver::Version {
+    semver::Version::parse(v).unwrap_or_else(|_| semver::Version::new(0, 0, 0))
 }
 
 /// Parses and checks a manifest's JSON.

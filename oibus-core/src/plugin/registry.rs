@@ -147,10 +147,6 @@ pub fn library_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn version_of(p: &LoadedPlugin) -> semver::Version {
-    semver::Version::parse(&p.manifest().version).unwrap_or_else(|_| semver::Version::new(0, 0, 0))
-}
-
 /// Why a version waits behind `chosen` (of `file`).
 pub fn standby_reason(chosen: &LoadedPlugin, file: &Path, forced: bool) -> String {
     if forced {
@@ -257,7 +253,7 @@ impl PluginRegistry {
                 .and_then(|sha| versions.iter().find(|(_, p)| p.sha256() == sha));
             // The highest version; of equal ones, the first by file name.
             let highest = versions.iter().copied().reduce(|best, next| {
-                if version_of(&next.1) > version_of(&best.1) {
+                if next.1.version() > best.1.version() {
                     next
                 } else {
                     best
