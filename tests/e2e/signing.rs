@@ -231,3 +231,69 @@ fn each_signature_case_under_each_policy() {
         }
     }
 }
+
+#[test]
+fn signatures_of_the_reference_minisign_tool_are_accepted_and_ours_verify_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (plugins, data) = (tmp.path().join("plugins"), tmp.path().join("data"));
+    fs::create_dir_all(data.join("trusted-keys")).unwrap();
+    fs::create_dir_all(&plugins).unwrap();
+    let lib = copy_plugin("oibus_north_console", &plugins);
+    let minisign = |args: &[&str]| {
+        let out = std::process::Command::new("minisign")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("minisign (installed by scripts/test)");
+        assert!(out.status.success(), "minisign {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    // A key pair without a password (-W), and a signature of the plugin, by minisign itself.
+    let (pk, sk) = (tmp.path().join("vendor.pub"), tmp.path().join("vendor.key"));
+    minisign(&["-G", "-W", "-p", s(&pk), "-s", s(&sk)]);
+    minisign(&["-S", "-s", s(&sk), "-m", s(&lib)]);
+    fs::copy(&pk, data.join("trusted-keys/vendor.pub")).unwrap();
+    let list = oibus_ok(&["plugins", "list", "--dir", s(&plugins), "--data", s(&data)]);
+    let row = list
+        .lines()
+        .find(|l| l.starts_with("liboibus_north_console"))
+        .unwrap_or_else(|| panic!("{list}"));
+    // minisign names its key id in the public key's comment.
+    let pub_text = fs::read_to_string(&pk).unwrap();
+    let id = pub_text
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap()
+        .to_string();
+    assert!(
+        row.contains(&id) && row.trim_end().ends_with(" ok"),
+        "{id}: {row}"
+    );
+    let (code, out, _) = run_oibus(&["plugins", "verify", s(&lib), "--key", s(&pk)]);
+    assert_eq!(code, 0, "{out}");
+
+    // The other way: a file signed by `oibus plugins sign` verifies with minisign.
+    let keys = tmp.path().join("keys");
+    oibus_ok(&[
+        "plugins",
+        "keygen",
+        "--out",
+        s(&keys),
+        "--name",
+        "ours",
+        "--no-password",
+    ]);
+    oibus_ok(&[
+        "plugins",
+        "sign",
+        s(&lib),
+        "--key",
+        s(&keys.join("ours.key")),
+    ]);
+    let verified = minisign(&["-V", "-p", s(&keys.join("ours.pub")), "-m", s(&lib)]);
+    assert!(
+        verified.contains("Signature and comment signature verified"),
+        "{verified}"
+    );
+}
