@@ -1,8 +1,16 @@
 //! The plugin-API version and the rule that decides whether a plugin loads in a host.
 //!
 //! A plugin built against API version `P` loads in a host providing `H` when
-//! `H.major == P.major` and `H.minor >= P.minor`; while the API is `0.x`, the minors must be equal.
-//! The patch level never matters. abi_stable's own layout check runs on top of this rule.
+//! `H.major == P.major` and `H.minor >= P.minor`. The patch level never matters. abi_stable's own
+//! layout check runs on top of this rule.
+//!
+//! What makes the rule true: within a major version, a minor only appends. New connector
+//! capabilities are appended to [`FfiConnector`](crate::ffi::FfiConnector) with a default body
+//! that answers `not-supported`, new host context functions to [`FfiHost`](crate::ffi::FfiHost),
+//! new library functions to [`PluginModule`](crate::ffi::PluginModule) as optional fields, and
+//! new manifest entries are optional JSON. A host calls a newer capability only on a connector type
+//! whose manifest lists it; a plugin built for an older minor never sees the newer functions.
+//! Nothing is removed, reordered or retyped before the next major version.
 
 use semver::Version;
 
@@ -11,12 +19,13 @@ use semver::Version;
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The rule, in words, for error messages and documentation.
-pub const COMPATIBILITY_RULE: &str = "a plugin built for API P loads in host H when H.major == P.major and H.minor >= P.minor (for 0.x: equal minor)";
+pub const COMPATIBILITY_RULE: &str =
+    "a plugin built for API P loads in host H when H.major == P.major and H.minor >= P.minor";
 
 /// Why a plugin's declared API version is refused by a host.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Incompatibility {
-    /// The two major versions differ (or, for 0.x, the minors differ).
+    /// The two major versions differ.
     #[error("plugin was built for API {plugin}, host provides API {host}: {COMPATIBILITY_RULE}")]
     Breaking {
         /// The host's API version.
@@ -38,25 +47,11 @@ pub enum Incompatibility {
 
 /// Checks the compatibility rule of this module.
 pub fn check_compatibility(host: &Version, plugin: &Version) -> Result<(), Incompatibility> {
-    let breaking = || Incompatibility::Breaking {
-        host: host.clone(),
-        plugin: plugin.clone(),
-    };
     if host.major != plugin.major {
-        return Err(breaking());
-    }
-    if host.major == 0 {
-        if host.minor != plugin.minor {
-            return Err(if plugin.minor > host.minor {
-                Incompatibility::TooNew {
-                    host: host.clone(),
-                    plugin: plugin.clone(),
-                }
-            } else {
-                breaking()
-            });
-        }
-        return Ok(());
+        return Err(Incompatibility::Breaking {
+            host: host.clone(),
+            plugin: plugin.clone(),
+        });
     }
     if plugin.minor > host.minor {
         return Err(Incompatibility::TooNew {
@@ -88,15 +83,12 @@ mod tests {
     #[test]
     fn same_version_loads() {
         assert!(ok("1.2.3", "1.2.3"));
-        assert!(ok("0.1.0", "0.1.0"));
     }
 
     #[test]
     fn patch_never_matters() {
         assert!(ok("1.2.0", "1.2.9"));
         assert!(ok("1.2.9", "1.2.0"));
-        assert!(ok("0.3.0", "0.3.7"));
-        assert!(ok("0.3.7", "0.3.0"));
     }
 
     #[test]
@@ -113,12 +105,11 @@ mod tests {
     }
 
     #[test]
-    fn zero_x_needs_equal_minor() {
-        assert!(!ok("0.2.0", "0.1.0"));
-        let e = check_compatibility(&v("0.1.0"), &v("0.2.0")).unwrap_err();
-        assert!(matches!(e, Incompatibility::TooNew { .. }));
-        let e = check_compatibility(&v("0.2.0"), &v("0.1.0")).unwrap_err();
-        assert!(matches!(e, Incompatibility::Breaking { .. }));
+    fn plugins_of_the_0_x_previews_never_load() {
+        assert!(matches!(
+            check_compatibility(&v("1.1.0"), &v("0.1.0")),
+            Err(Incompatibility::Breaking { .. })
+        ));
     }
 
     #[test]

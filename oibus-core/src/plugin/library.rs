@@ -100,11 +100,10 @@ impl LoadedPlugin {
         self.inner.module.get().is_some()
     }
 
-    /// The state of the plugin's runtime, if the library is open in this process and its SDK
-    /// reports it (plugins built before API 0.1's `runtime_health` do not).
+    /// The state of the plugin's runtime, if the library is open in this process.
     pub fn runtime_health(&self) -> Option<oibus_plugin_api::ffi::RuntimeHealth> {
         let module = self.inner.module.get()?;
-        module.runtime_health().map(|f| f())
+        Some(module.runtime_health()())
     }
 
     /// The root module, opening the library in this process first if needed (its constructors

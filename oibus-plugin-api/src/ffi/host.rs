@@ -28,6 +28,9 @@ impl LogLevel {
 }
 
 /// The host context, implemented by the engine, given to each connector when it is created.
+///
+/// Evolution: functions are only ever appended, after the last one of API 1.0, each with a
+/// default body (used when the vtable comes from an older host).
 #[sabi_trait]
 pub trait FfiHost: Send + Sync + 'static {
     /// The id of the connector this context belongs to.
@@ -41,7 +44,6 @@ pub trait FfiHost: Send + Sync + 'static {
     /// Hands values to the engine; completes when they are durably accepted.
     fn add_values(&self, values: RVec<OibusValue>) -> FfiResultFuture<()>;
     /// Hands a file to the engine; completes when it is durably accepted (the file may then be removed).
-    #[sabi(last_prefix_field)]
     fn add_file(&self, path: RString) -> FfiResultFuture<()>;
     /// Tells the engine the connection to the target is lost (from a background task, such as a
     /// subscription's listener): it calls `disconnect`, backs off and connects again.
@@ -50,7 +52,9 @@ pub trait FfiHost: Send + Sync + 'static {
     /// data, and why: counted and shown in the connector's status, with the last reason.
     fn dropped(&self, count: u64, reason: RStr<'_>);
     /// The state of one item: `RNone` when it works (again), the reason when it fails. Shown in
-    /// the connector's status by item name.
+    /// the connector's status by item name. (Last function of API 1.0: later ones are appended
+    /// after it, each with a default body that runs when an older host lacks it.)
+    #[sabi(last_prefix_field)]
     fn item_status(&self, item: RStr<'_>, error: ROption<RStr<'_>>);
 }
 

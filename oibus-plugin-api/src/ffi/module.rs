@@ -24,15 +24,15 @@ pub struct PluginModule {
     pub manifest_json: extern "C" fn() -> RResult<RString, PluginError>,
     /// Creates a connector of `type_id` with the settings (JSON text, already schema-validated by
     /// the host) and the host context it will use.
-    #[sabi(last_prefix_field)]
     pub create_connector: extern "C" fn(
         type_id: RStr<'_>,
         settings_json: RStr<'_>,
         host: HostBox,
     ) -> RResult<ConnectorBox, PluginError>,
-    /// The state of the plugin's runtime (appended: a plugin built before it has none, and the
-    /// host reads `None`).
-    #[sabi(missing_field(option))]
+    /// The state of the plugin's runtime (last field of API 1.0: fields added later come after
+    /// it, each marked `#[sabi(missing_field(option))]`, and the host reads `None` from a plugin
+    /// built before them).
+    #[sabi(last_prefix_field)]
     pub runtime_health: extern "C" fn() -> RuntimeHealth,
 }
 

@@ -1,0 +1,32 @@
+//! The vendor SDK: implement ordinary async traits, describe the plugin, export it with
+//! [`export_plugin!`](crate::export_plugin).
+//!
+//! * [`Connector`]: the lifecycle common to every connector (`start`, `connect`, `stop`,
+//!   `disconnect`, `test_connection`) with the defaults of OIBus.
+//! * North capabilities: [`HandlesValues`], [`HandlesFile`].
+//! * South capabilities: [`QueriesLastPoint`], [`QueriesFile`], [`QueriesHistory`],
+//!   [`QueriesSubscription`], all on top of [`South`] (which names the item settings type).
+//! * [`Context`]: what the engine gives a connector (`add_values`, `add_file`, state folder, `spawn`).
+//! * [`Plugin`] and [`ConnectorType`]: the description the engine reads.
+//!
+//! Every plugin future runs on a tokio runtime owned by the plugin library, every panic becomes an
+//! error, and `tracing` events emitted by the connector reach the engine's log inside its span.
+
+mod adapter;
+mod context;
+mod export;
+mod logging;
+mod plugin;
+mod runtime;
+pub mod testing;
+mod traits;
+
+pub use context::Context;
+pub use plugin::{ConnectorType, Plugin};
+pub use traits::{
+    Connector, HandlesFile, HandlesValues, QueriesFile, QueriesHistory, QueriesLastPoint,
+    QueriesSubscription, South, SouthItem,
+};
+
+#[doc(hidden)]
+pub use export::{__create_connector, __manifest_json, __runtime_health};

@@ -1,0 +1,131 @@
+//! The traits a vendor implements.
+
+use super::Context;
+use crate::{OibusValue, Result, Timestamp};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use std::{future::Future, path::Path};
+
+/// The lifecycle every connector has. Only `new` is required; the other methods have the defaults
+/// of OIBus: `start` calls `connect`, `stop` calls `disconnect`, `connect` and `disconnect` do
+/// nothing, `test_connection` connects then disconnects.
+///
+/// The engine calls the methods of one connector one at a time, so `&mut self` is all you need.
+pub trait Connector: Send + Sized + 'static {
+    /// The connector's settings. Its JSON Schema (from `schemars`) is published in the manifest and
+    /// the engine validates user settings against it before calling [`Connector::new`].
+    type Settings: DeserializeOwned + JsonSchema;
+
+    /// Creates the connector. Do not connect here; keep the settings and the context.
+    fn new(settings: Self::Settings, ctx: Context) -> Result<Self>;
+
+    /// Called once when the connector starts. Default: `self.connect()`.
+    fn start(&mut self) -> impl Future<Output = Result<()>> + Send {
+        self.connect()
+    }
+
+    /// Opens the connection to the target. Default: nothing to do.
+    fn connect(&mut self) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Called when the connector stops (configuration change, shutdown, upgrade).
+    /// Default: `self.disconnect()`.
+    fn stop(&mut self) -> impl Future<Output = Result<()>> + Send {
+        self.disconnect()
+    }
+
+    /// Closes every connection. Default: nothing to do.
+    fn disconnect(&mut self) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Checks that the settings work: open a connection and close it again, and return an error
+    /// that names what failed. Default: `connect` then `disconnect`.
+    fn test_connection(&mut self) -> impl Future<Output = Result<()>> + Send {
+        async {
+            self.connect().await?;
+            self.disconnect().await
+        }
+    }
+}
+
+/// North capability: receives batches of values from the engine's cache, in order.
+/// Return a `transient` error to have the batch retried, `permanent` to send it to the error store.
+pub trait HandlesValues: Connector {
+    /// Sends one batch.
+    fn handle_values(&mut self, values: Vec<OibusValue>)
+    -> impl Future<Output = Result<()>> + Send;
+}
+
+/// North capability: receives files from the engine's cache, in order. The file belongs to the
+/// engine: read or copy it, never move or delete it.
+pub trait HandlesFile: Connector {
+    /// Sends one file.
+    fn handle_file(&mut self, path: &Path) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A South item with its settings deserialized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SouthItem<S> {
+    /// Unique name inside the connector (the default point id).
+    pub name: String,
+    /// Always true for items handed to a query: disabled items are filtered by the engine.
+    pub enabled: bool,
+    /// The scan mode the item is read on.
+    pub scan_mode: String,
+    /// The item's settings.
+    pub settings: S,
+}
+
+/// Every South connector names the settings type of its items.
+pub trait South: Connector {
+    /// Settings of one item. Its JSON Schema is published in the manifest.
+    type ItemSettings: DeserializeOwned + JsonSchema + Send + Sync + 'static;
+}
+
+/// South capability: reads the current value of items on each scan and pushes them with
+/// [`Context::add_values`].
+pub trait QueriesLastPoint: South {
+    /// Reads these items once.
+    fn last_point_query(
+        &mut self,
+        items: &[SouthItem<Self::ItemSettings>],
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// South capability: collects files on each scan and hands them over with [`Context::add_file`].
+pub trait QueriesFile: South {
+    /// Collects files for these items once.
+    fn file_query(
+        &mut self,
+        items: &[SouthItem<Self::ItemSettings>],
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// South capability: reads the history of items over `[start, end)` and pushes it with
+/// [`Context::add_values`].
+pub trait QueriesHistory: South {
+    /// Reads one window; returns the newest timestamp actually read (`None` if nothing was read).
+    /// The engine advances its tracked instant only after the data is durably cached.
+    fn history_query(
+        &mut self,
+        items: &[SouthItem<Self::ItemSettings>],
+        start: Timestamp,
+        end: Timestamp,
+    ) -> impl Future<Output = Result<Option<Timestamp>>> + Send;
+}
+
+/// South capability: pushes values as they arrive. Spawn your listeners with [`Context::spawn`].
+pub trait QueriesSubscription: South {
+    /// Starts pushing values for these items (called after every (re)connect).
+    fn subscribe(
+        &mut self,
+        items: &[SouthItem<Self::ItemSettings>],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Stops pushing values for these items.
+    fn unsubscribe(
+        &mut self,
+        items: &[SouthItem<Self::ItemSettings>],
+    ) -> impl Future<Output = Result<()>> + Send;
+}
