@@ -119,6 +119,7 @@ fn calls() {
                     type_id: "probe-north",
                     settings: &settings,
                     state_dir: scratch.path(id),
+                    plugins_data: scratch.path("plugin-data"),
                     timeouts: Timeouts::default(),
                     reports: Default::default(),
                     isolation,

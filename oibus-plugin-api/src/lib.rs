@@ -33,7 +33,7 @@ pub mod prelude {
     pub use crate::schemars::JsonSchema;
     pub use crate::sdk::{
         Connector, ConnectorType, Context, HandlesFile, HandlesValues, Plugin, QueriesFile,
-        QueriesHistory, QueriesLastPoint, QueriesSubscription, South, SouthItem,
+        QueriesHistory, QueriesLastPoint, QueriesSubscription, South, SouthItem, TestsItem,
     };
     pub use crate::serde::{Deserialize, Serialize};
     pub use crate::{DataValue, OibusValue, PluginError, Quality, Result, Timestamp};

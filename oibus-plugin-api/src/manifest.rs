@@ -41,6 +41,9 @@ pub enum Capability {
     QueriesHistory,
     /// South: pushes values as they arrive (`subscribe` / `unsubscribe`).
     QueriesSubscription,
+    /// South: reads one item on demand and returns what it read, without sending it
+    /// (`test_item`, API 1.1): OIBus's "test an item before saving it".
+    TestsItem,
 }
 
 impl Capability {

@@ -1,78 +1,11 @@
 //! The admin REST API of a running engine, with a real HTTP client.
 
-use oibus_tests::process::{Engine, Workspace};
+use oibus_tests::{
+    api::Api,
+    process::{Engine, Workspace},
+};
 use serde_json::{Value, json};
 use std::{fs, time::Duration};
-
-struct Api {
-    url: String,
-    token: String,
-    agent: ureq::Agent,
-}
-
-impl Api {
-    fn of(ws: &Workspace, engine: &mut Engine) -> Self {
-        // The status written by this very process, then the API's address (a stale one from an
-        // earlier run is removed at shutdown).
-        engine.wait_until("the admin API", Duration::from_secs(20), |e| {
-            e.status().is_some()
-                && ws.data().join("admin-url").exists()
-                && ws.data().join("admin-token").exists()
-        });
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        Self {
-            url: fs::read_to_string(ws.data().join("admin-url")).unwrap(),
-            token: fs::read_to_string(ws.data().join("admin-token")).unwrap(),
-            agent,
-        }
-    }
-
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&str>,
-        token: Option<&str>,
-    ) -> (u16, Value) {
-        let url = format!("{}{path}", self.url);
-        let auth = format!("Bearer {}", token.unwrap_or(&self.token));
-        let mut r = match (method, body) {
-            ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call(),
-            ("DELETE", _) => self
-                .agent
-                .delete(&url)
-                .header("Authorization", &auth)
-                .call(),
-            ("PUT", b) => self
-                .agent
-                .put(&url)
-                .header("Authorization", &auth)
-                .header("Content-Type", "application/json")
-                .send(b.unwrap_or("").to_string()),
-            (_, b) => self
-                .agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .header("Content-Type", "application/json")
-                .send(b.unwrap_or("").to_string()),
-        }
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = r.status().as_u16();
-        let text = r.body_mut().read_to_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    fn get(&self, path: &str) -> (u16, Value) {
-        self.send("GET", path, None, None)
-    }
-    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        self.send("POST", path, Some(&body.to_string()), None)
-    }
-}
 
 const CONFIG: &str = r#"
 # Test plant: the operator's comments survive changes made through the API.

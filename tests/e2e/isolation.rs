@@ -114,6 +114,13 @@ fn run(how: &str, described: &str, extra_engine: &str, whom: &[&str]) {
         log.contains("liboibus_test_probe"),
         "the plugin file is named: {log}"
     );
+    // The folder the plugin's connectors share (API 1.1's `plugin_dir`) is the same for
+    // isolated and in-process ones, in the data folder: each connection of each is noted there.
+    let noted = fs::read_to_string(ws.data().join("plugin-data/oibus-test-probe/connections"))
+        .unwrap_or_default();
+    for id in ["src", "dst", "calm", "calm-dst"] {
+        assert!(noted.lines().any(|l| l == id), "{id} in {noted:?}");
+    }
 }
 
 #[test]

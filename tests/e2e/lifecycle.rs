@@ -83,6 +83,7 @@ impl Env {
                 type_id,
                 settings: &settings,
                 state_dir: self.path(&format!("state-{id}")),
+                plugins_data: self.path("plugin-data"),
                 timeouts: Timeouts {
                     lifecycle,
                     data: Duration::from_secs(10),

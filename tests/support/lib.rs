@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: build the plugin crates with cargo, copy the library files
 //! into temporary plugin folders, find the `oibus` binary.
 
+pub mod api;
 pub mod process;
 pub mod servers;
 
@@ -263,6 +264,7 @@ pub fn standalone_connector(
             id,
             type_id,
             settings,
+            plugins_data: state_dir.join("plugin-data"),
             state_dir,
             timeouts: oibus_core::connector::Timeouts::default(),
             reports: Default::default(),

@@ -3,7 +3,8 @@
 //! reads or returns, so the document cannot drift from what the API does.
 
 use super::routes::{
-    ErrorSelection, ForceRequest, HistoryRequest, PluginsListing, TestRequest, UnforceRequest,
+    ErrorSelection, ForceRequest, HistoryRequest, PluginsListing, TestItemAnswer, TestItemRequest,
+    TestRequest, UnforceRequest,
 };
 use crate::{
     config::{NorthConfig, SouthConfig},
@@ -239,6 +240,20 @@ pub fn document() -> Value {
             ],
         );
     }
+    let (trial, answer, bad, no_type, failed) = (
+        d.schema::<TestItemRequest>(),
+        d.schema::<TestItemAnswer>(),
+        d.error("400", "invalid settings or item settings (pointers under /settings, /item/settings), or not a South type"),
+        d.error("404", "unknown type"),
+        d.error("422", "the read failed, or the type does not offer item testing (`not-supported: …`)"),
+    );
+    d.op(
+        "/api/south/test-item",
+        "post",
+        "read one item of a South type once, on a connector made for the test; nothing is sent",
+        Some(trial),
+        vec![ok(answer), bad, no_type, failed],
+    );
     let (range, unknown, busy, failed) = (
         d.schema::<HistoryRequest>(),
         d.error("404", "unknown id"),

@@ -43,6 +43,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/connector-types/{type}", get(connector_type))
         .route("/api/south", get(list_south).post(create_south))
         .route("/api/south/test-connection", post(test_south))
+        .route("/api/south/test-item", post(test_item))
         .route(
             "/api/south/{id}",
             get(get_south).put(update_south).delete(delete_south),
@@ -389,6 +390,42 @@ async fn test_south(State(s): State<ApiState>, body: Bytes) -> ApiResult<serde_j
 }
 async fn test_north(State(s): State<ApiState>, body: Bytes) -> ApiResult<serde_json::Value> {
     test(&s, ConnectorKind::North, body).await
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TestItemRequest {
+    /// The South connector type.
+    #[serde(rename = "type")]
+    type_id: String,
+    /// Its settings, checked against the type's schema.
+    #[serde(default)]
+    settings: serde_json::Value,
+    /// The item to read once.
+    item: crate::connector::TrialItem,
+}
+
+/// The answer of an item test.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct TestItemAnswer {
+    /// What one read of the item gave (nothing of it was sent to a North).
+    values: Vec<serde_json::Value>,
+}
+
+async fn test_item(State(s): State<ApiState>, body: Bytes) -> ApiResult<TestItemAnswer> {
+    let r: TestItemRequest = parse(&body)?;
+    let values = ask(&s, |reply| Command::TestItem {
+        type_id: r.type_id,
+        settings: r.settings,
+        item: r.item,
+        reply,
+    })
+    .await?;
+    let values = values
+        .iter()
+        .map(|v| serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
+        .collect();
+    Ok(Json(TestItemAnswer { values }))
 }
 
 #[derive(Deserialize, JsonSchema)]

@@ -10,6 +10,7 @@ mod signing;
 mod status;
 mod table;
 mod test_connection;
+mod test_item;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub enum Command {
     Plugins(PluginsCommand),
     /// Validate settings for a connector type and run its `test_connection`.
     TestConnection(test_connection::Args),
+    /// Read one item of a South type once (its `test_item`) and print what it read; nothing is sent.
+    TestItem(test_item::Args),
     /// Run the engine (the embedded demo without --config).
     Run(run::Args),
     /// Check a configuration against the plugins it would run with, and start nothing: exit 0
@@ -292,6 +295,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             plugins::inspect(&file, &inspection_options(data.as_ref())?)
         }
         Command::TestConnection(args) => test_connection::run(args),
+        Command::TestItem(args) => test_item::run(args),
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(&args),
         Command::Status { data, json } => status::run(&data, json),

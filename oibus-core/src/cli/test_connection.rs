@@ -28,21 +28,22 @@ pub struct Args {
     data: Option<PathBuf>,
 }
 
-fn read_settings(arg: &str) -> anyhow::Result<serde_json::Value> {
+/// The JSON text of option `flag`, or of the file it names with `@FILE`.
+pub(super) fn read_json(flag: &str, arg: &str) -> anyhow::Result<serde_json::Value> {
     let (text, origin) = match arg.strip_prefix('@') {
         Some(path) => (
             std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read settings file {path}"))?,
+                .with_context(|| format!("cannot read the {flag} file {path}"))?,
             path.to_string(),
         ),
-        None => (arg.to_string(), "--settings".to_string()),
+        None => (arg.to_string(), flag.to_string()),
     };
     serde_json::from_str(&text).with_context(|| format!("{origin} is not valid JSON"))
 }
 
 /// Runs the command; exit code 0 when the connection works, 1 otherwise.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let settings = read_settings(&args.settings)?;
+    let settings = read_json("--settings", &args.settings)?;
     let options = inspection_options(args.data.as_ref())?;
     let (registry, _) = PluginRegistry::discover(&args.plugins, &options)
         .with_context(|| format!("cannot read the plugins folder {}", args.plugins.display()))?;
@@ -60,6 +61,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 type_id: &args.type_id,
                 settings: &settings,
                 state_dir: state.clone(),
+                plugins_data: args
+                    .data
+                    .as_ref()
+                    .map_or_else(|| state.join("plugin-data"), |d| d.join("plugin-data")),
                 timeouts: Timeouts {
                     lifecycle: timeout,
                     data: timeout,
@@ -85,7 +90,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
 }
 
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
+/// A scratch state folder for the connector of a test, removed by the caller.
+pub(super) fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("oibus-test-connection-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)

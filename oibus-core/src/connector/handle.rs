@@ -48,6 +48,9 @@ pub struct ConnectorSpec<'a> {
     pub settings: &'a serde_json::Value,
     /// Private state folder of the connector.
     pub state_dir: PathBuf,
+    /// The folder holding one folder per plugin shared by its connectors (`<data>/plugin-data`);
+    /// the connector's is `<plugins_data>/<plugin id>`.
+    pub plugins_data: PathBuf,
     /// Time-outs of its calls.
     pub timeouts: Timeouts,
     /// Where its reports of dropped messages and failing items go (kept by its status).
@@ -129,6 +132,7 @@ pub fn create_in(
     let span =
         tracing::info_span!("connector", connector.kind = %manifest.kind, connector.id = spec.id);
     let plugin_name = format!("{} {}", plugin.manifest().id, plugin.manifest().version);
+    let plugin_dir = spec.plugins_data.join(&plugin.manifest().id);
     if let Some(settings) = spec.isolation {
         let (lost_tx, lost) = tokio::sync::mpsc::channel(4);
         let inner = IsolatedConnector::new(
@@ -140,6 +144,7 @@ pub fn create_in(
                 type_id: spec.type_id.to_string(),
                 settings: spec.settings.to_string(),
                 state_dir: spec.state_dir,
+                plugin_dir,
             },
             Outlets {
                 sink,
@@ -162,7 +167,7 @@ pub fn create_in(
     }
     let (host, lost) = HostContext::new(
         spec.id,
-        spec.state_dir,
+        (spec.state_dir, plugin_dir),
         span.clone(),
         sink,
         runtime,
@@ -394,9 +399,10 @@ impl Connector {
                     start: start.as_nanos(),
                     end: end.as_nanos(),
                 };
-                c.call("history_query", limit, call)
-                    .await
-                    .map(|t| t.map(Timestamp::from_nanos))
+                match c.call("history_query", limit, call).await? {
+                    protocol::Returned::Newest(t) => Ok(t.map(Timestamp::from_nanos)),
+                    _ => Ok(None),
+                }
             }
         }
     }
@@ -409,6 +415,32 @@ impl Connector {
             protocol::Call::Subscribe,
         )
         .await
+    }
+    /// South `test_item` (API 1.1): the values one read of `item` gives, sent nowhere. The
+    /// caller checks first that the type declares `TestsItem`; a plugin built before API 1.1
+    /// answers `not-supported` all the same.
+    pub async fn test_item(&self, item: Item) -> Result<Vec<OibusValue>, ConnectorError> {
+        let limit = self.timeouts.data;
+        match &self.inner {
+            Instance::InProcess(c) => self
+                .call("test_item", limit, c.test_item(item))
+                .await
+                .map(RVec::into_vec),
+            Instance::Isolated(c) => {
+                let call = protocol::Call::TestItem(protocol::WireItem::from(&item));
+                match c.call("test_item", limit, call).await? {
+                    protocol::Returned::Values(bytes) => {
+                        protocol::values_from(&bytes).map_err(|message| ConnectorError::Engine {
+                            connector: self.id.clone(),
+                            message: format!(
+                                "the values of the item test do not decode: {message}"
+                            ),
+                        })
+                    }
+                    _ => Ok(Vec::new()),
+                }
+            }
+        }
     }
     /// South `unsubscribe`.
     pub async fn unsubscribe(&self, items: Vec<Item>) -> Result<(), ConnectorError> {

@@ -72,6 +72,7 @@ impl DataSink for DiscardSink {
 pub struct HostContext {
     connector_id: String,
     state_dir: PathBuf,
+    plugin_dir: PathBuf,
     span: Span,
     sink: Arc<dyn DataSink>,
     runtime: Handle,
@@ -80,12 +81,13 @@ pub struct HostContext {
 }
 
 impl HostContext {
-    /// A context for connector `connector_id`, logging into `span`, with its private `state_dir`.
-    /// Sink futures run on `runtime` (the host's tokio), never on the plugin's. The plugin's
-    /// reports of a lost connection arrive on the returned receiver.
+    /// A context for connector `connector_id`, logging into `span`, with its private `state_dir`
+    /// and the `plugin_dir` its plugin's connectors share. Sink futures run on `runtime` (the
+    /// host's tokio), never on the plugin's. The plugin's reports of a lost connection arrive on
+    /// the returned receiver.
     pub fn new(
         connector_id: &str,
-        state_dir: PathBuf,
+        (state_dir, plugin_dir): (PathBuf, PathBuf),
         span: Span,
         sink: Arc<dyn DataSink>,
         runtime: Handle,
@@ -95,6 +97,7 @@ impl HostContext {
         let host = Self {
             connector_id: connector_id.to_string(),
             state_dir,
+            plugin_dir,
             span,
             sink,
             runtime,
@@ -153,6 +156,11 @@ impl FfiHost for HostContext {
         self.state_dir.to_string_lossy().into_owned().into()
     }
 
+    fn plugin_dir(&self) -> RString {
+        ensure_dir(&self.plugin_dir);
+        self.plugin_dir.to_string_lossy().into_owned().into()
+    }
+
     fn max_level(&self) -> LogLevel {
         max_level()
     }
@@ -197,5 +205,13 @@ impl FfiHost for HostContext {
             self.sink
                 .add_file(&self.connector_id, PathBuf::from(path.into_string())),
         )
+    }
+}
+
+/// Creates a folder handed to a plugin on its first use. A failure is only logged: the plugin
+/// gets the path and its own error, naming the path, when it writes there.
+pub(crate) fn ensure_dir(dir: &std::path::Path) {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        tracing::warn!("cannot create {}: {e}", dir.display());
     }
 }

@@ -1,14 +1,17 @@
 //! Connector instances as the engine drives them: creation with schema validation, the host
 //! context each plugin gets, and a handle that puts a time-out on every call and turns plugin
-//! errors, panics and time-outs into [`ConnectorError`]s.
+//! errors, panics and time-outs into [`ConnectorError`]s; and one item read on a connector made
+//! for the test ([`test_item`]).
 
 mod error;
 mod handle;
 mod host;
 mod reports;
+mod trial;
 
 pub use error::ConnectorError;
 pub use handle::{Connector, ConnectorSpec, Timeouts, create, create_in};
 pub use host::{DataSink, DiscardSink, HostContext};
-pub(crate) use host::{forward_log, max_level};
+pub(crate) use host::{ensure_dir, forward_log, max_level};
 pub use reports::SourceReports;
+pub use trial::{TrialError, TrialItem, test_item};

@@ -5,10 +5,10 @@ use super::{Engine, Role, State, history};
 use crate::{
     config::{self, Config, NorthConfig, SouthConfig},
     connector::{self, ConnectorSpec, DiscardSink},
-    plugin::PluginReport,
+    plugin::{LoadedPlugin, PluginReport},
     schema,
 };
-use oibus_plugin_api::{ConnectorKind, ConnectorTypeManifest, Timestamp};
+use oibus_plugin_api::{ConnectorKind, ConnectorTypeManifest, OibusValue, Timestamp};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::{path::Path, sync::Arc};
@@ -205,6 +205,17 @@ pub enum Command {
         /// Reply.
         reply: Reply<()>,
     },
+    /// Read one item of a South type once, on a connector made for the test (`test_item`).
+    TestItem {
+        /// Connector type.
+        type_id: String,
+        /// Settings.
+        settings: serde_json::Value,
+        /// The item.
+        item: connector::TrialItem,
+        /// Reply: the values read.
+        reply: Reply<Vec<OibusValue>>,
+    },
     /// Read a South's history over a range (as the engine does: windows, delay), into its Norths.
     History {
         /// South id.
@@ -308,6 +319,12 @@ pub async fn handle(engine: &mut Engine, command: Command) {
             settings,
             reply,
         } => test_connection(engine, kind, type_id, settings, reply),
+        Command::TestItem {
+            type_id,
+            settings,
+            item,
+            reply,
+        } => test_item(engine, type_id, settings, item, reply),
         Command::History {
             id,
             start,
@@ -607,6 +624,91 @@ async fn run(
     Ok(())
 }
 
+/// What a test of a connector type runs with: its plugin and the engine's folders and settings.
+struct Trial {
+    plugin: LoadedPlugin,
+    state_dir: std::path::PathBuf,
+    plugins_data: std::path::PathBuf,
+    timeouts: connector::Timeouts,
+    isolation: super::slot::Isolating,
+}
+
+impl Trial {
+    /// Finds the plugin of `type_id`, checks its kind and the settings against its schema.
+    fn new(
+        engine: &Engine,
+        kind: ConnectorKind,
+        type_id: &str,
+        settings: &serde_json::Value,
+    ) -> Result<Self, ApiError> {
+        let Some((plugin, manifest)) = engine.folder.registry.connector_type(type_id) else {
+            return Err(ApiError::not_found(format!(
+                "no connector type {type_id:?}"
+            )));
+        };
+        if manifest.kind != kind {
+            return Err(ApiError::bad_request(format!(
+                "{type_id:?} is a {} connector type",
+                manifest.kind
+            )));
+        }
+        schema::validate("", &manifest.settings_schema, settings)
+            .map_err(|e| invalid("invalid settings", "/settings", e))?;
+        Ok(Self {
+            plugin: plugin.clone(),
+            state_dir: engine.data.0.join("test-connection"),
+            plugins_data: engine.data.plugins_data(),
+            timeouts: engine.shared.timeouts,
+            isolation: engine.shared.isolation.clone(),
+        })
+    }
+
+    /// The specification of the connector made for the test.
+    fn spec<'a>(
+        &self,
+        type_id: &'a str,
+        settings: &'a serde_json::Value,
+    ) -> Result<ConnectorSpec<'a>, connector::ConnectorError> {
+        Ok(ConnectorSpec {
+            id: "test-connection",
+            type_id,
+            settings,
+            state_dir: self.state_dir.clone(),
+            plugins_data: self.plugins_data.clone(),
+            timeouts: self.timeouts,
+            reports: Default::default(),
+            isolation: self
+                .isolation
+                .for_connector("test-connection", &self.plugin, None)?,
+        })
+    }
+}
+
+/// A 400 answer listing each schema problem at its pointer under `prefix` in the request body.
+fn invalid(error: &str, prefix: &str, e: schema::SchemaError) -> ApiError {
+    ApiError {
+        status: 400,
+        error: error.into(),
+        problems: e
+            .problems
+            .into_iter()
+            .map(|p| PointedProblem {
+                pointer: format!("{prefix}{}", p.pointer),
+                message: p.message,
+            })
+            .collect(),
+    }
+}
+
+/// A 422 answer: the test ran and failed.
+fn failed(e: impl std::fmt::Display) -> ApiError {
+    ApiError {
+        status: 422,
+        error: e.to_string(),
+        problems: Vec::new(),
+    }
+}
+
 fn test_connection(
     engine: &Engine,
     kind: ConnectorKind,
@@ -614,66 +716,52 @@ fn test_connection(
     settings: serde_json::Value,
     reply: Reply<()>,
 ) {
-    let Some((plugin, manifest)) = engine.folder.registry.connector_type(&type_id) else {
-        let _ = reply.send(Err(ApiError::not_found(format!(
-            "no connector type {type_id:?}"
-        ))));
-        return;
+    let trial = match Trial::new(engine, kind, &type_id, &settings) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = reply.send(Err(e));
+            return;
+        }
     };
-    if manifest.kind != kind {
-        let _ = reply.send(Err(ApiError::bad_request(format!(
-            "{type_id:?} is a {} connector type",
-            manifest.kind
-        ))));
-        return;
-    }
-    if let Err(e) = schema::validate("", &manifest.settings_schema, &settings) {
-        let problems: Vec<PointedProblem> = e
-            .problems
-            .into_iter()
-            .map(|p| PointedProblem {
-                pointer: format!("/settings{}", p.pointer),
-                message: p.message,
-            })
-            .collect();
-        let _ = reply.send(Err(ApiError {
-            status: 400,
-            error: "invalid settings".into(),
-            problems,
-        }));
-        return;
-    }
-    let plugin = plugin.clone();
-    let state_dir = engine.data.0.join("test-connection");
-    let timeouts = engine.shared.timeouts;
-    let isolation = engine.shared.isolation.clone();
     tokio::spawn(async move {
-        let result = isolation
-            .for_connector("test-connection", &plugin, None)
-            .and_then(|isolation| {
-                connector::create_in(
-                    &plugin,
-                    ConnectorSpec {
-                        id: "test-connection",
-                        type_id: &type_id,
-                        settings: &settings,
-                        state_dir,
-                        timeouts,
-                        reports: Default::default(),
-                        isolation,
-                    },
-                    Arc::new(DiscardSink),
-                    tokio::runtime::Handle::current(),
-                )
-            });
-        let result = match result {
+        let result = match trial.spec(&type_id, &settings).and_then(|spec| {
+            connector::create_in(
+                &trial.plugin,
+                spec,
+                Arc::new(DiscardSink),
+                tokio::runtime::Handle::current(),
+            )
+        }) {
             Ok(c) => c.test_connection().await,
             Err(e) => Err(e),
         };
-        let _ = reply.send(result.map_err(|e| ApiError {
-            status: 422,
-            error: e.to_string(),
-            problems: Vec::new(),
+        let _ = reply.send(result.map_err(failed));
+    });
+}
+
+fn test_item(
+    engine: &Engine,
+    type_id: String,
+    settings: serde_json::Value,
+    item: connector::TrialItem,
+    reply: Reply<Vec<OibusValue>>,
+) {
+    let trial = match Trial::new(engine, ConnectorKind::South, &type_id, &settings) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = reply.send(Err(e));
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        let result = match trial.spec(&type_id, &settings) {
+            Ok(spec) => connector::test_item(&trial.plugin, spec, &item).await,
+            Err(e) => Err(e.into()),
+        };
+        let _ = reply.send(result.map_err(|e| match e {
+            connector::TrialError::Item(e) => invalid("invalid item settings", "/item/settings", e),
+            connector::TrialError::NotSouth { .. } => ApiError::bad_request(e.to_string()),
+            other => failed(other),
         }));
     });
 }

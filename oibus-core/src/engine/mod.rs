@@ -68,6 +68,10 @@ impl DataDir {
     pub fn connector_state(&self, id: &str) -> PathBuf {
         self.0.join("connectors").join(id)
     }
+    /// The folders plugins share between their connectors (`ctx.plugin_dir()`), one per plugin.
+    pub fn plugins_data(&self) -> PathBuf {
+        self.0.join("plugin-data")
+    }
     /// A North's cached files.
     pub fn north_files(&self, id: &str) -> PathBuf {
         self.0.join("cache").join(id)

@@ -194,6 +194,7 @@ impl Slot {
                 type_id,
                 settings,
                 state_dir,
+                plugins_data: shared.data.plugins_data(),
                 timeouts: shared.timeouts,
                 reports: self.status.reports.clone(),
                 isolation,

@@ -6,7 +6,7 @@
 //! code runs, and standard output is pointed at standard error, so that a plugin that prints
 //! cannot corrupt the protocol.
 
-use super::protocol::{self, Call, FromChild, ProbeAnswer, ToChild, WireError};
+use super::protocol::{self, Call, FromChild, ProbeAnswer, Returned, ToChild, WireError};
 use crate::plugin::library;
 use abi_stable::{
     sabi_trait::TD_Opaque,
@@ -74,6 +74,7 @@ type Waiting = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<(), PluginError>>>>
 struct RemoteHost {
     connector_id: String,
     state_dir: String,
+    plugin_dir: String,
     max_level: LogLevel,
     out: mpsc::UnboundedSender<FromChild>,
     waiting: Waiting,
@@ -114,6 +115,10 @@ impl FfiHost for RemoteHost {
     }
     fn state_dir(&self) -> RString {
         self.state_dir.as_str().into()
+    }
+    fn plugin_dir(&self) -> RString {
+        crate::connector::ensure_dir(std::path::Path::new(&self.plugin_dir));
+        self.plugin_dir.as_str().into()
     }
     fn max_level(&self) -> LogLevel {
         self.max_level
@@ -178,11 +183,13 @@ async fn run(library: &Path, file: &Path, out: std::fs::File) -> anyhow::Result<
             type_id,
             settings,
             state_dir,
+            plugin_dir,
             max_level,
         } => {
             let host = RemoteHost {
                 connector_id,
                 state_dir,
+                plugin_dir,
                 max_level: LogLevel(max_level),
                 out: tx.clone(),
                 waiting: waiting.clone(),
@@ -233,8 +240,8 @@ async fn run(library: &Path, file: &Path, out: std::fs::File) -> anyhow::Result<
 }
 
 /// Runs one call on the connector.
-async fn dispatch(c: &ConnectorBox, call: Call) -> Result<Option<i64>, PluginError> {
-    let unit = |r: RResult<(), PluginError>| r.into_result().map(|()| None);
+async fn dispatch(c: &ConnectorBox, call: Call) -> Result<Returned, PluginError> {
+    let unit = |r: RResult<(), PluginError>| r.into_result().map(|()| Returned::Nothing);
     let items = |i: Vec<protocol::WireItem>| -> RVec<oibus_plugin_api::Item> {
         i.into_iter().map(Into::into).collect()
     };
@@ -259,8 +266,13 @@ async fn dispatch(c: &ConnectorBox, call: Call) -> Result<Option<i64>, PluginErr
             .history_query(items(i), Timestamp(start), Timestamp(end))
             .await
             .into_result()
-            .map(|t| t.into_option().map(|t| t.0)),
+            .map(|t| Returned::Newest(t.into_option().map(|t| t.0))),
         Call::Subscribe(i) => unit(c.subscribe(items(i)).await),
         Call::Unsubscribe(i) => unit(c.unsubscribe(items(i)).await),
+        Call::TestItem(i) => c
+            .test_item(i.into())
+            .await
+            .into_result()
+            .map(|v| Returned::Values(protocol::values(&v))),
     }
 }

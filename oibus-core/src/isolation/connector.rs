@@ -10,7 +10,7 @@
 
 use super::{
     process::{self, Limits, Tail},
-    protocol::{self, Call, FromChild, ToChild},
+    protocol::{self, Call, FromChild, Returned, ToChild},
 };
 use crate::connector::{ConnectorError, DataSink, SourceReports};
 use futures_util::StreamExt as _;
@@ -59,6 +59,8 @@ pub struct Creation {
     pub settings: String,
     /// The connector's state folder.
     pub state_dir: PathBuf,
+    /// The folder shared by the plugin's connectors.
+    pub plugin_dir: PathBuf,
 }
 
 /// Where what the plugin sends goes.
@@ -75,7 +77,7 @@ pub struct Outlets {
     pub span: Span,
 }
 
-type Answer = Result<Option<i64>, PluginError>;
+type Answer = Result<Returned, PluginError>;
 
 /// One running child.
 struct Child {
@@ -199,7 +201,7 @@ impl IsolatedConnector {
         op: &'static str,
         limit: Duration,
         call: Call,
-    ) -> Result<Option<i64>, ConnectorError> {
+    ) -> Result<Returned, ConnectorError> {
         let id = self.common.creation.connector_id.clone();
         let plugin_error = |e: PluginError| ConnectorError::from_plugin(&id, op, e);
         let (child, call) = {
@@ -210,7 +212,7 @@ impl IsolatedConnector {
                 .cloned();
             match (live, call) {
                 // Nothing runs, nothing to close.
-                (None, Call::Stop | Call::Disconnect) => return Ok(None),
+                (None, Call::Stop | Call::Disconnect) => return Ok(Returned::Nothing),
                 (Some(c), call) => (c, call),
                 (None, call) => {
                     let fresh = self.start_child(op).await?;
@@ -345,6 +347,7 @@ impl IsolatedConnector {
             type_id: common.creation.type_id.clone(),
             settings: common.creation.settings.clone(),
             state_dir: common.creation.state_dir.to_string_lossy().into_owned(),
+            plugin_dir: common.creation.plugin_dir.to_string_lossy().into_owned(),
             max_level: crate::connector::max_level().0,
         });
         match created_rx.await {

@@ -158,6 +158,19 @@ pub enum Call {
     Subscribe(Vec<WireItem>),
     /// `unsubscribe`.
     Unsubscribe(Vec<WireItem>),
+    /// `test_item`.
+    TestItem(WireItem),
+}
+
+/// What a successful call returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Returned {
+    /// Nothing (every call but the two below).
+    Nothing,
+    /// A history query's newest timestamp, in nanoseconds since the epoch.
+    Newest(Option<i64>),
+    /// The values an item test read, in the cache's binary form.
+    Values(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 /// Engine → child.
@@ -173,6 +186,8 @@ pub enum ToChild {
         settings: String,
         /// The connector's state folder.
         state_dir: String,
+        /// The folder shared by the plugin's connectors.
+        plugin_dir: String,
         /// The most verbose log level the engine wants.
         max_level: u8,
     },
@@ -197,12 +212,12 @@ pub enum ToChild {
 pub enum FromChild {
     /// The answer to [`ToChild::Create`].
     Created(Result<(), WireError>),
-    /// The answer to a call: `Some(nanoseconds)` is a history query's newest timestamp.
+    /// The answer to a call.
     Done {
         /// Call id.
         id: u64,
         /// Result.
-        result: Result<Option<i64>, WireError>,
+        result: Result<Returned, WireError>,
     },
     /// `add_values`, answered by [`ToChild::HostDone`] once durable.
     AddValues {

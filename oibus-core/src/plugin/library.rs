@@ -308,8 +308,13 @@ fn open(file: &Path, shadow: &Path, plugin: &str) -> Result<PluginModuleRef, Loa
     // SAFETY: the library stays loaded for the life of the process (leaked above).
     let header =
         unsafe { lib_header_from_raw_library(raw) }.map_err(|e| abi_error(file, plugin, e))?;
-    header
-        .init_root_module::<PluginModuleRef>()
+    super::layout::check(header).map_err(|reason| LoadError::AbiMismatch {
+        file: file.to_path_buf(),
+        plugin: plugin.to_string(),
+        reason,
+    })?;
+    // SAFETY: the layout was checked just above, in the direction of the API rule.
+    unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() }
         .map_err(|e| abi_error(file, plugin, e))
 }
 

@@ -8,6 +8,7 @@
 
 mod error;
 pub mod inspect;
+mod layout;
 pub mod library;
 mod options;
 pub mod registry;

@@ -3,7 +3,7 @@
 #![allow(non_local_definitions)]
 
 use super::FfiResultFuture;
-use crate::{Item, OibusValue, Timestamp};
+use crate::{Item, OibusValue, PluginError, Timestamp};
 use abi_stable::{
     sabi_trait,
     std_types::{RBox, ROption, RString, RVec},
@@ -12,6 +12,11 @@ use abi_stable::{
 /// One connector instance living in a plugin. Every method returns at once with a future that the
 /// engine awaits (with a time-out). Methods of capabilities the type does not declare return a
 /// `not-supported` error. Calls to one connector never overlap: the SDK runs them one at a time.
+///
+/// Evolution: methods are only ever appended, after the last one of API 1.0 (`unsubscribe`),
+/// each with a default body answering `not-supported`. A connector of a plugin built for an older
+/// minor has no entry for them, and the host runs the default body instead; the host also calls
+/// them only on connector types whose manifest lists the matching [`crate::Capability`].
 #[sabi_trait]
 pub trait FfiConnector: Send + Sync + 'static {
     /// Called once when the connector starts (default: calls `connect`).
@@ -44,6 +49,21 @@ pub trait FfiConnector: Send + Sync + 'static {
     /// South `QueriesSubscription`: stop pushing values for these items.
     #[sabi(last_prefix_field)]
     fn unsubscribe(&self, items: RVec<Item>) -> FfiResultFuture<()>;
+
+    /// South `TestsItem` (API 1.1): reads one item once and returns what it read, without handing
+    /// anything to the engine.
+    fn test_item(&self, item: Item) -> FfiResultFuture<RVec<OibusValue>> {
+        let _ = item;
+        not_supported("test_item (item testing, API 1.1)")
+    }
+}
+
+/// The answer of a method the connector's plugin was built without.
+fn not_supported<T: Send + 'static>(what: &str) -> FfiResultFuture<T> {
+    let error = PluginError::not_supported(format!(
+        "the plugin was built against an API without {what}: rebuild it against a newer oibus-plugin-api"
+    ));
+    async_ffi::FutureExt::into_ffi(async move { abi_stable::std_types::RResult::RErr(error) })
 }
 
 /// An owned connector instance.

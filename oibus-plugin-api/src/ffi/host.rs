@@ -56,6 +56,12 @@ pub trait FfiHost: Send + Sync + 'static {
     /// after it, each with a default body that runs when an older host lacks it.)
     #[sabi(last_prefix_field)]
     fn item_status(&self, item: RStr<'_>, error: ROption<RStr<'_>>);
+
+    /// A folder shared by every connector of this plugin, kept across restarts and upgrades
+    /// (API 1.1), such as an OPC UA trust list. Empty from a host without it.
+    fn plugin_dir(&self) -> RString {
+        RString::new()
+    }
 }
 
 /// An owned host context.

@@ -18,6 +18,7 @@ type FileFn<T> = for<'a> fn(&'a mut T, PathBuf) -> BoxFut<'a, ()>;
 type ItemsFn<T> = for<'a> fn(&'a mut T, Vec<Item>) -> BoxFut<'a, ()>;
 type HistoryFn<T> =
     for<'a> fn(&'a mut T, Vec<Item>, Timestamp, Timestamp) -> BoxFut<'a, Option<Timestamp>>;
+type TestItemFn<T> = for<'a> fn(&'a mut T, Item) -> BoxFut<'a, Vec<OibusValue>>;
 
 /// The capability entry points of a connector type; `None` where not implemented.
 pub(crate) struct Caps<T> {
@@ -28,6 +29,7 @@ pub(crate) struct Caps<T> {
     pub history: Option<HistoryFn<T>>,
     pub subscribe: Option<ItemsFn<T>>,
     pub unsubscribe: Option<ItemsFn<T>>,
+    pub test_item: Option<TestItemFn<T>>,
 }
 
 impl<T> Clone for Caps<T> {
@@ -47,6 +49,7 @@ impl<T> Default for Caps<T> {
             history: None,
             subscribe: None,
             unsubscribe: None,
+            test_item: None,
         }
     }
 }
@@ -71,6 +74,9 @@ impl<T> Caps<T> {
         }
         if self.subscribe.is_some() {
             v.push(Capability::QueriesSubscription);
+        }
+        if self.test_item.is_some() {
+            v.push(Capability::TestsItem);
         }
         v
     }
@@ -116,6 +122,7 @@ pub(crate) trait DynConnector: Send {
     ) -> BoxFut<'_, Option<Timestamp>>;
     fn subscribe(&mut self, items: Vec<Item>) -> BoxFut<'_, ()>;
     fn unsubscribe(&mut self, items: Vec<Item>) -> BoxFut<'_, ()>;
+    fn test_item(&mut self, item: Item) -> BoxFut<'_, Vec<OibusValue>>;
 }
 
 pub(crate) struct Adapter<T> {
@@ -192,6 +199,12 @@ impl<T: super::Connector> DynConnector for Adapter<T> {
         match self.caps.unsubscribe {
             Some(f) => f(&mut self.inner, items),
             None => self.unsupported(Capability::QueriesSubscription),
+        }
+    }
+    fn test_item(&mut self, item: Item) -> BoxFut<'_, Vec<OibusValue>> {
+        match self.caps.test_item {
+            Some(f) => f(&mut self.inner, item),
+            None => self.unsupported(Capability::TestsItem),
         }
     }
 }
@@ -298,5 +311,16 @@ impl FfiConnector for FfiAdapter {
     fn unsubscribe(&self, items: RVec<Item>) -> FfiResultFuture<()> {
         let items = items.into_vec();
         self.call("unsubscribe", move |c| c.unsubscribe(items))
+    }
+    fn test_item(&self, item: Item) -> FfiResultFuture<RVec<OibusValue>> {
+        let fut = self.call("test_item", move |c| c.test_item(item));
+        async_ffi::FutureExt::into_ffi(async move {
+            match fut.await {
+                abi_stable::std_types::RResult::ROk(v) => {
+                    abi_stable::std_types::RResult::ROk(v.into())
+                }
+                abi_stable::std_types::RResult::RErr(e) => abi_stable::std_types::RResult::RErr(e),
+            }
+        })
     }
 }

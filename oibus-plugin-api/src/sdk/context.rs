@@ -34,6 +34,13 @@ impl Context {
         PathBuf::from(self.host.state_dir().as_str())
     }
 
+    /// A folder shared by every connector of this plugin, kept across restarts and plugin
+    /// upgrades: what the connectors of one plugin have in common, such as a trust list of
+    /// server certificates. The engine gives `<data>/plugin-data/<plugin id>/` (API 1.1).
+    pub fn plugin_dir(&self) -> PathBuf {
+        PathBuf::from(self.host.plugin_dir().as_str())
+    }
+
     /// Hands values to the engine. Completes when every subscribed North has them durably in its
     /// cache: only then may the source consider them delivered (acknowledge, advance a cursor…).
     pub async fn add_values(&self, values: Vec<OibusValue>) -> Result<()> {

@@ -5,7 +5,8 @@
 //!   `disconnect`, `test_connection`) with the defaults of OIBus.
 //! * North capabilities: [`HandlesValues`], [`HandlesFile`].
 //! * South capabilities: [`QueriesLastPoint`], [`QueriesFile`], [`QueriesHistory`],
-//!   [`QueriesSubscription`], all on top of [`South`] (which names the item settings type).
+//!   [`QueriesSubscription`], [`TestsItem`] (API 1.1), all on top of [`South`] (which names the
+//!   item settings type).
 //! * [`Context`]: what the engine gives a connector (`add_values`, `add_file`, state folder, `spawn`).
 //! * [`Plugin`] and [`ConnectorType`]: the description the engine reads.
 //!
@@ -25,7 +26,7 @@ pub use context::Context;
 pub use plugin::{ConnectorType, Plugin};
 pub use traits::{
     Connector, HandlesFile, HandlesValues, QueriesFile, QueriesHistory, QueriesLastPoint,
-    QueriesSubscription, South, SouthItem,
+    QueriesSubscription, South, SouthItem, TestsItem,
 };
 
 #[doc(hidden)]

@@ -2,7 +2,7 @@
 
 use super::{
     Connector, Context, HandlesFile, HandlesValues, QueriesFile, QueriesHistory, QueriesLastPoint,
-    QueriesSubscription, South,
+    QueriesSubscription, South, TestsItem,
     adapter::{Adapter, BoxFut, Caps, DynConnector, parse_items},
 };
 use crate::{
@@ -194,6 +194,24 @@ impl<T: QueriesSubscription> ConnectorType<T> {
         }
         self.caps.subscribe = Some(sub::<T>);
         self.caps.unsubscribe = Some(unsub::<T>);
+        self
+    }
+}
+
+impl<T: TestsItem> ConnectorType<T> {
+    /// Declares [`TestsItem`] (API 1.1): the engine's `oibus test-item` and
+    /// `POST /api/south/test-item` can then read one item of this type on demand.
+    pub fn tests_item(mut self) -> Self {
+        fn f<T: TestsItem>(t: &mut T, item: Item) -> BoxFut<'_, Vec<OibusValue>> {
+            Box::pin(async move {
+                let items = parse_items(vec![item])?;
+                match items.first() {
+                    Some(item) => t.test_item(item).await,
+                    None => Ok(Vec::new()),
+                }
+            })
+        }
+        self.caps.test_item = Some(f::<T>);
         self
     }
 }

@@ -143,12 +143,14 @@ impl Recorded {
 /// An in-memory host for unit tests.
 pub struct TestHost {
     state_dir: PathBuf,
+    plugin_dir: Option<PathBuf>,
     recorded: Arc<Recorded>,
 }
 
 struct Host {
     id: String,
     state_dir: PathBuf,
+    plugin_dir: PathBuf,
     recorded: Arc<Recorded>,
 }
 
@@ -157,14 +159,25 @@ impl TestHost {
     pub fn new(state_dir: impl Into<PathBuf>) -> Self {
         Self {
             state_dir: state_dir.into(),
+            plugin_dir: None,
             recorded: Arc::default(),
         }
+    }
+
+    /// Gives the connectors `plugin_dir` as the folder shared by the plugin's connectors
+    /// (`ctx.plugin_dir()`); without it, `<state_dir>/plugin`.
+    pub fn plugin_dir(mut self, plugin_dir: impl Into<PathBuf>) -> Self {
+        self.plugin_dir = Some(plugin_dir.into());
+        self
     }
 
     /// A context for connector `id`, and the record of what it produces.
     pub fn context(self, id: &str) -> (Context, Arc<Recorded>) {
         let host = Host {
             id: id.to_string(),
+            plugin_dir: self
+                .plugin_dir
+                .unwrap_or_else(|| self.state_dir.join("plugin")),
             state_dir: self.state_dir,
             recorded: self.recorded.clone(),
         };
@@ -184,6 +197,9 @@ impl FfiHost for Host {
     }
     fn max_level(&self) -> LogLevel {
         LogLevel::DEBUG
+    }
+    fn plugin_dir(&self) -> RString {
+        self.plugin_dir.to_string_lossy().into_owned().into()
     }
     fn log(&self, level: LogLevel, _target: RStr<'_>, message: RStr<'_>) {
         if let Ok(mut l) = self.recorded.logs.lock() {

@@ -129,3 +129,21 @@ pub trait QueriesSubscription: South {
         items: &[SouthItem<Self::ItemSettings>],
     ) -> impl Future<Output = Result<()>> + Send;
 }
+
+/// South capability (API 1.1): reads one item once, on demand, and returns what it read instead
+/// of handing it to the engine. This is OIBus's "test an item before saving it", offered by
+/// `oibus test-item` and `POST /api/south/test-item`. Declare it with
+/// [`ConnectorType::tests_item`](super::ConnectorType::tests_item).
+///
+/// The engine calls it on a connector created for the test alone, between `connect` and
+/// `disconnect`: read the item the way the connector's queries do (one register read, the query
+/// run once, the first message of a subscription within a bounded wait) and return the values,
+/// or an error that names what failed. Do not call [`Context::add_values`]: nothing of a test is
+/// sent to the Norths.
+pub trait TestsItem: South {
+    /// Reads `item` once.
+    fn test_item(
+        &mut self,
+        item: &SouthItem<Self::ItemSettings>,
+    ) -> impl Future<Output = Result<Vec<OibusValue>>> + Send;
+}

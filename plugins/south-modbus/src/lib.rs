@@ -168,10 +168,37 @@ impl Modbus {
 }
 
 impl QueriesLastPoint for Modbus {
-    /// Reads every item, in as few requests as the plan allows. A grouped request the server
-    /// refuses (an address it does not have) is read again item by item: the items that work
-    /// are read, each item the server refuses is reported by name, and the scan goes on.
+    /// Reads every item, in as few requests as the plan allows, and hands over what was read.
     async fn last_point_query(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
+        let (values, refused) = self.read_items(items).await?;
+        self.ctx.add_values(values).await?;
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl TestsItem for Modbus {
+    /// Reads the item's registers once, as a scan would.
+    async fn test_item(&mut self, item: &SouthItem<ItemSettings>) -> Result<Vec<OibusValue>> {
+        let (values, refused) = self.read_items(std::slice::from_ref(item)).await?;
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(values),
+        }
+    }
+}
+
+impl Modbus {
+    /// Reads items in as few requests as the plan allows. A grouped request the server refuses
+    /// (an address it does not have) is read again item by item: the items that work are read,
+    /// each item the server refuses is reported by name (the first refusal is returned beside the
+    /// values), and the scan goes on.
+    async fn read_items(
+        &mut self,
+        items: &[SouthItem<ItemSettings>],
+    ) -> Result<(Vec<OibusValue>, Option<PluginError>)> {
         for item in items {
             check(item)?;
         }
@@ -232,11 +259,7 @@ impl QueriesLastPoint for Modbus {
                 }
             }
         }
-        self.ctx.add_values(values).await?;
-        match refused {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        Ok((values, refused))
     }
 }
 
@@ -246,7 +269,8 @@ fn plugin() -> Plugin {
         .connector(
             ConnectorType::<Modbus>::south("modbus", "Modbus TCP")
                 .description("Coils, discrete inputs, holding and input registers; grouped reads")
-                .queries_last_point(),
+                .queries_last_point()
+                .tests_item(),
         )
 }
 

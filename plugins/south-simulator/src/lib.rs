@@ -103,6 +103,13 @@ impl QueriesLastPoint for Simulator {
     }
 }
 
+impl TestsItem for Simulator {
+    /// The item's value now.
+    async fn test_item(&mut self, item: &SouthItem<ItemSettings>) -> Result<Vec<OibusValue>> {
+        Ok(vec![self.value(item, Timestamp::now())])
+    }
+}
+
 impl QueriesHistory for Simulator {
     /// Samples every item at each multiple of `sample_interval_ms` in `[start, end)`.
     async fn history_query(
@@ -179,7 +186,8 @@ fn plugin() -> Plugin {
                 .description("Deterministic signals; history queries are exactly reproducible")
                 .queries_last_point()
                 .queries_history()
-                .queries_subscription(),
+                .queries_subscription()
+                .tests_item(),
         )
 }
 

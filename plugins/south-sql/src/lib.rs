@@ -29,13 +29,15 @@ fn plugin() -> Plugin {
             ConnectorType::<PostgresSouth>::south("postgresql", "PostgreSQL")
                 .description("One query per item, @StartTime/@EndTime bound as parameters")
                 .queries_history()
-                .queries_last_point(),
+                .queries_last_point()
+                .tests_item(),
         )
         .connector(
             ConnectorType::<SqliteSouth>::south("sqlite", "SQLite")
                 .description("One query per item on a database file opened read-only")
                 .queries_history()
-                .queries_last_point(),
+                .queries_last_point()
+                .tests_item(),
         )
 }
 

@@ -11,6 +11,19 @@ use oibus_plugin_api::{ErrorKind, prelude::*};
 use std::{collections::BTreeMap, path::PathBuf};
 use tokio::sync::mpsc;
 
+/// Where the rows of a query go.
+enum Outlet<'a> {
+    /// To the engine, batch by batch.
+    Engine,
+    /// Kept here, up to a number of values (an item test); the query stops there.
+    Keep(&'a mut Vec<OibusValue>, usize),
+}
+
+/// How far back an item test reads: `@StartTime` is this long before now.
+const TEST_SPAN_NANOS: i64 = 3_600 * 1_000_000_000;
+/// The most values an item test returns (the query stops after them).
+const TEST_MAX_VALUES: usize = 1_000;
+
 /// A South reading SQL queries through driver `D`.
 pub struct SqlSouth<D: Driver> {
     driver: D,
@@ -33,6 +46,18 @@ impl<D: Driver> SqlSouth<D> {
         query: &Query,
         start: Timestamp,
         end: Timestamp,
+    ) -> Result<Option<Timestamp>> {
+        self.read_into(item, query, (start, end), Outlet::Engine)
+            .await
+    }
+
+    /// [`Self::read`], with the rows going to `outlet`.
+    async fn read_into(
+        &mut self,
+        item: &SouthItem<ItemSettings>,
+        query: &Query,
+        (start, end): (Timestamp, Timestamp),
+        mut outlet: Outlet<'_>,
     ) -> Result<Option<Timestamp>> {
         let s = &item.settings;
         let zone = crate::zone::Zone::parse(s.time_zone.as_deref())
@@ -64,7 +89,16 @@ impl<D: Driver> SqlSouth<D> {
                     newest = newest.max(Some(v.timestamp));
                     values.push(v);
                 }
-                ctx.add_values(values).await?;
+                match &mut outlet {
+                    Outlet::Engine => ctx.add_values(values).await?,
+                    Outlet::Keep(kept, max) => {
+                        kept.extend(values);
+                        if kept.len() >= *max {
+                            kept.truncate(*max);
+                            break;
+                        }
+                    }
+                }
             }
             Ok::<_, PluginError>(newest)
         };
@@ -175,6 +209,25 @@ impl<D: Driver> QueriesHistory for SqlSouth<D> {
             newest = newest.max(self.read(item, &query, start, end).await?);
         }
         Ok(newest)
+    }
+}
+
+impl<D: Driver> TestsItem for SqlSouth<D> {
+    /// Runs the item's query once over the last hour (`@StartTime` one hour ago, `@EndTime`
+    /// now) and returns its first 1,000 rows as values.
+    async fn test_item(&mut self, item: &SouthItem<ItemSettings>) -> Result<Vec<OibusValue>> {
+        let query = rewrite(&item.settings.query, D::STYLE);
+        let end = Timestamp::now();
+        let start = Timestamp::from_nanos(end.as_nanos().saturating_sub(TEST_SPAN_NANOS));
+        let mut kept = Vec::new();
+        self.read_into(
+            item,
+            &query,
+            (start, end),
+            Outlet::Keep(&mut kept, TEST_MAX_VALUES),
+        )
+        .await?;
+        Ok(kept)
     }
 }
 

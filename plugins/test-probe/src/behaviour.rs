@@ -39,6 +39,19 @@ pub struct Behaviour {
     pub crash_file: Option<String>,
 }
 
+/// Appends the connector's id to `connections` in the folder the plugin's connectors share
+/// (`ctx.plugin_dir()`, API 1.1), at each successful `connect`.
+pub fn note_connection(ctx: &Context) -> Result<()> {
+    let path = ctx.plugin_dir().join("connections");
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| PluginError::transient(format!("{}: {e}", path.display())))?;
+    writeln!(f, "{}", ctx.connector_id())?;
+    Ok(())
+}
+
 /// The plugin version in this library's declaration, read from memory (tests rewrite it).
 pub fn declared_version() -> String {
     // SAFETY: a plain-old-data static of this library, always initialised.
@@ -142,7 +155,8 @@ macro_rules! probe_lifecycle {
             self.connect().await
         }
         async fn connect(&mut self) -> Result<()> {
-            self.behaviour.connect(&self.ctx.state_dir()).await
+            self.behaviour.connect(&self.ctx.state_dir()).await?;
+            $crate::behaviour::note_connection(&self.ctx)
         }
         async fn stop(&mut self) -> Result<()> {
             self.behaviour.journal("stop")?;

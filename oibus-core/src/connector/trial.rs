@@ -1,0 +1,126 @@
+//! Trying one item of a South type on a connector created for the test alone (`test_item`, API
+//! 1.1): what `oibus test-item` and `POST /api/south/test-item` run. Nothing read is sent.
+
+use super::{ConnectorError, ConnectorSpec, DiscardSink, create_in};
+use crate::{
+    plugin::LoadedPlugin,
+    schema::{self, SchemaError},
+};
+use oibus_plugin_api::{Capability, ConnectorKind, Item, OibusValue};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The item to test, as it would be configured.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrialItem {
+    /// Its name (the default point id of what it reads).
+    pub name: String,
+    /// Its settings, checked against the type's item schema.
+    #[serde(default = "empty_object")]
+    pub settings: serde_json::Value,
+    /// The scan mode it would be read on (some connectors read differently per mode).
+    #[serde(default = "default_scan_mode")]
+    pub scan_mode: String,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::json!({})
+}
+
+fn default_scan_mode() -> String {
+    "test".into()
+}
+
+/// Why an item test gave no values.
+#[derive(Debug, thiserror::Error)]
+pub enum TrialError {
+    /// The type is not a South.
+    #[error("{type_id:?} is a North connector type: only a South reads items")]
+    NotSouth {
+        /// The type.
+        type_id: String,
+    },
+    /// The type does not offer item testing.
+    #[error("{0}")]
+    NotSupported(String),
+    /// The item's settings do not fit the type's item schema.
+    #[error(transparent)]
+    Item(SchemaError),
+    /// Creating, connecting or reading failed (the connector's settings, the target, the item).
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+}
+
+/// Connects a connector of `spec.type_id` made for this test, reads `item` once with
+/// `test_item` and disconnects. The connector's sink refuses data: a plugin that calls
+/// `add_values` during the test gets an error, and nothing reaches a North.
+pub async fn test_item(
+    plugin: &LoadedPlugin,
+    spec: ConnectorSpec<'_>,
+    item: &TrialItem,
+) -> Result<Vec<OibusValue>, TrialError> {
+    let manifest = plugin.manifest();
+    if let Some(t) = manifest.connector_type(spec.type_id) {
+        if t.kind != ConnectorKind::South {
+            return Err(TrialError::NotSouth {
+                type_id: spec.type_id.to_string(),
+            });
+        }
+        if !t.capabilities.contains(&Capability::TestsItem) {
+            return Err(TrialError::NotSupported(not_supported(
+                plugin,
+                spec.type_id,
+            )));
+        }
+        if let Some(item_schema) = &t.item_schema {
+            schema::validate(
+                &format!("settings of item {:?}", item.name),
+                item_schema,
+                &item.settings,
+            )
+            .map_err(TrialError::Item)?;
+        }
+    }
+    let connector = create_in(
+        plugin,
+        spec,
+        Arc::new(DiscardSink),
+        tokio::runtime::Handle::current(),
+    )?;
+    connector.connect().await?;
+    let read = connector
+        .test_item(Item {
+            name: item.name.as_str().into(),
+            enabled: true,
+            scan_mode: item.scan_mode.as_str().into(),
+            settings: item.settings.to_string().into(),
+        })
+        .await;
+    if let Err(e) = connector.disconnect().await {
+        tracing::warn!(parent: connector.span(), "after the item test: {e}");
+    }
+    Ok(read?)
+}
+
+/// Why a type without `TestsItem` cannot test an item, naming its plugin and, for a plugin built
+/// before API 1.1, the API version it lacks.
+fn not_supported(plugin: &LoadedPlugin, type_id: &str) -> String {
+    let m = plugin.manifest();
+    let old_api = semver::Version::parse(&m.api_version)
+        .map(|v| v < semver::Version::new(1, 1, 0))
+        .unwrap_or(false);
+    let why = if old_api {
+        format!(
+            "it was built against plugin API {}, and item testing arrived in API 1.1",
+            m.api_version
+        )
+    } else {
+        "its plugin does not declare TestsItem for it".to_string()
+    };
+    format!(
+        "not-supported: connector type {type_id:?} of plugin {} {} does not offer item testing: {why}",
+        m.id, m.version
+    )
+}

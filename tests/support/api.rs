@@ -1,0 +1,83 @@
+//! A client of the admin REST API of an engine started by [`crate::process`].
+
+use crate::process::{Engine, Workspace};
+use serde_json::Value;
+use std::{fs, time::Duration};
+
+/// A client of a running engine's admin API, with its token.
+pub struct Api {
+    /// The API's base URL (`http://127.0.0.1:PORT`).
+    pub url: String,
+    /// The bearer token.
+    pub token: String,
+    agent: ureq::Agent,
+}
+
+impl Api {
+    /// Waits for the engine's API and reads its address and token from the data folder.
+    pub fn of(ws: &Workspace, engine: &mut Engine) -> Self {
+        // The status written by this very process, then the API's address (a stale one from an
+        // earlier run is removed at shutdown).
+        engine.wait_until("the admin API", Duration::from_secs(20), |e| {
+            e.status().is_some()
+                && ws.data().join("admin-url").exists()
+                && ws.data().join("admin-token").exists()
+        });
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Self {
+            url: fs::read_to_string(ws.data().join("admin-url")).unwrap(),
+            token: fs::read_to_string(ws.data().join("admin-token")).unwrap(),
+            agent,
+        }
+    }
+
+    /// Sends a request (`body` as JSON text, `token` instead of the engine's); answers the status
+    /// and the JSON body (`null` if not JSON).
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.url);
+        let auth = format!("Bearer {}", token.unwrap_or(&self.token));
+        let mut r = match (method, body) {
+            ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call(),
+            ("DELETE", _) => self
+                .agent
+                .delete(&url)
+                .header("Authorization", &auth)
+                .call(),
+            ("PUT", b) => self
+                .agent
+                .put(&url)
+                .header("Authorization", &auth)
+                .header("Content-Type", "application/json")
+                .send(b.unwrap_or("").to_string()),
+            (_, b) => self
+                .agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .header("Content-Type", "application/json")
+                .send(b.unwrap_or("").to_string()),
+        }
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = r.status().as_u16();
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        self.send("GET", path, None, None)
+    }
+    /// `POST path` with a JSON body.
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send("POST", path, Some(&body.to_string()), None)
+    }
+}
