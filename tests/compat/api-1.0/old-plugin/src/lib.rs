@@ -80,7 +80,11 @@ impl QueriesLastPoint for Counter {
             }
             self.ctx.item_ok(&item.name);
             let v = item.settings.start + self.settings.step * self.scans as f64;
-            values.push(OibusValue::new(item.name.as_str(), now, DataValue::Float(v)));
+            values.push(OibusValue::new(
+                item.name.as_str(),
+                now,
+                DataValue::Float(v),
+            ));
         }
         self.ctx.dropped(0, "nothing dropped");
         self.ctx.add_values(values).await?;
@@ -117,10 +121,13 @@ impl HandlesValues for Recorder {
             .create(true)
             .append(true)
             .open(&self.settings.file)
-            .map_err(|e| PluginError::transient(format!("{}: {e}", self.settings.file.display())))?;
+            .map_err(|e| {
+                PluginError::transient(format!("{}: {e}", self.settings.file.display()))
+            })?;
         let mut text = String::new();
         for v in &values {
-            let line = oibus_plugin_api::serde_json::to_string(v).map_err(PluginError::permanent)?;
+            let line =
+                oibus_plugin_api::serde_json::to_string(v).map_err(PluginError::permanent)?;
             text.push_str(&line);
             text.push('\n');
         }
