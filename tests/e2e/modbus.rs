@@ -202,3 +202,82 @@ fn registers_that_are_not_numbers_are_bad_and_a_refused_address_fails_only_its_i
         "{plc}"
     );
 }
+
+#[test]
+fn test_item_reads_one_item_from_the_server_names_what_fails_and_sends_nothing() {
+    let server = ModbusServer::start();
+    let settings = format!(
+        r#"{{"host": "127.0.0.1", "port": {}, "timeout_ms": 1000}}"#,
+        server.port
+    );
+    let item =
+        |name: &str, settings: &str| format!(r#"{{"name": "{name}", "settings": {settings}}}"#);
+    // As a table, then as JSON in OIBus's value shape.
+    let (code, out, err) = oibus_tests::test_item(
+        "oibus_south_modbus",
+        "modbus",
+        &settings,
+        &item(
+            "f32",
+            r#"{"register": "holding-register", "address": 0, "data_type": "float32"}"#,
+        ),
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("f32 "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        row.contains("12.5") && row.trim_end().ends_with("good"),
+        "{row}"
+    );
+    assert!(out.contains("1 value(s) read, nothing sent"), "{out}");
+    let (code, out, err) = oibus_tests::test_item(
+        "oibus_south_modbus",
+        "modbus",
+        &settings,
+        &item(
+            "scaled",
+            r#"{"register": "input-register", "address": 0, "scale": 0.1}"#,
+        ),
+        &["--json"],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let values: Vec<oibus_plugin_api::OibusValue> = serde_json::from_str(&out).unwrap();
+    assert_eq!(values.len(), 1, "{out}");
+    assert_eq!(values[0].point_id.as_str(), "scaled");
+    assert_eq!(values[0].value, DataValue::Float(321.0 * 0.1));
+    // An address the server does not have: the item is named with the server's refusal.
+    let (code, _, err) = oibus_tests::test_item(
+        "oibus_south_modbus",
+        "modbus",
+        &settings,
+        &item(
+            "beyond",
+            r#"{"register": "holding-register", "address": 63, "data_type": "float32"}"#,
+        ),
+        &[],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("item test FAILED") && err.contains("\"beyond\"") && err.contains("refused"),
+        "{err}"
+    );
+    // Item settings that do not fit the schema are refused before anything connects.
+    let (code, _, err) = oibus_tests::test_item(
+        "oibus_south_modbus",
+        "modbus",
+        &settings,
+        &item(
+            "i16",
+            r#"{"register": "holding-register", "address": 2, "data_type": "float16"}"#,
+        ),
+        &[],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("settings of item \"i16\"") && err.contains("float16"),
+        "{err}"
+    );
+}

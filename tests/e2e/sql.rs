@@ -3,9 +3,11 @@
 
 use oibus_plugin_api::{DataValue, OibusValue, Quality};
 use oibus_tests::{
+    api::Api,
     process::{EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, recorded_values},
     servers::{PostgresServer, TestPki},
 };
+use serde_json::json;
 use std::{
     collections::{BTreeMap, BTreeSet},
     process::Command,
@@ -383,4 +385,85 @@ fn a_bad_cell_or_a_nan_never_makes_the_other_items_repeat_and_local_times_are_pl
     assert!(not_finite == 2 || not_finite == 4, "{db}");
     // 9 readable rows, at most twice each (the first window), never again on later ticks.
     assert!(db["counters"]["values_in"].as_u64() <= Some(18), "{db}");
+}
+
+#[test]
+fn an_item_is_tested_through_the_admin_api_and_none_of_its_rows_is_sent() {
+    let pg = PostgresServer::start();
+    pg.sql(
+        "CREATE TABLE tested (ts timestamptz NOT NULL, point text NOT NULL, value double precision);
+         INSERT INTO tested SELECT now() - make_interval(secs => s), 'p' || (s % 2), s
+         FROM generate_series(1, 30) s;
+         INSERT INTO tested VALUES (now() - interval '3 hours', 'old', -1);",
+    )
+    .unwrap();
+    let ws = Workspace::new(&["oibus_south_sql", "oibus_test_probe"]);
+    ws.config(&format!("{FAST_RECONNECT}\n{RECORDING_NORTH}"));
+    let mut engine = ws.start();
+    let api = Api::of(&ws, &mut engine);
+    let settings = json!({
+        "host": "127.0.0.1", "port": pg.port, "database": "postgres",
+        "username": PostgresServer::USER, "password": PostgresServer::PASSWORD,
+    });
+    let item = |query: &str, extra: serde_json::Value| {
+        let mut s = json!({"query": query, "reference_column": "ts", "value_column": "value", "point_id_column": "point"});
+        s.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({"name": "tested", "settings": s})
+    };
+    let query =
+        "SELECT ts, point, value FROM tested WHERE ts > @StartTime AND ts <= @EndTime ORDER BY ts";
+    let (code, answer) = api.post(
+        "/api/south/test-item",
+        &json!({"type": "postgresql", "settings": settings, "item": item(query, json!({}))}),
+    );
+    assert_eq!(code, 200, "{answer}");
+    let values = answer["values"].as_array().unwrap();
+    // The last hour: the 30 recent rows, not the one of three hours ago.
+    assert_eq!(values.len(), 30, "{answer}");
+    assert!(
+        values
+            .iter()
+            .all(|v| v["pointId"] == "p0" || v["pointId"] == "p1"),
+        "{answer}"
+    );
+    let sum: f64 = values
+        .iter()
+        .map(|v| v["data"]["value"].as_f64().unwrap())
+        .sum();
+    assert_eq!(sum, (1..=30).sum::<i32>() as f64);
+
+    // Item settings that do not fit the schema: 400 with the pointer of the field.
+    let (code, answer) = api.post(
+        "/api/south/test-item",
+        &json!({"type": "postgresql", "settings": settings, "item": item(query, json!({"time_format": "iso"}))}),
+    );
+    assert_eq!(code, 400, "{answer}");
+    assert_eq!(
+        answer["problems"][0]["pointer"], "/item/settings/time_format",
+        "{answer}"
+    );
+    // A query the server refuses: 422 naming the item and the server's reason.
+    let (code, answer) = api.post(
+        "/api/south/test-item",
+        &json!({"type": "postgresql", "settings": settings, "item": item("SELECT ts, point, nope FROM tested", json!({}))}),
+    );
+    assert_eq!(code, 422, "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.contains("\"tested\"") && error.contains("nope"),
+        "{error}"
+    );
+    // A North type is not tested as a South.
+    let (code, answer) = api.post(
+        "/api/south/test-item",
+        &json!({"type": "probe-north", "settings": {}, "item": {"name": "x"}}),
+    );
+    assert_eq!(code, 400, "{answer}");
+    // Nothing of the tests reached a North.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(engine.counter("rec", "values_in"), 0);
+    engine.stop();
+    assert!(recorded_values(&ws.path("received")).is_empty());
 }

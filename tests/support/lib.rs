@@ -358,3 +358,31 @@ pub fn values_sent_at(data: &Path, id: &str) -> (f64, u64) {
     });
     (snap.updated.as_nanos() as f64 / 1e9, sent)
 }
+
+/// Runs `oibus test-item` for connector type `type_id` of plugin `plugin` with `settings` and
+/// `item` (JSON) and `extra` arguments: its exit code, standard output and error output.
+pub fn test_item(
+    plugin: &str,
+    type_id: &str,
+    settings: &str,
+    item: &str,
+    extra: &[&str],
+) -> (Option<i32>, String, String) {
+    let plugins = plugin_folder(&[plugin]);
+    let data = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(oibus())
+        .args(["test-item", "--type", type_id, "--timeout", "10"])
+        .arg("--plugins")
+        .arg(plugins.path())
+        .arg("--data")
+        .arg(data.path())
+        .args(["--settings", settings, "--item", item])
+        .args(extra)
+        .output()
+        .expect("run oibus");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
