@@ -40,7 +40,9 @@ fn plugins_list_shows_four_ok_rows_and_one_refused() {
         assert!(out.contains(&library_name(base)), "{out}");
     }
     assert!(
-        out.contains("simulator (south: QueriesLastPoint+QueriesHistory+QueriesSubscription)"),
+        out.contains(
+            "simulator (south: QueriesLastPoint+QueriesHistory+QueriesSubscription+TestsItem)"
+        ),
         "{out}"
     );
 

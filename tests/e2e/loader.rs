@@ -46,7 +46,8 @@ fn the_four_product_plugins_load_with_their_manifests() {
         [
             Capability::QueriesLastPoint,
             Capability::QueriesHistory,
-            Capability::QueriesSubscription
+            Capability::QueriesSubscription,
+            Capability::TestsItem
         ]
     );
     assert!(sim.item_schema.is_some());
