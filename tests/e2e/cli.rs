@@ -3,7 +3,10 @@
 use oibus_tests::{
     PRODUCT_PLUGINS, c_library, copy_plugin, library_name, plugin_folder, run_oibus as run,
 };
-use std::fs;
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
 
 #[test]
 fn plugins_list_shows_four_ok_rows_and_one_refused() {
@@ -396,28 +399,72 @@ fn a_command_whose_reader_goes_away_ends_quietly() {
     );
 }
 
+/// The API crate as a vendor receives it: the `.crate` file `cargo package` makes, unpacked in
+/// `into`, outside the repository. Returns the unpacked folder.
+fn packaged_api(into: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(&cargo)
+        .args([
+            "package",
+            "-p",
+            "oibus-plugin-api",
+            "--no-verify",
+            "--allow-dirty",
+        ])
+        .current_dir(oibus_tests::workspace())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo package: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let name = format!("oibus-plugin-api-{}", oibus_plugin_api::API_VERSION);
+    let tarball = oibus_tests::artifacts()
+        .parent()
+        .unwrap()
+        .join("package")
+        .join(format!("{name}.crate"));
+    let status = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(into)
+        .status()
+        .unwrap();
+    assert!(status.success(), "tar xzf {}", tarball.display());
+    let unpacked = into.join(name);
+    // The packaged manifest stands alone: nothing is inherited from a workspace.
+    let manifest = fs::read_to_string(unpacked.join("Cargo.toml")).unwrap();
+    assert!(!manifest.contains("workspace"), "{manifest}");
+    assert!(manifest.contains("rust-version = \"1.85\""), "{manifest}");
+    unpacked
+}
+
 #[test]
-fn a_crate_made_by_plugins_new_builds_tests_and_loads_unchanged() {
+fn a_crate_made_by_plugins_new_against_the_packaged_api_builds_tests_and_loads_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
-    let api = oibus_tests::workspace().join("oibus-plugin-api");
+    let api = packaged_api(tmp.path());
     let plugins = tmp.path().join("plugins");
     fs::create_dir_all(&plugins).unwrap();
-    // The build shares the workspace's target folder: the API crate and its dependencies are
-    // already built there.
+    // The build shares the workspace's target folder: the dependencies of the API crate are
+    // already built there (in debug; the South is built for release, as a vendor ships it).
     let target = oibus_tests::artifacts().parent().unwrap().to_path_buf();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    for (name, kind, lib, types) in [
+    for (name, kind, lib, types, profile) in [
         (
             "acme-gauge",
             "--south",
             "libacme_gauge.so",
             "acme-gauge (south: QueriesLastPoint)",
+            "release",
         ),
         (
             "acme-jsonl",
             "--north",
             "libacme_jsonl.so",
             "acme-jsonl (north: HandlesValues)",
+            "debug",
         ),
     ] {
         let (code, out, err) = run(&[
@@ -438,20 +485,20 @@ fn a_crate_made_by_plugins_new_builds_tests_and_loads_unchanged() {
             krate.join("Cargo.lock"),
         )
         .unwrap();
-        for step in ["test", "build"] {
+        let build: &[&str] = if profile == "release" {
+            &["build", "--quiet", "--release"]
+        } else {
+            &["build", "--quiet"]
+        };
+        for step in [&["test", "--quiet"][..], build] {
             let status = std::process::Command::new(&cargo)
-                .args([step, "--quiet"])
+                .args(step)
                 .current_dir(&krate)
                 .env("CARGO_TARGET_DIR", &target)
                 .status()
                 .unwrap();
-            assert!(status.success(), "cargo {step} of the new crate {name}");
+            assert!(status.success(), "cargo {step:?} of the new crate {name}");
         }
-        let profile = if oibus_tests::artifacts().ends_with("release") {
-            "release"
-        } else {
-            "debug"
-        };
         fs::copy(target.join(profile).join(lib), plugins.join(lib)).unwrap();
         let (_, list, _) = run(&["plugins", "list", "--dir", plugins.to_str().unwrap()]);
         let row = list
