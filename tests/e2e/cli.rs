@@ -522,3 +522,37 @@ fn a_crate_made_by_plugins_new_against_the_packaged_api_builds_tests_and_loads_u
     assert_eq!(code, 0);
     assert!(err.contains("has no vendor prefix"), "{err}");
 }
+
+#[test]
+fn a_plugin_id_without_a_vendor_prefix_loads_with_a_warning_that_says_why() {
+    use oibus_plugin_api::ffi::DECLARATION_TEXT_LEN as LEN;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = fs::read(oibus_tests::library("oibus_test_bench")).unwrap();
+    // The declared id (the manifest takes it from there) becomes "benchmark", without a prefix.
+    let mut field = b"oibus-test-bench".to_vec();
+    field.resize(LEN, 0);
+    let at = bytes
+        .windows(LEN)
+        .position(|w| w == field.as_slice())
+        .unwrap();
+    let mut patched = bytes.clone();
+    let mut id = b"benchmark".to_vec();
+    id.resize(LEN, 0);
+    patched[at..at + LEN].copy_from_slice(&id);
+    fs::write(dir.path().join("libbenchmark.so"), patched).unwrap();
+    let (code, out, err) = run(&["plugins", "list", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("libbenchmark.so"))
+        .unwrap();
+    assert!(
+        row.contains(" benchmark ") && row.trim_end().ends_with(" ok"),
+        "{row}"
+    );
+    assert!(
+        err.contains("plugin id \"benchmark\" has no vendor prefix")
+            && err.contains("libbenchmark.so"),
+        "{err}"
+    );
+}

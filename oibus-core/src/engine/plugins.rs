@@ -374,7 +374,7 @@ impl PluginFolder {
                     PluginReport::refused(path.clone(), &e, None)
                 }
                 Ok(plugin) => {
-                    crate::plugin::registry::warn_untrusted(&path, &plugin);
+                    crate::plugin::registry::warn_loaded(&path, &plugin);
                     self.loaded.push(plugin.clone());
                     let status = self.consider(plugin.clone(), slots, shared, false).await;
                     report_of(&path, &plugin, status)

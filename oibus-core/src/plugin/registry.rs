@@ -165,8 +165,27 @@ pub fn standby_reason(chosen: &LoadedPlugin, file: &Path, forced: bool) -> Strin
     }
 }
 
+/// The warnings of a file that loads: no trusted signature (under the `warn` policy), a plugin
+/// id without a vendor prefix.
+pub fn warn_loaded(file: &Path, plugin: &LoadedPlugin) {
+    warn_untrusted(file, plugin);
+    let id = &plugin.manifest().id;
+    if !has_vendor_prefix(id) {
+        tracing::warn!(
+            "{}: plugin id {id:?} has no vendor prefix: plugin and connector type ids are global              in a gateway, so a plugin of another vendor with the same id would be taken for a              version of this one (name the crate \"<vendor>-{id}\")",
+            file.display()
+        );
+    }
+}
+
+/// Whether a plugin id starts with a vendor's name and a separator (`acme-gauge`).
+pub fn has_vendor_prefix(id: &str) -> bool {
+    id.split_once(['-', '_'])
+        .is_some_and(|(vendor, rest)| !vendor.is_empty() && !rest.is_empty())
+}
+
 /// The warning of the `warn` policy for a file loaded without a trusted signature.
-pub fn warn_untrusted(file: &Path, plugin: &LoadedPlugin) {
+fn warn_untrusted(file: &Path, plugin: &LoadedPlugin) {
     match plugin.signer() {
         super::Signer::Unsigned => tracing::warn!(
             "{}: plugin {} {} is not signed; it was opened first in a throwaway process \
@@ -227,7 +246,7 @@ impl PluginRegistry {
                         file = %file.display(), plugin = %p.manifest().id, version = %p.manifest().version,
                         signer = %p.signer().short(), "plugin loaded"
                     );
-                    warn_untrusted(file, &p);
+                    warn_loaded(file, &p);
                     loaded.push((i, p));
                 }
                 Err(error) => {
@@ -418,5 +437,20 @@ impl PluginRegistry {
     /// Every connector type id available.
     pub fn type_ids(&self) -> impl Iterator<Item = &str> {
         self.types.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_vendor_prefix;
+
+    #[test]
+    fn a_vendor_prefix_is_a_name_and_a_separator_before_the_rest() {
+        for id in ["acme-gauge", "oibus-south-modbus", "acme_gauge"] {
+            assert!(has_vendor_prefix(id), "{id}");
+        }
+        for id in ["gauge", "-gauge", "gauge-", "gauge_"] {
+            assert!(!has_vendor_prefix(id), "{id}");
+        }
     }
 }
