@@ -4,6 +4,7 @@ mod api;
 mod check;
 pub mod exit_guard;
 mod plugins;
+mod reference;
 pub mod run;
 mod scaffold;
 mod signing;
@@ -179,6 +180,22 @@ pub enum PluginsCommand {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// The reference of the plugin's connector types in Markdown (settings and item settings
+    /// tables with types, defaults, descriptions and secrets), made from its JSON Schemas.
+    Doc {
+        /// The plugin file.
+        file: PathBuf,
+        /// Write the reference into this Markdown page, between its generated-block lines for
+        /// FILE's name, instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// With --out: change nothing; exit 1 if the page's block is not what FILE gives.
+        #[arg(long, requires = "out")]
+        check: bool,
+        /// Data folder (shadow copies go to DATA/plugin-cache).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
 }
 
 /// Where shadow copies of plugins go: the data folder's, or without one a folder of this user's
@@ -294,6 +311,17 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Plugins(PluginsCommand::Inspect { file, data }) => {
             plugins::inspect(&file, &inspection_options(data.as_ref())?)
         }
+        Command::Plugins(PluginsCommand::Doc {
+            file,
+            out,
+            check,
+            data,
+        }) => plugins::doc(
+            &file,
+            out.as_deref(),
+            check,
+            &inspection_options(data.as_ref())?,
+        ),
         Command::TestConnection(args) => test_connection::run(args),
         Command::TestItem(args) => test_item::run(args),
         Command::Run(args) => run::run(args),

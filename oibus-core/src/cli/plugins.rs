@@ -91,6 +91,64 @@ pub fn print_reports(reports: &[crate::plugin::PluginReport]) {
 }
 
 /// Prints the manifest of one plugin file as JSON.
+/// `oibus plugins doc`: prints the reference of FILE's connector types, or writes it into the
+/// block for FILE's name of page `out` (`check`: only compares). Exit 1 when a checked page is
+/// stale.
+pub fn doc(
+    file: &Path,
+    out: Option<&Path>,
+    check: bool,
+    options: &LoadOptions,
+) -> anyhow::Result<i32> {
+    let plugin = library::load(file, options)?;
+    let reference = super::reference::render(plugin.manifest());
+    let Some(page_path) = out else {
+        print!("{reference}");
+        return Ok(0);
+    };
+    let library = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let page = std::fs::read_to_string(page_path)
+        .with_context(|| format!("cannot read {}", page_path.display()))?;
+    let Some(updated) = super::reference::replace_block(&page, &library, &reference) else {
+        anyhow::bail!(
+            "{} has no generated block for {library}: put these two lines where the reference goes\n{}\n{}",
+            page_path.display(),
+            super::reference::begin_line(&library),
+            super::reference::END
+        );
+    };
+    let command = format!(
+        "oibus plugins doc {} --out {}",
+        file.display(),
+        page_path.display()
+    );
+    match (updated == page, check) {
+        (true, _) => println!(
+            "{}: the reference of {library} is up to date",
+            page_path.display()
+        ),
+        (false, true) => {
+            eprintln!(
+                "{} is stale: the reference of {library} differs from its JSON Schemas; run `{command}` (or scripts/connector-docs)",
+                page_path.display()
+            );
+            return Ok(1);
+        }
+        (false, false) => {
+            std::fs::write(page_path, updated)
+                .with_context(|| format!("cannot write {}", page_path.display()))?;
+            println!(
+                "{}: the reference of {library} written",
+                page_path.display()
+            );
+        }
+    }
+    Ok(0)
+}
+
 pub fn inspect(file: &Path, options: &LoadOptions) -> anyhow::Result<i32> {
     let plugin = library::load(file, options)?;
     println!("{}", serde_json::to_string_pretty(plugin.manifest())?);

@@ -38,7 +38,8 @@ pub struct NatsSettings {
     #[serde(default = "default_stream")]
     #[schemars(length(min = 1))]
     pub stream: String,
-    /// Create the stream (with `stream_subjects`) if it does not exist.
+    /// Create the stream (with `stream_subjects`) if it does not exist; otherwise a missing stream
+    /// is a settings error.
     #[serde(default)]
     pub create_stream: bool,
     /// Subjects of a stream this connector creates.

@@ -37,7 +37,7 @@ fn default_min_age() -> u64 {
 }
 
 /// What happens to a file once the engine has durably accepted it.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(
     crate = "oibus_plugin_api::serde",
     tag = "mode",

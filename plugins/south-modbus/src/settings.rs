@@ -63,7 +63,7 @@ impl RegisterType {
 }
 
 /// How the value is stored in the registers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(crate = "oibus_plugin_api::serde", rename_all = "lowercase")]
 #[schemars(crate = "oibus_plugin_api::schemars")]
 pub enum DataType {
@@ -96,7 +96,7 @@ impl DataType {
 }
 
 /// Byte order inside a register, or register order inside a value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(crate = "oibus_plugin_api::serde", rename_all = "lowercase")]
 #[schemars(crate = "oibus_plugin_api::schemars")]
 pub enum Order {

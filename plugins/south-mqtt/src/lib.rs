@@ -44,7 +44,7 @@ pub struct SouthMqttSettings {
 }
 
 /// What to do with retained messages.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(crate = "oibus_plugin_api::serde", rename_all = "lowercase")]
 #[schemars(crate = "oibus_plugin_api::schemars")]
 pub enum Retained {

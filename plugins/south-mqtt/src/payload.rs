@@ -5,7 +5,7 @@ use oibus_mqtt_common::rumqttc::{self, Publish};
 use oibus_plugin_api::{prelude::*, serde_json};
 
 /// How a message's payload holds the value.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(crate = "oibus_plugin_api::serde", rename_all = "lowercase")]
 #[schemars(crate = "oibus_plugin_api::schemars")]
 pub enum PayloadFormat {
@@ -17,7 +17,7 @@ pub enum PayloadFormat {
 }
 
 /// Payload settings of an item.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
 #[schemars(crate = "oibus_plugin_api::schemars")]
 pub struct PayloadSettings {

@@ -27,7 +27,8 @@ pub struct PostgresSettings {
     #[serde(default = "default_connect_timeout")]
     #[schemars(range(min = 1))]
     pub connect_timeout_ms: u64,
-    /// Longest wait for a row of a query (the first, and between two), in milliseconds.
+    /// Longest wait for a row of a query (the first, and between two), in milliseconds: a query
+    /// that waits longer is interrupted.
     #[serde(default = "default_query_timeout")]
     #[schemars(range(min = 1))]
     pub query_timeout_ms: u64,
@@ -48,7 +49,8 @@ pub struct SqliteSettings {
     /// How long a query waits for a writer's lock, in milliseconds.
     #[serde(default = "default_busy_timeout")]
     pub busy_timeout_ms: u64,
-    /// Longest wait for a row of a query (the first, and between two), in milliseconds.
+    /// Longest wait for a row of a query (the first, and between two), in milliseconds: a query
+    /// that waits longer is interrupted.
     #[serde(default = "default_query_timeout")]
     #[schemars(range(min = 1))]
     pub query_timeout_ms: u64,
@@ -69,7 +71,7 @@ fn default_busy_timeout() -> u64 {
 
 /// How instants are stored in columns that are not of a timestamp type, and how `@StartTime` and
 /// `@EndTime` are bound when compared with such columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(crate = "oibus_plugin_api::serde", rename_all = "kebab-case")]
 #[schemars(crate = "oibus_plugin_api::schemars")]
 pub enum TimeFormat {
@@ -97,7 +99,7 @@ pub struct ItemSettings {
     /// last-point scan stamps values with the time of the read.
     #[serde(default)]
     pub reference_column: Option<String>,
-    /// Column of the value.
+    /// Column of the value: a number, a boolean or text (`NULL` gives a null value).
     #[schemars(length(min = 1))]
     pub value_column: String,
     /// Column of the point id (default: every row is a value of the item's own name).
@@ -111,7 +113,10 @@ pub struct ItemSettings {
     #[serde(default)]
     pub time_format: TimeFormat,
     /// The IANA time zone (`Europe/Paris`) of times stored without an offset: PostgreSQL
-    /// `timestamp without time zone`, and text like `2024-05-01 12:00:00`. Default: UTC.
+    /// `timestamp without time zone`, and text like `2024-05-01 12:00:00`. They are read as
+    /// wall-clock times of that zone, and `@StartTime`/`@EndTime` are bound to such columns as
+    /// wall-clock times too. An hour that occurs twice (the autumn change) is read as its first
+    /// occurrence; a time in the spring gap with the offset before the gap. Default: UTC.
     #[serde(default)]
     #[schemars(length(min = 1))]
     pub time_zone: Option<String>,

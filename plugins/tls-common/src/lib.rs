@@ -20,10 +20,12 @@ pub struct Tls {
     /// self-signed certificate itself). Default: the system's authorities.
     #[serde(default)]
     pub ca_file: Option<String>,
-    /// PEM file of the client certificate (and its chain), for servers that require one.
+    /// PEM file of the client certificate (and its chain), for servers that authenticate clients
+    /// by certificate (mosquitto's `require_certificate`, nats-server's `--tlsverify`).
     #[serde(default)]
     pub cert_file: Option<String>,
-    /// PEM file of the client certificate's private key (a secret: never logged).
+    /// PEM file of the client certificate's private key (PKCS#8, PKCS#1 or SEC1; a secret:
+    /// never logged).
     #[serde(default)]
     pub key_file: Option<String>,
 }
