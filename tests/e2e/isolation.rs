@@ -252,3 +252,37 @@ fn in_process_calls_stuck_past_their_time_out_do_not_starve_the_plugins_other_co
         "SIGTERM stops the engine despite the stuck threads"
     );
 }
+
+#[test]
+fn an_item_test_of_an_isolated_plugin_runs_in_a_child_and_answers_its_values() {
+    let ws = Workspace::new(&["oibus_south_simulator", PROBE]);
+    ws.config(
+        "[engine.plugins]\nisolation = \"process\"\n\n[[north]]\nid = \"rec\"\ntype = \"probe-north\"\nsettings = { record_file = \"{ws}/received\" }\n",
+    );
+    let mut engine = ws.start();
+    let api = oibus_tests::api::Api::of(&ws, &mut engine);
+    let (code, answer) = api.post(
+        "/api/south/test-item",
+        &serde_json::json!({
+            "type": "simulator",
+            "settings": {"seed": 7},
+            "item": {"name": "ramp", "settings": {"signal": {"type": "ramp", "min": 10, "max": 20}}}
+        }),
+    );
+    assert_eq!(code, 200, "{answer}");
+    let values = answer["values"].as_array().unwrap();
+    assert_eq!(values.len(), 1, "{answer}");
+    assert_eq!(values[0]["pointId"], "ramp");
+    let v = values[0]["data"]["value"].as_f64().unwrap();
+    assert!((10.0..20.0).contains(&v), "{v}");
+    let log = engine.log();
+    engine.stop();
+    assert!(
+        log.contains("plugin host process started for connect"),
+        "the test ran in a child: {log}"
+    );
+    assert_eq!(
+        fs::read_to_string(ws.path("received")).unwrap_or_default(),
+        ""
+    );
+}
