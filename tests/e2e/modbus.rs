@@ -210,17 +210,15 @@ fn test_item_reads_one_item_from_the_server_names_what_fails_and_sends_nothing()
         r#"{{"host": "127.0.0.1", "port": {}, "timeout_ms": 1000}}"#,
         server.port
     );
-    let item =
-        |name: &str, settings: &str| format!(r#"{{"name": "{name}", "settings": {settings}}}"#);
+    // `oibus test-item` on item `name` with these item settings.
+    let test = |name: &str, item_settings: &str, extra: &[&str]| {
+        let item = format!(r#"{{"name": "{name}", "settings": {item_settings}}}"#);
+        oibus_tests::test_item("oibus_south_modbus", "modbus", &settings, &item, extra)
+    };
     // As a table, then as JSON in OIBus's value shape.
-    let (code, out, err) = oibus_tests::test_item(
-        "oibus_south_modbus",
-        "modbus",
-        &settings,
-        &item(
-            "f32",
-            r#"{"register": "holding-register", "address": 0, "data_type": "float32"}"#,
-        ),
+    let (code, out, err) = test(
+        "f32",
+        r#"{"register": "holding-register", "address": 0, "data_type": "float32"}"#,
         &[],
     );
     assert_eq!(code, Some(0), "{out}{err}");
@@ -233,14 +231,9 @@ fn test_item_reads_one_item_from_the_server_names_what_fails_and_sends_nothing()
         "{row}"
     );
     assert!(out.contains("1 value(s) read, nothing sent"), "{out}");
-    let (code, out, err) = oibus_tests::test_item(
-        "oibus_south_modbus",
-        "modbus",
-        &settings,
-        &item(
-            "scaled",
-            r#"{"register": "input-register", "address": 0, "scale": 0.1}"#,
-        ),
+    let (code, out, err) = test(
+        "scaled",
+        r#"{"register": "input-register", "address": 0, "scale": 0.1}"#,
         &["--json"],
     );
     assert_eq!(code, Some(0), "{out}{err}");
@@ -249,14 +242,9 @@ fn test_item_reads_one_item_from_the_server_names_what_fails_and_sends_nothing()
     assert_eq!(values[0].point_id.as_str(), "scaled");
     assert_eq!(values[0].value, DataValue::Float(321.0 * 0.1));
     // An address the server does not have: the item is named with the server's refusal.
-    let (code, _, err) = oibus_tests::test_item(
-        "oibus_south_modbus",
-        "modbus",
-        &settings,
-        &item(
-            "beyond",
-            r#"{"register": "holding-register", "address": 63, "data_type": "float32"}"#,
-        ),
+    let (code, _, err) = test(
+        "beyond",
+        r#"{"register": "holding-register", "address": 63, "data_type": "float32"}"#,
         &[],
     );
     assert_eq!(code, Some(1), "{err}");
@@ -265,14 +253,9 @@ fn test_item_reads_one_item_from_the_server_names_what_fails_and_sends_nothing()
         "{err}"
     );
     // Item settings that do not fit the schema are refused before anything connects.
-    let (code, _, err) = oibus_tests::test_item(
-        "oibus_south_modbus",
-        "modbus",
-        &settings,
-        &item(
-            "i16",
-            r#"{"register": "holding-register", "address": 2, "data_type": "float16"}"#,
-        ),
+    let (code, _, err) = test(
+        "i16",
+        r#"{"register": "holding-register", "address": 2, "data_type": "float16"}"#,
         &[],
     );
     assert_eq!(code, Some(1), "{err}");

@@ -309,21 +309,36 @@ pub fn memory_mb(field: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Runs `oibus test-connection` for connector type `type_id` of plugin `plugin` (a library name
-/// such as `oibus_south_sql`) with `settings` (JSON): its exit code and error output.
-pub fn test_connection(plugin: &str, type_id: &str, settings: &str) -> (Option<i32>, String) {
+/// Runs `oibus ARGS…` with `--plugins` a fresh folder holding plugin `plugin` (a library name
+/// such as `oibus_south_sql`) and `--data` a fresh data folder.
+fn run_on_plugin(plugin: &str, args: &[&str]) -> std::process::Output {
     let plugins = plugin_folder(&[plugin]);
     let data = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(oibus())
-        .args(["test-connection", "--type", type_id, "--timeout", "10"])
+    Command::new(oibus())
+        .args(args)
         .arg("--plugins")
         .arg(plugins.path())
         .arg("--data")
         .arg(data.path())
-        .arg("--settings")
-        .arg(settings)
         .output()
-        .expect("run oibus");
+        .expect("run oibus")
+}
+
+/// Runs `oibus test-connection` for connector type `type_id` of plugin `plugin` (a library name
+/// such as `oibus_south_sql`) with `settings` (JSON): its exit code and error output.
+pub fn test_connection(plugin: &str, type_id: &str, settings: &str) -> (Option<i32>, String) {
+    let out = run_on_plugin(
+        plugin,
+        &[
+            "test-connection",
+            "--type",
+            type_id,
+            "--timeout",
+            "10",
+            "--settings",
+            settings,
+        ],
+    );
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -368,18 +383,19 @@ pub fn test_item(
     item: &str,
     extra: &[&str],
 ) -> (Option<i32>, String, String) {
-    let plugins = plugin_folder(&[plugin]);
-    let data = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(oibus())
-        .args(["test-item", "--type", type_id, "--timeout", "10"])
-        .arg("--plugins")
-        .arg(plugins.path())
-        .arg("--data")
-        .arg(data.path())
-        .args(["--settings", settings, "--item", item])
-        .args(extra)
-        .output()
-        .expect("run oibus");
+    let mut args = vec![
+        "test-item",
+        "--type",
+        type_id,
+        "--timeout",
+        "10",
+        "--settings",
+        settings,
+        "--item",
+        item,
+    ];
+    args.extend_from_slice(extra);
+    let out = run_on_plugin(plugin, &args);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

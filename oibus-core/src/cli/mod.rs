@@ -12,6 +12,7 @@ mod status;
 mod table;
 mod test_connection;
 mod test_item;
+mod trial;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -1,40 +1,19 @@
 //! `oibus test-item`: read one item of a South type once, on a connector made for the test, and
 //! print what it read. Nothing is sent anywhere.
 
-use super::{
-    inspection_options,
-    test_connection::{read_json, tempfile_dir},
-};
-use crate::{
-    connector::{self, ConnectorSpec, Timeouts, TrialItem},
-    plugin::PluginRegistry,
-};
+use super::trial::{Trial, TypeArgs, read_json};
+use crate::connector::{self, TrialItem};
 use anyhow::Context as _;
 use oibus_plugin_api::OibusValue;
-use std::{path::PathBuf, time::Duration};
 
 /// Arguments of `oibus test-item`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The plugins folder.
-    #[arg(long)]
-    plugins: PathBuf,
-    /// The South connector type id (see `oibus plugins list`).
-    #[arg(long = "type")]
-    type_id: String,
-    /// Connector settings as JSON text, or @FILE to read them from a file.
-    #[arg(long)]
-    settings: String,
+    #[command(flatten)]
+    of: TypeArgs,
     /// The item as JSON, `{"name": …, "settings": {…}}` (optional `scan_mode`), or @FILE.
     #[arg(long)]
     item: String,
-    /// Seconds to wait for each step (connect, read) before giving up.
-    #[arg(long, default_value_t = 30)]
-    timeout: u64,
-    /// Data folder (shadow copies go to DATA/plugin-cache; the plugin's shared folder is
-    /// DATA/plugin-data/PLUGIN).
-    #[arg(long)]
-    data: Option<PathBuf>,
     /// Print the values as a JSON array (OIBus's value shape) instead of a table.
     #[arg(long)]
     json: bool,
@@ -42,50 +21,24 @@ pub struct Args {
 
 /// Runs the command; exit code 0 when the item was read, 1 otherwise.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let settings = read_json("--settings", &args.settings)?;
     let item: TrialItem = serde_json::from_value(read_json("--item", &args.item)?)
         .context("--item must be {\"name\": …, \"settings\": {…}}")?;
-    let options = inspection_options(args.data.as_ref())?;
-    let (registry, _) = PluginRegistry::discover(&args.plugins, &options)
-        .with_context(|| format!("cannot read the plugins folder {}", args.plugins.display()))?;
-    let Some((plugin, _)) = registry.connector_type(&args.type_id) else {
-        let known: Vec<_> = registry.type_ids().collect();
+    let trial = Trial::open(&args.of)?;
+    let type_id = &args.of.type_id;
+    let Some((plugin, _)) = trial.registry.connector_type(type_id) else {
+        let known: Vec<_> = trial.registry.type_ids().collect();
         eprintln!(
-            "item test FAILED: no connector type {:?} in {} (types: {})",
-            args.type_id,
-            args.plugins.display(),
+            "item test FAILED: no connector type {type_id:?} in {} (types: {})",
+            args.of.plugins.display(),
             known.join(", ")
         );
         return Ok(1);
     };
-    let state = tempfile_dir()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let timeout = Duration::from_secs(args.timeout);
-    let plugins_data = args
-        .data
-        .as_ref()
-        .map_or_else(|| state.join("plugin-data"), |d| d.join("plugin-data"));
-    let result = runtime.block_on(connector::test_item(
+    let result = trial.runtime.block_on(connector::test_item(
         plugin,
-        ConnectorSpec {
-            id: "test-item",
-            type_id: &args.type_id,
-            settings: &settings,
-            state_dir: state.clone(),
-            plugins_data,
-            timeouts: Timeouts {
-                lifecycle: timeout,
-                data: timeout,
-            },
-            reports: Default::default(),
-            isolation: None,
-        },
+        trial.spec("test-item", type_id),
         &item,
     ));
-    let _ = std::fs::remove_dir_all(&state);
     match result {
         Ok(values) if args.json => {
             println!("{}", serde_json::to_string_pretty(&values)?);
