@@ -188,6 +188,7 @@ fn check_accepts_the_demos_and_names_every_problem_of_a_bad_configuration() {
         "oibus_south_mqtt",
         "oibus_north_mqtt",
         "oibus_south_sql",
+        "oibus_south_opcua",
     ]);
     let data = tempfile::tempdir().unwrap();
     let check = |config: Option<&std::path::Path>| {

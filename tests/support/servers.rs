@@ -74,6 +74,98 @@ impl Drop for ModbusServer {
     }
 }
 
+/// The OPC UA server of `tests/servers/opcua_server.py` (Python asyncua, an independent
+/// implementation) with its fixture address space, on a free port.
+pub struct OpcuaServer {
+    /// Its port.
+    pub port: u16,
+    args: Vec<String>,
+    /// Its certificate and key (made at its first start) when it offers Basic256Sha256.
+    pki: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl OpcuaServer {
+    /// A user name and password the secured server accepts.
+    pub const USER: (&str, &str) = ("operator", "pl4nt-s3cret");
+
+    /// The server with `args` (see the script: `--secure` for the certificate and the
+    /// Basic256Sha256 endpoints, `--no-anonymous`, `--history N`, `--page N`, `--many N`).
+    pub fn start(args: &[&str]) -> Self {
+        let pki = tempfile::tempdir().expect("temp dir");
+        let mut own: Vec<String> = Vec::new();
+        for a in args {
+            if *a == "--secure" {
+                own.push("--pki".into());
+                own.push(pki.path().to_string_lossy().into_owned());
+            } else {
+                own.push(a.to_string());
+            }
+        }
+        own.push("--user".into());
+        own.push(format!("{}:{}", Self::USER.0, Self::USER.1));
+        let mut s = Self {
+            port: free_port(),
+            args: own,
+            pki,
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// Its endpoint URL.
+    pub fn url(&self) -> String {
+        format!("opc.tcp://127.0.0.1:{}/oibus-test", self.port)
+    }
+
+    /// The DER file of its certificate (with `--secure`).
+    pub fn certificate(&self) -> std::path::PathBuf {
+        self.pki.path().join("server_cert.der")
+    }
+
+    /// Starts it (again) on the same port, with the same certificate; waits until it listens.
+    pub fn restart(&mut self) {
+        self.stop();
+        let script = crate::workspace().join("tests/servers/opcua_server.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg("--port")
+            .arg(self.port.to_string())
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs the OPC UA server (scripts/test installs asyncua)");
+        let stdout = child.stdout.take().expect("stdout");
+        let began = Instant::now();
+        let mut lines = BufReader::new(stdout).lines();
+        loop {
+            match lines.next() {
+                Some(Ok(l)) if l.starts_with("ready") => break,
+                Some(_) if began.elapsed() < Duration::from_secs(60) => continue,
+                _ => panic!("the OPC UA server did not start (is asyncua installed?)"),
+            }
+        }
+        self.child = Some(child);
+    }
+
+    /// Stops it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OpcuaServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Starts a server (installed by `scripts/test`) and waits until it listens on `port`.
 fn start_daemon(mut cmd: Command, port: u16) -> Child {
     let name = cmd.get_program().to_string_lossy().into_owned();

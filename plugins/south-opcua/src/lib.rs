@@ -1,0 +1,177 @@
+//! `south-opcua`: reads OPC UA servers (async-opcua client, RustCrypto: no OpenSSL).
+//!
+//! Last-point scans read the items' values with as few Read requests as the server's limit
+//! allows; each item is stamped as it chooses and its status code becomes a quality. The
+//! gateway's certificate is made at the first start in the connector's state folder; the trust
+//! list of server certificates is shared by the plugin's connectors in the data folder
+//! (`<data>/plugin-data/oibus-south-opcua/pki/trusted`), and a server certificate that is not in
+//! it is saved in `pki/rejected` and named in the error, for the operator to move.
+
+mod convert;
+mod nodes;
+mod session;
+mod settings;
+
+use oibus_plugin_api::prelude::*;
+use opcua::types::{ReadValueId, StatusCode, TimestampsToReturn};
+pub use settings::{ItemSettings, OpcuaSettings};
+
+/// The OPC UA South connector.
+pub struct OpcuaSouth {
+    settings: OpcuaSettings,
+    ctx: Context,
+    live: Option<session::Live>,
+    /// Nodes per Read request: the setting, capped by the server's `MaxNodesPerRead`.
+    per_read: usize,
+}
+
+impl Connector for OpcuaSouth {
+    type Settings = OpcuaSettings;
+
+    fn new(settings: OpcuaSettings, ctx: Context) -> Result<Self> {
+        Ok(Self {
+            settings,
+            ctx,
+            live: None,
+            per_read: usize::MAX,
+        })
+    }
+
+    async fn connect(&mut self) -> Result<()> {
+        if let Some(old) = self.live.take() {
+            old.close().await;
+        }
+        let (state, shared, id) = (
+            self.ctx.state_dir(),
+            self.ctx.plugin_dir(),
+            self.ctx.connector_id(),
+        );
+        let live = session::open(
+            &self.settings,
+            session::Folders {
+                state: &state,
+                shared: &shared,
+                connector_id: &id,
+            },
+            &self.ctx,
+        )
+        .await?;
+        let server_limit = nodes::max_nodes_per_read(&live.session).await;
+        let own = match self.settings.max_nodes_per_read {
+            0 => usize::MAX,
+            n => n as usize,
+        };
+        self.per_read = own.min(server_limit.unwrap_or(usize::MAX)).max(1);
+        tracing::info!(
+            "connected to {} ({} nodes per read)",
+            self.settings.url,
+            if self.per_read == usize::MAX {
+                "any number of".to_string()
+            } else {
+                self.per_read.to_string()
+            }
+        );
+        self.live = Some(live);
+        Ok(())
+    }
+
+    async fn disconnect(&mut self) -> Result<()> {
+        if let Some(live) = self.live.take() {
+            live.close().await;
+        }
+        Ok(())
+    }
+}
+
+impl South for OpcuaSouth {
+    type ItemSettings = ItemSettings;
+}
+
+impl OpcuaSouth {
+    /// Reads items in groups of at most `per_read` nodes: the values, and the first item that
+    /// failed (each failing item is reported by name; the others are read all the same).
+    async fn read_items(
+        &mut self,
+        items: &[SouthItem<ItemSettings>],
+    ) -> Result<(Vec<OibusValue>, Option<PluginError>)> {
+        let url = self.settings.url.clone();
+        let live = self.live.as_ref().ok_or_else(|| {
+            PluginError::connection_lost(format!("OPC UA server {url}: not connected"))
+        })?;
+        let mut values = Vec::with_capacity(items.len());
+        let mut failed = None;
+        let mut fail = |ctx: &Context, name: &str, why: String| {
+            let e = PluginError::invalid_settings(format!("item {name:?}: {why}"));
+            ctx.item_failed(name, &why);
+            failed.get_or_insert(e);
+        };
+        // Node ids first: an item whose id does not parse fails alone.
+        let mut readable = Vec::with_capacity(items.len());
+        for item in items {
+            match nodes::parse(&live.session, &item.settings.node_id).await {
+                Ok(id) => readable.push((item, id)),
+                Err(why) => fail(&self.ctx, &item.name, why),
+            }
+        }
+        for group in readable.chunks(self.per_read) {
+            let ids: Vec<ReadValueId> = group.iter().map(|(_, id)| id.clone().into()).collect();
+            let read_at = Timestamp::now();
+            let read = live
+                .session
+                .read(&ids, TimestampsToReturn::Both, 0.0)
+                .await
+                .map_err(|e| read_error(&url, e.status()))?;
+            for ((item, id), result) in group.iter().zip(read.iter()) {
+                match convert::value(&item.name, result, item.settings.timestamp_origin, read_at) {
+                    Ok(v) => {
+                        self.ctx.item_ok(&item.name);
+                        values.push(v);
+                    }
+                    Err(why) => fail(&self.ctx, &item.name, format!("node {id}: {why}")),
+                }
+            }
+        }
+        Ok((values, failed))
+    }
+}
+
+/// A Read that failed as a whole.
+fn read_error(url: &str, code: StatusCode) -> PluginError {
+    let text = convert::status_text(code);
+    match code {
+        StatusCode::BadTooManyOperations => PluginError::invalid_settings(format!(
+            "OPC UA server {url} refused a Read as too large ({text}): lower max_nodes_per_read"
+        )),
+        _ => PluginError::connection_lost(format!("OPC UA server {url}: read failed: {text}")),
+    }
+}
+
+impl QueriesLastPoint for OpcuaSouth {
+    /// Reads every item, in as few requests as the server's limit allows.
+    async fn last_point_query(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
+        let (values, failed) = self.read_items(items).await?;
+        self.ctx.add_values(values).await?;
+        failed.map_or(Ok(()), Err)
+    }
+}
+
+impl TestsItem for OpcuaSouth {
+    /// Reads the item's node once.
+    async fn test_item(&mut self, item: &SouthItem<ItemSettings>) -> Result<Vec<OibusValue>> {
+        let (values, failed) = self.read_items(std::slice::from_ref(item)).await?;
+        failed.map_or(Ok(values), Err)
+    }
+}
+
+fn plugin() -> Plugin {
+    Plugin::new("OPC UA client", "oibus-rs")
+        .description("Reads OPC UA servers")
+        .connector(
+            ConnectorType::<OpcuaSouth>::south("opcua", "OPC UA")
+                .description("Reads nodes of an OPC UA server, secured and authenticated")
+                .queries_last_point()
+                .tests_item(),
+        )
+}
+
+oibus_plugin_api::export_plugin!(plugin);

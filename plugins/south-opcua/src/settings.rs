@@ -1,0 +1,148 @@
+//! Connector and item settings.
+
+use oibus_plugin_api::prelude::*;
+use std::path::PathBuf;
+
+/// Connector settings.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub struct OpcuaSettings {
+    /// Endpoint URL of the server, `opc.tcp://host:port[/path]`.
+    #[schemars(length(min = 1), regex(pattern = r"^opc\.tcp://[^/]"))]
+    pub url: String,
+    /// Message security of the connection.
+    #[serde(default)]
+    pub security_mode: SecurityMode,
+    /// Security policy (with a mode other than `none`).
+    #[serde(default)]
+    pub security_policy: SecurityPolicy,
+    /// Who the gateway is to the server.
+    #[serde(default)]
+    pub authentication: Authentication,
+    /// The gateway's application certificate (DER or PEM) and private key (unencrypted PEM).
+    /// Default: made at the first start in the connector's state folder (`own/cert.der`,
+    /// `private/private.pem`), valid a year; give it to the server to trust.
+    #[serde(default)]
+    pub certificate: Option<OwnCertificate>,
+    /// Session time-out asked of the server, in milliseconds.
+    #[serde(default = "default_session_timeout")]
+    #[schemars(range(min = 1000))]
+    pub session_timeout_ms: u32,
+    /// Time-out of each request (connection, read), in milliseconds.
+    #[serde(default = "default_request_timeout")]
+    #[schemars(range(min = 1))]
+    pub request_timeout_ms: u64,
+    /// Most nodes in one Read request; the server's own limit (`MaxNodesPerRead`) applies when
+    /// it is lower. 0: the server's limit alone.
+    #[serde(default)]
+    pub max_nodes_per_read: u32,
+}
+
+fn default_session_timeout() -> u32 {
+    60_000
+}
+fn default_request_timeout() -> u64 {
+    10_000
+}
+
+/// Message security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", rename_all = "kebab-case")]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub enum SecurityMode {
+    /// Neither signed nor encrypted.
+    #[default]
+    None,
+    /// Signed.
+    Sign,
+    /// Signed and encrypted.
+    SignAndEncrypt,
+}
+
+/// Security policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", rename_all = "kebab-case")]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub enum SecurityPolicy {
+    /// No security (with `security_mode = "none"`).
+    #[default]
+    None,
+    /// Basic256Sha256.
+    Basic256sha256,
+    /// Aes128_Sha256_RsaOaep.
+    Aes128Sha256Rsaoaep,
+    /// Aes256_Sha256_RsaPss.
+    Aes256Sha256Rsapss,
+}
+
+/// The user identity of the session.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(
+    crate = "oibus_plugin_api::serde",
+    tag = "type",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub enum Authentication {
+    /// No user.
+    #[default]
+    Anonymous,
+    /// A user name and a password.
+    Username {
+        /// User name.
+        #[schemars(length(min = 1))]
+        username: String,
+        /// Password (a secret: write-only, never logged).
+        #[schemars(extend("writeOnly" = true))]
+        password: String,
+    },
+    /// A user certificate and its private key.
+    Certificate {
+        /// The user's certificate (DER or PEM).
+        cert_file: PathBuf,
+        /// Its private key (unencrypted PEM; a secret: never logged).
+        key_file: PathBuf,
+    },
+}
+
+/// The gateway's own application certificate.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub struct OwnCertificate {
+    /// The certificate (`.der` or `.pem`).
+    pub cert_file: PathBuf,
+    /// Its private key (unencrypted PEM, PKCS#8 or PKCS#1; a secret: never logged).
+    pub key_file: PathBuf,
+}
+
+/// Item settings: which node, and how its values are stamped.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub struct ItemSettings {
+    /// The node: `ns=2;s=Line1.Speed`, `ns=3;i=1001`, `ns=2;g=<GUID>`, `ns=2;b=<base64>`, or
+    /// with a namespace URI instead of its index, `nsu=urn:vendor:plant;s=Line1.Speed`.
+    #[schemars(length(min = 1))]
+    pub node_id: String,
+    /// Which instant a value is stamped with.
+    #[serde(default)]
+    pub timestamp_origin: TimestampOrigin,
+}
+
+/// Which instant a value is stamped with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", rename_all = "lowercase")]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub enum TimestampOrigin {
+    /// The source timestamp the server gives (else its server timestamp, else the time of the
+    /// read).
+    #[default]
+    Source,
+    /// The server timestamp (else the time of the read).
+    Server,
+    /// The time the gateway read the value.
+    Gateway,
+}

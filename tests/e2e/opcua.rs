@@ -1,0 +1,238 @@
+//! `south-opcua` against an OPC UA server written by others (Python asyncua,
+//! `tests/servers/opcua_server.py`), through the real engine.
+
+use oibus_plugin_api::{DataValue, OibusValue, Quality};
+use oibus_tests::{
+    process::{EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, recorded_values},
+    servers::OpcuaServer,
+};
+use std::{collections::BTreeMap, fs, time::Duration};
+
+const PLUGINS: &[&str] = &["oibus_south_opcua", "oibus_test_probe"];
+
+/// A South `ua` reading `items` (TOML item tables) every second with `settings` (TOML keys).
+fn config(settings: &str, items: &[String]) -> String {
+    format!(
+        "{FAST_RECONNECT}{EVERY_SECOND}\n[[south]]\nid = \"ua\"\ntype = \"opcua\"\nsettings = {{ {settings} }}\nitems = [\n  {}\n]\n{RECORDING_NORTH}",
+        items.join(",\n  ")
+    )
+}
+
+fn item(name: &str, node_id: &str) -> String {
+    format!(
+        r#"{{ name = "{name}", scan_mode = "every-second", settings = {{ node_id = "{node_id}" }} }}"#
+    )
+}
+
+/// The values received, by point.
+fn by_point(ws: &Workspace) -> BTreeMap<String, Vec<OibusValue>> {
+    let mut map: BTreeMap<String, Vec<OibusValue>> = BTreeMap::new();
+    for v in recorded_values(&ws.path("received")) {
+        map.entry(v.point_id.to_string()).or_default().push(v);
+    }
+    map
+}
+
+#[test]
+fn every_measurement_type_and_node_id_form_is_read_and_the_rest_is_named_per_item() {
+    let server = OpcuaServer::start(&[]);
+    let ws = Workspace::new(PLUGINS);
+    let expected: Vec<(&str, &str, DataValue)> = vec![
+        ("bool", "ns=2;s=Plant.Bool", DataValue::Bool(true)),
+        ("sbyte", "ns=2;s=Plant.SByte", DataValue::Int(-5)),
+        ("byte", "ns=2;s=Plant.Byte", DataValue::Int(5)),
+        ("int16", "ns=2;s=Plant.Int16", DataValue::Int(-16)),
+        ("uint16", "ns=2;s=Plant.UInt16", DataValue::Int(16)),
+        ("int32", "ns=2;s=Plant.Int32", DataValue::Int(-32)),
+        ("uint32", "ns=2;s=Plant.UInt32", DataValue::Int(32)),
+        ("int64", "ns=2;s=Plant.Int64", DataValue::Int(-64)),
+        ("uint64", "ns=2;s=Plant.UInt64", DataValue::Int(64)),
+        ("float", "ns=2;s=Plant.Float", DataValue::Float(1.5)),
+        ("double", "ns=2;s=Plant.Double", DataValue::Float(2.5)),
+        (
+            "string",
+            "ns=2;s=Plant.String",
+            DataValue::Text("hello".into()),
+        ),
+        (
+            "datetime",
+            "ns=2;s=Plant.DateTime",
+            DataValue::Text("2024-05-01T12:00:00Z".into()),
+        ),
+        (
+            "doubles",
+            "ns=2;s=Plant.DoubleArray",
+            DataValue::Text("[1.0,2.0,3.0]".into()),
+        ),
+        (
+            "ints",
+            "ns=2;s=Plant.Int32Array",
+            DataValue::Text("[1,2,3]".into()),
+        ),
+        (
+            "by-guid",
+            "ns=2;g=72962b91-fa75-4ae6-8d28-b404dc7daf63",
+            DataValue::Float(1.0),
+        ),
+        ("opaque", "ns=2;b=AQKr", DataValue::Text("opaque".into())),
+    ];
+    let mut items: Vec<String> = expected.iter().map(|(n, id, _)| item(n, id)).collect();
+    // A counter reached through its namespace URI, and three items that cannot work.
+    items.push(item("counter", "nsu=urn:oibus:test:plant;i=1001"));
+    items.push(item("text", "ns=2;s=Plant.Text"));
+    items.push(item("unknown", "ns=2;s=Plant.Nope"));
+    items.push(item("garbled", "Plant.Double"));
+    ws.config(&config(
+        &format!(r#"url = "{}", max_nodes_per_read = 4"#, server.url()),
+        &items,
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("three scans", Duration::from_secs(60), |_| {
+        by_point(&ws).get("counter").is_some_and(|v| v.len() >= 3)
+    });
+    let status = engine.connector("ua").unwrap();
+    engine.stop();
+    let got = by_point(&ws);
+    for (name, _, value) in &expected {
+        let values = got
+            .get(*name)
+            .unwrap_or_else(|| panic!("no value for {name}: {got:?}"));
+        for v in values {
+            assert_eq!(&v.value, value, "{name}");
+            assert_eq!(v.quality, Quality::Good, "{name}");
+        }
+    }
+    // The counter changes every 100 ms: successive scans see it grow.
+    let counts: Vec<i64> = got["counter"]
+        .iter()
+        .map(|v| match v.value {
+            DataValue::Int(n) => n,
+            ref other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(counts.windows(2).all(|w| w[1] > w[0]), "{counts:?}");
+    let failed = &status["failed_items"];
+    for (name, says) in [
+        ("text", "LocalizedText value, which is not a measurement"),
+        ("unknown", "BadNodeIdUnknown"),
+        ("garbled", "is not a node id"),
+    ] {
+        assert!(
+            failed[name].as_str().is_some_and(|r| r.contains(says)),
+            "{name}: {status}"
+        );
+        assert!(!got.contains_key(name), "{name}");
+    }
+    assert_eq!(failed.as_object().unwrap().len(), 3, "{status}");
+}
+
+#[test]
+fn a_secured_session_waits_for_the_operator_to_trust_the_server_certificate_and_checks_the_password()
+ {
+    let server = OpcuaServer::start(&["--secure", "--no-anonymous"]);
+    let ws = Workspace::new(PLUGINS);
+    let (user, password) = OpcuaServer::USER;
+    let secure = |password: &str| {
+        format!(
+            r#"url = "{}", security_mode = "sign-and-encrypt", security_policy = "basic256sha256", authentication = {{ type = "username", username = "{user}", password = "{password}" }}"#,
+            server.url()
+        )
+    };
+    ws.config(&config(
+        &secure(password),
+        &[item("temperature", "ns=2;s=Plant.Temperature")],
+    ));
+    let mut engine = ws.start();
+    let pki = ws.data().join("plugin-data/oibus-south-opcua/pki");
+    engine.wait_until(
+        "the untrusted certificate named",
+        Duration::from_secs(60),
+        |e| {
+            e.connector("ua").is_some_and(|c| {
+                c["last_error"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("is not trusted"))
+            })
+        },
+    );
+    let error = engine.connector("ua").unwrap()["last_error"].to_string();
+    let rejected: Vec<_> = fs::read_dir(pki.join("rejected"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    let name = rejected[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    // The error names the file, its thumbprint and where to move it; the saved file is the
+    // server's certificate.
+    assert!(
+        error.contains(&name) && error.contains("thumbprint") && error.contains("move it to"),
+        "{error}"
+    );
+    assert_eq!(
+        fs::read(&rejected[0]).unwrap(),
+        fs::read(server.certificate()).unwrap()
+    );
+    assert!(by_point(&ws).is_empty());
+    // The operator trusts it: the engine's next attempt connects, encrypted, and values flow.
+    fs::rename(&rejected[0], pki.join("trusted").join(&name)).unwrap();
+    engine.wait_until("values after trusting", Duration::from_secs(60), |_| {
+        by_point(&ws)
+            .get("temperature")
+            .is_some_and(|v| v.len() >= 2)
+    });
+    // A wrong password, tried through the admin API with the same trust list, is refused as
+    // such, and the password appears nowhere.
+    let api = oibus_tests::api::Api::of(&ws, &mut engine);
+    let (code, answer) = api.post(
+        "/api/south/test-connection",
+        &serde_json::json!({"type": "opcua", "settings": {
+            "url": server.url(), "security_mode": "sign-and-encrypt",
+            "security_policy": "basic256sha256",
+            "authentication": {"type": "username", "username": user, "password": "not-it"}
+        }}),
+    );
+    assert_eq!(code, 422, "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("refused user \"{user}\""))
+            && error.contains("BadUserAccessDenied"),
+        "{error}"
+    );
+    assert!(!error.contains("not-it"), "{error}");
+    let log = engine.log();
+    engine.stop();
+    for secret in [password, "not-it"] {
+        assert!(!log.contains(secret), "a password is never logged");
+    }
+}
+
+#[test]
+fn reading_resumes_after_the_server_restarts() {
+    let mut server = OpcuaServer::start(&[]);
+    let ws = Workspace::new(PLUGINS);
+    ws.config(&config(
+        &format!(r#"url = "{}", request_timeout_ms = 2000"#, server.url()),
+        &[item("counter", "ns=2;i=1001")],
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("values", Duration::from_secs(60), |_| {
+        by_point(&ws).get("counter").is_some_and(|v| v.len() >= 2)
+    });
+    server.stop();
+    engine.wait_until("the loss noticed", Duration::from_secs(60), |e| {
+        e.connector("ua").is_some_and(|c| c["state"] != "connected")
+    });
+    let before = by_point(&ws)["counter"].len();
+    server.restart();
+    // The restarted server's counter starts again from 0: values of the new session arrive.
+    engine.wait_until("values again", Duration::from_secs(60), |_| {
+        by_point(&ws)["counter"].len() >= before + 2
+    });
+    let log = engine.log();
+    engine.stop();
+    assert!(log.contains("OPC UA server"), "{log}");
+}

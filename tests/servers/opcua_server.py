@@ -1,0 +1,210 @@
+"""An OPC UA server (Python asyncua, an independent implementation) with a known address space,
+for the south-opcua tests. Prints "ready PORT" once listening.
+
+Usage: opcua_server.py --port N [--pki DIR] [--user NAME:PASSWORD]... [--no-anonymous]
+                       [--history N] [--page N] [--many N]
+
+Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
+  Plant.Bool True, Plant.SByte -5, Plant.Byte 5, Plant.Int16 -16, Plant.UInt16 16,
+  Plant.Int32 -32, Plant.UInt32 32, Plant.Int64 -64, Plant.UInt64 64, Plant.Float 1.5,
+  Plant.Double 2.5, Plant.String "hello", Plant.DateTime 2024-05-01T12:00:00Z,
+  Plant.DoubleArray [1.0, 2.0, 3.0], Plant.Int32Array [1, 2, 3]     (static, writable)
+  Plant.Text       a LocalizedText (not a measurement: refused per item)
+  Plant.Temperature  20 + sin(k / 10), changing every 100 ms, historized
+  i=1001 "Counter"   k, changing every 100 ms
+  g=72962b91-fa75-4ae6-8d28-b404dc7daf63 "GuidNode" 1.0;  b=AQKr "OpaqueNode" "opaque"
+  Plant.History    historized; --history N values 0.0, 1.0, ... one a second up to now
+  Plant.Many.0 .. Plant.Many.<N-1>  Doubles equal to their index (--many N)
+
+--pki DIR: the server's certificate and key are DIR/server_cert.der and DIR/server_key.pem
+(made on the first start), and Basic256Sha256 Sign and SignAndEncrypt are offered beside None.
+--page N: a history read returns at most N values and a continuation point for the rest (asyncua
+only pages at its own response-size cap: this store pages at the client's NumValuesPerNode).
+"""
+import argparse
+import asyncio
+import ipaddress
+import math
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from asyncua import Server, ua
+from asyncua.crypto.cert_gen import (
+    dump_private_key_as_pem,
+    generate_private_key,
+    generate_self_signed_app_certificate,
+)
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.history import HistoryDict
+from asyncua.server.user_managers import UserManager
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+APP_URI = "urn:oibus:test:opcua-server"
+VT = ua.VariantType
+
+
+class Users(UserManager):
+    """Names and passwords from --user; anonymous unless --no-anonymous; any X.509 token."""
+
+    def __init__(self, users, anonymous):
+        self.users = users
+        self.anonymous = anonymous
+
+    def get_user(self, iserver, username=None, password=None, certificate=None):
+        if username is not None:
+            ok = self.users.get(username) == password
+            return User(role=UserRole.User, name=username) if ok else None
+        if certificate is not None or self.anonymous:
+            return User(role=UserRole.User)
+        return None
+
+
+class PagingHistory(HistoryDict):
+    """Pages a read at the client's NumValuesPerNode (capped at --page), with a continuation
+    point, as the specification describes; stamps values written without a source timestamp."""
+
+    def __init__(self, page):
+        super().__init__(max_history_data_response_size=page)
+        self.page = page
+
+    async def read_node_history(self, node_id, start, end, nb_values):
+        saved = self.max_history_data_response_size
+        self.max_history_data_response_size = min(self.page, nb_values or self.page)
+        try:
+            return await super().read_node_history(node_id, start, end, 0)
+        finally:
+            self.max_history_data_response_size = saved
+
+    async def save_node_value(self, node_id, datavalue):
+        if datavalue.SourceTimestamp is None:
+            datavalue.SourceTimestamp = datavalue.ServerTimestamp or datetime.now(timezone.utc)
+        return await super().save_node_value(node_id, datavalue)
+
+
+def certificate(pki: Path):
+    """The server's certificate and key, made on the first start (SAN: its URI, localhost,
+    127.0.0.1)."""
+    pki.mkdir(parents=True, exist_ok=True)
+    cert, key = pki / "server_cert.der", pki / "server_key.pem"
+    if not cert.exists():
+        private = generate_private_key()
+        made = generate_self_signed_app_certificate(
+            private,
+            "oibus test OPC UA server",
+            {"organizationName": "oibus-rs tests"},
+            [
+                x509.UniformResourceIdentifier(APP_URI),
+                x509.DNSName("localhost"),
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            ],
+            extended=[ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+            days=365,
+        )
+        key.write_bytes(dump_private_key_as_pem(private))
+        cert.write_bytes(made.public_bytes(Encoding.DER))
+    return cert, key
+
+
+async def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--pki")
+    p.add_argument("--user", action="append", default=[])
+    p.add_argument("--no-anonymous", action="store_true")
+    p.add_argument("--history", type=int, default=0)
+    p.add_argument("--page", type=int, default=10000)
+    p.add_argument("--many", type=int, default=0)
+    a = p.parse_args()
+
+    users = dict(u.split(":", 1) for u in a.user)
+    server = Server(user_manager=Users(users, not a.no_anonymous))
+    server.iserver.history_manager.set_storage(PagingHistory(a.page))
+    await server.init()
+    server.set_endpoint(f"opc.tcp://127.0.0.1:{a.port}/oibus-test")
+    server.set_server_name("oibus test OPC UA server")
+    await server.set_application_uri(APP_URI)
+    policies = [ua.SecurityPolicyType.NoSecurity]
+    if a.pki:
+        cert, key = certificate(Path(a.pki))
+        await server.load_certificate(str(cert))
+        await server.load_private_key(str(key))
+        policies += [
+            ua.SecurityPolicyType.Basic256Sha256_Sign,
+            ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
+        ]
+    server.set_security_policy(policies)
+    tokens = [ua.UserNameIdentityToken, ua.X509IdentityToken]
+    if not a.no_anonymous:
+        tokens.insert(0, ua.AnonymousIdentityToken)
+    server.set_identity_tokens(tokens)
+
+    ns = await server.register_namespace("urn:oibus:test:plant")
+    plant = await server.nodes.objects.add_folder(ua.NodeId("Plant", ns), "Plant")
+    statics = [
+        ("Bool", True, VT.Boolean),
+        ("SByte", -5, VT.SByte),
+        ("Byte", 5, VT.Byte),
+        ("Int16", -16, VT.Int16),
+        ("UInt16", 16, VT.UInt16),
+        ("Int32", -32, VT.Int32),
+        ("UInt32", 32, VT.UInt32),
+        ("Int64", -64, VT.Int64),
+        ("UInt64", 64, VT.UInt64),
+        ("Float", 1.5, VT.Float),
+        ("Double", 2.5, VT.Double),
+        ("String", "hello", VT.String),
+        ("DateTime", datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc), VT.DateTime),
+        ("DoubleArray", [1.0, 2.0, 3.0], VT.Double),
+        ("Int32Array", [1, 2, 3], VT.Int32),
+        ("Text", ua.LocalizedText("text", "en"), VT.LocalizedText),
+    ]
+    for name, value, vt in statics:
+        node = await plant.add_variable(ua.NodeId(f"Plant.{name}", ns), name, value, vt)
+        if isinstance(value, list):
+            await node.write_value_rank(1)
+            await node.write_array_dimensions([0])
+        await node.set_writable()
+    temperature = await plant.add_variable(
+        ua.NodeId("Plant.Temperature", ns), "Temperature", 20.0, VT.Double
+    )
+    counter = await plant.add_variable(ua.NodeId(1001, ns), "Counter", 0, VT.Int32)
+    await plant.add_variable(
+        ua.NodeId(uuid.UUID("72962b91-fa75-4ae6-8d28-b404dc7daf63"), ns), "GuidNode", 1.0, VT.Double
+    )
+    await plant.add_variable(
+        ua.NodeId(b"\x01\x02\xab", ns, ua.NodeIdType.ByteString), "OpaqueNode", "opaque", VT.String
+    )
+    history = await plant.add_variable(ua.NodeId("Plant.History", ns), "History", 0.0, VT.Double)
+    await server.historize_node_data_change(history, period=None, count=0)
+    await server.historize_node_data_change(temperature, period=None, count=0)
+    storage = server.iserver.history_manager.storage
+    now = datetime.now(timezone.utc)
+    for i in range(a.history):
+        at = now - timedelta(seconds=a.history - i)
+        await storage.save_node_value(
+            history.nodeid,
+            ua.DataValue(ua.Variant(float(i), VT.Double), SourceTimestamp=at, ServerTimestamp=at),
+        )
+    if a.many:
+        many = await plant.add_folder(ua.NodeId("Plant.Many", ns), "Many")
+        for i in range(a.many):
+            await many.add_variable(ua.NodeId(f"Plant.Many.{i}", ns), f"M{i}", float(i), VT.Double)
+
+    await server.start()
+    print(f"ready {server.bserver.port}", flush=True)
+    k = 0
+    try:
+        while True:
+            await asyncio.sleep(0.1)
+            k += 1
+            await temperature.write_value(20.0 + math.sin(k / 10), VT.Double)
+            await counter.write_value(k, VT.Int32)
+    finally:
+        await server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
