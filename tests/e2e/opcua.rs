@@ -236,3 +236,66 @@ fn reading_resumes_after_the_server_restarts() {
     engine.stop();
     assert!(log.contains("OPC UA server"), "{log}");
 }
+
+#[test]
+fn history_is_read_page_by_page_exactly_once_and_an_aggregate_the_server_lacks_is_named() {
+    // 3,000 values, one a second; the server answers 300 at a time with a continuation point.
+    let server = OpcuaServer::start(&["--history", "3000", "--page", "300"]);
+    let ws = Workspace::new(PLUGINS);
+    let south = |id: &str, item: &str| {
+        format!(
+            "[[south]]\nid = \"{id}\"\ntype = \"opcua\"\nquery = \"history\"\nsettings = {{ url = \"{}\", history_values_per_read = 500 }}\nhistory = {{ start = \"1h\", max_read_interval = \"20m\", read_delay = \"0s\" }}\nitems = [{item}]\n",
+            server.url()
+        )
+    };
+    ws.config(&format!(
+        "{FAST_RECONNECT}{EVERY_SECOND}\n{}\n{}\n{RECORDING_NORTH}",
+        south(
+            "raw",
+            r#"{ name = "hist", scan_mode = "every-second", settings = { node_id = "ns=2;s=Plant.History" } }"#
+        ),
+        south(
+            "agg",
+            r#"{ name = "avg", scan_mode = "every-second", settings = { node_id = "ns=2;s=Plant.History", aggregate = "average", resampling_interval_ms = 60000 } }"#
+        ),
+    ));
+    let mut engine = ws.start();
+    let indexes = |ws: &Workspace| -> Vec<i64> {
+        by_point(ws)
+            .get("hist")
+            .map(|v| {
+                v.iter()
+                    .map(|v| match v.value {
+                        DataValue::Float(f) => f as i64,
+                        ref other => panic!("{other:?}"),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    engine.wait_until("the 3,000 values", Duration::from_secs(120), |_| {
+        let got: std::collections::BTreeSet<i64> = indexes(&ws).into_iter().collect();
+        (0..3000).all(|i| got.contains(&i))
+    });
+    let agg = engine.connector("agg").unwrap();
+    engine.stop();
+    // Each value once: no page and no window boundary read twice (the initial value the server
+    // stored at its start is the one extra 0).
+    let mut all = indexes(&ws);
+    all.sort();
+    let zeros = all.iter().filter(|i| **i == 0).count();
+    all.dedup();
+    assert_eq!(all.len(), 3000);
+    assert!(
+        zeros <= 2 && indexes(&ws).len() == 3000 + zeros - 1,
+        "{zeros}"
+    );
+    let why = agg["failed_items"]["avg"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{agg}"));
+    assert!(
+        why.contains("BadNotImplemented") && why.contains("aggregate = \"raw\""),
+        "{why}"
+    );
+    assert!(!by_point(&ws).contains_key("avg"));
+}

@@ -8,6 +8,7 @@
 //! it is saved in `pki/rejected` and named in the error, for the operator to move.
 
 mod convert;
+mod history;
 mod nodes;
 mod session;
 mod settings;
@@ -155,6 +156,51 @@ impl QueriesLastPoint for OpcuaSouth {
     }
 }
 
+impl QueriesHistory for OpcuaSouth {
+    /// Reads the history of each item over `[start, end)`, page by page, handing each page over
+    /// as it comes; returns the newest instant read.
+    async fn history_query(
+        &mut self,
+        items: &[SouthItem<ItemSettings>],
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Option<Timestamp>> {
+        let url = self.settings.url.clone();
+        let per_page = self.settings.history_values_per_read;
+        let session = match &self.live {
+            Some(live) => live.session.clone(),
+            None => {
+                return Err(PluginError::connection_lost(format!(
+                    "OPC UA server {url}: not connected"
+                )));
+            }
+        };
+        let mut newest = None;
+        for item in items {
+            let fail =
+                |why: String| PluginError::invalid_settings(format!("item {:?}: {why}", item.name));
+            let node = nodes::parse(&session, &item.settings.node_id)
+                .await
+                .map_err(fail)?;
+            let mut continuation = opcua::types::ByteString::null();
+            loop {
+                let (values, next) =
+                    history::page(&session, &node, item, (start, end), per_page, continuation)
+                        .await
+                        .map_err(fail)?;
+                newest = newest.max(values.iter().map(|v| v.timestamp).max());
+                self.ctx.add_values(values).await?;
+                match next {
+                    Some(c) => continuation = c,
+                    None => break,
+                }
+            }
+            self.ctx.item_ok(&item.name);
+        }
+        Ok(newest)
+    }
+}
+
 impl TestsItem for OpcuaSouth {
     /// Reads the item's node once.
     async fn test_item(&mut self, item: &SouthItem<ItemSettings>) -> Result<Vec<OibusValue>> {
@@ -170,6 +216,7 @@ fn plugin() -> Plugin {
             ConnectorType::<OpcuaSouth>::south("opcua", "OPC UA")
                 .description("Reads nodes of an OPC UA server, secured and authenticated")
                 .queries_last_point()
+                .queries_history()
                 .tests_item(),
         )
 }

@@ -37,6 +37,15 @@ pub struct OpcuaSettings {
     /// it is lower. 0: the server's limit alone.
     #[serde(default)]
     pub max_nodes_per_read: u32,
+    /// Most values asked of the server in one history read; it sends the rest page by page
+    /// (continuation points).
+    #[serde(default = "default_history_page")]
+    #[schemars(range(min = 1))]
+    pub history_values_per_read: u32,
+}
+
+fn default_history_page() -> u32 {
+    1000
 }
 
 fn default_session_timeout() -> u32 {
@@ -130,6 +139,36 @@ pub struct ItemSettings {
     /// Which instant a value is stamped with.
     #[serde(default)]
     pub timestamp_origin: TimestampOrigin,
+    /// History reads (a South with `query = "history"`): the raw values, or one aggregate per
+    /// `resampling_interval_ms` computed by the server.
+    #[serde(default)]
+    pub aggregate: Aggregate,
+    /// The interval of an aggregate, in milliseconds.
+    #[serde(default = "default_resampling")]
+    #[schemars(range(min = 1))]
+    pub resampling_interval_ms: u64,
+}
+
+fn default_resampling() -> u64 {
+    60_000
+}
+
+/// What a history read returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", rename_all = "lowercase")]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub enum Aggregate {
+    /// Every value the server recorded.
+    #[default]
+    Raw,
+    /// The average of each interval.
+    Average,
+    /// The minimum of each interval.
+    Minimum,
+    /// The maximum of each interval.
+    Maximum,
+    /// The number of values of each interval.
+    Count,
 }
 
 /// Which instant a value is stamped with.
