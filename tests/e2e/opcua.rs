@@ -13,7 +13,7 @@ const PLUGINS: &[&str] = &["oibus_south_opcua", "oibus_test_probe"];
 /// A South `ua` reading `items` (TOML item tables) every second with `settings` (TOML keys).
 fn config(settings: &str, items: &[String]) -> String {
     format!(
-        "{FAST_RECONNECT}{EVERY_SECOND}\n[[south]]\nid = \"ua\"\ntype = \"opcua\"\nsettings = {{ {settings} }}\nitems = [\n  {}\n]\n{RECORDING_NORTH}",
+        "{FAST_RECONNECT}{EVERY_SECOND}\n[[south]]\nid = \"ua\"\ntype = \"opcua\"\nquery = \"last-point\"\nsettings = {{ {settings} }}\nitems = [\n  {}\n]\n{RECORDING_NORTH}",
         items.join(",\n  ")
     )
 }
@@ -273,10 +273,16 @@ fn history_is_read_page_by_page_exactly_once_and_an_aggregate_the_server_lacks_i
             })
             .unwrap_or_default()
     };
-    engine.wait_until("the 3,000 values", Duration::from_secs(120), |_| {
-        let got: std::collections::BTreeSet<i64> = indexes(&ws).into_iter().collect();
-        (0..3000).all(|i| got.contains(&i))
-    });
+    engine.wait_until(
+        "the 3,000 values, and the aggregate refused",
+        Duration::from_secs(120),
+        |e| {
+            let got: std::collections::BTreeSet<i64> = indexes(&ws).into_iter().collect();
+            (0..3000).all(|i| got.contains(&i))
+                && e.connector("agg")
+                    .is_some_and(|c| c["failed_items"]["avg"].is_string())
+        },
+    );
     let agg = engine.connector("agg").unwrap();
     engine.stop();
     // Each value once: no page and no window boundary read twice (the initial value the server
@@ -298,4 +304,62 @@ fn history_is_read_page_by_page_exactly_once_and_an_aggregate_the_server_lacks_i
         "{why}"
     );
     assert!(!by_point(&ws).contains_key("avg"));
+}
+
+#[test]
+fn subscribed_values_flow_with_their_deadband_and_come_back_after_a_server_restart() {
+    let mut server = OpcuaServer::start(&[]);
+    let ws = Workspace::new(PLUGINS);
+    ws.config(&config(
+        &format!(
+            r#"url = "{}", publishing_interval_ms = 100, request_timeout_ms = 2000"#,
+            server.url()
+        ),
+        &[
+            r#"{ name = "counter", scan_mode = "subscription", settings = { node_id = "ns=2;i=1001", sampling_interval_ms = 50 } }"#.to_string(),
+            // Square steps of 10: a deadband of 5 lets each through, one of 20 none (but the
+            // initial value every new monitored item reports).
+            r#"{ name = "square-5", scan_mode = "subscription", settings = { node_id = "ns=2;s=Plant.Square", sampling_interval_ms = 50, deadband = { type = "absolute", value = 5 } } }"#.to_string(),
+            r#"{ name = "square-20", scan_mode = "subscription", settings = { node_id = "ns=2;s=Plant.Square", sampling_interval_ms = 50, deadband = { type = "absolute", value = 20 } } }"#.to_string(),
+            r#"{ name = "missing", scan_mode = "subscription", settings = { node_id = "ns=2;s=Plant.Nope" } }"#.to_string(),
+        ],
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("subscribed values", Duration::from_secs(60), |_| {
+        let got = by_point(&ws);
+        got.get("counter").is_some_and(|v| v.len() >= 20)
+            && got.get("square-5").is_some_and(|v| v.len() >= 10)
+    });
+    let status = engine.connector("ua").unwrap();
+    assert!(
+        status["failed_items"]["missing"]
+            .as_str()
+            .is_some_and(|r| r.contains("BadNodeIdUnknown")),
+        "{status}"
+    );
+    let number = |v: &OibusValue| match v.value {
+        DataValue::Int(n) => n as f64,
+        DataValue::Float(f) => f,
+        ref other => panic!("{other:?}"),
+    };
+    let got = by_point(&ws);
+    let counts: Vec<f64> = got["counter"].iter().map(number).collect();
+    assert!(counts.windows(2).all(|w| w[1] > w[0]), "{counts:?}");
+    // The deadband goes to the server, which applies it.
+    assert!(
+        got.get("square-20").map_or(0, Vec::len) <= 1,
+        "{:?}",
+        got.get("square-20")
+    );
+    // The server restarts (its counter from 0): the engine reconnects and subscribes again.
+    server.stop();
+    engine.wait_until("the loss noticed", Duration::from_secs(60), |e| {
+        e.connector("ua").is_some_and(|c| c["state"] != "connected")
+    });
+    let before = by_point(&ws)["counter"].len();
+    server.restart();
+    engine.wait_until("subscribed values again", Duration::from_secs(60), |_| {
+        by_point(&ws)["counter"].len() >= before + 10
+    });
+    engine.stop();
 }

@@ -12,6 +12,8 @@ Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
   Plant.Text       a LocalizedText (not a measurement: refused per item)
   Plant.Temperature  20 + sin(k / 10), changing every 100 ms, historized
   i=1001 "Counter"   k, changing every 100 ms
+  Plant.Square     0.0 and 10.0 in turn, every 100 ms (for deadbands: asyncua compares a
+                   sample with the previous sample, not with the last value it reported)
   g=72962b91-fa75-4ae6-8d28-b404dc7daf63 "GuidNode" 1.0;  b=AQKr "OpaqueNode" "opaque"
   Plant.History    historized; --history N values 0.0, 1.0, ... one a second up to now
   Plant.Many.0 .. Plant.Many.<N-1>  Doubles equal to their index (--many N)
@@ -171,6 +173,7 @@ async def main():
         ua.NodeId("Plant.Temperature", ns), "Temperature", 20.0, VT.Double
     )
     counter = await plant.add_variable(ua.NodeId(1001, ns), "Counter", 0, VT.Int32)
+    square = await plant.add_variable(ua.NodeId("Plant.Square", ns), "Square", 0.0, VT.Double)
     await plant.add_variable(
         ua.NodeId(uuid.UUID("72962b91-fa75-4ae6-8d28-b404dc7daf63"), ns), "GuidNode", 1.0, VT.Double
     )
@@ -202,6 +205,7 @@ async def main():
             k += 1
             await temperature.write_value(20.0 + math.sin(k / 10), VT.Double)
             await counter.write_value(k, VT.Int32)
+            await square.write_value(10.0 * (k % 2), VT.Double)
     finally:
         await server.stop()
 

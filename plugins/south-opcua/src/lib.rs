@@ -12,6 +12,7 @@ mod history;
 mod nodes;
 mod session;
 mod settings;
+mod subscription;
 
 use oibus_plugin_api::prelude::*;
 use opcua::types::{ReadValueId, StatusCode, TimestampsToReturn};
@@ -22,6 +23,7 @@ pub struct OpcuaSouth {
     settings: OpcuaSettings,
     ctx: Context,
     live: Option<session::Live>,
+    subscription: Option<subscription::Subscription>,
     /// Nodes per Read request: the setting, capped by the server's `MaxNodesPerRead`.
     per_read: usize,
 }
@@ -34,14 +36,13 @@ impl Connector for OpcuaSouth {
             settings,
             ctx,
             live: None,
+            subscription: None,
             per_read: usize::MAX,
         })
     }
 
     async fn connect(&mut self) -> Result<()> {
-        if let Some(old) = self.live.take() {
-            old.close().await;
-        }
+        self.disconnect().await?;
         let (state, shared, id) = (
             self.ctx.state_dir(),
             self.ctx.plugin_dir(),
@@ -77,6 +78,9 @@ impl Connector for OpcuaSouth {
     }
 
     async fn disconnect(&mut self) -> Result<()> {
+        if let Some(s) = self.subscription.take() {
+            s.close();
+        }
         if let Some(live) = self.live.take() {
             live.close().await;
         }
@@ -201,6 +205,46 @@ impl QueriesHistory for OpcuaSouth {
     }
 }
 
+impl QueriesSubscription for OpcuaSouth {
+    /// Monitors the items' nodes in the connector's subscription (made at the first call after
+    /// each connection); values are handed over as the server publishes them.
+    async fn subscribe(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
+        let url = self.settings.url.clone();
+        let session = match &self.live {
+            Some(live) => live.session.clone(),
+            None => {
+                return Err(PluginError::connection_lost(format!(
+                    "OPC UA server {url}: not connected"
+                )));
+            }
+        };
+        if self.subscription.is_none() {
+            self.subscription = Some(
+                subscription::Subscription::create(&session, &self.settings, &self.ctx).await?,
+            );
+        }
+        let mut nodes = Vec::with_capacity(items.len());
+        for item in items {
+            match nodes::parse(&session, &item.settings.node_id).await {
+                Ok(node) => nodes.push((item.clone(), node)),
+                Err(why) => self.ctx.item_failed(&item.name, why),
+            }
+        }
+        match &mut self.subscription {
+            Some(s) => s.add(&session, &nodes, &self.ctx).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn unsubscribe(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
+        if let (Some(s), Some(live)) = (&mut self.subscription, &self.live) {
+            let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
+            s.remove(&live.session, &names).await;
+        }
+        Ok(())
+    }
+}
+
 impl TestsItem for OpcuaSouth {
     /// Reads the item's node once.
     async fn test_item(&mut self, item: &SouthItem<ItemSettings>) -> Result<Vec<OibusValue>> {
@@ -217,6 +261,7 @@ fn plugin() -> Plugin {
                 .description("Reads nodes of an OPC UA server, secured and authenticated")
                 .queries_last_point()
                 .queries_history()
+                .queries_subscription()
                 .tests_item(),
         )
 }

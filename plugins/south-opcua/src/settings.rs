@@ -37,11 +37,19 @@ pub struct OpcuaSettings {
     /// it is lower. 0: the server's limit alone.
     #[serde(default)]
     pub max_nodes_per_read: u32,
+    /// How often the server sends what subscriptions gathered, in milliseconds.
+    #[serde(default = "default_publishing")]
+    #[schemars(range(min = 10))]
+    pub publishing_interval_ms: u64,
     /// Most values asked of the server in one history read; it sends the rest page by page
     /// (continuation points).
     #[serde(default = "default_history_page")]
     #[schemars(range(min = 1))]
     pub history_values_per_read: u32,
+}
+
+fn default_publishing() -> u64 {
+    1000
 }
 
 fn default_history_page() -> u32 {
@@ -147,6 +155,49 @@ pub struct ItemSettings {
     #[serde(default = "default_resampling")]
     #[schemars(range(min = 1))]
     pub resampling_interval_ms: u64,
+    /// Subscriptions (scan mode `subscription`): how often the server samples the node, in
+    /// milliseconds.
+    #[serde(default = "default_sampling")]
+    pub sampling_interval_ms: u64,
+    /// Subscriptions: how many samples the server keeps between two publications (the oldest
+    /// are discarded first).
+    #[serde(default = "default_queue")]
+    #[schemars(range(min = 1))]
+    pub queue_size: u32,
+    /// Subscriptions: report a change only when it exceeds this deadband.
+    #[serde(default)]
+    pub deadband: Option<Deadband>,
+}
+
+fn default_sampling() -> u64 {
+    1000
+}
+fn default_queue() -> u32 {
+    10
+}
+
+/// A deadband of a subscription.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub struct Deadband {
+    /// Absolute (in the value's unit) or percent (of the node's EURange).
+    #[serde(rename = "type")]
+    pub kind: DeadbandKind,
+    /// The deadband.
+    #[schemars(range(min = 0.0))]
+    pub value: f64,
+}
+
+/// The kind of deadband.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", rename_all = "lowercase")]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub enum DeadbandKind {
+    /// A change smaller than `value` is not reported.
+    Absolute,
+    /// A change smaller than `value` percent of the node's EURange is not reported.
+    Percent,
 }
 
 fn default_resampling() -> u64 {
