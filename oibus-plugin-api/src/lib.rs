@@ -21,7 +21,9 @@ pub mod version;
 
 pub use error::{ErrorKind, PluginError, with_causes};
 pub use manifest::{Capability, ConnectorKind, ConnectorTypeManifest, Manifest};
-pub use model::{DataValue, Item, OibusValue, Quality, Timestamp, f32_as_decimal};
+pub use model::{
+    BrowseRequest, BrowsedNode, DataValue, Item, OibusValue, Quality, Timestamp, f32_as_decimal,
+};
 pub use version::{API_VERSION, check_compatibility};
 
 /// Re-exported so that a plugin needs no dependency but this crate, and uses the very copies the
@@ -32,11 +34,14 @@ pub use {schemars, serde, serde_json, tokio, tracing};
 pub mod prelude {
     pub use crate::schemars::JsonSchema;
     pub use crate::sdk::{
-        Connector, ConnectorType, Context, HandlesFile, HandlesValues, Plugin, QueriesFile,
-        QueriesHistory, QueriesLastPoint, QueriesSubscription, South, SouthItem, TestsItem,
+        Browses, Connector, ConnectorType, Context, HandlesFile, HandlesValues, Plugin,
+        QueriesFile, QueriesHistory, QueriesLastPoint, QueriesSubscription, South, SouthItem,
+        TestsItem,
     };
     pub use crate::serde::{Deserialize, Serialize};
-    pub use crate::{DataValue, OibusValue, PluginError, Quality, Result, Timestamp};
+    pub use crate::{
+        BrowseRequest, BrowsedNode, DataValue, OibusValue, PluginError, Quality, Result, Timestamp,
+    };
     pub use crate::{tokio, tracing};
 }
 

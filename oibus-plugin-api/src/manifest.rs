@@ -44,6 +44,8 @@ pub enum Capability {
     /// South: reads one item on demand and returns what it read, without sending it
     /// (`test_item`, API 1.1): OIBus's "test an item before saving it".
     TestsItem,
+    /// South: lists what the source offers, as nodes that can become items (`browse`, API 1.2).
+    Browses,
 }
 
 impl Capability {

@@ -1,7 +1,7 @@
 //! The API-evolution promise, attacked with a real old plugin: `tests/compat/api-1.0` holds a
 //! frozen copy of plugin API 1.0 and a plugin built against it. The test compiles that plugin
-//! out of the workspace, then loads and runs it in the current engine, whose API has gained a
-//! capability (`test_item`) and a host function (`plugin_dir`) since.
+//! out of the workspace, then loads and runs it in the current engine, whose API has gained
+//! capabilities (`test_item` in 1.1, `browse` in 1.2) and a host function (`plugin_dir`) since.
 
 use oibus_tests::{
     api::Api,
@@ -77,7 +77,7 @@ fn copy_tree(from: &Path, to: &Path) {
 fn host_is_newer_than_1_0() {
     let host = semver::Version::parse(oibus_plugin_api::API_VERSION).unwrap();
     assert!(
-        host.major == 1 && host.minor >= 1,
+        host.major == 1 && host.minor >= 2,
         "host API {host} must be a later 1.x than the frozen 1.0"
     );
 }
@@ -202,6 +202,17 @@ fn a_plugin_built_against_api_1_0_runs_in_process_and_isolated_and_answers_not_s
     ] {
         assert!(error.contains(part), "{part:?} in {error}");
     }
+    // The capability added in 1.2 likewise.
+    let (code, answer) = api.post(
+        "/api/south/browse",
+        &json!({"type": "api10-counter", "settings": {}}),
+    );
+    assert_eq!(code, 422, "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.contains("not-supported") && error.contains("browsing arrived in API 1.2"),
+        "{error}"
+    );
     let before = points(&ws.path("recorded")).len();
     engine.wait_until("values still flowing", Duration::from_secs(30), |_| {
         points(&ws.path("recorded")).len() > before + 2

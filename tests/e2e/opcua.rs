@@ -363,3 +363,84 @@ fn subscribed_values_flow_with_their_deadband_and_come_back_after_a_server_resta
     });
     engine.stop();
 }
+
+/// `oibus browse` on the fixture server with these extra arguments: exit code, output, errors.
+fn browse(server: &OpcuaServer, extra: &[&str]) -> (i32, String, String) {
+    let plugins = oibus_tests::plugin_folder(&["oibus_south_opcua"]);
+    let settings = format!(r#"{{"url": "{}"}}"#, server.url());
+    let mut args = vec![
+        "browse",
+        "--plugins",
+        plugins.path().to_str().unwrap(),
+        "--type",
+        "opcua",
+        "--settings",
+        &settings,
+    ];
+    args.extend_from_slice(extra);
+    oibus_tests::run_oibus(&args)
+}
+
+#[test]
+fn the_address_space_is_browsed_and_pasted_items_read_at_once() {
+    let server = OpcuaServer::start(&[]);
+    // From the Objects folder, two levels: the fixture's folder and its variables.
+    let (code, out, err) = browse(&server, &["--depth", "2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Plant  (object)  ns=2;s=Plant\n"), "{out}");
+    for line in [
+        "  History  (variable, Double, historized)  ns=2;s=Plant.History",
+        "  Counter  (variable, Int32)  ns=2;i=1001",
+        "  DateTime  (variable, DateTime)  ns=2;s=Plant.DateTime",
+        "  GuidNode  (variable, Double)  ns=2;g=72962b91-fa75-4ae6-8d28-b404dc7daf63",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line:?} in\n{out}");
+    }
+    // A node that does not exist is named.
+    let (code, _, err) = browse(&server, &["--node", "ns=2;s=Nowhere"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("ns=2;s=Nowhere") && err.contains("Bad"),
+        "{err}"
+    );
+    // The item tables of the folder, pasted into a configuration, are valid and read.
+    let (code, tables, err) = browse(&server, &["--node", "ns=2;s=Plant", "--toml-items"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        tables.contains("[[south.items]]\nname = \"Counter\"\nscan_mode = \"every-second\"\nsettings = { node_id = \"ns=2;i=1001\" }\n"),
+        "{tables}"
+    );
+    let ws = Workspace::new(PLUGINS);
+    ws.config(&format!(
+        "{FAST_RECONNECT}{EVERY_SECOND}\n{RECORDING_NORTH}\n[[south]]\nid = \"ua\"\ntype = \"opcua\"\nquery = \"last-point\"\nsettings = {{ url = \"{}\" }}\n\n{tables}",
+        server.url()
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("the pasted items read", Duration::from_secs(60), |_| {
+        let got = by_point(&ws);
+        ["Counter", "Double", "History", "Square"]
+            .iter()
+            .all(|p| got.contains_key(*p))
+    });
+    // Through the admin API too, with every node's item settings.
+    let api = oibus_tests::api::Api::of(&ws, &mut engine);
+    let (code, answer) = api.post(
+        "/api/south/browse",
+        &serde_json::json!({"type": "opcua", "settings": {"url": server.url()}, "from": "ns=2;s=Plant"}),
+    );
+    assert_eq!(code, 200, "{answer}");
+    let history = answer["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "History")
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert_eq!(history["historizing"], true);
+    assert_eq!(history["item_settings"]["node_id"], "ns=2;s=Plant.History");
+    let (code, answer) = api.post(
+        "/api/south/browse",
+        &serde_json::json!({"type": "opcua", "settings": {"url": server.url()}, "depth": 11}),
+    );
+    assert_eq!(code, 400, "{answer}");
+    engine.stop();
+}

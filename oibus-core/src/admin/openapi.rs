@@ -3,8 +3,8 @@
 //! reads or returns, so the document cannot drift from what the API does.
 
 use super::routes::{
-    ErrorSelection, ForceRequest, HistoryRequest, PluginsListing, TestItemAnswer, TestItemRequest,
-    TestRequest, UnforceRequest,
+    BrowseAnswer, BrowseApiRequest, ErrorSelection, ForceRequest, HistoryRequest, PluginsListing,
+    TestItemAnswer, TestItemRequest, TestRequest, UnforceRequest,
 };
 use crate::{
     config::{NorthConfig, SouthConfig},
@@ -252,6 +252,20 @@ pub fn document() -> Value {
         "post",
         "read one item of a South type once, on a connector made for the test; nothing is sent",
         Some(trial),
+        vec![ok(answer), bad, no_type, failed],
+    );
+    let (request, answer, bad, no_type, failed) = (
+        d.schema::<BrowseApiRequest>(),
+        d.schema::<BrowseAnswer>(),
+        d.error("400", "invalid settings (pointers under /settings), a depth out of 1 to 10, or not a South type"),
+        d.error("404", "unknown type"),
+        d.error("422", "the browse failed, or the type does not offer browsing (`not-supported: …`)"),
+    );
+    d.op(
+        "/api/south/browse",
+        "post",
+        "list the nodes of a South type's source, each with the settings of an item that reads it",
+        Some(request),
         vec![ok(answer), bad, no_type, failed],
     );
     let (range, unknown, busy, failed) = (

@@ -44,6 +44,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/south", get(list_south).post(create_south))
         .route("/api/south/test-connection", post(test_south))
         .route("/api/south/test-item", post(test_item))
+        .route("/api/south/browse", post(browse))
         .route(
             "/api/south/{id}",
             get(get_south).put(update_south).delete(delete_south),
@@ -426,6 +427,58 @@ async fn test_item(State(s): State<ApiState>, body: Bytes) -> ApiResult<TestItem
         .map(|v| serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
         .collect();
     Ok(Json(TestItemAnswer { values }))
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BrowseApiRequest {
+    /// The South connector type.
+    #[serde(rename = "type")]
+    type_id: String,
+    /// Its settings, checked against the type's schema.
+    #[serde(default)]
+    settings: serde_json::Value,
+    /// The node to list the children of; the source's root when absent.
+    #[serde(default)]
+    from: Option<String>,
+    /// Levels to list (1: the children only).
+    #[serde(default = "one_level")]
+    #[schemars(range(min = 1, max = 10))]
+    depth: u32,
+}
+
+fn one_level() -> u32 {
+    1
+}
+
+/// The answer of a browse.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct BrowseAnswer {
+    /// The nodes: `id`, `name`, `kind`, `data_type`, `historizing`, `item_settings` (the settings
+    /// of an item that reads it) and `children`.
+    nodes: Vec<serde_json::Value>,
+}
+
+async fn browse(State(s): State<ApiState>, body: Bytes) -> ApiResult<BrowseAnswer> {
+    let r: BrowseApiRequest = parse(&body)?;
+    if !(1..=10).contains(&r.depth) {
+        return Err(ApiError::bad_request("depth must be from 1 to 10"));
+    }
+    let nodes = ask(&s, |reply| Command::Browse {
+        type_id: r.type_id,
+        settings: r.settings,
+        request: oibus_plugin_api::BrowseRequest {
+            from: r.from,
+            depth: r.depth,
+        },
+        reply,
+    })
+    .await?;
+    let nodes = nodes
+        .iter()
+        .map(|n| serde_json::to_value(n).unwrap_or(serde_json::Value::Null))
+        .collect();
+    Ok(Json(BrowseAnswer { nodes }))
 }
 
 #[derive(Deserialize, JsonSchema)]

@@ -1,6 +1,7 @@
 //! The `oibus` command line.
 
 mod api;
+mod browse;
 mod check;
 pub mod exit_guard;
 mod plugins;
@@ -37,6 +38,8 @@ pub enum Command {
     Plugins(PluginsCommand),
     /// Validate settings for a connector type and run its `test_connection`.
     TestConnection(test_connection::Args),
+    /// List the nodes of a South type's source (its `browse`): a tree, JSON, or item tables to paste.
+    Browse(browse::Args),
     /// Read one item of a South type once (its `test_item`) and print what it read; nothing is sent.
     TestItem(test_item::Args),
     /// Run the engine (the embedded demo without --config).
@@ -325,6 +328,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         ),
         Command::TestConnection(args) => test_connection::run(args),
         Command::TestItem(args) => test_item::run(args),
+        Command::Browse(args) => browse::run(args),
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(&args),
         Command::Status { data, json } => status::run(&data, json),

@@ -247,7 +247,7 @@ fn type_name(root: &Value, schema: &Value) -> String {
 
 /// A default as it is written in the configuration (TOML): `502`, `"big"`, `{ mode = "delete" }`;
 /// unset (`null`) members of a table are left out.
-fn toml_inline(v: &Value) -> String {
+pub(super) fn toml_inline(v: &Value) -> String {
     match v {
         Value::Object(map) => {
             let members: Vec<String> = map

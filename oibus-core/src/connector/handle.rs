@@ -442,6 +442,32 @@ impl Connector {
             }
         }
     }
+    /// South `browse` (API 1.2): the nodes under `request.from`. The caller checks first that the
+    /// type declares `Browses`; a plugin built before API 1.2 answers `not-supported` all the same.
+    pub async fn browse(
+        &self,
+        request: &oibus_plugin_api::BrowseRequest,
+    ) -> Result<Vec<oibus_plugin_api::BrowsedNode>, ConnectorError> {
+        let limit = self.timeouts.data;
+        let request = serde_json::to_string(request).unwrap_or_default();
+        let answer = match &self.inner {
+            Instance::InProcess(c) => self
+                .call("browse", limit, c.browse(request.into()))
+                .await?
+                .into_string(),
+            Instance::Isolated(c) => match c
+                .call("browse", limit, protocol::Call::Browse(request))
+                .await?
+            {
+                protocol::Returned::Json(answer) => answer,
+                _ => "[]".to_string(),
+            },
+        };
+        serde_json::from_str(&answer).map_err(|e| ConnectorError::Engine {
+            connector: self.id.clone(),
+            message: format!("the plugin's browse answer is not a list of nodes: {e}"),
+        })
+    }
     /// South `unsubscribe`.
     pub async fn unsubscribe(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
         self.with_items(

@@ -14,4 +14,4 @@ pub use handle::{Connector, ConnectorSpec, Timeouts, create, create_in};
 pub use host::{DataSink, DiscardSink, HostContext};
 pub(crate) use host::{ensure_dir, forward_log, max_level};
 pub use reports::SourceReports;
-pub use trial::{TrialError, TrialItem, test_item};
+pub use trial::{TrialError, TrialItem, browse, test_item};

@@ -6,7 +6,7 @@ use crate::{
     plugin::LoadedPlugin,
     schema::{self, SchemaError},
 };
-use oibus_plugin_api::{Capability, ConnectorKind, Item, OibusValue};
+use oibus_plugin_api::{BrowseRequest, BrowsedNode, Capability, ConnectorKind, Item, OibusValue};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -33,7 +33,7 @@ fn default_scan_mode() -> String {
     "test".into()
 }
 
-/// Why an item test gave no values.
+/// Why an item test or a browse gave nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum TrialError {
     /// The type is not a South.
@@ -72,6 +72,8 @@ pub async fn test_item(
             return Err(TrialError::NotSupported(not_supported(
                 plugin,
                 spec.type_id,
+                "item testing",
+                (1, "TestsItem"),
             )));
         }
         if let Some(item_schema) = &t.item_schema {
@@ -104,23 +106,64 @@ pub async fn test_item(
     Ok(read?)
 }
 
-/// Why a type without `TestsItem` cannot test an item, naming its plugin and, for a plugin built
-/// before API 1.1, the API version it lacks.
-fn not_supported(plugin: &LoadedPlugin, type_id: &str) -> String {
+/// Connects a connector of `spec.type_id` made for the purpose, lists the nodes under
+/// `request.from` with `browse`, and disconnects.
+pub async fn browse(
+    plugin: &LoadedPlugin,
+    spec: ConnectorSpec<'_>,
+    request: &BrowseRequest,
+) -> Result<Vec<BrowsedNode>, TrialError> {
+    if let Some(t) = plugin.manifest().connector_type(spec.type_id) {
+        if t.kind != ConnectorKind::South {
+            return Err(TrialError::NotSouth {
+                type_id: spec.type_id.to_string(),
+            });
+        }
+        if !t.capabilities.contains(&Capability::Browses) {
+            return Err(TrialError::NotSupported(not_supported(
+                plugin,
+                spec.type_id,
+                "browsing",
+                (2, "Browses"),
+            )));
+        }
+    }
+    let connector = create_in(
+        plugin,
+        spec,
+        Arc::new(DiscardSink),
+        tokio::runtime::Handle::current(),
+    )?;
+    connector.connect().await?;
+    let nodes = connector.browse(request).await;
+    if let Err(e) = connector.disconnect().await {
+        tracing::warn!(parent: connector.span(), "after browsing: {e}");
+    }
+    Ok(nodes?)
+}
+
+/// Why a type without a capability cannot do `what`, naming its plugin and, for a plugin built
+/// before the API minor that brought the capability, the API version it lacks.
+fn not_supported(
+    plugin: &LoadedPlugin,
+    type_id: &str,
+    what: &str,
+    (minor, capability): (u64, &str),
+) -> String {
     let m = plugin.manifest();
     let old_api = semver::Version::parse(&m.api_version)
-        .map(|v| v < semver::Version::new(1, 1, 0))
+        .map(|v| v < semver::Version::new(1, minor, 0))
         .unwrap_or(false);
     let why = if old_api {
         format!(
-            "it was built against plugin API {}, and item testing arrived in API 1.1",
+            "it was built against plugin API {}, and {what} arrived in API 1.{minor}",
             m.api_version
         )
     } else {
-        "its plugin does not declare TestsItem for it".to_string()
+        format!("its plugin does not declare {capability} for it")
     };
     format!(
-        "not-supported: connector type {type_id:?} of plugin {} {} does not offer item testing: {why}",
+        "not-supported: connector type {type_id:?} of plugin {} {} does not offer {what}: {why}",
         m.id, m.version
     )
 }

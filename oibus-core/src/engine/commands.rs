@@ -216,6 +216,17 @@ pub enum Command {
         /// Reply: the values read.
         reply: Reply<Vec<OibusValue>>,
     },
+    /// List the nodes of a South type's source (`browse`).
+    Browse {
+        /// Connector type.
+        type_id: String,
+        /// Settings.
+        settings: serde_json::Value,
+        /// Where from, how deep.
+        request: oibus_plugin_api::BrowseRequest,
+        /// Reply: the nodes.
+        reply: Reply<Vec<oibus_plugin_api::BrowsedNode>>,
+    },
     /// Read a South's history over a range (as the engine does: windows, delay), into its Norths.
     History {
         /// South id.
@@ -325,6 +336,12 @@ pub async fn handle(engine: &mut Engine, command: Command) {
             item,
             reply,
         } => test_item(engine, type_id, settings, item, reply),
+        Command::Browse {
+            type_id,
+            settings,
+            request,
+            reply,
+        } => browse(engine, type_id, settings, request, reply),
         Command::History {
             id,
             start,
@@ -760,6 +777,32 @@ fn test_item(
         };
         let _ = reply.send(result.map_err(|e| match e {
             connector::TrialError::Item(e) => invalid("invalid item settings", "/item/settings", e),
+            connector::TrialError::NotSouth { .. } => ApiError::bad_request(e.to_string()),
+            other => failed(other),
+        }));
+    });
+}
+
+fn browse(
+    engine: &Engine,
+    type_id: String,
+    settings: serde_json::Value,
+    request: oibus_plugin_api::BrowseRequest,
+    reply: Reply<Vec<oibus_plugin_api::BrowsedNode>>,
+) {
+    let trial = match Trial::new(engine, ConnectorKind::South, &type_id, &settings) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = reply.send(Err(e));
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        let result = match trial.spec(&type_id, &settings) {
+            Ok(spec) => connector::browse(&trial.plugin, spec, &request).await,
+            Err(e) => Err(e.into()),
+        };
+        let _ = reply.send(result.map_err(|e| match e {
             connector::TrialError::NotSouth { .. } => ApiError::bad_request(e.to_string()),
             other => failed(other),
         }));

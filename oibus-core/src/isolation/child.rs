@@ -274,5 +274,10 @@ async fn dispatch(c: &ConnectorBox, call: Call) -> Result<Returned, PluginError>
             .await
             .into_result()
             .map(|v| Returned::Values(protocol::values(&v))),
+        Call::Browse(request) => c
+            .browse(request.into())
+            .await
+            .into_result()
+            .map(|answer| Returned::Json(answer.into_string())),
     }
 }

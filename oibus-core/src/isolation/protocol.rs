@@ -160,6 +160,8 @@ pub enum Call {
     Unsubscribe(Vec<WireItem>),
     /// `test_item`.
     TestItem(WireItem),
+    /// `browse`, with its JSON request.
+    Browse(String),
 }
 
 /// What a successful call returns.
@@ -171,6 +173,8 @@ pub enum Returned {
     Newest(Option<i64>),
     /// The values an item test read, in the cache's binary form.
     Values(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// A JSON answer (browsing).
+    Json(String),
 }
 
 /// Engine → child.

@@ -56,6 +56,13 @@ pub trait FfiConnector: Send + Sync + 'static {
         let _ = item;
         not_supported("test_item (item testing, API 1.1)")
     }
+
+    /// South `Browses` (API 1.2): lists the source's address space. `request` and the answer are
+    /// JSON: a [`crate::BrowseRequest`] and a list of [`crate::BrowsedNode`].
+    fn browse(&self, request: RString) -> FfiResultFuture<RString> {
+        let _ = request;
+        not_supported("browse (browsing, API 1.2)")
+    }
 }
 
 /// The answer of a method the connector's plugin was built without.

@@ -19,6 +19,7 @@ type ItemsFn<T> = for<'a> fn(&'a mut T, Vec<Item>) -> BoxFut<'a, ()>;
 type HistoryFn<T> =
     for<'a> fn(&'a mut T, Vec<Item>, Timestamp, Timestamp) -> BoxFut<'a, Option<Timestamp>>;
 type TestItemFn<T> = for<'a> fn(&'a mut T, Item) -> BoxFut<'a, Vec<OibusValue>>;
+type BrowseFn<T> = for<'a> fn(&'a mut T, String) -> BoxFut<'a, String>;
 
 /// The capability entry points of a connector type; `None` where not implemented.
 pub(crate) struct Caps<T> {
@@ -30,6 +31,7 @@ pub(crate) struct Caps<T> {
     pub subscribe: Option<ItemsFn<T>>,
     pub unsubscribe: Option<ItemsFn<T>>,
     pub test_item: Option<TestItemFn<T>>,
+    pub browse: Option<BrowseFn<T>>,
 }
 
 impl<T> Clone for Caps<T> {
@@ -50,6 +52,7 @@ impl<T> Default for Caps<T> {
             subscribe: None,
             unsubscribe: None,
             test_item: None,
+            browse: None,
         }
     }
 }
@@ -77,6 +80,9 @@ impl<T> Caps<T> {
         }
         if self.test_item.is_some() {
             v.push(Capability::TestsItem);
+        }
+        if self.browse.is_some() {
+            v.push(Capability::Browses);
         }
         v
     }
@@ -123,6 +129,7 @@ pub(crate) trait DynConnector: Send {
     fn subscribe(&mut self, items: Vec<Item>) -> BoxFut<'_, ()>;
     fn unsubscribe(&mut self, items: Vec<Item>) -> BoxFut<'_, ()>;
     fn test_item(&mut self, item: Item) -> BoxFut<'_, Vec<OibusValue>>;
+    fn browse(&mut self, request: String) -> BoxFut<'_, String>;
 }
 
 pub(crate) struct Adapter<T> {
@@ -205,6 +212,12 @@ impl<T: super::Connector> DynConnector for Adapter<T> {
         match self.caps.test_item {
             Some(f) => f(&mut self.inner, item),
             None => self.unsupported(Capability::TestsItem),
+        }
+    }
+    fn browse(&mut self, request: String) -> BoxFut<'_, String> {
+        match self.caps.browse {
+            Some(f) => f(&mut self.inner, request),
+            None => self.unsupported(Capability::Browses),
         }
     }
 }
@@ -311,6 +324,18 @@ impl FfiConnector for FfiAdapter {
     fn unsubscribe(&self, items: RVec<Item>) -> FfiResultFuture<()> {
         let items = items.into_vec();
         self.call("unsubscribe", move |c| c.unsubscribe(items))
+    }
+    fn browse(&self, request: RString) -> FfiResultFuture<RString> {
+        let request = request.into_string();
+        let fut = self.call("browse", move |c| c.browse(request));
+        async_ffi::FutureExt::into_ffi(async move {
+            match fut.await {
+                abi_stable::std_types::RResult::ROk(v) => {
+                    abi_stable::std_types::RResult::ROk(v.into())
+                }
+                abi_stable::std_types::RResult::RErr(e) => abi_stable::std_types::RResult::RErr(e),
+            }
+        })
     }
     fn test_item(&self, item: Item) -> FfiResultFuture<RVec<OibusValue>> {
         let fut = self.call("test_item", move |c| c.test_item(item));

@@ -25,7 +25,7 @@ mod traits;
 pub use context::Context;
 pub use plugin::{ConnectorType, Plugin};
 pub use traits::{
-    Connector, HandlesFile, HandlesValues, QueriesFile, QueriesHistory, QueriesLastPoint,
+    Browses, Connector, HandlesFile, HandlesValues, QueriesFile, QueriesHistory, QueriesLastPoint,
     QueriesSubscription, South, SouthItem, TestsItem,
 };
 

@@ -1,8 +1,8 @@
 //! How a vendor describes a plugin and its connector types.
 
 use super::{
-    Connector, Context, HandlesFile, HandlesValues, QueriesFile, QueriesHistory, QueriesLastPoint,
-    QueriesSubscription, South, TestsItem,
+    Browses, Connector, Context, HandlesFile, HandlesValues, QueriesFile, QueriesHistory,
+    QueriesLastPoint, QueriesSubscription, South, TestsItem,
     adapter::{Adapter, BoxFut, Caps, DynConnector, parse_items},
 };
 use crate::{
@@ -212,6 +212,23 @@ impl<T: TestsItem> ConnectorType<T> {
             })
         }
         self.caps.test_item = Some(f::<T>);
+        self
+    }
+}
+
+impl<T: Browses> ConnectorType<T> {
+    /// Declares [`Browses`] (API 1.2): the engine's `oibus browse` and `POST /api/south/browse`
+    /// can then list the source's nodes as ready items.
+    pub fn browses(mut self) -> Self {
+        fn f<T: Browses>(t: &mut T, request: String) -> BoxFut<'_, String> {
+            Box::pin(async move {
+                let request: crate::BrowseRequest =
+                    serde_json::from_str(&request).map_err(PluginError::permanent)?;
+                let nodes = t.browse(&request).await?;
+                serde_json::to_string(&nodes).map_err(PluginError::permanent)
+            })
+        }
+        self.caps.browse = Some(f::<T>);
         self
     }
 }

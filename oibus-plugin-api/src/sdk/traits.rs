@@ -1,7 +1,7 @@
 //! The traits a vendor implements.
 
 use super::Context;
-use crate::{OibusValue, Result, Timestamp};
+use crate::{BrowseRequest, BrowsedNode, OibusValue, Result, Timestamp};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use std::{future::Future, path::Path};
@@ -146,4 +146,19 @@ pub trait TestsItem: South {
         &mut self,
         item: &SouthItem<Self::ItemSettings>,
     ) -> impl Future<Output = Result<Vec<OibusValue>>> + Send;
+}
+
+/// South capability (API 1.2): lists what the source offers, as nodes that can become items, so
+/// that nobody types ten thousand node ids. Offered by `oibus browse` and `POST /api/south/browse`.
+/// Declare it with [`ConnectorType::browses`](super::ConnectorType::browses).
+///
+/// The engine calls it on a connector created for the purpose, between `connect` and
+/// `disconnect`. Return the children of `request.from` (the source's root when `None`) down to
+/// `request.depth` levels, each readable node with the settings of an item that reads it.
+pub trait Browses: South {
+    /// Lists the nodes under `request.from`.
+    fn browse(
+        &mut self,
+        request: &BrowseRequest,
+    ) -> impl Future<Output = Result<Vec<BrowsedNode>>> + Send;
 }

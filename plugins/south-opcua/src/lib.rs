@@ -7,6 +7,7 @@
 //! (`<data>/plugin-data/oibus-south-opcua/pki/trusted`), and a server certificate that is not in
 //! it is saved in `pki/rejected` and named in the error, for the operator to move.
 
+mod browse;
 mod convert;
 mod history;
 mod nodes;
@@ -245,6 +246,17 @@ impl QueriesSubscription for OpcuaSouth {
     }
 }
 
+impl Browses for OpcuaSouth {
+    /// Lists the objects and variables under a node (the Objects folder by default).
+    async fn browse(&mut self, request: &BrowseRequest) -> Result<Vec<BrowsedNode>> {
+        let url = self.settings.url.clone();
+        let live = self.live.as_ref().ok_or_else(|| {
+            PluginError::connection_lost(format!("OPC UA server {url}: not connected"))
+        })?;
+        browse::browse(&live.session, request, &url).await
+    }
+}
+
 impl TestsItem for OpcuaSouth {
     /// Reads the item's node once.
     async fn test_item(&mut self, item: &SouthItem<ItemSettings>) -> Result<Vec<OibusValue>> {
@@ -262,7 +274,8 @@ fn plugin() -> Plugin {
                 .queries_last_point()
                 .queries_history()
                 .queries_subscription()
-                .tests_item(),
+                .tests_item()
+                .browses(),
         )
 }
 
