@@ -444,3 +444,102 @@ fn the_address_space_is_browsed_and_pasted_items_read_at_once() {
     assert_eq!(code, 400, "{answer}");
     engine.stop();
 }
+
+#[test]
+fn two_thousand_nodes_are_read_each_scan_in_requests_the_size_the_settings_allow() {
+    let server = OpcuaServer::start(&["--many", "2000"]);
+    let ws = Workspace::new(PLUGINS);
+    let items: Vec<String> = (0..2000)
+        .map(|i| item(&format!("m{i}"), &format!("ns=2;s=Plant.Many.{i}")))
+        .collect();
+    ws.config(&config(
+        &format!(r#"url = "{}", max_nodes_per_read = 500"#, server.url()),
+        &items,
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("two full scans", Duration::from_secs(90), |_| {
+        recorded_values(&ws.path("received")).len() >= 4000
+    });
+    let log = engine.log();
+    engine.stop();
+    assert!(log.contains("(500 nodes per read)"), "{log}");
+    let got = by_point(&ws);
+    assert_eq!(got.len(), 2000);
+    for (i, name) in (0..2000).map(|i| (i, format!("m{i}"))) {
+        assert!(
+            got[&name]
+                .iter()
+                .all(|v| v.value == DataValue::Float(i as f64)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_signed_session_with_a_user_certificate_reads() {
+    let server = OpcuaServer::start(&["--secure"]);
+    let ws = Workspace::new(PLUGINS);
+    // A user certificate made by openssl (not by the gateway).
+    let (cert, key) = (ws.path("user.der"), ws.path("user.pem"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=oibus-test-user",
+            "-outform",
+            "DER",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl (scripts/test installs it)");
+    assert!(status.success());
+    ws.config(&config(
+        &format!(
+            r#"url = "{}", security_mode = "sign", security_policy = "basic256sha256", authentication = {{ type = "certificate", cert_file = "{}", key_file = "{}" }}"#,
+            server.url(),
+            cert.display(),
+            key.display()
+        ),
+        &[item("double", "ns=2;s=Plant.Double")],
+    ));
+    // The server's certificate is trusted beforehand, as an operator who got it from its
+    // administrator would.
+    let trusted = ws.data().join("plugin-data/oibus-south-opcua/pki/trusted");
+    fs::create_dir_all(&trusted).unwrap();
+    let probe = oibus_tests::test_connection(
+        "oibus_south_opcua",
+        "opcua",
+        &format!(
+            r#"{{"url": "{}", "security_mode": "sign", "security_policy": "basic256sha256"}}"#,
+            server.url()
+        ),
+    );
+    let name = probe
+        .1
+        .split("rejected/")
+        .nth(1)
+        .and_then(|rest| rest.split(": to trust it").next())
+        .unwrap_or_else(|| panic!("{probe:?}"))
+        .to_string();
+    fs::copy(server.certificate(), trusted.join(&name)).unwrap();
+    let mut engine = ws.start();
+    engine.wait_until("values", Duration::from_secs(60), |_| {
+        by_point(&ws).get("double").is_some_and(|v| v.len() >= 2)
+    });
+    engine.stop();
+    assert!(
+        by_point(&ws)["double"]
+            .iter()
+            .all(|v| v.value == DataValue::Float(2.5))
+    );
+}
