@@ -1,4 +1,4 @@
-//! `south-opcua` against an OPC UA server written by others (Python asyncua,
+//! `opcua` against an OPC UA server written by others (Python asyncua,
 //! `tests/servers/opcua_server.py`), through the real engine.
 
 use oibus_plugin_api::{DataValue, OibusValue, Quality};
@@ -8,7 +8,7 @@ use oibus_tests::{
 };
 use std::{collections::BTreeMap, fs, time::Duration};
 
-const PLUGINS: &[&str] = &["oibus_south_opcua", "oibus_test_probe"];
+const PLUGINS: &[&str] = &["oibus_opcua", "oibus_test_probe"];
 
 /// A South `ua` reading `items` (TOML item tables) every second with `settings` (TOML keys).
 fn config(settings: &str, items: &[String]) -> String {
@@ -143,7 +143,7 @@ fn a_secured_session_waits_for_the_operator_to_trust_the_server_certificate_and_
         &[item("temperature", "ns=2;s=Plant.Temperature")],
     ));
     let mut engine = ws.start();
-    let pki = ws.data().join("plugin-data/oibus-south-opcua/pki");
+    let pki = ws.data().join("plugin-data/oibus-opcua/pki");
     engine.wait_until(
         "the untrusted certificate named",
         Duration::from_secs(60),
@@ -366,7 +366,7 @@ fn subscribed_values_flow_with_their_deadband_and_come_back_after_a_server_resta
 
 /// `oibus browse` on the fixture server with these extra arguments: exit code, output, errors.
 fn browse(server: &OpcuaServer, extra: &[&str]) -> (i32, String, String) {
-    let plugins = oibus_tests::plugin_folder(&["oibus_south_opcua"]);
+    let plugins = oibus_tests::plugin_folder(&["oibus_opcua"]);
     let settings = format!(r#"{{"url": "{}"}}"#, server.url());
     let mut args = vec![
         "browse",
@@ -514,10 +514,10 @@ fn a_signed_session_with_a_user_certificate_reads() {
     ));
     // The server's certificate is trusted beforehand, as an operator who got it from its
     // administrator would.
-    let trusted = ws.data().join("plugin-data/oibus-south-opcua/pki/trusted");
+    let trusted = ws.data().join("plugin-data/oibus-opcua/pki/trusted");
     fs::create_dir_all(&trusted).unwrap();
     let probe = oibus_tests::test_connection(
-        "oibus_south_opcua",
+        "oibus_opcua",
         "opcua",
         &format!(
             r#"{{"url": "{}", "security_mode": "sign", "security_policy": "basic256sha256"}}"#,

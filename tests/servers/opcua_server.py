@@ -1,5 +1,5 @@
 """An OPC UA server (Python asyncua, an independent implementation) with a known address space,
-for the south-opcua tests. Prints "ready PORT" once listening.
+for the OPC UA tests. Prints "ready PORT" once listening.
 
 Usage: opcua_server.py --port N [--pki DIR] [--user NAME:PASSWORD]... [--no-anonymous]
                        [--history N] [--page N] [--many N]

@@ -27,7 +27,7 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("oibus-north-mqtt", "oibus_north_mqtt"),
     ("oibus-north-nats", "oibus_north_nats"),
     ("oibus-south-sql", "oibus_south_sql"),
-    ("oibus-south-opcua", "oibus_south_opcua"),
+    ("oibus-opcua", "oibus_opcua"),
 ];
 
 /// The four product plugins.
