@@ -543,3 +543,80 @@ fn a_signed_session_with_a_user_certificate_reads() {
             .all(|v| v.value == DataValue::Float(2.5))
     );
 }
+
+/// The value of a node, read by asyncua's own client (not by the gateway).
+fn read_back(server: &OpcuaServer, node: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import asyncio\nfrom asyncua import Client\nasync def m():\n    async with Client('{}') as c:\n        print(await c.get_node('{node}').read_value())\nasyncio.run(m())",
+            server.url()
+        ))
+        .output()
+        .expect("python3");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn the_north_writes_values_converted_to_each_node_and_sets_apart_those_that_do_not_fit() {
+    let server = OpcuaServer::start(&[]);
+    let ws = Workspace::new(&["oibus_opcua", "oibus_test_probe", "oibus_south_simulator"]);
+    ws.config(&format!(
+        r#"{FAST_RECONNECT}
+# Numbered integers on points "Int32#0" and "Nowhere#0" (the probe's first run), the second
+# without a node.
+[[south]]
+id = "numbers"
+type = "probe-south"
+settings = {{ batch_size = 5, interval_ms = 200, batches = 10, ack_file = "{{ws}}/acks" }}
+items = [{{ name = "Int32", scan_mode = "subscription" }}, {{ name = "Nowhere", scan_mode = "subscription" }}]
+
+# A ramp of fractional values on point "Int16": they do not fit the node's type. On "Double": they do.
+[[south]]
+id = "ramp"
+type = "simulator"
+settings = {{ sample_interval_ms = 200 }}
+items = [
+  {{ name = "Int16", scan_mode = "subscription", settings = {{ signal = {{ type = "ramp", min = 0.25, max = 9.75, period_s = 7 }} }} }},
+  {{ name = "Double", scan_mode = "subscription", settings = {{ signal = {{ type = "ramp", min = 0.25, max = 9.75, period_s = 7 }} }} }},
+]
+
+[[north]]
+id = "plc"
+type = "opcua-north"
+settings = {{ url = "{}", node_id_template = "ns=2;s=Plant.{{pointId}}", nodes = {{ "Int32#0" = "ns=2;s=Plant.Int32", "Double" = "ns=2;s=Plant.Double" }} }}
+caching = {{ send_interval = "100ms", retry_interval = "100ms" }}
+"#,
+        server.url()
+    ));
+    let mut engine = ws.start();
+    engine.wait_until(
+        "the numbers written and the misfits set apart",
+        Duration::from_secs(60),
+        |e| {
+            e.connector("plc").is_some_and(|c| {
+                c["counters"]["values_sent"].as_u64() >= Some(40)
+                    && c["cache"]["error_values"].as_u64() >= Some(5)
+            })
+        },
+    );
+    let log = engine.log();
+    engine.stop();
+    // Read back by another client: the last numbered value, and a ramp value.
+    let last: i64 = read_back(&server, "ns=2;s=Plant.Int32").parse().unwrap();
+    assert!(last > 0, "{last}");
+    let double: f64 = read_back(&server, "ns=2;s=Plant.Double").parse().unwrap();
+    assert!((0.25..=9.75).contains(&double) && double != 2.5, "{double}");
+    // The Int16 node kept its value: nothing that did not fit was written.
+    assert_eq!(read_back(&server, "ns=2;s=Plant.Int16"), "-16");
+    // The misfits are in the error store, each with a reason naming it.
+    let text = log;
+    for says in [
+        "point \"Int16\"",
+        "not an integer",
+        "point \"Nowhere#0\"",
+        "BadNodeIdUnknown",
+    ] {
+        assert!(text.contains(says), "{says:?} in {text}");
+    }
+}

@@ -11,13 +11,15 @@ mod browse;
 mod convert;
 mod history;
 mod nodes;
+mod north;
 mod session;
 mod settings;
 mod subscription;
 
+pub use north::OpcuaNorth;
 use oibus_plugin_api::prelude::*;
 use opcua::types::{ReadValueId, StatusCode, TimestampsToReturn};
-pub use settings::{ItemSettings, OpcuaSettings};
+pub use settings::{ItemSettings, NorthSettings, OpcuaSettings};
 
 /// The OPC UA South connector.
 pub struct OpcuaSouth {
@@ -50,7 +52,7 @@ impl Connector for OpcuaSouth {
             self.ctx.connector_id(),
         );
         let live = session::open(
-            &self.settings,
+            &self.settings.connection,
             session::Folders {
                 state: &state,
                 shared: &shared,
@@ -59,7 +61,11 @@ impl Connector for OpcuaSouth {
             &self.ctx,
         )
         .await?;
-        let server_limit = nodes::max_nodes_per_read(&live.session).await;
+        let server_limit = nodes::operation_limit(
+            &live.session,
+            opcua::types::VariableId::Server_ServerCapabilities_OperationLimits_MaxNodesPerRead,
+        )
+        .await;
         let own = match self.settings.max_nodes_per_read {
             0 => usize::MAX,
             n => n as usize,
@@ -67,7 +73,7 @@ impl Connector for OpcuaSouth {
         self.per_read = own.min(server_limit.unwrap_or(usize::MAX)).max(1);
         tracing::info!(
             "connected to {} ({} nodes per read)",
-            self.settings.url,
+            self.settings.connection.url,
             if self.per_read == usize::MAX {
                 "any number of".to_string()
             } else {
@@ -100,7 +106,7 @@ impl OpcuaSouth {
         &mut self,
         items: &[SouthItem<ItemSettings>],
     ) -> Result<(Vec<OibusValue>, Option<PluginError>)> {
-        let url = self.settings.url.clone();
+        let url = self.settings.connection.url.clone();
         let live = self.live.as_ref().ok_or_else(|| {
             PluginError::connection_lost(format!("OPC UA server {url}: not connected"))
         })?;
@@ -170,7 +176,7 @@ impl QueriesHistory for OpcuaSouth {
         start: Timestamp,
         end: Timestamp,
     ) -> Result<Option<Timestamp>> {
-        let url = self.settings.url.clone();
+        let url = self.settings.connection.url.clone();
         let per_page = self.settings.history_values_per_read;
         let session = match &self.live {
             Some(live) => live.session.clone(),
@@ -210,7 +216,7 @@ impl QueriesSubscription for OpcuaSouth {
     /// Monitors the items' nodes in the connector's subscription (made at the first call after
     /// each connection); values are handed over as the server publishes them.
     async fn subscribe(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
-        let url = self.settings.url.clone();
+        let url = self.settings.connection.url.clone();
         let session = match &self.live {
             Some(live) => live.session.clone(),
             None => {
@@ -249,7 +255,7 @@ impl QueriesSubscription for OpcuaSouth {
 impl Browses for OpcuaSouth {
     /// Lists the objects and variables under a node (the Objects folder by default).
     async fn browse(&mut self, request: &BrowseRequest) -> Result<Vec<BrowsedNode>> {
-        let url = self.settings.url.clone();
+        let url = self.settings.connection.url.clone();
         let live = self.live.as_ref().ok_or_else(|| {
             PluginError::connection_lost(format!("OPC UA server {url}: not connected"))
         })?;
@@ -267,7 +273,7 @@ impl TestsItem for OpcuaSouth {
 
 fn plugin() -> Plugin {
     Plugin::new("OPC UA client", "oibus-rs")
-        .description("Reads OPC UA servers")
+        .description("Reads and writes OPC UA servers")
         .connector(
             ConnectorType::<OpcuaSouth>::south("opcua", "OPC UA")
                 .description("Reads nodes of an OPC UA server, secured and authenticated")
@@ -276,6 +282,11 @@ fn plugin() -> Plugin {
                 .queries_subscription()
                 .tests_item()
                 .browses(),
+        )
+        .connector(
+            ConnectorType::<OpcuaNorth>::north("opcua-north", "OPC UA (write)")
+                .description("Writes values to nodes of an OPC UA server, converted to their types")
+                .handles_values(),
         )
 }
 

@@ -35,9 +35,9 @@ pub async fn parse(session: &Session, text: &str) -> Result<NodeId, String> {
         .map_err(|_| format!("node id {text:?} is not a node id ({forms})"))
 }
 
-/// The server's `MaxNodesPerRead`, if it sets one (0 means no limit).
-pub async fn max_nodes_per_read(session: &Session) -> Option<usize> {
-    let node: NodeId = VariableId::Server_ServerCapabilities_OperationLimits_MaxNodesPerRead.into();
+/// One of the server's operation limits (`MaxNodesPerRead`…), if it sets one (0 means no limit).
+pub async fn operation_limit(session: &Session, limit: VariableId) -> Option<usize> {
+    let node: NodeId = limit.into();
     let read = session
         .read(&[ReadValueId::from(node)], TimestampsToReturn::Neither, 0.0)
         .await

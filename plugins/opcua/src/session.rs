@@ -2,7 +2,7 @@
 //! settings, the user identity, and the errors an operator can act on (an untrusted server
 //! certificate names its file and where to move it).
 
-use crate::settings::{Authentication, OpcuaSettings, SecurityMode, SecurityPolicy};
+use crate::settings::{Authentication, Connection, SecurityMode, SecurityPolicy};
 use oibus_plugin_api::prelude::*;
 use opcua::{
     client::{ClientBuilder, IdentityToken, Session, SessionPollResult},
@@ -40,7 +40,7 @@ pub struct Folders<'a> {
 
 /// Connects and activates a session, or fails with an error that names the server and says
 /// what to do.
-pub async fn open(settings: &OpcuaSettings, folders: Folders<'_>, ctx: &Context) -> Result<Live> {
+pub async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) -> Result<Live> {
     let url = settings.url.as_str();
     let pki = folders.shared.join("pki");
     let (cert, key) = match &settings.certificate {
@@ -176,7 +176,7 @@ fn identity(auth: &Authentication) -> Result<IdentityToken> {
     })
 }
 
-fn security(settings: &OpcuaSettings) -> Result<(UaPolicy, MessageSecurityMode)> {
+fn security(settings: &Connection) -> Result<(UaPolicy, MessageSecurityMode)> {
     let policy = match settings.security_policy {
         SecurityPolicy::None => UaPolicy::None,
         SecurityPolicy::Basic256sha256 => UaPolicy::Basic256Sha256,
@@ -202,7 +202,7 @@ fn security(settings: &OpcuaSettings) -> Result<(UaPolicy, MessageSecurityMode)>
 }
 
 /// Why no endpoint could be used.
-fn endpoint_error(url: &str, settings: &OpcuaSettings, code: StatusCode) -> PluginError {
+fn endpoint_error(url: &str, settings: &Connection, code: StatusCode) -> PluginError {
     let text = crate::convert::status_text(code);
     if code == StatusCode::BadTcpEndpointUrlInvalid || code == StatusCode::BadSecurityPolicyRejected
     {
@@ -231,7 +231,7 @@ fn endpoint_error(url: &str, settings: &OpcuaSettings, code: StatusCode) -> Plug
 async fn session_error(
     client: &opcua::client::Client,
     url: &str,
-    settings: &OpcuaSettings,
+    settings: &Connection,
     code: StatusCode,
     pki: &Path,
 ) -> PluginError {
@@ -264,7 +264,7 @@ async fn session_error(
 async fn untrusted(
     client: &opcua::client::Client,
     url: &str,
-    settings: &OpcuaSettings,
+    settings: &Connection,
     pki: &Path,
 ) -> Option<String> {
     let endpoints = client.get_server_endpoints_from_url(url).await.ok()?;

@@ -3,11 +3,58 @@
 use oibus_plugin_api::prelude::*;
 use std::path::PathBuf;
 
-/// Connector settings.
+/// Settings of the South.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
-#[schemars(crate = "oibus_plugin_api::schemars")]
+#[serde(crate = "oibus_plugin_api::serde")]
+// Unknown keys are refused by the schema, which the engine checks first (serde cannot refuse
+// them beside a flattened table).
+#[schemars(crate = "oibus_plugin_api::schemars", extend("additionalProperties" = false))]
 pub struct OpcuaSettings {
+    /// How to reach the server.
+    #[serde(flatten)]
+    pub connection: Connection,
+    /// Most nodes in one Read request; the server's own limit (`MaxNodesPerRead`) applies when
+    /// it is lower. 0: the server's limit alone.
+    #[serde(default)]
+    pub max_nodes_per_read: u32,
+    /// How often the server sends what subscriptions gathered, in milliseconds.
+    #[serde(default = "default_publishing")]
+    #[schemars(range(min = 10))]
+    pub publishing_interval_ms: u64,
+    /// Most values asked of the server in one history read; it sends the rest page by page
+    /// (continuation points).
+    #[serde(default = "default_history_page")]
+    #[schemars(range(min = 1))]
+    pub history_values_per_read: u32,
+}
+
+/// Settings of the North.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde")]
+#[schemars(crate = "oibus_plugin_api::schemars", extend("additionalProperties" = false))]
+pub struct NorthSettings {
+    /// How to reach the server.
+    #[serde(flatten)]
+    pub connection: Connection,
+    /// The node each point is written to, by point id (`{ "pump.rpm" = "ns=2;s=Pump.Rpm" }`).
+    #[serde(default)]
+    pub nodes: std::collections::BTreeMap<String, String>,
+    /// The node of a point the table does not list, with `{pointId}` replaced by the point id
+    /// (`ns=2;s={pointId}`). Without it, such a point is refused.
+    #[serde(default)]
+    pub node_id_template: Option<String>,
+    /// Most nodes in one Write request; the server's own limit (`MaxNodesPerWrite`) applies when
+    /// it is lower. 0: the server's limit alone.
+    #[serde(default)]
+    pub max_nodes_per_write: u32,
+}
+
+/// How to reach the server and who the gateway is to it: the settings both connector types
+/// share.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde")]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub struct Connection {
     /// Endpoint URL of the server, `opc.tcp://host:port[/path]`.
     #[schemars(length(min = 1), regex(pattern = r"^opc\.tcp://[^/]"))]
     pub url: String,
@@ -29,23 +76,10 @@ pub struct OpcuaSettings {
     #[serde(default = "default_session_timeout")]
     #[schemars(range(min = 1000))]
     pub session_timeout_ms: u32,
-    /// Time-out of each request (connection, read), in milliseconds.
+    /// Time-out of each request (connection, read, write), in milliseconds.
     #[serde(default = "default_request_timeout")]
     #[schemars(range(min = 1))]
     pub request_timeout_ms: u64,
-    /// Most nodes in one Read request; the server's own limit (`MaxNodesPerRead`) applies when
-    /// it is lower. 0: the server's limit alone.
-    #[serde(default)]
-    pub max_nodes_per_read: u32,
-    /// How often the server sends what subscriptions gathered, in milliseconds.
-    #[serde(default = "default_publishing")]
-    #[schemars(range(min = 10))]
-    pub publishing_interval_ms: u64,
-    /// Most values asked of the server in one history read; it sends the rest page by page
-    /// (continuation points).
-    #[serde(default = "default_history_page")]
-    #[schemars(range(min = 1))]
-    pub history_values_per_read: u32,
 }
 
 fn default_publishing() -> u64 {

@@ -67,7 +67,7 @@ impl Subscription {
             .map_err(|e| {
                 PluginError::connection_lost(format!(
                     "OPC UA server {}: cannot create a subscription: {}",
-                    settings.url,
+                    settings.connection.url,
                     crate::convert::status_text(e.status())
                 ))
             })?;
