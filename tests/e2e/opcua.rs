@@ -620,3 +620,27 @@ caching = {{ send_interval = "100ms", retry_interval = "100ms" }}
         assert!(text.contains(says), "{says:?} in {text}");
     }
 }
+
+#[test]
+fn a_read_larger_than_the_server_takes_is_split_until_it_fits() {
+    // asyncua advertises 10,000 nodes per Read, but a Read of 3,000 string ids is over its
+    // 64 KiB message size: it refuses it, or closes the connection.
+    let server = OpcuaServer::start(&["--many", "3000"]);
+    let ws = Workspace::new(PLUGINS);
+    let items: Vec<String> = (0..3000)
+        .map(|i| item(&format!("m{i}"), &format!("ns=2;s=Plant.Many.{i}")))
+        .collect();
+    ws.config(&config(&format!(r#"url = "{}""#, server.url()), &items));
+    let mut engine = ws.start();
+    engine.wait_until("two full scans", Duration::from_secs(120), |_| {
+        recorded_values(&ws.path("received")).len() >= 6000
+    });
+    let log = engine.log();
+    engine.stop();
+    assert!(
+        log.contains("refused a Read of 3000 nodes")
+            || log.contains("closed the connection during a Read of 3000 nodes"),
+        "{log}"
+    );
+    assert_eq!(by_point(&ws).len(), 3000);
+}

@@ -119,6 +119,11 @@ impl OpcuaServer {
         format!("opc.tcp://127.0.0.1:{}/oibus-test", self.port)
     }
 
+    /// Its process id, while it runs (to measure its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The DER file of its certificate (with `--secure`).
     pub fn certificate(&self) -> std::path::PathBuf {
         self.pki.path().join("server_cert.der")

@@ -29,7 +29,9 @@ pub async fn page(
     (start, end): (Timestamp, Timestamp),
     per_page: u32,
     continuation: ByteString,
-) -> std::result::Result<(Vec<OibusValue>, Option<ByteString>), String> {
+) -> Result<(Vec<OibusValue>, Option<ByteString>)> {
+    let item_error =
+        |why: String| PluginError::invalid_settings(format!("item {:?}: {why}", item.name));
     let (from, to) = (ua_time(start), ua_time(end));
     let action = match item.settings.aggregate {
         Aggregate::Raw => HistoryReadAction::ReadRawModifiedDetails(ReadRawModifiedDetails {
@@ -60,13 +62,16 @@ pub async fn page(
         .history_read(action, TimestampsToReturn::Both, false, &[request])
         .await
         .map_err(|e| {
-            format!(
-                "history read failed: {}",
+            PluginError::connection_lost(format!(
+                "item {:?}: history read failed: {}",
+                item.name,
                 crate::convert::status_text(e.status())
-            )
+            ))
         })?;
     let Some(result) = results.into_iter().next() else {
-        return Err("the server answered a history read with no result".into());
+        return Err(item_error(
+            "the server answered a history read with no result".into(),
+        ));
     };
     if result.status_code.is_bad() {
         let how = match item.settings.aggregate {
@@ -84,10 +89,10 @@ pub async fn page(
         } else {
             ""
         };
-        return Err(format!(
+        return Err(item_error(format!(
             "node {node}: {how}: {}{hint}",
             crate::convert::status_text(result.status_code)
-        ));
+        )));
     }
     let mut values = Vec::new();
     if let Some(data) = result.history_data.inner_as::<HistoryData>() {
@@ -97,7 +102,7 @@ pub async fn page(
                 // The window is [start, end): a value at its end belongs to the next one.
                 Ok(v) if v.timestamp >= start && v.timestamp < end => values.push(v),
                 Ok(_) => {}
-                Err(why) => return Err(format!("node {node}: {why}")),
+                Err(why) => return Err(item_error(format!("node {node}: {why}"))),
             }
         }
     }

@@ -27,8 +27,12 @@ pub struct OpcuaSouth {
     ctx: Context,
     live: Option<session::Live>,
     subscription: Option<subscription::Subscription>,
-    /// Nodes per Read request: the setting, capped by the server's `MaxNodesPerRead`.
+    /// Nodes per Read request: the setting, capped by the server's `MaxNodesPerRead`, and by
+    /// what the server was seen to refuse as too large.
     per_read: usize,
+    /// The largest Read the server refused as too large, kept across reconnections (a server
+    /// may advertise more nodes than its message size allows, and close the connection).
+    refused_read: Option<usize>,
 }
 
 impl Connector for OpcuaSouth {
@@ -41,6 +45,7 @@ impl Connector for OpcuaSouth {
             live: None,
             subscription: None,
             per_read: usize::MAX,
+            refused_read: None,
         })
     }
 
@@ -70,7 +75,10 @@ impl Connector for OpcuaSouth {
             0 => usize::MAX,
             n => n as usize,
         };
-        self.per_read = own.min(server_limit.unwrap_or(usize::MAX)).max(1);
+        self.per_read = own
+            .min(server_limit.unwrap_or(usize::MAX))
+            .min(self.refused_read.map_or(usize::MAX, |n| (n / 2).max(1)))
+            .max(1);
         tracing::info!(
             "connected to {} ({} nodes per read)",
             self.settings.connection.url,
@@ -125,14 +133,43 @@ impl OpcuaSouth {
                 Err(why) => fail(&self.ctx, &item.name, why),
             }
         }
-        for group in readable.chunks(self.per_read) {
+        let mut at = 0;
+        while at < readable.len() {
+            let group = &readable[at..(at + self.per_read).min(readable.len())];
             let ids: Vec<ReadValueId> = group.iter().map(|(_, id)| id.clone().into()).collect();
             let read_at = Timestamp::now();
-            let read = live
-                .session
-                .read(&ids, TimestampsToReturn::Both, 0.0)
-                .await
-                .map_err(|e| read_error(&url, e.status()))?;
+            let read = match live.session.read(&ids, TimestampsToReturn::Both, 0.0).await {
+                Ok(read) => read,
+                // A server may advertise more nodes per Read than its message size allows:
+                // halve the groups, for this and every later scan of this connection.
+                Err(e) if too_large(e.status()) && group.len() > 1 => {
+                    self.refused_read = Some(group.len());
+                    self.per_read = (group.len() / 2).max(1);
+                    tracing::warn!(
+                        "OPC UA server {url} refused a Read of {} nodes ({}): reading {} at a time",
+                        group.len(),
+                        convert::status_text(e.status()),
+                        self.per_read
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    // Some servers close the connection on a request over their message size
+                    // instead of answering BadRequestTooLarge: after such a close on a large
+                    // Read, the next connection reads half as many nodes at a time.
+                    if e.status() == StatusCode::BadConnectionClosed && group.len() > LARGE_READ {
+                        self.refused_read = Some(group.len());
+                        tracing::warn!(
+                            "OPC UA server {url} closed the connection during a Read of {} nodes; \
+                             the next connection reads {} at a time",
+                            group.len(),
+                            group.len() / 2
+                        );
+                    }
+                    return Err(read_error(&url, e.status()));
+                }
+            };
+            at += group.len();
             for ((item, id), result) in group.iter().zip(read.iter()) {
                 match convert::value(&item.name, result, item.settings.timestamp_origin, read_at) {
                     Ok(v) => {
@@ -147,15 +184,29 @@ impl OpcuaSouth {
     }
 }
 
+/// A Read of more nodes than this that ends in a closed connection is taken as too large.
+const LARGE_READ: usize = 500;
+
+/// Whether a request was refused for its size (it works in smaller ones).
+fn too_large(code: StatusCode) -> bool {
+    [
+        StatusCode::BadRequestTooLarge,
+        StatusCode::BadResponseTooLarge,
+        StatusCode::BadTooManyOperations,
+        StatusCode::BadEncodingLimitsExceeded,
+    ]
+    .contains(&code)
+}
+
 /// A Read that failed as a whole.
 fn read_error(url: &str, code: StatusCode) -> PluginError {
     let text = convert::status_text(code);
-    match code {
-        StatusCode::BadTooManyOperations => PluginError::invalid_settings(format!(
-            "OPC UA server {url} refused a Read as too large ({text}): lower max_nodes_per_read"
-        )),
-        _ => PluginError::connection_lost(format!("OPC UA server {url}: read failed: {text}")),
+    if too_large(code) {
+        return PluginError::invalid_settings(format!(
+            "OPC UA server {url} refused a Read of one node as too large ({text})"
+        ));
     }
+    PluginError::connection_lost(format!("OPC UA server {url}: read failed: {text}"))
 }
 
 impl QueriesLastPoint for OpcuaSouth {
@@ -197,8 +248,7 @@ impl QueriesHistory for OpcuaSouth {
             loop {
                 let (values, next) =
                     history::page(&session, &node, item, (start, end), per_page, continuation)
-                        .await
-                        .map_err(fail)?;
+                        .await?;
                 newest = newest.max(values.iter().map(|v| v.timestamp).max());
                 self.ctx.add_values(values).await?;
                 match next {
