@@ -1,12 +1,14 @@
 //! Trying one item of a South type on a connector created for the test alone (`test_item`, API
 //! 1.1): what `oibus test-item` and `POST /api/south/test-item` run. Nothing read is sent.
 
-use super::{ConnectorError, ConnectorSpec, DiscardSink, create_in};
+use super::{Connector, ConnectorError, ConnectorSpec, DiscardSink, create_in};
 use crate::{
     plugin::LoadedPlugin,
     schema::{self, SchemaError},
 };
-use oibus_plugin_api::{BrowseRequest, BrowsedNode, Capability, ConnectorKind, Item, OibusValue};
+use oibus_plugin_api::{
+    BrowseRequest, BrowsedNode, Capability, ConnectorKind, ConnectorTypeManifest, Item, OibusValue,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -53,6 +55,62 @@ pub enum TrialError {
     Connector(#[from] ConnectorError),
 }
 
+/// A South capability a trial needs: what it is called, and the API minor that brought it.
+struct Needed {
+    capability: Capability,
+    what: &'static str,
+    minor: u64,
+}
+
+/// The type's manifest, once it is checked to be a South offering `needed`.
+fn check<'p>(
+    plugin: &'p LoadedPlugin,
+    type_id: &str,
+    needed: Needed,
+) -> Result<Option<&'p ConnectorTypeManifest>, TrialError> {
+    let Some(t) = plugin.manifest().connector_type(type_id) else {
+        return Ok(None);
+    };
+    if t.kind != ConnectorKind::South {
+        return Err(TrialError::NotSouth {
+            type_id: type_id.to_string(),
+        });
+    }
+    if !t.capabilities.contains(&needed.capability) {
+        return Err(TrialError::NotSupported(not_supported(
+            plugin,
+            type_id,
+            needed.what,
+            (needed.minor, &needed.capability.to_string()),
+        )));
+    }
+    Ok(Some(t))
+}
+
+/// Creates and connects the connector of `spec` with a sink that refuses data, runs `call` on
+/// it, and disconnects, whatever `call` gave.
+async fn on_connector<T, F>(
+    plugin: &LoadedPlugin,
+    spec: ConnectorSpec<'_>,
+    call: impl FnOnce(Arc<Connector>) -> F,
+) -> Result<T, TrialError>
+where
+    F: std::future::Future<Output = Result<T, ConnectorError>>,
+{
+    let connector = Arc::new(create_in(
+        plugin,
+        spec,
+        Arc::new(DiscardSink),
+        tokio::runtime::Handle::current(),
+    )?);
+    connector.connect().await?;
+    let result = call(connector.clone()).await;
+    if let Err(e) = connector.disconnect().await {
+        tracing::warn!(parent: connector.span(), "after the trial: {e}");
+    }
+    Ok(result?)
+}
+
 /// Connects a connector of `spec.type_id` made for this test, reads `item` once with
 /// `test_item` and disconnects. The connector's sink refuses data: a plugin that calls
 /// `add_values` during the test gets an error, and nothing reaches a North.
@@ -61,49 +119,28 @@ pub async fn test_item(
     spec: ConnectorSpec<'_>,
     item: &TrialItem,
 ) -> Result<Vec<OibusValue>, TrialError> {
-    let manifest = plugin.manifest();
-    if let Some(t) = manifest.connector_type(spec.type_id) {
-        if t.kind != ConnectorKind::South {
-            return Err(TrialError::NotSouth {
-                type_id: spec.type_id.to_string(),
-            });
-        }
-        if !t.capabilities.contains(&Capability::TestsItem) {
-            return Err(TrialError::NotSupported(not_supported(
-                plugin,
-                spec.type_id,
-                "item testing",
-                (1, "TestsItem"),
-            )));
-        }
-        if let Some(item_schema) = &t.item_schema {
-            schema::validate(
-                &format!("settings of item {:?}", item.name),
-                item_schema,
-                &item.settings,
-            )
-            .map_err(TrialError::Item)?;
-        }
+    let needed = Needed {
+        capability: Capability::TestsItem,
+        what: "item testing",
+        minor: 1,
+    };
+    if let Some(item_schema) =
+        check(plugin, spec.type_id, needed)?.and_then(|t| t.item_schema.as_ref())
+    {
+        schema::validate(
+            &format!("settings of item {:?}", item.name),
+            item_schema,
+            &item.settings,
+        )
+        .map_err(TrialError::Item)?;
     }
-    let connector = create_in(
-        plugin,
-        spec,
-        Arc::new(DiscardSink),
-        tokio::runtime::Handle::current(),
-    )?;
-    connector.connect().await?;
-    let read = connector
-        .test_item(Item {
-            name: item.name.as_str().into(),
-            enabled: true,
-            scan_mode: item.scan_mode.as_str().into(),
-            settings: item.settings.to_string().into(),
-        })
-        .await;
-    if let Err(e) = connector.disconnect().await {
-        tracing::warn!(parent: connector.span(), "after the item test: {e}");
-    }
-    Ok(read?)
+    let item = Item {
+        name: item.name.as_str().into(),
+        enabled: true,
+        scan_mode: item.scan_mode.as_str().into(),
+        settings: item.settings.to_string().into(),
+    };
+    on_connector(plugin, spec, |c| async move { c.test_item(item).await }).await
 }
 
 /// Connects a connector of `spec.type_id` made for the purpose, lists the nodes under
@@ -113,33 +150,14 @@ pub async fn browse(
     spec: ConnectorSpec<'_>,
     request: &BrowseRequest,
 ) -> Result<Vec<BrowsedNode>, TrialError> {
-    if let Some(t) = plugin.manifest().connector_type(spec.type_id) {
-        if t.kind != ConnectorKind::South {
-            return Err(TrialError::NotSouth {
-                type_id: spec.type_id.to_string(),
-            });
-        }
-        if !t.capabilities.contains(&Capability::Browses) {
-            return Err(TrialError::NotSupported(not_supported(
-                plugin,
-                spec.type_id,
-                "browsing",
-                (2, "Browses"),
-            )));
-        }
-    }
-    let connector = create_in(
-        plugin,
-        spec,
-        Arc::new(DiscardSink),
-        tokio::runtime::Handle::current(),
-    )?;
-    connector.connect().await?;
-    let nodes = connector.browse(request).await;
-    if let Err(e) = connector.disconnect().await {
-        tracing::warn!(parent: connector.span(), "after browsing: {e}");
-    }
-    Ok(nodes?)
+    let needed = Needed {
+        capability: Capability::Browses,
+        what: "browsing",
+        minor: 2,
+    };
+    check(plugin, spec.type_id, needed)?;
+    let request = request.clone();
+    on_connector(plugin, spec, |c| async move { c.browse(&request).await }).await
 }
 
 /// Why a type without a capability cannot do `what`, naming its plugin and, for a plugin built

@@ -51,21 +51,7 @@ impl Connector for OpcuaSouth {
 
     async fn connect(&mut self) -> Result<()> {
         self.disconnect().await?;
-        let (state, shared, id) = (
-            self.ctx.state_dir(),
-            self.ctx.plugin_dir(),
-            self.ctx.connector_id(),
-        );
-        let live = session::open(
-            &self.settings.connection,
-            session::Folders {
-                state: &state,
-                shared: &shared,
-                connector_id: &id,
-            },
-            &self.ctx,
-        )
-        .await?;
+        let live = session::open_for(&self.settings.connection, &self.ctx).await?;
         let server_limit = nodes::operation_limit(
             &live.session,
             opcua::types::VariableId::Server_ServerCapabilities_OperationLimits_MaxNodesPerRead,

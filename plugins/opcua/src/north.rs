@@ -49,21 +49,7 @@ impl Connector for OpcuaNorth {
 
     async fn connect(&mut self) -> Result<()> {
         self.disconnect().await?;
-        let (state, shared, id) = (
-            self.ctx.state_dir(),
-            self.ctx.plugin_dir(),
-            self.ctx.connector_id(),
-        );
-        let live = session::open(
-            &self.settings.connection,
-            session::Folders {
-                state: &state,
-                shared: &shared,
-                connector_id: &id,
-            },
-            &self.ctx,
-        )
-        .await?;
+        let live = session::open_for(&self.settings.connection, &self.ctx).await?;
         let limit = nodes::operation_limit(
             &live.session,
             VariableId::Server_ServerCapabilities_OperationLimits_MaxNodesPerWrite,

@@ -29,7 +29,7 @@ impl Live {
 
 /// Where the connector keeps its certificates: its own in its state folder (unless given), the
 /// trust list shared by the plugin's connectors.
-pub struct Folders<'a> {
+struct Folders<'a> {
     /// The connector's state folder.
     pub state: &'a Path,
     /// The plugin's shared folder: `pki/trusted`, `pki/rejected`.
@@ -38,9 +38,20 @@ pub struct Folders<'a> {
     pub connector_id: &'a str,
 }
 
+/// [`open`] for the connector of `ctx`: its state folder, its plugin's shared folder, its id.
+pub async fn open_for(settings: &Connection, ctx: &Context) -> Result<Live> {
+    let (state, shared, id) = (ctx.state_dir(), ctx.plugin_dir(), ctx.connector_id());
+    let folders = Folders {
+        state: &state,
+        shared: &shared,
+        connector_id: &id,
+    };
+    open(settings, folders, ctx).await
+}
+
 /// Connects and activates a session, or fails with an error that names the server and says
 /// what to do.
-pub async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) -> Result<Live> {
+async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) -> Result<Live> {
     let url = settings.url.as_str();
     let pki = folders.shared.join("pki");
     let (cert, key) = match &settings.certificate {
@@ -106,7 +117,9 @@ pub async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) ->
                 Ok(
                     SessionPollResult::ConnectionLost(code)
                     | SessionPollResult::ReconnectFailed(code),
-                ) => {
+                )
+                | Err(code) => {
+                    // Before the session opened, its opener hears why; after, the engine.
                     match first.take() {
                         Some(tx) => {
                             let _ = tx.send(Err(code));
@@ -119,18 +132,6 @@ pub async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) ->
                     return;
                 }
                 Ok(_) => {}
-                Err(code) => {
-                    match first.take() {
-                        Some(tx) => {
-                            let _ = tx.send(Err(code));
-                        }
-                        None => lost.connection_lost(format!(
-                            "OPC UA server {server}: {}",
-                            crate::convert::status_text(code)
-                        )),
-                    }
-                    return;
-                }
             }
         }
     })?;
