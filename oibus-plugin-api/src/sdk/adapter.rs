@@ -222,6 +222,15 @@ impl<T: super::Connector> DynConnector for Adapter<T> {
     }
 }
 
+/// `fut` with its success turned into the FFI type the vtable returns (`Vec` into `RVec`…).
+fn converted<T, R>(fut: FfiResultFuture<T>) -> FfiResultFuture<R>
+where
+    T: Send + 'static,
+    R: From<T> + Send + 'static,
+{
+    async_ffi::FutureExt::into_ffi(async move { fut.await.map(R::from) })
+}
+
 /// The FFI connector handed to the host: calls run one at a time on the plugin runtime, with the
 /// connector's logging.
 pub(crate) struct FfiAdapter {
@@ -308,14 +317,7 @@ impl FfiConnector for FfiAdapter {
     ) -> FfiResultFuture<ROption<Timestamp>> {
         let items = items.into_vec();
         let fut = self.call("history_query", move |c| c.history_query(items, start, end));
-        async_ffi::FutureExt::into_ffi(async move {
-            match fut.await {
-                abi_stable::std_types::RResult::ROk(t) => {
-                    abi_stable::std_types::RResult::ROk(t.into())
-                }
-                abi_stable::std_types::RResult::RErr(e) => abi_stable::std_types::RResult::RErr(e),
-            }
-        })
+        converted(fut)
     }
     fn subscribe(&self, items: RVec<Item>) -> FfiResultFuture<()> {
         let items = items.into_vec();
@@ -328,24 +330,10 @@ impl FfiConnector for FfiAdapter {
     fn browse(&self, request: RString) -> FfiResultFuture<RString> {
         let request = request.into_string();
         let fut = self.call("browse", move |c| c.browse(request));
-        async_ffi::FutureExt::into_ffi(async move {
-            match fut.await {
-                abi_stable::std_types::RResult::ROk(v) => {
-                    abi_stable::std_types::RResult::ROk(v.into())
-                }
-                abi_stable::std_types::RResult::RErr(e) => abi_stable::std_types::RResult::RErr(e),
-            }
-        })
+        converted(fut)
     }
     fn test_item(&self, item: Item) -> FfiResultFuture<RVec<OibusValue>> {
         let fut = self.call("test_item", move |c| c.test_item(item));
-        async_ffi::FutureExt::into_ffi(async move {
-            match fut.await {
-                abi_stable::std_types::RResult::ROk(v) => {
-                    abi_stable::std_types::RResult::ROk(v.into())
-                }
-                abi_stable::std_types::RResult::RErr(e) => abi_stable::std_types::RResult::RErr(e),
-            }
-        })
+        converted(fut)
     }
 }
