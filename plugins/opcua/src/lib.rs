@@ -101,9 +101,7 @@ impl OpcuaSouth {
         items: &[SouthItem<ItemSettings>],
     ) -> Result<(Vec<OibusValue>, Option<PluginError>)> {
         let url = self.settings.connection.url.clone();
-        let live = self.live.as_ref().ok_or_else(|| {
-            PluginError::connection_lost(format!("OPC UA server {url}: not connected"))
-        })?;
+        let session = session::of(&self.live, &url)?;
         let mut values = Vec::with_capacity(items.len());
         let mut failed = None;
         let mut fail = |ctx: &Context, name: &str, why: String| {
@@ -114,7 +112,7 @@ impl OpcuaSouth {
         // Node ids first: an item whose id does not parse fails alone.
         let mut readable = Vec::with_capacity(items.len());
         for item in items {
-            match nodes::parse(&live.session, &item.settings.node_id).await {
+            match nodes::parse(&session, &item.settings.node_id).await {
                 Ok(id) => readable.push((item, id)),
                 Err(why) => fail(&self.ctx, &item.name, why),
             }
@@ -124,7 +122,7 @@ impl OpcuaSouth {
             let group = &readable[at..(at + self.per_read).min(readable.len())];
             let ids: Vec<ReadValueId> = group.iter().map(|(_, id)| id.clone().into()).collect();
             let read_at = Timestamp::now();
-            let read = match live.session.read(&ids, TimestampsToReturn::Both, 0.0).await {
+            let read = match session.read(&ids, TimestampsToReturn::Both, 0.0).await {
                 Ok(read) => read,
                 // A server may advertise more nodes per Read than its message size allows:
                 // halve the groups, for this and every later scan of this connection.
@@ -215,14 +213,7 @@ impl QueriesHistory for OpcuaSouth {
     ) -> Result<Option<Timestamp>> {
         let url = self.settings.connection.url.clone();
         let per_page = self.settings.history_values_per_read;
-        let session = match &self.live {
-            Some(live) => live.session.clone(),
-            None => {
-                return Err(PluginError::connection_lost(format!(
-                    "OPC UA server {url}: not connected"
-                )));
-            }
-        };
+        let session = session::of(&self.live, &url)?;
         let mut newest = None;
         for item in items {
             let fail =
@@ -253,14 +244,7 @@ impl QueriesSubscription for OpcuaSouth {
     /// each connection); values are handed over as the server publishes them.
     async fn subscribe(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
         let url = self.settings.connection.url.clone();
-        let session = match &self.live {
-            Some(live) => live.session.clone(),
-            None => {
-                return Err(PluginError::connection_lost(format!(
-                    "OPC UA server {url}: not connected"
-                )));
-            }
-        };
+        let session = session::of(&self.live, &url)?;
         if self.subscription.is_none() {
             self.subscription = Some(
                 subscription::Subscription::create(&session, &self.settings, &self.ctx).await?,
@@ -292,10 +276,8 @@ impl Browses for OpcuaSouth {
     /// Lists the objects and variables under a node (the Objects folder by default).
     async fn browse(&mut self, request: &BrowseRequest) -> Result<Vec<BrowsedNode>> {
         let url = self.settings.connection.url.clone();
-        let live = self.live.as_ref().ok_or_else(|| {
-            PluginError::connection_lost(format!("OPC UA server {url}: not connected"))
-        })?;
-        browse::browse(&live.session, request, &url).await
+        let session = session::of(&self.live, &url)?;
+        browse::browse(&session, request, &url).await
     }
 }
 

@@ -90,11 +90,7 @@ impl OpcuaNorth {
     /// The data types of `nodes` not known yet, read in one request per `per_write` nodes.
     async fn learn_types(&mut self, nodes: &[NodeId]) -> Result<()> {
         let url = self.settings.connection.url.clone();
-        let Some(live) = &self.live else {
-            return Err(PluginError::connection_lost(format!(
-                "OPC UA server {url}: not connected"
-            )));
-        };
+        let session = session::of(&self.live, &url)?;
         let mut seen = std::collections::HashSet::new();
         let unknown: Vec<NodeId> = nodes
             .iter()
@@ -106,8 +102,7 @@ impl OpcuaNorth {
                 .iter()
                 .map(|n| ReadValueId::new(n.clone(), AttributeId::DataType))
                 .collect();
-            let answers = live
-                .session
+            let answers = session
                 .read(&read, TimestampsToReturn::Neither, 0.0)
                 .await
                 .map_err(|e| {
@@ -144,12 +139,7 @@ impl HandlesValues for OpcuaNorth {
     /// is written), then writes them in groups and checks each node's status code.
     async fn handle_values(&mut self, values: Vec<OibusValue>) -> Result<()> {
         let url = self.settings.connection.url.clone();
-        let Some(live) = &self.live else {
-            return Err(PluginError::connection_lost(format!(
-                "OPC UA server {url}: not connected"
-            )));
-        };
-        let session = live.session.clone();
+        let session = session::of(&self.live, &url)?;
         let refuse = |v: &OibusValue, node: &str, why: String| {
             PluginError::permanent(format!(
                 "point {:?} (node {node}): {why}",
@@ -216,13 +206,10 @@ pub fn variant(value: &DataValue, t: DataTypeId) -> std::result::Result<Variant,
             other => Err(format!("{} is not an integer", show(other))),
         }
     };
-    let fit = |n: i128, name: &str, ok: bool| {
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("{n} does not fit in a {name}"))
-        }
-    };
+    /// An integer as the node's integer type, or why it does not fit.
+    fn fit<T: TryFrom<i128>>(n: i128, name: &str) -> std::result::Result<T, String> {
+        T::try_from(n).map_err(|_| format!("{n} does not fit in a {name}"))
+    }
     Ok(match t {
         D::Boolean => match value {
             DataValue::Bool(b) => Variant::Boolean(*b),
@@ -230,46 +217,14 @@ pub fn variant(value: &DataValue, t: DataTypeId) -> std::result::Result<Variant,
             DataValue::Int(1) => Variant::Boolean(true),
             other => return Err(format!("{} is not a Boolean", show(other))),
         },
-        D::SByte => {
-            let n = integer(value)?;
-            fit(n, "SByte", i8::try_from(n).is_ok())?;
-            Variant::SByte(n as i8)
-        }
-        D::Byte => {
-            let n = integer(value)?;
-            fit(n, "Byte", u8::try_from(n).is_ok())?;
-            Variant::Byte(n as u8)
-        }
-        D::Int16 => {
-            let n = integer(value)?;
-            fit(n, "Int16", i16::try_from(n).is_ok())?;
-            Variant::Int16(n as i16)
-        }
-        D::UInt16 => {
-            let n = integer(value)?;
-            fit(n, "UInt16", u16::try_from(n).is_ok())?;
-            Variant::UInt16(n as u16)
-        }
-        D::Int32 => {
-            let n = integer(value)?;
-            fit(n, "Int32", i32::try_from(n).is_ok())?;
-            Variant::Int32(n as i32)
-        }
-        D::UInt32 => {
-            let n = integer(value)?;
-            fit(n, "UInt32", u32::try_from(n).is_ok())?;
-            Variant::UInt32(n as u32)
-        }
-        D::Int64 => {
-            let n = integer(value)?;
-            fit(n, "Int64", i64::try_from(n).is_ok())?;
-            Variant::Int64(n as i64)
-        }
-        D::UInt64 => {
-            let n = integer(value)?;
-            fit(n, "UInt64", u64::try_from(n).is_ok())?;
-            Variant::UInt64(n as u64)
-        }
+        D::SByte => Variant::SByte(fit(integer(value)?, "SByte")?),
+        D::Byte => Variant::Byte(fit(integer(value)?, "Byte")?),
+        D::Int16 => Variant::Int16(fit(integer(value)?, "Int16")?),
+        D::UInt16 => Variant::UInt16(fit(integer(value)?, "UInt16")?),
+        D::Int32 => Variant::Int32(fit(integer(value)?, "Int32")?),
+        D::UInt32 => Variant::UInt32(fit(integer(value)?, "UInt32")?),
+        D::Int64 => Variant::Int64(fit(integer(value)?, "Int64")?),
+        D::UInt64 => Variant::UInt64(fit(integer(value)?, "UInt64")?),
         D::Float | D::Double => {
             let f = match value {
                 DataValue::Int(n) => *n as f64,

@@ -27,6 +27,13 @@ impl Live {
     }
 }
 
+/// The session of `live`, or the error of a connector not connected to `url`.
+pub fn of(live: &Option<Live>, url: &str) -> Result<Arc<Session>> {
+    live.as_ref()
+        .map(|l| l.session.clone())
+        .ok_or_else(|| PluginError::connection_lost(format!("OPC UA server {url}: not connected")))
+}
+
 /// Where the connector keeps its certificates: its own in its state folder (unless given), the
 /// trust list shared by the plugin's connectors.
 struct Folders<'a> {
