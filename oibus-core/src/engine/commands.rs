@@ -756,13 +756,23 @@ fn test_connection(
     });
 }
 
-fn test_item(
+/// Runs `run` on the connector type of a South trial in a task, and replies with what it gave.
+fn south_trial<T, F>(
     engine: &Engine,
     type_id: String,
     settings: serde_json::Value,
-    item: connector::TrialItem,
-    reply: Reply<Vec<OibusValue>>,
-) {
+    reply: Reply<T>,
+    run: F,
+) where
+    T: Send + 'static,
+    F: for<'a> FnOnce(
+            &'a LoadedPlugin,
+            ConnectorSpec<'a>,
+        )
+            -> futures_util::future::BoxFuture<'a, Result<T, connector::TrialError>>
+        + Send
+        + 'static,
+{
     let trial = match Trial::new(engine, ConnectorKind::South, &type_id, &settings) {
         Ok(t) => t,
         Err(e) => {
@@ -772,7 +782,7 @@ fn test_item(
     };
     tokio::spawn(async move {
         let result = match trial.spec(&type_id, &settings) {
-            Ok(spec) => connector::test_item(&trial.plugin, spec, &item).await,
+            Ok(spec) => run(&trial.plugin, spec).await,
             Err(e) => Err(e.into()),
         };
         let _ = reply.send(result.map_err(|e| match e {
@@ -783,6 +793,18 @@ fn test_item(
     });
 }
 
+fn test_item(
+    engine: &Engine,
+    type_id: String,
+    settings: serde_json::Value,
+    item: connector::TrialItem,
+    reply: Reply<Vec<OibusValue>>,
+) {
+    south_trial(engine, type_id, settings, reply, move |plugin, spec| {
+        Box::pin(async move { connector::test_item(plugin, spec, &item).await })
+    });
+}
+
 fn browse(
     engine: &Engine,
     type_id: String,
@@ -790,22 +812,8 @@ fn browse(
     request: oibus_plugin_api::BrowseRequest,
     reply: Reply<Vec<oibus_plugin_api::BrowsedNode>>,
 ) {
-    let trial = match Trial::new(engine, ConnectorKind::South, &type_id, &settings) {
-        Ok(t) => t,
-        Err(e) => {
-            let _ = reply.send(Err(e));
-            return;
-        }
-    };
-    tokio::spawn(async move {
-        let result = match trial.spec(&type_id, &settings) {
-            Ok(spec) => connector::browse(&trial.plugin, spec, &request).await,
-            Err(e) => Err(e.into()),
-        };
-        let _ = reply.send(result.map_err(|e| match e {
-            connector::TrialError::NotSouth { .. } => ApiError::bad_request(e.to_string()),
-            other => failed(other),
-        }));
+    south_trial(engine, type_id, settings, reply, move |plugin, spec| {
+        Box::pin(async move { connector::browse(plugin, spec, &request).await })
     });
 }
 
