@@ -475,6 +475,72 @@ fn two_thousand_nodes_are_read_each_scan_in_requests_the_size_the_settings_allow
     }
 }
 
+/// Puts the server's certificate in the workspace's trust list, as an operator who got it from
+/// its administrator would (under the name a refused connection gives it).
+fn trust_beforehand(ws: &Workspace, server: &OpcuaServer) {
+    let trusted = ws.data().join("plugin-data/oibus-opcua/pki/trusted");
+    fs::create_dir_all(&trusted).unwrap();
+    let probe = oibus_tests::test_connection(
+        "oibus_opcua",
+        "opcua",
+        &format!(
+            r#"{{"url": "{}", "security_mode": "sign", "security_policy": "basic256sha256"}}"#,
+            server.url()
+        ),
+    );
+    let name = probe
+        .1
+        .split("rejected/")
+        .nth(1)
+        .and_then(|rest| rest.split(": to trust it").next())
+        .unwrap_or_else(|| panic!("{probe:?}"))
+        .to_string();
+    fs::copy(server.certificate(), trusted.join(&name)).unwrap();
+}
+
+#[test]
+fn subscribed_values_flow_without_a_gap_while_the_secure_channel_is_renewed() {
+    let server = OpcuaServer::start(&["--secure"]);
+    let ws = Workspace::new(PLUGINS);
+    trust_beforehand(&ws, &server);
+    // Keys asked for 2 s: the gateway renews them every 1.5 s.
+    ws.config(&config(
+        &format!(
+            r#"url = "{}", security_mode = "sign-and-encrypt", security_policy = "basic256sha256", secure_channel_lifetime_ms = 2000, publishing_interval_ms = 100"#,
+            server.url()
+        ),
+        &[
+            r#"{ name = "counter", scan_mode = "subscription", settings = { node_id = "ns=2;i=1001", sampling_interval_ms = 50 } }"#.to_string(),
+            item("renewals", "ns=2;s=Plant.ChannelRenewals"),
+        ],
+    ));
+    let mut engine = ws.start();
+    let renewals = |ws: &Workspace| {
+        by_point(ws)
+            .get("renewals")
+            .and_then(|v| v.last().cloned())
+            .map_or(0, |v| match v.value {
+                DataValue::Int(n) => n,
+                ref other => panic!("{other:?}"),
+            })
+    };
+    // The server counts renewals of every client's channel: only this gateway's here.
+    engine.wait_until("four renewals", Duration::from_secs(60), |_| {
+        renewals(&ws) >= 4
+    });
+    engine.stop();
+    let counts: Vec<i64> = by_point(&ws)["counter"]
+        .iter()
+        .map(|v| match v.value {
+            DataValue::Int(n) => n,
+            ref other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(counts.len() >= 40, "{counts:?}");
+    // Every change the server made reached the North, in order, over one connection.
+    assert!(counts.windows(2).all(|w| w[1] == w[0] + 1), "{counts:?}");
+}
+
 #[test]
 fn a_signed_session_with_a_user_certificate_reads() {
     let server = OpcuaServer::start(&["--secure"]);
@@ -512,26 +578,7 @@ fn a_signed_session_with_a_user_certificate_reads() {
         ),
         &[item("double", "ns=2;s=Plant.Double")],
     ));
-    // The server's certificate is trusted beforehand, as an operator who got it from its
-    // administrator would.
-    let trusted = ws.data().join("plugin-data/oibus-opcua/pki/trusted");
-    fs::create_dir_all(&trusted).unwrap();
-    let probe = oibus_tests::test_connection(
-        "oibus_opcua",
-        "opcua",
-        &format!(
-            r#"{{"url": "{}", "security_mode": "sign", "security_policy": "basic256sha256"}}"#,
-            server.url()
-        ),
-    );
-    let name = probe
-        .1
-        .split("rejected/")
-        .nth(1)
-        .and_then(|rest| rest.split(": to trust it").next())
-        .unwrap_or_else(|| panic!("{probe:?}"))
-        .to_string();
-    fs::copy(server.certificate(), trusted.join(&name)).unwrap();
+    trust_beforehand(&ws, &server);
     let mut engine = ws.start();
     engine.wait_until("values", Duration::from_secs(60), |_| {
         by_point(&ws).get("double").is_some_and(|v| v.len() >= 2)
@@ -541,6 +588,73 @@ fn a_signed_session_with_a_user_certificate_reads() {
         by_point(&ws)["double"]
             .iter()
             .all(|v| v.value == DataValue::Float(2.5))
+    );
+}
+
+#[test]
+fn every_security_policy_reads_in_each_mode_once_the_certificate_is_trusted() {
+    let server = OpcuaServer::start(&["--secure"]);
+    let ws = Workspace::new(&["oibus_opcua"]);
+    let data = ws.data().to_string_lossy().into_owned();
+    let plugins = ws.path("plugins").to_string_lossy().into_owned();
+    // `oibus test-item` on Plant.Double, with the workspace's data folder (its trust list).
+    let read = |policy: &str, mode: &str| {
+        let settings = format!(
+            r#"{{"url": "{}", "security_mode": "{mode}", "security_policy": "{policy}"}}"#,
+            server.url()
+        );
+        oibus_tests::run_oibus(&[
+            "test-item",
+            "--type",
+            "opcua",
+            "--timeout",
+            "20",
+            "--settings",
+            &settings,
+            "--item",
+            r#"{"name": "double", "settings": {"node_id": "ns=2;s=Plant.Double"}}"#,
+            "--json",
+            "--plugins",
+            &plugins,
+            "--data",
+            &data,
+        ])
+    };
+    // The first connection is refused, naming the file to move; the operator moves it.
+    let (code, _, err) = read("aes128-sha256-rsaoaep", "sign");
+    assert_eq!(code, 1, "{err}");
+    let saved = err
+        .split("it was saved as ")
+        .nth(1)
+        .and_then(|rest| rest.split_once(": to trust it, move it to "))
+        .and_then(|(from, to)| {
+            Some((
+                from.to_string(),
+                format!("{}.der", to.split_once(".der")?.0),
+            ))
+        })
+        .unwrap_or_else(|| panic!("{err}"));
+    fs::rename(&saved.0, &saved.1).unwrap_or_else(|e| panic!("{saved:?}: {e}"));
+    for policy in [
+        "basic256sha256",
+        "aes128-sha256-rsaoaep",
+        "aes256-sha256-rsapss",
+    ] {
+        for mode in ["sign", "sign-and-encrypt"] {
+            let (code, out, err) = read(policy, mode);
+            assert_eq!(code, 0, "{policy} {mode}: {err}");
+            let values: Vec<OibusValue> =
+                serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+            assert_eq!(values.len(), 1, "{out}");
+            assert_eq!(values[0].value, DataValue::Float(2.5), "{policy} {mode}");
+        }
+    }
+    // A policy with no security mode is refused before anything connects, naming both.
+    let (code, _, err) = read("aes256-sha256-rsapss", "none");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("security_policy \"aes256-sha256-rsapss\" needs security_mode"),
+        "{err}"
     );
 }
 

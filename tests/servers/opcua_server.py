@@ -15,11 +15,13 @@ Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
   Plant.Square     0.0 and 10.0 in turn, every 100 ms (for deadbands: asyncua compares a
                    sample with the previous sample, not with the last value it reported)
   g=72962b91-fa75-4ae6-8d28-b404dc7daf63 "GuidNode" 1.0;  b=AQKr "OpaqueNode" "opaque"
+  Plant.ChannelRenewals  how many secure channels clients renewed so far (updated every 100 ms)
   Plant.History    historized; --history N values 0.0, 1.0, ... one a second up to now
   Plant.Many.0 .. Plant.Many.<N-1>  Doubles equal to their index (--many N)
 
 --pki DIR: the server's certificate and key are DIR/server_cert.der and DIR/server_key.pem
-(made on the first start), and Basic256Sha256 Sign and SignAndEncrypt are offered beside None.
+(made on the first start), and Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss,
+each in Sign and SignAndEncrypt, are offered beside None.
 --page N: a history read returns at most N values and a continuation point for the rest (asyncua
 only pages at its own response-size cap: this store pages at the client's NumValuesPerNode).
 """
@@ -39,6 +41,7 @@ from asyncua.crypto.cert_gen import (
 )
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.history import HistoryDict
+from asyncua.common.connection import SecureConnection
 from asyncua.server.user_managers import UserManager
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -84,6 +87,21 @@ class PagingHistory(HistoryDict):
         if datavalue.SourceTimestamp is None:
             datavalue.SourceTimestamp = datavalue.ServerTimestamp or datetime.now(timezone.utc)
         return await super().save_node_value(node_id, datavalue)
+
+
+RENEWALS = 0
+_open = SecureConnection.open
+
+
+def _counting_open(self, params, server):
+    """SecureConnection.open, counting the secure channels renewed (OpenSecureChannel Renew)."""
+    global RENEWALS
+    if params.RequestType == ua.SecurityTokenRequestType.Renew:
+        RENEWALS += 1
+    return _open(self, params, server)
+
+
+SecureConnection.open = _counting_open
 
 
 def certificate(pki: Path):
@@ -134,8 +152,9 @@ async def main():
         await server.load_certificate(str(cert))
         await server.load_private_key(str(key))
         policies += [
-            ua.SecurityPolicyType.Basic256Sha256_Sign,
-            ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
+            getattr(ua.SecurityPolicyType, f"{policy}_{mode}")
+            for policy in ("Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss")
+            for mode in ("Sign", "SignAndEncrypt")
         ]
     server.set_security_policy(policies)
     tokens = [ua.UserNameIdentityToken, ua.X509IdentityToken]
@@ -180,6 +199,9 @@ async def main():
     await plant.add_variable(
         ua.NodeId(b"\x01\x02\xab", ns, ua.NodeIdType.ByteString), "OpaqueNode", "opaque", VT.String
     )
+    renewals = await plant.add_variable(
+        ua.NodeId("Plant.ChannelRenewals", ns), "ChannelRenewals", 0, VT.UInt32
+    )
     history = await plant.add_variable(ua.NodeId("Plant.History", ns), "History", 0.0, VT.Double)
     await server.historize_node_data_change(history, period=None, count=0)
     await server.historize_node_data_change(temperature, period=None, count=0)
@@ -206,6 +228,7 @@ async def main():
             await temperature.write_value(20.0 + math.sin(k / 10), VT.Double)
             await counter.write_value(k, VT.Int32)
             await square.write_value(10.0 * (k % 2), VT.Double)
+            await renewals.write_value(RENEWALS, VT.UInt32)
     finally:
         await server.stop()
 

@@ -79,6 +79,7 @@ async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) -> Res
         .trust_server_certs(false)
         .session_timeout(settings.session_timeout_ms)
         .request_timeout(Duration::from_millis(settings.request_timeout_ms))
+        .channel_lifetime(settings.secure_channel_lifetime_ms)
         // The engine reconnects, with its own back-off: the client never does.
         .session_retry_limit(0)
         .keep_alive_interval(Duration::from_secs(5))

@@ -80,6 +80,11 @@ pub struct Connection {
     #[serde(default = "default_request_timeout")]
     #[schemars(range(min = 1))]
     pub request_timeout_ms: u64,
+    /// Lifetime asked for the secure channel's keys, in milliseconds; the gateway renews them
+    /// at three quarters of it, without interrupting reads or subscriptions.
+    #[serde(default = "default_channel_lifetime")]
+    #[schemars(range(min = 1000))]
+    pub secure_channel_lifetime_ms: u32,
 }
 
 fn default_publishing() -> u64 {
@@ -95,6 +100,9 @@ fn default_session_timeout() -> u32 {
 }
 fn default_request_timeout() -> u64 {
     10_000
+}
+fn default_channel_lifetime() -> u32 {
+    3_600_000
 }
 
 /// Message security.
