@@ -215,6 +215,21 @@ fn check_accepts_the_demos_and_names_every_problem_of_a_bad_configuration() {
         assert_eq!(code, 0, "{}: {out}{err}", path.display());
         assert!(out.contains(": ok ("), "{out}");
     }
+    // A connector whose type no plugin of the folder provides: the engine would start and let
+    // it wait, and the check says so, naming it, with exit code 1.
+    let waiting = data.path().join("waiting.toml");
+    fs::write(
+        &waiting,
+        "[[north]]\nid = \"files\"\ntype = \"file-writer-pro\"\nsettings = {}\n",
+    )
+    .unwrap();
+    let (code, out, err) = check(Some(&waiting));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(r#"1 connector(s) would wait for a plugin that provides their type: north "files" (type "file-writer-pro")"#)
+            && !out.contains(": ok"),
+        "{out}"
+    );
     // A bad configuration: every problem, each naming the connector and the field.
     let bad = data.path().join("bad.toml");
     let text = fs::read_to_string(examples.join("mqtt-demo.toml"))

@@ -393,6 +393,8 @@ fn the_address_space_is_browsed_and_pasted_items_read_at_once() {
         "  Counter  (variable, Int32)  ns=2;i=1001",
         "  DateTime  (variable, DateTime)  ns=2;s=Plant.DateTime",
         "  GuidNode  (variable, Double)  ns=2;g=72962b91-fa75-4ae6-8d28-b404dc7daf63",
+        "  DoubleArray  (variable, Double[])  ns=2;s=Plant.DoubleArray",
+        "  Text  (variable, LocalizedText, not readable as an item)  ns=2;s=Plant.Text",
     ] {
         assert!(out.lines().any(|l| l == line), "{line:?} in\n{out}");
     }
@@ -410,6 +412,13 @@ fn the_address_space_is_browsed_and_pasted_items_read_at_once() {
         tables.contains("[[south.items]]\nname = \"Counter\"\nscan_mode = \"every-second\"\nsettings = { node_id = \"ns=2;i=1001\" }\n"),
         "{tables}"
     );
+    // A variable no item can read is left out, as a comment saying why.
+    assert!(
+        tables.contains(
+            "# Text (ns=2;s=Plant.Text): its LocalizedText values are not readable as an item\n"
+        ) && !tables.contains("name = \"Text\""),
+        "{tables}"
+    );
     let ws = Workspace::new(PLUGINS);
     ws.config(&format!(
         "{FAST_RECONNECT}{EVERY_SECOND}\n{RECORDING_NORTH}\n[[south]]\nid = \"ua\"\ntype = \"opcua\"\nquery = \"last-point\"\nsettings = {{ url = \"{}\" }}\n\n{tables}",
@@ -422,6 +431,14 @@ fn the_address_space_is_browsed_and_pasted_items_read_at_once() {
             .iter()
             .all(|p| got.contains_key(*p))
     });
+    // Every pasted item reads.
+    let status = engine.connector("ua").unwrap();
+    assert!(
+        status["failed_items"]
+            .as_object()
+            .is_none_or(|f| f.is_empty()),
+        "{status}"
+    );
     // Through the admin API too, with every node's item settings.
     let api = oibus_tests::api::Api::of(&ws, &mut engine);
     let (code, answer) = api.post(
@@ -655,6 +672,170 @@ fn every_security_policy_reads_in_each_mode_once_the_certificate_is_trusted() {
     assert!(
         err.contains("security_policy \"aes256-sha256-rsapss\" needs security_mode"),
         "{err}"
+    );
+}
+
+/// `oibus ARGS… --plugins --data` of the workspace: exit code, output, errors.
+fn cli(ws: &Workspace, args: &[&str]) -> (i32, String, String) {
+    let (plugins, data) = (ws.path("plugins"), ws.data());
+    let mut all = args.to_vec();
+    all.extend([
+        "--plugins",
+        plugins.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    oibus_tests::run_oibus(&all)
+}
+
+/// From an error naming a file to move or give (`… {before} PATH …`), the path.
+fn named_file(error: &str, before: &str) -> std::path::PathBuf {
+    let rest = error
+        .split(before)
+        .nth(1)
+        .unwrap_or_else(|| panic!("{error}"));
+    let end = rest.find(".der").unwrap_or_else(|| panic!("{error}")) + 4;
+    rest[..end].into()
+}
+
+#[test]
+fn a_server_that_checks_clients_trusts_the_gateway_once_for_tests_browsing_and_connectors() {
+    let ws = Workspace::new(PLUGINS);
+    let server_trusts = ws.path("server-trusts");
+    let server = OpcuaServer::start(&[
+        "--secure",
+        "--trust-clients",
+        server_trusts.to_str().unwrap(),
+    ]);
+    let secure = format!(
+        r#""url": "{}", "security_mode": "sign-and-encrypt", "security_policy": "basic256sha256""#,
+        server.url()
+    );
+    let settings = format!("{{{secure}}}");
+    let test = || {
+        cli(
+            &ws,
+            &[
+                "test-connection",
+                "--type",
+                "opcua",
+                "--timeout",
+                "20",
+                "--settings",
+                &settings,
+            ],
+        )
+    };
+    // First the server's certificate, refused here, is named: the operator moves it.
+    let (code, _, err) = test();
+    assert_eq!(code, 1, "{err}");
+    let rejected = named_file(&err, "it was saved as ");
+    let trusted = named_file(&err, "move it to ");
+    assert_eq!(
+        fs::read(&rejected).unwrap(),
+        fs::read(server.certificate()).unwrap()
+    );
+    fs::rename(&rejected, &trusted).unwrap();
+    // Then the server refuses the gateway's: the error names the file to give it.
+    let (code, _, err) = test();
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("does not trust the gateway's certificate") && err.contains("thumbprint"),
+        "{err}"
+    );
+    let own = named_file(&err, "the gateway's certificate ");
+    assert_eq!(
+        own,
+        ws.data().join("plugin-data/oibus-opcua/pki/own/cert.der")
+    );
+    let made = fs::read(&own).unwrap();
+    assert!(!err.contains("private"), "no word of the key: {err}");
+    fs::create_dir_all(&server_trusts).unwrap();
+    fs::write(server_trusts.join("gateway.der"), &made).unwrap();
+    // Trusted once, for the connection test, browsing and the item test.
+    let (code, _, err) = test();
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = cli(
+        &ws,
+        &[
+            "browse",
+            "--type",
+            "opcua",
+            "--timeout",
+            "20",
+            "--settings",
+            &settings,
+            "--node",
+            "ns=2;s=Plant",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Plant.Double"), "{out}");
+    // A connector whose state folder holds the certificate an earlier release made for it
+    // keeps it (its URI is the connector's), so a server that trusts it goes on doing so.
+    let legacy = ws.data().join("connectors/legacy");
+    fs::create_dir_all(legacy.join("own")).unwrap();
+    fs::create_dir_all(legacy.join("private")).unwrap();
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=oibus-rs legacy",
+            "-outform",
+            "DER",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=URI:urn:oibus-rs:legacy,DNS:localhost",
+        ])
+        .args([
+            "-addext",
+            "keyUsage=critical,digitalSignature,nonRepudiation,keyEncipherment,dataEncipherment",
+        ])
+        .args(["-addext", "extendedKeyUsage=clientAuth,serverAuth"])
+        .arg("-keyout")
+        .arg(legacy.join("private/private.pem"))
+        .arg("-out")
+        .arg(legacy.join("own/cert.der"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl (scripts/test installs it)");
+    assert!(status.success());
+    fs::copy(
+        legacy.join("own/cert.der"),
+        server_trusts.join("legacy.der"),
+    )
+    .unwrap();
+    let south = |id: &str| {
+        format!(
+            "[[south]]\nid = \"{id}\"\ntype = \"opcua\"\nquery = \"last-point\"\nsettings = {{ url = \"{}\", security_mode = \"sign-and-encrypt\", security_policy = \"basic256sha256\" }}\nitems = [ {} ]\n",
+            server.url(),
+            item(&format!("{id}-double"), "ns=2;s=Plant.Double")
+        )
+    };
+    ws.config(&format!(
+        "{FAST_RECONNECT}{EVERY_SECOND}\n{}{}{RECORDING_NORTH}",
+        south("ua"),
+        south("legacy")
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("values of both", Duration::from_secs(60), |_| {
+        let got = by_point(&ws);
+        got.contains_key("ua-double") && got.contains_key("legacy-double")
+    });
+    engine.stop();
+    // One certificate, made once.
+    assert_eq!(fs::read(&own).unwrap(), made);
+    assert_eq!(
+        fs::read_dir(server_trusts.join("rejected")).map_or(0, |d| d.count()),
+        1
     );
 }
 

@@ -2,7 +2,7 @@
 for the OPC UA tests. Prints "ready PORT" once listening.
 
 Usage: opcua_server.py --port N [--pki DIR] [--user NAME:PASSWORD]... [--no-anonymous]
-                       [--history N] [--page N] [--many N]
+                       [--history N] [--page N] [--many N] [--trust-clients DIR]
 
 Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
   Plant.Bool True, Plant.SByte -5, Plant.Byte 5, Plant.Int16 -16, Plant.UInt16 16,
@@ -22,6 +22,8 @@ Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
 --pki DIR: the server's certificate and key are DIR/server_cert.der and DIR/server_key.pem
 (made on the first start), and Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss,
 each in Sign and SignAndEncrypt, are offered beside None.
+--trust-clients DIR: a client's certificate must be one of DIR/*.der (else refused with
+BadCertificateUntrusted and saved in DIR/rejected), and valid: its application URI, key usages.
 --page N: a history read returns at most N values and a continuation point for the rest (asyncua
 only pages at its own response-size cap: this store pages at the client's NumValuesPerNode).
 """
@@ -40,10 +42,13 @@ from asyncua.crypto.cert_gen import (
     generate_self_signed_app_certificate,
 )
 from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+from asyncua.common.utils import ServiceError
 from asyncua.server.history import HistoryDict
 from asyncua.common.connection import SecureConnection
 from asyncua.server.user_managers import UserManager
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -104,6 +109,29 @@ def _counting_open(self, params, server):
 SecureConnection.open = _counting_open
 
 
+class ClientTrustList:
+    """Accepts a client certificate only if it is valid (time range, application URI in its
+    subject alternative names, key usages) and its DER file is in DIR (read at each session, so
+    that an operator can add one while the server runs); a refused one is saved in DIR/rejected."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.basic = CertificateValidator(
+            CertificateValidatorOptions.EXT_VALIDATION | CertificateValidatorOptions.PEER_CLIENT
+        )
+
+    async def __call__(self, cert, app_description):
+        await self.basic(cert, app_description)
+        der = cert.public_bytes(Encoding.DER)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if any(f.read_bytes() == der for f in self.folder.glob("*.der")):
+            return
+        rejected = self.folder / "rejected"
+        rejected.mkdir(exist_ok=True)
+        (rejected / f"{cert.fingerprint(hashes.SHA1()).hex()}.der").write_bytes(der)
+        raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
+
+
 def certificate(pki: Path):
     """The server's certificate and key, made on the first start (SAN: its URI, localhost,
     127.0.0.1)."""
@@ -137,6 +165,7 @@ async def main():
     p.add_argument("--history", type=int, default=0)
     p.add_argument("--page", type=int, default=10000)
     p.add_argument("--many", type=int, default=0)
+    p.add_argument("--trust-clients")
     a = p.parse_args()
 
     users = dict(u.split(":", 1) for u in a.user)
@@ -157,6 +186,8 @@ async def main():
             for mode in ("Sign", "SignAndEncrypt")
         ]
     server.set_security_policy(policies)
+    if a.trust_clients:
+        server.set_certificate_validator(ClientTrustList(Path(a.trust_clients)))
     tokens = [ua.UserNameIdentityToken, ua.X509IdentityToken]
     if not a.no_anonymous:
         tokens.insert(0, ua.AnonymousIdentityToken)

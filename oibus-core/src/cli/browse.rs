@@ -78,6 +78,9 @@ fn tree(nodes: &[BrowsedNode], level: usize, out: &mut String) {
         if n.historizing {
             about.push("historized".into());
         }
+        if !n.is_readable() && n.data_type.is_some() {
+            about.push("not readable as an item".into());
+        }
         out.push_str(&format!(
             "{}{}  ({})  {}\n",
             "  ".repeat(level),
@@ -90,7 +93,7 @@ fn tree(nodes: &[BrowsedNode], level: usize, out: &mut String) {
 }
 
 /// A `[[south.items]]` table per readable node, named by the path of names from the listing's
-/// root.
+/// root (below the node browsed from); a node with values that no item can read is a comment.
 fn items(nodes: &[BrowsedNode], prefix: &str, scan_mode: &str, out: &mut String) {
     for n in nodes {
         let name = if prefix.is_empty() {
@@ -104,6 +107,11 @@ fn items(nodes: &[BrowsedNode], prefix: &str, scan_mode: &str, out: &mut String)
                 serde_json::Value::from(name.as_str()),
                 serde_json::Value::from(scan_mode),
                 super::reference::toml_inline(settings)
+            ));
+        } else if let Some(data_type) = &n.data_type {
+            out.push_str(&format!(
+                "# {name} ({}): its {data_type} values are not readable as an item\n\n",
+                n.id
             ));
         }
         items(&n.children, &name, scan_mode, out);
@@ -141,6 +149,30 @@ mod tests {
         assert_eq!(
             out,
             "Plant  (object)  ns=2;s=Plant\n  Speed  (variable, Double)  ns=2;s=Speed\n"
+        );
+    }
+
+    #[test]
+    fn a_variable_no_item_can_read_is_a_comment_and_marked_in_the_tree() {
+        let mut text = node("Text", false, vec![]);
+        text.kind = "variable".into();
+        text.data_type = Some("LocalizedText".into());
+        let mut out = String::new();
+        items(
+            std::slice::from_ref(&text),
+            "Plant",
+            "every-second",
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            "# Plant.Text (ns=2;s=Text): its LocalizedText values are not readable as an item\n\n"
+        );
+        let mut out = String::new();
+        tree(&[text], 0, &mut out);
+        assert_eq!(
+            out,
+            "Text  (variable, LocalizedText, not readable as an item)  ns=2;s=Text\n"
         );
     }
 }

@@ -5,7 +5,9 @@ use super::run::{Args, options};
 use crate::{config, plugin::PluginRegistry};
 use anyhow::Context as _;
 
-/// Prints the plugins found and the verdict; exit code 0 when the configuration would start.
+/// Prints the plugins found and the verdict: exit code 0 when the configuration would start
+/// with every connector, 1 when it would start but some connectors would wait for a plugin that
+/// provides their type (each named), 2 (an error) when it would not start.
 pub fn run(args: &Args) -> anyhow::Result<i32> {
     let options = options(args)?;
     let load =
@@ -21,12 +23,31 @@ pub fn run(args: &Args) -> anyhow::Result<i32> {
     super::plugins::print_reports(&reports);
     config::validate(&options.config, &registry, &options.origin)?;
     let c = &options.config;
-    println!(
-        "{}: ok ({} scan mode(s), {} South, {} North)",
-        options.origin,
+    let counts = format!(
+        "{} scan mode(s), {} South, {} North",
         c.scan_modes.len(),
         c.south.len(),
         c.north.len()
     );
-    Ok(0)
+    let waiting: Vec<String> = c
+        .south
+        .iter()
+        .map(|s| ("south", &s.id, &s.type_id))
+        .chain(c.north.iter().map(|n| ("north", &n.id, &n.type_id)))
+        .filter(|(_, _, type_id)| registry.connector_type(type_id).is_none())
+        .map(|(kind, id, type_id)| format!("{kind} {id:?} (type {type_id:?})"))
+        .collect();
+    if waiting.is_empty() {
+        println!("{}: ok ({counts})", options.origin);
+        return Ok(0);
+    }
+    println!(
+        "{}: would start ({counts}), but {} connector(s) would wait for a plugin that provides \
+         their type: {}; add it to {}",
+        options.origin,
+        waiting.len(),
+        waiting.join(", "),
+        options.plugins.display()
+    );
+    Ok(1)
 }

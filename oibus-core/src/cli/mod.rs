@@ -45,7 +45,8 @@ pub enum Command {
     /// Run the engine (the embedded demo without --config).
     Run(run::Args),
     /// Check a configuration against the plugins it would run with, and start nothing: exit 0
-    /// if `run` would start, 2 with every problem (file, connector, field) if not.
+    /// if `run` would start every connector, 1 if some would wait for their plugin (named), 2
+    /// with every problem (file, connector, field) if it would not start.
     Check(run::Args),
     /// The child process of an isolated connector or of a probe (started by the engine).
     #[command(subcommand, hide = true)]

@@ -1,5 +1,7 @@
 //! Browsing (`Browses`, API 1.2): the objects and variables under a node, with their browse
-//! names, data types and whether they are historized, each variable ready as an item.
+//! names, data types and whether they are historized, each variable whose value is a
+//! measurement ready as an item (one holding a structure or a LocalizedText is listed, as no
+//! item).
 
 use oibus_plugin_api::prelude::*;
 use opcua::{
@@ -51,7 +53,7 @@ async fn level(
         .collect();
     let about = attributes(session, &references, url).await?;
     let mut nodes = Vec::with_capacity(references.len());
-    for ((reference, id), (data_type, historizing)) in references.iter().zip(ids).zip(about) {
+    for ((reference, id), about) in references.iter().zip(ids).zip(about) {
         let variable = reference.node_class == NodeClass::Variable;
         let children = if depth > 1 {
             Box::pin(level(session, &id, depth - 1, listed, url)).await?
@@ -62,9 +64,9 @@ async fn level(
             id: id.to_string(),
             name: reference.browse_name.name.as_ref().to_string(),
             kind: if variable { "variable" } else { "object" }.into(),
-            data_type,
-            historizing,
-            item_settings: variable
+            data_type: about.data_type,
+            historizing: about.historizing,
+            item_settings: (variable && about.measurement)
                 .then(|| oibus_plugin_api::serde_json::json!({ "node_id": id.to_string() })),
             children,
         });
@@ -117,22 +119,38 @@ async fn children(
     Ok(references)
 }
 
-/// For each variable, its data type's name and whether it is historized (`None`, false for an
-/// object).
+/// What the listing says of a node beside its reference.
+#[derive(Default)]
+struct About {
+    /// Its data type's name, `[]` after it for an array (`None` for an object).
+    data_type: Option<String>,
+    /// Whether the server keeps its history.
+    historizing: bool,
+    /// Whether its value is one an item reads (a measurement, or no value to judge by now).
+    measurement: bool,
+}
+
+/// For each reference, what its variable is: data type, value rank, history, and whether its
+/// current value is a measurement (nothing for an object).
 async fn attributes(
     session: &Session,
     references: &[ReferenceDescription],
     url: &str,
-) -> Result<Vec<(Option<String>, bool)>> {
+) -> Result<Vec<About>> {
+    const ASKED: [AttributeId; 4] = [
+        AttributeId::DataType,
+        AttributeId::ValueRank,
+        AttributeId::Historizing,
+        AttributeId::Value,
+    ];
     let variables: Vec<&NodeId> = references
         .iter()
         .filter(|r| r.node_class == NodeClass::Variable)
         .map(|r| &r.node_id.node_id)
         .collect();
-    let mut read = Vec::with_capacity(variables.len() * 2);
+    let mut read = Vec::with_capacity(variables.len() * ASKED.len());
     for id in &variables {
-        read.push(ReadValueId::new((*id).clone(), AttributeId::DataType));
-        read.push(ReadValueId::new((*id).clone(), AttributeId::Historizing));
+        read.extend(ASKED.map(|a| ReadValueId::new((*id).clone(), a)));
     }
     let mut values = Vec::new();
     for chunk in read.chunks(1000) {
@@ -148,22 +166,32 @@ async fn attributes(
                 })?,
         );
     }
-    let mut pairs = values.chunks(2);
+    let mut each = values.chunks(ASKED.len());
     Ok(references
         .iter()
         .map(|r| {
             if r.node_class != NodeClass::Variable {
-                return (None, false);
+                return About::default();
             }
-            let Some([data_type, historizing]) = pairs.next() else {
-                return (None, false);
+            let Some([data_type, rank, historizing, value]) = each.next() else {
+                return About::default();
             };
-            let data_type = match &data_type.value {
-                Some(Variant::NodeId(id)) => Some(type_name(id)),
-                _ => None,
-            };
-            let historizing = matches!(historizing.value, Some(Variant::Boolean(true)));
-            (data_type, historizing)
+            let array = matches!(rank.value, Some(Variant::Int32(n)) if n >= 1);
+            About {
+                data_type: match &data_type.value {
+                    Some(Variant::NodeId(id)) => Some(format!(
+                        "{}{}",
+                        type_name(id),
+                        if array { "[]" } else { "" }
+                    )),
+                    _ => None,
+                },
+                historizing: matches!(historizing.value, Some(Variant::Boolean(true))),
+                measurement: match &value.value {
+                    Some(v) if !matches!(v, Variant::Empty) => crate::convert::data(v).is_ok(),
+                    _ => true,
+                },
+            }
         })
         .collect())
 }

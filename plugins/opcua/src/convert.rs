@@ -69,7 +69,8 @@ pub fn instant(t: &DateTime) -> Option<Timestamp> {
         .map(Timestamp::from_nanos)
 }
 
-fn data(v: &Variant) -> std::result::Result<DataValue, String> {
+/// A variant as a value, or why it is not a measurement.
+pub fn data(v: &Variant) -> std::result::Result<DataValue, String> {
     Ok(match v {
         Variant::Empty => DataValue::Null,
         Variant::Boolean(b) => DataValue::Bool(*b),

@@ -2,10 +2,10 @@
 //!
 //! Last-point scans read the items' values with as few Read requests as the server's limit
 //! allows; each item is stamped as it chooses and its status code becomes a quality. The
-//! gateway's certificate is made at the first start in the connector's state folder; the trust
-//! list of server certificates is shared by the plugin's connectors in the data folder
-//! (`<data>/plugin-data/oibus-opcua/pki/trusted`), and a server certificate that is not in
-//! it is saved in `pki/rejected` and named in the error, for the operator to move.
+//! gateway's certificate and the trust list of server certificates are shared by the plugin's
+//! connectors in the data folder (`<data>/plugin-data/oibus-opcua/pki/{own,trusted}`): the
+//! certificate is made at the first start, and a server certificate that is not trusted is
+//! saved in `pki/rejected` and named in the error, for the operator to move.
 
 mod browse;
 mod convert;

@@ -9,7 +9,11 @@ use opcua::{
     crypto::{CertificateStore, SecurityPolicy as UaPolicy, X509},
     types::{MessageSecurityMode, StatusCode},
 };
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 use tokio::task::JoinHandle;
 
 /// A live session and the task running its event loop.
@@ -34,14 +38,15 @@ pub fn of(live: &Option<Live>, url: &str) -> Result<Arc<Session>> {
         .ok_or_else(|| PluginError::connection_lost(format!("OPC UA server {url}: not connected")))
 }
 
-/// Where the connector keeps its certificates: its own in its state folder (unless given), the
-/// trust list shared by the plugin's connectors.
+/// Where the connector keeps its certificates: the trust list and the gateway's own
+/// certificate are shared by the plugin's connectors (and by connection tests and browsing), so
+/// that a server trusts the gateway once.
 struct Folders<'a> {
-    /// The connector's state folder.
+    /// The connector's state folder (where an earlier release kept its own certificate).
     pub state: &'a Path,
-    /// The plugin's shared folder: `pki/trusted`, `pki/rejected`.
+    /// The plugin's shared folder: `pki/trusted`, `pki/rejected`, `pki/own`, `pki/private`.
     pub shared: &'a Path,
-    /// The connector id, for the application URI.
+    /// The connector id, for the application URI of a certificate given in the settings.
     pub connector_id: &'a str,
 }
 
@@ -56,21 +61,61 @@ pub async fn open_for(settings: &Connection, ctx: &Context) -> Result<Live> {
     open(settings, folders, ctx).await
 }
 
+/// The application URI of the gateway's own certificate (shared by its OPC UA connectors).
+pub const GATEWAY_URI: &str = "urn:oibus-rs:gateway";
+
+/// The gateway's certificate, its key and the application URI it carries: the settings' (URI
+/// per connector), else one an earlier release made in the connector's state folder (kept, so
+/// that servers which trust it go on doing so), else the shared one (made if missing).
+fn own_certificate(settings: &Connection, folders: &Folders<'_>) -> (PathBuf, PathBuf, String) {
+    let per_connector = format!("urn:oibus-rs:{}", folders.connector_id);
+    if let Some(c) = &settings.certificate {
+        return (c.cert_file.clone(), c.key_file.clone(), per_connector);
+    }
+    let (cert, key) = (
+        folders.state.join("own/cert.der"),
+        folders.state.join("private/private.pem"),
+    );
+    if cert.is_file() && key.is_file() {
+        return (cert, key, per_connector);
+    }
+    let pki = folders.shared.join("pki");
+    (
+        pki.join("own/cert.der"),
+        pki.join("private/private.pem"),
+        GATEWAY_URI.to_string(),
+    )
+}
+
+/// Builds the client, making the shared certificate if it is missing: under a lock file, so that
+/// connectors starting together (in this process or in isolated ones) make only one.
+fn build_client(builder: ClientBuilder, pki: &Path) -> Result<opcua::client::Client> {
+    let lock = std::fs::create_dir_all(pki)
+        .and_then(|()| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(pki.join(".own.lock"))
+        })
+        .and_then(|f| f.lock().map(|()| f))
+        .map_err(|e| PluginError::transient(format!("OPC UA folder {}: {e}", pki.display())))?;
+    let client = builder
+        .client()
+        .map_err(|e| PluginError::invalid_settings(format!("OPC UA client: {}", e.join("; "))));
+    drop(lock);
+    client
+}
+
 /// Connects and activates a session, or fails with an error that names the server and says
 /// what to do.
 async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) -> Result<Live> {
     let url = settings.url.as_str();
     let pki = folders.shared.join("pki");
-    let (cert, key) = match &settings.certificate {
-        Some(c) => (c.cert_file.clone(), c.key_file.clone()),
-        None => (
-            folders.state.join("own/cert.der"),
-            folders.state.join("private/private.pem"),
-        ),
-    };
-    let mut client = ClientBuilder::new()
+    let (cert, key, application_uri) = own_certificate(settings, &folders);
+    let builder = ClientBuilder::new()
         .application_name("oibus-rs gateway")
-        .application_uri(format!("urn:oibus-rs:{}", folders.connector_id))
+        .application_uri(application_uri)
         .product_uri("urn:oibus-rs")
         .pki_dir(&pki)
         .certificate_path(&cert)
@@ -83,9 +128,8 @@ async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) -> Res
         // The engine reconnects, with its own back-off: the client never does.
         .session_retry_limit(0)
         .keep_alive_interval(Duration::from_secs(5))
-        .max_failed_keep_alive_count(3)
-        .client()
-        .map_err(|e| PluginError::invalid_settings(format!("OPC UA client: {}", e.join("; "))))?;
+        .max_failed_keep_alive_count(3);
+    let mut client = build_client(builder, &pki)?;
     let identity = identity(&settings.authentication)?;
     let (policy, mode) = security(settings)?;
     let limit = Duration::from_millis(settings.request_timeout_ms);
@@ -148,7 +192,7 @@ async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) -> Res
         Ok(Ok(Ok(()))) => Ok(Live { session, events }),
         Ok(Ok(Err(code))) => {
             events.abort();
-            Err(session_error(&client, url, settings, code, &pki).await)
+            Err(session_error(&client, url, settings, code, (&pki, &cert)).await)
         }
         Ok(Err(_)) => {
             events.abort();
@@ -242,13 +286,19 @@ async fn session_error(
     url: &str,
     settings: &Connection,
     code: StatusCode,
-    pki: &Path,
+    (pki, own): (&Path, &Path),
 ) -> PluginError {
     let text = crate::convert::status_text(code);
-    if (code == StatusCode::BadCertificateUntrusted || code == StatusCode::BadSecurityChecksFailed)
-        && let Some(why) = untrusted(client, url, settings, pki).await
-    {
-        return PluginError::transient(why);
+    if code == StatusCode::BadCertificateUntrusted || code == StatusCode::BadSecurityChecksFailed {
+        if let Some(why) = untrusted(client, url, settings, pki).await {
+            return PluginError::transient(why);
+        }
+        // The server's certificate is trusted here: it is the server that refuses the gateway's.
+        if code == StatusCode::BadCertificateUntrusted
+            || settings.security_mode != SecurityMode::None
+        {
+            return PluginError::transient(refused_by_server(url, own, &text));
+        }
     }
     if code == StatusCode::BadUserAccessDenied
         || code == StatusCode::BadIdentityTokenRejected
@@ -286,6 +336,24 @@ async fn untrusted(
     let thumbprint = cert.thumbprint().as_hex_string();
     let rejected = pki.join("rejected").join(&name);
     let trusted = pki.join("trusted").join(&name);
+    if trusted.is_file() {
+        return None;
+    }
+    // The client saves it when it checks it; a server that refused the gateway first left
+    // that undone.
+    if !rejected.is_file() {
+        let saved = cert.to_der().map_err(|e| e.to_string()).and_then(|der| {
+            std::fs::create_dir_all(pki.join("rejected"))
+                .and_then(|()| std::fs::write(&rejected, der))
+                .map_err(|e| e.to_string())
+        });
+        if let Err(e) = saved {
+            tracing::warn!(
+                "cannot save the server's certificate as {}: {e}",
+                rejected.display()
+            );
+        }
+    }
     Some(format!(
         "OPC UA server {url}: its certificate {:?} (thumbprint {thumbprint}) is not trusted; it \
          was saved as {}: to trust it, move it to {}",
@@ -296,6 +364,20 @@ async fn untrusted(
         rejected.display(),
         trusted.display()
     ))
+}
+
+/// For a server that refused the gateway's certificate: which file to give its administrator.
+fn refused_by_server(url: &str, own: &Path, text: &str) -> String {
+    let thumbprint = std::fs::read(own)
+        .ok()
+        .and_then(|der| X509::from_der(&der).ok())
+        .map(|cert| format!(" (thumbprint {})", cert.thumbprint().as_hex_string()))
+        .unwrap_or_default();
+    format!(
+        "OPC UA server {url} does not trust the gateway's certificate {}{thumbprint} ({text}): \
+         have it added to the server's trusted certificates, then the next attempt connects",
+        own.display()
+    )
 }
 
 /// A setting's value as the configuration spells it (`"sign-and-encrypt"`).

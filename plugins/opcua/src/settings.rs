@@ -67,9 +67,11 @@ pub struct Connection {
     /// Who the gateway is to the server.
     #[serde(default)]
     pub authentication: Authentication,
-    /// The gateway's application certificate (DER or PEM) and private key (unencrypted PEM).
-    /// Default: made at the first start in the connector's state folder (`own/cert.der`,
-    /// `private/private.pem`), valid a year; give it to the server to trust.
+    /// The gateway's application certificate (DER or PEM) and private key (unencrypted PEM);
+    /// its application URI is `urn:oibus-rs:<connector id>`. Default: the gateway's own, made at
+    /// the first start in `<data>/plugin-data/oibus-opcua/pki/own/cert.der` (key in
+    /// `pki/private/`), valid a year and shared by every OPC UA connector, connection test and
+    /// browse, so a server trusts it once.
     #[serde(default)]
     pub certificate: Option<OwnCertificate>,
     /// Session time-out asked of the server, in milliseconds.
