@@ -671,3 +671,42 @@ fn plugins_doc_names_a_stale_page_and_a_page_without_its_block() {
         "{err}"
     );
 }
+
+#[test]
+fn an_admin_address_in_use_stops_the_engine_before_any_connector_starts() {
+    use oibus_tests::process::{RECORDING_NORTH, Workspace, acknowledged_probe_south};
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let ws = Workspace::new(&["oibus_test_probe"]);
+    let config = ws.config(&format!(
+        "{}{RECORDING_NORTH}",
+        acknowledged_probe_south(true)
+    ));
+    let out = std::process::Command::new("timeout")
+        .arg("60")
+        .arg(oibus_tests::oibus())
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data")
+        .arg(ws.data())
+        .arg("--plugins")
+        .arg(ws.path("plugins"))
+        .args(["--admin-listen", &address])
+        .env("OIBUS_LOG", "debug")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("the admin API cannot listen on {address}"))
+            && err.contains("Address already in use")
+            && err.contains("--admin-listen HOST:PORT")
+            && err.contains("[engine.admin]"),
+        "{err}"
+    );
+    // No connector ran: none logged, none acknowledged a value.
+    assert!(!err.contains("connector.id"), "{err}");
+    assert!(!ws.path("acks").exists());
+    drop(taken);
+}

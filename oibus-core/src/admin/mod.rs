@@ -17,12 +17,49 @@ use tokio_util::sync::CancellationToken;
 pub const URL_FILE: &str = "admin-url";
 
 /// Where and how the API listens.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AdminOptions {
     /// Address to listen on (port 0: any free port).
     pub listen: SocketAddr,
     /// The bearer token; `None`: the one in the data folder, created if needed.
     pub token: Option<String>,
+    /// The socket, once bound (by the engine before its connectors start, else by [`serve`]).
+    pub bound: Option<std::net::TcpListener>,
+}
+
+impl AdminOptions {
+    /// Options to listen on `listen` with `token`.
+    pub fn new(listen: SocketAddr, token: Option<String>) -> Self {
+        Self {
+            listen,
+            token,
+            bound: None,
+        }
+    }
+
+    /// Binds the address, or says that it is taken and how to choose another.
+    fn bind(&mut self) -> anyhow::Result<()> {
+        if self.bound.is_some() {
+            return Ok(());
+        }
+        let listener = std::net::TcpListener::bind(self.listen)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| {
+                let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+                    ": another program, or another oibus, listens there"
+                } else {
+                    ""
+                };
+                anyhow::anyhow!(
+                    "the admin API cannot listen on {}: {e}{hint}; choose another address with \
+                     `--admin-listen HOST:PORT` or `listen` in `[engine.admin]`, or turn the API \
+                     off with `enabled = false` there",
+                    self.listen
+                )
+            })?;
+        self.bound = Some(listener);
+        Ok(())
+    }
 }
 
 /// The running API.
@@ -40,6 +77,10 @@ impl AdminHandle {
 }
 
 impl crate::engine::Frontend for AdminOptions {
+    fn bind(&mut self) -> anyhow::Result<()> {
+        AdminOptions::bind(self)
+    }
+
     fn start(
         self: Box<Self>,
         data: DataDir,
@@ -85,9 +126,14 @@ pub async fn serve(
 ) -> anyhow::Result<AdminHandle> {
     let token = token::load_or_create(options.token.as_deref(), &data.0)
         .context("cannot create the admin API token")?;
-    let listener = TcpListener::bind(options.listen)
-        .await
-        .with_context(|| format!("the admin API cannot listen on {}", options.listen))?;
+    let mut options = options;
+    options.bind()?;
+    let listener = options
+        .bound
+        .take()
+        .map(TcpListener::from_std)
+        .transpose()?
+        .context("the admin API's socket")?;
     let address = listener.local_addr()?;
     std::fs::write(data.0.join(URL_FILE), format!("http://{address}"))?;
     let app = routes::router(ApiState {

@@ -76,10 +76,10 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
                 "{origin}: engine.admin.listen: {listen:?} is not an address and port: {e}"
             )
         })?;
-        vec![Box::new(crate::admin::AdminOptions {
+        vec![Box::new(crate::admin::AdminOptions::new(
             listen,
-            token: config.engine.admin.token.clone(),
-        }) as Box<dyn crate::engine::Frontend>]
+            config.engine.admin.token.clone(),
+        )) as Box<dyn crate::engine::Frontend>]
     } else {
         Vec::new()
     };

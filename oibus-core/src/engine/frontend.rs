@@ -9,6 +9,12 @@ use tokio::sync::mpsc;
 
 /// A front end, started once the connectors run.
 pub trait Frontend: Send {
+    /// Claims what it needs from the system (its listening address) before any connector
+    /// starts, so that an address in use stops the engine before it has run anything.
+    fn bind(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// Starts serving: `commands` reach the engine's main loop, `board` is the live status.
     fn start(
         self: Box<Self>,

@@ -317,6 +317,10 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         reports.len() - loaded
     );
     config::validate(&config, &registry, &origin)?;
+    let mut frontends = frontends;
+    for f in &mut frontends {
+        f.bind()?;
+    }
 
     let store = Store::open(&data.store())?;
     let latency = Arc::new(Mutex::new(
