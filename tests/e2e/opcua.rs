@@ -91,7 +91,25 @@ fn every_measurement_type_and_node_id_form_is_read_and_the_rest_is_named_per_ite
         by_point(&ws).get("counter").is_some_and(|v| v.len() >= 3)
     });
     let status = engine.connector("ua").unwrap();
+    let log = engine.log();
     engine.stop();
+    // Runs that read all but three items are not failed runs, and each failing item is logged
+    // once, when it starts failing, not at every scan.
+    let counters = &status["counters"];
+    assert_eq!(counters["run_failures"], 0, "{status}");
+    assert!(
+        counters["runs_with_failed_items"].as_u64() >= Some(2),
+        "{status}"
+    );
+    for name in ["text", "unknown", "garbled"] {
+        let logged = log.matches(&format!("item \"{name}\" fails")).count();
+        assert_eq!(logged, 1, "{name}: {log}");
+    }
+    // The OPC UA library's own warnings are at debug (the connector reports what matters).
+    let library = log
+        .lines()
+        .filter(|l| l.contains("from=opcua") && (l.contains(" WARN ") || l.contains(" ERROR ")));
+    assert_eq!(library.count(), 0, "{log}");
     let got = by_point(&ws);
     for (name, _, value) in &expected {
         let values = got

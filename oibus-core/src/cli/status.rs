@@ -41,11 +41,12 @@ pub fn run(data: &Path, json: bool) -> anyhow::Result<i32> {
             let activity = match c.kind {
                 ConnectorKind::South => {
                     let mut a = format!(
-                        "in: {} values, {} files; runs {} (failed {}, skipped busy {}, disconnected {})",
+                        "in: {} values, {} files; runs {} (failed {}, with failed items {}, skipped busy {}, disconnected {})",
                         get(&k.values_in),
                         get(&k.files_in),
                         get(&k.runs),
                         get(&k.run_failures),
+                        get(&k.runs_with_failed_items),
                         get(&k.skipped_busy),
                         get(&k.skipped_disconnected)
                     );

@@ -187,13 +187,10 @@ impl FfiHost for HostContext {
 
     fn item_status(&self, item: RStr<'_>, error: ROption<RStr<'_>>) {
         let _entered = self.span.enter();
-        let error = error.into_option();
-        match error {
-            Some(e) => tracing::warn!("item {:?} fails: {}", item.as_str(), e.as_str()),
-            None => tracing::debug!("item {:?} works", item.as_str()),
-        }
+        let error = error.into_option().map(|e| e.as_str());
         self.reports
-            .item_status(item.as_str(), error.as_ref().map(|e| e.as_str()));
+            .item_status(item.as_str(), error)
+            .log(item.as_str(), error);
     }
 
     fn add_values(&self, values: RVec<OibusValue>) -> FfiResultFuture<()> {

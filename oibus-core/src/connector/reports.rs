@@ -11,6 +11,30 @@ use std::{
     },
 };
 
+/// What a report of an item changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum ItemChange {
+    /// It started failing, or fails for another reason.
+    Fails,
+    /// It failed and works again.
+    Recovered,
+    /// As before (failing for the same reason, or working).
+    None,
+}
+
+impl ItemChange {
+    /// Logs the change in the current span: a warning when the item starts failing, a line
+    /// when it recovers, nothing when it stays as it was.
+    pub fn log(self, item: &str, error: Option<&str>) {
+        match (self, error) {
+            (ItemChange::Fails, Some(e)) => tracing::warn!("item {item:?} fails: {e}"),
+            (ItemChange::Recovered, _) => tracing::info!("item {item:?} works again"),
+            _ => {}
+        }
+    }
+}
+
 /// The reports of one connector.
 #[derive(Debug, Default)]
 pub struct SourceReports {
@@ -27,17 +51,32 @@ impl SourceReports {
             Some((Timestamp::now(), reason.to_string()));
     }
 
-    /// Item `item` fails with `error`, or works again (`None`).
-    pub fn item_status(&self, item: &str, error: Option<&str>) {
+    /// Item `item` fails with `error`, or works (`None`): what changed, for the caller to log
+    /// (once per change, not at every scan).
+    pub fn item_status(&self, item: &str, error: Option<&str>) -> ItemChange {
         let mut items = self.failed_items.lock().unwrap_or_else(|p| p.into_inner());
         match error {
             Some(e) => {
-                items.insert(item.to_string(), (Timestamp::now(), e.to_string()));
+                let before = items.insert(item.to_string(), (Timestamp::now(), e.to_string()));
+                match before {
+                    Some((_, was)) if was == e => ItemChange::None,
+                    _ => ItemChange::Fails,
+                }
             }
-            None => {
-                items.remove(item);
-            }
+            None => match items.remove(item) {
+                Some(_) => ItemChange::Recovered,
+                None => ItemChange::None,
+            },
         }
+    }
+
+    /// Whether an item was reported failing at or after `since`.
+    pub fn item_failed_since(&self, since: Timestamp) -> bool {
+        self.failed_items
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .any(|(at, _)| *at >= since)
     }
 
     /// Starts the count of drops at `n` (the count kept from an earlier run).
@@ -81,9 +120,23 @@ mod tests {
         r.dropped(1, "too large");
         assert_eq!(r.dropped_count(), 3);
         assert!(r.last_drop().unwrap().ends_with("too large"));
-        r.item_status("a", Some("column 1 is NaN"));
-        r.item_status("b", Some("timeout"));
-        r.item_status("b", None);
+        let since = Timestamp::now();
+        assert_eq!(
+            r.item_status("a", Some("column 1 is NaN")),
+            ItemChange::Fails
+        );
+        assert_eq!(
+            r.item_status("a", Some("column 1 is NaN")),
+            ItemChange::None
+        );
+        assert_eq!(r.item_status("b", Some("timeout")), ItemChange::Fails);
+        assert_eq!(r.item_status("b", Some("refused")), ItemChange::Fails);
+        assert_eq!(r.item_status("b", None), ItemChange::Recovered);
+        assert_eq!(r.item_status("b", None), ItemChange::None);
+        assert!(r.item_failed_since(since));
+        assert!(!r.item_failed_since(Timestamp::from_nanos(
+            Timestamp::now().as_nanos() + 1_000_000_000
+        )));
         let failed = r.failed_items();
         assert_eq!(failed.len(), 1);
         assert!(failed["a"].ends_with("column 1 is NaN"));

@@ -109,7 +109,10 @@ pub async fn run(
                 Ok(newest) => (group.clone(), newest),
                 Err(err) if err.is_connection_lost() => return Err(err),
                 Err(err) if group.len() == 1 => {
-                    reports.item_status(&group[0].name, Some(&err.to_string()));
+                    let why = err.to_string();
+                    reports
+                        .item_status(&group[0].name, Some(&why))
+                        .log(&group[0].name, Some(&why));
                     first_failure.get_or_insert(err);
                     break;
                 }
@@ -125,7 +128,10 @@ pub async fn run(
                             }
                             Err(err) if err.is_connection_lost() => return Err(err),
                             Err(err) => {
-                                reports.item_status(&item.name, Some(&err.to_string()));
+                                let why = err.to_string();
+                                reports
+                                    .item_status(&item.name, Some(&why))
+                                    .log(&item.name, Some(&why));
                                 first_failure.get_or_insert(err);
                             }
                         }
@@ -149,7 +155,7 @@ pub async fn run(
                     message: err.to_string(),
                 })?;
             for i in &done {
-                reports.item_status(&i.name, None);
+                reports.item_status(&i.name, None).log(&i.name, None);
             }
             report.windows += 1;
             windows_read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

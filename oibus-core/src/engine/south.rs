@@ -187,6 +187,7 @@ impl SouthRunner {
 
     async fn run(&self, query: QueryKind, items: &[Item], cancel: &CancellationToken) {
         let c = &self.connector;
+        let began = oibus_plugin_api::Timestamp::now();
         let result = match query {
             QueryKind::LastPoint => c.last_point_query(items.to_vec()).await,
             QueryKind::File => c.file_query(items.to_vec()).await,
@@ -209,13 +210,20 @@ impl SouthRunner {
                 );
             }),
         };
-        if let Err(e) = result {
+        let Err(e) = result else { return };
+        self.status.error(e.to_string());
+        if e.is_connection_lost() {
             bump(&self.status.counters.run_failures, 1);
-            self.status.error(e.to_string());
             tracing::warn!("{e}");
-            if e.is_connection_lost() {
-                let _ = self.lost.try_send(e.to_string());
-            }
+            let _ = self.lost.try_send(e.to_string());
+        } else if self.status.reports.item_failed_since(began) {
+            // The run read its other items; the failing ones are in the status, and each was
+            // logged when it started failing.
+            bump(&self.status.counters.runs_with_failed_items, 1);
+            tracing::debug!("{e}");
+        } else {
+            bump(&self.status.counters.run_failures, 1);
+            tracing::warn!("{e}");
         }
     }
 }

@@ -47,8 +47,11 @@ pub struct Counters {
     pub connect_failures: AtomicU64,
     /// South: scheduled runs started.
     pub runs: AtomicU64,
-    /// South: runs that failed.
+    /// South: runs that failed as a whole.
     pub run_failures: AtomicU64,
+    /// South: runs that read their items but some (named in `failed_items`).
+    #[serde(default)]
+    pub runs_with_failed_items: AtomicU64,
     /// South: ticks skipped because the previous run was still going.
     pub skipped_busy: AtomicU64,
     /// South: ticks skipped because the connector was not connected.
@@ -322,6 +325,7 @@ impl ConnectorStatus {
                 connect_failures: get(&c.connect_failures).into(),
                 runs: get(&c.runs).into(),
                 run_failures: get(&c.run_failures).into(),
+                runs_with_failed_items: get(&c.runs_with_failed_items).into(),
                 skipped_busy: get(&c.skipped_busy).into(),
                 skipped_disconnected: get(&c.skipped_disconnected).into(),
                 runs_awaited_at_stop: get(&c.runs_awaited_at_stop).into(),

@@ -452,11 +452,11 @@ async fn watch(
                 outlets.reports.dropped(count, &reason);
             }
             FromChild::ItemStatus { item, error } => {
-                match &error {
-                    Some(e) => tracing::warn!(parent: &span, "item {item:?} fails: {e}"),
-                    None => tracing::debug!(parent: &span, "item {item:?} works"),
-                }
-                outlets.reports.item_status(&item, error.as_deref());
+                let _entered = span.enter();
+                outlets
+                    .reports
+                    .item_status(&item, error.as_deref())
+                    .log(&item, error.as_deref());
             }
         }
     }

@@ -14,9 +14,10 @@ pub struct Context {
 }
 
 impl Context {
-    pub(crate) fn new(host: HostBox) -> Self {
+    /// A context on `host`; events of targets starting with one of `quiet` are logged at debug.
+    pub(crate) fn new(host: HostBox, quiet: &[&'static str]) -> Self {
         let host = Arc::new(host);
-        let dispatch = super::logging::dispatch_for(host.clone());
+        let dispatch = super::logging::dispatch_for(host.clone(), quiet.to_vec());
         Self { host, dispatch }
     }
 
@@ -123,6 +124,24 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::super::testing::TestHost;
+
+    #[test]
+    fn events_of_a_quiet_library_are_logged_at_debug_and_the_connectors_own_are_not() {
+        let (ctx, recorded) = TestHost::new("/nonexistent").context("c3");
+        let host = ctx.host.clone();
+        let quiet = super::Context {
+            dispatch: super::super::logging::dispatch_for(host, vec!["noisy_lib"]),
+            host: ctx.host.clone(),
+        };
+        tracing::dispatcher::with_default(quiet.dispatch(), || {
+            tracing::error!(target: "noisy_lib::transport", "socket closed");
+            tracing::warn!(target: "my_plugin", "item x failed");
+        });
+        assert_eq!(
+            recorded.logs(),
+            ["DEBUG socket closed", "WARN item x failed"]
+        );
+    }
 
     #[test]
     fn a_lost_connection_reaches_the_host() {

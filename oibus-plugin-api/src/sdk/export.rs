@@ -51,7 +51,7 @@ pub fn __create_connector(
     host: HostBox,
 ) -> RResult<ConnectorBox, PluginError> {
     guarded("create_connector", || {
-        let ctx = Context::new(host);
+        let ctx = Context::new(host, plugin().quiet());
         let inner = plugin().create(type_id.as_str(), settings.as_str(), ctx.clone())?;
         Ok(FfiConnector_TO::from_value(
             FfiAdapter::new(inner, ctx),

@@ -12,6 +12,20 @@ use tracing_subscriber::{
 struct Forward {
     host: Arc<HostBox>,
     max: LogLevel,
+    /// Targets (prefixes) logged at debug whatever their level.
+    quiet: Vec<&'static str>,
+}
+
+impl Forward {
+    /// The level an event is logged at.
+    fn level(&self, metadata: &tracing::Metadata<'_>) -> LogLevel {
+        let target = metadata.target();
+        if self.quiet.iter().any(|p| target.starts_with(p)) {
+            LogLevel::DEBUG
+        } else {
+            level_of(metadata.level())
+        }
+    }
 }
 
 fn level_of(l: &Level) -> LogLevel {
@@ -50,7 +64,7 @@ impl tracing::field::Visit for Text {
 
 impl<S: Subscriber> Layer<S> for Forward {
     fn enabled(&self, metadata: &tracing::Metadata<'_>, _: LayerContext<'_, S>) -> bool {
-        level_of(metadata.level()) <= self.max
+        self.level(metadata) <= self.max
     }
 
     fn on_event(&self, event: &Event<'_>, _: LayerContext<'_, S>) {
@@ -59,15 +73,16 @@ impl<S: Subscriber> Layer<S> for Forward {
         text.message.push_str(&text.fields);
         let meta = event.metadata();
         self.host.log(
-            level_of(meta.level()),
+            self.level(meta),
             RStr::from_str(meta.target()),
             RStr::from_str(&text.message),
         );
     }
 }
 
-/// A dispatcher whose events go to this connector's host logger.
-pub(crate) fn dispatch_for(host: Arc<HostBox>) -> tracing::Dispatch {
+/// A dispatcher whose events go to this connector's host logger, those of `quiet` targets at
+/// debug.
+pub(crate) fn dispatch_for(host: Arc<HostBox>, quiet: Vec<&'static str>) -> tracing::Dispatch {
     let max = host.max_level();
-    tracing::Dispatch::new(tracing_subscriber::registry().with(Forward { host, max }))
+    tracing::Dispatch::new(tracing_subscriber::registry().with(Forward { host, max, quiet }))
 }

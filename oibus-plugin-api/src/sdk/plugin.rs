@@ -20,6 +20,7 @@ pub struct Plugin {
     vendor: String,
     description: String,
     types: Vec<Box<dyn ErasedType>>,
+    quiet_libraries: Vec<&'static str>,
 }
 
 impl Plugin {
@@ -30,7 +31,29 @@ impl Plugin {
             vendor: vendor.into(),
             description: String::new(),
             types: Vec::new(),
+            quiet_libraries: Vec::new(),
         }
+    }
+
+    /// Logs the events of these libraries (`tracing` targets starting with one of the prefixes,
+    /// such as `"opcua"` for the `opcua_client::…` modules) at debug level, whatever their own:
+    /// a library's warnings about what the connector already reports as its error stay out of
+    /// the operator's log, and are there again with `OIBUS_LOG=debug`.
+    ///
+    /// ```
+    /// use oibus_plugin_api::prelude::*;
+    ///
+    /// let plugin = Plugin::new("OPC UA client", "acme").quiet_libraries(&["opcua"]);
+    /// # let _ = plugin;
+    /// ```
+    pub fn quiet_libraries(mut self, prefixes: &[&'static str]) -> Self {
+        self.quiet_libraries.extend_from_slice(prefixes);
+        self
+    }
+
+    /// The prefixes of [`Plugin::quiet_libraries`].
+    pub(crate) fn quiet(&self) -> &[&'static str] {
+        &self.quiet_libraries
     }
 
     /// A one-line description.

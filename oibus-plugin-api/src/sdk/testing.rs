@@ -182,7 +182,7 @@ impl TestHost {
             recorded: self.recorded.clone(),
         };
         (
-            Context::new(FfiHost_TO::from_value(host, TD_Opaque)),
+            Context::new(FfiHost_TO::from_value(host, TD_Opaque), &[]),
             self.recorded,
         )
     }

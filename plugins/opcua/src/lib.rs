@@ -292,6 +292,10 @@ impl TestsItem for OpcuaSouth {
 fn plugin() -> Plugin {
     Plugin::new("OPC UA client", "oibus-rs")
         .description("Reads and writes OPC UA servers")
+        // async-opcua warns and errs about what the connector reports as its own error (an
+        // untrusted certificate, a lost connection), and about its configuration on every
+        // connection: at debug, those stay available without filling the operator's log.
+        .quiet_libraries(&["opcua"])
         .connector(
             ConnectorType::<OpcuaSouth>::south("opcua", "OPC UA")
                 .description("Reads nodes of an OPC UA server, secured and authenticated")
