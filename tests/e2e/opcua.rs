@@ -767,6 +767,12 @@ fn a_server_that_checks_clients_trusts_the_gateway_once_for_tests_browsing_and_c
         ws.data().join("plugin-data/oibus-opcua/pki/own/cert.der")
     );
     let made = fs::read(&own).unwrap();
+    // Its key is readable by the gateway's user alone.
+    let key = ws
+        .data()
+        .join("plugin-data/oibus-opcua/pki/private/private.pem");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&key).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "{}", key.display());
     assert!(!err.contains("private"), "no word of the key: {err}");
     fs::create_dir_all(&server_trusts).unwrap();
     fs::write(server_trusts.join("gateway.der"), &made).unwrap();

@@ -103,8 +103,32 @@ fn build_client(builder: ClientBuilder, pki: &Path) -> Result<opcua::client::Cli
     let client = builder
         .client()
         .map_err(|e| PluginError::invalid_settings(format!("OPC UA client: {}", e.join("; "))));
+    keep_private(&pki.join("private"));
     drop(lock);
     client
+}
+
+/// Makes the private key folder and the files in it readable by the gateway's user alone (the
+/// client writes them with the process's umask).
+fn keep_private(folder: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let set = |path: &Path, mode: u32| {
+            if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+                tracing::warn!("cannot restrict {} to its owner: {e}", path.display());
+            }
+        };
+        let Ok(entries) = std::fs::read_dir(folder) else {
+            return;
+        };
+        set(folder, 0o700);
+        for entry in entries.flatten() {
+            set(&entry.path(), 0o600);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = folder;
 }
 
 /// Connects and activates a session, or fails with an error that names the server and says
