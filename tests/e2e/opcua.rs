@@ -480,15 +480,19 @@ fn the_address_space_is_browsed_and_pasted_items_read_at_once() {
     engine.stop();
 }
 
-#[test]
-fn two_thousand_nodes_are_read_each_scan_in_requests_the_size_the_settings_allow() {
+/// Reads 2,000 nodes a scan, in Reads of 100 nodes with `parallel` in flight: every value
+/// right; the most Reads the server saw sent ahead of the one it was answering.
+fn two_thousand_nodes(parallel: u32) -> u64 {
     let server = OpcuaServer::start(&["--many", "2000"]);
     let ws = Workspace::new(PLUGINS);
     let items: Vec<String> = (0..2000)
         .map(|i| item(&format!("m{i}"), &format!("ns=2;s=Plant.Many.{i}")))
         .collect();
     ws.config(&config(
-        &format!(r#"url = "{}", max_nodes_per_read = 500"#, server.url()),
+        &format!(
+            r#"url = "{}", max_nodes_per_read = 100, max_parallel_reads = {parallel}"#,
+            server.url()
+        ),
         &items,
     ));
     let mut engine = ws.start();
@@ -497,7 +501,7 @@ fn two_thousand_nodes_are_read_each_scan_in_requests_the_size_the_settings_allow
     });
     let log = engine.log();
     engine.stop();
-    assert!(log.contains("(500 nodes per read)"), "{log}");
+    assert!(log.contains("(100 nodes per read)"), "{log}");
     let got = by_point(&ws);
     assert_eq!(got.len(), 2000);
     for (i, name) in (0..2000).map(|i| (i, format!("m{i}"))) {
@@ -508,6 +512,24 @@ fn two_thousand_nodes_are_read_each_scan_in_requests_the_size_the_settings_allow
             "{name}"
         );
     }
+    std::thread::sleep(Duration::from_millis(300));
+    read_back(&server, "ns=2;s=Plant.MostPipelined")
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn two_thousand_nodes_are_read_each_scan_in_requests_the_size_the_settings_allow() {
+    // One Read after the other: the server never has a second one of the scan waiting (the
+    // session's keep-alive Read, every 5 s, may be).
+    let most = two_thousand_nodes(1);
+    assert!(most <= 1, "{most} Reads sent ahead");
+}
+
+#[test]
+fn reads_of_one_scan_are_in_flight_together_up_to_max_parallel_reads() {
+    let most = two_thousand_nodes(4);
+    assert!((2..=4).contains(&most), "{most} Reads sent ahead");
 }
 
 /// Puts the server's certificate in the workspace's trust list, as an operator who got it from
@@ -949,7 +971,11 @@ fn a_read_larger_than_the_server_takes_is_split_until_it_fits() {
     let items: Vec<String> = (0..3000)
         .map(|i| item(&format!("m{i}"), &format!("ns=2;s=Plant.Many.{i}")))
         .collect();
-    ws.config(&config(&format!(r#"url = "{}""#, server.url()), &items));
+    // Three Reads at a time: those refused go back, cut to the size that fits.
+    ws.config(&config(
+        &format!(r#"url = "{}", max_parallel_reads = 3"#, server.url()),
+        &items,
+    ));
     let mut engine = ws.start();
     engine.wait_until("two full scans", Duration::from_secs(120), |_| {
         recorded_values(&ws.path("received")).len() >= 6000

@@ -15,6 +15,7 @@ Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
   Plant.Square     0.0 and 10.0 in turn, every 100 ms (for deadbands: asyncua compares a
                    sample with the previous sample, not with the last value it reported)
   g=72962b91-fa75-4ae6-8d28-b404dc7daf63 "GuidNode" 1.0;  b=AQKr "OpaqueNode" "opaque"
+  Plant.MostPipelined  the most requests a client had sent ahead of the one being processed
   Plant.ChannelRenewals  how many secure channels clients renewed so far (updated every 100 ms)
   Plant.History    historized; --history N values 0.0, 1.0, ... one a second up to now
   Plant.Many.0 .. Plant.Many.<N-1>  Doubles equal to their index (--many N)
@@ -46,6 +47,7 @@ from asyncua.crypto.validator import CertificateValidator, CertificateValidatorO
 from asyncua.common.utils import ServiceError
 from asyncua.server.history import HistoryDict
 from asyncua.common.connection import SecureConnection
+from asyncua.server.binary_server_asyncio import OPCUAProtocol
 from asyncua.server.user_managers import UserManager
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -107,6 +109,20 @@ def _counting_open(self, params, server):
 
 
 SecureConnection.open = _counting_open
+
+PIPELINED = 0
+_one_msg = OPCUAProtocol._process_one_msg
+
+
+async def _counting_one_msg(self, header, buf):
+    """OPCUAProtocol._process_one_msg, noting the most messages a client had sent beyond the one
+    being processed (requests it sent without waiting for their answers)."""
+    global PIPELINED
+    PIPELINED = max(PIPELINED, self.messages.qsize())
+    return await _one_msg(self, header, buf)
+
+
+OPCUAProtocol._process_one_msg = _counting_one_msg
 
 
 class ClientTrustList:
@@ -230,6 +246,9 @@ async def main():
     await plant.add_variable(
         ua.NodeId(b"\x01\x02\xab", ns, ua.NodeIdType.ByteString), "OpaqueNode", "opaque", VT.String
     )
+    pipelined = await plant.add_variable(
+        ua.NodeId("Plant.MostPipelined", ns), "MostPipelined", 0, VT.UInt32
+    )
     renewals = await plant.add_variable(
         ua.NodeId("Plant.ChannelRenewals", ns), "ChannelRenewals", 0, VT.UInt32
     )
@@ -260,6 +279,7 @@ async def main():
             await counter.write_value(k, VT.Int32)
             await square.write_value(10.0 * (k % 2), VT.Double)
             await renewals.write_value(RENEWALS, VT.UInt32)
+            await pipelined.write_value(PIPELINED, VT.UInt32)
     finally:
         await server.stop()
 

@@ -117,55 +117,103 @@ impl OpcuaSouth {
                 Err(why) => fail(&self.ctx, &item.name, why),
             }
         }
-        let mut at = 0;
-        while at < readable.len() {
-            let group = &readable[at..(at + self.per_read).min(readable.len())];
-            let ids: Vec<ReadValueId> = group.iter().map(|(_, id)| id.clone().into()).collect();
-            let read_at = Timestamp::now();
-            let read = match session.read(&ids, TimestampsToReturn::Both, 0.0).await {
-                Ok(read) => read,
-                // A server may advertise more nodes per Read than its message size allows:
-                // halve the groups, for this and every later scan of this connection.
-                Err(e) if too_large(e.status()) && group.len() > 1 => {
-                    self.refused_read = Some(group.len());
-                    self.per_read = (group.len() / 2).max(1);
-                    tracing::warn!(
-                        "OPC UA server {url} refused a Read of {} nodes ({}): reading {} at a time",
-                        group.len(),
-                        convert::status_text(e.status()),
-                        self.per_read
-                    );
-                    continue;
+        // Groups of `per_read` nodes (ranges of `readable`), up to `max_parallel_reads` of them
+        // in flight; a group refused as too large goes back, cut to the new size.
+        let parallel = (self.settings.max_parallel_reads as usize).max(1);
+        let mut pending: std::collections::VecDeque<std::ops::Range<usize>> =
+            split(0..readable.len(), self.per_read).collect();
+        while !pending.is_empty() {
+            let batch: Vec<_> = pending.drain(..parallel.min(pending.len())).collect();
+            let reads = futures_util::future::join_all(batch.iter().map(|range| {
+                let ids: Vec<ReadValueId> = readable[range.clone()]
+                    .iter()
+                    .map(|(_, id)| id.clone().into())
+                    .collect();
+                let session = session.clone();
+                async move {
+                    let read_at = Timestamp::now();
+                    (
+                        read_at,
+                        session.read(&ids, TimestampsToReturn::Both, 0.0).await,
+                    )
                 }
-                Err(e) => {
-                    // Some servers close the connection on a request over their message size
-                    // instead of answering BadRequestTooLarge: after such a close on a large
-                    // Read, the next connection reads half as many nodes at a time.
-                    if e.status() == StatusCode::BadConnectionClosed && group.len() > LARGE_READ {
-                        self.refused_read = Some(group.len());
-                        tracing::warn!(
-                            "OPC UA server {url} closed the connection during a Read of {} nodes; \
-                             the next connection reads {} at a time",
-                            group.len(),
-                            group.len() / 2
-                        );
+            }))
+            .await;
+            let mut again = Vec::new();
+            for (range, (read_at, read)) in batch.into_iter().zip(reads) {
+                let read = match read {
+                    Ok(read) => read,
+                    // A server may advertise more nodes per Read than its message size allows:
+                    // halve the groups, for this and every later scan of this connection.
+                    Err(e) if too_large(e.status()) && range.len() > 1 => {
+                        if self.per_read >= range.len() {
+                            self.refused_read = Some(range.len());
+                            self.per_read = (range.len() / 2).max(1);
+                            tracing::warn!(
+                                "OPC UA server {url} refused a Read of {} nodes ({}): reading {} \
+                                 at a time",
+                                range.len(),
+                                convert::status_text(e.status()),
+                                self.per_read
+                            );
+                        }
+                        again.push(range);
+                        continue;
                     }
-                    return Err(read_error(&url, e.status()));
+                    Err(e) => {
+                        // Some servers close the connection on a request over their message
+                        // size instead of answering BadRequestTooLarge: after such a close on a
+                        // large Read, the next connection reads half as many nodes at a time.
+                        if e.status() == StatusCode::BadConnectionClosed && range.len() > LARGE_READ
+                        {
+                            self.refused_read = Some(range.len());
+                            tracing::warn!(
+                                "OPC UA server {url} closed the connection during a Read of {} \
+                                 nodes; the next connection reads {} at a time",
+                                range.len(),
+                                range.len() / 2
+                            );
+                        }
+                        return Err(read_error(&url, e.status()));
+                    }
+                };
+                for ((item, id), result) in readable[range].iter().zip(read.iter()) {
+                    match convert::value(
+                        &item.name,
+                        result,
+                        item.settings.timestamp_origin,
+                        read_at,
+                    ) {
+                        Ok(v) => {
+                            self.ctx.item_ok(&item.name);
+                            values.push(v);
+                        }
+                        Err(why) => fail(&self.ctx, &item.name, format!("node {id}: {why}")),
+                    }
                 }
-            };
-            at += group.len();
-            for ((item, id), result) in group.iter().zip(read.iter()) {
-                match convert::value(&item.name, result, item.settings.timestamp_origin, read_at) {
-                    Ok(v) => {
-                        self.ctx.item_ok(&item.name);
-                        values.push(v);
-                    }
-                    Err(why) => fail(&self.ctx, &item.name, format!("node {id}: {why}")),
+            }
+            for range in again.into_iter().rev() {
+                for part in split(range, self.per_read).rev() {
+                    pending.push_front(part);
                 }
             }
         }
         Ok((values, failed))
     }
+}
+
+/// `range` cut into consecutive ranges of at most `size`.
+fn split(
+    range: std::ops::Range<usize>,
+    size: usize,
+) -> impl DoubleEndedIterator<Item = std::ops::Range<usize>> {
+    let size = size.max(1);
+    let end = range.end;
+    range
+        .step_by(size)
+        .map(move |start| start..(start + size).min(end))
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// A Read of more nodes than this that ends in a closed connection is taken as too large.
@@ -313,3 +361,14 @@ fn plugin() -> Plugin {
 }
 
 oibus_plugin_api::export_plugin!(plugin);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_range_is_split_into_consecutive_parts_of_at_most_the_size() {
+        let parts: Vec<_> = super::split(3..10, 3).collect();
+        assert_eq!(parts, [3..6, 6..9, 9..10]);
+        assert_eq!(super::split(0..0, 5).count(), 0);
+        assert_eq!(super::split(0..2, 0).collect::<Vec<_>>(), [0..1, 1..2]);
+    }
+}

@@ -17,6 +17,12 @@ pub struct OpcuaSettings {
     /// it is lower. 0: the server's limit alone.
     #[serde(default)]
     pub max_nodes_per_read: u32,
+    /// Most Read requests of one scan in flight at once, on the one session: more hides the
+    /// network's round trips when a scan needs several Reads, on servers that answer requests
+    /// concurrently. 1: one after the other.
+    #[serde(default = "default_parallel_reads")]
+    #[schemars(range(min = 1, max = 64))]
+    pub max_parallel_reads: u32,
     /// How often the server sends what subscriptions gathered, in milliseconds.
     #[serde(default = "default_publishing")]
     #[schemars(range(min = 10))]
@@ -87,6 +93,10 @@ pub struct Connection {
     #[serde(default = "default_channel_lifetime")]
     #[schemars(range(min = 1000))]
     pub secure_channel_lifetime_ms: u32,
+}
+
+fn default_parallel_reads() -> u32 {
+    1
 }
 
 fn default_publishing() -> u64 {
