@@ -989,3 +989,38 @@ fn a_read_larger_than_the_server_takes_is_split_until_it_fits() {
     );
     assert_eq!(by_point(&ws).len(), 3000);
 }
+
+#[test]
+fn a_write_larger_than_the_server_takes_is_split_until_it_fits() {
+    // 3,000 values a second in one batch: a Write of them all is over asyncua's 64 KiB.
+    let server = OpcuaServer::start(&["--many", "3000"]);
+    let ws = Workspace::new(&["oibus_opcua", "oibus_south_simulator"]);
+    let items: Vec<String> = (0..3000)
+        .map(|i| {
+            format!(
+                r#"{{ name = "{i}", scan_mode = "every-second", settings = {{ signal = {{ type = "ramp", min = 0.25, max = 0.75, period_s = 60 }} }} }}"#
+            )
+        })
+        .collect();
+    ws.config(&format!(
+        "{FAST_RECONNECT}{EVERY_SECOND}\n[[south]]\nid = \"sim\"\ntype = \"simulator\"\nquery = \"last-point\"\nitems = [\n  {}\n]\n\n[[north]]\nid = \"plc\"\ntype = \"opcua-north\"\nsettings = {{ url = \"{}\", node_id_template = \"ns=2;s=Plant.Many.{{pointId}}\" }}\ncaching = {{ send_interval = \"2s\" }}\n",
+        items.join(",\n  "),
+        server.url()
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("two scans written", Duration::from_secs(120), |e| {
+        e.counter("plc", "values_sent") >= 6000
+    });
+    let log = engine.log();
+    engine.stop();
+    assert!(
+        log.contains("refused a Write of")
+            || log.contains("closed the connection during a Write of"),
+        "{log}"
+    );
+    // Written, by the look of another client: the ramp's values, not the nodes' first ones.
+    for node in ["ns=2;s=Plant.Many.0", "ns=2;s=Plant.Many.2999"] {
+        let v: f64 = read_back(&server, node).parse().unwrap();
+        assert!((0.25..=0.75).contains(&v), "{node}: {v}");
+    }
+}

@@ -18,7 +18,7 @@ Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
   Plant.MostPipelined  the most requests a client had sent ahead of the one being processed
   Plant.ChannelRenewals  how many secure channels clients renewed so far (updated every 100 ms)
   Plant.History    historized; --history N values 0.0, 1.0, ... one a second up to now
-  Plant.Many.0 .. Plant.Many.<N-1>  Doubles equal to their index (--many N)
+  Plant.Many.0 .. Plant.Many.<N-1>  Doubles equal to their index (--many N), writable
 
 --pki DIR: the server's certificate and key are DIR/server_cert.der and DIR/server_key.pem
 (made on the first start), and Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss,
@@ -266,7 +266,8 @@ async def main():
     if a.many:
         many = await plant.add_folder(ua.NodeId("Plant.Many", ns), "Many")
         for i in range(a.many):
-            await many.add_variable(ua.NodeId(f"Plant.Many.{i}", ns), f"M{i}", float(i), VT.Double)
+            m = await many.add_variable(ua.NodeId(f"Plant.Many.{i}", ns), f"M{i}", float(i), VT.Double)
+            await m.set_writable()
 
     await server.start()
     print(f"ready {server.bserver.port}", flush=True)

@@ -217,10 +217,10 @@ fn split(
 }
 
 /// A Read of more nodes than this that ends in a closed connection is taken as too large.
-const LARGE_READ: usize = 500;
+pub(crate) const LARGE_READ: usize = 500;
 
 /// Whether a request was refused for its size (it works in smaller ones).
-fn too_large(code: StatusCode) -> bool {
+pub(crate) fn too_large(code: StatusCode) -> bool {
     [
         StatusCode::BadRequestTooLarge,
         StatusCode::BadResponseTooLarge,

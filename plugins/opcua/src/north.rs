@@ -20,8 +20,12 @@ pub struct OpcuaNorth {
     settings: NorthSettings,
     ctx: Context,
     live: Option<Live>,
-    /// Nodes per Write request.
+    /// Nodes per Write request: the setting, capped by the server's `MaxNodesPerWrite` and by
+    /// what it was seen to refuse as too large.
     per_write: usize,
+    /// The largest Write the server refused as too large (or closed the connection on), kept
+    /// across reconnections.
+    refused_write: Option<usize>,
     /// The data type of each node written so far (read once per connection), or why it has none
     /// this North can write.
     types: HashMap<NodeId, std::result::Result<DataTypeId, String>>,
@@ -43,6 +47,7 @@ impl Connector for OpcuaNorth {
             ctx,
             live: None,
             per_write: usize::MAX,
+            refused_write: None,
             types: HashMap::new(),
         })
     }
@@ -59,7 +64,10 @@ impl Connector for OpcuaNorth {
             0 => usize::MAX,
             n => n as usize,
         };
-        self.per_write = own.min(limit.unwrap_or(usize::MAX)).max(1);
+        self.per_write = own
+            .min(limit.unwrap_or(usize::MAX))
+            .min(self.refused_write.map_or(usize::MAX, |n| (n / 2).max(1)))
+            .max(1);
         self.types.clear();
         self.live = Some(live);
         Ok(())
@@ -168,17 +176,42 @@ impl HandlesValues for OpcuaNorth {
             let variant = variant(&v.value, t).map_err(|why| refuse(v, text, why))?;
             writes.push(WriteValue::value_attr(node.clone(), variant));
         }
-        for (group, chunk) in targets
-            .chunks(self.per_write)
-            .zip(writes.chunks(self.per_write))
-        {
-            let results = session.write(chunk).await.map_err(|e| {
-                PluginError::connection_lost(format!(
-                    "OPC UA server {url}: write failed: {}",
-                    crate::convert::status_text(e.status())
-                ))
-            })?;
-            for ((v, text, _), status) in group.iter().zip(results) {
+        let mut at = 0;
+        while at < targets.len() {
+            let end = (at + self.per_write).min(targets.len());
+            let size = end - at;
+            let results = match session.write(&writes[at..end]).await {
+                Ok(results) => results,
+                // A server may take fewer nodes per Write than it advertises (its message
+                // size): halve the groups, for this batch and the next ones.
+                Err(e) if crate::too_large(e.status()) && size > 1 => {
+                    self.refused_write = Some(size);
+                    self.per_write = (size / 2).max(1);
+                    tracing::warn!(
+                        "OPC UA server {url} refused a Write of {size} nodes ({}): writing {} at \
+                         a time",
+                        crate::convert::status_text(e.status()),
+                        self.per_write
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    // Or it closes the connection: the next connection writes half as many.
+                    if e.status() == StatusCode::BadConnectionClosed && size > crate::LARGE_READ {
+                        self.refused_write = Some(size);
+                        tracing::warn!(
+                            "OPC UA server {url} closed the connection during a Write of {size} \
+                             nodes; the next connection writes {} at a time",
+                            size / 2
+                        );
+                    }
+                    return Err(PluginError::connection_lost(format!(
+                        "OPC UA server {url}: write failed: {}",
+                        crate::convert::status_text(e.status())
+                    )));
+                }
+            };
+            for ((v, text, _), status) in targets[at..end].iter().zip(results) {
                 if status.is_bad() {
                     return Err(refuse(
                         v,
@@ -190,6 +223,7 @@ impl HandlesValues for OpcuaNorth {
                     ));
                 }
             }
+            at = end;
         }
         Ok(())
     }
