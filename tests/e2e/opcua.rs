@@ -1024,3 +1024,48 @@ fn a_write_larger_than_the_server_takes_is_split_until_it_fits() {
         assert!((0.25..=0.75).contains(&v), "{node}: {v}");
     }
 }
+
+#[test]
+fn an_item_test_reads_as_the_items_scan_mode_and_settings_say() {
+    let server = OpcuaServer::start(&["--history", "100"]);
+    let settings = format!(
+        r#"{{"url": "{}", "publishing_interval_ms": 100}}"#,
+        server.url()
+    );
+    let test =
+        |item: &str| oibus_tests::test_item("oibus_opcua", "opcua", &settings, item, &["--json"]);
+    // A subscription item: monitored until the server publishes; the counter's values.
+    let (code, out, err) = test(
+        r#"{"name": "counter", "scan_mode": "subscription", "settings": {"node_id": "ns=2;i=1001", "sampling_interval_ms": 50}}"#,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let values: Vec<OibusValue> =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(
+        !values.is_empty() && values.iter().all(|v| matches!(v.value, DataValue::Int(_))),
+        "{out}"
+    );
+    // A node the server cannot monitor: its refusal, named.
+    let (code, _, err) = test(
+        r#"{"name": "nope", "scan_mode": "subscription", "settings": {"node_id": "ns=2;s=Plant.Nope"}}"#,
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("\"nope\"") && err.contains("cannot be monitored: BadNodeIdUnknown"),
+        "{err}"
+    );
+    // An aggregate: a processed history read, which asyncua does not compute: named as such.
+    let (code, _, err) = test(
+        r#"{"name": "avg", "settings": {"node_id": "ns=2;s=Plant.History", "aggregate": "average", "resampling_interval_ms": 10000}}"#,
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("BadNotImplemented") && err.contains("aggregate = \"raw\""),
+        "{err}"
+    );
+    // Any other item: read once.
+    let (code, out, err) =
+        test(r#"{"name": "double", "settings": {"node_id": "ns=2;s=Plant.Double"}}"#);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("2.5"), "{out}");
+}

@@ -330,8 +330,51 @@ impl Browses for OpcuaSouth {
 }
 
 impl TestsItem for OpcuaSouth {
-    /// Reads the item's node once.
+    /// Tests the item as its scan mode and settings read it: an item of scan mode
+    /// `subscription` is monitored in a subscription of its own until the server publishes
+    /// (its current value first); an item with an `aggregate` gets the aggregates of its last ten
+    /// intervals (a processed history read); any other is read once.
     async fn test_item(&mut self, item: &SouthItem<ItemSettings>) -> Result<Vec<OibusValue>> {
+        let url = self.settings.connection.url.clone();
+        let fail =
+            |why: String| PluginError::invalid_settings(format!("item {:?}: {why}", item.name));
+        if item.scan_mode == "subscription" {
+            let session = session::of(&self.live, &url)?;
+            let node = nodes::parse(&session, &item.settings.node_id)
+                .await
+                .map_err(fail)?;
+            let wait =
+                std::time::Duration::from_millis(self.settings.connection.request_timeout_ms);
+            return subscription::Subscription::first_values(
+                &session,
+                &self.settings,
+                item,
+                node,
+                wait,
+            )
+            .await;
+        }
+        if item.settings.aggregate != settings::Aggregate::Raw {
+            let session = session::of(&self.live, &url)?;
+            let node = nodes::parse(&session, &item.settings.node_id)
+                .await
+                .map_err(fail)?;
+            let end = Timestamp::now();
+            let span = item.settings.resampling_interval_ms.saturating_mul(10);
+            let start =
+                Timestamp::from_nanos(end.as_nanos() - (span as i64).saturating_mul(1_000_000));
+            let per_page = self.settings.history_values_per_read;
+            let (values, _) = history::page(
+                &session,
+                &node,
+                item,
+                (start, end),
+                per_page,
+                opcua::types::ByteString::null(),
+            )
+            .await?;
+            return Ok(values);
+        }
         let (values, failed) = self.read_items(std::slice::from_ref(item)).await?;
         failed.map_or(Ok(values), Err)
     }

@@ -38,8 +38,15 @@ pub struct Subscription {
     /// Item name → (client handle, monitored item id).
     items: HashMap<String, (u32, u32)>,
     next_handle: u32,
-    forwarder: JoinHandle<()>,
+    /// The task handing values to the engine (none for an item test).
+    forwarder: Option<JoinHandle<()>>,
 }
+
+/// What the server published: the client handle of the monitored item, and the value.
+type Published = (u32, UaValue);
+
+/// The outcome of monitoring each item: its name, and why the server refused it.
+pub type Monitoring = Vec<(String, std::result::Result<(), String>)>;
 
 impl Subscription {
     /// Creates the subscription on `session`, and the task that hands its values to the engine.
@@ -48,7 +55,18 @@ impl Subscription {
         settings: &OpcuaSettings,
         ctx: &Context,
     ) -> Result<Self> {
-        let (tx, rx) = mpsc::unbounded_channel::<(u32, UaValue)>();
+        let (tx, rx) = mpsc::unbounded_channel::<Published>();
+        let mut made = Self::open(session, settings, tx).await?;
+        made.forwarder = Some(ctx.spawn(forward(rx, made.handles.clone(), ctx.clone()))?);
+        Ok(made)
+    }
+
+    /// Creates the subscription on `session`, its publications sent to `tx`.
+    async fn open(
+        session: &Session,
+        settings: &OpcuaSettings,
+        tx: mpsc::UnboundedSender<Published>,
+    ) -> Result<Self> {
         let interval = Duration::from_millis(settings.publishing_interval_ms);
         let id = session
             .create_subscription(
@@ -71,25 +89,83 @@ impl Subscription {
                     crate::convert::status_text(e.status())
                 ))
             })?;
-        let handles: Arc<Mutex<HashMap<u32, Monitored>>> = Arc::default();
-        let forwarder = ctx.spawn(forward(rx, handles.clone(), ctx.clone()))?;
         Ok(Self {
             id,
-            handles,
+            handles: Arc::default(),
             items: HashMap::new(),
             next_handle: 1,
-            forwarder,
+            forwarder: None,
         })
     }
 
-    /// Monitors `items`; an item the server refuses is reported by name, the others are
-    /// monitored all the same.
+    /// Monitors `items` and reports each to the engine (one the server refuses is named, the
+    /// others are monitored all the same).
     pub async fn add(
         &mut self,
         session: &Session,
         items: &[(SouthItem<ItemSettings>, NodeId)],
         ctx: &Context,
     ) -> Result<()> {
+        for (name, outcome) in self.monitor(session, items).await? {
+            match outcome {
+                Ok(()) => ctx.item_ok(&name),
+                Err(why) => ctx.item_failed(&name, why),
+            }
+        }
+        Ok(())
+    }
+
+    /// For an item test: monitors the item's node in a subscription of its own, waits up to
+    /// `wait` for what the server publishes first (every new monitored item reports its current
+    /// value) and for one publishing interval more, then deletes the subscription.
+    pub async fn first_values(
+        session: &Session,
+        settings: &OpcuaSettings,
+        item: &SouthItem<ItemSettings>,
+        node: NodeId,
+        wait: Duration,
+    ) -> Result<Vec<OibusValue>> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Published>();
+        let mut made = Self::open(session, settings, tx).await?;
+        let outcome = made
+            .monitor(session, &[(item.clone(), node)])
+            .await
+            .map(|mut o| o.pop().map_or(Ok(()), |(_, r)| r));
+        let mut published = Vec::new();
+        if let Ok(Ok(())) = outcome
+            && let Ok(Some(first)) = tokio::time::timeout(wait, rx.recv()).await
+        {
+            published.push(first);
+            let more = Duration::from_millis(settings.publishing_interval_ms);
+            while let Ok(Some(next)) = tokio::time::timeout(more, rx.recv()).await {
+                published.push(next);
+            }
+        }
+        let _ = session.delete_subscription(made.id).await;
+        let name = &item.name;
+        outcome?.map_err(|why| PluginError::invalid_settings(format!("item {name:?}: {why}")))?;
+        if published.is_empty() {
+            return Err(PluginError::transient(format!(
+                "item {name:?}: the server published nothing within {} ms",
+                wait.as_millis()
+            )));
+        }
+        let origin = item.settings.timestamp_origin;
+        published
+            .iter()
+            .map(|(_, v)| {
+                crate::convert::value(name, v, origin, Timestamp::now())
+                    .map_err(|why| PluginError::invalid_settings(format!("item {name:?}: {why}")))
+            })
+            .collect()
+    }
+
+    /// Monitors `items`: for each, whether the server took it.
+    async fn monitor(
+        &mut self,
+        session: &Session,
+        items: &[(SouthItem<ItemSettings>, NodeId)],
+    ) -> Result<Monitoring> {
         let mut requests = Vec::with_capacity(items.len());
         let mut names = Vec::with_capacity(items.len());
         for (item, node) in items {
@@ -129,26 +205,25 @@ impl Subscription {
                     crate::convert::status_text(e.status())
                 ))
             })?;
+        let mut outcome = Vec::with_capacity(names.len());
         for ((name, handle, node), created) in names.into_iter().zip(created) {
             let status = created.result.status_code;
             if status.is_bad() {
                 if let Ok(mut h) = self.handles.lock() {
                     h.remove(&handle);
                 }
-                ctx.item_failed(
-                    &name,
-                    format!(
-                        "node {node}: cannot be monitored: {}",
-                        crate::convert::status_text(status)
-                    ),
+                let why = format!(
+                    "node {node}: cannot be monitored: {}",
+                    crate::convert::status_text(status)
                 );
+                outcome.push((name, Err(why)));
             } else {
-                ctx.item_ok(&name);
                 self.items
-                    .insert(name, (handle, created.result.monitored_item_id));
+                    .insert(name.clone(), (handle, created.result.monitored_item_id));
+                outcome.push((name, Ok(())));
             }
         }
-        Ok(())
+        Ok(outcome)
     }
 
     /// Stops monitoring `names`.
@@ -169,7 +244,9 @@ impl Subscription {
 
     /// Ends the task that hands values over (the subscription ends with its session).
     pub fn close(self) {
-        self.forwarder.abort();
+        if let Some(f) = self.forwarder {
+            f.abort();
+        }
     }
 }
 
