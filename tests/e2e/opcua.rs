@@ -1069,3 +1069,31 @@ fn an_item_test_reads_as_the_items_scan_mode_and_settings_say() {
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("2.5"), "{out}");
 }
+
+#[test]
+fn two_thousand_items_are_subscribed_in_requests_the_server_takes() {
+    // Creating 2,000 monitored items in one request is over asyncua's 64 KiB.
+    let server = OpcuaServer::start(&["--many", "2000"]);
+    let ws = Workspace::new(PLUGINS);
+    let items: Vec<String> = (0..2000)
+        .map(|i| {
+            format!(
+                r#"{{ name = "m{i}", scan_mode = "subscription", settings = {{ node_id = "ns=2;s=Plant.Many.{i}" }} }}"#
+            )
+        })
+        .collect();
+    ws.config(&config(
+        &format!(r#"url = "{}", publishing_interval_ms = 100"#, server.url()),
+        &items,
+    ));
+    let mut engine = ws.start();
+    // Every new monitored item reports its current value.
+    engine.wait_until("a value of each", Duration::from_secs(90), |_| {
+        by_point(&ws).len() == 2000
+    });
+    engine.stop();
+    let got = by_point(&ws);
+    for i in [0, 999, 1999] {
+        assert_eq!(got[&format!("m{i}")][0].value, DataValue::Float(i as f64));
+    }
+}

@@ -23,6 +23,9 @@ use tokio::{sync::mpsc, task::JoinHandle};
 const BATCH: usize = 1000;
 /// How long a value waits for others before its batch is handed over.
 const FLUSH: Duration = Duration::from_millis(100);
+/// Most monitored items created in one request when the server sets no lower limit (500 string
+/// node ids make some 35 KiB: under the 64 KiB some servers take in a request).
+const PER_CALL: usize = 500;
 
 /// What a notification's client handle stands for.
 #[derive(Clone)]
@@ -38,6 +41,9 @@ pub struct Subscription {
     /// Item name → (client handle, monitored item id).
     items: HashMap<String, (u32, u32)>,
     next_handle: u32,
+    /// Monitored items created per request: [`PER_CALL`], the server's
+    /// `MaxMonitoredItemsPerCall`, or what it was seen to refuse as too large.
+    per_call: usize,
     /// The task handing values to the engine (none for an item test).
     forwarder: Option<JoinHandle<()>>,
 }
@@ -89,11 +95,17 @@ impl Subscription {
                     crate::convert::status_text(e.status())
                 ))
             })?;
+        let limit = crate::nodes::operation_limit(
+            session,
+            opcua::types::VariableId::Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall,
+        )
+        .await;
         Ok(Self {
             id,
             handles: Arc::default(),
             items: HashMap::new(),
             next_handle: 1,
+            per_call: PER_CALL.min(limit.unwrap_or(usize::MAX)),
             forwarder: None,
         })
     }
@@ -196,15 +208,36 @@ impl Subscription {
             ));
             names.push((item.name.clone(), handle, node.clone()));
         }
-        let created = session
-            .create_monitored_items(self.id, TimestampsToReturn::Both, requests)
-            .await
-            .map_err(|e| {
-                PluginError::connection_lost(format!(
-                    "cannot create monitored items: {}",
-                    crate::convert::status_text(e.status())
-                ))
-            })?;
+        let mut created = Vec::with_capacity(requests.len());
+        while created.len() < requests.len() {
+            let from = created.len();
+            let to = (from + self.per_call).min(requests.len());
+            match session
+                .create_monitored_items(
+                    self.id,
+                    TimestampsToReturn::Both,
+                    requests[from..to].to_vec(),
+                )
+                .await
+            {
+                Ok(made) => created.extend(made),
+                Err(e) if crate::too_large(e.status()) && to - from > 1 => {
+                    self.per_call = ((to - from) / 2).max(1);
+                    tracing::warn!(
+                        "the server refused to create {} monitored items at once ({}): {} at a time",
+                        to - from,
+                        crate::convert::status_text(e.status()),
+                        self.per_call
+                    );
+                }
+                Err(e) => {
+                    return Err(PluginError::connection_lost(format!(
+                        "cannot create monitored items: {}",
+                        crate::convert::status_text(e.status())
+                    )));
+                }
+            }
+        }
         let mut outcome = Vec::with_capacity(names.len());
         for ((name, handle, node), created) in names.into_iter().zip(created) {
             let status = created.result.status_code;
@@ -237,8 +270,8 @@ impl Subscription {
                 }
             }
         }
-        if !ids.is_empty() {
-            let _ = session.delete_monitored_items(self.id, &ids).await;
+        for chunk in ids.chunks(PER_CALL) {
+            let _ = session.delete_monitored_items(self.id, chunk).await;
         }
     }
 
