@@ -3,9 +3,13 @@
 //!
 //! - DA: 10,000 nodes read per scan (last-point queries), in Reads of the server's advertised
 //!   limit (10,000) and of 1,000 nodes.
-//! - HA: one day of 1 s history of one node (86,400 values), in windows of an hour, pages of
-//!   1,000 values (asyncua closes the connection on a page of 10,000: its answer is over its own
-//!   message size).
+//! - DA with four Reads in flight (`max_parallel_reads`): asyncua answers them one after the
+//!   other, so no gain is expected here; the figure says what pipelining costs.
+//! - Subscription: 10,000 monitored items, each node written a new value every 100 ms by the
+//!   server (or as fast as it can), for 20 s; the values the server produced and those received.
+//! - HA: one day of 1 s history of one node (86,400 values), then of 100 nodes (8.64 M values,
+//!   made by the server as they are read), in windows of an hour, pages of 1,000 values (asyncua
+//!   closes the connection on a page of 10,000: its answer is over its own message size).
 //!
 //! The connector is loaded from its `.so` in this process; the host accepts values without
 //! caching them, so the figures are the connector's and the server's. CPU is user + system time
@@ -95,13 +99,13 @@ fn main() {
             .unwrap()
         })
         .collect();
-    for per_read in [0u32, 1000] {
+    for (per_read, parallel) in [(0u32, 1u32), (1000, 1), (1000, 4)] {
         let counted = Arc::new(Counting::default());
         rt.block_on(async {
             let c = standalone_connector(
                 &registry,
                 ("bench", "opcua"),
-                &json!({"url": server.url(), "max_nodes_per_read": per_read, "request_timeout_ms": 60000}),
+                &json!({"url": server.url(), "max_nodes_per_read": per_read, "max_parallel_reads": parallel, "request_timeout_ms": 60000}),
                 cache.path().join("state"),
                 counted.clone(),
             );
@@ -126,8 +130,10 @@ fn main() {
             let secs = began.elapsed().as_secs_f64();
             let label = if per_read == 0 {
                 "DA, 10,000 nodes/scan, Reads of the server's advertised limit (10,000), cut to what its message size takes".to_string()
-            } else {
+            } else if parallel == 1 {
                 format!("DA, 10,000 nodes/scan, Reads of {per_read}")
+            } else {
+                format!("DA, 10,000 nodes/scan, Reads of {per_read}, {parallel} in flight")
             };
             report(
                 &label,
@@ -139,6 +145,60 @@ fn main() {
             c.stop().await.unwrap();
         });
     }
+    drop(server);
+
+    // Subscription: 10,000 items, each changing every 100 ms.
+    let changing = 10_000;
+    let server = OpcuaServer::start(&["--changing", &changing.to_string()]);
+    let spid = server.pid().unwrap().to_string();
+    let items: Vec<Item> = (0..changing)
+        .map(|i| {
+            serde_json::from_value(json!({"name": format!("c{i}"), "scanMode": "subscription",
+                "settings": {"node_id": format!("ns=2;s=Plant.Changing.{i}"), "sampling_interval_ms": 100, "queue_size": 20}}))
+            .unwrap()
+        })
+        .collect();
+    let counted = Arc::new(Counting::default());
+    rt.block_on(async {
+        let c = standalone_connector(
+            &registry,
+            ("bench", "opcua"),
+            &json!({"url": server.url(), "publishing_interval_ms": 500, "request_timeout_ms": 60000}),
+            cache.path().join("state-sub"),
+            counted.clone(),
+        );
+        c.start().await.unwrap();
+        c.subscribe(items.clone()).await.unwrap();
+        // The initial value of every item first.
+        let began = Instant::now();
+        while counted.0.load(Ordering::Relaxed) < changing && began.elapsed().as_secs() < 120 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let rounds0 = read_node(&server.url(), "ns=2;s=Plant.ChangingCycles");
+        let (g0, s0, v0, began) = (
+            cpu_seconds("self"),
+            cpu_seconds(&spid),
+            counted.0.load(Ordering::Relaxed),
+            Instant::now(),
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+        let rounds = read_node(&server.url(), "ns=2;s=Plant.ChangingCycles") - rounds0;
+        let secs = began.elapsed().as_secs_f64();
+        let received = counted.0.load(Ordering::Relaxed) - v0;
+        report(
+            &format!(
+                "Subscription, 10,000 items; the server made {:.0} changes/s ({:.1} rounds/s of the 10 asked)",
+                rounds * changing as f64 / secs,
+                rounds / secs
+            ),
+            received,
+            secs,
+            cpu_seconds("self") - g0,
+            cpu_seconds(&spid) - s0,
+        );
+        c.stop().await.unwrap();
+    });
     drop(server);
 
     // HA: one day of one node.
@@ -185,4 +245,67 @@ fn main() {
         );
         c.stop().await.unwrap();
     });
+    drop(server);
+
+    // HA: one day of 100 nodes.
+    let nodes = 100;
+    let server = OpcuaServer::start(&["--synthetic-history", &nodes.to_string(), "--page", "1000"]);
+    let spid = server.pid().unwrap().to_string();
+    let items: Vec<Item> = (0..nodes)
+        .map(|i| {
+            serde_json::from_value(json!({"name": format!("s{i}"), "scanMode": "bench",
+                "settings": {"node_id": format!("ns=2;s=Plant.Synthetic.{i}")}}))
+            .unwrap()
+        })
+        .collect();
+    let counted = Arc::new(Counting::default());
+    rt.block_on(async {
+        let c = standalone_connector(
+            &registry,
+            ("bench", "opcua"),
+            &json!({"url": server.url(), "history_values_per_read": 1000, "request_timeout_ms": 60000}),
+            cache.path().join("state-ha100"),
+            counted.clone(),
+        );
+        c.start().await.unwrap();
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let hour = 3_600_000_000_000i64;
+        let end = Timestamp::now().as_nanos() / hour * hour;
+        let (g0, s0, began) = (cpu_seconds("self"), cpu_seconds(&spid), Instant::now());
+        let mut start = end - day * 1_000_000_000;
+        let mut windows = 0;
+        while start < end {
+            c.history_query(items.clone(), Timestamp::from_nanos(start), Timestamp::from_nanos(start + hour))
+                .await
+                .unwrap();
+            start += hour;
+            windows += 1;
+        }
+        let secs = began.elapsed().as_secs_f64();
+        let values = counted.0.load(Ordering::Relaxed);
+        assert!(values >= nodes * day as usize, "{values}");
+        report(
+            &format!("HA, one day of 1 s values of {nodes} nodes, {windows} windows of an hour"),
+            values,
+            secs,
+            cpu_seconds("self") - g0,
+            cpu_seconds(&spid) - s0,
+        );
+        c.stop().await.unwrap();
+    });
+}
+
+/// The value of a numeric node, read by asyncua's own client.
+fn read_node(url: &str, node: &str) -> f64 {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import asyncio\nfrom asyncua import Client\nasync def m():\n    async with Client('{url}') as c:\n        print(await c.get_node('{node}').read_value())\nasyncio.run(m())"
+        ))
+        .output()
+        .expect("python3");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{node}: {e}: {}", String::from_utf8_lossy(&out.stderr)))
 }

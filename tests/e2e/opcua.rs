@@ -1097,3 +1097,88 @@ fn two_thousand_items_are_subscribed_in_requests_the_server_takes() {
         assert_eq!(got[&format!("m{i}")][0].value, DataValue::Float(i as f64));
     }
 }
+
+#[test]
+fn a_history_page_larger_than_the_server_sends_is_asked_smaller() {
+    // 20,000 values; a page of more than 4,000 is refused as too large.
+    let server = OpcuaServer::start(&[
+        "--history",
+        "20000",
+        "--page",
+        "10000",
+        "--refuse-pages-over",
+        "4000",
+    ]);
+    let ws = Workspace::new(PLUGINS);
+    ws.config(&format!(
+        "{FAST_RECONNECT}{EVERY_SECOND}\n[[south]]\nid = \"raw\"\ntype = \"opcua\"\nquery = \"history\"\nsettings = {{ url = \"{}\", history_values_per_read = 10000 }}\nhistory = {{ start = \"6h\", max_read_interval = \"12h\", read_delay = \"0s\" }}\nitems = [{{ name = \"hist\", scan_mode = \"every-second\", settings = {{ node_id = \"ns=2;s=Plant.History\" }} }}]\n{RECORDING_NORTH}",
+        server.url()
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("the 20,000 values", Duration::from_secs(120), |_| {
+        let got: std::collections::BTreeSet<i64> = by_point(&ws)
+            .get("hist")
+            .map(|v| {
+                v.iter()
+                    .filter_map(|v| match v.value {
+                        DataValue::Float(f) => Some(f as i64),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (0..20000).all(|i| got.contains(&i))
+    });
+    let log = engine.log();
+    engine.stop();
+    assert!(
+        log.contains("refused a history page of 10000 values")
+            && log.contains("refused a history page of 5000 values")
+            && log.contains("asking 2500 at a time"),
+        "{log}"
+    );
+    // Refused pages sent nothing: each value once (the initial 0 the server stored at its
+    // start aside).
+    let count = by_point(&ws)["hist"].len();
+    assert!((20000..=20001).contains(&count), "{count}");
+}
+
+#[test]
+fn a_publication_of_tens_of_thousands_of_changes_is_received_whole() {
+    // 2,000 nodes written every 100 ms, published every 2 s: some 40,000 changes a publication,
+    // beyond the OPC UA library's default limits (1,000 elements an array).
+    let server = OpcuaServer::start(&["--changing", "2000"]);
+    let ws = Workspace::new(PLUGINS);
+    let items: Vec<String> = (0..2000)
+        .map(|i| {
+            format!(
+                r#"{{ name = "c{i}", scan_mode = "subscription", settings = {{ node_id = "ns=2;s=Plant.Changing.{i}", sampling_interval_ms = 100, queue_size = 50 }} }}"#
+            )
+        })
+        .collect();
+    ws.config(&config(
+        &format!(r#"url = "{}", publishing_interval_ms = 2000"#, server.url()),
+        &items,
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("three publications", Duration::from_secs(90), |e| {
+        e.counter("ua", "values_in") >= 2000 * 40
+    });
+    let connects = engine.counter("ua", "connects");
+    engine.stop();
+    assert_eq!(connects, 1, "the connection never broke");
+    // Each item's values in order, none lost between its first and last.
+    for (name, values) in by_point(&ws) {
+        let rounds: Vec<f64> = values
+            .iter()
+            .map(|v| match v.value {
+                DataValue::Float(f) => f,
+                ref other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(
+            rounds.windows(2).all(|w| w[1] == w[0] + 1.0),
+            "{name}: {rounds:?}"
+        );
+    }
+}

@@ -3,6 +3,7 @@ for the OPC UA tests. Prints "ready PORT" once listening.
 
 Usage: opcua_server.py --port N [--pki DIR] [--user NAME:PASSWORD]... [--no-anonymous]
                        [--history N] [--page N] [--many N] [--trust-clients DIR]
+                       [--changing N] [--synthetic-history N]
 
 Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
   Plant.Bool True, Plant.SByte -5, Plant.Byte 5, Plant.Int16 -16, Plant.UInt16 16,
@@ -19,12 +20,18 @@ Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
   Plant.ChannelRenewals  how many secure channels clients renewed so far (updated every 100 ms)
   Plant.History    historized; --history N values 0.0, 1.0, ... one a second up to now
   Plant.Many.0 .. Plant.Many.<N-1>  Doubles equal to their index (--many N), writable
+  Plant.Changing.0 .. <N-1>  Doubles all written a new value (the round's number) every 100 ms,
+                   or as fast as the server can (--changing N); Plant.ChangingCycles the rounds
+  Plant.Synthetic.0 .. <N-1>  historized: a value every second, the second of the day, for any
+                   range a client asks (--synthetic-history N; made as read, nothing stored)
 
 --pki DIR: the server's certificate and key are DIR/server_cert.der and DIR/server_key.pem
 (made on the first start), and Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss,
 each in Sign and SignAndEncrypt, are offered beside None.
 --trust-clients DIR: a client's certificate must be one of DIR/*.der (else refused with
 BadCertificateUntrusted and saved in DIR/rejected), and valid: its application URI, key usages.
+--refuse-pages-over N: a history read asking more than N values (or no limit) is refused with
+BadResponseTooLarge, as servers whose answer would be over their message size do.
 --page N: a history read returns at most N values and a continuation point for the rest (asyncua
 only pages at its own response-size cap: this store pages at the client's NumValuesPerNode).
 """
@@ -78,17 +85,43 @@ class PagingHistory(HistoryDict):
     """Pages a read at the client's NumValuesPerNode (capped at --page), with a continuation
     point, as the specification describes; stamps values written without a source timestamp."""
 
-    def __init__(self, page):
+    def __init__(self, page, refuse_over=0):
         super().__init__(max_history_data_response_size=page)
         self.page = page
+        self.refuse_over = refuse_over
+        self.synthetic = set()
 
     async def read_node_history(self, node_id, start, end, nb_values):
+        if self.refuse_over and (nb_values == 0 or nb_values > self.refuse_over):
+            raise ServiceError(ua.StatusCodes.BadResponseTooLarge)
+        if node_id in self.synthetic:
+            return await self.read_synthetic(start, end, nb_values)
         saved = self.max_history_data_response_size
         self.max_history_data_response_size = min(self.page, nb_values or self.page)
         try:
             return await super().read_node_history(node_id, start, end, 0)
         finally:
             self.max_history_data_response_size = saved
+
+    async def read_synthetic(self, start, end, nb_values):
+        """A value every whole second of [start, end], equal to the second of the day, made as
+        the client reads (no store: a day of 100 nodes would not fit in memory)."""
+        limit = min(self.page, nb_values or self.page)
+        second = math.ceil(start.timestamp())
+        last = math.floor(end.timestamp())
+        results = []
+        while second <= last and len(results) < limit:
+            at = datetime.fromtimestamp(second, timezone.utc)
+            results.append(
+                ua.DataValue(
+                    ua.Variant(float(second % 86400), VT.Double),
+                    SourceTimestamp=at,
+                    ServerTimestamp=at,
+                )
+            )
+            second += 1
+        more = datetime.fromtimestamp(second, timezone.utc) if second <= last else None
+        return results, more
 
     async def save_node_value(self, node_id, datavalue):
         if datavalue.SourceTimestamp is None:
@@ -180,13 +213,16 @@ async def main():
     p.add_argument("--no-anonymous", action="store_true")
     p.add_argument("--history", type=int, default=0)
     p.add_argument("--page", type=int, default=10000)
+    p.add_argument("--refuse-pages-over", type=int, default=0)
     p.add_argument("--many", type=int, default=0)
     p.add_argument("--trust-clients")
+    p.add_argument("--changing", type=int, default=0)
+    p.add_argument("--synthetic-history", type=int, default=0)
     a = p.parse_args()
 
     users = dict(u.split(":", 1) for u in a.user)
     server = Server(user_manager=Users(users, not a.no_anonymous))
-    server.iserver.history_manager.set_storage(PagingHistory(a.page))
+    server.iserver.history_manager.set_storage(PagingHistory(a.page, a.refuse_pages_over))
     await server.init()
     server.set_endpoint(f"opc.tcp://127.0.0.1:{a.port}/oibus-test")
     server.set_server_name("oibus test OPC UA server")
@@ -269,7 +305,26 @@ async def main():
             m = await many.add_variable(ua.NodeId(f"Plant.Many.{i}", ns), f"M{i}", float(i), VT.Double)
             await m.set_writable()
 
+    if a.synthetic_history:
+        folder = await plant.add_folder(ua.NodeId("Plant.Synthetic", ns), "Synthetic")
+        for i in range(a.synthetic_history):
+            node = await folder.add_variable(
+                ua.NodeId(f"Plant.Synthetic.{i}", ns), f"S{i}", 0.0, VT.Double
+            )
+            await node.write_attribute(ua.AttributeIds.Historizing, ua.DataValue(True))
+            storage.synthetic.add(node.nodeid)
+    changing = []
+    if a.changing:
+        folder = await plant.add_folder(ua.NodeId("Plant.Changing", ns), "Changing")
+        for i in range(a.changing):
+            changing.append(
+                await folder.add_variable(ua.NodeId(f"Plant.Changing.{i}", ns), f"C{i}", 0.0, VT.Double)
+            )
+    cycles = await plant.add_variable(ua.NodeId("Plant.ChangingCycles", ns), "ChangingCycles", 0, VT.UInt32)
+
     await server.start()
+    if changing:
+        asyncio.create_task(change(server, changing, cycles))
     print(f"ready {server.bserver.port}", flush=True)
     k = 0
     try:
@@ -283,6 +338,20 @@ async def main():
             await pipelined.write_value(PIPELINED, VT.UInt32)
     finally:
         await server.stop()
+
+
+async def change(server, nodes, cycles):
+    """Writes every node of --changing a new value every 100 ms, or as fast as the server can
+    when that takes longer; counts the rounds done in Plant.ChangingCycles."""
+    done = 0
+    while True:
+        began = asyncio.get_running_loop().time()
+        done += 1
+        for node in nodes:
+            await server.write_attribute_value(node.nodeid, ua.DataValue(ua.Variant(float(done), VT.Double)))
+        await server.write_attribute_value(cycles.nodeid, ua.DataValue(ua.Variant(done, VT.UInt32)))
+        left = 0.1 - (asyncio.get_running_loop().time() - began)
+        await asyncio.sleep(max(left, 0))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,27 @@ pub fn ua_time(t: Timestamp) -> DateTime {
     DateTime::from(t.as_nanos().div_euclid(100) + TICKS_AT_1970)
 }
 
+/// Why a page was not read.
+pub enum PageError {
+    /// The request failed as a whole, with this status (a lost connection, a refused size).
+    Request(StatusCode),
+    /// The item's history cannot be read, named.
+    Item(PluginError),
+}
+
+impl PageError {
+    /// As the engine hears it.
+    pub fn into_plugin_error(self, item: &str) -> PluginError {
+        match self {
+            PageError::Request(code) => PluginError::connection_lost(format!(
+                "item {item:?}: history read failed: {}",
+                crate::convert::status_text(code)
+            )),
+            PageError::Item(e) => e,
+        }
+    }
+}
+
 /// One page of the history of `node` over `[start, end)`: its values, and the continuation
 /// point of the next page (`None` at the end).
 pub async fn page(
@@ -29,9 +50,13 @@ pub async fn page(
     (start, end): (Timestamp, Timestamp),
     per_page: u32,
     continuation: ByteString,
-) -> Result<(Vec<OibusValue>, Option<ByteString>)> {
-    let item_error =
-        |why: String| PluginError::invalid_settings(format!("item {:?}: {why}", item.name));
+) -> std::result::Result<(Vec<OibusValue>, Option<ByteString>), PageError> {
+    let item_error = |why: String| {
+        PageError::Item(PluginError::invalid_settings(format!(
+            "item {:?}: {why}",
+            item.name
+        )))
+    };
     let (from, to) = (ua_time(start), ua_time(end));
     let action = match item.settings.aggregate {
         Aggregate::Raw => HistoryReadAction::ReadRawModifiedDetails(ReadRawModifiedDetails {
@@ -61,13 +86,7 @@ pub async fn page(
     let results = session
         .history_read(action, TimestampsToReturn::Both, false, &[request])
         .await
-        .map_err(|e| {
-            PluginError::connection_lost(format!(
-                "item {:?}: history read failed: {}",
-                item.name,
-                crate::convert::status_text(e.status())
-            ))
-        })?;
+        .map_err(|e| PageError::Request(e.status()))?;
     let Some(result) = results.into_iter().next() else {
         return Err(item_error(
             "the server answered a history read with no result".into(),

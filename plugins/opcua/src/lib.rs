@@ -33,6 +33,9 @@ pub struct OpcuaSouth {
     /// The largest Read the server refused as too large, kept across reconnections (a server
     /// may advertise more nodes than its message size allows, and close the connection).
     refused_read: Option<usize>,
+    /// Values asked per history page: the setting, or less once the server was seen to refuse
+    /// (or close the connection on) a page that large; kept across reconnections.
+    per_page: u32,
 }
 
 impl Connector for OpcuaSouth {
@@ -40,6 +43,7 @@ impl Connector for OpcuaSouth {
 
     fn new(settings: OpcuaSettings, ctx: Context) -> Result<Self> {
         Ok(Self {
+            per_page: settings.history_values_per_read,
             settings,
             ctx,
             live: None,
@@ -260,7 +264,6 @@ impl QueriesHistory for OpcuaSouth {
         end: Timestamp,
     ) -> Result<Option<Timestamp>> {
         let url = self.settings.connection.url.clone();
-        let per_page = self.settings.history_values_per_read;
         let session = session::of(&self.live, &url)?;
         let mut newest = None;
         for item in items {
@@ -271,9 +274,47 @@ impl QueriesHistory for OpcuaSouth {
                 .map_err(fail)?;
             let mut continuation = opcua::types::ByteString::null();
             loop {
-                let (values, next) =
-                    history::page(&session, &node, item, (start, end), per_page, continuation)
-                        .await?;
+                let asked = (start, end);
+                let page = history::page(
+                    &session,
+                    &node,
+                    item,
+                    asked,
+                    self.per_page,
+                    continuation.clone(),
+                )
+                .await;
+                let (values, next) = match page {
+                    Ok(page) => page,
+                    Err(history::PageError::Request(code))
+                        if too_large(code) && self.per_page > 1 =>
+                    {
+                        self.per_page = (self.per_page / 2).max(1);
+                        tracing::warn!(
+                            "OPC UA server {url} refused a history page of {} values ({}): asking {} at a time",
+                            self.per_page * 2,
+                            convert::status_text(code),
+                            self.per_page
+                        );
+                        continue;
+                    }
+                    Err(history::PageError::Request(code))
+                        if code == StatusCode::BadConnectionClosed
+                            && self.per_page as usize > LARGE_READ =>
+                    {
+                        // Some servers close the connection on an answer over their message
+                        // size: the next connection asks half as many values a page.
+                        self.per_page /= 2;
+                        tracing::warn!(
+                            "OPC UA server {url} closed the connection during a history read of \
+                             {} values a page; the next connection asks {}",
+                            self.per_page * 2,
+                            self.per_page
+                        );
+                        return Err(history::PageError::Request(code).into_plugin_error(&item.name));
+                    }
+                    Err(e) => return Err(e.into_plugin_error(&item.name)),
+                };
                 newest = newest.max(values.iter().map(|v| v.timestamp).max());
                 self.ctx.add_values(values).await?;
                 match next {
@@ -363,16 +404,16 @@ impl TestsItem for OpcuaSouth {
             let span = item.settings.resampling_interval_ms.saturating_mul(10);
             let start =
                 Timestamp::from_nanos(end.as_nanos() - (span as i64).saturating_mul(1_000_000));
-            let per_page = self.settings.history_values_per_read;
             let (values, _) = history::page(
                 &session,
                 &node,
                 item,
                 (start, end),
-                per_page,
+                self.per_page,
                 opcua::types::ByteString::null(),
             )
-            .await?;
+            .await
+            .map_err(|e| e.into_plugin_error(&item.name))?;
             return Ok(values);
         }
         let (values, failed) = self.read_items(std::slice::from_ref(item)).await?;

@@ -61,6 +61,13 @@ pub async fn open_for(settings: &Connection, ctx: &Context) -> Result<Live> {
     open(settings, folders, ctx).await
 }
 
+/// Most elements of an array in a message from the server.
+const MAX_ARRAY: usize = 1 << 20;
+/// Most bytes of a message from the server.
+const MAX_MESSAGE: usize = 64 << 20;
+/// Most bytes of a string or byte string in a message from the server.
+const MAX_STRING: usize = 16 << 20;
+
 /// The application URI of the gateway's own certificate (shared by its OPC UA connectors).
 pub const GATEWAY_URI: &str = "urn:oibus-rs:gateway";
 
@@ -152,7 +159,15 @@ async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) -> Res
         // The engine reconnects, with its own back-off: the client never does.
         .session_retry_limit(0)
         .keep_alive_interval(Duration::from_secs(5))
-        .max_failed_keep_alive_count(3);
+        .max_failed_keep_alive_count(3)
+        // The library's defaults (1,000 elements an array, 5 chunks a message) refuse what a
+        // plant's server sends: a publication of 10,000 changes, a Read of 5,000 nodes. These
+        // still bound what a faulty server can make the gateway allocate.
+        .max_array_length(MAX_ARRAY)
+        .max_message_size(MAX_MESSAGE)
+        .max_chunk_count(MAX_MESSAGE / 8192)
+        .max_string_length(MAX_STRING)
+        .max_byte_string_length(MAX_STRING);
     let mut client = build_client(builder, &pki)?;
     let identity = identity(&settings.authentication)?;
     let (policy, mode) = security(settings)?;
