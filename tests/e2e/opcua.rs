@@ -744,45 +744,49 @@ fn a_server_that_checks_clients_trusts_the_gateway_once_for_tests_browsing_and_c
     let server_trusts = ws.path("server-trusts");
     let server = OpcuaServer::start(&[
         "--secure",
+        "--no-anonymous",
         "--trust-clients",
         server_trusts.to_str().unwrap(),
     ]);
+    let (user, password) = OpcuaServer::USER;
+    let auth = format!(
+        r#""authentication": {{"type": "username", "username": "{user}", "password": "{password}"}}"#
+    );
     let secure = format!(
-        r#""url": "{}", "security_mode": "sign-and-encrypt", "security_policy": "basic256sha256""#,
+        r#""url": "{}", "security_mode": "sign-and-encrypt", "security_policy": "basic256sha256", {auth}"#,
         server.url()
     );
     let settings = format!("{{{secure}}}");
-    let test = || {
-        cli(
-            &ws,
-            &[
-                "test-connection",
-                "--type",
-                "opcua",
-                "--timeout",
-                "20",
+    // `oibus test-connection`, run from the workspace with a relative `--data`, as the guide's
+    // commands are.
+    let test = |settings: &str| {
+        let out = std::process::Command::new(oibus_tests::oibus())
+            .current_dir(ws.dir.path())
+            .args(["test-connection", "--type", "opcua", "--timeout", "20"])
+            .args([
                 "--settings",
-                &settings,
-            ],
+                settings,
+                "--plugins",
+                "plugins",
+                "--data",
+                "data",
+            ])
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
-    // First the server's certificate, refused here, is named: the operator moves it.
-    let (code, _, err) = test();
-    assert_eq!(code, 1, "{err}");
-    let rejected = named_file(&err, "it was saved as ");
-    let trusted = named_file(&err, "move it to ");
-    assert_eq!(
-        fs::read(&rejected).unwrap(),
-        fs::read(server.certificate()).unwrap()
-    );
-    fs::rename(&rejected, &trusted).unwrap();
-    // Then the server refuses the gateway's: the error names the file to give it.
-    let (code, _, err) = test();
+    // Without message security the server still checks the gateway's certificate: the error
+    // names it (the file is there), with its thumbprint, and blames no server certificate.
+    let (code, err) = test(&format!(r#"{{"url": "{}", {auth}}}"#, server.url()));
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("does not trust the gateway's certificate") && err.contains("thumbprint"),
         "{err}"
     );
+    assert!(!err.contains("is not trusted; it was saved"), "{err}");
     let own = named_file(&err, "the gateway's certificate ");
     assert_eq!(
         own,
@@ -796,11 +800,32 @@ fn a_server_that_checks_clients_trusts_the_gateway_once_for_tests_browsing_and_c
     let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&key).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600, "{}", key.display());
     assert!(!err.contains("private"), "no word of the key: {err}");
+    assert!(!err.contains(password), "{err}");
+    // The server's administrator trusts it.
     fs::create_dir_all(&server_trusts).unwrap();
     fs::write(server_trusts.join("gateway.der"), &made).unwrap();
-    // Trusted once, for the connection test, browsing and the item test.
-    let (code, _, err) = test();
+    // Anonymous (once the server trusts the gateway), where it takes users only: the kinds it takes are named.
+    let (code, err) = test(&format!(r#"{{"url": "{}"}}"#, server.url()));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "takes no anonymous session on this endpoint (it takes: certificate, username)"
+        ),
+        "{err}"
+    );
+    // Secured: the server's certificate, refused here, is named: the operator moves it.
+    let (code, err) = test(&settings);
+    assert_eq!(code, 1, "{err}");
+    let rejected = named_file(&err, "it was saved as ");
+    let trusted = named_file(&err, "move it to ");
+    assert_eq!(
+        fs::read(&rejected).unwrap(),
+        fs::read(server.certificate()).unwrap()
+    );
+    fs::rename(&rejected, &trusted).unwrap();
+    let (code, err) = test(&settings);
     assert_eq!(code, 0, "{err}");
+    // Trusted once, for the connection test, browsing and the item test.
     let (code, out, err) = cli(
         &ws,
         &[
@@ -861,7 +886,7 @@ fn a_server_that_checks_clients_trusts_the_gateway_once_for_tests_browsing_and_c
     .unwrap();
     let south = |id: &str| {
         format!(
-            "[[south]]\nid = \"{id}\"\ntype = \"opcua\"\nquery = \"last-point\"\nsettings = {{ url = \"{}\", security_mode = \"sign-and-encrypt\", security_policy = \"basic256sha256\" }}\nitems = [ {} ]\n",
+            "[[south]]\nid = \"{id}\"\ntype = \"opcua\"\nquery = \"last-point\"\nsettings = {{ url = \"{}\", security_mode = \"sign-and-encrypt\", security_policy = \"basic256sha256\", authentication = {{ type = \"username\", username = \"{user}\", password = \"{password}\" }} }}\nitems = [ {} ]\n",
             server.url(),
             item(&format!("{id}-double"), "ns=2;s=Plant.Double")
         )

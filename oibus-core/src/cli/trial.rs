@@ -71,10 +71,16 @@ impl Trial {
             std::env::temp_dir().join(format!("oibus-test-connection-{}", std::process::id()));
         std::fs::create_dir_all(&state)
             .with_context(|| format!("cannot create {}", state.display()))?;
-        let plugins_data = args
-            .data
-            .as_ref()
-            .map_or_else(|| state.join("plugin-data"), |d| d.join("plugin-data"));
+        let plugins_data = args.data.as_ref().map_or_else(
+            || state.join("plugin-data"),
+            // Absolute, as `run` makes it: a plugin may hand the path to a library that
+            // resolves relative paths against a folder of its own.
+            |d| {
+                std::path::absolute(d)
+                    .unwrap_or_else(|_| d.clone())
+                    .join("plugin-data")
+            },
+        );
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -142,8 +142,12 @@ fn keep_private(folder: &Path) {
 /// what to do.
 async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) -> Result<Live> {
     let url = settings.url.as_str();
-    let pki = folders.shared.join("pki");
+    // Absolute paths: async-opcua takes a relative certificate path as relative to its PKI
+    // folder, not to the current one.
+    let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+    let pki = absolute(folders.shared.join("pki"));
     let (cert, key, application_uri) = own_certificate(settings, &folders);
+    let (cert, key) = (absolute(cert), absolute(key));
     let builder = ClientBuilder::new()
         .application_name("oibus-rs gateway")
         .application_uri(application_uri)
@@ -329,7 +333,11 @@ async fn session_error(
 ) -> PluginError {
     let text = crate::convert::status_text(code);
     if code == StatusCode::BadCertificateUntrusted || code == StatusCode::BadSecurityChecksFailed {
-        if let Some(why) = untrusted(client, url, settings, pki).await {
+        // Without message security the client checks no server certificate: the refusal is the
+        // server's.
+        if settings.security_mode != SecurityMode::None
+            && let Some(why) = untrusted(client, url, settings, pki).await
+        {
             return PluginError::transient(why);
         }
         // The server's certificate is trusted here: it is the server that refuses the gateway's.
@@ -339,22 +347,63 @@ async fn session_error(
             return PluginError::transient(refused_by_server(url, own, &text));
         }
     }
+    let who = match &settings.authentication {
+        Authentication::Anonymous => "an anonymous session".to_string(),
+        Authentication::Username { username, .. } => format!("user {username:?}"),
+        Authentication::Certificate { cert_file, .. } => {
+            format!("the user certificate {}", cert_file.display())
+        }
+    };
+    // The client found no user token policy of this kind on the endpoint.
+    if code == StatusCode::BadSecurityPolicyRejected {
+        let offered = offered_identities(client, url, settings)
+            .await
+            .unwrap_or_else(|| "none it says".into());
+        return PluginError::invalid_settings(format!(
+            "OPC UA server {url} takes no {} on this endpoint (it takes: {offered}); set \
+             authentication to one of those",
+            match &settings.authentication {
+                Authentication::Anonymous => "anonymous session",
+                Authentication::Username { .. } => "user name and password",
+                Authentication::Certificate { .. } => "user certificate",
+            }
+        ));
+    }
     if code == StatusCode::BadUserAccessDenied
         || code == StatusCode::BadIdentityTokenRejected
         || code == StatusCode::BadIdentityTokenInvalid
     {
-        let who = match &settings.authentication {
-            Authentication::Anonymous => "an anonymous session".to_string(),
-            Authentication::Username { username, .. } => format!("user {username:?}"),
-            Authentication::Certificate { cert_file, .. } => {
-                format!("the user certificate {}", cert_file.display())
-            }
-        };
         return PluginError::invalid_settings(format!(
             "OPC UA server {url} refused {who}: {text}; check authentication"
         ));
     }
     PluginError::connection_lost(format!("OPC UA server {url}: {text}"))
+}
+
+/// The kinds of user the endpoint of the settings takes (`anonymous, username`).
+async fn offered_identities(
+    client: &opcua::client::Client,
+    url: &str,
+    settings: &Connection,
+) -> Option<String> {
+    use opcua::types::UserTokenType;
+    let endpoints = client.get_server_endpoints_from_url(url).await.ok()?;
+    let (policy, mode) = security(settings).ok()?;
+    let endpoint = endpoints
+        .iter()
+        .find(|e| e.security_mode == mode && e.security_policy_uri.as_ref() == policy.to_uri())?;
+    let kinds: Vec<&str> = endpoint
+        .user_identity_tokens
+        .iter()
+        .flatten()
+        .map(|t| match t.token_type {
+            UserTokenType::Anonymous => "anonymous",
+            UserTokenType::UserName => "username",
+            UserTokenType::Certificate => "certificate",
+            UserTokenType::IssuedToken => "an issued token (not supported here)",
+        })
+        .collect();
+    Some(kinds.join(", "))
 }
 
 /// For a server whose certificate is not in the trust list: its name, thumbprint, and where
