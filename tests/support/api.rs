@@ -72,6 +72,27 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// `GET path` with `token` (the engine's if `None`): the status, the content type and the
+    /// body as text.
+    pub fn get_text(&self, path: &str, token: Option<&str>) -> (u16, String, String) {
+        let url = format!("{}{path}", self.url);
+        let auth = format!("Bearer {}", token.unwrap_or(&self.token));
+        let mut r = self
+            .agent
+            .get(&url)
+            .header("Authorization", &auth)
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let kind = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        (r.status().as_u16(), kind, text)
+    }
+
     /// `GET path`.
     pub fn get(&self, path: &str) -> (u16, Value) {
         self.send("GET", path, None, None)

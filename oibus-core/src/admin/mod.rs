@@ -3,6 +3,7 @@
 //! status, North cache inspection, history queries. Every route but the OpenAPI document needs
 //! `Authorization: Bearer <token>`.
 
+pub mod metrics;
 mod openapi;
 mod routes;
 pub mod token;
@@ -23,6 +24,8 @@ pub struct AdminOptions {
     pub listen: SocketAddr,
     /// The bearer token; `None`: the one in the data folder, created if needed.
     pub token: Option<String>,
+    /// A token that opens `GET /metrics` only.
+    pub metrics_token: Option<String>,
     /// The socket, once bound (by the engine before its connectors start, else by [`serve`]).
     pub bound: Option<std::net::TcpListener>,
 }
@@ -33,6 +36,7 @@ impl AdminOptions {
         Self {
             listen,
             token,
+            metrics_token: None,
             bound: None,
         }
     }
@@ -113,6 +117,7 @@ impl RunningFrontend for Running {
 #[derive(Clone)]
 pub(crate) struct ApiState {
     pub token: Arc<String>,
+    pub metrics_token: Option<Arc<String>>,
     pub commands: mpsc::Sender<Command>,
     pub board: Arc<StatusBoard>,
 }
@@ -138,6 +143,7 @@ pub async fn serve(
     std::fs::write(data.0.join(URL_FILE), format!("http://{address}"))?;
     let app = routes::router(ApiState {
         token: Arc::new(token),
+        metrics_token: options.metrics_token.clone().map(Arc::new),
         commands,
         board,
     });

@@ -96,6 +96,19 @@ pub fn document() -> Value {
         None,
         vec![ok(snapshot)],
     );
+    d.op(
+        "/metrics",
+        "get",
+        "Prometheus metrics (OpenMetrics text): connector states, counters, queues, error stores, \
+         South run and store commit durations, plugins; the admin token or \
+         engine.admin.metrics_token",
+        None,
+        vec![(
+            "200",
+            "OpenMetrics text (application/openmetrics-text)",
+            None,
+        )],
+    );
     let listing = d.schema::<PluginsListing>();
     d.op(
         "/api/plugins",

@@ -69,35 +69,70 @@ pub(crate) fn router(state: ApiState) -> Router {
             "/api/openapi.json",
             get(|| async { Json(openapi::document()) }),
         )
+        .route("/metrics", get(metrics))
         .merge(protected)
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
 
-async fn auth(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    let given = request
-        .headers()
+/// The bearer token of a request.
+fn bearer(headers: &header::HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// A 401 asking for a bearer token.
+fn unauthorized(why: &str) -> Response {
+    let mut r = ApiError {
+        status: 401,
+        error: why.into(),
+        problems: Vec::new(),
+    }
+    .into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    r
+}
+
+async fn auth(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    match bearer(request.headers()) {
         Some(t) if token::matches(&state.token, t) => next.run(request).await,
-        _ => {
-            let mut r = ApiError {
-                status: 401,
-                error:
-                    "missing or wrong bearer token (see the admin-token file in the data folder)"
-                        .into(),
-                problems: Vec::new(),
-            }
-            .into_response();
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-            r
+        _ => unauthorized(
+            "missing or wrong bearer token (see the admin-token file in the data folder)",
+        ),
+    }
+}
+
+/// `GET /metrics`: Prometheus text, for the admin token or `metrics_token`.
+async fn metrics(State(state): State<ApiState>, headers: header::HeaderMap) -> Response {
+    let allowed = bearer(&headers).is_some_and(|t| {
+        token::matches(&state.token, t)
+            || state
+                .metrics_token
+                .as_deref()
+                .is_some_and(|m| token::matches(m, t))
+    });
+    if !allowed {
+        return unauthorized(
+            "missing or wrong bearer token (the admin token, or engine.admin.metrics_token)",
+        );
+    }
+    let board = state.board.clone();
+    match tokio::task::spawn_blocking(move || super::metrics::render(board)).await {
+        Ok(Ok(text)) => {
+            ([(header::CONTENT_TYPE, super::metrics::CONTENT_TYPE)], text).into_response()
         }
+        _ => ApiError {
+            status: 500,
+            error: "the metrics could not be written".into(),
+            problems: Vec::new(),
+        }
+        .into_response(),
     }
 }
 

@@ -76,10 +76,9 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
                 "{origin}: engine.admin.listen: {listen:?} is not an address and port: {e}"
             )
         })?;
-        vec![Box::new(crate::admin::AdminOptions::new(
-            listen,
-            config.engine.admin.token.clone(),
-        )) as Box<dyn crate::engine::Frontend>]
+        let mut admin = crate::admin::AdminOptions::new(listen, config.engine.admin.token.clone());
+        admin.metrics_token = config.engine.admin.metrics_token.clone();
+        vec![Box::new(admin) as Box<dyn crate::engine::Frontend>]
     } else {
         Vec::new()
     };

@@ -159,6 +159,10 @@ pub struct AdminConfig {
     /// The bearer token (default: generated at first start into `<data>/admin-token`, mode 0600).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// A second bearer token that opens `GET /metrics` only, for a Prometheus server that should
+    /// not hold the admin token (the admin token opens it too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_token: Option<String>,
 }
 
 impl Default for AdminConfig {
@@ -167,6 +171,7 @@ impl Default for AdminConfig {
             enabled: true,
             listen: "127.0.0.1:2223".into(),
             token: None,
+            metrics_token: None,
         }
     }
 }

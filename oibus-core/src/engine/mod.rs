@@ -3,6 +3,7 @@
 
 mod background;
 pub(crate) mod commands;
+pub mod durations;
 pub mod frontend;
 pub mod history;
 mod north;

@@ -188,6 +188,7 @@ impl SouthRunner {
     async fn run(&self, query: QueryKind, items: &[Item], cancel: &CancellationToken) {
         let c = &self.connector;
         let began = oibus_plugin_api::Timestamp::now();
+        let clock = std::time::Instant::now();
         let result = match query {
             QueryKind::LastPoint => c.last_point_query(items.to_vec()).await,
             QueryKind::File => c.file_query(items.to_vec()).await,
@@ -210,6 +211,7 @@ impl SouthRunner {
                 );
             }),
         };
+        self.status.run_durations.record(clock.elapsed());
         let Err(e) = result else { return };
         self.status.error(e.to_string());
         if e.is_connection_lost() {

@@ -155,6 +155,8 @@ pub struct ConnectorStatus {
     blocked_since: Mutex<Option<Timestamp>>,
     /// South: the last history request made through the admin API, and how far it is.
     pub history_request: Mutex<Option<HistoryProgress>>,
+    /// South: how long its runs took.
+    pub run_durations: super::durations::Durations,
 }
 
 /// A history request made through the admin API, as it progresses.
@@ -193,6 +195,7 @@ impl ConnectorStatus {
             reports: Arc::default(),
             blocked_since: Mutex::new(None),
             history_request: Mutex::new(None),
+            run_durations: Default::default(),
         }
     }
 
