@@ -65,3 +65,39 @@ async fn plugin_events_are_logged_in_the_connector_span() {
         "{line}"
     );
 }
+
+#[test]
+fn under_a_warn_level_a_plugins_warnings_and_the_engines_still_name_their_connector() {
+    use oibus_tests::process::{FAST_RECONNECT, Workspace, acknowledged_probe_south};
+    let ws = Workspace::new(&["oibus_test_probe"]);
+    // The probe North warns at each send while this file holds an unknown crash; and its first
+    // connection fails.
+    std::fs::write(ws.path("crash"), "nothing-known").unwrap();
+    ws.config(&format!(
+        "{FAST_RECONNECT}{}[[north]]\nid = \"rec\"\ntype = \"probe-north\"\nsettings = {{ behaviour = {{ crash_file = \"{{ws}}/crash\", connect_failures = 1 }} }}\ncaching = {{ send_interval = \"100ms\" }}\n",
+        acknowledged_probe_south(true)
+    ));
+    let mut engine = ws.start_with(&[("OIBUS_LOG", "warn")]);
+    engine.wait_until("the warnings", std::time::Duration::from_secs(30), |e| {
+        e.log().contains("probe: unknown crash")
+    });
+    let log = engine.log();
+    engine.stop();
+    let line = |says: &str| {
+        log.lines()
+            .find(|l| l.contains(says))
+            .unwrap_or_else(|| panic!("{says:?} in {log}"))
+            .to_string()
+    };
+    for says in [
+        "probe: unknown crash",
+        "start failed: probe: connect failure",
+    ] {
+        let l = line(says);
+        assert!(
+            l.contains(r#"connector{connector.kind=north connector.id="rec"}"#),
+            "{l}"
+        );
+        assert!(l.contains(" WARN "), "{l}");
+    }
+}

@@ -130,7 +130,9 @@ pub fn create_in(
         spec.settings,
     )?;
     let span =
-        tracing::info_span!("connector", connector.kind = %manifest.kind, connector.id = spec.id);
+        // At error level, so that the span is there whatever the log level: a warning logged
+        // under `OIBUS_LOG=warn` still names its connector.
+        tracing::error_span!("connector", connector.kind = %manifest.kind, connector.id = spec.id);
     let plugin_name = format!("{} {}", plugin.manifest().id, plugin.manifest().version);
     let plugin_dir = spec.plugins_data.join(&plugin.manifest().id);
     if let Some(settings) = spec.isolation {
