@@ -11,5 +11,6 @@ pub mod config;
 pub mod connector;
 pub mod engine;
 pub mod isolation;
+pub mod logs;
 pub mod plugin;
 pub mod schema;

@@ -3,7 +3,7 @@
 use clap::Parser as _;
 use oibus_core::cli::{self, Cli, Command};
 use std::io::IsTerminal as _;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{EnvFilter, layer::SubscriberExt as _, util::SubscriberInitExt as _};
 
 /// The log filter: `--log-level`, else `OIBUS_LOG`, else the configuration's `engine.log_level`
 /// for `oibus run`, else warnings only.
@@ -46,10 +46,15 @@ fn main() {
         eprintln!("warning: invalid log filter {filter:?} ({e}); using \"info\"");
         EnvFilter::new("info")
     });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
+    // The terminal, and the ring of recent records the admin API reads, at the same level.
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(std::io::stderr),
+        )
+        .with(oibus_core::logs::RingLayer)
         .init();
     match cli::run(cli) {
         Ok(code) => std::process::exit(code),

@@ -101,3 +101,109 @@ fn under_a_warn_level_a_plugins_warnings_and_the_engines_still_name_their_connec
         assert!(l.contains(" WARN "), "{l}");
     }
 }
+
+#[test]
+fn the_admin_api_serves_the_recent_records_filtered_and_follows_new_ones() {
+    use oibus_tests::process::{FAST_RECONNECT, Workspace, acknowledged_probe_south};
+    use std::io::BufRead as _;
+    let ws = Workspace::new(&["oibus_test_probe"]);
+    ws.config(&format!(
+        "{}log_records = 50\n{}[[north]]\nid = \"rec\"\ntype = \"probe-north\"\nsettings = {{ behaviour = {{ crash_file = \"{{ws}}/crash\", connect_failures = 1 }} }}\ncaching = {{ send_interval = \"100ms\" }}\n",
+        FAST_RECONNECT,
+        acknowledged_probe_south(true)
+    ));
+    let mut engine = ws.start();
+    let api = oibus_tests::api::Api::of(&ws, &mut engine);
+    // The probe warns once for each time the file is there.
+    for n in 1..=3 {
+        std::fs::write(ws.path("crash"), "nothing-known").unwrap();
+        engine.wait_until("the warnings", std::time::Duration::from_secs(30), |e| {
+            e.log().matches("probe: unknown crash").count() >= n
+        });
+    }
+    let records = |query: &str| -> Vec<serde_json::Value> {
+        let (code, body) = api.get(&format!("/api/logs{query}"));
+        assert_eq!(code, 200, "{query}: {body}");
+        body["records"].as_array().unwrap().clone()
+    };
+    // One connector's warnings and errors: the plugin's and the engine's, each with it.
+    let warned = records("?connector=rec&level=warn");
+    assert!(!warned.is_empty());
+    assert!(
+        warned
+            .iter()
+            .all(|r| r["connector"] == "rec" && r["kind"] == "north")
+    );
+    assert!(
+        warned
+            .iter()
+            .all(|r| r["level"] == "WARN" || r["level"] == "ERROR")
+    );
+    for says in ["probe: unknown crash", "probe: connect failure 1 of 1"] {
+        assert!(
+            warned
+                .iter()
+                .any(|r| r["message"].as_str().unwrap().contains(says)),
+            "{says}: {warned:?}"
+        );
+    }
+    // Text (letter case ignored) and limit; a future instant gives nothing; a bad level is named.
+    let two = records("?text=UNKNOWN%20CRASH&limit=2");
+    assert_eq!(two.len(), 2);
+    assert!(
+        two.iter()
+            .all(|r| r["message"].as_str().unwrap().contains("unknown crash"))
+    );
+    assert!(records("?since=2999-01-01T00:00:00Z").is_empty());
+    let (code, body) = api.get("/api/logs?level=loud");
+    assert_eq!(code, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("\"loud\""),
+        "{body}"
+    );
+    // The ring keeps engine.log_records.
+    let all = records("?limit=10000");
+    assert!(all.len() <= 50 && all.len() >= 20, "{}", all.len());
+    assert!(
+        all.windows(2)
+            .all(|w| w[0]["seq"].as_u64() < w[1]["seq"].as_u64())
+    );
+    // The stream: a crash warning logged after the last one kept arrives as an event.
+    let last = two.last().unwrap()["seq"].as_u64().unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    let response = agent
+        .get(format!(
+            "{}/api/logs/stream?connector=rec&text=unknown%20crash&after={last}",
+            api.url
+        ))
+        .header("Authorization", format!("Bearer {}", api.token))
+        .call()
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/event-stream"))
+    );
+    std::fs::write(ws.path("crash"), "nothing-known").unwrap();
+    let reader = std::io::BufReader::new(response.into_body().into_reader());
+    let event = reader
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            let r: serde_json::Value = serde_json::from_str(l.strip_prefix("data: ")?).ok()?;
+            (r["seq"].as_u64()? > last).then_some(r)
+        })
+        .expect("a new record within 30 s");
+    assert!(
+        event["message"].as_str().unwrap().contains("unknown crash"),
+        "{event}"
+    );
+    assert_eq!(event["connector"], "rec");
+    // Without the token, nothing.
+    assert_eq!(api.send("GET", "/api/logs", None, Some("wrong")).0, 401);
+    engine.stop();
+}

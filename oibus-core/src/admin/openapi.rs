@@ -96,6 +96,36 @@ pub fn document() -> Value {
         None,
         vec![ok(snapshot)],
     );
+    let records = d.schema::<Vec<crate::logs::LogRecord>>();
+    let bad_level = d.error(
+        "400",
+        "a level that is not error, warn, info, debug or trace",
+    );
+    d.op(
+        "/api/logs",
+        "get",
+        "the recent log records (engine.log_records kept), newest last; query: connector, level \
+         (that level and above), since (RFC 3339), after (a record number), text (letter case \
+         ignored), limit (default 500, at most 10,000); answers {\"records\": [...]}",
+        None,
+        vec![
+            (
+                "200",
+                "the records",
+                Some(json!({"type": "object", "properties": {"records": records}})),
+            ),
+            bad_level,
+        ],
+    );
+    d.op(
+        "/api/logs/stream",
+        "get",
+        "server-sent events: the records kept that pass the same query, then each new one as it \
+         is logged (an event per record, its JSON as data and its number as id; a `lagged` event \
+         says how many a slow reader missed)",
+        None,
+        vec![("200", "text/event-stream", None)],
+    );
     d.op(
         "/metrics",
         "get",

@@ -35,6 +35,8 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 pub(crate) fn router(state: ApiState) -> Router {
     let protected = Router::new()
         .route("/api/status", get(status))
+        .route("/api/logs", get(logs))
+        .route("/api/logs/stream", get(follow_logs))
         .route("/api/plugins", get(plugins))
         .route("/api/plugins/rescan", post(rescan))
         .route("/api/plugins/force", post(force))
@@ -106,6 +108,62 @@ async fn auth(State(state): State<ApiState>, request: Request, next: Next) -> Re
             "missing or wrong bearer token (see the admin-token file in the data folder)",
         ),
     }
+}
+
+/// `GET /api/logs`: the recent log records that pass the query's filter.
+async fn logs(
+    axum::extract::Query(filter): axum::extract::Query<crate::logs::Filter>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    filter.check().map_err(ApiError::bad_request)?;
+    let records = crate::logs::ring().query(&filter);
+    Ok(Json(serde_json::json!({ "records": records })))
+}
+
+/// `GET /api/logs/stream`: the records that pass the filter as they are logged (server-sent
+/// events, one record of JSON each), after those already kept.
+async fn follow_logs(
+    axum::extract::Query(filter): axum::extract::Query<crate::logs::Filter>,
+) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    filter.check().map_err(ApiError::bad_request)?;
+    let ring = crate::logs::ring();
+    // Subscribed before the kept records are read: none falls between them.
+    let live = ring.follow();
+    let kept = ring.query(&filter);
+    let last = kept.last().map(|r| r.seq);
+    let event = |r: &crate::logs::LogRecord| {
+        Event::default()
+            .id(r.seq.to_string())
+            .json_data(r)
+            .unwrap_or_else(|_| Event::default().comment("unencodable record"))
+    };
+    let first = futures_util::stream::iter(
+        kept.iter()
+            .map(|r| Ok::<_, std::convert::Infallible>(event(r)))
+            .collect::<Vec<_>>(),
+    );
+    let next = futures_util::stream::unfold(
+        (live, filter, last),
+        move |(mut live, filter, last)| async move {
+            loop {
+                match live.recv().await {
+                    Ok(r) if last.is_some_and(|l| r.seq <= l) || !filter.matches(&r) => continue,
+                    Ok(r) => return Some((Ok(event(&r)), (live, filter, last))),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        let note = Event::default()
+                            .event("lagged")
+                            .data(format!("{n} record(s) skipped: the reader was too slow"));
+                        return Some((Ok(note), (live, filter, last)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    use futures_util::StreamExt as _;
+    Ok(Sse::new(first.chain(next))
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 /// `GET /metrics`: Prometheus text, for the admin token or `metrics_token`.

@@ -98,6 +98,7 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
 /// Runs the engine until a signal.
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let options = options(&args)?;
+    crate::logs::ring().set_capacity(options.config.engine.log_records);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("oibus-engine")

@@ -35,6 +35,9 @@ pub struct EngineConfig {
     pub plugins: PluginsConfig,
     /// Log level or tracing filter (`info`, `oibus=debug,warn`…); `--log-level` and `OIBUS_LOG` win.
     pub log_level: String,
+    /// Recent log records kept in memory for `GET /api/logs` and its stream (the oldest go
+    /// first); 0 keeps none.
+    pub log_records: usize,
     /// Reconnection back-off of every connector.
     pub reconnect: ReconnectConfig,
     /// Time-outs of plugin calls.
@@ -49,6 +52,7 @@ impl Default for EngineConfig {
             name: "oibus".into(),
             plugins: PluginsConfig::default(),
             log_level: "info".into(),
+            log_records: crate::logs::DEFAULT_CAPACITY,
             reconnect: ReconnectConfig::default(),
             timeouts: TimeoutsConfig::default(),
             admin: AdminConfig::default(),
