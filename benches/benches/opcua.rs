@@ -8,8 +8,7 @@
 //! - Subscription: 10,000 monitored items, each node written a new value every 100 ms by the
 //!   server (or as fast as it can), for 20 s; the values the server produced and those received.
 //! - HA: one day of 1 s history of one node (86,400 values), then of 100 nodes (8.64 M values,
-//!   made by the server as they are read), in windows of an hour, pages of 1,000 values (asyncua
-//!   closes the connection on a page of 10,000: its answer is over its own message size).
+//!   made by the server as they are read), in windows of an hour, pages of 1,000 values.
 //!
 //! The connector is loaded from its `.so` in this process; the host accepts values without
 //! caching them, so the figures are the connector's and the server's. CPU is user + system time
@@ -129,7 +128,7 @@ fn main() {
             assert_eq!(counted.0.load(Ordering::Relaxed) - before, scans * items.len());
             let secs = began.elapsed().as_secs_f64();
             let label = if per_read == 0 {
-                "DA, 10,000 nodes/scan, Reads of the server's advertised limit (10,000), cut to what its message size takes".to_string()
+                "DA, 10,000 nodes/scan, Reads of the server's advertised limit (10,000)".to_string()
             } else if parallel == 1 {
                 format!("DA, 10,000 nodes/scan, Reads of {per_read}")
             } else {

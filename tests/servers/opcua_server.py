@@ -3,7 +3,7 @@ for the OPC UA tests. Prints "ready PORT" once listening.
 
 Usage: opcua_server.py --port N [--pki DIR] [--user NAME:PASSWORD]... [--no-anonymous]
                        [--history N] [--page N] [--many N] [--trust-clients DIR]
-                       [--changing N] [--synthetic-history N]
+                       [--changing N] [--synthetic-history N] [--max-message-size N]
 
 Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
   Plant.Bool True, Plant.SByte -5, Plant.Byte 5, Plant.Int16 -16, Plant.UInt16 16,
@@ -30,6 +30,8 @@ Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
 each in Sign and SignAndEncrypt, are offered beside None.
 --trust-clients DIR: a client's certificate must be one of DIR/*.der (else refused with
 BadCertificateUntrusted and saved in DIR/rejected), and valid: its application URI, key usages.
+--max-message-size N: a request over N bytes is refused (BadRequestTooLarge), as servers with
+small buffers do (asyncua's own limit is 100 MB).
 --refuse-pages-over N: a history read asking more than N values (or no limit) is refused with
 BadResponseTooLarge, as servers whose answer would be over their message size do.
 --page N: a history read returns at most N values and a continuation point for the rest (asyncua
@@ -214,6 +216,7 @@ async def main():
     p.add_argument("--history", type=int, default=0)
     p.add_argument("--page", type=int, default=10000)
     p.add_argument("--refuse-pages-over", type=int, default=0)
+    p.add_argument("--max-message-size", type=int, default=0)
     p.add_argument("--many", type=int, default=0)
     p.add_argument("--trust-clients")
     p.add_argument("--changing", type=int, default=0)
@@ -224,6 +227,9 @@ async def main():
     server = Server(user_manager=Users(users, not a.no_anonymous))
     server.iserver.history_manager.set_storage(PagingHistory(a.page, a.refuse_pages_over))
     await server.init()
+    if a.max_message_size:
+        server.limits.max_message_size = a.max_message_size
+        server.limits.max_chunk_count = math.ceil(a.max_message_size / server.limits.max_recv_buffer)
     server.set_endpoint(f"opc.tcp://127.0.0.1:{a.port}/oibus-test")
     server.set_server_name("oibus test OPC UA server")
     await server.set_application_uri(APP_URI)
