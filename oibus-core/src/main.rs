@@ -22,6 +22,53 @@ fn log_filter(cli: &Cli) -> String {
     }
 }
 
+/// The log file of `engine.log_file` for `oibus run`, rotated by size; its folder is made and the
+/// file opened here, so that a path that cannot be written stops the engine with its name.
+fn log_file(
+    cli: &Cli,
+) -> anyhow::Result<Option<file_rotate::FileRotate<file_rotate::suffix::AppendCount>>> {
+    use anyhow::Context as _;
+    let Command::Run(args) = &cli.command else {
+        return Ok(None);
+    };
+    let Ok(options) = cli::run::options(args) else {
+        // The engine reports a configuration it cannot read itself.
+        return Ok(None);
+    };
+    let Some(file) = &options.config.engine.log_file else {
+        return Ok(None);
+    };
+    let path = options.data.0.join(&file.path);
+    if file.max_size.0 == 0 {
+        anyhow::bail!(
+            "{}: engine.log_file.max_size must be above 0",
+            options.origin
+        );
+    }
+    let folder = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(folder)
+        .and_then(|()| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+        })
+        .with_context(|| {
+            format!(
+                "{}: engine.log_file: cannot write {}",
+                options.origin,
+                path.display()
+            )
+        })?;
+    Ok(Some(file_rotate::FileRotate::new(
+        &path,
+        file_rotate::suffix::AppendCount::new(file.keep),
+        file_rotate::ContentLimit::BytesSurpassed(file.max_size.0 as usize),
+        file_rotate::compression::Compression::None,
+        None,
+    )))
+}
+
 /// The short commands end quietly when the reader of their output goes away
 /// (`oibus plugins list --json | head`), as Unix tools do: the default action of SIGPIPE, which
 /// Rust's runtime ignores. The engine and the plugin hosts keep ignoring it, so that a peer
@@ -46,7 +93,15 @@ fn main() {
         eprintln!("warning: invalid log filter {filter:?} ({e}); using \"info\"");
         EnvFilter::new("info")
     });
-    // The terminal, and the ring of recent records the admin API reads, at the same level.
+    let file = match log_file(&cli) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    };
+    // The terminal, the ring of recent records the admin API reads, and the log file if one is
+    // set, at the same level.
     tracing_subscriber::registry()
         .with(filter)
         .with(
@@ -55,6 +110,11 @@ fn main() {
                 .with_writer(std::io::stderr),
         )
         .with(oibus_core::logs::RingLayer)
+        .with(file.map(|f| {
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(f))
+        }))
         .init();
     match cli::run(cli) {
         Ok(code) => std::process::exit(code),

@@ -207,3 +207,53 @@ fn the_admin_api_serves_the_recent_records_filtered_and_follows_new_ones() {
     assert_eq!(api.send("GET", "/api/logs", None, Some("wrong")).0, 401);
     engine.stop();
 }
+
+#[test]
+fn the_log_file_rotates_by_size_and_keeps_the_files_it_says() {
+    use oibus_tests::process::{RECORDING_NORTH, Workspace, acknowledged_probe_south};
+    let ws = Workspace::new(&["oibus_test_probe"]);
+    ws.config(&format!(
+        "[engine.log_file]\npath = \"logs/oibus.log\"\nmax_size = \"4KB\"\nkeep = 2\n{}{RECORDING_NORTH}",
+        acknowledged_probe_south(true)
+    ));
+    // At debug, the engine logs every batch: kilobytes a second.
+    let mut engine = ws.start_with(&[("OIBUS_LOG", "debug")]);
+    let logs = ws.data().join("logs");
+    engine.wait_until("two rotations", std::time::Duration::from_secs(30), |_| {
+        logs.join("oibus.log.2").exists()
+    });
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    engine.stop();
+    let mut names: Vec<String> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["oibus.log", "oibus.log.1", "oibus.log.2"]);
+    for name in ["oibus.log.1", "oibus.log.2"] {
+        let text = std::fs::read_to_string(logs.join(name)).unwrap();
+        // Rotated once past the size, at a line's end.
+        assert!(
+            text.len() >= 4000 && text.len() < 4000 + 2000,
+            "{name}: {}",
+            text.len()
+        );
+        assert!(text.ends_with('\n'));
+        assert!(!text.contains('\u{1b}'), "no colours in the file");
+    }
+    let current = std::fs::read_to_string(logs.join("oibus.log.1")).unwrap();
+    assert!(current.contains("connector{connector.kind="), "{current}");
+}
+
+#[test]
+fn a_log_file_that_cannot_be_written_stops_the_engine_naming_it() {
+    use oibus_tests::process::Workspace;
+    let ws = Workspace::new(&[]);
+    ws.config("[engine.log_file]\npath = \"/proc/no-such-place/oibus.log\"\n");
+    let (code, err) = ws.run_to_end();
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("engine.log_file: cannot write /proc/no-such-place/oibus.log"),
+        "{err}"
+    );
+}

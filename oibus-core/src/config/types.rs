@@ -38,6 +38,9 @@ pub struct EngineConfig {
     /// Recent log records kept in memory for `GET /api/logs` and its stream (the oldest go
     /// first); 0 keeps none.
     pub log_records: usize,
+    /// A log file beside the terminal output, rotated by size (none by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<LogFileConfig>,
     /// Reconnection back-off of every connector.
     pub reconnect: ReconnectConfig,
     /// Time-outs of plugin calls.
@@ -53,11 +56,34 @@ impl Default for EngineConfig {
             plugins: PluginsConfig::default(),
             log_level: "info".into(),
             log_records: crate::logs::DEFAULT_CAPACITY,
+            log_file: None,
             reconnect: ReconnectConfig::default(),
             timeouts: TimeoutsConfig::default(),
             admin: AdminConfig::default(),
         }
     }
+}
+
+/// `[engine.log_file]`: the log written to a file, rotated by size.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogFileConfig {
+    /// The file; relative to the data folder (`logs/oibus.log`).
+    pub path: PathBuf,
+    /// Size at which the file is rotated (`oibus.log` becomes `oibus.log.1`, and so on).
+    #[serde(default = "default_log_size")]
+    pub max_size: ByteSize,
+    /// Rotated files kept besides the current one (the oldest are deleted).
+    #[serde(default = "default_log_keep")]
+    pub keep: usize,
+}
+
+fn default_log_size() -> ByteSize {
+    ByteSize(10_000_000)
+}
+
+fn default_log_keep() -> usize {
+    5
 }
 
 /// Where a connector's plugin code runs.
