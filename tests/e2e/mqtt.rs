@@ -457,3 +457,60 @@ caching = {{ group_count = 50, send_interval = "50ms", retry_interval = "50ms" }
     assert_eq!(status["cache"]["error_values"], 100, "{status}");
     assert!(log.contains("over max_packet_size 300"), "{log}");
 }
+
+#[test]
+fn an_item_test_reads_the_next_message_of_its_topic_with_a_client_of_its_own() {
+    let broker = Mosquitto::start(None);
+    let settings = format!(
+        r#"{{"broker": {{"url": "mqtt://127.0.0.1:{}", "client_id": "oibus-plant-sub"}}}}"#,
+        broker.port
+    );
+    let test = |name: &str, topic: &str| {
+        let item = format!(
+            r#"{{"name": "{name}", "scan_mode": "subscription", "settings": {{"topic": "{topic}"}}}}"#
+        );
+        oibus_tests::test_item(
+            "oibus_south_mqtt",
+            "mqtt-south",
+            &settings,
+            &item,
+            &["--json"],
+        )
+    };
+    // A retained message comes at once.
+    mosquitto_pub(broker.port, "plant/line1/temp", &["42.5".into()], true);
+    let (code, out, err) = test("temp", "plant/+/temp");
+    assert_eq!(code, Some(0), "{err}");
+    let values: Vec<oibus_plugin_api::OibusValue> = serde_json::from_str(&out).unwrap();
+    assert_eq!(values.len(), 1, "{out}");
+    assert_eq!(values[0].value, oibus_plugin_api::DataValue::Float(42.5));
+    // A live one is waited for.
+    let port = broker.port;
+    let live = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        mosquitto_pub(port, "plant/line3/flow", &["7".into()], false);
+    });
+    let (code, out, err) = test("flow", "plant/line3/flow");
+    live.join().unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("7"), "{out}");
+    // A payload that is not a number is named with the item.
+    mosquitto_pub(broker.port, "plant/line2/text", &["warm".into()], true);
+    let (code, _, err) = test("text", "plant/line2/text");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("item \"text\"") && err.contains("warm"),
+        "{err}"
+    );
+    // Nothing on the topic: said, within its wait.
+    let (code, _, err) = test("quiet", "plant/nobody/talks");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("no message on \"plant/nobody/talks\" within 5 s"),
+        "{err}"
+    );
+    // A filter that is not one is refused before anything connects.
+    let (code, _, err) = test("bad", "plant/#/x");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("is not a valid MQTT topic filter"), "{err}");
+}

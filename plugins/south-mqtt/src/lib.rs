@@ -314,14 +314,7 @@ impl QueriesSubscription for MqttSouth {
         let target = self.settings.broker.target();
         let client = client_of(&self.session, &self.settings.broker)?;
         for item in items {
-            if !rumqttc::valid_filter(&item.settings.topic) {
-                return Err(PluginError::invalid_settings(format!(
-                    "item {:?}: {:?} is not a valid MQTT topic filter",
-                    item.name, item.settings.topic
-                )));
-            }
-            // A template error shows on any topic with enough levels.
-            payload::point_id(item, &"level/".repeat(64)).map_err(PluginError::invalid_settings)?;
+            Self::check_item(item)?;
         }
         self.items.send_modify(|known| {
             let mut all: Items = known.as_deref().cloned().unwrap_or_default();
@@ -355,13 +348,90 @@ impl QueriesSubscription for MqttSouth {
     }
 }
 
+/// How long an item test waits for a message.
+const TEST_WAIT: Duration = Duration::from_secs(5);
+
+impl MqttSouth {
+    /// Refuses an item whose topic filter or point template cannot work.
+    fn check_item(item: &SouthItem<ItemSettings>) -> Result<()> {
+        if !rumqttc::valid_filter(&item.settings.topic) {
+            return Err(PluginError::invalid_settings(format!(
+                "item {:?}: {:?} is not a valid MQTT topic filter",
+                item.name, item.settings.topic
+            )));
+        }
+        // A template error shows on any topic with enough levels.
+        payload::point_id(item, &"level/".repeat(64)).map_err(PluginError::invalid_settings)?;
+        Ok(())
+    }
+}
+
+impl TestsItem for MqttSouth {
+    /// Subscribes to the item's topic filter with a client of its own (a clean session at QoS 0,
+    /// so that the connector's persistent session and its unacknowledged messages are left
+    /// alone), waits up to 5 s for a message (a retained one comes at once), and reads it as
+    /// the connector would.
+    async fn test_item(&mut self, item: &SouthItem<ItemSettings>) -> Result<Vec<OibusValue>> {
+        Self::check_item(item)?;
+        let broker = &self.settings.broker;
+        let target = broker.target();
+        let mut options = broker.options(&self.ctx.connector_id(), true)?;
+        let nanos = Timestamp::now().as_nanos();
+        options.set_client_id(format!("{}-test-{:x}", options.client_id(), nanos));
+        let (client, mut events) = broker.connect(options).await?;
+        let topic = item.settings.topic.clone();
+        client
+            .subscribe(topic.clone(), QoS::AtMostOnce)
+            .await
+            .map_err(|e| PluginError::connection_lost(format!("MQTT broker {target}: {e}")))?;
+        let items = vec![item.clone()];
+        let wait = async {
+            loop {
+                match events.poll().await {
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        match payload::to_value(&items, &p) {
+                            Ok(v) => return Ok(vec![v]),
+                            Err(Unusable::Bad(why)) => {
+                                return Err(PluginError::invalid_settings(format!(
+                                    "item {:?}: {why}",
+                                    item.name
+                                )));
+                            }
+                            Err(Unusable::NoItem) => {}
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Err(PluginError::connection_lost(format!(
+                            "MQTT broker {target}: {}",
+                            oibus_plugin_api::with_causes(&e)
+                        )));
+                    }
+                }
+            }
+        };
+        let result = tokio::time::timeout(TEST_WAIT, wait)
+            .await
+            .unwrap_or_else(|_| {
+                Err(PluginError::transient(format!(
+                    "item {:?}: no message on {topic:?} within {} s",
+                    item.name,
+                    TEST_WAIT.as_secs()
+                )))
+            });
+        let _ = client.try_disconnect();
+        result
+    }
+}
+
 fn plugin() -> Plugin {
     Plugin::new("MQTT subscriber", "oibus-rs")
         .description("Subscribes to MQTT topics")
         .connector(
             ConnectorType::<MqttSouth>::south("mqtt-south", "MQTT")
                 .description("Topics with wildcards, number or JSON payloads, persistent session")
-                .queries_subscription(),
+                .queries_subscription()
+                .tests_item(),
         )
 }
 
