@@ -111,7 +111,7 @@ pub fn run(data: &Path, json: bool) -> anyhow::Result<i32> {
                 },
                 format!("{:?}", c.state).to_lowercase(),
                 activity,
-                c.last_error.clone().unwrap_or_default(),
+                last_error(c),
             ]
         })
         .collect();
@@ -140,4 +140,48 @@ pub fn run(data: &Path, json: bool) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// The last error of a connector, said to be from before its connection when it connected
+/// since: the state tells whether it holds now.
+fn last_error(c: &crate::engine::status::ConnectorSnapshot) -> String {
+    let Some(error) = &c.last_error else {
+        return String::new();
+    };
+    let at = error
+        .split_once(": ")
+        .and_then(|(t, _)| oibus_plugin_api::Timestamp::parse(t).ok());
+    match at {
+        Some(t) if c.state == crate::engine::status::State::Connected && t < c.since => {
+            format!("(before it connected) {error}")
+        }
+        _ => error.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::status::{ConnectorStatus, State};
+    use oibus_plugin_api::{ConnectorKind, Timestamp};
+
+    #[test]
+    fn an_error_from_before_the_connection_is_said_to_be() {
+        let mut c = ConnectorStatus::new("plc", ConnectorKind::South, "opcua", "oibus-opcua 1.0.0")
+            .snapshot();
+        let at = Timestamp::parse("2026-12-01T10:00:00Z").unwrap();
+        c.last_error = Some(format!("{at}: certificate not trusted"));
+        c.state = State::Connected;
+        c.since = Timestamp::parse("2026-12-01T10:01:00Z").unwrap();
+        assert_eq!(
+            super::last_error(&c),
+            format!("(before it connected) {at}: certificate not trusted")
+        );
+        c.state = State::Backoff;
+        assert_eq!(
+            super::last_error(&c),
+            format!("{at}: certificate not trusted")
+        );
+        c.last_error = None;
+        assert_eq!(super::last_error(&c), "");
+    }
 }

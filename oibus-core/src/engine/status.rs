@@ -291,7 +291,8 @@ impl ConnectorStatus {
         }
     }
 
-    fn snapshot(&self) -> ConnectorSnapshot {
+    /// This connector in a status snapshot (its cache is added by the board).
+    pub fn snapshot(&self) -> ConnectorSnapshot {
         let (state, since) = *self.state.lock().unwrap_or_else(|p| p.into_inner());
         let last_error = self
             .last_error
