@@ -91,13 +91,11 @@ fn main() {
     // DA: 10,000 nodes a scan.
     let server = OpcuaServer::start(&["--many", "10000"]);
     let spid = server.pid().unwrap().to_string();
-    let items: Vec<Item> = (0..10_000)
-        .map(|i| {
-            serde_json::from_value(json!({"name": format!("m{i}"), "scanMode": "bench",
-                "settings": {"node_id": format!("ns=2;s=Plant.Many.{i}")}}))
-            .unwrap()
-        })
-        .collect();
+    let items = items_of(
+        10_000,
+        "bench",
+        |i| json!({"node_id": format!("ns=2;s=Plant.Many.{i}")}),
+    );
     for (per_read, parallel) in [(0u32, 1u32), (1000, 1), (1000, 4)] {
         let counted = Arc::new(Counting::default());
         rt.block_on(async {
@@ -150,13 +148,11 @@ fn main() {
     let changing = 10_000;
     let server = OpcuaServer::start(&["--changing", &changing.to_string()]);
     let spid = server.pid().unwrap().to_string();
-    let items: Vec<Item> = (0..changing)
-        .map(|i| {
-            serde_json::from_value(json!({"name": format!("c{i}"), "scanMode": "subscription",
-                "settings": {"node_id": format!("ns=2;s=Plant.Changing.{i}"), "sampling_interval_ms": 100, "queue_size": 20}}))
-            .unwrap()
-        })
-        .collect();
+    let items = items_of(
+        changing,
+        "subscription",
+        |i| json!({"node_id": format!("ns=2;s=Plant.Changing.{i}"), "sampling_interval_ms": 100, "queue_size": 20}),
+    );
     let counted = Arc::new(Counting::default());
     rt.block_on(async {
         let c = standalone_connector(
@@ -250,13 +246,11 @@ fn main() {
     let nodes = 100;
     let server = OpcuaServer::start(&["--synthetic-history", &nodes.to_string(), "--page", "1000"]);
     let spid = server.pid().unwrap().to_string();
-    let items: Vec<Item> = (0..nodes)
-        .map(|i| {
-            serde_json::from_value(json!({"name": format!("s{i}"), "scanMode": "bench",
-                "settings": {"node_id": format!("ns=2;s=Plant.Synthetic.{i}")}}))
-            .unwrap()
-        })
-        .collect();
+    let items = items_of(
+        nodes,
+        "bench",
+        |i| json!({"node_id": format!("ns=2;s=Plant.Synthetic.{i}")}),
+    );
     let counted = Arc::new(Counting::default());
     rt.block_on(async {
         let c = standalone_connector(
@@ -292,6 +286,18 @@ fn main() {
         );
         c.stop().await.unwrap();
     });
+}
+
+/// Items `i0`… of `scan_mode`, with the settings of each.
+fn items_of(n: usize, scan_mode: &str, settings: impl Fn(usize) -> serde_json::Value) -> Vec<Item> {
+    (0..n)
+        .map(|i| {
+            serde_json::from_value(
+                json!({"name": format!("i{i}"), "scanMode": scan_mode, "settings": settings(i)}),
+            )
+            .unwrap()
+        })
+        .collect()
 }
 
 /// The value of a numeric node, read by asyncua's own client.

@@ -598,34 +598,40 @@ fn subscribed_values_flow_without_a_gap_while_the_secure_channel_is_renewed() {
     assert!(counts.windows(2).all(|w| w[1] == w[0] + 1), "{counts:?}");
 }
 
+/// A self-signed certificate (DER) and its key (PEM) made by openssl, not by the gateway, with
+/// `extensions` (`-addext` values).
+fn openssl_certificate(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    subject: &str,
+    extensions: &[&str],
+) {
+    let mut openssl = std::process::Command::new("openssl");
+    openssl.args([
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", subject,
+    ]);
+    openssl.args(["-outform", "DER"]);
+    for e in extensions {
+        openssl.args(["-addext", e]);
+    }
+    let status = openssl
+        .arg("-keyout")
+        .arg(key)
+        .arg("-out")
+        .arg(cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl (scripts/test installs it)");
+    assert!(status.success());
+}
+
 #[test]
 fn a_signed_session_with_a_user_certificate_reads() {
     let server = OpcuaServer::start(&["--secure"]);
     let ws = Workspace::new(PLUGINS);
     // A user certificate made by openssl (not by the gateway).
     let (cert, key) = (ws.path("user.der"), ws.path("user.pem"));
-    let status = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=oibus-test-user",
-            "-outform",
-            "DER",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl (scripts/test installs it)");
-    assert!(status.success());
+    openssl_certificate(&cert, &key, "/CN=oibus-test-user", &[]);
     ws.config(&config(
         &format!(
             r#"url = "{}", security_mode = "sign", security_policy = "basic256sha256", authentication = {{ type = "certificate", cert_file = "{}", key_file = "{}" }}"#,
@@ -848,37 +854,16 @@ fn a_server_that_checks_clients_trusts_the_gateway_once_for_tests_browsing_and_c
     let legacy = ws.data().join("connectors/legacy");
     fs::create_dir_all(legacy.join("own")).unwrap();
     fs::create_dir_all(legacy.join("private")).unwrap();
-    let status = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=oibus-rs legacy",
-            "-outform",
-            "DER",
-        ])
-        .args([
-            "-addext",
+    openssl_certificate(
+        &legacy.join("own/cert.der"),
+        &legacy.join("private/private.pem"),
+        "/CN=oibus-rs legacy",
+        &[
             "subjectAltName=URI:urn:oibus-rs:legacy,DNS:localhost",
-        ])
-        .args([
-            "-addext",
             "keyUsage=critical,digitalSignature,nonRepudiation,keyEncipherment,dataEncipherment",
-        ])
-        .args(["-addext", "extendedKeyUsage=clientAuth,serverAuth"])
-        .arg("-keyout")
-        .arg(legacy.join("private/private.pem"))
-        .arg("-out")
-        .arg(legacy.join("own/cert.der"))
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl (scripts/test installs it)");
-    assert!(status.success());
+            "extendedKeyUsage=clientAuth,serverAuth",
+        ],
+    );
     fs::copy(
         legacy.join("own/cert.der"),
         server_trusts.join("legacy.der"),
@@ -1096,21 +1081,26 @@ fn an_item_test_reads_as_the_items_scan_mode_and_settings_say() {
     assert!(out.contains("2.5"), "{out}");
 }
 
+/// Items `{name}0`… of scan mode `subscription` on nodes `ns=2;s={nodes}.0`…, with `more` item
+/// settings (TOML, after a comma).
+fn subscribed(n: usize, name: &str, nodes: &str, more: &str) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            format!(
+                r#"{{ name = "{name}{i}", scan_mode = "subscription", settings = {{ node_id = "ns=2;s={nodes}.{i}"{more} }} }}"#
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn two_thousand_items_are_subscribed_in_requests_the_server_takes() {
     // Creating 2,000 monitored items in one request is over the 64 KiB this server takes.
     let server = OpcuaServer::start(&["--many", "2000", "--max-message-size", "65536"]);
     let ws = Workspace::new(PLUGINS);
-    let items: Vec<String> = (0..2000)
-        .map(|i| {
-            format!(
-                r#"{{ name = "m{i}", scan_mode = "subscription", settings = {{ node_id = "ns=2;s=Plant.Many.{i}" }} }}"#
-            )
-        })
-        .collect();
     ws.config(&config(
         &format!(r#"url = "{}", publishing_interval_ms = 100"#, server.url()),
-        &items,
+        &subscribed(2000, "m", "Plant.Many", ""),
     ));
     let mut engine = ws.start();
     // Every new monitored item reports its current value.
@@ -1175,16 +1165,14 @@ fn a_publication_of_tens_of_thousands_of_changes_is_received_whole() {
     // beyond the OPC UA library's default limits (1,000 elements an array).
     let server = OpcuaServer::start(&["--changing", "2000"]);
     let ws = Workspace::new(PLUGINS);
-    let items: Vec<String> = (0..2000)
-        .map(|i| {
-            format!(
-                r#"{{ name = "c{i}", scan_mode = "subscription", settings = {{ node_id = "ns=2;s=Plant.Changing.{i}", sampling_interval_ms = 100, queue_size = 50 }} }}"#
-            )
-        })
-        .collect();
     ws.config(&config(
         &format!(r#"url = "{}", publishing_interval_ms = 2000"#, server.url()),
-        &items,
+        &subscribed(
+            2000,
+            "c",
+            "Plant.Changing",
+            ", sampling_interval_ms = 100, queue_size = 50",
+        ),
     ));
     let mut engine = ws.start();
     engine.wait_until("three publications", Duration::from_secs(90), |e| {

@@ -135,46 +135,167 @@ fn commit_latency(h: &hdrhistogram::Histogram<u64>) -> Buckets {
     (h.mean() * h.len() as f64 / 1e6, h.len(), buckets)
 }
 
+/// A counter of connectors of one kind (`None`: all): name, help, kind, value.
+type CounterMetric = (
+    &'static str,
+    &'static str,
+    Option<ConnectorKind>,
+    fn(&ConnectorSnapshot) -> u64,
+);
+
+fn get(a: &std::sync::atomic::AtomicU64) -> u64 {
+    a.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+const SOUTH: Option<ConnectorKind> = Some(ConnectorKind::South);
+const NORTH: Option<ConnectorKind> = Some(ConnectorKind::North);
+
+/// The counters of every connector.
+const COUNTERS: [CounterMetric; 13] = [
+    ("connector_connects", "successful connections", None, |c| {
+        get(&c.counters.connects)
+    }),
+    (
+        "connector_connect_failures",
+        "failed start or connect attempts",
+        None,
+        |c| get(&c.counters.connect_failures),
+    ),
+    ("south_runs", "scheduled runs started", SOUTH, |c| {
+        get(&c.counters.runs)
+    }),
+    (
+        "south_run_failures",
+        "runs that failed as a whole",
+        SOUTH,
+        |c| get(&c.counters.run_failures),
+    ),
+    (
+        "south_runs_with_failed_items",
+        "runs that read their items but some",
+        SOUTH,
+        |c| get(&c.counters.runs_with_failed_items),
+    ),
+    (
+        "south_values_in",
+        "values accepted durably from the connector",
+        SOUTH,
+        |c| get(&c.counters.values_in),
+    ),
+    (
+        "south_files_in",
+        "files accepted durably from the connector",
+        SOUTH,
+        |c| get(&c.counters.files_in),
+    ),
+    (
+        "south_dropped",
+        "source messages the connector dropped, with a reason",
+        SOUTH,
+        |c| c.dropped,
+    ),
+    (
+        "north_values_sent",
+        "values the connector sent",
+        NORTH,
+        |c| get(&c.counters.values_sent),
+    ),
+    ("north_files_sent", "files the connector sent", NORTH, |c| {
+        get(&c.counters.files_sent)
+    }),
+    (
+        "north_send_failures",
+        "failed sends (each retry counts)",
+        NORTH,
+        |c| get(&c.counters.send_failures),
+    ),
+    (
+        "north_values_to_error",
+        "values set apart in the error store",
+        NORTH,
+        |c| get(&c.counters.values_to_error),
+    ),
+    (
+        "north_files_to_error",
+        "files set apart in the error store",
+        NORTH,
+        |c| get(&c.counters.files_to_error),
+    ),
+];
+
+/// A gauge of a North's cache: name, help, unit, value.
+type CacheMetric = (
+    &'static str,
+    &'static str,
+    Option<Unit>,
+    fn(&crate::engine::status::CacheSnapshot) -> f64,
+);
+
+/// The gauges of every North's cache.
+fn cache_gauges() -> [CacheMetric; 6] {
+    [
+        (
+            "north_queued_values",
+            "values waiting in the queue",
+            None,
+            |q| q.queued_values as f64,
+        ),
+        (
+            "north_queued_files",
+            "files waiting in the queue",
+            None,
+            |q| q.queued_files as f64,
+        ),
+        (
+            "north_queued",
+            "bytes waiting in the queue",
+            Some(Unit::Bytes),
+            |q| q.queued_bytes as f64,
+        ),
+        (
+            "north_oldest_queued_age",
+            "age of the oldest queued entry (0 when empty)",
+            Some(Unit::Seconds),
+            |q| q.oldest_queued_age_s.unwrap_or(0.0),
+        ),
+        (
+            "north_error_store_values",
+            "values in the error store",
+            None,
+            |q| q.error_values as f64,
+        ),
+        (
+            "north_error_store_files",
+            "files in the error store",
+            None,
+            |q| q.error_files as f64,
+        ),
+    ]
+}
+
 impl Collector for Board {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let snapshot = self.0.snapshot();
         let all = &snapshot.connectors;
-        let is = |k: ConnectorKind| move |c: &&ConnectorSnapshot| c.kind == k;
-        let counter = |name,
-                       help,
-                       unit,
-                       kind: Option<ConnectorKind>,
-                       f: &dyn Fn(&ConnectorSnapshot) -> u64| Family {
+        let gauge = |name, help, series| Family {
             name,
             help,
-            unit,
-            counter: true,
-            series: all
-                .iter()
-                .filter(|c| kind.is_none_or(|k| c.kind == k))
-                .map(|c| (labels(c), f(c) as f64))
-                .collect(),
-        };
-        let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-
-        Family {
-            name: "connector_up",
-            help: "1 while the connector is connected, else 0",
             unit: None,
             counter: false,
-            series: all
-                .iter()
+            series,
+        };
+        gauge(
+            "connector_up",
+            "1 while the connector is connected, else 0",
+            all.iter()
                 .map(|c| (labels(c), f64::from(u8::from(c.state == State::Connected))))
                 .collect(),
-        }
+        )
         .encode(&mut encoder)?;
-        Family {
-            name: "connector_state",
-            help: "1 for the connector's current lifecycle state, 0 for the others",
-            unit: None,
-            counter: false,
-            series: all
-                .iter()
+        gauge(
+            "connector_state",
+            "1 for the connector's current lifecycle state, 0 for the others",
+            all.iter()
                 .flat_map(|c| {
                     STATES.iter().map(move |s| {
                         let mut l = labels(c);
@@ -183,179 +304,44 @@ impl Collector for Board {
                     })
                 })
                 .collect(),
+        )
+        .encode(&mut encoder)?;
+        for (name, help, kind, value) in COUNTERS {
+            Family {
+                name,
+                help,
+                unit: None,
+                counter: true,
+                series: all
+                    .iter()
+                    .filter(|c| kind.is_none_or(|k| c.kind == k))
+                    .map(|c| (labels(c), value(c) as f64))
+                    .collect(),
+            }
+            .encode(&mut encoder)?;
         }
-        .encode(&mut encoder)?;
-        counter(
-            "connector_connects",
-            "successful connections",
-            None,
-            None,
-            &|c| get(&c.counters.connects),
-        )
-        .encode(&mut encoder)?;
-        counter(
-            "connector_connect_failures",
-            "failed start or connect attempts",
-            None,
-            None,
-            &|c| get(&c.counters.connect_failures),
-        )
-        .encode(&mut encoder)?;
-
-        let south = Some(ConnectorKind::South);
-        counter("south_runs", "scheduled runs started", None, south, &|c| {
-            get(&c.counters.runs)
-        })
-        .encode(&mut encoder)?;
-        counter(
-            "south_run_failures",
-            "runs that failed as a whole",
-            None,
-            south,
-            &|c| get(&c.counters.run_failures),
-        )
-        .encode(&mut encoder)?;
-        counter(
-            "south_runs_with_failed_items",
-            "runs that read their items but some",
-            None,
-            south,
-            &|c| get(&c.counters.runs_with_failed_items),
-        )
-        .encode(&mut encoder)?;
-        counter(
-            "south_values_in",
-            "values accepted durably from the connector",
-            None,
-            south,
-            &|c| get(&c.counters.values_in),
-        )
-        .encode(&mut encoder)?;
-        counter(
-            "south_files_in",
-            "files accepted durably from the connector",
-            None,
-            south,
-            &|c| get(&c.counters.files_in),
-        )
-        .encode(&mut encoder)?;
-        counter(
-            "south_dropped",
-            "source messages the connector deliberately dropped, with a reason",
-            None,
-            south,
-            &|c| c.dropped,
-        )
-        .encode(&mut encoder)?;
-        Family {
-            name: "south_failed_items",
-            help: "items failing now",
-            unit: None,
-            counter: false,
-            series: all
-                .iter()
-                .filter(is(ConnectorKind::South))
+        gauge(
+            "south_failed_items",
+            "items failing now",
+            all.iter()
+                .filter(|c| c.kind == ConnectorKind::South)
                 .map(|c| (labels(c), c.failed_items.len() as f64))
                 .collect(),
+        )
+        .encode(&mut encoder)?;
+        for (name, help, unit, value) in cache_gauges() {
+            Family {
+                name,
+                help,
+                unit,
+                counter: false,
+                series: all
+                    .iter()
+                    .filter_map(|c| Some((labels(c), value(c.cache.as_ref()?))))
+                    .collect(),
+            }
+            .encode(&mut encoder)?;
         }
-        .encode(&mut encoder)?;
-
-        let north = Some(ConnectorKind::North);
-        counter(
-            "north_values_sent",
-            "values the connector sent",
-            None,
-            north,
-            &|c| get(&c.counters.values_sent),
-        )
-        .encode(&mut encoder)?;
-        counter(
-            "north_files_sent",
-            "files the connector sent",
-            None,
-            north,
-            &|c| get(&c.counters.files_sent),
-        )
-        .encode(&mut encoder)?;
-        counter(
-            "north_send_failures",
-            "failed sends (each retry counts)",
-            None,
-            north,
-            &|c| get(&c.counters.send_failures),
-        )
-        .encode(&mut encoder)?;
-        counter(
-            "north_values_to_error",
-            "values set apart in the error store",
-            None,
-            north,
-            &|c| get(&c.counters.values_to_error),
-        )
-        .encode(&mut encoder)?;
-        counter(
-            "north_files_to_error",
-            "files set apart in the error store",
-            None,
-            north,
-            &|c| get(&c.counters.files_to_error),
-        )
-        .encode(&mut encoder)?;
-        let cache =
-            |name, help, unit, f: &dyn Fn(&crate::engine::status::CacheSnapshot) -> Option<f64>| {
-                Family {
-                    name,
-                    help,
-                    unit,
-                    counter: false,
-                    series: all
-                        .iter()
-                        .filter_map(|c| Some((labels(c), f(c.cache.as_ref()?)?)))
-                        .collect(),
-                }
-            };
-        cache(
-            "north_queued_values",
-            "values waiting in the queue",
-            None,
-            &|q| Some(q.queued_values as f64),
-        )
-        .encode(&mut encoder)?;
-        cache(
-            "north_queued_files",
-            "files waiting in the queue",
-            None,
-            &|q| Some(q.queued_files as f64),
-        )
-        .encode(&mut encoder)?;
-        cache(
-            "north_queued",
-            "bytes waiting in the queue",
-            Some(Unit::Bytes),
-            &|q| Some(q.queued_bytes as f64),
-        )
-        .encode(&mut encoder)?;
-        cache(
-            "north_oldest_queued_age",
-            "age of the oldest queued entry (0 when empty)",
-            Some(Unit::Seconds),
-            &|q| Some(q.oldest_queued_age_s.unwrap_or(0.0)),
-        )
-        .encode(&mut encoder)?;
-        cache(
-            "north_error_store_values",
-            "values in the error store",
-            None,
-            &|q| Some(q.error_values as f64),
-        )
-        .encode(&mut encoder)?;
-        cache(
-            "north_error_store_files",
-            "files in the error store",
-            None,
-            &|q| Some(q.error_files as f64),
-        )
-        .encode(&mut encoder)?;
 
         let live = self
             .0
@@ -420,13 +406,11 @@ impl Collector for Board {
                 1.0,
             ));
         }
-        Family {
-            name: "plugin_info",
-            help: "1 for each plugin file loaded: its id, version, API version, signer and file",
-            unit: None,
-            counter: false,
-            series: info,
-        }
+        gauge(
+            "plugin_info",
+            "1 for each plugin file loaded: its id, version, API version, signer and file",
+            info,
+        )
         .encode(&mut encoder)?;
         let engine = snapshot.engine.clone();
         Family {

@@ -380,6 +380,19 @@ async fn session_error(
     PluginError::connection_lost(format!("OPC UA server {url}: {text}"))
 }
 
+/// The server's endpoint with the settings' security mode and policy, if it offers one.
+async fn endpoint_of(
+    client: &opcua::client::Client,
+    url: &str,
+    settings: &Connection,
+) -> Option<opcua::types::EndpointDescription> {
+    let endpoints = client.get_server_endpoints_from_url(url).await.ok()?;
+    let (policy, mode) = security(settings).ok()?;
+    endpoints
+        .into_iter()
+        .find(|e| e.security_mode == mode && e.security_policy_uri.as_ref() == policy.to_uri())
+}
+
 /// The kinds of user the endpoint of the settings takes (`anonymous, username`).
 async fn offered_identities(
     client: &opcua::client::Client,
@@ -387,11 +400,7 @@ async fn offered_identities(
     settings: &Connection,
 ) -> Option<String> {
     use opcua::types::UserTokenType;
-    let endpoints = client.get_server_endpoints_from_url(url).await.ok()?;
-    let (policy, mode) = security(settings).ok()?;
-    let endpoint = endpoints
-        .iter()
-        .find(|e| e.security_mode == mode && e.security_policy_uri.as_ref() == policy.to_uri())?;
+    let endpoint = endpoint_of(client, url, settings).await?;
     let kinds: Vec<&str> = endpoint
         .user_identity_tokens
         .iter()
@@ -414,11 +423,7 @@ async fn untrusted(
     settings: &Connection,
     pki: &Path,
 ) -> Option<String> {
-    let endpoints = client.get_server_endpoints_from_url(url).await.ok()?;
-    let (policy, mode) = security(settings).ok()?;
-    let endpoint = endpoints
-        .iter()
-        .find(|e| e.security_mode == mode && e.security_policy_uri.as_ref() == policy.to_uri())?;
+    let endpoint = endpoint_of(client, url, settings).await?;
     let cert = X509::from_byte_string(&endpoint.server_certificate).ok()?;
     let name = CertificateStore::cert_file_name(&cert);
     let thumbprint = cert.thumbprint().as_hex_string();
