@@ -3,6 +3,7 @@
 //! status, North cache inspection, history queries. Every route but the OpenAPI document needs
 //! `Authorization: Bearer <token>`.
 
+mod error;
 pub mod metrics;
 mod openapi;
 mod routes;

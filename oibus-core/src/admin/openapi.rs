@@ -2,6 +2,7 @@
 //! listed here; every request and response schema is generated from the Rust type the handler
 //! reads or returns, so the document cannot drift from what the API does.
 
+use super::error::ApiError;
 use super::routes::{
     BrowseAnswer, BrowseApiRequest, ErrorSelection, ForceRequest, HistoryRequest, PluginsListing,
     TestItemAnswer, TestItemRequest, TestRequest, UnforceRequest,
@@ -10,7 +11,7 @@ use crate::{
     config::{NorthConfig, SouthConfig},
     engine::{
         Snapshot,
-        commands::{ApiError, CacheListing, TypeInfo},
+        commands::{CacheListing, TypeInfo},
     },
     plugin::PluginReport,
 };

@@ -1,9 +1,9 @@
 //! The admin API's routes and handlers.
 
-use super::{ApiState, openapi, token};
+use super::{ApiState, error::ApiError, openapi, token};
 use crate::{
     config::{NorthConfig, SouthConfig},
-    engine::commands::{ApiError, Command, ConnectorConfig, ErrorAction},
+    engine::commands::{Command, CommandError, ConnectorConfig, ErrorAction},
 };
 use axum::{
     Json, Router,
@@ -21,13 +21,6 @@ use tokio::sync::oneshot;
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 1 << 20;
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(self)).into_response()
-    }
-}
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
@@ -203,7 +196,7 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
 /// Sends a command to the engine and waits for its reply.
 async fn ask<T>(
     state: &ApiState,
-    make: impl FnOnce(oneshot::Sender<Result<T, ApiError>>) -> Command,
+    make: impl FnOnce(oneshot::Sender<Result<T, CommandError>>) -> Command,
 ) -> Result<T, ApiError> {
     let (tx, rx) = oneshot::channel();
     state
@@ -211,8 +204,9 @@ async fn ask<T>(
         .send(make(tx))
         .await
         .map_err(|_| ApiError::internal("the engine is stopping"))?;
-    rx.await
-        .map_err(|_| ApiError::internal("the engine dropped the request"))?
+    Ok(rx
+        .await
+        .map_err(|_| ApiError::internal("the engine dropped the request"))??)
 }
 
 async fn status(State(state): State<ApiState>) -> Json<crate::engine::Snapshot> {

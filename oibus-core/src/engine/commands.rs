@@ -14,64 +14,71 @@ use serde::Serialize;
 use std::{path::Path, sync::Arc};
 use tokio::sync::oneshot;
 
-/// A refused request: HTTP status, message, and the problems with JSON pointers into the body.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ApiError {
-    /// HTTP status code.
-    #[serde(skip)]
-    pub status: u16,
+/// Why a command was refused, in the engine's words (a front end turns it into its own answer:
+/// the admin API into an HTTP status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// What the command names does not exist.
+    NotFound,
+    /// The command is invalid (settings that do not fit their schema, a bad value).
+    Invalid,
+    /// The command conflicts with the engine's state (the embedded configuration).
+    Conflict,
+    /// The command ran and its test failed, or the plugin does not offer it.
+    Failed,
+    /// A source the command read from failed.
+    SourceFailed,
+    /// The engine could not carry it out.
+    Internal,
+}
+
+/// A refused command: why, the message, and the problems with JSON pointers into its body.
+#[derive(Debug, Clone)]
+pub struct CommandError {
+    /// Why.
+    pub refusal: Refusal,
     /// What is wrong.
     pub error: String,
-    /// Each problem, with the JSON pointer of the offending value in the request body.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Each problem, with the JSON pointer of the offending value in the command's body.
     pub problems: Vec<PointedProblem>,
 }
 
-/// One problem of a request body.
+/// One problem of a command's body.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PointedProblem {
-    /// JSON pointer into the request body (`/settings/port`).
+    /// JSON pointer into the body (`/settings/port`).
     pub pointer: String,
     /// What is wrong.
     pub message: String,
 }
 
-impl ApiError {
-    /// A 404.
+impl CommandError {
+    /// A refusal with a message and no pointed problem.
+    pub fn new(refusal: Refusal, what: impl Into<String>) -> Self {
+        Self {
+            refusal,
+            error: what.into(),
+            problems: Vec::new(),
+        }
+    }
+    /// What the command names does not exist.
     pub fn not_found(what: impl Into<String>) -> Self {
-        Self {
-            status: 404,
-            error: what.into(),
-            problems: Vec::new(),
-        }
+        Self::new(Refusal::NotFound, what)
     }
-    /// A 400.
+    /// The command is invalid.
     pub fn bad_request(what: impl Into<String>) -> Self {
-        Self {
-            status: 400,
-            error: what.into(),
-            problems: Vec::new(),
-        }
+        Self::new(Refusal::Invalid, what)
     }
-    /// A 409.
+    /// The command conflicts with the engine's state.
     pub fn conflict(what: impl Into<String>) -> Self {
-        Self {
-            status: 409,
-            error: what.into(),
-            problems: Vec::new(),
-        }
+        Self::new(Refusal::Conflict, what)
     }
-    /// A 500.
+    /// The engine could not carry it out.
     pub fn internal(what: impl std::fmt::Display) -> Self {
-        Self {
-            status: 500,
-            error: what.to_string(),
-            problems: Vec::new(),
-        }
+        Self::new(Refusal::Internal, what.to_string())
     }
 }
 
-/// A connector type with the plugin providing it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TypeInfo {
     /// Plugin id.
@@ -141,7 +148,7 @@ pub enum ErrorAction {
     Delete,
 }
 
-type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
+type Reply<T> = oneshot::Sender<Result<T, CommandError>>;
 
 /// A request to the engine.
 pub enum Command {
@@ -273,7 +280,7 @@ pub async fn handle(engine: &mut Engine, command: Command) {
                 .folder
                 .force(&file, &mut engine.slots, &engine.shared)
                 .await
-                .map_err(ApiError::bad_request);
+                .map_err(CommandError::bad_request);
             engine.reroute();
             engine.publish_plugins();
             let _ = reply.send(r);
@@ -283,7 +290,7 @@ pub async fn handle(engine: &mut Engine, command: Command) {
                 .folder
                 .unforce(&id, &mut engine.slots, &engine.shared)
                 .await
-                .map_err(ApiError::bad_request);
+                .map_err(CommandError::bad_request);
             engine.reroute();
             engine.publish_plugins();
             let _ = reply.send(r);
@@ -359,7 +366,7 @@ pub async fn handle(engine: &mut Engine, command: Command) {
             reply,
         } => {
             let Some(queue) = engine.queues.get(&id).cloned() else {
-                let _ = reply.send(Err(ApiError::not_found(format!("no North {id:?}"))));
+                let _ = reply.send(Err(CommandError::not_found(format!("no North {id:?}"))));
                 return;
             };
             tokio::spawn(async move {
@@ -367,7 +374,7 @@ pub async fn handle(engine: &mut Engine, command: Command) {
                     ErrorAction::Retry => queue.retry_errors(batches, files).await,
                     ErrorAction::Delete => queue.delete_errors(batches, files).await,
                 };
-                let _ = reply.send(r.map_err(ApiError::internal));
+                let _ = reply.send(r.map_err(CommandError::internal));
             });
         }
     }
@@ -388,7 +395,7 @@ fn exists(config: &Config, kind: ConnectorKind, id: &str) -> bool {
 }
 
 /// Checks settings (and item settings) against the type's schemas, with pointers into the body.
-fn check_schemas(engine: &Engine, connector: &ConnectorConfig) -> Result<(), ApiError> {
+fn check_schemas(engine: &Engine, connector: &ConnectorConfig) -> Result<(), CommandError> {
     let (type_id, settings) = match connector {
         ConnectorConfig::South(s) => (&s.type_id, &s.settings),
         ConnectorConfig::North(n) => (&n.type_id, &n.settings),
@@ -414,8 +421,8 @@ fn check_schemas(engine: &Engine, connector: &ConnectorConfig) -> Result<(), Api
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(ApiError {
-            status: 400,
+        Err(CommandError {
+            refusal: Refusal::Invalid,
             error: format!(
                 "invalid settings for connector type {type_id:?}: {}",
                 problems
@@ -431,9 +438,9 @@ fn check_schemas(engine: &Engine, connector: &ConnectorConfig) -> Result<(), Api
 
 /// Writes the configuration file atomically (temporary file, fsync, rename), keeping the text
 /// (and comments) of everything that did not change.
-fn save(path: &Path, config: &Config, variables: &[(&str, String)]) -> Result<(), ApiError> {
+fn save(path: &Path, config: &Config, variables: &[(&str, String)]) -> Result<(), CommandError> {
     let old = std::fs::read_to_string(path).unwrap_or_default();
-    let text = config::rewrite(&old, config, variables).map_err(ApiError::internal)?;
+    let text = config::rewrite(&old, config, variables).map_err(CommandError::internal)?;
     let tmp = path.with_extension("toml.tmp");
     let write = || -> std::io::Result<()> {
         use std::io::Write;
@@ -442,18 +449,18 @@ fn save(path: &Path, config: &Config, variables: &[(&str, String)]) -> Result<()
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     };
-    write().map_err(|e| ApiError::internal(format!("cannot save {}: {e}", path.display())))
+    write().map_err(|e| CommandError::internal(format!("cannot save {}: {e}", path.display())))
 }
 
 /// Validates a changed configuration, saves it, and makes it the engine's.
-fn commit_config(engine: &mut Engine, candidate: Config) -> Result<(), ApiError> {
+fn commit_config(engine: &mut Engine, candidate: Config) -> Result<(), CommandError> {
     let Some(file) = engine.config_file.clone() else {
-        return Err(ApiError::conflict(
+        return Err(CommandError::conflict(
             "the embedded demo configuration cannot be changed: run the engine with --config FILE",
         ));
     };
-    config::validate(&candidate, &engine.folder.registry, "request").map_err(|e| ApiError {
-        status: 400,
+    config::validate(&candidate, &engine.folder.registry, "request").map_err(|e| CommandError {
+        refusal: Refusal::Invalid,
         error: e
             .problems
             .iter()
@@ -471,13 +478,15 @@ async fn upsert(
     engine: &mut Engine,
     connector: ConnectorConfig,
     create: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), CommandError> {
     let (kind, id) = (connector.kind(), connector.id().to_string());
     if create && exists(&engine.config, kind, &id) {
-        return Err(ApiError::conflict(format!("{kind} {id:?} already exists")));
+        return Err(CommandError::conflict(format!(
+            "{kind} {id:?} already exists"
+        )));
     }
     if !create && !exists(&engine.config, kind, &id) {
-        return Err(ApiError::not_found(format!("no {kind} {id:?}")));
+        return Err(CommandError::not_found(format!("no {kind} {id:?}")));
     }
     check_schemas(engine, &connector)?;
     let mut candidate = engine.config.clone();
@@ -501,7 +510,7 @@ async fn upsert(
     let role = match connector {
         ConnectorConfig::South(s) if s.enabled => Some(Role::South(s)),
         ConnectorConfig::North(n) if n.enabled => {
-            let queue = engine.open_queue(&n).map_err(ApiError::internal)?;
+            let queue = engine.open_queue(&n).map_err(CommandError::internal)?;
             Some(Role::North(n, queue))
         }
         ConnectorConfig::North(n) => {
@@ -511,7 +520,7 @@ async fn upsert(
         ConnectorConfig::South(_) => None,
     };
     if let Some(role) = role {
-        let slot = engine.new_slot(role).map_err(ApiError::internal)?;
+        let slot = engine.new_slot(role).map_err(CommandError::internal)?;
         engine.slots.push(slot);
         engine.reroute();
         let i = engine.slots.len() - 1;
@@ -532,9 +541,9 @@ async fn upsert(
 /// Deletes a connector with what the engine kept for it: a South's tracked history instants, a
 /// North's cache (queues, error stores, files), and the connector's private folder. A connector
 /// created later under the same id starts afresh.
-async fn delete(engine: &mut Engine, kind: ConnectorKind, id: &str) -> Result<(), ApiError> {
+async fn delete(engine: &mut Engine, kind: ConnectorKind, id: &str) -> Result<(), CommandError> {
     if !exists(&engine.config, kind, id) {
-        return Err(ApiError::not_found(format!("no {kind} {id:?}")));
+        return Err(CommandError::not_found(format!("no {kind} {id:?}")));
     }
     let mut candidate = engine.config.clone();
     match kind {
@@ -542,7 +551,7 @@ async fn delete(engine: &mut Engine, kind: ConnectorKind, id: &str) -> Result<()
             // An empty subscription list means "every South": removing the only one would
             // silently widen what the North receives.
             if let Some(n) = candidate.north.iter().find(|n| n.subscriptions == [id]) {
-                return Err(ApiError::conflict(format!(
+                return Err(CommandError::conflict(format!(
                     "north {:?} receives only from south {id:?}: change its subscriptions first \
                      (an empty list would mean every South)",
                     n.id
@@ -575,10 +584,10 @@ async fn delete(engine: &mut Engine, kind: ConnectorKind, id: &str) -> Result<()
                         n.caching.clone(),
                         engine.data.north_files(id),
                     )
-                    .map_err(ApiError::internal)?,
+                    .map_err(CommandError::internal)?,
                 ),
             };
-            let d = queue.destroy().await.map_err(ApiError::internal)?;
+            let d = queue.destroy().await.map_err(CommandError::internal)?;
             dropped = format!(
                 "; its cache ({} value(s), {} file(s)) was deleted",
                 d.values, d.files
@@ -594,7 +603,7 @@ async fn delete(engine: &mut Engine, kind: ConnectorKind, id: &str) -> Result<()
                     true,
                 )
                 .await
-                .map_err(ApiError::internal)?;
+                .map_err(CommandError::internal)?;
         }
     }
     // Its totals go with it: a connector created later under the same id counts from zero.
@@ -625,15 +634,15 @@ async fn run(
     kind: ConnectorKind,
     id: &str,
     start: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), CommandError> {
     let Some(i) = slot_index(engine, kind, id) else {
-        return Err(ApiError::not_found(format!("no enabled {kind} {id:?}")));
+        return Err(CommandError::not_found(format!("no enabled {kind} {id:?}")));
     };
     if start {
         if engine.slots[i].plugin().is_none() {
             engine
                 .start_slot(i)
-                .map_err(|e| ApiError::conflict(e.to_string()))?;
+                .map_err(|e| CommandError::conflict(e.to_string()))?;
         }
     } else {
         engine.slots[i].stop(State::Stopped).await;
@@ -657,14 +666,14 @@ impl Trial {
         kind: ConnectorKind,
         type_id: &str,
         settings: &serde_json::Value,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, CommandError> {
         let Some((plugin, manifest)) = engine.folder.registry.connector_type(type_id) else {
-            return Err(ApiError::not_found(format!(
+            return Err(CommandError::not_found(format!(
                 "no connector type {type_id:?}"
             )));
         };
         if manifest.kind != kind {
-            return Err(ApiError::bad_request(format!(
+            return Err(CommandError::bad_request(format!(
                 "{type_id:?} is a {} connector type",
                 manifest.kind
             )));
@@ -701,10 +710,10 @@ impl Trial {
     }
 }
 
-/// A 400 answer listing each schema problem at its pointer under `prefix` in the request body.
-fn invalid(error: &str, prefix: &str, e: schema::SchemaError) -> ApiError {
-    ApiError {
-        status: 400,
+/// An invalid command, with each schema problem at its pointer under `prefix` in the request body.
+fn invalid(error: &str, prefix: &str, e: schema::SchemaError) -> CommandError {
+    CommandError {
+        refusal: Refusal::Invalid,
         error: error.into(),
         problems: e
             .problems
@@ -717,10 +726,10 @@ fn invalid(error: &str, prefix: &str, e: schema::SchemaError) -> ApiError {
     }
 }
 
-/// A 422 answer: the test ran and failed.
-fn failed(e: impl std::fmt::Display) -> ApiError {
-    ApiError {
-        status: 422,
+/// The test ran and failed.
+fn failed(e: impl std::fmt::Display) -> CommandError {
+    CommandError {
+        refusal: Refusal::Failed,
         error: e.to_string(),
         problems: Vec::new(),
     }
@@ -787,7 +796,7 @@ fn south_trial<T, F>(
         };
         let _ = reply.send(result.map_err(|e| match e {
             connector::TrialError::Item(e) => invalid("invalid item settings", "/item/settings", e),
-            connector::TrialError::NotSouth { .. } => ApiError::bad_request(e.to_string()),
+            connector::TrialError::NotSouth { .. } => CommandError::bad_request(e.to_string()),
             other => failed(other),
         }));
     });
@@ -819,7 +828,9 @@ fn browse(
 
 fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, reply: Reply<u64>) {
     let Some(i) = slot_index(engine, ConnectorKind::South, id) else {
-        let _ = reply.send(Err(ApiError::not_found(format!("no enabled South {id:?}"))));
+        let _ = reply.send(Err(CommandError::not_found(format!(
+            "no enabled South {id:?}"
+        ))));
         return;
     };
     let slot = &engine.slots[i];
@@ -829,19 +840,19 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
     let (Some(connector), Some(stopped), true) =
         (slot.connector(), slot.cancel_token(), slot.is_connected())
     else {
-        let _ = reply.send(Err(ApiError::conflict(format!(
+        let _ = reply.send(Err(CommandError::conflict(format!(
             "South {id:?} is not connected"
         ))));
         return;
     };
     if end <= start {
-        let _ = reply.send(Err(ApiError::bad_request("end must be after start")));
+        let _ = reply.send(Err(CommandError::bad_request("end must be after start")));
         return;
     }
     let settings = config.history.clone();
     let limit = settings.max_request_range.0;
     if (end.as_nanos() - start.as_nanos()).unsigned_abs() as u128 > limit.as_nanos() {
-        let _ = reply.send(Err(ApiError::bad_request(format!(
+        let _ = reply.send(Err(CommandError::bad_request(format!(
             "the range from {start} to {end} is longer than history.max_request_range of South {id:?} ({})",
             humantime::format_duration(limit)
         ))));
@@ -854,7 +865,7 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         if running.as_ref().is_some_and(|h| h.state == "running") {
-            let _ = reply.send(Err(ApiError::conflict(format!(
+            let _ = reply.send(Err(CommandError::conflict(format!(
                 "South {id:?} is already reading a history request"
             ))));
             return;
@@ -905,7 +916,7 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
                     Err(why) => {
                         tracing::info!("history request {why} after {done} of {total} window(s)");
                         progress(done, why, None);
-                        let _ = reply.send(Err(ApiError::conflict(format!(
+                        let _ = reply.send(Err(CommandError::conflict(format!(
                             "the history request was {why} after {done} window(s)"
                         ))));
                         return;
@@ -913,8 +924,8 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
                     Ok(Err(err)) => {
                         tracing::warn!("history request failed: {err}");
                         progress(done, "failed", Some(err.to_string()));
-                        let _ = reply.send(Err(ApiError {
-                            status: 502,
+                        let _ = reply.send(Err(CommandError {
+                            refusal: Refusal::SourceFailed,
                             error: err.to_string(),
                             problems: Vec::new(),
                         }));
@@ -934,11 +945,11 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
     ));
 }
 
-fn cache_listing(engine: &Engine, id: &str) -> Result<CacheListing, ApiError> {
+fn cache_listing(engine: &Engine, id: &str) -> Result<CacheListing, CommandError> {
     let queue = engine
         .queues
         .get(id)
-        .ok_or_else(|| ApiError::not_found(format!("no enabled North {id:?}")))?;
+        .ok_or_else(|| CommandError::not_found(format!("no enabled North {id:?}")))?;
     let (values, files) = queue.queued_entries();
     let mut queued: Vec<CacheEntry> = values
         .into_iter()
@@ -957,7 +968,7 @@ fn cache_listing(engine: &Engine, id: &str) -> Result<CacheListing, ApiError> {
         bytes: f.size,
         name: Some(f.name),
     }));
-    let (batches, files) = queue.error_entries().map_err(ApiError::internal)?;
+    let (batches, files) = queue.error_entries().map_err(CommandError::internal)?;
     let mut errors: Vec<CacheEntry> = batches
         .into_iter()
         .map(|(key, count)| CacheEntry {
