@@ -658,46 +658,36 @@ fn a_signed_session_with_a_user_certificate_reads() {
 fn every_security_policy_reads_in_each_mode_once_the_certificate_is_trusted() {
     let server = OpcuaServer::start(&["--secure"]);
     let ws = Workspace::new(&["oibus_opcua"]);
-    let data = ws.data().to_string_lossy().into_owned();
-    let plugins = ws.path("plugins").to_string_lossy().into_owned();
     // `oibus test-item` on Plant.Double, with the workspace's data folder (its trust list).
     let read = |policy: &str, mode: &str| {
         let settings = format!(
             r#"{{"url": "{}", "security_mode": "{mode}", "security_policy": "{policy}"}}"#,
             server.url()
         );
-        oibus_tests::run_oibus(&[
-            "test-item",
-            "--type",
-            "opcua",
-            "--timeout",
-            "20",
-            "--settings",
-            &settings,
-            "--item",
-            r#"{"name": "double", "settings": {"node_id": "ns=2;s=Plant.Double"}}"#,
-            "--json",
-            "--plugins",
-            &plugins,
-            "--data",
-            &data,
-        ])
+        cli(
+            &ws,
+            &[
+                "test-item",
+                "--type",
+                "opcua",
+                "--timeout",
+                "20",
+                "--settings",
+                &settings,
+                "--item",
+                r#"{"name": "double", "settings": {"node_id": "ns=2;s=Plant.Double"}}"#,
+                "--json",
+            ],
+        )
     };
     // The first connection is refused, naming the file to move; the operator moves it.
     let (code, _, err) = read("aes128-sha256-rsaoaep", "sign");
     assert_eq!(code, 1, "{err}");
-    let saved = err
-        .split("it was saved as ")
-        .nth(1)
-        .and_then(|rest| rest.split_once(": to trust it, move it to "))
-        .and_then(|(from, to)| {
-            Some((
-                from.to_string(),
-                format!("{}.der", to.split_once(".der")?.0),
-            ))
-        })
-        .unwrap_or_else(|| panic!("{err}"));
-    fs::rename(&saved.0, &saved.1).unwrap_or_else(|e| panic!("{saved:?}: {e}"));
+    let (rejected, trusted) = (
+        named_file(&err, "it was saved as "),
+        named_file(&err, "move it to "),
+    );
+    fs::rename(&rejected, &trusted).unwrap_or_else(|e| panic!("{rejected:?}: {e}"));
     for policy in [
         "basic256sha256",
         "aes128-sha256-rsaoaep",
