@@ -21,7 +21,7 @@ pub fn run(args: &Args) -> anyhow::Result<i32> {
         })?;
     println!("plugins folder {}:", options.plugins.display());
     super::plugins::print_reports(&reports);
-    config::validate(&options.config, &registry, &options.origin)?;
+    let waiting = config::validate(&options.config, &registry, &options.origin)?;
     let c = &options.config;
     let counts = format!(
         "{} scan mode(s), {} South, {} North",
@@ -29,14 +29,6 @@ pub fn run(args: &Args) -> anyhow::Result<i32> {
         c.south.len(),
         c.north.len()
     );
-    let waiting: Vec<String> = c
-        .south
-        .iter()
-        .map(|s| ("south", &s.id, &s.type_id))
-        .chain(c.north.iter().map(|n| ("north", &n.id, &n.type_id)))
-        .filter(|(_, _, type_id)| registry.connector_type(type_id).is_none())
-        .map(|(kind, id, type_id)| format!("{kind} {id:?} (type {type_id:?})"))
-        .collect();
     if waiting.is_empty() {
         println!("{}: ok ({counts})", options.origin);
         return Ok(0);

@@ -67,15 +67,18 @@ pub fn query_kind(
     }
 }
 
+/// The manifest of connector type `type_id`; a type no loaded plugin provides is added to
+/// `waiting` (the connector waits for it), one of the other kind is a problem.
 fn connector_type<'r>(
     registry: &'r PluginRegistry,
-    problems: &mut Problems,
+    (problems, waiting): (&mut Problems, &mut Vec<String>),
     at: &str,
     type_id: &str,
     kind: ConnectorKind,
 ) -> Option<&'r ConnectorTypeManifest> {
     match registry.connector_type(type_id) {
         None => {
+            waiting.push(format!("{at} (type {type_id:?})"));
             let known: Vec<String> = registry
                 .type_ids()
                 .filter(|t| {
@@ -139,13 +142,16 @@ fn pin(p: &mut Problems, at: &str, pin: Option<&str>) {
 }
 
 /// Checks `config` against the engine's rules and the plugins' schemas. Disabled connectors are
-/// checked too: enabling one later must not reveal an old mistake.
+/// checked too: enabling one later must not reveal an old mistake. Answers the connectors that
+/// would wait for a plugin providing their type (`north "files" (type "file-writer")`): not a
+/// problem, they start once it is added.
 pub fn validate(
     config: &Config,
     registry: &PluginRegistry,
     origin: &str,
-) -> Result<(), ConfigError> {
+) -> Result<Vec<String>, ConfigError> {
     let mut p = Problems(Vec::new());
+    let mut waiting = Vec::new();
     let e = &config.engine;
     if e.reconnect.min.0.is_zero() || e.reconnect.min > e.reconnect.max {
         p.add(
@@ -194,7 +200,8 @@ pub fn validate(
         }
         south_ids.insert(s.id.as_str());
         pin(&mut p, &at, s.plugin_version.as_deref());
-        let manifest = connector_type(registry, &mut p, &at, &s.type_id, ConnectorKind::South);
+        let found = (&mut p, &mut waiting);
+        let manifest = connector_type(registry, found, &at, &s.type_id, ConnectorKind::South);
         if let Some(m) = manifest {
             p.schema(&format!("{at} settings"), &m.settings_schema, &s.settings);
             let scheduled = s.items.iter().any(|i| i.scan_mode != SUBSCRIPTION);
@@ -265,7 +272,8 @@ pub fn validate(
         } else if !ids.insert(n.id.as_str()) {
             p.add(&at, "duplicate connector id");
         }
-        if let Some(m) = connector_type(registry, &mut p, &at, &n.type_id, ConnectorKind::North) {
+        let found = (&mut p, &mut waiting);
+        if let Some(m) = connector_type(registry, found, &at, &n.type_id, ConnectorKind::North) {
             p.schema(&format!("{at} settings"), &m.settings_schema, &n.settings);
         }
         for sub in &n.subscriptions {
@@ -295,7 +303,7 @@ pub fn validate(
     }
 
     if p.0.is_empty() {
-        Ok(())
+        Ok(waiting)
     } else {
         Err(ConfigError {
             origin: origin.to_string(),
