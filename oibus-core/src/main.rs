@@ -1,23 +1,25 @@
 //! The `oibus` binary.
 
 use clap::Parser as _;
-use oibus_core::cli::{self, Cli, Command};
+use oibus_core::{
+    cli::{self, Cli, Command},
+    engine::EngineOptions,
+};
 use std::io::IsTerminal as _;
 use tracing_subscriber::{EnvFilter, layer::SubscriberExt as _, util::SubscriberInitExt as _};
 
 /// The log filter: `--log-level`, else `OIBUS_LOG`, else the configuration's `engine.log_level`
 /// for `oibus run`, else warnings only.
-fn log_filter(cli: &Cli) -> String {
+fn log_filter(cli: &Cli, run: Option<&EngineOptions>) -> String {
     if let Some(level) = &cli.log_level {
         return level.clone();
     }
     if let Ok(level) = std::env::var("OIBUS_LOG") {
         return level;
     }
-    match &cli.command {
-        Command::Run(args) => cli::run::options(args)
-            .map(|o| o.config.engine.log_level)
-            .unwrap_or_else(|_| "info".into()),
+    match (&cli.command, run) {
+        (_, Some(o)) => o.config.engine.log_level.clone(),
+        (Command::Run(_), None) => "info".into(),
         _ => "warn".into(),
     }
 }
@@ -25,16 +27,9 @@ fn log_filter(cli: &Cli) -> String {
 /// The log file of `engine.log_file` for `oibus run`, rotated by size; its folder is made and the
 /// file opened here, so that a path that cannot be written stops the engine with its name.
 fn log_file(
-    cli: &Cli,
+    options: &EngineOptions,
 ) -> anyhow::Result<Option<file_rotate::FileRotate<file_rotate::suffix::AppendCount>>> {
     use anyhow::Context as _;
-    let Command::Run(args) = &cli.command else {
-        return Ok(None);
-    };
-    let Ok(options) = cli::run::options(args) else {
-        // The engine reports a configuration it cannot read itself.
-        return Ok(None);
-    };
     let Some(file) = &options.config.engine.log_file else {
         return Ok(None);
     };
@@ -88,12 +83,18 @@ fn quiet_on_closed_pipe(command: &Command) {
 fn main() {
     let cli = Cli::parse();
     quiet_on_closed_pipe(&cli.command);
-    let filter = log_filter(&cli);
+    // For `oibus run`, the configuration as the engine will read it (an unreadable one is
+    // reported by the engine itself).
+    let run = match &cli.command {
+        Command::Run(args) => cli::run::options(args).ok(),
+        _ => None,
+    };
+    let filter = log_filter(&cli, run.as_ref());
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|e| {
         eprintln!("warning: invalid log filter {filter:?} ({e}); using \"info\"");
         EnvFilter::new("info")
     });
-    let file = match log_file(&cli) {
+    let file = match run.as_ref().map(log_file).transpose().map(Option::flatten) {
         Ok(file) => file,
         Err(e) => {
             eprintln!("error: {e:#}");
