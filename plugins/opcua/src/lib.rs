@@ -168,7 +168,8 @@ impl OpcuaSouth {
                         // Some servers close the connection on a request over their message
                         // size instead of answering BadRequestTooLarge: after such a close on a
                         // large Read, the next connection reads half as many nodes at a time.
-                        if e.status() == StatusCode::BadConnectionClosed && range.len() > LARGE_READ
+                        if e.status() == StatusCode::BadConnectionClosed
+                            && range.len() > LARGE_REQUEST
                         {
                             self.refused_read = Some(range.len());
                             tracing::warn!(
@@ -220,8 +221,9 @@ fn split(
         .into_iter()
 }
 
-/// A Read of more nodes than this that ends in a closed connection is taken as too large.
-pub(crate) const LARGE_READ: usize = 500;
+/// A request of more nodes (or values) than this that ends in a closed connection is taken as
+/// too large.
+pub(crate) const LARGE_REQUEST: usize = 500;
 
 /// Whether a request was refused for its size (it works in smaller ones).
 pub(crate) fn too_large(code: StatusCode) -> bool {
@@ -300,7 +302,7 @@ impl QueriesHistory for OpcuaSouth {
                     }
                     Err(history::PageError::Request(code))
                         if code == StatusCode::BadConnectionClosed
-                            && self.per_page as usize > LARGE_READ =>
+                            && self.per_page as usize > LARGE_REQUEST =>
                     {
                         // Some servers close the connection on an answer over their message
                         // size: the next connection asks half as many values a page.

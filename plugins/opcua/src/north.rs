@@ -197,7 +197,8 @@ impl HandlesValues for OpcuaNorth {
                 }
                 Err(e) => {
                     // Or it closes the connection: the next connection writes half as many.
-                    if e.status() == StatusCode::BadConnectionClosed && size > crate::LARGE_READ {
+                    if e.status() == StatusCode::BadConnectionClosed && size > crate::LARGE_REQUEST
+                    {
                         self.refused_write = Some(size);
                         tracing::warn!(
                             "OPC UA server {url} closed the connection during a Write of {size} \

@@ -107,10 +107,14 @@ fn build_client(builder: ClientBuilder, pki: &Path) -> Result<opcua::client::Cli
         })
         .and_then(|f| f.lock().map(|()| f))
         .map_err(|e| PluginError::transient(format!("OPC UA folder {}: {e}", pki.display())))?;
+    let private = pki.join("private");
+    let making = !private.join("private.pem").exists();
     let client = builder
         .client()
         .map_err(|e| PluginError::invalid_settings(format!("OPC UA client: {}", e.join("; "))));
-    keep_private(&pki.join("private"));
+    if making {
+        keep_private(&private);
+    }
     drop(lock);
     client
 }
