@@ -5,9 +5,8 @@
 //! * asynchronous, host → plugin: `handle_values` with an empty batch, awaited by the engine's
 //!   `Connector` handle (time-out, hop onto the plugin's runtime and back).
 
-use oibus_core::plugin::PluginRegistry;
 use oibus_plugin_api::Item;
-use oibus_tests::{AcceptAll, plugin_folder, standalone_connector};
+use oibus_tests::{AcceptAll, standalone_connector};
 use serde_json::json;
 use std::{sync::Arc, time::Instant};
 
@@ -15,14 +14,9 @@ fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
         return;
     }
-    let plugins = plugin_folder(&["oibus_test_bench"]);
-    let cache = tempfile::tempdir().unwrap();
-    let (registry, reports) = PluginRegistry::discover(
-        plugins.path(),
-        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
-    )
-    .unwrap();
-    assert_eq!(registry.plugins().count(), 1, "{reports:#?}");
+    let oibus_tests::Unchecked {
+        registry, cache, ..
+    } = oibus_tests::unchecked_plugins(&["oibus_test_bench"]);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

@@ -5,9 +5,8 @@
 //! registers (one grouped request per scan), then 30 registers one apart with `max_gap = 0` (one
 //! request per item).
 
-use oibus_core::plugin::PluginRegistry;
 use oibus_plugin_api::Item;
-use oibus_tests::{AcceptAll, plugin_folder, servers::ModbusServer, standalone_connector};
+use oibus_tests::{AcceptAll, servers::ModbusServer, standalone_connector};
 use serde_json::json;
 use std::{
     sync::Arc,
@@ -22,13 +21,9 @@ fn main() {
         return;
     }
     let server = ModbusServer::start();
-    let plugins = plugin_folder(&["oibus_south_modbus"]);
-    let cache = tempfile::tempdir().unwrap();
-    let (registry, _) = PluginRegistry::discover(
-        plugins.path(),
-        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
-    )
-    .unwrap();
+    let oibus_tests::Unchecked {
+        registry, cache, ..
+    } = oibus_tests::unchecked_plugins(&["oibus_south_modbus"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     println!("| layout                         | scans/s | requests/s | values/s |");
     println!("|--------------------------------|--------:|-----------:|---------:|");

@@ -15,9 +15,8 @@
 //! of each side during the run; asyncua is single-threaded Python, and where its CPU is near
 //! the run's time, the server is the bottleneck.
 
-use oibus_core::plugin::PluginRegistry;
 use oibus_plugin_api::{Item, Timestamp};
-use oibus_tests::{memory_mb, plugin_folder, servers::OpcuaServer, standalone_connector};
+use oibus_tests::{memory_mb, servers::OpcuaServer, standalone_connector};
 use serde_json::json;
 use std::{
     sync::{
@@ -67,13 +66,9 @@ fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
         return;
     }
-    let plugins = plugin_folder(&["oibus_opcua"]);
-    let cache = tempfile::tempdir().unwrap();
-    let (registry, _) = PluginRegistry::discover(
-        plugins.path(),
-        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
-    )
-    .unwrap();
+    let oibus_tests::Unchecked {
+        registry, cache, ..
+    } = oibus_tests::unchecked_plugins(&["oibus_opcua"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
 
     println!(

@@ -8,11 +8,8 @@
 //! database's. Peak RSS is the benchmark process's during each row (the plugin runs in it):
 //! rows stream through in batches, so one huge window costs no more memory than small ones.
 
-use oibus_core::plugin::PluginRegistry;
 use oibus_plugin_api::{Item, Timestamp};
-use oibus_tests::{
-    AcceptAll, memory_mb, plugin_folder, servers::PostgresServer, standalone_connector,
-};
+use oibus_tests::{AcceptAll, memory_mb, servers::PostgresServer, standalone_connector};
 use serde_json::{Value, json};
 use std::{process::Command, sync::Arc, time::Instant};
 
@@ -51,13 +48,9 @@ c.commit()"
         .unwrap();
     assert!(status.success());
 
-    let plugins = plugin_folder(&["oibus_south_sql"]);
-    let cache = tempfile::tempdir().unwrap();
-    let (registry, _) = PluginRegistry::discover(
-        plugins.path(),
-        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
-    )
-    .unwrap();
+    let oibus_tests::Unchecked {
+        registry, cache, ..
+    } = oibus_tests::unchecked_plugins(&["oibus_south_sql"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let query = "SELECT ts, point, value, quality FROM measures \
                  WHERE ts >= @StartTime AND ts < @EndTime ORDER BY ts";

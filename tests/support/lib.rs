@@ -249,6 +249,35 @@ pub fn with_plugin_id_suffix(library: &[u8], suffix: &str) -> Vec<u8> {
     patch_declaration(library, "oibus-test-bench", suffix, None)
 }
 
+/// Plugins loaded without signature checks for tests and benchmarks that drive connectors
+/// outside an engine: the registry, and the folder of its private copies (where connectors'
+/// state folders can go too). The plugins' folder lives as long as it.
+pub struct Unchecked {
+    /// The loaded plugins.
+    pub registry: oibus_core::plugin::PluginRegistry,
+    /// The folder of the private copies.
+    pub cache: tempfile::TempDir,
+    _plugins: tempfile::TempDir,
+}
+
+/// Loads the plugins `bases` (library names such as `oibus_opcua`) without signature checks;
+/// panics if the folder cannot be read.
+pub fn unchecked_plugins(bases: &[&str]) -> Unchecked {
+    let plugins = plugin_folder(bases);
+    let cache = tempfile::tempdir().expect("temp dir");
+    let (registry, reports) = oibus_core::plugin::PluginRegistry::discover(
+        plugins.path(),
+        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
+    )
+    .expect("the plugins folder");
+    assert_eq!(registry.plugins().count(), bases.len(), "{reports:#?}");
+    Unchecked {
+        registry,
+        cache,
+        _plugins: plugins,
+    }
+}
+
 /// Creates connector `id` of type `type_id` outside an engine, with the default time-outs and
 /// `sink` taking its data, for tests and benchmarks that drive one connector. Call it inside a
 /// tokio runtime; panics if the type is unknown or the settings are refused.
