@@ -3,10 +3,13 @@
 //! status, North cache inspection, history queries. Every route but the OpenAPI document needs
 //! `Authorization: Bearer <token>`.
 
+pub mod console;
 mod error;
+mod live;
 pub mod metrics;
 mod openapi;
 mod routes;
+mod secrets;
 pub mod token;
 
 use crate::engine::{DataDir, RunningFrontend, commands::Command, status::StatusBoard};
@@ -121,6 +124,7 @@ pub(crate) struct ApiState {
     pub metrics_token: Option<Arc<String>>,
     pub commands: mpsc::Sender<Command>,
     pub board: Arc<StatusBoard>,
+    pub sessions: Arc<console::session::Sessions>,
 }
 
 /// Starts the API; writes its URL to `<data>/admin-url`.
@@ -147,6 +151,7 @@ pub async fn serve(
         metrics_token: options.metrics_token.clone().map(Arc::new),
         commands,
         board,
+        sessions: Arc::default(),
     });
     let cancel = CancellationToken::new();
     let stop = cancel.clone();

@@ -1,6 +1,6 @@
 //! The admin API's routes and handlers.
 
-use super::{ApiState, error::ApiError, openapi, token};
+use super::{ApiState, error::ApiError, live, openapi, secrets, token};
 use crate::{
     config::{NorthConfig, SouthConfig},
     engine::commands::{Command, CommandError, ConnectorConfig, ErrorAction},
@@ -22,16 +22,25 @@ use tokio::sync::oneshot;
 /// Largest request body accepted.
 const MAX_BODY: usize = 1 << 20;
 
+/// Largest plugin file accepted by an upload.
+const MAX_PLUGIN_FILE: usize = 512 << 20;
+
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// The routes.
 pub(crate) fn router(state: ApiState) -> Router {
     let protected = Router::new()
         .route("/api/status", get(status))
+        .route("/api/status/page", get(live::page))
+        .route("/api/status/stream", get(live::stream))
         .route("/api/logs", get(logs))
         .route("/api/logs/stream", get(follow_logs))
         .route("/api/plugins", get(plugins))
         .route("/api/plugins/rescan", post(rescan))
+        .route(
+            "/api/plugins/files/{name}",
+            axum::routing::put(upload).layer(DefaultBodyLimit::max(MAX_PLUGIN_FILE)),
+        )
         .route("/api/plugins/force", post(force))
         .route("/api/plugins/unforce", post(unforce))
         .route("/api/connector-types", get(connector_types))
@@ -66,6 +75,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         )
         .route("/metrics", get(metrics))
         .merge(protected)
+        .merge(super::console::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
@@ -94,11 +104,30 @@ fn unauthorized(why: &str) -> Response {
     r
 }
 
+/// A request passes with the bearer token, or with the console's session cookie (and, to change
+/// anything, the session's CSRF token).
 async fn auth(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    match bearer(request.headers()) {
-        Some(t) if token::matches(&state.token, t) => next.run(request).await,
-        _ => unauthorized(
-            "missing or wrong bearer token (see the admin-token file in the data folder)",
+    use super::console::session::Refused;
+    if let Some(t) = bearer(request.headers()) {
+        return if token::matches(&state.token, t) {
+            next.run(request).await
+        } else {
+            unauthorized("wrong bearer token (see the admin-token file in the data folder)")
+        };
+    }
+    match state.sessions.check(request.method(), request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(Refused::Csrf) => ApiError {
+            status: 403,
+            error: "a change from the console needs its session's CSRF token (X-CSRF-Token) and \
+                    no foreign Origin"
+                .into(),
+            problems: Vec::new(),
+        }
+        .into_response(),
+        Err(Refused::NoSession) => unauthorized(
+            "missing or wrong bearer token (see the admin-token file in the data folder), or no \
+             console session",
         ),
     }
 }
@@ -234,6 +263,28 @@ async fn rescan(State(state): State<ApiState>) -> ApiResult<Vec<crate::plugin::P
     ask(&state, Command::Rescan).await.map(Json)
 }
 
+/// `PUT /api/plugins/files/{name}`: the body is written into the plugins folder under `name`
+/// (a library, or its `.minisig` signature: send the signature first), then the folder is
+/// scanned; the answer is every file's report, as `plugins list` shows it.
+async fn upload(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<Vec<crate::plugin::PluginReport>> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "{name:?}: the file is empty"
+        )));
+    }
+    ask(&state, |reply| Command::InstallPluginFile {
+        name,
+        bytes: body.to_vec(),
+        reply,
+    })
+    .await
+    .map(Json)
+}
+
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ForceRequest {
@@ -288,24 +339,67 @@ async fn connector_type(
         .ok_or_else(|| ApiError::not_found(format!("no connector type {type_id:?}")))
 }
 
+/// The schemas of the loaded connector types, by type id: `(settings, items)`.
+type Schemas = std::collections::HashMap<String, (serde_json::Value, serde_json::Value)>;
+
+/// The [`Schemas`] of the loaded connector types.
+async fn schemas(state: &ApiState) -> Result<Schemas, ApiError> {
+    Ok(ask(state, Command::ConnectorTypes)
+        .await?
+        .into_iter()
+        .map(|t| {
+            let items = t.manifest.item_schema.clone().unwrap_or_default();
+            (t.manifest.id, (t.manifest.settings_schema, items))
+        })
+        .collect())
+}
+
+/// A South as the API shows it: without its secrets.
+fn shown_south(mut s: SouthConfig, types: &Schemas) -> SouthConfig {
+    if let Some((settings, items)) = types.get(&s.type_id) {
+        secrets::hide(settings, &mut s.settings);
+        for item in &mut s.items {
+            secrets::hide(items, &mut item.settings);
+        }
+    }
+    s
+}
+
+/// A North as the API shows it: without its secrets.
+fn shown_north(mut n: NorthConfig, types: &Schemas) -> NorthConfig {
+    if let Some((settings, _)) = types.get(&n.type_id) {
+        secrets::hide(settings, &mut n.settings);
+    }
+    n
+}
+
 async fn list_south(State(state): State<ApiState>) -> ApiResult<Vec<SouthConfig>> {
-    Ok(Json(ask(&state, Command::Config).await?.south))
+    let types = schemas(&state).await?;
+    let south = ask(&state, Command::Config).await?.south;
+    Ok(Json(
+        south.into_iter().map(|s| shown_south(s, &types)).collect(),
+    ))
 }
 
 async fn list_north(State(state): State<ApiState>) -> ApiResult<Vec<NorthConfig>> {
-    Ok(Json(ask(&state, Command::Config).await?.north))
+    let types = schemas(&state).await?;
+    let north = ask(&state, Command::Config).await?.north;
+    Ok(Json(
+        north.into_iter().map(|n| shown_north(n, &types)).collect(),
+    ))
 }
 
 async fn get_south(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> ApiResult<SouthConfig> {
+    let types = schemas(&state).await?;
     let config = ask(&state, Command::Config).await?;
     config
         .south
         .into_iter()
         .find(|s| s.id == id)
-        .map(Json)
+        .map(|s| Json(shown_south(s, &types)))
         .ok_or_else(|| ApiError::not_found(format!("no South {id:?}")))
 }
 
@@ -313,13 +407,45 @@ async fn get_north(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> ApiResult<NorthConfig> {
+    let types = schemas(&state).await?;
     let config = ask(&state, Command::Config).await?;
     config
         .north
         .into_iter()
         .find(|n| n.id == id)
-        .map(Json)
+        .map(|n| Json(shown_north(n, &types)))
         .ok_or_else(|| ApiError::not_found(format!("no North {id:?}")))
+}
+
+/// A replacement keeps the secrets it leaves out from the connector it replaces.
+async fn keep_secrets(state: &ApiState, connector: &mut ConnectorConfig) -> Result<(), ApiError> {
+    let types = schemas(state).await?;
+    let config = ask(state, Command::Config).await?;
+    match connector {
+        ConnectorConfig::South(new) => {
+            let (Some((settings, items)), Some(old)) = (
+                types.get(&new.type_id),
+                config.south.iter().find(|s| s.id == new.id),
+            ) else {
+                return Ok(());
+            };
+            secrets::keep(settings, &mut new.settings, &old.settings);
+            for item in &mut new.items {
+                if let Some(before) = old.items.iter().find(|i| i.name == item.name) {
+                    secrets::keep(items, &mut item.settings, &before.settings);
+                }
+            }
+        }
+        ConnectorConfig::North(new) => {
+            if let (Some((settings, _)), Some(old)) = (
+                types.get(&new.type_id),
+                config.north.iter().find(|n| n.id == new.id),
+            ) {
+                secrets::keep(settings, &mut new.settings, &old.settings);
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn upsert(
@@ -372,7 +498,9 @@ async fn update_south(
     let value = with_id(parse(&body)?, &id)?;
     let south = serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request(format!("invalid South: {e}")))?;
-    upsert(&state, ConnectorConfig::South(south), false).await
+    let mut connector = ConnectorConfig::South(south);
+    keep_secrets(&state, &mut connector).await?;
+    upsert(&state, connector, false).await
 }
 
 async fn update_north(
@@ -383,7 +511,9 @@ async fn update_north(
     let value = with_id(parse(&body)?, &id)?;
     let north = serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request(format!("invalid North: {e}")))?;
-    upsert(&state, ConnectorConfig::North(north), false).await
+    let mut connector = ConnectorConfig::North(north);
+    keep_secrets(&state, &mut connector).await?;
+    upsert(&state, connector, false).await
 }
 
 async fn delete_connector(

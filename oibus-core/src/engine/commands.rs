@@ -154,6 +154,15 @@ type Reply<T> = oneshot::Sender<Result<T, CommandError>>;
 pub enum Command {
     /// Look at the plugins folder now.
     Rescan(Reply<Vec<PluginReport>>),
+    /// Write a plugin file or its signature into the plugins folder, then look at the folder.
+    InstallPluginFile {
+        /// The file name (`lib….so`, or `lib….so.minisig`).
+        name: String,
+        /// Its content.
+        bytes: Vec<u8>,
+        /// Reply: every file of the folder, as the scan after the write found it.
+        reply: Reply<Vec<PluginReport>>,
+    },
     /// Use the plugin of this file of the plugins folder even if it is older (forced downgrade).
     Force {
         /// The file name.
@@ -271,6 +280,15 @@ pub enum Command {
 pub async fn handle(engine: &mut Engine, command: Command) {
     match command {
         Command::Rescan(reply) => {
+            engine.folder.retry_refused();
+            engine.rescan().await;
+            let _ = reply.send(Ok(engine.folder.reports()));
+        }
+        Command::InstallPluginFile { name, bytes, reply } => {
+            if let Err(e) = engine.folder.install(&name, &bytes) {
+                let _ = reply.send(Err(CommandError::bad_request(e)));
+                return;
+            }
             engine.folder.retry_refused();
             engine.rescan().await;
             let _ = reply.send(Ok(engine.folder.reports()));

@@ -17,7 +17,7 @@ mod supervisor;
 
 pub use frontend::{Frontend, RunningFrontend};
 pub(crate) use slot::Role;
-pub use status::{Snapshot, State};
+pub use status::{ConnectorSnapshot, Snapshot, State};
 pub use supervisor::backoff;
 
 use crate::{

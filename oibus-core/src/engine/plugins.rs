@@ -127,6 +127,9 @@ pub struct LoadedVersion {
     pub bytes: u64,
     /// Whether connectors use it now.
     pub in_use: bool,
+    /// Whether it is in use because an operator forced it (`oibus plugins force`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
     /// Who signed its file: the key id, `unsigned`, `untrusted <key id>`, `-` (not checked).
     #[serde(default)]
     pub signer: String,
@@ -181,6 +184,9 @@ pub struct PluginFolder {
     pub registry: PluginRegistry,
     seen: HashMap<PathBuf, (Stamp, PluginReport)>,
     loaded: Vec<LoadedPlugin>,
+    /// Files written whole by [`PluginFolder::install`]: the next scan need not wait for them
+    /// to settle.
+    installed: std::collections::HashSet<PathBuf>,
 }
 
 fn semver(v: &str) -> semver::Version {
@@ -214,7 +220,57 @@ impl PluginFolder {
             registry,
             seen,
             loaded,
+            installed: Default::default(),
         }
+    }
+
+    /// Writes a plugin file or its signature (`<file>.minisig`) into the folder under `name`:
+    /// into a hidden file first, synced, then renamed, so that no scan sees half a library. A
+    /// file of that name is replaced. The next rescan takes it.
+    pub fn install(&mut self, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+        let library = |n: &str| {
+            Path::new(n)
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| crate::plugin::LIBRARY_EXTENSIONS.contains(&e))
+        };
+        let plain = !name.is_empty()
+            && !name.starts_with('.')
+            && Path::new(name).file_name().and_then(|n| n.to_str()) == Some(name)
+            && !name.contains(['/', '\\', '\0']);
+        let signature = name.strip_suffix(".minisig").is_some_and(library);
+        if !plain || !(library(name) || signature) {
+            return Err(format!(
+                "{name:?} is not a plugin file name: a plain file name ending in {} (the \
+                 library), or that name with .minisig (its signature)",
+                crate::plugin::LIBRARY_EXTENSIONS
+                    .iter()
+                    .map(|e| format!(".{e}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let target = self.dir.join(name);
+        let part = self.dir.join(format!(".{name}.upload"));
+        let write = || -> std::io::Result<()> {
+            use std::io::Write as _;
+            let mut f = std::fs::File::create(&part)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&part, &target)?;
+            std::fs::File::open(&self.dir)?.sync_all()
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&part);
+            format!("cannot write {}: {e}", target.display())
+        })?;
+        tracing::info!(
+            "{} written into the plugins folder ({} bytes, through the admin API)",
+            target.display(),
+            bytes.len()
+        );
+        self.installed.insert(target.clone());
+        Ok(target)
     }
 
     /// One report per file of the folder.
@@ -236,6 +292,7 @@ impl PluginFolder {
                     .registry
                     .get(&p.manifest().id)
                     .is_some_and(|c| c.sha256() == p.sha256()),
+                forced: self.choices.forced.get(&p.manifest().id) == Some(&p.sha256().to_string()),
                 signer: p.signer().short(),
                 runtime: None,
                 plugin: Some(p.clone()),
@@ -350,20 +407,23 @@ impl PluginFolder {
             if self.seen.get(&path).is_some_and(|(s, _)| *s == now) {
                 continue;
             }
-            let young = now
-                .modified
-                .and_then(|m| m.elapsed().ok())
-                .is_some_and(|age| age < SETTLE);
+            let whole = self.installed.remove(&path);
+            let young = !whole
+                && now
+                    .modified
+                    .and_then(|m| m.elapsed().ok())
+                    .is_some_and(|age| age < SETTLE);
             if young {
                 pending = true;
                 continue; // still being written: next scan
             }
             let report = match library::load(&path, &self.options) {
                 Err(e @ (LoadError::Truncated { .. } | LoadError::NotALibrary { .. }))
-                    if now
-                        .modified
-                        .and_then(|m| m.elapsed().ok())
-                        .is_some_and(|age| age < SETTLE * 10) =>
+                    if !whole
+                        && now
+                            .modified
+                            .and_then(|m| m.elapsed().ok())
+                            .is_some_and(|age| age < SETTLE * 10) =>
                 {
                     tracing::debug!("{e}: waiting for the copy to complete");
                     pending = true;

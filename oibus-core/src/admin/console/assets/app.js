@@ -1,0 +1,95 @@
+// The console's entry: signing in, the page router (`#/page/…`), and the header.
+
+import { api, setCsrf, whenSignedOut } from './api.js';
+import { h, fill, labelled, toast } from './dom.js';
+import { overview } from './pages/overview.js';
+import { plugins } from './pages/plugins.js';
+import { connectors, editor } from './pages/connectors.js';
+import { cache } from './pages/cache.js';
+import { history } from './pages/history.js';
+import { logs } from './pages/logs.js';
+
+const main = document.getElementById('main');
+let leave = null;
+// The first page of a load keeps the browser's own focus (Tab reaches the skip link first);
+// later pages move it to their content, so that a screen reader reads the new page.
+let first = true;
+
+const pages = {
+  overview, plugins, connectors, cache, history, logs,
+  connector: editor,
+};
+
+function signIn(message) {
+  if (leave) { leave(); leave = null; }
+  document.getElementById('nav').hidden = true;
+  document.getElementById('sign-out').hidden = true;
+  const token = h('input', { type: 'password', id: 'token', autocomplete: 'current-password', required: true });
+  const problem = h('p', { class: 'problem', role: 'alert', hidden: !message }, message || '');
+  const form = h('form', { class: 'sign-in', 'aria-labelledby': 'sign-in-title' },
+    h('h1', { id: 'sign-in-title' }, 'Sign in'),
+    h('p', {}, 'Enter the admin token: the admin-token file in the gateway\'s data folder (or engine.admin.token).'),
+    labelled('Admin token', token), problem,
+    h('button', { type: 'submit' }, 'Sign in'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const s = await api('POST', '/console-session', { token: token.value });
+      setCsrf(s.csrf);
+      if (!location.hash || location.hash === '#/sign-in') location.hash = '#/overview';
+      start();
+    } catch (err) {
+      problem.hidden = false;
+      problem.textContent = err.message;
+      token.select();
+    }
+  });
+  fill(main, form);
+  token.focus();
+}
+
+whenSignedOut(() => signIn('Your session ended: sign in again.'));
+
+async function route() {
+  if (leave) { leave(); leave = null; }
+  const [name, ...args] = (location.hash.replace(/^#\/?/, '') || 'overview').split('/').map(decodeURIComponent);
+  const page = pages[name] || overview;
+  for (const a of document.querySelectorAll('#nav a')) {
+    if (a.getAttribute('href') === `#/${name === 'connector' ? 'connectors' : name}`) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  fill(main);
+  try {
+    leave = await page(main, ...args) || null;
+  } catch (err) {
+    fill(main, h('p', { class: 'problem', role: 'alert' }, err.message));
+  }
+  if (!first) main.focus({ preventScroll: true });
+  first = false;
+}
+
+function start() {
+  document.getElementById('nav').hidden = false;
+  document.getElementById('sign-out').hidden = false;
+  route();
+}
+
+document.getElementById('sign-out').addEventListener('click', async () => {
+  try { await api('DELETE', '/console-session'); } catch { /* already gone */ }
+  setCsrf(null);
+  signIn('Signed out.');
+});
+
+window.addEventListener('hashchange', () => { if (!document.getElementById('nav').hidden) route(); });
+
+(async () => {
+  try {
+    const s = await api('GET', '/console-session');
+    setCsrf(s.csrf);
+    start();
+  } catch {
+    signIn();
+  }
+})();
+
+export { toast };

@@ -1,0 +1,78 @@
+// Small DOM helpers: every text goes through textContent, never innerHTML, so nothing a
+// connector, a plugin or a log line contains can run as script in the console.
+
+/** Creates an element: `h('button', {class: 'x', onclick: f}, 'Save')`. */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'value') el.value = v;
+    else if (k === 'checked') el.checked = !!v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  add(el, children);
+  return el;
+}
+
+function add(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) add(el, c);
+    else if (c instanceof Node) el.appendChild(c);
+    else el.appendChild(document.createTextNode(String(c)));
+  }
+}
+
+/** Replaces the children of `el`. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  add(el, children);
+  return el;
+}
+
+let ids = 0;
+/** A fresh element id. */
+export function uid(prefix) { ids += 1; return `${prefix || 'f'}-${ids}`; }
+
+/** Shows a short message to the user (announced by screen readers). */
+export function toast(text, kind) {
+  const t = document.getElementById('toast');
+  t.className = kind || 'ok';
+  t.textContent = text;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.textContent = ''; t.className = ''; }, 6000);
+}
+
+/** A number with thousands separators; '–' for nothing. */
+export function num(n, digits) {
+  if (n === null || n === undefined || Number.isNaN(n)) return '–';
+  return Number(n).toLocaleString('en-US', { maximumFractionDigits: digits ?? 0 });
+}
+
+/** A duration in seconds, short. */
+export function age(s) {
+  if (s === null || s === undefined) return '–';
+  if (s < 60) return `${s.toFixed(1)} s`;
+  if (s < 3600) return `${(s / 60).toFixed(1)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+/** A labelled control: `<label>text</label>` + control. */
+export function labelled(text, control, help) {
+  if (!control.id) control.id = uid('c');
+  return h('div', { class: 'field' },
+    h('label', { for: control.id }, text), control,
+    help ? h('small', { class: 'help' }, help) : null);
+}
+
+/** Pager buttons for `total` rows, `per` a page, calling `go(offset)`. */
+export function pager(offset, per, total, go) {
+  const last = Math.max(0, Math.floor((total - 1) / per) * per);
+  return h('div', { class: 'pager' },
+    h('button', { type: 'button', disabled: offset <= 0, onclick: () => go(Math.max(0, offset - per)) }, '‹ Previous'),
+    h('span', {}, total === 0 ? 'none' : `${offset + 1}–${Math.min(offset + per, total)} of ${num(total)}`),
+    h('button', { type: 'button', disabled: offset >= last, onclick: () => go(Math.min(last, offset + per)) }, 'Next ›'));
+}

@@ -1,0 +1,49 @@
+// Cache: a North's queue and error store; selected error-store entries are retried (queued
+// again) or deleted.
+
+import { api } from '../api.js';
+import { h, fill, labelled, num, toast } from '../dom.js';
+
+const SHOWN = 500;
+
+export async function cache(main, chosen) {
+  const norths = await api('GET', '/api/north');
+  const select = h('select', { id: 'cache-north' }, norths.map((n) => h('option', { value: n.id }, n.id)));
+  if (chosen) select.value = chosen;
+  const holder = h('div');
+
+  const entries = (caption, id, list, selectable) => h('table', { class: 'grid', id },
+    h('caption', {}, `${caption}: ${num(list.length)} entr${list.length === 1 ? 'y' : 'ies'}${list.length > SHOWN ? ` (the first ${SHOWN} shown)` : ''}`),
+    h('thead', {}, h('tr', {}, [selectable ? 'Select' : '', 'Key', 'Kind', 'Values', 'Bytes', 'File'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, list.slice(0, SHOWN).map((e) => h('tr', { 'data-key': e.key },
+      h('td', {}, selectable ? h('input', { type: 'checkbox', 'aria-label': `select ${e.kind} ${e.key}`, 'data-key': e.key, 'data-kind': e.kind }) : ''),
+      h('th', { scope: 'row' }, String(e.key)), h('td', {}, e.kind), h('td', { class: 'n' }, num(e.count)),
+      h('td', { class: 'n' }, num(e.bytes)), h('td', {}, e.name || '')))));
+
+  const act = async (action) => {
+    const boxes = [...holder.querySelectorAll('#cache-errors input[type=checkbox]:checked')];
+    if (boxes.length === 0) { toast('Select error-store entries first.', 'bad'); return; }
+    const batches = boxes.filter((b) => b.dataset.kind === 'values').map((b) => Number(b.dataset.key));
+    const files = boxes.filter((b) => b.dataset.kind === 'file').map((b) => Number(b.dataset.key));
+    try {
+      const r = await api('POST', `/api/north/${encodeURIComponent(select.value)}/cache/errors/${action}`, { batches, files });
+      toast(`${r.entries} entr${r.entries === 1 ? 'y' : 'ies'} ${action === 'retry' ? 'queued again' : 'deleted'}`);
+    } catch (e) { toast(e.message, 'bad'); }
+    await draw();
+  };
+
+  const draw = async () => {
+    if (!select.value) { fill(holder, h('p', {}, 'No North connector.')); return; }
+    const listing = await api('GET', `/api/north/${encodeURIComponent(select.value)}/cache`);
+    fill(holder,
+      entries('Error store', 'cache-errors', listing.errors, true),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', id: 'retry-selected', onclick: () => act('retry') }, 'Retry selected'), ' ',
+        h('button', { type: 'button', class: 'danger', id: 'delete-selected', onclick: () => act('delete') }, 'Delete selected'), ' ',
+        h('button', { type: 'button', onclick: draw }, 'Refresh')),
+      entries('Queue', 'cache-queue', listing.queued, false));
+  };
+  select.addEventListener('change', () => { location.hash = `#/cache/${encodeURIComponent(select.value)}`; });
+  fill(main, h('h1', {}, 'Cache'), h('div', { class: 'filters' }, labelled('North', select)), holder);
+  await draw();
+}
