@@ -1,0 +1,182 @@
+//! The web console in a real browser: Debian's Chromium, driven by Playwright
+//! (`tests/browser/console.mjs`, installed by `scripts/test` with `npm ci`), against the real
+//! engine with real plugin files and a real mosquitto broker. The script clicks through an
+//! operator's day; this test then checks, through the API and the files, that every click did
+//! what the page said. Screenshots land in `target/console-screenshots/`.
+
+use oibus_tests::{
+    library, patch_declaration,
+    process::{Workspace, recorded_values},
+    servers::Mosquitto,
+    workspace,
+};
+use std::{fs, process::Command, time::Duration};
+
+const PROBE: &str = "oibus_test_probe";
+
+fn config() -> String {
+    r#"
+[engine]
+name = "console-test"
+reconnect = { min = "50ms", max = "500ms" }
+
+[[scan_modes]]
+name = "every-second"
+cron = "* * * * * *"
+
+[[south]]
+id = "plant-simulator"
+type = "simulator"
+query = "last-point"
+settings = { seed = 42 }
+items = [
+  { name = "boiler.temperature", scan_mode = "every-second", settings = { signal = { type = "sine", amplitude = 15.0, period_s = 60.0, offset = 80.0 } } },
+  { name = "boiler.pressure", scan_mode = "every-second", settings = { signal = { type = "random", min = 1.8, max = 2.2 } } },
+  { name = "conveyor.position", scan_mode = "every-second", settings = { signal = { type = "ramp", min = 0.0, max = 100.0, period_s = 20.0 } } },
+]
+
+[[south]]
+id = "counter"
+type = "probe-south"
+settings = { batch_size = 10, batches = 3, ack_file = "{ws}/acks" }
+items = [{ name = "a", scan_mode = "subscription" }]
+
+[[north]]
+id = "json-files"
+type = "file-writer"
+subscriptions = ["plant-simulator"]
+settings = { output_folder = "{ws}/out", prefix = "plant-" }
+caching = { send_interval = "1s" }
+
+[[north]]
+id = "refusing"
+type = "probe-north"
+subscriptions = ["counter"]
+settings = { record_file = "{ws}/received", refuse_values = [7] }
+caching = { group_count = 100, send_interval = "50ms", retry_interval = "20ms", retry_count = 1 }
+"#
+    .into()
+}
+
+#[test]
+fn an_operator_runs_the_gateway_from_the_console() {
+    let browser = workspace().join("tests/browser");
+    assert!(
+        browser.join("node_modules/playwright-core").exists(),
+        "playwright-core is not installed: scripts/test runs `npm ci` in tests/browser"
+    );
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Chromium is not installed: scripts/test installs Debian's chromium"
+    );
+    let broker = Mosquitto::start(Some(("plant", "s3cret-pass")));
+    let ws = Workspace::new(&[
+        "oibus_south_simulator",
+        "oibus_north_file_writer",
+        "oibus_north_mqtt",
+        PROBE,
+    ]);
+    ws.config(&config());
+    let upload = ws.path("probe-v2.so");
+    fs::write(
+        &upload,
+        patch_declaration(
+            &fs::read(library(PROBE)).unwrap(),
+            "oibus-test-probe",
+            "",
+            Some("0.2.0"),
+        ),
+    )
+    .unwrap();
+    let mut engine = ws.start();
+    let api = oibus_tests::api::Api::of(&ws, &mut engine);
+    engine.wait_until(
+        "the refused value in the error store",
+        Duration::from_secs(30),
+        |e| e.counter("refusing", "values_to_error") == 1,
+    );
+    let screenshots = oibus_tests::artifacts()
+        .parent()
+        .expect("target folder")
+        .join("console-screenshots");
+    let out = Command::new("node")
+        .arg(browser.join("console.mjs"))
+        .current_dir(&browser)
+        .env("OIBUS_URL", &api.url)
+        .env("OIBUS_TOKEN_FILE", ws.data().join("admin-token"))
+        .env("BROKER_PORT", broker.port.to_string())
+        .env("BROKER_USER", "plant")
+        .env("BROKER_PASSWORD", "s3cret-pass")
+        .env("UPLOAD_FILE", &upload)
+        .env("SCREENSHOTS", &screenshots)
+        .output()
+        .expect("node (scripts/test installs Node.js's packages; node comes with the machine)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{said}");
+    assert!(
+        out.status.success(),
+        "the browser run failed (screenshot in {}):\n{said}\nengine log:\n{}",
+        screenshots.display(),
+        engine.log()
+    );
+
+    // What the clicks did, as the API and the files see it.
+    let (code, north) = api.get("/api/north/browser-mqtt");
+    assert_eq!(code, 200, "{north}");
+    assert_eq!(north["settings"]["broker"]["username"], "plant", "{north}");
+    assert!(
+        north["settings"]["broker"].get("password").is_none(),
+        "the API showed a secret: {north}"
+    );
+    let saved = fs::read_to_string(ws.path("oibus.toml")).unwrap();
+    assert!(
+        saved.contains("s3cret-pass"),
+        "the password typed in the form was not saved"
+    );
+    engine.wait_until("the new North publishing", Duration::from_secs(30), |e| {
+        e.counter("browser-mqtt", "values_sent") > 0
+    });
+    engine.wait_until(
+        "the retried value delivered",
+        Duration::from_secs(30),
+        |_| {
+            recorded_values(&ws.path("received"))
+                .iter()
+                .any(|v| v.value == oibus_plugin_api::DataValue::Int(7))
+        },
+    );
+    let counter = engine.connector("counter").unwrap();
+    assert_eq!(counter["plugin"], "oibus-test-probe 0.2.0", "{counter}");
+    assert!(
+        fs::read_dir(ws.path("plugins"))
+            .unwrap()
+            .flatten()
+            .all(|f| !f.file_name().to_string_lossy().ends_with(".upload")),
+        "an upload left its temporary file"
+    );
+    let (_, south) = api.get("/api/south/plant-simulator");
+    let items: Vec<&str> = south["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        items,
+        [
+            "boiler.temperature",
+            "boiler.pressure",
+            "conveyor.position",
+            "boiler.level"
+        ]
+    );
+    assert_eq!(
+        south["items"][3]["settings"],
+        serde_json::json!({"signal": {"type": "random", "min": 0, "max": 5}})
+    );
+    engine.stop();
+}
