@@ -416,3 +416,285 @@ caching = { send_interval = "50ms" }
     background.join().unwrap();
     engine.stop();
 }
+
+/// The value of header `name` of an answer.
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_console_session_reads_freely_but_changes_only_with_its_csrf_token_from_its_own_origin() {
+    let ws = Workspace::new(&["oibus_test_probe"]);
+    ws.config(CONFIG);
+    let mut engine = ws.start();
+    let api = Api::of(&ws, &mut engine);
+    let json_body = [("content-type", "application/json")];
+
+    // The page itself, with a policy that loads nothing from elsewhere.
+    let (code, headers, page) = api.raw("GET", "/console/", &[], b"");
+    assert_eq!(code, 200);
+    assert!(page.contains("/console/app.js"), "{page}");
+    let csp = header(&headers, "content-security-policy");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert_eq!(api.raw("GET", "/console/app.js", &[], b"").0, 200);
+    assert_eq!(api.raw("GET", "/console/no-such.js", &[], b"").0, 404);
+
+    // A wrong token, or a form instead of JSON, opens no session.
+    let (code, headers, body) = api.raw(
+        "POST",
+        "/console-session",
+        &json_body,
+        br#"{"token": "guess"}"#,
+    );
+    assert_eq!(code, 401, "{body}");
+    assert!(body.contains("admin-token"), "{body}");
+    assert!(header(&headers, "set-cookie").is_empty());
+    let form = format!("token={}", api.token);
+    let (code, _, _) = api.raw(
+        "POST",
+        "/console-session",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
+    assert_eq!(code, 400);
+
+    // The right token: a strict, HttpOnly cookie, and the CSRF token in the body.
+    let sign_in = json!({ "token": api.token }).to_string();
+    let (code, headers, body) = api.raw("POST", "/console-session", &json_body, sign_in.as_bytes());
+    assert_eq!(code, 200, "{body}");
+    let set_cookie = header(&headers, "set-cookie");
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let csrf = serde_json::from_str::<Value>(&body).unwrap()["csrf"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let host = api.url.trim_start_matches("http://").to_string();
+    let with_cookie = [("cookie", cookie.as_str())];
+    assert_eq!(api.raw("GET", "/api/status", &with_cookie, b"").0, 200);
+
+    // A change needs the CSRF token, and no foreign Origin.
+    let stop = "/api/north/rec/stop";
+    let (code, _, body) = api.raw("POST", stop, &with_cookie, b"");
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("CSRF"), "{body}");
+    let (code, _, _) = api.raw(
+        "POST",
+        stop,
+        &[
+            ("cookie", &cookie),
+            ("x-csrf-token", "0123"),
+            ("host", &host),
+        ],
+        b"",
+    );
+    assert_eq!(code, 403);
+    let (code, _, _) = api.raw(
+        "POST",
+        stop,
+        &[
+            ("cookie", &cookie),
+            ("x-csrf-token", &csrf),
+            ("origin", "http://evil.example"),
+        ],
+        b"",
+    );
+    assert_eq!(code, 403);
+    assert_eq!(engine.connector("rec").unwrap()["state"], "connected");
+    let (code, _, body) = api.raw(
+        "POST",
+        stop,
+        &[
+            ("cookie", &cookie),
+            ("x-csrf-token", &csrf),
+            ("origin", &format!("http://{host}")),
+        ],
+        b"",
+    );
+    assert_eq!(code, 204, "{body}");
+
+    // Signing out needs the token too, and ends the session.
+    assert_eq!(
+        api.raw("DELETE", "/console-session", &with_cookie, b"").0,
+        403
+    );
+    let (code, headers, _) = api.raw(
+        "DELETE",
+        "/console-session",
+        &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+        b"",
+    );
+    assert_eq!(code, 204);
+    assert!(header(&headers, "set-cookie").contains("Max-Age=0"));
+    assert_eq!(api.raw("GET", "/api/status", &with_cookie, b"").0, 401);
+    assert_eq!(api.raw("GET", "/console-session", &with_cookie, b"").0, 401);
+    engine.stop();
+}
+
+#[test]
+fn secrets_stay_in_the_gateway_uploads_land_whole_and_the_status_comes_in_pages() {
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_north_mqtt"]);
+    ws.config(CONFIG);
+    let mut engine = ws.start();
+    let api = Api::of(&ws, &mut engine);
+    let (_, doc) = api.get("/api/openapi.json");
+
+    // A password is saved, never shown, kept by a replacement without it, cleared by null.
+    let north = json!({
+        "id": "broker", "type": "mqtt-north",
+        "settings": {"broker": {"host": "127.0.0.1", "port": 1, "username": "u", "password": "pw-1st"}},
+    });
+    let (code, body) = api.post("/api/north", &north);
+    assert_eq!(code, 201, "{body}");
+    let (_, shown) = api.get("/api/north/broker");
+    assert_eq!(shown["settings"]["broker"]["username"], "u");
+    assert!(
+        shown["settings"]["broker"].get("password").is_none(),
+        "{shown}"
+    );
+    let (_, all) = api.get("/api/north");
+    assert!(!all.to_string().contains("pw-1st"), "{all}");
+    let config = || fs::read_to_string(ws.path("oibus.toml")).unwrap();
+    assert!(config().contains("pw-1st"));
+    let mut replacement = shown.clone();
+    replacement["settings"]["topic"] = json!("plant/{pointId}");
+    let (code, body) = api.send(
+        "PUT",
+        "/api/north/broker",
+        Some(&replacement.to_string()),
+        None,
+    );
+    assert_eq!(code, 204, "{body}");
+    assert!(config().contains("pw-1st") && config().contains("plant/{pointId}"));
+    replacement["settings"]["broker"]["password"] = Value::Null;
+    let (code, body) = api.send(
+        "PUT",
+        "/api/north/broker",
+        Some(&replacement.to_string()),
+        None,
+    );
+    assert_eq!(code, 204, "{body}");
+    assert!(!config().contains("pw-1st"), "{}", config());
+
+    // Uploads: only plain plugin file names, never empty, written whole.
+    let auth = format!("Bearer {}", api.token);
+    let bearer = [("authorization", auth.as_str())];
+    for (name, why) in [
+        ("..%2Fescape.so", "not a plugin file name"),
+        ("notes.txt", "not a plugin file name"),
+        (".hidden.so", "not a plugin file name"),
+        ("empty.so", "empty"),
+    ] {
+        let body: &[u8] = if name == "empty.so" { b"" } else { b"x" };
+        let (code, _, answer) =
+            api.raw("PUT", &format!("/api/plugins/files/{name}"), &bearer, body);
+        assert_eq!(code, 400, "{name}: {answer}");
+        assert!(answer.contains(why), "{name}: {answer}");
+    }
+    assert!(!ws.dir.path().join("escape.so").exists());
+    let copy = oibus_tests::patch_declaration(
+        &fs::read(oibus_tests::library("oibus_test_probe")).unwrap(),
+        "oibus-test-probe",
+        "",
+        Some("0.1.1"),
+    );
+    let (code, _, answer) = api.raw("PUT", "/api/plugins/files/probe-copy.so", &bearer, &copy);
+    assert_eq!(code, 200, "{answer}");
+    let reports: Value = serde_json::from_str(&answer).unwrap();
+    conforms(&doc, "/api/plugins/files/{name}", "put", 200, &reports);
+    let report = |name: &str| {
+        reports
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["file"].as_str().unwrap().ends_with(name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no report of {name} in {reports}"))
+    };
+    assert_eq!(report("probe-copy.so")["status"], "ok");
+    assert_eq!(
+        fs::read(ws.path("plugins/probe-copy.so")).unwrap().len(),
+        copy.len()
+    );
+    // Garbage is refused at once (an upload is whole: no waiting for a copy to settle).
+    let (code, _, answer) = api.raw("PUT", "/api/plugins/files/junk.so", &bearer, &[7u8; 4096]);
+    assert_eq!(code, 200, "{answer}");
+    let reports: Value = serde_json::from_str(&answer).unwrap();
+    let junk = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["file"].as_str().unwrap().ends_with("junk.so"))
+        .cloned()
+        .unwrap();
+    assert_eq!(junk["status"], "refused", "{junk}");
+    assert!(
+        fs::read_dir(ws.path("plugins"))
+            .unwrap()
+            .flatten()
+            .all(|f| !f.file_name().to_string_lossy().ends_with(".upload"))
+    );
+
+    // The status in pages: totals of every connector, a filter, and bounds named.
+    let (code, page) = api.get("/api/status/page?kind=north&limit=1");
+    assert_eq!(code, 200, "{page}");
+    conforms(&doc, "/api/status/page", "get", 200, &page);
+    assert_eq!(
+        (page["total"].as_u64(), page["matching"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(page["connectors"].as_array().unwrap().len(), 1);
+    assert_eq!(page["refused_plugins"], 1, "junk.so");
+    let (_, second) = api.get("/api/status/page?kind=north&limit=1&offset=1");
+    assert_ne!(
+        page["connectors"][0]["id"], second["connectors"][0]["id"],
+        "{second}"
+    );
+    let (_, found) = api.get("/api/status/page?q=BROK");
+    assert_eq!(found["matching"], 1, "{found}");
+    assert_eq!(found["connectors"][0]["id"], "broker");
+    let (code, refused) = api.get("/api/status/page?limit=0");
+    assert_eq!(code, 400);
+    assert!(
+        refused["error"].as_str().unwrap().contains("limit"),
+        "{refused}"
+    );
+    // The stream sends the same page as an event.
+    let (code, kind, text) = {
+        let url = format!("{}/api/status/stream?limit=1", api.url);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        let mut r = agent
+            .get(&url)
+            .header("authorization", &auth)
+            .call()
+            .unwrap();
+        let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+        let mut first = String::new();
+        let mut reader = std::io::BufReader::new(r.body_mut().as_reader());
+        while !first.contains("\n\n") {
+            let mut line = String::new();
+            if std::io::BufRead::read_line(&mut reader, &mut line).unwrap() == 0 {
+                break;
+            }
+            first.push_str(&line);
+        }
+        (200, kind, first)
+    };
+    assert_eq!(code, 200);
+    assert!(kind.starts_with("text/event-stream"), "{kind}");
+    assert!(text.starts_with("event: status\ndata: {"), "{text}");
+    engine.stop();
+}

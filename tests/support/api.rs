@@ -93,6 +93,37 @@ impl Api {
         (r.status().as_u16(), kind, text)
     }
 
+    /// Any request with exactly these headers (no token unless given) and body: the status,
+    /// the answer's headers (names in lower case) and its body as text.
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<(String, String)>, String) {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let request = request
+            .body(body.to_vec())
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let mut r = self
+            .agent
+            .run(request)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        (r.status().as_u16(), headers, text)
+    }
+
     /// `GET path`.
     pub fn get(&self, path: &str) -> (u16, Value) {
         self.send("GET", path, None, None)

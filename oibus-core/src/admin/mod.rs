@@ -1,7 +1,9 @@
-//! The admin REST API (axum, JSON), started by `oibus run`: plugins, connector types, connector
-//! CRUD (validated, saved to the configuration file, applied live), start/stop, test connection,
-//! status, North cache inspection, history queries. Every route but the OpenAPI document needs
-//! `Authorization: Bearer <token>`.
+//! The admin REST API (axum, JSON) and the web console, started by `oibus run`: plugins (and
+//! uploads into their folder), connector types, connector CRUD (validated, saved to the
+//! configuration file, applied live; secrets never shown), start/stop, test connection, status
+//! (whole, or in pages and live), logs, North cache inspection, history queries, `/metrics`.
+//! Every API route but the OpenAPI document needs `Authorization: Bearer <token>` or the
+//! console's session cookie (with its CSRF token for changes).
 
 pub mod console;
 mod error;
@@ -162,7 +164,7 @@ pub async fn serve(
         }
     });
     tracing::info!(
-        "admin API on http://{address} (token in {})",
+        "admin API and web console on http://{address}/ (sign in with the token in {})",
         data.0.join(token::TOKEN_FILE).display()
     );
     Ok(AdminHandle { cancel, task })

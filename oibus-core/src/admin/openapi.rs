@@ -97,6 +97,25 @@ pub fn document() -> Value {
         None,
         vec![ok(snapshot)],
     );
+    let page = d.schema::<super::live::StatusPage>();
+    let bad_page = d.error("400", "a limit, kind or interval out of range");
+    d.op(
+        "/api/status/page",
+        "get",
+        "one page of the connectors' status, for large sites: query q (text in the id, type, \
+         plugin or last error), kind (south, north), state, offset, limit (default 50, at most \
+         1000); with the totals by state of every connector",
+        None,
+        vec![ok(page), bad_page.clone()],
+    );
+    d.op(
+        "/api/status/stream",
+        "get",
+        "server-sent events: the same page (a `status` event) now and every interval_ms \
+         (default 1000, 200 to 60000) until the client goes",
+        None,
+        vec![("200", "text/event-stream", None), bad_page],
+    );
     let records = d.schema::<Vec<crate::logs::LogRecord>>();
     let bad_level = d.error(
         "400",
@@ -155,6 +174,33 @@ pub fn document() -> Value {
         "look at the plugins folder now",
         None,
         vec![ok(reports)],
+    );
+    let (reports, bad_name) = (
+        d.schema::<Vec<PluginReport>>(),
+        d.error(
+            "400",
+            "not a plugin file name (a plain name ending in .so, .dll or .dylib, or that name \
+             with .minisig), or an empty body",
+        ),
+    );
+    d.op(
+        "/api/plugins/files/{name}",
+        "put",
+        "writes the body (application/octet-stream, up to 512 MiB) into the plugins folder as \
+         `name`, atomically, then looks at the folder: a plugin library, or its `.minisig` \
+         signature (send that first); answers every file's report",
+        None,
+        vec![ok(reports), bad_name],
+    );
+    d.op(
+        "/console-session",
+        "post",
+        "the web console's sign-in: body {\"token\": the admin token}; sets the HttpOnly, \
+         SameSite=Strict session cookie and answers {\"csrf\": …}, the token that every change \
+         made with the cookie carries in X-CSRF-Token (GET: the same answer for a live session; \
+         DELETE: signs out)",
+        None,
+        vec![("200", "signed in", None)],
     );
     let (force, report, not_found) = (
         d.schema::<ForceRequest>(),

@@ -16,6 +16,18 @@ pub fn rewrite(
     new: &Config,
     variables: &[(&str, String)],
 ) -> Result<String, String> {
+    // TOML has no null: a setting set to null is written as absent, which it means.
+    let mut new = new.clone();
+    for s in &mut new.south {
+        without_nulls(&mut s.settings);
+        for item in &mut s.items {
+            without_nulls(&mut item.settings);
+        }
+    }
+    for n in &mut new.north {
+        without_nulls(&mut n.settings);
+    }
+    let new = &new;
     let fresh_text = toml::to_string_pretty(new).map_err(|e| e.to_string())?;
     let (Ok(mut doc), Ok(mut old)) = (
         old_text.parse::<DocumentMut>(),
@@ -40,6 +52,18 @@ pub fn rewrite(
     let north_new: Vec<_> = new.north.iter().map(|n| (n.id.clone(), json(n))).collect();
     connectors(&mut doc, &fresh, "north", &north_old, &north_new);
     Ok(doc.to_string())
+}
+
+/// Removes the null members of every object in `v`.
+fn without_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            o.retain(|_, m| !m.is_null());
+            o.values_mut().for_each(without_nulls);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(without_nulls),
+        _ => {}
+    }
 }
 
 fn json<T: Serialize>(v: &T) -> serde_json::Value {
