@@ -5,12 +5,19 @@
 //! what the page said. Screenshots land in `target/console-screenshots/`.
 
 use oibus_tests::{
+    api::Api,
     library, patch_declaration,
-    process::{Workspace, recorded_values},
+    process::{Engine, Workspace, recorded_values},
     servers::Mosquitto,
     workspace,
 };
-use std::{fs, process::Command, time::Duration};
+use std::{
+    fmt::Write as _,
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
 
 const PROBE: &str = "oibus_test_probe";
 
@@ -58,17 +65,51 @@ caching = { group_count = 100, send_interval = "50ms", retry_interval = "20ms", 
     .into()
 }
 
-#[test]
-fn an_operator_runs_the_gateway_from_the_console() {
+/// Where the browser scripts write their screenshots.
+fn screenshots() -> PathBuf {
+    oibus_tests::artifacts()
+        .parent()
+        .expect("target folder")
+        .join("console-screenshots")
+}
+
+/// Runs the browser script `script` of `tests/browser` against the engine; fails with what it
+/// said and the engine's log.
+fn browse(script: &str, api: &Api, ws: &Workspace, engine: &Engine, env: &[(&str, &str)]) {
     let browser = workspace().join("tests/browser");
     assert!(
         browser.join("node_modules/playwright-core").exists(),
         "playwright-core is not installed: scripts/test runs `npm ci` in tests/browser"
     );
     assert!(
-        std::path::Path::new("/usr/bin/chromium").exists(),
+        Path::new("/usr/bin/chromium").exists(),
         "Chromium is not installed: scripts/test installs Debian's chromium"
     );
+    let out = Command::new("node")
+        .arg(browser.join(script))
+        .current_dir(&browser)
+        .env("OIBUS_URL", &api.url)
+        .env("OIBUS_TOKEN_FILE", ws.data().join("admin-token"))
+        .env("SCREENSHOTS", screenshots())
+        .envs(env.iter().copied())
+        .output()
+        .expect("node (scripts/test installs nodejs when it is missing)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{said}");
+    assert!(
+        out.status.success(),
+        "{script} failed (screenshots in {}):\n{said}\nengine log:\n{}",
+        screenshots().display(),
+        engine.log()
+    );
+}
+
+#[test]
+fn an_operator_runs_the_gateway_from_the_console() {
     let broker = Mosquitto::start(Some(("plant", "s3cret-pass")));
     let ws = Workspace::new(&[
         "oibus_south_simulator",
@@ -89,39 +130,25 @@ fn an_operator_runs_the_gateway_from_the_console() {
     )
     .unwrap();
     let mut engine = ws.start();
-    let api = oibus_tests::api::Api::of(&ws, &mut engine);
+    let api = Api::of(&ws, &mut engine);
     engine.wait_until(
         "the refused value in the error store",
         Duration::from_secs(30),
         |e| e.counter("refusing", "values_to_error") == 1,
     );
-    let screenshots = oibus_tests::artifacts()
-        .parent()
-        .expect("target folder")
-        .join("console-screenshots");
-    let out = Command::new("node")
-        .arg(browser.join("console.mjs"))
-        .current_dir(&browser)
-        .env("OIBUS_URL", &api.url)
-        .env("OIBUS_TOKEN_FILE", ws.data().join("admin-token"))
-        .env("BROKER_PORT", broker.port.to_string())
-        .env("BROKER_USER", "plant")
-        .env("BROKER_PASSWORD", "s3cret-pass")
-        .env("UPLOAD_FILE", &upload)
-        .env("SCREENSHOTS", &screenshots)
-        .output()
-        .expect("node (scripts/test installs Node.js's packages; node comes with the machine)");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{said}");
-    assert!(
-        out.status.success(),
-        "the browser run failed (screenshot in {}):\n{said}\nengine log:\n{}",
-        screenshots.display(),
-        engine.log()
+    let port = broker.port.to_string();
+    let upload_path = upload.to_string_lossy().into_owned();
+    browse(
+        "console.mjs",
+        &api,
+        &ws,
+        &engine,
+        &[
+            ("BROKER_PORT", port.as_str()),
+            ("BROKER_USER", "plant"),
+            ("BROKER_PASSWORD", "s3cret-pass"),
+            ("UPLOAD_FILE", upload_path.as_str()),
+        ],
     );
 
     // What the clicks did, as the API and the files see it.
@@ -178,5 +205,30 @@ fn an_operator_runs_the_gateway_from_the_console() {
         south["items"][3]["settings"],
         serde_json::json!({"signal": {"type": "random", "min": 0, "max": 5}})
     );
+    engine.stop();
+}
+
+#[test]
+fn the_console_shows_a_site_of_1000_connectors_one_page_at_a_time() {
+    let ws = Workspace::new(&[PROBE]);
+    let mut config = String::new();
+    for i in 0..500 {
+        let _ = write!(
+            config,
+            "[[south]]\nid = \"south-{i:04}\"\ntype = \"probe-south\"\n\n\
+             [[north]]\nid = \"north-{i:04}\"\ntype = \"probe-north\"\nsubscriptions = [\"south-{i:04}\"]\n\n"
+        );
+    }
+    ws.config(&config);
+    let mut engine = ws.start();
+    let api = Api::of(&ws, &mut engine);
+    engine.wait_until("1,000 connectors connected", Duration::from_secs(60), |e| {
+        e.status().is_some_and(|s| {
+            s["connectors"]
+                .as_array()
+                .is_some_and(|c| c.len() == 1000 && c.iter().all(|c| c["state"] == "connected"))
+        })
+    });
+    browse("scale.mjs", &api, &ws, &engine, &[]);
     engine.stop();
 }
