@@ -176,6 +176,17 @@ try {
   await page.locator('#save').click();
   await page.locator('#editor-message').getByText('plant-simulator saved and applied.').waitFor();
 
+  begin('a history read of the last two minutes, followed to its end');
+  await page.getByRole('link', { name: 'History' }).click();
+  await page.locator('#history-south').selectOption('plant-simulator');
+  const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+  await page.locator('#history-start').fill(local(new Date(Date.now() - 120e3)));
+  await page.locator('#history-end').fill(local(new Date()));
+  await page.getByRole('button', { name: 'Read history' }).click();
+  await page.locator('#history-state').getByText(/^done: /).waitFor();
+  console.log(`  history: ${await page.locator('#history-state').textContent()}`);
+  await shot('history');
+
   begin('the logs of one connector');
   await page.getByRole('link', { name: 'Logs' }).click();
   await page.locator('#logs-connector').fill('browser-mqtt');

@@ -176,6 +176,8 @@ fn an_operator_runs_the_gateway_from_the_console() {
                 .any(|v| v.value == oibus_plugin_api::DataValue::Int(7))
         },
     );
+    let history = &engine.connector("plant-simulator").unwrap()["history_request"];
+    assert_eq!(history["state"], "done", "{history}");
     let counter = engine.connector("counter").unwrap();
     assert_eq!(counter["plugin"], "oibus-test-probe 0.2.0", "{counter}");
     assert!(

@@ -21,7 +21,25 @@ pub struct ApiError {
     pub error: String,
     /// Each problem, with the JSON pointer of the offending value in the request body.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<PointedProblem>,
+    pub problems: Vec<Problem>,
+}
+
+/// One problem of a request body.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Problem {
+    /// JSON pointer into the body (`/settings/port`).
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl From<PointedProblem> for Problem {
+    fn from(p: PointedProblem) -> Self {
+        Self {
+            pointer: p.pointer,
+            message: p.message,
+        }
+    }
 }
 
 impl ApiError {
@@ -59,7 +77,7 @@ impl From<CommandError> for ApiError {
         Self {
             status,
             error: e.error,
-            problems: e.problems,
+            problems: e.problems.into_iter().map(Problem::from).collect(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Every API route but the OpenAPI document needs `Authorization: Bearer <token>` or the
 //! console's session cookie (with its CSRF token for changes).
 
+mod answers;
 pub mod console;
 mod error;
 mod live;

@@ -2,6 +2,7 @@
 //! listed here; every request and response schema is generated from the Rust type the handler
 //! reads or returns, so the document cannot drift from what the API does.
 
+use super::answers::{CacheListing, TypeInfo};
 use super::error::ApiError;
 use super::routes::{
     BrowseAnswer, BrowseApiRequest, ErrorSelection, ForceRequest, HistoryRequest, PluginsListing,
@@ -9,10 +10,7 @@ use super::routes::{
 };
 use crate::{
     config::{NorthConfig, SouthConfig},
-    engine::{
-        Snapshot,
-        commands::{CacheListing, TypeInfo},
-    },
+    engine::Snapshot,
     plugin::PluginReport,
 };
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};

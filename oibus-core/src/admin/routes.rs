@@ -1,6 +1,11 @@
 //! The admin API's routes and handlers.
 
-use super::{ApiState, error::ApiError, live, openapi, secrets, token};
+use super::{
+    ApiState,
+    answers::{CacheListing, TypeInfo},
+    error::ApiError,
+    live, openapi, secrets, token,
+};
 use crate::{
     config::{NorthConfig, SouthConfig},
     engine::commands::{Command, CommandError, ConnectorConfig, ErrorAction},
@@ -321,21 +326,20 @@ async fn unforce(
     Ok(Json(report))
 }
 
-async fn connector_types(
-    State(state): State<ApiState>,
-) -> ApiResult<Vec<crate::engine::commands::TypeInfo>> {
-    ask(&state, Command::ConnectorTypes).await.map(Json)
+async fn connector_types(State(state): State<ApiState>) -> ApiResult<Vec<TypeInfo>> {
+    let types = ask(&state, Command::ConnectorTypes).await?;
+    Ok(Json(types.into_iter().map(TypeInfo::from).collect()))
 }
 
 async fn connector_type(
     State(state): State<ApiState>,
     Path(type_id): Path<String>,
-) -> ApiResult<crate::engine::commands::TypeInfo> {
+) -> ApiResult<TypeInfo> {
     ask(&state, Command::ConnectorTypes)
         .await?
         .into_iter()
         .find(|t| t.manifest.id == type_id)
-        .map(Json)
+        .map(|t| Json(TypeInfo::from(t)))
         .ok_or_else(|| ApiError::not_found(format!("no connector type {type_id:?}")))
 }
 
@@ -723,13 +727,10 @@ async fn history(
     Ok(Json(serde_json::json!({"windows": windows})))
 }
 
-async fn cache(
-    State(state): State<ApiState>,
-    Path(id): Path<String>,
-) -> ApiResult<crate::engine::commands::CacheListing> {
+async fn cache(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<CacheListing> {
     ask(&state, |reply| Command::Cache { id, reply })
         .await
-        .map(Json)
+        .map(|c| Json(CacheListing::from(c)))
 }
 
 #[derive(Deserialize, Default, JsonSchema)]

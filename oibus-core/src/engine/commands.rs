@@ -9,8 +9,6 @@ use crate::{
     schema,
 };
 use oibus_plugin_api::{ConnectorKind, ConnectorTypeManifest, OibusValue, Timestamp};
-use schemars::JsonSchema;
-use serde::Serialize;
 use std::{path::Path, sync::Arc};
 use tokio::sync::oneshot;
 
@@ -44,7 +42,7 @@ pub struct CommandError {
 }
 
 /// One problem of a command's body.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone)]
 pub struct PointedProblem {
     /// JSON pointer into the body (`/settings/port`).
     pub pointer: String,
@@ -79,14 +77,14 @@ impl CommandError {
     }
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct TypeInfo {
+/// A connector type a loaded plugin offers.
+#[derive(Debug, Clone)]
+pub struct OfferedType {
     /// Plugin id.
     pub plugin: String,
     /// Plugin version.
     pub plugin_version: String,
     /// The type's manifest (with its JSON Schemas).
-    #[serde(flatten)]
     pub manifest: ConnectorTypeManifest,
 }
 
@@ -115,28 +113,25 @@ impl ConnectorConfig {
 }
 
 /// One queued or error-store entry of a North's cache.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct CacheEntry {
+#[derive(Debug, Clone)]
+pub struct CachedEntry {
     /// Its key (to retry or delete it).
     pub key: u64,
-    /// `values` or `file`.
-    pub kind: &'static str,
+    /// The file's name; `None`: a batch of values.
+    pub file: Option<String>,
     /// Values in the batch (files: 1).
     pub count: usize,
-    /// Bytes.
+    /// Bytes (of an error-store batch: not known, 0).
     pub bytes: u64,
-    /// File name (files only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
 }
 
-/// A North's cache.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct CacheListing {
+/// What a North's cache holds.
+#[derive(Debug, Clone)]
+pub struct CacheContents {
     /// Waiting to be sent.
-    pub queued: Vec<CacheEntry>,
+    pub queued: Vec<CachedEntry>,
     /// In the error store.
-    pub errors: Vec<CacheEntry>,
+    pub errors: Vec<CachedEntry>,
 }
 
 /// What to do with error-store entries.
@@ -178,7 +173,7 @@ pub enum Command {
         reply: Reply<PluginReport>,
     },
     /// The connector types of the loaded plugins.
-    ConnectorTypes(Reply<Vec<TypeInfo>>),
+    ConnectorTypes(Reply<Vec<OfferedType>>),
     /// The configuration.
     Config(Reply<Config>),
     /// Create (`create`) or replace a connector; validated, saved, applied.
@@ -259,7 +254,7 @@ pub enum Command {
         /// North id.
         id: String,
         /// Reply.
-        reply: Reply<CacheListing>,
+        reply: Reply<CacheContents>,
     },
     /// Retry or delete error-store entries of a North (`None`: all).
     CacheErrors {
@@ -319,7 +314,7 @@ pub async fn handle(engine: &mut Engine, command: Command) {
                 .registry
                 .plugins()
                 .flat_map(|p| {
-                    p.manifest().connector_types.iter().map(|t| TypeInfo {
+                    p.manifest().connector_types.iter().map(|t| OfferedType {
                         plugin: p.manifest().id.clone(),
                         plugin_version: p.manifest().version.clone(),
                         manifest: t.clone(),
@@ -963,46 +958,38 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
     ));
 }
 
-fn cache_listing(engine: &Engine, id: &str) -> Result<CacheListing, CommandError> {
+fn cache_listing(engine: &Engine, id: &str) -> Result<CacheContents, CommandError> {
     let queue = engine
         .queues
         .get(id)
         .ok_or_else(|| CommandError::not_found(format!("no enabled North {id:?}")))?;
+    let file = |(key, f): (u64, crate::cache::FileRecord)| CachedEntry {
+        key,
+        file: Some(f.name),
+        count: 1,
+        bytes: f.size,
+    };
     let (values, files) = queue.queued_entries();
-    let mut queued: Vec<CacheEntry> = values
+    let mut queued: Vec<CachedEntry> = values
         .into_iter()
-        .map(|(key, count, bytes)| CacheEntry {
+        .map(|(key, count, bytes)| CachedEntry {
             key,
-            kind: "values",
+            file: None,
             count,
             bytes: bytes as u64,
-            name: None,
         })
         .collect();
-    queued.extend(files.into_iter().map(|(key, f)| CacheEntry {
-        key,
-        kind: "file",
-        count: 1,
-        bytes: f.size,
-        name: Some(f.name),
-    }));
+    queued.extend(files.into_iter().map(file));
     let (batches, files) = queue.error_entries().map_err(CommandError::internal)?;
-    let mut errors: Vec<CacheEntry> = batches
+    let mut errors: Vec<CachedEntry> = batches
         .into_iter()
-        .map(|(key, count)| CacheEntry {
+        .map(|(key, count)| CachedEntry {
             key,
-            kind: "values",
+            file: None,
             count,
             bytes: 0,
-            name: None,
         })
         .collect();
-    errors.extend(files.into_iter().map(|(key, f)| CacheEntry {
-        key,
-        kind: "file",
-        count: 1,
-        bytes: f.size,
-        name: Some(f.name),
-    }));
-    Ok(CacheListing { queued, errors })
+    errors.extend(files.into_iter().map(file));
+    Ok(CacheContents { queued, errors })
 }
