@@ -71,6 +71,9 @@ async function route() {
 function start() {
   document.getElementById('nav').hidden = false;
   document.getElementById('sign-out').hidden = false;
+  api('GET', '/api/status/page?limit=1')
+    .then((s) => { document.getElementById('engine').textContent = `engine ${s.engine}`; })
+    .catch(() => {});
   route();
 }
 

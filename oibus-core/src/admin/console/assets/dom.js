@@ -52,6 +52,11 @@ export function num(n, digits) {
   return Number(n).toLocaleString('en-US', { maximumFractionDigits: digits ?? 0 });
 }
 
+/** `n` things: `count(1, 'value')` is "1 value", `count(3, 'value')` "3 values". */
+export function count(n, what) {
+  return `${num(n)} ${what}${n === 1 ? '' : 's'}`;
+}
+
 /** A duration in seconds, short. */
 export function age(s) {
   if (s === null || s === undefined) return '–';

@@ -66,7 +66,8 @@ function tagOf(s, root) {
 function help(s) {
   const bits = [];
   if (s.description) bits.push(s.description.replace(/\n/g, ' '));
-  if (s.default !== undefined && s.default !== null && typeof s.default !== 'object') bits.push(`Default: ${s.default}.`);
+  const said = s.description && /\bdefault\b/i.test(s.description);
+  if (!said && s.default !== undefined && s.default !== null && typeof s.default !== 'object') bits.push(`Default: ${s.default}.`);
   return bits.length ? h('small', { class: 'help' }, bits.join(' ')) : null;
 }
 

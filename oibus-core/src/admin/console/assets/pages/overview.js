@@ -2,7 +2,7 @@
 // the status stream (one page of the filter at a time, so 1,000 connectors stay readable).
 
 import { follow, query } from '../api.js';
-import { h, fill, num, age, labelled, pager } from '../dom.js';
+import { h, fill, num, age, count, labelled, pager } from '../dom.js';
 
 const PER_PAGE = 50;
 
@@ -66,9 +66,9 @@ export async function overview(main) {
         h('td', {}, h('span', { class: `state ${c.state}` }, c.state)),
         h('td', { class: 'n' }, south ? both(inRate, filesIn) : '–'),
         h('td', { class: 'n' }, south ? '–' : both(outRate, filesOut)),
-        h('td', { class: 'n' }, cacheInfo ? `${num(cacheInfo.queued_values)} values${cacheInfo.queued_files ? `, ${num(cacheInfo.queued_files)} files` : ''}` : '–'),
+        h('td', { class: 'n' }, cacheInfo ? `${count(cacheInfo.queued_values, 'value')}${cacheInfo.queued_files ? `, ${count(cacheInfo.queued_files, 'file')}` : ''}` : '–'),
         h('td', { class: 'n' }, cacheInfo ? age(cacheInfo.oldest_queued_age_s) : '–'),
-        h('td', { class: 'n' }, cacheInfo ? h('a', { href: `#/cache/${encodeURIComponent(c.id)}`, class: cacheInfo.error_batches + cacheInfo.error_files ? 'bad' : '' }, `${num(cacheInfo.error_values)} values${cacheInfo.error_files ? `, ${num(cacheInfo.error_files)} files` : ''}`) : '–'),
+        h('td', { class: 'n' }, cacheInfo ? h('a', { href: `#/cache/${encodeURIComponent(c.id)}`, class: cacheInfo.error_batches + cacheInfo.error_files ? 'bad' : '' }, `${count(cacheInfo.error_values, 'value')}${cacheInfo.error_files ? `, ${count(cacheInfo.error_files, 'file')}` : ''}`) : '–'),
         h('td', { class: 'error' }, c.last_error || (c.last_drop ? `dropped: ${c.last_drop}` : '')));
     }));
     fill(paging, pager(offset, PER_PAGE, page.matching, (o) => { offset = o; restart(); }));
