@@ -154,8 +154,36 @@ try {
   console.log(`  upgrade: ${await upgrade.textContent()}`);
   await shot('plugins');
 
-  begin('items: test one, export them as CSV, import a changed file, save');
+  begin('force the older version, see the downgrade, then clear it');
+  await page.locator('#plugin-files tr[data-file="liboibus_test_probe.so"]').getByRole('button', { name: 'Force this version' }).click();
+  await page.locator('#loaded-versions tr', { hasText: '0.1.0' }).getByText('yes (forced)').waitFor();
+  await page.locator('#upgrades tbody tr', { hasText: 'counter' }).getByText('oibus-test-probe 0.1.0').last().waitFor();
+  await page.locator('#loaded-versions').getByRole('button', { name: 'Clear forced version' }).click();
+  await page.locator('#loaded-versions tr', { hasText: '0.2.0' }).getByText(/^yes$/).waitFor();
+  check(await page.locator('#loaded-versions').getByText('yes (forced)').count() === 0, 'still forced');
+
+  begin('stop a connector from its list, then start it again');
+  await page.getByRole('link', { name: 'Connectors' }).click();
+  const simRow = page.locator('#south-list tr[data-id="plant-simulator"]');
+  await simRow.getByRole('button', { name: 'Stop' }).click();
+  await page.locator('#toast').getByText('plant-simulator: stopped').waitFor();
+  await page.getByRole('link', { name: 'Overview' }).click();
+  await page.locator('#overview tr[data-id="plant-simulator"] .state.stopped').waitFor();
+  await page.getByRole('link', { name: 'Connectors' }).click();
+  await simRow.getByRole('button', { name: 'Start' }).click();
+  await page.locator('#toast').getByText('plant-simulator: started').waitFor();
+
+  begin('items: add one from its form, test one, export them as CSV, import a changed file, save');
   await page.goto(`${url}#/connector/south/plant-simulator`);
+  await page.getByRole('button', { name: 'Add item' }).click();
+  const itemForm = page.locator('#item-editor');
+  await itemForm.getByLabel('Name', { exact: true }).fill('conveyor.speed');
+  await itemForm.getByLabel(/^Scan mode/).fill('every-second');
+  await itemForm.getByLabel('type', { exact: true }).selectOption('"random"');
+  await itemForm.getByLabel('min', { exact: true }).fill('0.5');
+  await itemForm.getByLabel('max', { exact: true }).fill('1.5');
+  await page.locator('#item-keep').click();
+  await page.locator('#items tr[data-item="conveyor.speed"]').waitFor();
   await page.locator('#items tr[data-item="boiler.temperature"]').getByRole('button', { name: 'Test' }).click();
   await page.locator('#test-item-values').waitFor();
   console.log(`  test item: ${await page.locator('#test-item-values').textContent()}`);
@@ -172,7 +200,7 @@ try {
   const row = header.map((c) => ({ name: 'boiler.level', enabled: 'true', scan_mode: 'every-second', 'settings.signal.type': 'random', 'settings.signal.min': '0', 'settings.signal.max': '5' }[c] ?? ''));
   fs.writeFileSync(changed, `${csv.trimEnd()}\r\n${row.join(',')}\r\n`);
   await page.locator('#import-csv').setInputFiles(changed);
-  await page.locator('#editor-message').getByText('4 item(s) read').waitFor();
+  await page.locator('#editor-message').getByText('5 item(s) read').waitFor();
   await page.locator('#save').click();
   await page.locator('#editor-message').getByText('plant-simulator saved and applied.').waitFor();
 

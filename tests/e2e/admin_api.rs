@@ -698,3 +698,94 @@ fn secrets_stay_in_the_gateway_uploads_land_whole_and_the_status_comes_in_pages(
     assert!(text.starts_with("event: status\ndata: {"), "{text}");
     engine.stop();
 }
+
+#[test]
+fn a_plugin_uploaded_with_its_signature_loads_where_signatures_are_required() {
+    let ws = Workspace::new(&[]);
+    ws.config("[engine.plugins]\nsignatures = \"require\"\n");
+    let keys = ws.path("keys");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(oibus_tests::oibus())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    run(&[
+        "plugins",
+        "keygen",
+        "--out",
+        keys.to_str().unwrap(),
+        "--name",
+        "vendor",
+        "--no-password",
+    ]);
+    fs::create_dir_all(ws.data().join("trusted-keys")).unwrap();
+    fs::copy(
+        keys.join("vendor.pub"),
+        ws.data().join("trusted-keys/vendor.pub"),
+    )
+    .unwrap();
+    let library = ws.path("probe.so");
+    fs::copy(oibus_tests::library("oibus_test_probe"), &library).unwrap();
+    run(&[
+        "plugins",
+        "sign",
+        library.to_str().unwrap(),
+        "--key",
+        keys.join("vendor.key").to_str().unwrap(),
+    ]);
+    let mut engine = ws.start();
+    let api = Api::of(&ws, &mut engine);
+    let auth = format!("Bearer {}", api.token);
+    let bearer = [("authorization", auth.as_str())];
+    let bytes = fs::read(&library).unwrap();
+    let report_of = |answer: &str, name: &str| -> Value {
+        serde_json::from_str::<Value>(answer)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["file"].as_str().unwrap().ends_with(name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {answer}"))
+    };
+
+    // Without its signature, the library is refused, saying why.
+    let (code, _, answer) = api.raw("PUT", "/api/plugins/files/unsigned.so", &bearer, &bytes);
+    assert_eq!(code, 200, "{answer}");
+    let unsigned = report_of(&answer, "unsigned.so");
+    assert_eq!(unsigned["status"], "refused", "{unsigned}");
+    assert!(
+        unsigned["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no unsigned.so.minisig beside it"),
+        "{unsigned}"
+    );
+
+    // The signature first, then the library: loaded, signed by the trusted key.
+    let signature = fs::read(ws.path("probe.so.minisig")).unwrap();
+    let (code, _, answer) = api.raw(
+        "PUT",
+        "/api/plugins/files/probe.so.minisig",
+        &bearer,
+        &signature,
+    );
+    assert_eq!(code, 200, "{answer}");
+    let (code, _, answer) = api.raw("PUT", "/api/plugins/files/probe.so", &bearer, &bytes);
+    assert_eq!(code, 200, "{answer}");
+    let signed = report_of(&answer, "probe.so");
+    assert_eq!(signed["status"], "ok", "{signed}");
+    assert_eq!(signed["signer"]["signature"], "trusted", "{signed}");
+    let (_, types) = api.get("/api/connector-types");
+    assert!(
+        types
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == "probe-north"),
+        "{types}"
+    );
+    engine.stop();
+}

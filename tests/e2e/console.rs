@@ -200,11 +200,16 @@ fn an_operator_runs_the_gateway_from_the_console() {
             "boiler.temperature",
             "boiler.pressure",
             "conveyor.position",
+            "conveyor.speed",
             "boiler.level"
         ]
     );
     assert_eq!(
         south["items"][3]["settings"],
+        serde_json::json!({"signal": {"type": "random", "min": 0.5, "max": 1.5}})
+    );
+    assert_eq!(
+        south["items"][4]["settings"],
         serde_json::json!({"signal": {"type": "random", "min": 0, "max": 5}})
     );
     engine.stop();

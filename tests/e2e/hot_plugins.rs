@@ -133,6 +133,10 @@ fn upgrade_scenario(extra: &str) {
             .iter()
             .all(|c| plugin_of(e, c) == "oibus-test-probe 0.2.0" && state_of(e, c) == "connected")
     });
+    // The replaced file waits on standby behind the new one, as it would after a restart.
+    let old = report_of(&engine, &library_name(PROBE));
+    assert_eq!(old["status"], "standby", "{old}");
+    assert_eq!(report_of(&engine, "probe-v2.so")["status"], "ok");
     let before = acked_lines(&ws);
     engine.wait_until("values flowing on 0.2.0", Duration::from_secs(30), |_| {
         acked_lines(&ws) > before + 20

@@ -440,7 +440,17 @@ impl PluginFolder {
                     report_of(&path, &plugin, status)
                 }
             };
+            // A file now in use in place of another (an upgrade): the other is on standby behind
+            // it, as at start-up. (A copy of the file in use changes nothing.)
+            let upgraded = report
+                .manifest
+                .as_ref()
+                .map(|m| m.id.clone())
+                .filter(|id| self.registry.get(id).is_some_and(|p| p.file() == path));
             self.seen.insert(path, (now, report));
+            if let Some(id) = upgraded {
+                self.mark_standby(&id);
+            }
         }
         self.start_waiting(slots, shared);
         pending
@@ -552,8 +562,25 @@ impl PluginFolder {
         slots: &mut [Slot],
         shared: &Shared,
     ) -> Result<(PluginReport, LoadedPlugin), String> {
-        let plugin = library::load(path, &self.options).map_err(|e| e.to_string())?;
-        self.loaded.push(plugin.clone());
+        // A file unchanged since it was loaded is used as loaded: loading it again would map
+        // another copy of the library, listed twice, for every force and unforce.
+        let unchanged = self
+            .seen
+            .get(path)
+            .is_some_and(|(s, _)| stamp(path).is_some_and(|now| *s == now));
+        let known = self
+            .loaded
+            .iter()
+            .find(|p| unchanged && p.file() == path)
+            .cloned();
+        let plugin = match known {
+            Some(p) => p,
+            None => {
+                let p = library::load(path, &self.options).map_err(|e| e.to_string())?;
+                self.loaded.push(p.clone());
+                p
+            }
+        };
         let status = self.consider(plugin.clone(), slots, shared, true).await;
         let report = report_of(path, &plugin, status);
         if let Some(now) = stamp(path) {
