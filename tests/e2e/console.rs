@@ -239,3 +239,20 @@ fn the_console_shows_a_site_of_1000_connectors_one_page_at_a_time() {
     browse("scale.mjs", &api, &ws, &engine, &[]);
     engine.stop();
 }
+
+#[test]
+fn the_console_csv_of_items_survives_what_spreadsheets_write() {
+    let browser = workspace().join("tests/browser");
+    let out = Command::new("node")
+        .args(["--test", "csv.test.mjs"])
+        .current_dir(&browser)
+        .output()
+        .expect("node (scripts/test installs nodejs when it is missing)");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("# pass 3"), "{said}");
+}
