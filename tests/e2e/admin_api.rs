@@ -417,6 +417,18 @@ caching = { send_interval = "50ms" }
     engine.stop();
 }
 
+/// The report of the file `name` in an upload's answer (every file's report).
+fn report_named(answer: &str, name: &str) -> Value {
+    serde_json::from_str::<Value>(answer)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["file"].as_str().unwrap().ends_with(name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no report of {name} in {answer}"))
+}
+
 /// The value of header `name` of an answer.
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
     headers
@@ -566,24 +578,16 @@ fn secrets_stay_in_the_gateway_uploads_land_whole_and_the_status_comes_in_pages(
     assert!(!all.to_string().contains("pw-1st"), "{all}");
     let config = || fs::read_to_string(ws.path("oibus.toml")).unwrap();
     assert!(config().contains("pw-1st"));
+    let replace = |north: &Value| {
+        let (code, body) = api.send("PUT", "/api/north/broker", Some(&north.to_string()), None);
+        assert_eq!(code, 204, "{body}");
+    };
     let mut replacement = shown.clone();
     replacement["settings"]["topic"] = json!("plant/{pointId}");
-    let (code, body) = api.send(
-        "PUT",
-        "/api/north/broker",
-        Some(&replacement.to_string()),
-        None,
-    );
-    assert_eq!(code, 204, "{body}");
+    replace(&replacement);
     assert!(config().contains("pw-1st") && config().contains("plant/{pointId}"));
     replacement["settings"]["broker"]["password"] = Value::Null;
-    let (code, body) = api.send(
-        "PUT",
-        "/api/north/broker",
-        Some(&replacement.to_string()),
-        None,
-    );
-    assert_eq!(code, 204, "{body}");
+    replace(&replacement);
     assert!(!config().contains("pw-1st"), "{}", config());
 
     // Uploads: only plain plugin file names, never empty, written whole.
@@ -612,16 +616,7 @@ fn secrets_stay_in_the_gateway_uploads_land_whole_and_the_status_comes_in_pages(
     assert_eq!(code, 200, "{answer}");
     let reports: Value = serde_json::from_str(&answer).unwrap();
     conforms(&doc, "/api/plugins/files/{name}", "put", 200, &reports);
-    let report = |name: &str| {
-        reports
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["file"].as_str().unwrap().ends_with(name))
-            .cloned()
-            .unwrap_or_else(|| panic!("no report of {name} in {reports}"))
-    };
-    assert_eq!(report("probe-copy.so")["status"], "ok");
+    assert_eq!(report_named(&answer, "probe-copy.so")["status"], "ok");
     assert_eq!(
         fs::read(ws.path("plugins/probe-copy.so")).unwrap().len(),
         copy.len()
@@ -629,14 +624,7 @@ fn secrets_stay_in_the_gateway_uploads_land_whole_and_the_status_comes_in_pages(
     // Garbage is refused at once (an upload is whole: no waiting for a copy to settle).
     let (code, _, answer) = api.raw("PUT", "/api/plugins/files/junk.so", &bearer, &[7u8; 4096]);
     assert_eq!(code, 200, "{answer}");
-    let reports: Value = serde_json::from_str(&answer).unwrap();
-    let junk = reports
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["file"].as_str().unwrap().ends_with("junk.so"))
-        .cloned()
-        .unwrap();
+    let junk = report_named(&answer, "junk.so");
     assert_eq!(junk["status"], "refused", "{junk}");
     assert!(
         fs::read_dir(ws.path("plugins"))
@@ -740,21 +728,11 @@ fn a_plugin_uploaded_with_its_signature_loads_where_signatures_are_required() {
     let auth = format!("Bearer {}", api.token);
     let bearer = [("authorization", auth.as_str())];
     let bytes = fs::read(&library).unwrap();
-    let report_of = |answer: &str, name: &str| -> Value {
-        serde_json::from_str::<Value>(answer)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["file"].as_str().unwrap().ends_with(name))
-            .cloned()
-            .unwrap_or_else(|| panic!("no {name} in {answer}"))
-    };
 
     // Without its signature, the library is refused, saying why.
     let (code, _, answer) = api.raw("PUT", "/api/plugins/files/unsigned.so", &bearer, &bytes);
     assert_eq!(code, 200, "{answer}");
-    let unsigned = report_of(&answer, "unsigned.so");
+    let unsigned = report_named(&answer, "unsigned.so");
     assert_eq!(unsigned["status"], "refused", "{unsigned}");
     assert!(
         unsigned["reason"]
@@ -775,7 +753,7 @@ fn a_plugin_uploaded_with_its_signature_loads_where_signatures_are_required() {
     assert_eq!(code, 200, "{answer}");
     let (code, _, answer) = api.raw("PUT", "/api/plugins/files/probe.so", &bearer, &bytes);
     assert_eq!(code, 200, "{answer}");
-    let signed = report_of(&answer, "probe.so");
+    let signed = report_named(&answer, "probe.so");
     assert_eq!(signed["status"], "ok", "{signed}");
     assert_eq!(signed["signer"]["signature"], "trusted", "{signed}");
     let (_, types) = api.get("/api/connector-types");

@@ -256,3 +256,26 @@ fn the_console_csv_of_items_survives_what_spreadsheets_write() {
     );
     assert!(said.contains("# pass 3"), "{said}");
 }
+
+#[test]
+fn every_connector_type_of_the_project_gets_a_form_of_fields() {
+    let ws = Workspace::new(&[
+        "oibus_south_simulator",
+        "oibus_south_folder_scanner",
+        "oibus_south_modbus",
+        "oibus_south_mqtt",
+        "oibus_south_sql",
+        "oibus_opcua",
+        "oibus_north_file_writer",
+        "oibus_north_console",
+        "oibus_north_mqtt",
+        "oibus_north_nats",
+    ]);
+    ws.config("");
+    let mut engine = ws.start();
+    let api = Api::of(&ws, &mut engine);
+    let (_, types) = api.get("/api/connector-types");
+    assert_eq!(types.as_array().map(Vec::len), Some(12), "{types}");
+    browse("forms.mjs", &api, &ws, &engine, &[]);
+    engine.stop();
+}

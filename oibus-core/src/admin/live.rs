@@ -160,7 +160,7 @@ impl PageQuery {
             refused_plugins: s
                 .plugins
                 .iter()
-                .filter(|p| p.status != crate::plugin::PluginStatus::Ok)
+                .filter(|p| matches!(p.status, crate::plugin::PluginStatus::Refused { .. }))
                 .count(),
             connectors,
         }

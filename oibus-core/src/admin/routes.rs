@@ -421,35 +421,85 @@ async fn get_north(
         .ok_or_else(|| ApiError::not_found(format!("no North {id:?}")))
 }
 
-/// A replacement keeps the secrets it leaves out from the connector it replaces.
-async fn keep_secrets(state: &ApiState, connector: &mut ConnectorConfig) -> Result<(), ApiError> {
+/// Fills the secrets that `settings` (and an item's settings) leave out from the saved
+/// connector `id` of the same kind and type: a form of a saved connector never holds its
+/// secrets, and a replacement or a test of it must still have them.
+async fn with_saved_secrets(
+    state: &ApiState,
+    kind: ConnectorKind,
+    id: Option<&str>,
+    type_id: &str,
+    settings: &mut serde_json::Value,
+    items: &mut [(&str, &mut serde_json::Value)],
+) -> Result<(), ApiError> {
+    let Some(id) = id else {
+        return Ok(());
+    };
     let types = schemas(state).await?;
+    let Some((schema, item_schema)) = types.get(type_id) else {
+        return Ok(());
+    };
     let config = ask(state, Command::Config).await?;
-    match connector {
-        ConnectorConfig::South(new) => {
-            let (Some((settings, items)), Some(old)) = (
-                types.get(&new.type_id),
-                config.south.iter().find(|s| s.id == new.id),
-            ) else {
+    match kind {
+        ConnectorKind::South => {
+            let Some(old) = config
+                .south
+                .iter()
+                .find(|s| s.id == id && s.type_id == type_id)
+            else {
                 return Ok(());
             };
-            secrets::keep(settings, &mut new.settings, &old.settings);
-            for item in &mut new.items {
-                if let Some(before) = old.items.iter().find(|i| i.name == item.name) {
-                    secrets::keep(items, &mut item.settings, &before.settings);
+            secrets::keep(schema, settings, &old.settings);
+            for (name, item) in items.iter_mut() {
+                if let Some(before) = old.items.iter().find(|i| i.name == *name) {
+                    secrets::keep(item_schema, item, &before.settings);
                 }
             }
         }
-        ConnectorConfig::North(new) => {
-            if let (Some((settings, _)), Some(old)) = (
-                types.get(&new.type_id),
-                config.north.iter().find(|n| n.id == new.id),
-            ) {
-                secrets::keep(settings, &mut new.settings, &old.settings);
+        ConnectorKind::North => {
+            if let Some(old) = config
+                .north
+                .iter()
+                .find(|n| n.id == id && n.type_id == type_id)
+            {
+                secrets::keep(schema, settings, &old.settings);
             }
         }
     }
     Ok(())
+}
+
+/// A replacement keeps the secrets it leaves out from the connector it replaces.
+async fn keep_secrets(state: &ApiState, connector: &mut ConnectorConfig) -> Result<(), ApiError> {
+    match connector {
+        ConnectorConfig::South(new) => {
+            let mut items: Vec<(&str, &mut serde_json::Value)> = new
+                .items
+                .iter_mut()
+                .map(|i| (i.name.as_str(), &mut i.settings))
+                .collect();
+            with_saved_secrets(
+                state,
+                ConnectorKind::South,
+                Some(&new.id),
+                &new.type_id,
+                &mut new.settings,
+                &mut items,
+            )
+            .await
+        }
+        ConnectorConfig::North(new) => {
+            with_saved_secrets(
+                state,
+                ConnectorKind::North,
+                Some(&new.id),
+                &new.type_id,
+                &mut new.settings,
+                &mut [],
+            )
+            .await
+        }
+    }
 }
 
 async fn upsert(
@@ -593,10 +643,23 @@ pub(crate) struct TestRequest {
     /// Its settings, checked against the type's schema.
     #[serde(default)]
     settings: serde_json::Value,
+    /// A saved connector of this type whose secrets fill those the settings leave out (the
+    /// API never answers them, so a form of a saved connector does not hold them).
+    #[serde(default)]
+    id: Option<String>,
 }
 
 async fn test(state: &ApiState, kind: ConnectorKind, body: Bytes) -> ApiResult<serde_json::Value> {
-    let r: TestRequest = parse(&body)?;
+    let mut r: TestRequest = parse(&body)?;
+    with_saved_secrets(
+        state,
+        kind,
+        r.id.as_deref(),
+        &r.type_id,
+        &mut r.settings,
+        &mut [],
+    )
+    .await?;
     ask(state, |reply| Command::TestConnection {
         kind,
         type_id: r.type_id,
@@ -625,6 +688,10 @@ pub(crate) struct TestItemRequest {
     settings: serde_json::Value,
     /// The item to read once.
     item: crate::connector::TrialItem,
+    /// A saved South of this type whose secrets (and those of its item of that name) fill
+    /// those left out.
+    #[serde(default)]
+    id: Option<String>,
 }
 
 /// The answer of an item test.
@@ -635,7 +702,16 @@ pub(crate) struct TestItemAnswer {
 }
 
 async fn test_item(State(s): State<ApiState>, body: Bytes) -> ApiResult<TestItemAnswer> {
-    let r: TestItemRequest = parse(&body)?;
+    let mut r: TestItemRequest = parse(&body)?;
+    with_saved_secrets(
+        &s,
+        ConnectorKind::South,
+        r.id.as_deref(),
+        &r.type_id,
+        &mut r.settings,
+        &mut [(r.item.name.as_str(), &mut r.item.settings)],
+    )
+    .await?;
     let values = ask(&s, |reply| Command::TestItem {
         type_id: r.type_id,
         settings: r.settings,
@@ -666,6 +742,9 @@ pub(crate) struct BrowseApiRequest {
     #[serde(default = "one_level")]
     #[schemars(range(min = 1, max = 10))]
     depth: u32,
+    /// A saved South of this type whose secrets fill those the settings leave out.
+    #[serde(default)]
+    id: Option<String>,
 }
 
 fn one_level() -> u32 {
@@ -681,10 +760,19 @@ pub(crate) struct BrowseAnswer {
 }
 
 async fn browse(State(s): State<ApiState>, body: Bytes) -> ApiResult<BrowseAnswer> {
-    let r: BrowseApiRequest = parse(&body)?;
+    let mut r: BrowseApiRequest = parse(&body)?;
     if !(1..=10).contains(&r.depth) {
         return Err(ApiError::bad_request("depth must be from 1 to 10"));
     }
+    with_saved_secrets(
+        &s,
+        ConnectorKind::South,
+        r.id.as_deref(),
+        &r.type_id,
+        &mut r.settings,
+        &mut [],
+    )
+    .await?;
     let nodes = ask(&s, |reply| Command::Browse {
         type_id: r.type_id,
         settings: r.settings,

@@ -1,7 +1,7 @@
 // Forms from a connector type's JSON Schema (as schemars writes them): objects and nested
 // objects ($ref into $defs), optional objects (anyOf [X, null]), enums (enum, or oneOf of
-// consts), tagged unions (oneOf of objects told apart by a const property), arrays of values
-// and of objects, integers, numbers, booleans, strings, and secrets (writeOnly) as password
+// consts), tagged unions (oneOf of objects told apart by a const property), maps
+// (additionalProperties: keys and values), arrays of values and of objects, integers, numbers, booleans, strings, and secrets (writeOnly) as password
 // fields that start empty: left empty, the gateway keeps the secret it has.
 //
 // `schemaForm(schema, value, base)` returns `{ el, get(), showProblems(problems) }`; `get()`
@@ -140,6 +140,12 @@ function field(name, schema, value, root, pointer, required, slots, secretKept) 
   const t = types(base).filter((x) => x !== 'null');
   const kind = t[0];
   if (kind === 'object' || (!kind && base.properties)) {
+    if (!base.properties && base.additionalProperties === false) {
+      return { el: h('div', { class: 'field' }, h('span', { class: 'label' }, label), h('small', { class: 'help' }, 'No settings.'), slot), get: () => ({}) };
+    }
+    if (!base.properties && base.additionalProperties && typeof base.additionalProperties === 'object') {
+      return map(label, s, resolve(base.additionalProperties, root), value || {}, root, pointer, slots, slot, secretKept);
+    }
     if (!base.properties) return json(label, s, value, pointer, slot);
     const o = object(base, value || {}, root, pointer, slots, secretKept);
     return { el: h('fieldset', {}, h('legend', {}, label), help(s), o.el, slot), get: o.get };
@@ -226,6 +232,36 @@ function object(s, value, root, pointer, slots, secretKept) {
         if (v !== undefined) out[k] = v;
       }
       return out;
+    },
+  };
+}
+
+/** An object of any keys, all of one schema (`additionalProperties`): rows of key and value. */
+function map(label, s, entry, value, root, pointer, slots, slot, secretKept) {
+  const rows = [];
+  const body = h('tbody');
+  const addRow = (k, v) => {
+    const key = h('input', { type: 'text', value: k, 'aria-label': `${label}: key` });
+    const f = field('value', entry, v, root, `${pointer}/${k}`, false, slots, secretKept);
+    const row = { key, f, el: null };
+    row.el = h('tr', {}, h('td', {}, key), h('td', {}, f.el),
+      h('td', {}, h('button', { type: 'button', onclick: () => { rows.splice(rows.indexOf(row), 1); row.el.remove(); } }, 'Remove')));
+    rows.push(row);
+    body.appendChild(row.el);
+  };
+  Object.entries(value).forEach(([k, v]) => addRow(k, v));
+  return {
+    el: h('div', { class: 'field' }, h('span', { class: 'label' }, label), help(s),
+      h('table', { class: 'grid map' }, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'), h('th', {}))), body),
+      h('button', { type: 'button', onclick: () => addRow('', undefined) }, `Add to ${label}`), slot),
+    get: () => {
+      const out = {};
+      for (const r of rows) {
+        const k = r.key.value.trim();
+        const v = r.f.get();
+        if (k !== '' && v !== undefined) out[k] = v;
+      }
+      return rows.length === 0 && Object.keys(value).length === 0 ? undefined : out;
     },
   };
 }

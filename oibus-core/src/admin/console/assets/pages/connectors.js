@@ -145,7 +145,8 @@ export async function editor(main, kind, id) {
   const test = async () => {
     fill(message, h('p', {}, 'Testing the connection…'));
     try {
-      await api('POST', `/api/${kind}/test-connection`, { type: typeSelect.value, settings: form.get() });
+      // A saved connector's secrets are not in the form: the gateway fills them from its `id`.
+      await api('POST', `/api/${kind}/test-connection`, { type: typeSelect.value, settings: form.get(), ...(creating ? {} : { id }) });
       fill(message, h('p', { class: 'ok' }, 'Connection test passed.'));
     } catch (e) { showProblems(e); }
   };
@@ -215,7 +216,7 @@ export async function editor(main, kind, id) {
   const testItem = async (item) => {
     fill(message, h('p', {}, `Reading ${item.name} once…`));
     try {
-      const r = await api('POST', '/api/south/test-item', { type: typeSelect.value, settings: form.get(), item: { name: item.name, settings: item.settings, scan_mode: item.scan_mode } });
+      const r = await api('POST', '/api/south/test-item', { type: typeSelect.value, settings: form.get(), item: { name: item.name, settings: item.settings, scan_mode: item.scan_mode }, ...(creating ? {} : { id }) });
       fill(message, h('p', { class: 'ok' }, `${item.name}: ${r.values.length} value(s)`),
         h('pre', { class: 'code', id: 'test-item-values' }, r.values.slice(0, 20).map((v) => JSON.stringify(v)).join('\n')));
     } catch (e) { fill(message, h('p', { class: 'bad' }, `${item.name}: ${e.message}`)); }
