@@ -14,3 +14,4 @@ pub mod isolation;
 pub mod logs;
 pub mod plugin;
 pub mod schema;
+pub mod secrets;

@@ -47,7 +47,8 @@ pub fn validate(
         .iter_errors(instance)
         .map(|e| SchemaProblem {
             pointer: e.instance_path().to_string(),
-            message: e.to_string(),
+            // The validator quotes the values it refuses; a secret among them is not repeated.
+            message: crate::secrets::redact(schema, instance, &e.to_string()),
         })
         .collect();
     if problems.is_empty() {
@@ -72,6 +73,24 @@ mod tests {
         assert_eq!(e.problems.len(), 2, "{e}");
         assert!(e.problems.iter().any(|p| p.pointer == "/port"), "{e}");
         assert!(e.to_string().contains("host"), "{e}");
+    }
+
+    #[test]
+    fn a_refused_value_that_holds_a_secret_is_shown_without_it() {
+        let schema = json!({
+            "properties": {"authentication": {"oneOf": [
+                {"properties": {"type": {"const": "anonymous"}}, "required": ["type"], "additionalProperties": false},
+                {"properties": {"type": {"const": "username"}, "username": {"type": "string", "minLength": 1},
+                                "password": {"type": "string", "writeOnly": true}},
+                 "required": ["type", "username", "password"], "additionalProperties": false}
+            ]}}
+        });
+        let settings =
+            json!({"authentication": {"type": "username", "username": "", "password": "hunter2"}});
+        let e = validate("settings", &schema, &settings).unwrap_err();
+        let text = e.to_string();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("\"***\""), "{text}");
     }
 
     #[test]

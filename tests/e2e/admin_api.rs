@@ -496,6 +496,10 @@ fn a_console_session_reads_freely_but_changes_only_with_its_csrf_token_from_its_
     assert_eq!(api.raw("GET", "/api/status", &with_cookie, b"").0, 200);
 
     // A change needs the CSRF token, and no foreign Origin.
+    let live_state = || api.get("/api/status/page?q=rec").1["connectors"][0]["state"].clone();
+    engine.wait_until("rec connected", Duration::from_secs(30), |_| {
+        live_state() == "connected"
+    });
     let stop = "/api/north/rec/stop";
     let (code, _, body) = api.raw("POST", stop, &with_cookie, b"");
     assert_eq!(code, 403, "{body}");
@@ -522,7 +526,7 @@ fn a_console_session_reads_freely_but_changes_only_with_its_csrf_token_from_its_
         b"",
     );
     assert_eq!(code, 403);
-    assert_eq!(engine.connector("rec").unwrap()["state"], "connected");
+    assert_eq!(live_state(), "connected", "a refused change stopped it");
     let (code, _, body) = api.raw(
         "POST",
         stop,
@@ -534,6 +538,35 @@ fn a_console_session_reads_freely_but_changes_only_with_its_csrf_token_from_its_
         b"",
     );
     assert_eq!(code, 204, "{body}");
+
+    // A stream opened with the session: it ends when the session does.
+    let stream = {
+        let url = format!("{}/api/status/stream?interval_ms=200", api.url);
+        let cookie = cookie.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .timeout_global(Some(Duration::from_secs(30)))
+                .build()
+                .into();
+            let mut r = agent.get(&url).header("cookie", &cookie).call().unwrap();
+            let mut reader = std::io::BufReader::new(r.body_mut().as_reader());
+            let mut events = 0;
+            let mut line = String::new();
+            while std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) > 0 {
+                if line.starts_with("event: status") {
+                    events += 1;
+                    if events == 1 {
+                        let _ = tx.send("first");
+                    }
+                }
+                line.clear();
+            }
+            let _ = tx.send("ended");
+        });
+        rx
+    };
+    assert_eq!(stream.recv_timeout(Duration::from_secs(10)), Ok("first"));
 
     // Signing out needs the token too, and ends the session.
     assert_eq!(
@@ -550,6 +583,11 @@ fn a_console_session_reads_freely_but_changes_only_with_its_csrf_token_from_its_
     assert!(header(&headers, "set-cookie").contains("Max-Age=0"));
     assert_eq!(api.raw("GET", "/api/status", &with_cookie, b"").0, 401);
     assert_eq!(api.raw("GET", "/console-session", &with_cookie, b"").0, 401);
+    assert_eq!(
+        stream.recv_timeout(Duration::from_secs(10)),
+        Ok("ended"),
+        "the stream of a signed-out session goes on"
+    );
     engine.stop();
 }
 

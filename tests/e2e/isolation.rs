@@ -51,13 +51,21 @@ caching = {{ send_interval = "50ms" }}
     )
 }
 
+/// Writes a crash file aside, then renames it: the probe, which polls for it, must never read
+/// it half-written (empty: an unknown crash, and no crash at all).
+fn write_whole(path: &std::path::Path, text: &str) {
+    let aside = path.with_extension("part");
+    fs::write(&aside, text).unwrap();
+    fs::rename(&aside, path).unwrap();
+}
+
 /// Makes connector `who` (`src` or `dst`) crash as `how` says, and waits until the engine has
 /// logged its end with `described` and the connector sends again; the in-process pair must have
 /// gone on meanwhile.
 fn crash(ws: &Workspace, engine: &mut Engine, who: &str, how: &str, described: &str) {
     let calm_before = engine.counter("calm-dst", "values_sent");
     let sent_before = engine.counter("dst", "values_sent");
-    fs::write(ws.path(&format!("crash-{who}")), how).unwrap();
+    write_whole(&ws.path(&format!("crash-{who}")), how);
     engine.wait_until(
         &format!("the end of {who}'s child ({how}) to be logged"),
         Duration::from_secs(30),
@@ -220,7 +228,7 @@ fn in_process_calls_stuck_past_their_time_out_do_not_starve_the_plugins_other_co
         e.counter("dst", "values_sent") > 200 && e.counter("calm-dst", "values_sent") > 200
     });
     // A send of `dst` blocks its thread for an hour.
-    fs::write(ws.path("crash-dst"), "hang").unwrap();
+    write_whole(&ws.path("crash-dst"), "hang");
     engine.wait_until("the stuck send", Duration::from_secs(30), |e| {
         e.log().contains("handle_values timed out")
     });

@@ -179,15 +179,21 @@ pub(crate) async fn page(
 /// `GET /api/status/stream`: the page now, then again every `interval_ms`.
 pub(crate) async fn stream(
     State(state): State<ApiState>,
+    session: Option<axum::Extension<super::console::session::SessionId>>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
     query.check()?;
     let every = Duration::from_millis(query.interval_ms);
-    let pages = futures_util::stream::unfold(
-        (state, query, true),
-        move |(state, query, first)| async move {
+    let session = session.map(|axum::Extension(id)| id);
+    let pages = futures_util::stream::unfold((state, query, true), move |(state, query, first)| {
+        let session = session.clone();
+        async move {
             if !first {
                 tokio::time::sleep(every).await;
+            }
+            // A console session that ended (signed out, idle) ends its streams.
+            if session.as_ref().is_some_and(|id| !state.sessions.alive(id)) {
+                return None;
             }
             let page = query.page(state.board.snapshot());
             let event = Event::default()
@@ -198,8 +204,8 @@ pub(crate) async fn stream(
                 Ok::<_, std::convert::Infallible>(event),
                 (state, query, false),
             ))
-        },
-    );
+        }
+    });
     Ok(Sse::new(pages)
         .keep_alive(KeepAlive::default())
         .into_response())

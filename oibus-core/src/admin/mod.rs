@@ -12,7 +12,6 @@ mod live;
 pub mod metrics;
 mod openapi;
 mod routes;
-mod secrets;
 pub mod token;
 
 use crate::engine::{DataDir, RunningFrontend, commands::Command, status::StatusBoard};

@@ -4,8 +4,9 @@ use super::{
     ApiState,
     answers::{CacheListing, TypeInfo},
     error::ApiError,
-    live, openapi, secrets, token,
+    live, openapi, token,
 };
+use crate::secrets;
 use crate::{
     config::{NorthConfig, SouthConfig},
     engine::commands::{Command, CommandError, ConnectorConfig, ErrorAction},
@@ -121,7 +122,13 @@ async fn auth(State(state): State<ApiState>, request: Request, next: Next) -> Re
         };
     }
     match state.sessions.check(request.method(), request.headers()) {
-        Ok(()) => next.run(request).await,
+        Ok(()) => {
+            let mut request = request;
+            if let Some(id) = super::console::session::SessionId::of(request.headers()) {
+                request.extensions_mut().insert(id);
+            }
+            next.run(request).await
+        }
         Err(Refused::Csrf) => ApiError {
             status: 403,
             error: "a change from the console needs its session's CSRF token (X-CSRF-Token) and \
@@ -149,8 +156,20 @@ async fn logs(
 /// `GET /api/logs/stream`: the records that pass the filter as they are logged (server-sent
 /// events, one record of JSON each), after those already kept.
 async fn follow_logs(
-    axum::extract::Query(filter): axum::extract::Query<crate::logs::Filter>,
+    State(state): State<ApiState>,
+    session: Option<axum::Extension<super::console::session::SessionId>>,
+    headers: header::HeaderMap,
+    axum::extract::Query(mut filter): axum::extract::Query<crate::logs::Filter>,
 ) -> Result<Response, ApiError> {
+    // A browser that reconnects says which record it saw last: go on from there.
+    if let Some(last) = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+    {
+        filter.after = Some(last);
+    }
+    let session = session.map(|axum::Extension(id)| id);
     use axum::response::sse::{Event, KeepAlive, Sse};
     filter.check().map_err(ApiError::bad_request)?;
     let ring = crate::logs::ring();
@@ -169,24 +188,35 @@ async fn follow_logs(
             .map(|r| Ok::<_, std::convert::Infallible>(event(r)))
             .collect::<Vec<_>>(),
     );
-    let next = futures_util::stream::unfold(
-        (live, filter, last),
-        move |(mut live, filter, last)| async move {
-            loop {
-                match live.recv().await {
-                    Ok(r) if last.is_some_and(|l| r.seq <= l) || !filter.matches(&r) => continue,
-                    Ok(r) => return Some((Ok(event(&r)), (live, filter, last))),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        let note = Event::default()
-                            .event("lagged")
-                            .data(format!("{n} record(s) skipped: the reader was too slow"));
-                        return Some((Ok(note), (live, filter, last)));
+    let sessions = state.sessions.clone();
+    let next =
+        futures_util::stream::unfold((live, filter, last), move |(mut live, filter, last)| {
+            let (sessions, session) = (sessions.clone(), session.clone());
+            async move {
+                loop {
+                    // A console session that ended (signed out, idle) ends its streams.
+                    let received =
+                        tokio::time::timeout(std::time::Duration::from_secs(5), live.recv()).await;
+                    if session.as_ref().is_some_and(|id| !sessions.alive(id)) {
+                        return None;
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    let Ok(received) = received else { continue };
+                    match received {
+                        Ok(r) if last.is_some_and(|l| r.seq <= l) || !filter.matches(&r) => {
+                            continue;
+                        }
+                        Ok(r) => return Some((Ok(event(&r)), (live, filter, last))),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            let note = Event::default()
+                                .event("lagged")
+                                .data(format!("{n} record(s) skipped: the reader was too slow"));
+                            return Some((Ok(note), (live, filter, last)));
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    }
                 }
             }
-        },
-    );
+        });
     use futures_util::StreamExt as _;
     Ok(Sse::new(first.chain(next))
         .keep_alive(KeepAlive::default())
@@ -365,14 +395,20 @@ fn shown_south(mut s: SouthConfig, types: &Schemas) -> SouthConfig {
         for item in &mut s.items {
             secrets::hide(items, &mut item.settings);
         }
+    } else {
+        secrets::hide_by_name(&mut s.settings);
+        for item in &mut s.items {
+            secrets::hide_by_name(&mut item.settings);
+        }
     }
     s
 }
 
 /// A North as the API shows it: without its secrets.
 fn shown_north(mut n: NorthConfig, types: &Schemas) -> NorthConfig {
-    if let Some((settings, _)) = types.get(&n.type_id) {
-        secrets::hide(settings, &mut n.settings);
+    match types.get(&n.type_id) {
+        Some((settings, _)) => secrets::hide(settings, &mut n.settings),
+        None => secrets::hide_by_name(&mut n.settings),
     }
     n
 }
@@ -421,6 +457,19 @@ async fn get_north(
         .ok_or_else(|| ApiError::not_found(format!("no North {id:?}")))
 }
 
+/// Puts back the secrets of `old` that `value` leaves out: those of the schema, or, without the
+/// type's schema (its plugin missing), those whose names say they are secrets.
+fn keep(
+    schema: Option<&serde_json::Value>,
+    value: &mut serde_json::Value,
+    old: &serde_json::Value,
+) {
+    match schema {
+        Some(schema) => secrets::keep(schema, value, old),
+        None => secrets::keep_by_name(value, old),
+    }
+}
+
 /// Fills the secrets that `settings` (and an item's settings) leave out from the saved
 /// connector `id` of the same kind and type: a form of a saved connector never holds its
 /// secrets, and a replacement or a test of it must still have them.
@@ -436,10 +485,9 @@ async fn with_saved_secrets(
         return Ok(());
     };
     let types = schemas(state).await?;
-    let Some((schema, item_schema)) = types.get(type_id) else {
-        return Ok(());
-    };
+    let known = types.get(type_id);
     let config = ask(state, Command::Config).await?;
+
     match kind {
         ConnectorKind::South => {
             let Some(old) = config
@@ -449,10 +497,10 @@ async fn with_saved_secrets(
             else {
                 return Ok(());
             };
-            secrets::keep(schema, settings, &old.settings);
+            keep(known.map(|k| &k.0), settings, &old.settings);
             for (name, item) in items.iter_mut() {
                 if let Some(before) = old.items.iter().find(|i| i.name == *name) {
-                    secrets::keep(item_schema, item, &before.settings);
+                    keep(known.map(|k| &k.1), item, &before.settings);
                 }
             }
         }
@@ -462,7 +510,7 @@ async fn with_saved_secrets(
                 .iter()
                 .find(|n| n.id == id && n.type_id == type_id)
             {
-                secrets::keep(schema, settings, &old.settings);
+                keep(known.map(|k| &k.0), settings, &old.settings);
             }
         }
     }

@@ -101,6 +101,19 @@ impl Sessions {
         Some(s.csrf.clone())
     }
 
+    /// Whether session `id` is live (and marks it used): a stream opened with it stops when it
+    /// is not.
+    pub fn alive(&self, id: &SessionId) -> bool {
+        let mut map = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(&id.0) {
+            Some(s) if s.last_used.elapsed() < IDLE => {
+                s.last_used = Instant::now();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Checks a request authenticated by its cookie: a live session, and for anything but a
     /// read, the session's CSRF token in [`CSRF_HEADER`] and no foreign `Origin`.
     pub fn check(&self, method: &Method, headers: &HeaderMap) -> Result<(), Refused> {
@@ -113,6 +126,18 @@ impl Sessions {
             return Err(Refused::Csrf);
         }
         Ok(())
+    }
+}
+
+/// The session a request was let in with (a request extension set by the API's
+/// authentication; absent for the bearer token).
+#[derive(Debug, Clone)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// The session of these headers' cookie, if any.
+    pub fn of(headers: &HeaderMap) -> Option<Self> {
+        session_id(headers).map(Self)
     }
 }
 
@@ -199,7 +224,10 @@ mod tests {
             ("origin", "http://evil.example"),
         ]);
         assert_eq!(sessions.check(&Method::POST, &foreign), Err(Refused::Csrf));
+        let id = SessionId::of(&read).unwrap();
+        assert!(sessions.alive(&id));
         sessions.close(&read);
+        assert!(!sessions.alive(&id), "a closed session's streams stop");
         assert_eq!(sessions.check(&Method::GET, &read), Err(Refused::NoSession));
         let unknown = headers(&[("cookie", &format!("{COOKIE}=feed"))]);
         assert_eq!(

@@ -50,20 +50,30 @@ function signIn(message) {
 
 whenSignedOut(() => signIn('Your session ended: sign in again.'));
 
+// Each navigation draws into a view of its own: a page still loading when the user has moved
+// on draws into a detached view, and its streams are closed as soon as it returns.
+let navigation = 0;
+
 async function route() {
+  if (location.hash && !location.hash.startsWith('#/')) return; // an anchor, not a page
   if (leave) { leave(); leave = null; }
+  const nav = ++navigation;
   const [name, ...args] = (location.hash.replace(/^#\/?/, '') || 'overview').split('/').map(decodeURIComponent);
   const page = pages[name] || overview;
   for (const a of document.querySelectorAll('#nav a')) {
     if (a.getAttribute('href') === `#/${name === 'connector' ? 'connectors' : name}`) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  fill(main);
+  const view = h('div');
+  fill(main, view);
   try {
-    leave = await page(main, ...args) || null;
+    const cleanup = await page(view, ...args) || null;
+    if (nav === navigation) leave = cleanup;
+    else if (cleanup) cleanup();
   } catch (err) {
-    fill(main, h('p', { class: 'problem', role: 'alert' }, err.message));
+    fill(view, h('p', { class: 'problem', role: 'alert' }, err.message));
   }
+  if (nav !== navigation) return;
   if (!first) main.focus({ preventScroll: true });
   first = false;
 }
@@ -76,6 +86,11 @@ function start() {
     .catch(() => {});
   route();
 }
+
+document.querySelector('.skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
+});
 
 document.getElementById('sign-out').addEventListener('click', async () => {
   try { await api('DELETE', '/console-session'); } catch { /* already gone */ }

@@ -73,11 +73,28 @@ export function labelled(text, control, help) {
     help ? h('small', { class: 'help' }, help) : null);
 }
 
+/** The offset of the last page of `total` rows, `per` a page. */
+export function lastPage(per, total) {
+  return Math.max(0, Math.floor((total - 1) / per) * per);
+}
+
 /** Pager buttons for `total` rows, `per` a page, calling `go(offset)`. */
 export function pager(offset, per, total, go) {
-  const last = Math.max(0, Math.floor((total - 1) / per) * per);
+  const last = lastPage(per, total);
   return h('div', { class: 'pager' },
-    h('button', { type: 'button', disabled: offset <= 0, onclick: () => go(Math.max(0, offset - per)) }, '‹ Previous'),
+    h('button', { type: 'button', 'data-key': 'pager:previous', disabled: offset <= 0, onclick: () => go(Math.max(0, offset - per)) }, '‹ Previous'),
     h('span', {}, total === 0 ? 'none' : `${offset + 1}–${Math.min(offset + per, total)} of ${num(total)}`),
-    h('button', { type: 'button', disabled: offset >= last, onclick: () => go(Math.min(last, offset + per)) }, 'Next ›'));
+    h('button', { type: 'button', 'data-key': 'pager:next', disabled: offset >= last, onclick: () => go(Math.min(last, offset + per)) }, 'Next ›'));
+}
+
+/**
+ * Redraws part of a page without losing the keyboard focus: the element that had it is found
+ * again by its `data-key` in what `redraw` made, and focused.
+ */
+export function keepingFocus(redraw) {
+  const key = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.key;
+  redraw();
+  if (!key) return;
+  const again = document.querySelector(`[data-key="${CSS.escape(key)}"]`);
+  if (again && !again.disabled) again.focus({ preventScroll: true });
 }

@@ -153,6 +153,9 @@ function field(name, schema, value, root, pointer, required, slots, secretKept) 
   if (kind === 'array') {
     const items = resolve(base.items || {}, root);
     if (items.properties) return list(label, s, items, value || [], root, pointer, slots, slot, secretKept);
+    const itemTypes = types(items).filter((x) => x !== 'null');
+    const plain = itemTypes.length === 1 && ['string', 'integer', 'number'].includes(itemTypes[0]);
+    if (!plain) return json(label, s, value, pointer, slot);
     const id = uid('arr');
     const area = h('textarea', { id, rows: 3, value: (value || []).map(String).join('\n') });
     const itemKind = types(items)[0];
@@ -160,8 +163,10 @@ function field(name, schema, value, root, pointer, required, slots, secretKept) 
       el: h('div', { class: 'field' }, h('label', { for: id }, `${label} (one per line)`), area, help(s), slot),
       get: () => {
         const lines = area.value.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-        if (lines.length === 0 && value === undefined) return undefined;
-        return itemKind === 'integer' || itemKind === 'number' ? lines.map(Number) : lines;
+        if (lines.length === 0 && (value === undefined || value === null)) return value ?? undefined;
+        // What is not a number is sent as typed, so the gateway names the line and the problem.
+        const number = (l) => (Number.isFinite(Number(l)) ? Number(l) : l);
+        return itemKind === 'integer' || itemKind === 'number' ? lines.map(number) : lines;
       },
     };
   }
@@ -171,7 +176,7 @@ function field(name, schema, value, root, pointer, required, slots, secretKept) 
     const initial = box.checked;
     return {
       el: h('div', { class: 'field' }, h('label', { for: id, class: 'inline' }, box, ` ${label}`), help(s), slot),
-      get: () => (value === undefined && box.checked === initial ? undefined : box.checked),
+      get: () => ((value === undefined || value === null) && box.checked === initial ? value ?? undefined : box.checked),
     };
   }
   if (kind === 'integer' || kind === 'number') {

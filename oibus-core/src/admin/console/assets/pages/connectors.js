@@ -3,7 +3,7 @@
 // South's items (add, edit, delete, CSV import and export, test one item).
 
 import { api } from '../api.js';
-import { h, fill, labelled, pager, toast, num } from '../dom.js';
+import { h, fill, labelled, pager, lastPage, keepingFocus, toast, num } from '../dom.js';
 import { schemaForm } from '../schema-form.js';
 import { csvToItems, itemsToCsv } from '../csv.js';
 
@@ -21,13 +21,13 @@ function table(kind, rows, states, offset, go, q) {
     h('table', { class: 'grid', id: `${kind}-list` },
       h('thead', {}, h('tr', {}, ['Id', 'Type', 'Enabled', 'State', kind === 'south' ? 'Items' : 'Subscriptions', ''].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, page.map((c) => h('tr', { 'data-id': c.id },
-        h('th', { scope: 'row' }, h('a', { href: `#/connector/${kind}/${encodeURIComponent(c.id)}` }, c.id)),
+        h('th', { scope: 'row' }, h('a', { href: `#/connector/${kind}/${encodeURIComponent(c.id)}`, 'data-key': `edit:${kind}/${c.id}` }, c.id)),
         h('td', {}, c.type),
         h('td', {}, c.enabled ? 'yes' : 'no'),
         h('td', {}, h('span', { class: `state ${states.get(`${kind}/${c.id}`) || ''}` }, states.get(`${kind}/${c.id}`) || '–')),
         h('td', { class: 'n' }, kind === 'south' ? num(c.items.length) : (c.subscriptions.length ? c.subscriptions.join(', ') : 'every South')),
         h('td', {}, runButtons(kind, c.id)))))),
-    pager(offset, PER_PAGE, matching.length, go));
+    h('div', { 'data-pager': kind }, pager(offset, PER_PAGE, matching.length, go)));
 }
 
 function runButtons(kind, id, after) {
@@ -48,9 +48,9 @@ export async function connectors(main) {
   const q = h('input', { type: 'search', id: 'conn-q', placeholder: 'id or type' });
   const offsets = { south: 0, north: 0 };
   const holder = h('div');
-  const draw = () => fill(holder,
+  const draw = () => keepingFocus(() => fill(holder,
     table('south', south, states, offsets.south, (o) => { offsets.south = o; draw(); }, q.value),
-    table('north', north, states, offsets.north, (o) => { offsets.north = o; draw(); }, q.value));
+    table('north', north, states, offsets.north, (o) => { offsets.north = o; draw(); }, q.value)));
   q.addEventListener('input', () => { offsets.south = 0; offsets.north = 0; draw(); });
   fill(main, h('h1', {}, 'Connectors'), h('div', { class: 'filters' }, labelled('Filter', q)), holder);
   draw();
@@ -163,7 +163,9 @@ export async function editor(main, kind, id) {
   // Items of a South.
   let itemOffset = 0;
   const itemEditor = h('div', { id: 'item-editor' });
-  const drawItems = () => {
+  const drawItems = () => keepingFocus(drawItemTable);
+  const drawItemTable = () => {
+    itemOffset = Math.min(itemOffset, lastPage(PER_PAGE, items.length));
     const t = typeInfo();
     const page = items.slice(itemOffset, itemOffset + PER_PAGE);
     fill(itemsHolder,

@@ -21,9 +21,12 @@ export async function logs(main, preset) {
     h('td', {}, r.level), h('td', {}, r.connector || ''), h('td', { class: 'message' }, r.message));
 
   const params = () => ({ connector: connector.value.trim(), level: level.value, text: text.value.trim() });
+  let loads = 0;
   const load = async () => {
+    const mine = ++loads;
     if (stop) { stop(); stop = null; }
     const { records } = await api('GET', `/api/logs${query({ ...params(), limit: 500 })}`);
+    if (mine !== loads) return; // a newer filter is loading
     fill(body, records.slice().reverse().map(row));
     const last = records.length ? records[records.length - 1].seq : undefined;
     if (tail.checked) {

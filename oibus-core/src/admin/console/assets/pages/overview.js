@@ -2,7 +2,7 @@
 // the status stream (one page of the filter at a time, so 1,000 connectors stay readable).
 
 import { follow, query } from '../api.js';
-import { h, fill, num, age, count, labelled, pager } from '../dom.js';
+import { h, fill, num, age, count, labelled, pager, lastPage, keepingFocus } from '../dom.js';
 
 const PER_PAGE = 50;
 
@@ -19,7 +19,7 @@ export async function overview(main) {
   const q = h('input', { type: 'search', id: 'ov-q', placeholder: 'id, type, plugin, error' });
   const kind = h('select', { id: 'ov-kind' }, h('option', { value: '' }, 'all'), h('option', { value: 'south' }, 'South'), h('option', { value: 'north' }, 'North'));
   const state = h('select', { id: 'ov-state' }, h('option', { value: '' }, 'any'));
-  const summary = h('p', { class: 'summary', 'aria-live': 'polite' });
+  const summary = h('p', { class: 'summary' });
   const live = h('span', { class: 'live' }, 'connecting…');
   const body = h('tbody');
   const paging = h('div');
@@ -34,6 +34,11 @@ export async function overview(main) {
     body);
 
   const draw = (page) => {
+    // Connectors removed since: back to the last page there is.
+    if (offset > 0 && offset > lastPage(PER_PAGE, page.matching)) { offset = lastPage(PER_PAGE, page.matching); restart(); return; }
+    keepingFocus(() => drawPage(page));
+  };
+  const drawPage = (page) => {
     const t = Date.parse(page.updated) / 1000;
     document.getElementById('engine').textContent = `engine ${page.engine}`;
     table.dataset.updated = page.updated;
@@ -60,7 +65,7 @@ export async function overview(main) {
       const cacheInfo = c.cache;
       const both = (v, f) => (v === null && f === null ? '–' : `${num(v, 1)}${f ? ` + ${num(f, 1)} files` : ''}`);
       return h('tr', { 'data-id': c.id, 'data-kind': c.kind },
-        h('th', { scope: 'row' }, h('a', { href: `#/connector/${c.kind}/${encodeURIComponent(c.id)}` }, c.id), h('small', { class: 'type' }, ` ${c.type}`)),
+        h('th', { scope: 'row' }, h('a', { href: `#/connector/${c.kind}/${encodeURIComponent(c.id)}`, 'data-key': `edit:${c.kind}/${c.id}` }, c.id), h('small', { class: 'type' }, ` ${c.type}`)),
         h('td', {}, south ? 'South' : 'North'),
         h('td', {}, c.plugin || '–'),
         h('td', {}, h('span', { class: `state ${c.state}` }, c.state)),
@@ -68,7 +73,7 @@ export async function overview(main) {
         h('td', { class: 'n' }, south ? '–' : both(outRate, filesOut)),
         h('td', { class: 'n' }, cacheInfo ? `${count(cacheInfo.queued_values, 'value')}${cacheInfo.queued_files ? `, ${count(cacheInfo.queued_files, 'file')}` : ''}` : '–'),
         h('td', { class: 'n' }, cacheInfo ? age(cacheInfo.oldest_queued_age_s) : '–'),
-        h('td', { class: 'n' }, cacheInfo ? h('a', { href: `#/cache/${encodeURIComponent(c.id)}`, class: cacheInfo.error_batches + cacheInfo.error_files ? 'bad' : '' }, `${count(cacheInfo.error_values, 'value')}${cacheInfo.error_files ? `, ${count(cacheInfo.error_files, 'file')}` : ''}`) : '–'),
+        h('td', { class: 'n' }, cacheInfo ? h('a', { href: `#/cache/${encodeURIComponent(c.id)}`, 'data-key': `cache:${c.id}`, class: cacheInfo.error_batches + cacheInfo.error_files ? 'bad' : '' }, `${count(cacheInfo.error_values, 'value')}${cacheInfo.error_files ? `, ${count(cacheInfo.error_files, 'file')}` : ''}`) : '–'),
         h('td', { class: 'error' }, c.last_error || (c.last_drop ? `dropped: ${c.last_drop}` : '')));
     }));
     fill(paging, pager(offset, PER_PAGE, page.matching, (o) => { offset = o; restart(); }));

@@ -2,7 +2,7 @@
 // its signature, forced versions, and the last upgrade of every connector with its downtime.
 
 import { api } from '../api.js';
-import { h, fill, num, labelled, toast } from '../dom.js';
+import { h, fill, num, labelled, toast, keepingFocus } from '../dom.js';
 
 function baseName(path) { return String(path).split(/[\\/]/).pop(); }
 
@@ -18,6 +18,9 @@ export async function plugins(main) {
 
   const draw = async () => {
     const [p, status] = await Promise.all([api('GET', '/api/plugins'), api('GET', '/api/status')]);
+    keepingFocus(() => drawTables(p, status));
+  };
+  const drawTables = (p, status) => {
     fill(listing, h('table', { class: 'grid', id: 'plugin-files' },
       h('caption', {}, 'Files of the plugins folder'),
       h('thead', {}, h('tr', {}, ['File', 'Plugin', 'Version', 'API', 'Signer', 'Status', ''].map((c) => h('th', { scope: 'col' }, c)))),
@@ -32,7 +35,7 @@ export async function plugins(main) {
           h('td', {}, signer(r.signer)),
           h('td', {}, h('span', { class: `state ${r.status}` }, r.status), reason ? h('div', { class: 'error' }, reason) : ''),
           h('td', {}, r.status === 'standby'
-            ? h('button', { type: 'button', onclick: () => act('/api/plugins/force', { file: baseName(r.file) }, `${baseName(r.file)} forced`) }, 'Force this version')
+            ? h('button', { type: 'button', 'data-key': `force:${baseName(r.file)}`, onclick: () => act('/api/plugins/force', { file: baseName(r.file) }, `${baseName(r.file)} forced`) }, 'Force this version')
             : ''));
       }))));
     const loaded = h('table', { class: 'grid', id: 'loaded-versions' },
@@ -41,7 +44,7 @@ export async function plugins(main) {
       h('tbody', {}, p.loaded_versions.map((v) => h('tr', {},
         h('th', { scope: 'row' }, v.id), h('td', {}, v.version), h('td', {}, v.in_use ? (v.forced ? 'yes (forced)' : 'yes') : 'standby'),
         h('td', {}, v.signer), h('td', { class: 'n' }, `${num(v.bytes / 1e6, 1)} MB`),
-        h('td', {}, v.forced ? h('button', { type: 'button', onclick: () => act('/api/plugins/unforce', { id: v.id }, `${v.id}: back to its highest version`) }, 'Clear forced version') : '')))));
+        h('td', {}, v.forced ? h('button', { type: 'button', 'data-key': `unforce:${v.id}`, onclick: () => act('/api/plugins/unforce', { id: v.id }, `${v.id}: back to its highest version`) }, 'Clear forced version') : '')))));
     listing.appendChild(loaded);
     const rows = status.connectors.filter((c) => c.last_upgrade);
     fill(upgrades, h('table', { class: 'grid', id: 'upgrades' },

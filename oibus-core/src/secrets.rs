@@ -1,6 +1,7 @@
-//! Secrets (settings whose schema says `"writeOnly": true`, such as passwords) never leave the
-//! gateway through the API: reading a connector leaves them out, and replacing it without them
-//! keeps the ones it had. To clear a secret, send it as `null` (or `""`) explicitly.
+//! Secrets: settings whose schema says `"writeOnly": true`, such as passwords. They never leave
+//! the gateway: the admin API leaves them out of what it answers and keeps them when a
+//! replacement leaves them out (to clear one, send it as `null` or `""`), and validation
+//! messages show `"***"` in their place. A leaf: it uses nothing of the crate.
 
 use serde_json::Value;
 
@@ -93,6 +94,103 @@ pub fn hide(schema: &Value, value: &mut Value) {
     });
 }
 
+/// Whether a setting's name says it is a secret: how secrets are recognised when the schema of
+/// their type is not known (its plugin is missing or refused).
+fn secret_name(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "password",
+        "passphrase",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "private_key",
+    ]
+    .iter()
+    .any(|s| k == *s || k.ends_with(&format!("_{s}")))
+}
+
+/// Calls `on_secret` for every member of `value`, at any depth, whose name says it is a secret.
+fn walk_names(value: &mut Value, old: Option<&Value>, depth: u32, on_secret: &mut OnSecret<'_>) {
+    if depth > 32 {
+        return;
+    }
+    match value {
+        Value::Object(object) => {
+            let keys: Vec<String> = object.keys().cloned().collect();
+            let secrets = old
+                .and_then(Value::as_object)
+                .map(|o| {
+                    o.keys()
+                        .filter(|k| secret_name(k))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            for key in keys.iter().chain(&secrets) {
+                let before = old.and_then(|o| o.get(key));
+                if secret_name(key) {
+                    on_secret(key, object, before);
+                } else if let Some(child) = object.get_mut(key) {
+                    walk_names(child, before, depth + 1, on_secret);
+                }
+            }
+        }
+        Value::Array(array) => {
+            for (i, element) in array.iter_mut().enumerate() {
+                walk_names(element, old.and_then(|o| o.get(i)), depth + 1, on_secret);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Leaves out of `value` the members whose name says they are secrets (the schema unknown).
+pub fn hide_by_name(value: &mut Value) {
+    walk_names(value, None, 0, &mut |key, object, _| {
+        object.remove(key);
+    });
+}
+
+/// Puts back into `value` the members of `old` whose name says they are secrets and that
+/// `value` leaves out (the schema unknown).
+pub fn keep_by_name(value: &mut Value, old: &Value) {
+    walk_names(value, Some(old), 0, &mut |key, object, before| {
+        if !object.contains_key(key)
+            && let Some(before) = before
+        {
+            object.insert(key.to_string(), before.clone());
+        }
+    });
+}
+
+/// The text of every secret of `value` (settings of the `schema`).
+pub fn values(schema: &Value, value: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut copy = value.clone();
+    walk(schema, schema, &mut copy, None, 0, &mut |key, object, _| {
+        if let Some(Value::String(s)) = object.get(key)
+            && !s.is_empty()
+        {
+            found.push(s.clone());
+        }
+    });
+    found
+}
+
+/// `text` with every secret of `value` written as `"***"` (where it is quoted, as JSON
+/// writes strings).
+pub fn redact(schema: &Value, value: &Value, text: &str) -> String {
+    let mut out = text.to_string();
+    for secret in values(schema, value) {
+        if let Ok(quoted) = serde_json::to_string(&secret) {
+            out = out.replace(&quoted, "\"***\"");
+        }
+    }
+    out
+}
+
 /// Puts back into `value` the secrets of `old` that `value` leaves out.
 pub fn keep(schema: &Value, value: &mut Value, old: &Value) {
     walk(
@@ -146,6 +244,17 @@ mod tests {
         assert!(!v.to_string().contains("\"p"), "{v}");
         assert_eq!(v["broker"]["host"], "h");
         assert_eq!(v["authentication"]["username"], "u");
+    }
+
+    #[test]
+    fn without_a_schema_secrets_are_known_by_their_names() {
+        let mut v =
+            json!({"broker": {"host": "h", "password": "p1"}, "api_token": "t", "tokens": 3});
+        let old = v.clone();
+        hide_by_name(&mut v);
+        assert_eq!(v, json!({"broker": {"host": "h"}, "tokens": 3}));
+        keep_by_name(&mut v, &old);
+        assert_eq!(v, old);
     }
 
     #[test]
