@@ -8,7 +8,7 @@
 // Environment: OIBUS_URL, OIBUS_TOKEN_FILE, BROKER_PORT, BROKER_USER, BROKER_PASSWORD,
 // UPLOAD_FILE (a plugin file), SCREENSHOTS (a folder), CHROMIUM (default /usr/bin/chromium).
 
-import { chromium } from 'playwright-core';
+import { gateway, launch } from './browser.mjs';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -18,19 +18,9 @@ const env = (name) => {
   if (!v) throw new Error(`${name} is not set`);
   return v;
 };
-const url = env('OIBUS_URL').replace(/\/?$/, '/');
-const token = fs.readFileSync(env('OIBUS_TOKEN_FILE'), 'utf8').trim();
+const { url, token, shot: save } = gateway();
 const shots = env('SCREENSHOTS');
-fs.mkdirSync(shots, { recursive: true });
-const WAIT = 30_000;
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const context = await browser.newContext({ viewport: { width: 1366, height: 860 }, acceptDownloads: true });
-context.setDefaultTimeout(WAIT);
+const { browser, context } = await launch();
 const page = await context.newPage();
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -42,7 +32,7 @@ let step = '';
 const steps = [];
 function begin(name) { step = name; steps.push(name); console.log(`step: ${name}`); }
 function check(cond, what) { if (!cond) throw new Error(what); }
-async function shot(name) { await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true }); }
+async function shot(name) { await save(page, name); }
 async function api(method, p) {
   return page.evaluate(async ([m, q]) => { const r = await fetch(q, { method: m }); return { status: r.status, body: await r.text() }; }, [method, p]);
 }

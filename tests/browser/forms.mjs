@@ -3,27 +3,15 @@
 // drawn as a field the user can fill. Run by tests/e2e/console.rs with every product plugin.
 // Environment: OIBUS_URL, OIBUS_TOKEN_FILE, SCREENSHOTS, CHROMIUM.
 
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import path from 'node:path';
+import { gateway, launch, signIn } from './browser.mjs';
 
-const url = process.env.OIBUS_URL.replace(/\/?$/, '/');
-const token = fs.readFileSync(process.env.OIBUS_TOKEN_FILE, 'utf8').trim();
-const shots = process.env.SCREENSHOTS;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
-page.setDefaultTimeout(30_000);
+const { url, token, shot } = gateway();
+const { browser, context } = await launch();
+const page = await context.newPage();
 const errors = [];
 page.on('pageerror', (e) => errors.push(e.message));
 try {
-  await page.goto(url);
-  await page.getByLabel('Admin token').fill(token);
-  await page.keyboard.press('Enter');
-  await page.locator('#nav').waitFor();
+  await signIn(page, url, token);
   const types = await page.evaluate(async () => (await fetch('/api/connector-types')).json());
   const drawn = [];
   for (const t of types) {
@@ -42,7 +30,7 @@ try {
       if (itemJson.length) throw new Error(`${t.id}: item settings drawn as JSON: ${itemJson.join(', ')}`);
       items = `, item form of ${await page.locator('#item-editor input, #item-editor select, #item-editor textarea').count()} fields`;
     }
-    if (t.id === 'opcua') await page.screenshot({ path: path.join(shots, 'form-opcua.png'), fullPage: true });
+    if (t.id === 'opcua') await shot(page, 'form-opcua');
     drawn.push(`${t.id}: ${fields} fields${items}`);
   }
   if (errors.length) throw new Error(`script errors: ${errors.join(' | ')}`);
@@ -50,7 +38,7 @@ try {
   console.log(`passed: ${types.length} connector types drawn as forms`);
 } catch (e) {
   console.error(`FAILED: ${e.message}`);
-  try { await page.screenshot({ path: path.join(shots, 'failure-forms.png'), fullPage: true }); } catch { /* gone */ }
+  try { await shot(page, 'failure-forms'); } catch { /* gone */ }
   process.exitCode = 1;
 } finally {
   await browser.close();

@@ -2,27 +2,16 @@
 // page at a time (the DOM stays small), the pager counts them all, and a filter finds one.
 // Run by tests/e2e/console.rs. Environment: OIBUS_URL, OIBUS_TOKEN_FILE, SCREENSHOTS, CHROMIUM.
 
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import path from 'node:path';
+import { gateway, launch, signIn } from './browser.mjs';
 
-const url = process.env.OIBUS_URL.replace(/\/?$/, '/');
-const token = fs.readFileSync(process.env.OIBUS_TOKEN_FILE, 'utf8').trim();
-const shots = process.env.SCREENSHOTS;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
-page.setDefaultTimeout(30_000);
+const { url, token, shot } = gateway();
+const { browser, context } = await launch();
+const page = await context.newPage();
 const errors = [];
 page.on('pageerror', (e) => errors.push(e.message));
 const check = (cond, what) => { if (!cond) throw new Error(what); };
 try {
-  await page.goto(url);
-  await page.getByLabel('Admin token').fill(token);
-  await page.keyboard.press('Enter');
+  await signIn(page, url, token);
   await page.locator('#overview tbody tr').first().waitFor();
   await page.locator('.pager span', { hasText: '1–50 of 1,000' }).waitFor();
   check(await page.locator('#overview tbody tr').count() === 50, 'the overview drew more than a page');
@@ -31,7 +20,7 @@ try {
   await page.locator('#ov-q').fill('north-0444');
   await page.locator('.pager span', { hasText: '1–1 of 1' }).waitFor();
   await page.locator('#overview tr[data-id="north-0444"]').waitFor();
-  await page.screenshot({ path: path.join(shots, 'overview-1000.png') });
+  await shot(page, 'overview-1000', false);
   await page.goto(`${url}#/connectors`);
   await page.locator('#north-list tbody tr').first().waitFor();
   check(await page.locator('#north-list tbody tr').count() === 50, 'the connectors list drew more than a page');
@@ -41,7 +30,7 @@ try {
   console.log('passed: 1,000 connectors, one page at a time');
 } catch (e) {
   console.error(`FAILED: ${e.message}`);
-  try { await page.screenshot({ path: path.join(shots, 'failure-scale.png') }); } catch { /* gone */ }
+  try { await shot(page, 'failure-scale'); } catch { /* gone */ }
   process.exitCode = 1;
 } finally {
   await browser.close();
