@@ -11,6 +11,15 @@ fn every_problem_of_a_bad_configuration_is_reported_at_once() {
 name = "fast"
 cron = "*/99 * * * *"
 
+[[scan_modes]]
+name = "faster"
+every = "5ms"
+
+[[scan_modes]]
+name = "both"
+cron = "* * * * * *"
+every = "1s"
+
 [[south]]
 id = "sim"
 type = "simulator"
@@ -53,8 +62,10 @@ caching = { group_count = 0 }
     assert_eq!(code, 2, "{out}");
     let expected = [
         r#"scan_modes[0] "fast".cron: "*/99 * * * *" is not a six-field cron"#,
+        r#"scan_modes[1] "faster".every: 5ms is shorter than the shortest interval, 10 ms"#,
+        r#"scan_modes[2] "both".every: give either `cron` or `every`, not both"#,
         r#"south "sim" settings.sample_interval_ms: "often" is not of type "integer""#,
-        r#"south "sim" items[0] "t".scan_mode: unknown scan mode "slow" (known: fast, subscription)"#,
+        r#"south "sim" items[0] "t".scan_mode: unknown scan mode "slow" (known: both, fast, faster, subscription)"#,
         r#"south "sim" items[0] "t" settings.signal"#,
         r#"south "sim": duplicate connector id"#,
         r#"south "files" items[0] "all".scan_mode: type "folder-scanner" cannot do subscriptions"#,

@@ -550,3 +550,40 @@ fn engine_log_mentions(ws: &Workspace, text: &str) -> bool {
         .unwrap_or_default()
         .contains(text)
 }
+
+#[test]
+fn an_interval_scan_mode_reads_ten_times_a_second() {
+    let ws = Workspace::new(&["oibus_south_simulator", "oibus_north_console"]);
+    ws.config(
+        r#"
+[[scan_modes]]
+name = "fast"
+every = "100ms"
+
+[[south]]
+id = "sim"
+type = "simulator"
+query = "last-point"
+items = [{ name = "t", scan_mode = "fast", settings = { signal = { type = "random", min = 0.0, max = 1.0 } } }]
+
+[[north]]
+id = "out"
+type = "console"
+"#,
+    );
+    let mut engine = ws.start();
+    engine.wait_until("the fast scans", Duration::from_secs(30), |e| {
+        e.counter("sim", "runs") >= 5
+    });
+    let (t0, r0) = (std::time::Instant::now(), engine.counter("sim", "runs"));
+    std::thread::sleep(Duration::from_secs(4));
+    let (t1, r1) = (std::time::Instant::now(), engine.counter("sim", "runs"));
+    let per_second = (r1 - r0) as f64 / (t1 - t0).as_secs_f64();
+    // 10 a second; the status file is written about once a second, so the count lags by up
+    // to one second at either end. A cron's shortest period would give 1.
+    assert!(
+        (6.0..=13.0).contains(&per_second),
+        "{per_second:.1} runs/s with every = 100ms"
+    );
+    engine.stop();
+}

@@ -250,9 +250,19 @@ impl Default for TimeoutsConfig {
 pub struct ScanModeConfig {
     /// Name items refer to.
     pub name: String,
-    /// Six-field cron with seconds: `sec min hour day-of-month month day-of-week`.
-    pub cron: String,
+    /// Six-field cron with seconds: `sec min hour day-of-month month day-of-week`. A scan mode
+    /// has a `cron` or an `every`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// A fixed interval (`"100ms"`, at least [`MIN_EVERY`]): runs at whole multiples of it
+    /// from the mode's start, so that late runs do not push the next ones (no drift); a tick
+    /// that finds the previous run still going is skipped and counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<Dur>,
 }
+
+/// The shortest `every` of a scan mode.
+pub const MIN_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The scan mode name that makes an item a subscription.
 pub const SUBSCRIPTION: &str = "subscription";

@@ -182,8 +182,8 @@ pub fn validate(
         } else if !scan_modes.insert(m.name.as_str()) {
             p.add(&at, "duplicate scan mode name");
         }
-        if let Err(err) = crate::engine::schedule::parse_cron(&m.cron) {
-            p.add(format!("{at}.cron"), err);
+        if let Err((setting, err)) = crate::engine::schedule::Schedule::of(m) {
+            p.add(format!("{at}.{setting}"), err);
         }
     }
 

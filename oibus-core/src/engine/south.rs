@@ -12,7 +12,6 @@ use crate::{
     config::{QueryKind, SUBSCRIPTION, ScanModeConfig, SouthConfig},
     connector::{Connector, ConnectorError},
 };
-use chrono::Utc;
 use futures_util::future::BoxFuture;
 use oibus_plugin_api::Item;
 use std::{
@@ -121,17 +120,17 @@ impl SouthRunner {
         }
         let runner = Arc::new(self);
         for (mode, items) in by_mode {
-            let Some(cron) = scan_modes
+            let Some(when) = scan_modes
                 .iter()
                 .find(|m| m.name == mode)
-                .and_then(|m| schedule::parse_cron(&m.cron).ok())
+                .and_then(|m| schedule::Schedule::of(m).ok())
             else {
                 continue;
             };
             let (runner, cancel) = (runner.clone(), cancel.clone());
             let span = runner.connector.span().clone();
             tasks.spawn(tracing::Instrument::instrument(
-                async move { runner.timer(&mode, &cron, items, query, cancel).await },
+                async move { runner.timer(&mode, &when, items, query, cancel).await },
                 span,
             ));
         }
@@ -140,22 +139,21 @@ impl SouthRunner {
     async fn timer(
         self: Arc<Self>,
         mode: &str,
-        cron: &croner::Cron,
+        when: &schedule::Schedule,
         items: Vec<Item>,
         query: QueryKind,
         cancel: CancellationToken,
     ) {
         let busy = Arc::new(AtomicBool::new(false));
         let items = Arc::new(items);
+        let mut ticker = when.ticker();
         loop {
-            let Some(next) = schedule::next_after(cron, Utc::now()) else {
-                tracing::warn!("scan mode {mode:?} has no next occurrence");
-                return;
-            };
-            let wait = (next - Utc::now()).to_std().unwrap_or_default();
             tokio::select! {
                 () = cancel.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
+                tick = ticker.tick() => if tick.is_none() {
+                    tracing::warn!("scan mode {mode:?} has no next occurrence");
+                    return;
+                }
             }
             if !*self.connected.borrow() {
                 bump(&self.status.counters.skipped_disconnected, 1);
