@@ -43,17 +43,22 @@ pub fn validate(
             message: format!("the plugin's schema is invalid: {e}"),
         }],
     })?;
-    let problems: Vec<SchemaProblem> = validator
+    let mut problems: Vec<SchemaProblem> = validator
         .iter_errors(instance)
         .map(|e| SchemaProblem {
             pointer: e.instance_path().to_string(),
-            // The validator quotes the values it refuses; a secret among them is not repeated.
-            message: crate::secrets::redact(schema, instance, &e.to_string()),
+            message: e.to_string(),
         })
         .collect();
     if problems.is_empty() {
         Ok(())
     } else {
+        // The validator quotes the values it refuses; a secret among them is not repeated.
+        // (Looked for once, and only when something is refused.)
+        let secrets = crate::secrets::values(schema, instance);
+        for p in &mut problems {
+            p.message = crate::secrets::redact(&secrets, &p.message);
+        }
         Err(SchemaError {
             what: what.to_string(),
             problems,

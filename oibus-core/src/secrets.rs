@@ -179,12 +179,12 @@ pub fn values(schema: &Value, value: &Value) -> Vec<String> {
     found
 }
 
-/// `text` with every secret of `value` written as `"***"` (where it is quoted, as JSON
-/// writes strings).
-pub fn redact(schema: &Value, value: &Value, text: &str) -> String {
+/// `text` with each of `secrets` (from [`values`]) written as `"***"` where it is quoted, as
+/// JSON writes strings.
+pub fn redact(secrets: &[String], text: &str) -> String {
     let mut out = text.to_string();
-    for secret in values(schema, value) {
-        if let Ok(quoted) = serde_json::to_string(&secret) {
+    for secret in secrets {
+        if let Ok(quoted) = serde_json::to_string(secret) {
             out = out.replace(&quoted, "\"***\"");
         }
     }
