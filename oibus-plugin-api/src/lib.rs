@@ -34,9 +34,9 @@ pub use {schemars, serde, serde_json, tokio, tracing};
 pub mod prelude {
     pub use crate::schemars::JsonSchema;
     pub use crate::sdk::{
-        Browses, Connector, ConnectorType, Context, HandlesFile, HandlesValues, Plugin,
-        QueriesFile, QueriesHistory, QueriesLastPoint, QueriesSubscription, South, SouthItem,
-        TestsItem,
+        Browses, Connector, ConnectorType, Context, HandlesFile, HandlesFileBatches, HandlesValues,
+        Plugin, QueriesFile, QueriesHistory, QueriesLastPoint, QueriesSubscription, South,
+        SouthItem, TestsItem,
     };
     pub use crate::serde::{Deserialize, Serialize};
     pub use crate::{

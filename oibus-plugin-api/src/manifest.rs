@@ -46,13 +46,18 @@ pub enum Capability {
     TestsItem,
     /// South: lists what the source offers, as nodes that can become items (`browse`, API 1.2).
     Browses,
+    /// North: receives several files in one call (`handle_files`, API 1.3), so that it can make
+    /// them durable together; declared on top of `HandlesFile`.
+    HandlesFileBatches,
 }
 
 impl Capability {
     /// The kind of connector this capability belongs to.
     pub fn kind(self) -> ConnectorKind {
         match self {
-            Self::HandlesValues | Self::HandlesFile => ConnectorKind::North,
+            Self::HandlesValues | Self::HandlesFile | Self::HandlesFileBatches => {
+                ConnectorKind::North
+            }
             _ => ConnectorKind::South,
         }
     }

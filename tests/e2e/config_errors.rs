@@ -55,7 +55,7 @@ id = "writer"
 type = "file-writer"
 subscriptions = ["nobody"]
 settings = { output_folder = 3 }
-caching = { group_count = 0 }
+caching = { group_count = 0, max_send_files = 0 }
 "#,
     );
     let (code, out) = ws.run_to_end();
@@ -74,6 +74,7 @@ caching = { group_count = 0 }
         r#"north "writer".subscriptions: no South has the id "nobody""#,
         r#"north "writer" settings.output_folder: 3 is not of type "string""#,
         r#"north "writer" caching: group_count and max_send_count must be at least 1"#,
+        r#"north "writer" caching.max_send_files: must be at least 1"#,
     ];
     for line in expected {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");

@@ -439,6 +439,13 @@ caching = { archive = { enabled = true, retention = "1h" } }
     let mut expected: Vec<String> = (0..20).map(|i| format!("line,{i}\n")).collect();
     expected.sort();
     assert_eq!(contents, expected);
+    let mut names: Vec<String> = fs::read_dir(ws.path("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let sources: Vec<String> = (0..20).map(|i| format!("report-{i:02}.csv")).collect();
+    assert_eq!(names, sources, "files arrive under their own names");
     let left: Vec<String> = fs::read_dir(&input)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

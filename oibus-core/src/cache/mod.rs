@@ -2,8 +2,10 @@
 //! error stores, on an embedded store with group commit.
 
 pub mod codec;
+mod file_record;
 mod queue;
 mod store;
 
-pub use queue::{FileRecord, Next, NorthQueue};
+pub use file_record::FileRecord;
+pub use queue::{Next, NorthQueue};
 pub use store::{Op, Store, StoreError};

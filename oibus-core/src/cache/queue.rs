@@ -2,12 +2,11 @@
 //! The records live in the [`Store`]; an index in memory says what is queued, in order.
 
 use super::{
-    codec,
+    FileRecord, codec, file_record,
     store::{Op, Store, StoreError},
 };
 use crate::config::{CachingConfig, FullPolicy};
 use oibus_plugin_api::{ErrorKind, OibusValue, PluginError};
-use serde::{Deserialize, Serialize};
 use std::{
     collections::VecDeque,
     path::{Path, PathBuf},
@@ -18,19 +17,6 @@ use std::{
     time::{Duration, Instant},
 };
 use tokio::sync::Notify;
-
-/// A file waiting in a North's cache.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct FileRecord {
-    /// The original file name.
-    pub name: String,
-    /// The engine's own copy.
-    pub path: PathBuf,
-    /// Its size in bytes.
-    pub size: u64,
-    /// The South that produced it.
-    pub south: String,
-}
 
 /// Queued value batches `(key, values, bytes)` and files `(key, record)`.
 pub type QueuedEntries = (Vec<(u64, usize, usize)>, Vec<(u64, FileRecord)>);
@@ -85,6 +71,8 @@ pub enum Next {
     Values(Vec<u64>, Vec<OibusValue>),
     /// Send this file.
     File(u64, FileRecord),
+    /// Send these files together (to a North that takes batches of files), in order.
+    Files(Vec<(u64, FileRecord)>),
     /// Nothing is due; look again after this long (or when data arrives).
     Wait(Duration),
 }
@@ -128,8 +116,8 @@ impl NorthQueue {
         })?;
         let mut gone = Vec::new();
         store.scan(&table("f", id), |key, record| {
-            match serde_json::from_slice::<FileRecord>(record) {
-                Ok(f) if f.path.exists() => {
+            match file_record::decode(record) {
+                Ok(f) if f.inline || f.path.exists() => {
                     index.queued_bytes += f.size;
                     index.files.push_back((key, f, Instant::now()));
                 }
@@ -142,13 +130,30 @@ impl NorthQueue {
         }
         std::fs::create_dir_all(&files_dir)
             .map_err(|e| StoreError(format!("cannot create {}: {e}", files_dir.display())))?;
-        let mut known: std::collections::HashSet<PathBuf> =
-            index.files.iter().map(|(_, f, _)| f.path.clone()).collect();
+        let mut known: std::collections::HashSet<PathBuf> = index
+            .files
+            .iter()
+            .filter(|(_, f, _)| !f.inline)
+            .map(|(_, f, _)| f.path.clone())
+            .collect();
         store.scan(&table("fe", id), |_, record| {
-            if let Ok(f) = serde_json::from_slice::<FileRecord>(record) {
+            if let Ok(f) = file_record::decode(record)
+                && !f.inline
+            {
                 known.insert(f.path);
             }
         })?;
+        // Files kept inside the store are written out here only while a North sends them.
+        let sending = files_dir.join(SENDING);
+        match std::fs::remove_dir_all(&sending) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StoreError(format!(
+                    "cannot empty {}: {e}",
+                    sending.display()
+                )));
+            }
+            _ => {}
+        }
         let orphans = remove_orphans(&files_dir, &known);
         if orphans > 0 {
             tracing::info!(
@@ -265,35 +270,85 @@ impl NorthQueue {
         self.arrived.notify_one();
     }
 
-    /// Copies `source` into the cache under its own name and returns the store operation that
-    /// queues it. The copy is `<files>/<slot>/<name>`, in the first slot folder that has no file
-    /// of that name yet (almost always slot 0), so that a North is handed the file under its
-    /// real name; it is created exclusively, written, and made durable with its folder.
-    pub fn store_file(&self, source: &Path, south: &str, _unique: u64) -> Result<Op, PluginError> {
+    /// Takes `source` into the cache under its own name and returns the store operation that
+    /// queues it, once committed.
+    ///
+    /// A file of at most `inline_files_up_to` bytes goes inside the operation itself: the
+    /// store's commit makes it durable, shared with every other file and value of the same
+    /// group. A larger one is copied (streamed, whatever its size) to `<files>/<slot>/<name>`,
+    /// in the first slot folder that has no file of that name yet (almost always slot 0), so
+    /// that a North is handed the file under its real name; the copy is created exclusively,
+    /// written, and made durable with its folder before the operation is returned.
+    pub fn store_file(&self, source: &Path, south: &str) -> Result<Op, PluginError> {
         let name = source
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "file".into());
-        let (target, size) =
-            durable_copy_into_slot(source, &self.files_dir, &name).map_err(|e| {
-                PluginError::transient(format!(
-                    "cannot cache {} for North {:?}: {e}",
-                    source.display(),
-                    self.id
-                ))
-            })?;
-        let record = FileRecord {
-            name,
-            path: target,
-            size,
-            south: south.to_string(),
+        let fail = |e: std::io::Error| {
+            PluginError::transient(format!(
+                "cannot cache {} for North {:?}: {e}",
+                source.display(),
+                self.id
+            ))
+        };
+        let size = std::fs::metadata(source).map_err(fail)?.len();
+        let row = if size <= self.caching.inline_files_up_to.0 {
+            let content = std::fs::read(source).map_err(fail)?;
+            let record = FileRecord {
+                name,
+                path: PathBuf::new(),
+                size: content.len() as u64,
+                south: south.to_string(),
+                inline: true,
+            };
+            file_record::encode_inline(&record, &content)
+        } else {
+            let (path, size) = copy_into_slot(&self.files_dir, &name, true, |f| {
+                std::io::copy(&mut std::fs::File::open(source)?, f)
+            })
+            .map_err(fail)?;
+            file_record::encode(&FileRecord {
+                name,
+                path,
+                size,
+                south: south.to_string(),
+                inline: false,
+            })
         };
         Ok(Op::Append {
             table: table("f", &self.id),
-            records: vec![Arc::new(
-                serde_json::to_vec(&record).map_err(PluginError::permanent)?,
-            )],
+            records: vec![Arc::new(row)],
         })
+    }
+
+    /// The path to hand the North for a queued file: the cached copy, or, for a file kept
+    /// inside the store, a copy written out for the send (not synced: the store holds it).
+    pub fn file_to_send(&self, key: u64, f: &FileRecord) -> Result<PathBuf, PluginError> {
+        if !f.inline {
+            return Ok(f.path.clone());
+        }
+        let fail = |e: String| {
+            PluginError::transient(format!(
+                "North {:?}: cannot write out cached file {} to send it: {e}",
+                self.id, f.name
+            ))
+        };
+        let rows = self
+            .store
+            .read(&table("f", &self.id), &[key])
+            .map_err(store_error)?;
+        let (_, row) = rows
+            .first()
+            .ok_or_else(|| fail("its row is gone from the store".into()))?;
+        let content = file_record::content(row)
+            .map_err(&fail)?
+            .ok_or_else(|| fail("its row holds no content".into()))?;
+        copy_into_slot(&self.files_dir.join(SENDING), &f.name, false, |out| {
+            use std::io::Write;
+            out.write_all(content).map(|()| content.len() as u64)
+        })
+        .map(|(path, _)| path)
+        .map_err(|e| fail(e.to_string()))
     }
 
     /// Records in the index the file of a committed [`Self::store_file`] operation.
@@ -303,7 +358,7 @@ impl NorthQueue {
         };
         let mut i = self.lock();
         for (record, &key) in records.iter().zip(keys) {
-            if let Ok(f) = serde_json::from_slice::<FileRecord>(record) {
+            if let Ok(f) = file_record::decode(record) {
                 i.queued_bytes += f.size;
                 i.files.push_back((key, f, Instant::now()));
             }
@@ -313,12 +368,28 @@ impl NorthQueue {
     }
 
     /// What to send next: files first (they are already whole units), then values once
-    /// `group_count` are queued or the oldest has waited `send_interval`.
-    pub fn next(&self) -> Result<Next, PluginError> {
+    /// `group_count` are queued or the oldest has waited `send_interval`. With `batches`
+    /// (a North that takes several files a call), up to `max_send_files` files go together,
+    /// and at most [`FILE_BATCH_BYTES`] unless the first alone is larger.
+    pub fn next(&self, batches: bool) -> Result<Next, PluginError> {
         let (keys, wait) = {
             let i = self.lock();
             if let Some((key, f, _)) = i.files.front() {
-                return Ok(Next::File(*key, f.clone()));
+                if !batches || i.files.len() == 1 {
+                    return Ok(Next::File(*key, f.clone()));
+                }
+                let mut bytes = 0;
+                let batch: Vec<_> = i
+                    .files
+                    .iter()
+                    .take(self.caching.max_send_files.max(1))
+                    .take_while(|(_, f, _)| {
+                        bytes += f.size;
+                        bytes <= FILE_BATCH_BYTES || bytes == f.size
+                    })
+                    .map(|(k, f, _)| (*k, f.clone()))
+                    .collect();
+                return Ok(Next::Files(batch));
             }
             let Some(first) = i.values.front() else {
                 return Ok(Next::Wait(self.caching.send_interval.0));
@@ -452,39 +523,59 @@ impl NorthQueue {
             .map(drop)
     }
 
-    /// The file was sent: drop its row, then archive or delete the copy.
-    pub async fn file_sent(&self, key: u64) -> Result<(), StoreError> {
-        let Some(f) = self.forget_file(key) else {
+    /// The file was sent from `sent` (what [`Self::file_to_send`] gave): drop its row, then
+    /// archive or delete the copy.
+    pub async fn file_sent(&self, key: u64, sent: &Path) -> Result<(), StoreError> {
+        self.files_sent(&[(key, sent.to_path_buf())]).await
+    }
+
+    /// [`Self::file_sent`] for several files, with one change to the store.
+    pub async fn files_sent(&self, sent: &[(u64, PathBuf)]) -> Result<(), StoreError> {
+        let sent: Vec<_> = sent
+            .iter()
+            .filter(|(key, _)| self.forget_file(*key).is_some())
+            .collect();
+        if sent.is_empty() {
             return Ok(());
-        };
+        }
         self.store
             .apply(
                 vec![Op::Remove {
                     table: table("f", &self.id),
-                    keys: vec![key],
+                    keys: sent.iter().map(|(k, _)| *k).collect(),
                 }],
                 false,
             )
             .await?;
-        let result = if self.caching.archive.enabled {
-            let archive = self.files_dir.join("archive");
-            std::fs::create_dir_all(&archive).and_then(|()| {
+        let archive = self.files_dir.join("archive");
+        if self.caching.archive.enabled
+            && let Err(e) = std::fs::create_dir_all(&archive)
+        {
+            tracing::warn!(north = %self.id, "cannot create {}: {e}", archive.display());
+        }
+        for (key, path) in sent {
+            let result = if self.caching.archive.enabled {
                 // The key keeps two archived files of the same name apart.
-                let archived = archive.join(format!("{key:016x}-{}", file_name(&f.path)));
-                std::fs::rename(&f.path, archived)
-            })
-        } else {
-            std::fs::remove_file(&f.path)
-        };
-        if let Err(e) = result {
-            tracing::warn!(north = %self.id, "cannot remove sent file {}: {e}", f.path.display());
+                let archived = archive.join(format!("{key:016x}-{}", file_name(path)));
+                std::fs::rename(path, archived)
+            } else {
+                std::fs::remove_file(path)
+            };
+            if let Err(e) = result {
+                tracing::warn!(north = %self.id, "cannot remove sent file {}: {e}", path.display());
+            }
         }
         Ok(())
     }
 
-    /// The file failed for good: move it to the error store (the copy stays).
-    pub async fn file_failed(&self, key: u64) -> Result<(), StoreError> {
-        self.forget_file(key);
+    /// The file failed for good: move it to the error store (a copy beside the store stays;
+    /// the copy written out from inside the store is removed).
+    pub async fn file_failed(&self, key: u64, sent: &Path) -> Result<(), StoreError> {
+        if let Some(f) = self.forget_file(key)
+            && f.inline
+        {
+            let _ = std::fs::remove_file(sent);
+        }
         self.store
             .apply(
                 vec![Op::Move {
@@ -533,7 +624,7 @@ impl NorthQueue {
             batches.push((k, codec::count(r)))
         })?;
         self.store.scan(&table("fe", &self.id), |k, r| {
-            if let Ok(f) = serde_json::from_slice(r) {
+            if let Ok(f) = file_record::decode(r) {
                 files.push((k, f));
             }
         })?;
@@ -551,7 +642,7 @@ impl NorthQueue {
         let files = files.unwrap_or_else(|| all_files.iter().map(|(k, _)| *k).collect());
         let paths = all_files
             .into_iter()
-            .filter(|(k, _)| files.contains(k))
+            .filter(|(k, f)| files.contains(k) && !f.inline)
             .map(|(_, f)| f.path)
             .collect();
         Ok((batches, files, paths))
@@ -692,22 +783,30 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Copies `source` durably into the first slot folder of `files_dir` (`0`, `1`…) that has no
-/// file called `name`; returns the copy's path and size. A slot folder is made durable in
-/// `files_dir` when it is created, so that the copy's own folder entry is all that a later
-/// copy needs to sync.
-fn durable_copy_into_slot(
-    source: &Path,
+/// Most bytes of files in one batch, unless its first file alone is larger.
+pub const FILE_BATCH_BYTES: u64 = 256 << 20;
+
+/// The folder of `files_dir` where files kept inside the store are written out to be sent.
+const SENDING: &str = "sending";
+
+/// Writes a new file called `name` with `write` into the first slot folder of `files_dir`
+/// (`0`, `1`…) that has none of that name; returns its path and what `write` returned (its
+/// size). With `durable`, the file and its folder entry are synced before it returns; a slot
+/// folder is made durable in `files_dir` when it is created, so that the file's own folder
+/// entry is all that a later file needs to sync.
+fn copy_into_slot(
     files_dir: &Path,
     name: &str,
+    durable: bool,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<u64>,
 ) -> std::io::Result<(PathBuf, u64)> {
-    use std::io::Write;
-    let bytes = std::fs::read(source)?;
     for slot in 0u32.. {
         let folder = files_dir.join(slot.to_string());
         if !folder.is_dir() {
             std::fs::create_dir_all(&folder)?;
-            std::fs::File::open(files_dir)?.sync_all()?;
+            if durable {
+                std::fs::File::open(files_dir)?.sync_all()?;
+            }
         }
         let target = folder.join(name);
         let mut f = match std::fs::OpenOptions::new()
@@ -721,10 +820,12 @@ fn durable_copy_into_slot(
         };
         // Until its record is committed the copy is an orphan, removed at the next start-up
         // if a crash comes first.
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::File::open(&folder)?.sync_all()?;
-        return Ok((target, bytes.len() as u64));
+        let size = write(&mut f)?;
+        if durable {
+            f.sync_all()?;
+            std::fs::File::open(&folder)?.sync_all()?;
+        }
+        return Ok((target, size));
     }
     unreachable!("slots are unbounded")
 }
@@ -784,7 +885,7 @@ mod tests {
         q.appended_values(&op, &keys[0]);
         let source = dir.join("report.csv");
         std::fs::write(&source, "a,b\n").unwrap();
-        let op = q.store_file(&source, "south", 1).unwrap();
+        let op = q.store_file(&source, "south").unwrap();
         let keys = store.apply(vec![op.clone()], true).await.unwrap();
         q.appended_file(&op, &keys[0]);
         q
@@ -817,18 +918,91 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn small_files_live_in_the_store_and_are_written_out_only_to_be_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.redb");
+        let source = dir.path().join("report.csv");
+        std::fs::write(&source, "a,b\n").unwrap();
+        let big = dir.path().join("big.bin");
+        std::fs::write(&big, vec![7u8; 64 * 1024 + 1]).unwrap();
+        {
+            let store = Store::open(&path).unwrap();
+            let q = open(&store, dir.path(), "n");
+            for f in [&source, &big] {
+                let op = q.store_file(f, "south").unwrap();
+                let keys = store.apply(vec![op.clone()], true).await.unwrap();
+                q.appended_file(&op, &keys[0]);
+            }
+        }
+        std::fs::remove_file(&source).unwrap();
+        // Reopened as after a restart: the small file is only in the store, the big one beside it.
+        let store = loop {
+            match Store::open(&path) {
+                Ok(s) => break s,
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        };
+        let q = open(&store, dir.path(), "n");
+        assert_eq!(q.queued().1, 2);
+        let listing = |d: &Path| -> Vec<PathBuf> {
+            let mut v: Vec<PathBuf> = walk(d);
+            v.sort();
+            v
+        };
+        assert_eq!(
+            listing(&dir.path().join("n")),
+            [dir.path().join("n/0/big.bin")]
+        );
+        let Next::File(key, record) = q.next(false).unwrap() else {
+            panic!("a file is queued")
+        };
+        assert!(record.inline && record.name == "report.csv" && record.size == 4);
+        let sent = q.file_to_send(key, &record).unwrap();
+        assert_eq!(sent, dir.path().join("n/sending/0/report.csv"));
+        assert_eq!(std::fs::read_to_string(&sent).unwrap(), "a,b\n");
+        // Failed for good: into the error store with its content; retried: back with it.
+        q.file_failed(key, &sent).await.unwrap();
+        assert!(!sent.exists());
+        assert_eq!(q.errors().unwrap(), (0, 0, 1));
+        assert_eq!(q.retry_errors(None, None).await.unwrap(), 1);
+        let (_, files) = q.queued_entries();
+        let (key, record) = files.into_iter().find(|(_, f)| f.inline).unwrap();
+        let sent = q.file_to_send(key, &record).unwrap();
+        assert_eq!(std::fs::read_to_string(&sent).unwrap(), "a,b\n");
+        q.file_sent(key, &sent).await.unwrap();
+        assert!(!sent.exists(), "the written-out copy is removed once sent");
+        assert_eq!(q.queued().1, 1, "the big file is still queued");
+    }
+
+    fn walk(d: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            if e.path().is_dir() {
+                out.extend(walk(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
     async fn cached_files_keep_their_names_even_when_two_share_one() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("c.redb")).unwrap();
-        let q = open(&store, dir.path(), "n");
+        let caching = CachingConfig {
+            inline_files_up_to: crate::config::ByteSize(0),
+            ..CachingConfig::default()
+        };
+        let q = NorthQueue::open("n", store.clone(), caching, dir.path().join("n")).unwrap();
         let source = dir.path().join("report.csv");
         let mut paths = Vec::new();
         for content in ["first", "second"] {
             std::fs::write(&source, content).unwrap();
-            let op = q.store_file(&source, "south", 0).unwrap();
+            let op = q.store_file(&source, "south").unwrap();
             let keys = store.apply(vec![op.clone()], true).await.unwrap();
             q.appended_file(&op, &keys[0]);
-            let Next::File(_, record) = q.next().unwrap() else {
+            let Next::File(_, record) = q.next(false).unwrap() else {
                 panic!("a file is queued")
             };
             paths.push(record.path.clone());

@@ -404,6 +404,8 @@ pub struct CachingConfig {
     pub group_count: usize,
     /// Most values in one `handle_values` call.
     pub max_send_count: usize,
+    /// Most files in one `handle_files` call (to a North that takes batches of files).
+    pub max_send_files: usize,
     /// Send what is queued at least this often, even below `group_count`.
     pub send_interval: Dur,
     /// Wait before the first retry of a failed send; doubles at each retry.
@@ -416,6 +418,9 @@ pub struct CachingConfig {
     pub full_policy: FullPolicy,
     /// Keep sent files.
     pub archive: ArchiveConfig,
+    /// Files of at most this size are kept inside the cache's store, made durable by its group
+    /// commit, rather than copied beside it each with its own fsync; `0` copies every file.
+    pub inline_files_up_to: ByteSize,
 }
 
 impl Default for CachingConfig {
@@ -423,12 +428,14 @@ impl Default for CachingConfig {
         Self {
             group_count: 1000,
             max_send_count: 10_000,
+            max_send_files: 100,
             send_interval: Dur::secs(1),
             retry_interval: Dur::secs(1),
             retry_count: 3,
             max_size: ByteSize(1 << 30),
             full_policy: FullPolicy::Backpressure,
             archive: ArchiveConfig::default(),
+            inline_files_up_to: ByteSize(64 << 10),
         }
     }
 }

@@ -291,6 +291,9 @@ pub fn validate(
                 "group_count and max_send_count must be at least 1",
             );
         }
+        if c.max_send_files == 0 {
+            p.add(format!("{at} caching.max_send_files"), "must be at least 1");
+        }
         if c.max_size.0 == 0 {
             p.add(format!("{at} caching.max_size"), "must be above zero");
         }

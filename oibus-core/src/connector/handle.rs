@@ -358,6 +358,23 @@ impl Connector {
         )
         .await
     }
+    /// North `handle_files` (API 1.3): the caller checks first that the type declares
+    /// `HandlesFileBatches`.
+    pub async fn handle_files(&self, paths: &[std::path::PathBuf]) -> Result<(), ConnectorError> {
+        let paths: Vec<String> = paths
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let limit = self.timeouts.data;
+        let for_child = paths.clone();
+        self.run(
+            "handle_files",
+            limit,
+            |c| c.handle_files(paths.into_iter().map(Into::into).collect()),
+            || protocol::Call::HandleFiles(for_child),
+        )
+        .await
+    }
     /// South `last_point_query`.
     pub async fn last_point_query(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
         self.with_items(

@@ -40,6 +40,8 @@ pub struct NorthSender {
     pub connected: watch::Receiver<bool>,
     /// Where a timed-out call reports a lost connection.
     pub lost: mpsc::Sender<String>,
+    /// The connector type takes several files a call (`HandlesFileBatches`).
+    pub file_batches: bool,
 }
 
 /// How sending one entry (or part of a group) ended.
@@ -66,7 +68,7 @@ impl NorthSender {
                 }
             }
             let arrived = self.queue.arrived.notified();
-            let next = match self.queue.next() {
+            let next = match self.queue.next(self.file_batches) {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::error!("{e}");
@@ -88,7 +90,8 @@ impl NorthSender {
                     continue;
                 }
                 Next::Values(keys, values) => self.send_values(keys, values, &cancel).await,
-                Next::File(key, record) => self.send_file(key, record, &cancel).await,
+                Next::File(key, record) => self.send_file(key, record, None, &cancel).await,
+                Next::Files(batch) => self.send_files(batch, &cancel).await,
             };
             if let Outcome::Cancelled = outcome {
                 return;
@@ -321,25 +324,91 @@ impl NorthSender {
         Some(refused)
     }
 
+    /// Sends a batch of files in one `handle_files` call; when it fails, sends them again one
+    /// at a time, so that the file at fault is retried or set aside alone.
+    async fn send_files(
+        &self,
+        batch: Vec<(u64, crate::cache::FileRecord)>,
+        cancel: &CancellationToken,
+    ) -> Outcome {
+        let mut paths = Vec::with_capacity(batch.len());
+        for (key, record) in &batch {
+            match self.queue.file_to_send(*key, record) {
+                Ok(p) => paths.push(p),
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    break;
+                }
+            }
+        }
+        if paths.len() == batch.len() {
+            match self.connector.handle_files(&paths).await {
+                Ok(()) => {
+                    bump(&self.status.counters.files_sent, batch.len() as u64);
+                    let sent: Vec<_> = batch.iter().map(|(k, _)| *k).zip(paths).collect();
+                    if let Err(e) = self.queue.files_sent(&sent).await {
+                        tracing::error!("{e}");
+                    }
+                    return Outcome::Sent;
+                }
+                Err(e) => {
+                    bump(&self.status.counters.send_failures, 1);
+                    tracing::warn!("{} files: {e}: sent again one at a time", batch.len());
+                }
+            }
+        }
+        let mut paths = paths.into_iter();
+        for (key, record) in batch {
+            if let Outcome::Cancelled = self.send_file(key, record, paths.next(), cancel).await {
+                return Outcome::Cancelled;
+            }
+        }
+        Outcome::Sent
+    }
+
+    /// Sends one file; `written` is where it was already written out for a failed batch.
     async fn send_file(
         &self,
         key: u64,
         record: crate::cache::FileRecord,
+        written: Option<std::path::PathBuf>,
         cancel: &CancellationToken,
     ) -> Outcome {
         let what = format!("file {}", record.name);
+        // Written out once (for a file kept inside the store) and handed again on a retry.
+        let path = std::sync::Mutex::new(written);
         let outcome = self
-            .retrying(&what, cancel, || self.connector.handle_file(&record.path))
+            .retrying(&what, cancel, || async {
+                let known = path.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let p = match known {
+                    Some(p) => p,
+                    None => {
+                        let written = self.queue.file_to_send(key, &record).map_err(|e| {
+                            ConnectorError::Engine {
+                                connector: self.connector.id().to_string(),
+                                message: e.to_string(),
+                            }
+                        })?;
+                        *path.lock().unwrap_or_else(|p| p.into_inner()) = Some(written.clone());
+                        written
+                    }
+                };
+                self.connector.handle_file(&p).await
+            })
             .await;
+        let sent = path
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(|| record.path.clone());
         let stored = match outcome {
             Outcome::Sent => {
                 bump(&self.status.counters.files_sent, 1);
-                self.queue.file_sent(key).await
+                self.queue.file_sent(key, &sent).await
             }
             Outcome::Failed { ref error, .. } => {
                 tracing::error!("{what}: {error}: moved to the error store");
                 bump(&self.status.counters.files_to_error, 1);
-                self.queue.file_failed(key).await
+                self.queue.file_failed(key, &sent).await
             }
             Outcome::Cancelled => return outcome,
         };

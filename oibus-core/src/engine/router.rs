@@ -8,10 +8,7 @@ use oibus_plugin_api::{ErrorKind, OibusValue, PluginError};
 use std::{
     collections::HashMap,
     path::PathBuf,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::Instant,
 };
 
@@ -37,7 +34,6 @@ struct Inner {
     store: Store,
     table: std::sync::RwLock<Arc<Table>>,
     latency: Arc<Mutex<hdrhistogram::Histogram<u64>>>,
-    file_sequence: AtomicU64,
 }
 
 /// The engine's [`DataSink`].
@@ -55,9 +51,6 @@ impl Router {
             store,
             table: Default::default(),
             latency,
-            file_sequence: AtomicU64::new(
-                oibus_plugin_api::Timestamp::now().as_nanos().unsigned_abs(),
-            ),
         }))
     }
 }
@@ -142,9 +135,8 @@ impl Inner {
         let (table, targets) = self.targets(south, true, &what).await?;
         let mut ops = Vec::with_capacity(targets.len());
         for q in &targets {
-            let unique = self.file_sequence.fetch_add(1, Ordering::Relaxed);
             let (q2, p, s) = (q.clone(), path.clone(), south.to_string());
-            let op = tokio::task::spawn_blocking(move || q2.store_file(&p, &s, unique))
+            let op = tokio::task::spawn_blocking(move || q2.store_file(&p, &s))
                 .await
                 .map_err(rejected)??;
             ops.push(op);

@@ -17,6 +17,7 @@ use crate::{
     connector::{self, ConnectorError, ConnectorSpec, Timeouts},
     plugin::LoadedPlugin,
 };
+use oibus_plugin_api::Capability;
 use std::{sync::Arc, time::Duration};
 use tokio::{
     sync::{mpsc, watch},
@@ -269,7 +270,12 @@ impl Slot {
                 .spawn(&shared.scan_modes, &cancel, &mut tasks);
             }
             Role::North(n, queue) => {
+                let file_batches = plugin
+                    .manifest()
+                    .connector_type(&n.type_id)
+                    .is_some_and(|m| m.capabilities.contains(&Capability::HandlesFileBatches));
                 let sender = NorthSender {
+                    file_batches,
                     connector,
                     queue: queue.clone(),
                     caching: n.caching.clone(),

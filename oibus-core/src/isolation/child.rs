@@ -256,6 +256,10 @@ async fn dispatch(c: &ConnectorBox, call: Call) -> Result<Returned, PluginError>
             unit(c.handle_values(values.into()).await)
         }
         Call::HandleFile(path) => unit(c.handle_file(path.into()).await),
+        Call::HandleFiles(paths) => unit(
+            c.handle_files(paths.into_iter().map(Into::into).collect())
+                .await,
+        ),
         Call::LastPoint(i) => unit(c.last_point_query(items(i)).await),
         Call::FileQuery(i) => unit(c.file_query(items(i)).await),
         Call::History {

@@ -162,6 +162,8 @@ pub enum Call {
     TestItem(WireItem),
     /// `browse`, with its JSON request.
     Browse(String),
+    /// `handle_files`.
+    HandleFiles(Vec<String>),
 }
 
 /// What a successful call returns.

@@ -63,6 +63,12 @@ pub trait FfiConnector: Send + Sync + 'static {
         let _ = request;
         not_supported("browse (browsing, API 1.2)")
     }
+
+    /// North `HandlesFileBatches` (API 1.3): delivers several files, in order, in one call.
+    fn handle_files(&self, paths: RVec<RString>) -> FfiResultFuture<()> {
+        let _ = paths;
+        not_supported("handle_files (batches of files, API 1.3)")
+    }
 }
 
 /// The answer of a method the connector's plugin was built without.

@@ -15,6 +15,7 @@ pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 
 
 type ValuesFn<T> = for<'a> fn(&'a mut T, Vec<OibusValue>) -> BoxFut<'a, ()>;
 type FileFn<T> = for<'a> fn(&'a mut T, PathBuf) -> BoxFut<'a, ()>;
+type FilesFn<T> = for<'a> fn(&'a mut T, Vec<PathBuf>) -> BoxFut<'a, ()>;
 type ItemsFn<T> = for<'a> fn(&'a mut T, Vec<Item>) -> BoxFut<'a, ()>;
 type HistoryFn<T> =
     for<'a> fn(&'a mut T, Vec<Item>, Timestamp, Timestamp) -> BoxFut<'a, Option<Timestamp>>;
@@ -25,6 +26,7 @@ type BrowseFn<T> = for<'a> fn(&'a mut T, String) -> BoxFut<'a, String>;
 pub(crate) struct Caps<T> {
     pub handle_values: Option<ValuesFn<T>>,
     pub handle_file: Option<FileFn<T>>,
+    pub handle_files: Option<FilesFn<T>>,
     pub last_point: Option<ItemsFn<T>>,
     pub file_query: Option<ItemsFn<T>>,
     pub history: Option<HistoryFn<T>>,
@@ -46,6 +48,7 @@ impl<T> Default for Caps<T> {
         Self {
             handle_values: None,
             handle_file: None,
+            handle_files: None,
             last_point: None,
             file_query: None,
             history: None,
@@ -84,6 +87,9 @@ impl<T> Caps<T> {
         if self.browse.is_some() {
             v.push(Capability::Browses);
         }
+        if self.handle_files.is_some() {
+            v.push(Capability::HandlesFileBatches);
+        }
         v
     }
 }
@@ -118,6 +124,7 @@ pub(crate) trait DynConnector: Send {
     fn test_connection(&mut self) -> BoxFut<'_, ()>;
     fn handle_values(&mut self, values: Vec<OibusValue>) -> BoxFut<'_, ()>;
     fn handle_file(&mut self, path: PathBuf) -> BoxFut<'_, ()>;
+    fn handle_files(&mut self, paths: Vec<PathBuf>) -> BoxFut<'_, ()>;
     fn last_point_query(&mut self, items: Vec<Item>) -> BoxFut<'_, ()>;
     fn file_query(&mut self, items: Vec<Item>) -> BoxFut<'_, ()>;
     fn history_query(
@@ -171,6 +178,12 @@ impl<T: super::Connector> DynConnector for Adapter<T> {
         match self.caps.handle_file {
             Some(f) => f(&mut self.inner, path),
             None => self.unsupported(Capability::HandlesFile),
+        }
+    }
+    fn handle_files(&mut self, paths: Vec<PathBuf>) -> BoxFut<'_, ()> {
+        match self.caps.handle_files {
+            Some(f) => f(&mut self.inner, paths),
+            None => self.unsupported(Capability::HandlesFileBatches),
         }
     }
     fn last_point_query(&mut self, items: Vec<Item>) -> BoxFut<'_, ()> {
@@ -335,5 +348,12 @@ impl FfiConnector for FfiAdapter {
     fn test_item(&self, item: Item) -> FfiResultFuture<RVec<OibusValue>> {
         let fut = self.call("test_item", move |c| c.test_item(item));
         converted(fut)
+    }
+    fn handle_files(&self, paths: RVec<RString>) -> FfiResultFuture<()> {
+        let paths = paths
+            .into_iter()
+            .map(|p| PathBuf::from(p.into_string()))
+            .collect();
+        self.call("handle_files", move |c| c.handle_files(paths))
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! * [`Connector`]: the lifecycle common to every connector (`start`, `connect`, `stop`,
 //!   `disconnect`, `test_connection`) with the defaults of OIBus.
-//! * North capabilities: [`HandlesValues`], [`HandlesFile`].
+//! * North capabilities: [`HandlesValues`], [`HandlesFile`], [`HandlesFileBatches`] (API 1.3).
 //! * South capabilities: [`QueriesLastPoint`], [`QueriesFile`], [`QueriesHistory`],
 //!   [`QueriesSubscription`], [`TestsItem`] (API 1.1), all on top of [`South`] (which names the
 //!   item settings type).
@@ -25,8 +25,8 @@ mod traits;
 pub use context::Context;
 pub use plugin::{ConnectorType, Plugin};
 pub use traits::{
-    Browses, Connector, HandlesFile, HandlesValues, QueriesFile, QueriesHistory, QueriesLastPoint,
-    QueriesSubscription, South, SouthItem, TestsItem,
+    Browses, Connector, HandlesFile, HandlesFileBatches, HandlesValues, QueriesFile,
+    QueriesHistory, QueriesLastPoint, QueriesSubscription, South, SouthItem, TestsItem,
 };
 
 #[doc(hidden)]

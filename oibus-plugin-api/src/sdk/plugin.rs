@@ -1,8 +1,8 @@
 //! How a vendor describes a plugin and its connector types.
 
 use super::{
-    Browses, Connector, Context, HandlesFile, HandlesValues, QueriesFile, QueriesHistory,
-    QueriesLastPoint, QueriesSubscription, South, TestsItem,
+    Browses, Connector, Context, HandlesFile, HandlesFileBatches, HandlesValues, QueriesFile,
+    QueriesHistory, QueriesLastPoint, QueriesSubscription, South, TestsItem,
     adapter::{Adapter, BoxFut, Caps, DynConnector, parse_items},
 };
 use crate::{
@@ -164,6 +164,17 @@ impl<T: HandlesFile> ConnectorType<T> {
             Box::pin(async move { t.handle_file(&p).await })
         }
         self.caps.handle_file = Some(f::<T>);
+        self
+    }
+}
+
+impl<T: HandlesFileBatches> ConnectorType<T> {
+    /// Declares [`HandlesFileBatches`] (API 1.3), besides [`HandlesFile`].
+    pub fn handles_file_batches(mut self) -> Self {
+        fn f<T: HandlesFileBatches>(t: &mut T, p: Vec<PathBuf>) -> BoxFut<'_, ()> {
+            Box::pin(async move { t.handle_files(&p).await })
+        }
+        self.caps.handle_files = Some(f::<T>);
         self
     }
 }

@@ -4,7 +4,10 @@ use super::Context;
 use crate::{BrowseRequest, BrowsedNode, OibusValue, Result, Timestamp};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use std::{future::Future, path::Path};
+use std::{
+    future::Future,
+    path::{Path, PathBuf},
+};
 
 /// The lifecycle every connector has. Only `new` is required; the other methods have the defaults
 /// of OIBus: `start` calls `connect`, `stop` calls `disconnect`, `connect` and `disconnect` do
@@ -63,6 +66,47 @@ pub trait HandlesValues: Connector {
 pub trait HandlesFile: Connector {
     /// Sends one file.
     fn handle_file(&mut self, path: &Path) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// North capability (API 1.3): receives the files waiting in the engine's cache several at a
+/// time, so that they can be made durable together (one round of fsyncs for the batch rather
+/// than one per file), declared with
+/// [`ConnectorType::handles_file_batches`](super::ConnectorType::handles_file_batches).
+///
+/// Return `Ok` only once every file of the batch is delivered. On an error, whatever its kind,
+/// the engine sends the batch's files again one at a time with [`HandlesFile::handle_file`], so
+/// that a refused file is retried or set aside alone: files the failed batch had already
+/// delivered are then delivered again (at least once). The files belong to the engine, and the
+/// whole batch must be handled within the engine's data time-out.
+///
+/// ```
+/// use oibus_plugin_api::prelude::*;
+/// use std::path::{Path, PathBuf};
+///
+/// struct Counter(usize);
+/// impl Connector for Counter {
+///     type Settings = ();
+///     fn new(_: (), _: Context) -> Result<Self> { Ok(Self(0)) }
+/// }
+/// impl HandlesFile for Counter {
+///     async fn handle_file(&mut self, _path: &Path) -> Result<()> {
+///         self.0 += 1;
+///         Ok(())
+///     }
+/// }
+/// impl HandlesFileBatches for Counter {
+///     async fn handle_files(&mut self, paths: &[PathBuf]) -> Result<()> {
+///         self.0 += paths.len();
+///         Ok(())
+///     }
+/// }
+/// let _ = ConnectorType::<Counter>::north("counter", "Counter")
+///     .handles_file()
+///     .handles_file_batches();
+/// ```
+pub trait HandlesFileBatches: HandlesFile {
+    /// Sends these files, in order.
+    fn handle_files(&mut self, paths: &[PathBuf]) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// A South item with its settings deserialized.

@@ -23,6 +23,12 @@ pub struct FileWriterSettings {
     /// Text put after each file name, before the extension.
     #[serde(default)]
     pub suffix: String,
+    /// Files keep their own name (`prefix + name + suffix + extension`, as OIBus writes them),
+    /// and a file of the same name already in the folder is replaced, so that a file delivered
+    /// twice after a crash is written twice to the same place. Set `unique_names` to add a
+    /// timestamp and sequence number to every file name instead (`report-1796116399104-12.csv`).
+    #[serde(default)]
+    pub unique_names: bool,
 }
 
 /// The file-writer North connector.
@@ -74,15 +80,18 @@ impl FileWriter {
 
 /// Writes `bytes` to `target` atomically: temporary file in the same folder, fsync, rename.
 pub fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let folder = target.parent().unwrap_or(Path::new("."));
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = folder.join(format!(".{name}.tmp"));
+    replace_atomically(target, |f| f.write_all(bytes))
+}
+
+/// Writes `target` atomically with `write`: a temporary file in the same folder, fsync, rename.
+fn replace_atomically(
+    target: &Path,
+    write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let tmp = temporary(target);
     {
         let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        write(&mut f)?;
         f.sync_all()?;
     }
     fs::rename(&tmp, target)
@@ -122,8 +131,9 @@ impl HandlesValues for FileWriter {
     }
 }
 
-impl HandlesFile for FileWriter {
-    async fn handle_file(&mut self, path: &Path) -> Result<()> {
+impl FileWriter {
+    /// Where a file received from the engine is written.
+    fn target_of(&self, path: &Path) -> PathBuf {
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -132,10 +142,107 @@ impl HandlesFile for FileWriter {
             .extension()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let bytes = fs::read(path)
-            .map_err(|e| PluginError::transient(format!("cannot read {}: {e}", path.display())))?;
-        let target = self.target(&format!("{stem}-{}", self.unique()), &ext);
-        write_atomically(&target, &bytes).map_err(|e| {
+        let stem = if self.settings.unique_names {
+            format!("{stem}-{}", self.unique())
+        } else {
+            stem
+        };
+        self.target(&stem, &ext)
+    }
+}
+
+fn open_source(path: &Path) -> Result<fs::File> {
+    fs::File::open(path)
+        .map_err(|e| PluginError::transient(format!("cannot read {}: {e}", path.display())))
+}
+
+/// The temporary name a file is written under before it is renamed to `target`.
+fn temporary(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}.tmp"))
+}
+
+/// Most threads that fsync the files of one batch: fsyncs in flight together are what lets
+/// the disk complete several in one flush.
+const SYNC_THREADS: usize = 16;
+
+/// fsyncs every file, on up to [`SYNC_THREADS`] threads; the first failure is returned.
+fn sync_all(files: &[(fs::File, &Path)]) -> std::io::Result<()> {
+    let per_thread = files.len().div_ceil(SYNC_THREADS).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(per_thread)
+            .map(|chunk| {
+                scope.spawn(move || -> std::io::Result<()> {
+                    for (f, path) in chunk {
+                        f.sync_all().map_err(|e| {
+                            std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+                        })?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("a sync thread panicked")))
+        })
+    })
+}
+
+impl HandlesFileBatches for FileWriter {
+    /// Writes every file under its temporary name, fsyncs them together, renames them, and
+    /// fsyncs the folder once: one round of syncs for the batch.
+    async fn handle_files(&mut self, paths: &[PathBuf]) -> Result<()> {
+        let targets: Vec<PathBuf> = paths.iter().map(|p| self.target_of(p)).collect();
+        let mut written = Vec::with_capacity(paths.len());
+        for (i, (path, target)) in paths.iter().zip(&targets).enumerate() {
+            // A later file of the same name replaces this one, as it would one at a time.
+            if targets[i + 1..].contains(target) {
+                continue;
+            }
+            let tmp = temporary(target);
+            let fail = |e: std::io::Error| {
+                PluginError::transient(format!("cannot write {}: {e}", target.display()))
+            };
+            let mut out = fs::File::create(&tmp).map_err(fail)?;
+            std::io::copy(&mut open_source(path)?, &mut out).map_err(fail)?;
+            written.push((out, tmp, target));
+        }
+        let files: Vec<(fs::File, &Path)> = written
+            .iter()
+            .map(|(f, tmp, _)| f.try_clone().map(|f| (f, tmp.as_path())))
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| PluginError::transient(format!("cannot sync: {e}")))?;
+        sync_all(&files).map_err(|e| PluginError::transient(format!("cannot sync {e}")))?;
+        for (_, tmp, target) in &written {
+            fs::rename(tmp, target).map_err(|e| {
+                PluginError::transient(format!("cannot write {}: {e}", target.display()))
+            })?;
+        }
+        fs::File::open(&self.folder)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| {
+                PluginError::transient(format!("cannot sync {}: {e}", self.folder.display()))
+            })?;
+        tracing::debug!(
+            "copied {} files to {}",
+            written.len(),
+            self.folder.display()
+        );
+        Ok(())
+    }
+}
+
+impl HandlesFile for FileWriter {
+    async fn handle_file(&mut self, path: &Path) -> Result<()> {
+        let mut source = open_source(path)?;
+        let target = self.target_of(path);
+        // Streamed (the kernel copies where it can): memory stays small whatever the size.
+        replace_atomically(&target, |f| std::io::copy(&mut source, f).map(drop)).map_err(|e| {
             PluginError::transient(format!("cannot write {}: {e}", target.display()))
         })?;
         tracing::debug!("copied {} to {}", path.display(), target.display());
@@ -150,7 +257,8 @@ fn plugin() -> Plugin {
             ConnectorType::<FileWriter>::north("file-writer", "File writer")
                 .description("Values as JSON files in OIBus shape; files copied; atomic writes")
                 .handles_values()
-                .handles_file(),
+                .handles_file()
+                .handles_file_batches(),
         )
 }
 
@@ -162,12 +270,17 @@ mod tests {
     use oibus_plugin_api::sdk::testing::TestHost;
 
     fn writer(dir: &Path, prefix: &str, suffix: &str) -> FileWriter {
+        writer_with(dir, prefix, suffix, false)
+    }
+
+    fn writer_with(dir: &Path, prefix: &str, suffix: &str, unique_names: bool) -> FileWriter {
         let (ctx, _) = TestHost::new(dir).context("fw");
         FileWriter::new(
             FileWriterSettings {
                 output_folder: dir.join("out").to_string_lossy().into_owned(),
                 prefix: prefix.into(),
                 suffix: suffix.into(),
+                unique_names,
             },
             ctx,
         )
@@ -206,9 +319,27 @@ mod tests {
     }
 
     #[tokio::test(crate = "oibus_plugin_api::tokio")]
-    async fn files_are_copied_with_unique_names_and_no_temp_left() {
+    async fn files_keep_their_name_with_prefix_and_suffix_and_a_resend_replaces() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = writer(dir.path(), "", "");
+        let mut w = writer(dir.path(), "pre-", "-suf");
+        w.connect().await.unwrap();
+        let src = dir.path().join("f00041.bin");
+        fs::write(&src, b"first").unwrap();
+        w.handle_file(&src).await.unwrap();
+        fs::write(&src, b"second").unwrap();
+        w.handle_file(&src).await.unwrap();
+        let noext = dir.path().join("README");
+        fs::write(&noext, b"text").unwrap();
+        w.handle_file(&noext).await.unwrap();
+        let out = dir.path().join("out");
+        assert_eq!(listing(&out), ["pre-README-suf", "pre-f00041-suf.bin"]);
+        assert_eq!(fs::read(out.join("pre-f00041-suf.bin")).unwrap(), b"second");
+    }
+
+    #[tokio::test(crate = "oibus_plugin_api::tokio")]
+    async fn with_unique_names_files_are_copied_apart_and_no_temp_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = writer_with(dir.path(), "", "", true);
         w.connect().await.unwrap();
         let src = dir.path().join("report.csv");
         fs::write(&src, b"a,b\n1,2\n").unwrap();
@@ -227,6 +358,44 @@ mod tests {
             src.exists(),
             "the source file belongs to the engine and must stay"
         );
+    }
+
+    #[tokio::test(crate = "oibus_plugin_api::tokio")]
+    async fn a_batch_is_written_whole_under_the_names_and_the_last_of_a_name_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = writer(dir.path(), "", "");
+        w.connect().await.unwrap();
+        let mut paths = Vec::new();
+        for i in 0..40 {
+            let sub = dir.path().join(format!("in/{}", i % 2));
+            fs::create_dir_all(&sub).unwrap();
+            // Two folders: every name but one comes twice, the later one must win.
+            let name = format!("f{:02}.bin", i / 2);
+            fs::write(sub.join(&name), format!("{i}")).unwrap();
+            paths.push(sub.join(name));
+        }
+        w.handle_files(&paths).await.unwrap();
+        let out = dir.path().join("out");
+        let files = listing(&out);
+        assert_eq!(files.len(), 20, "{files:?}");
+        for (k, f) in files.iter().enumerate() {
+            assert_eq!(
+                fs::read_to_string(out.join(f)).unwrap(),
+                format!("{}", 2 * k + 1)
+            );
+        }
+    }
+
+    #[tokio::test(crate = "oibus_plugin_api::tokio")]
+    async fn a_batch_with_a_missing_file_fails_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = writer(dir.path(), "", "");
+        w.connect().await.unwrap();
+        let there = dir.path().join("there.bin");
+        fs::write(&there, "x").unwrap();
+        let gone = dir.path().join("gone.bin");
+        let e = w.handle_files(&[there, gone]).await.unwrap_err();
+        assert!(e.message().contains("gone.bin"), "{e}");
     }
 
     #[tokio::test(crate = "oibus_plugin_api::tokio")]
