@@ -17,6 +17,7 @@ use std::{
 const PROBE: &str = "oibus_test_probe";
 const SIMULATOR: &str = "oibus_south_simulator";
 const FILE_WRITER: &str = "oibus_north_file_writer";
+const SCANNER: &str = "oibus_south_folder_scanner";
 
 /// Opens the store of a stopped engine (waits for the file lock of the exited process).
 fn store(data: &Path) -> Store {
@@ -459,6 +460,81 @@ caching = { archive = { enabled = true, retention = "1h" } }
         .unwrap()
         .count();
     assert_eq!(archived, 20, "sent files are archived");
+}
+
+#[test]
+fn a_refused_file_in_a_batch_is_set_aside_alone_and_the_others_are_sent() {
+    refused_file_in_a_batch("in-process");
+}
+
+#[test]
+fn a_refused_file_in_a_batch_of_an_isolated_north_is_set_aside_alone() {
+    refused_file_in_a_batch("process");
+}
+
+fn refused_file_in_a_batch(isolation: &str) {
+    let ws = Workspace::new(&[SCANNER, PROBE]);
+    let input = ws.path("in");
+    fs::create_dir_all(&input).unwrap();
+    for i in 0..30 {
+        // Every 10th above inline_files_up_to, so that batches mix both kinds of cached file.
+        let size = if i % 10 == 0 { 70 * 1024 } else { 100 };
+        fs::write(input.join(format!("f{i:02}.bin")), vec![b'x'; size]).unwrap();
+    }
+    ws.config(
+        &r#"
+[[scan_modes]]
+name = "fast"
+every = "50ms"
+
+[[south]]
+id = "scanner"
+type = "folder-scanner"
+settings = { input_folder = "{ws}/in" }
+items = [{ name = "all", scan_mode = "fast", settings = { min_age_ms = 0 } }]
+
+[[north]]
+id = "dst"
+type = "probe-north"
+isolation = "{isolation}"
+settings = { record_file = "{ws}/received", refuse_files = ["f17.bin"], delay_ms = 100 }
+caching = { max_send_files = 8, retry_interval = "50ms" }
+"#
+        .replace("{isolation}", isolation),
+    );
+    let mut engine = ws.start();
+    engine.wait_until("29 files sent, 1 set aside", Duration::from_secs(60), |e| {
+        e.counter("dst", "files_sent") >= 29 && e.counter("dst", "files_to_error") >= 1
+    });
+    let c = engine.connector("dst").unwrap();
+    engine.stop();
+    assert_eq!(c["cache"]["error_files"], 1, "{c}");
+    assert_eq!(c["cache"]["queued_files"], 0, "{c}");
+    let received = fs::read_to_string(ws.path("received")).unwrap();
+    let batches: Vec<usize> = received
+        .lines()
+        .filter_map(|l| l.strip_prefix("batch ")?.parse().ok())
+        .collect();
+    assert!(
+        batches.iter().any(|&n| n > 1) && batches.iter().all(|&n| n <= 8),
+        "files went in batches of at most max_send_files: {batches:?}"
+    );
+    let mut files: Vec<&str> = received
+        .lines()
+        .filter_map(|l| l.strip_prefix("file "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    files.sort();
+    files.dedup();
+    let expected: Vec<String> = (0..30)
+        .filter(|&i| i != 17)
+        .map(|i| format!("f{i:02}.bin"))
+        .collect();
+    assert_eq!(files, expected, "every file but the refused one arrived");
+    assert!(
+        engine_log_mentions(&ws, "sent again one at a time"),
+        "the failed batch was sent again file by file"
+    );
 }
 
 #[test]

@@ -20,7 +20,8 @@ fn plugin() -> Plugin {
             ConnectorType::<ProbeNorth>::north("probe-north", "Probe North")
                 .description("Records or counts what it receives; fails while a fault file exists")
                 .handles_values()
-                .handles_file(),
+                .handles_file()
+                .handles_file_batches(),
         )
         .connector(
             ConnectorType::<ProbeSouth>::south("probe-south", "Probe South")

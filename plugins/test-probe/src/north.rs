@@ -2,7 +2,12 @@
 
 use crate::behaviour::{Behaviour, probe_lifecycle};
 use oibus_plugin_api::{prelude::*, serde_json};
-use std::{fs, io::Write, path::Path, time::Duration};
+use std::{
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 /// Settings of `probe-north`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -30,6 +35,10 @@ pub struct NorthSettings {
     /// closes the connection on a message it cannot take.
     #[serde(default)]
     pub lose_connection_on_values: Vec<i64>,
+    /// A call with a file of one of these names fails permanently (naming it), alone or in a
+    /// batch.
+    #[serde(default)]
+    pub refuse_files: Vec<String>,
 }
 
 /// The probe North connector.
@@ -124,11 +133,36 @@ impl HandlesValues for ProbeNorth {
     }
 }
 
+impl ProbeNorth {
+    /// The line recorded for a file, or the refusal of a file named in `refuse_files`.
+    fn file_line(&self, path: &Path) -> Result<String> {
+        let size = fs::metadata(path)?.len();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if self.settings.refuse_files.iter().any(|r| *r == name) {
+            return Err(PluginError::permanent(format!(
+                "probe: file {name} refused"
+            )));
+        }
+        Ok(format!("file {name} {size}\n"))
+    }
+}
+
 impl HandlesFile for ProbeNorth {
     async fn handle_file(&mut self, path: &Path) -> Result<()> {
         self.before_send("handle_file").await?;
-        let size = fs::metadata(path)?.len();
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        self.record(format!("file {name} {size}\n").as_bytes())
+        let line = self.file_line(path)?;
+        self.record(line.as_bytes())
+    }
+}
+
+impl HandlesFileBatches for ProbeNorth {
+    /// Records `batch <count>`, then a line a file; nothing when one file is refused.
+    async fn handle_files(&mut self, paths: &[PathBuf]) -> Result<()> {
+        self.before_send("handle_files").await?;
+        let mut lines = format!("batch {}\n", paths.len());
+        for p in paths {
+            lines.push_str(&self.file_line(p)?);
+        }
+        self.record(lines.as_bytes())
     }
 }
