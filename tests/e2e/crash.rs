@@ -86,7 +86,7 @@ fn nothing_acknowledged_is_lost_across_kill_9() {
 /// Files of the files test: small ones kept inside the cache's store, and every 25th above
 /// `inline_files_up_to` (64 KiB), copied beside it.
 fn input_file(i: usize) -> (String, Vec<u8>) {
-    let size = if i % 25 == 0 { 70 * 1024 } else { 300 };
+    let size = if i.is_multiple_of(25) { 70 * 1024 } else { 300 };
     let mut content = format!("file {i}\n").into_bytes();
     content.resize(size, b'a' + (i % 26) as u8);
     (format!("f{i:05}.bin"), content)

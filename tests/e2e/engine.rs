@@ -476,9 +476,9 @@ fn refused_file_in_a_batch(isolation: &str) {
     let ws = Workspace::new(&[SCANNER, PROBE]);
     let input = ws.path("in");
     fs::create_dir_all(&input).unwrap();
-    for i in 0..30 {
+    for i in 0..30u32 {
         // Every 10th above inline_files_up_to, so that batches mix both kinds of cached file.
-        let size = if i % 10 == 0 { 70 * 1024 } else { 100 };
+        let size = if i.is_multiple_of(10) { 70 * 1024 } else { 100 };
         fs::write(input.join(format!("f{i:02}.bin")), vec![b'x'; size]).unwrap();
     }
     ws.config(
