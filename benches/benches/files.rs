@@ -158,6 +158,19 @@ fn disk_fsync_rate() -> f64 {
     n as f64 / began.elapsed().as_secs_f64()
 }
 
+/// Waits for the file system to settle: everything written is synced, and the files the last
+/// run deleted are no longer "recently deleted" (an ext4 without a journal, as on this kind of
+/// machine, skips such inodes at every file creation, which made a run that followed another
+/// at once up to 5 times slower). `OIBUS_BENCH_SETTLE` seconds, default 15.
+fn settle() {
+    let _ = std::process::Command::new("sync").status();
+    let seconds = std::env::var("OIBUS_BENCH_SETTLE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15);
+    std::thread::sleep(Duration::from_secs(seconds));
+}
+
 /// One more run under `strace -f -c`: fsyncs (fsync, fdatasync, syncfs) and renames per file.
 fn syscalls_per_file(case: &Case) -> Option<(f64, f64)> {
     let report = tempfile::NamedTempFile::new().ok()?;
@@ -237,7 +250,10 @@ fn main() {
     for case in &cases {
         let mut runs = Vec::new();
         for _ in 0..rounds {
-            disk.push(disk_fsync_rate());
+            settle();
+            let rate = disk_fsync_rate();
+            disk.push(rate);
+            settle();
             let out = oibus_benches::run_self_child(&[case.name]);
             let f: Vec<f64> = out
                 .split_whitespace()
