@@ -54,7 +54,11 @@ fn the_four_product_plugins_load_with_their_manifests() {
     let (_, fw) = registry.connector_type("file-writer").unwrap();
     assert_eq!(
         fw.capabilities,
-        [Capability::HandlesValues, Capability::HandlesFile]
+        [
+            Capability::HandlesValues,
+            Capability::HandlesFile,
+            Capability::HandlesFileBatches
+        ]
     );
     assert!(
         fw.settings_schema.to_string().contains("output_folder"),

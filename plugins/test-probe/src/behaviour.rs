@@ -48,7 +48,8 @@ pub fn note_connection(ctx: &Context) -> Result<()> {
         .append(true)
         .open(&path)
         .map_err(|e| PluginError::transient(format!("{}: {e}", path.display())))?;
-    writeln!(f, "{}", ctx.connector_id())?;
+    // One write for the whole line: connectors of several processes append to this file.
+    f.write_all(format!("{}\n", ctx.connector_id()).as_bytes())?;
     Ok(())
 }
 
