@@ -58,22 +58,14 @@ fn config(input: &Path, output: &Path) -> String {
 [engine]
 log_level = "warn"
 
-[[scan_modes]]
-name = "fast"
-every = "100ms"
-
-[[south]]
-id = "in"
-type = "folder-scanner"
-settings = {{ input_folder = {input:?} }}
-items = [{{ name = "all", scan_mode = "fast", settings = {{ min_age_ms = 0 }} }}]
-
+{}
 [[north]]
 id = "out"
 type = "file-writer"
 settings = {{ output_folder = {output:?} }}
 caching = {{ max_size = "4GiB" }}
-"#
+"#,
+        oibus_tests::process::folder_scanner_south(&input.to_string_lossy(), "100ms")
     )
 }
 

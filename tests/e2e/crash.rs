@@ -2,7 +2,7 @@
 //! restarted each time. Every value whose `add_values` completed (the South journals each
 //! acknowledgement) must reach the North; duplicates are allowed and counted.
 
-use oibus_tests::process::{Workspace, check_acknowledged};
+use oibus_tests::process::{Workspace, check_acknowledged, folder_scanner_south};
 use std::{
     fs,
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -102,25 +102,16 @@ fn no_file_is_lost_across_kill_9() {
         let (name, content) = input_file(i);
         fs::write(input.join(name), content).unwrap();
     }
-    ws.config(
-        r#"
-[[scan_modes]]
-name = "fast"
-every = "100ms"
-
-[[south]]
-id = "scanner"
-type = "folder-scanner"
-settings = { input_folder = "{ws}/in" }
-items = [{ name = "all", scan_mode = "fast", settings = { min_age_ms = 0 } }]
-
+    ws.config(&format!(
+        r#"{}
 [[north]]
 id = "out"
 type = "file-writer"
-settings = { output_folder = "{ws}/out" }
-caching = { max_send_files = 50 }
+settings = {{ output_folder = "{{ws}}/out" }}
+caching = {{ max_send_files = 50 }}
 "#,
-    );
+        folder_scanner_south("{ws}/in", "100ms")
+    ));
     let count = |dir: &std::path::Path| fs::read_dir(dir).map_or(0, Iterator::count);
     let mut kills = 0;
     for round in 0..4 {

@@ -3,7 +3,9 @@
 use oibus_core::{cache::Store, connector::DataSink, engine::history, plugin::PluginRegistry};
 use oibus_plugin_api::{Item, OibusValue, PluginError, Timestamp};
 use oibus_tests::{
-    process::{Workspace, check_acknowledged, recorded_values, written_values},
+    process::{
+        Workspace, check_acknowledged, folder_scanner_south, recorded_values, written_values,
+    },
     standalone_connector,
 };
 use std::{
@@ -481,27 +483,17 @@ fn refused_file_in_a_batch(isolation: &str) {
         let size = if i.is_multiple_of(10) { 70 * 1024 } else { 100 };
         fs::write(input.join(format!("f{i:02}.bin")), vec![b'x'; size]).unwrap();
     }
-    ws.config(
-        &r#"
-[[scan_modes]]
-name = "fast"
-every = "50ms"
-
-[[south]]
-id = "scanner"
-type = "folder-scanner"
-settings = { input_folder = "{ws}/in" }
-items = [{ name = "all", scan_mode = "fast", settings = { min_age_ms = 0 } }]
-
+    ws.config(&format!(
+        r#"{}
 [[north]]
 id = "dst"
 type = "probe-north"
 isolation = "{isolation}"
-settings = { record_file = "{ws}/received", refuse_files = ["f17.bin"], delay_ms = 100 }
-caching = { max_send_files = 8, retry_interval = "50ms" }
-"#
-        .replace("{isolation}", isolation),
-    );
+settings = {{ record_file = "{{ws}}/received", refuse_files = ["f17.bin"], delay_ms = 100 }}
+caching = {{ max_send_files = 8, retry_interval = "50ms" }}
+"#,
+        folder_scanner_south("{ws}/in", "50ms")
+    ));
     let mut engine = ws.start();
     engine.wait_until("29 files sent, 1 set aside", Duration::from_secs(60), |e| {
         e.counter("dst", "files_sent") >= 29 && e.counter("dst", "files_to_error") >= 1

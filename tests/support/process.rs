@@ -235,6 +235,14 @@ pub fn acknowledged_probe_south(enabled: bool) -> String {
     )
 }
 
+/// Configuration of a scan mode `fast` running `every` (`"100ms"`) and a South `scanner`
+/// (`folder-scanner`) taking every file of `input_folder` on it at once (no `min_age_ms`).
+pub fn folder_scanner_south(input_folder: &str, every: &str) -> String {
+    format!(
+        "[[scan_modes]]\nname = \"fast\"\nevery = {every:?}\n\n[[south]]\nid = \"scanner\"\ntype = \"folder-scanner\"\nsettings = {{ input_folder = {input_folder:?} }}\nitems = [{{ name = \"all\", scan_mode = \"fast\", settings = {{ min_age_ms = 0 }} }}]\n"
+    )
+}
+
 /// Configuration of a scan mode `every-second`, for the tests' configurations.
 pub const EVERY_SECOND: &str = "[[scan_modes]]\nname = \"every-second\"\ncron = \"* * * * * *\"\n";
 

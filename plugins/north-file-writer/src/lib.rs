@@ -169,17 +169,24 @@ fn temporary(target: &Path) -> PathBuf {
 /// the disk complete several in one flush.
 const SYNC_THREADS: usize = 16;
 
+/// A file of a batch, written under its temporary name.
+struct Written<'a> {
+    file: fs::File,
+    tmp: PathBuf,
+    target: &'a Path,
+}
+
 /// fsyncs every file, on up to [`SYNC_THREADS`] threads; the first failure is returned.
-fn sync_all(files: &[(fs::File, &Path)]) -> std::io::Result<()> {
+fn sync_all(files: &[Written<'_>]) -> std::io::Result<()> {
     let per_thread = files.len().div_ceil(SYNC_THREADS).max(1);
     std::thread::scope(|scope| {
         let workers: Vec<_> = files
             .chunks(per_thread)
             .map(|chunk| {
                 scope.spawn(move || -> std::io::Result<()> {
-                    for (f, path) in chunk {
-                        f.sync_all().map_err(|e| {
-                            std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+                    for w in chunk {
+                        w.file.sync_all().map_err(|e| {
+                            std::io::Error::new(e.kind(), format!("{}: {e}", w.tmp.display()))
                         })?;
                     }
                     Ok(())
@@ -208,17 +215,12 @@ impl HandlesFileBatches for FileWriter {
             let fail = |e: std::io::Error| {
                 PluginError::transient(format!("cannot write {}: {e}", target.display()))
             };
-            let mut out = fs::File::create(&tmp).map_err(fail)?;
-            std::io::copy(&mut open_source(path)?, &mut out).map_err(fail)?;
-            written.push((out, tmp, target));
+            let mut file = fs::File::create(&tmp).map_err(fail)?;
+            std::io::copy(&mut open_source(path)?, &mut file).map_err(fail)?;
+            written.push(Written { file, tmp, target });
         }
-        let files: Vec<(fs::File, &Path)> = written
-            .iter()
-            .map(|(f, tmp, _)| f.try_clone().map(|f| (f, tmp.as_path())))
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| PluginError::transient(format!("cannot sync: {e}")))?;
-        sync_all(&files).map_err(|e| PluginError::transient(format!("cannot sync {e}")))?;
-        for (_, tmp, target) in &written {
+        sync_all(&written).map_err(|e| PluginError::transient(format!("cannot sync {e}")))?;
+        for Written { tmp, target, .. } in &written {
             fs::rename(tmp, target).map_err(|e| {
                 PluginError::transient(format!("cannot write {}: {e}", target.display()))
             })?;
