@@ -279,7 +279,16 @@ impl NorthQueue {
     /// in the first slot folder that has no file of that name yet (almost always slot 0), so
     /// that a North is handed the file under its real name; the copy is created exclusively,
     /// written, and made durable with its folder before the operation is returned.
-    pub fn store_file(&self, source: &Path, south: &str) -> Result<Op, PluginError> {
+    ///
+    /// `shared` carries the row of a file kept inside the store from one North's call to the
+    /// next: that row is the same for every North, so the file is read once however many
+    /// Norths receive it.
+    pub fn store_file(
+        &self,
+        source: &Path,
+        south: &str,
+        shared: &mut Option<Arc<Vec<u8>>>,
+    ) -> Result<Op, PluginError> {
         let name = source
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -293,31 +302,37 @@ impl NorthQueue {
         };
         let size = std::fs::metadata(source).map_err(fail)?.len();
         let row = if size <= self.caching.inline_files_up_to.0 {
-            let content = std::fs::read(source).map_err(fail)?;
-            let record = FileRecord {
-                name,
-                path: PathBuf::new(),
-                size: content.len() as u64,
-                south: south.to_string(),
-                inline: true,
-            };
-            file_record::encode_inline(&record, &content)
+            if let Some(row) = shared {
+                row.clone()
+            } else {
+                let content = std::fs::read(source).map_err(fail)?;
+                let record = FileRecord {
+                    name,
+                    path: PathBuf::new(),
+                    size: content.len() as u64,
+                    south: south.to_string(),
+                    inline: true,
+                };
+                shared
+                    .insert(Arc::new(file_record::encode_inline(&record, &content)))
+                    .clone()
+            }
         } else {
             let (path, size) = copy_into_slot(&self.files_dir, &name, true, |f| {
                 std::io::copy(&mut std::fs::File::open(source)?, f)
             })
             .map_err(fail)?;
-            file_record::encode(&FileRecord {
+            Arc::new(file_record::encode(&FileRecord {
                 name,
                 path,
                 size,
                 south: south.to_string(),
                 inline: false,
-            })
+            }))
         };
         Ok(Op::Append {
             table: table("f", &self.id),
-            records: vec![Arc::new(row)],
+            records: vec![row],
         })
     }
 
@@ -885,7 +900,7 @@ mod tests {
         q.appended_values(&op, &keys[0]);
         let source = dir.join("report.csv");
         std::fs::write(&source, "a,b\n").unwrap();
-        let op = q.store_file(&source, "south").unwrap();
+        let op = q.store_file(&source, "south", &mut None).unwrap();
         let keys = store.apply(vec![op.clone()], true).await.unwrap();
         q.appended_file(&op, &keys[0]);
         q
@@ -929,7 +944,7 @@ mod tests {
             let store = Store::open(&path).unwrap();
             let q = open(&store, dir.path(), "n");
             for f in [&source, &big] {
-                let op = q.store_file(f, "south").unwrap();
+                let op = q.store_file(f, "south", &mut None).unwrap();
                 let keys = store.apply(vec![op.clone()], true).await.unwrap();
                 q.appended_file(&op, &keys[0]);
             }
@@ -974,6 +989,35 @@ mod tests {
         assert_eq!(q.queued().1, 1, "the big file is still queued");
     }
 
+    #[tokio::test]
+    async fn a_small_file_for_several_norths_is_read_once_and_queued_in_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let (a, b) = (open(&store, dir.path(), "a"), open(&store, dir.path(), "b"));
+        let source = dir.path().join("report.csv");
+        std::fs::write(&source, "a,b\n").unwrap();
+        let mut shared = None;
+        let op_a = a.store_file(&source, "south", &mut shared).unwrap();
+        std::fs::write(&source, "c,d\n").unwrap();
+        let op_b = b.store_file(&source, "south", &mut shared).unwrap();
+        let (Op::Append { records: ra, .. }, Op::Append { records: rb, .. }) = (&op_a, &op_b)
+        else {
+            panic!("appends")
+        };
+        assert!(Arc::ptr_eq(&ra[0], &rb[0]), "one read, one row for both");
+        let keys = store.apply(vec![op_a.clone(), op_b.clone()], true).await;
+        let keys = keys.unwrap();
+        a.appended_file(&op_a, &keys[0]);
+        b.appended_file(&op_b, &keys[1]);
+        for q in [&a, &b] {
+            let Next::File(key, record) = q.next(false).unwrap() else {
+                panic!("a file is queued in {}", q.id())
+            };
+            let sent = q.file_to_send(key, &record).unwrap();
+            assert_eq!(std::fs::read_to_string(sent).unwrap(), "a,b\n");
+        }
+    }
+
     fn walk(d: &Path) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for e in std::fs::read_dir(d).unwrap().flatten() {
@@ -999,7 +1043,7 @@ mod tests {
         let mut paths = Vec::new();
         for content in ["first", "second"] {
             std::fs::write(&source, content).unwrap();
-            let op = q.store_file(&source, "south").unwrap();
+            let op = q.store_file(&source, "south", &mut None).unwrap();
             let keys = store.apply(vec![op.clone()], true).await.unwrap();
             q.appended_file(&op, &keys[0]);
             let Next::File(_, record) = q.next(false).unwrap() else {

@@ -133,14 +133,17 @@ impl Inner {
     async fn add_file(&self, south: &str, path: PathBuf) -> Result<(), PluginError> {
         let what = format!("{} was", path.display());
         let (table, targets) = self.targets(south, true, &what).await?;
-        let mut ops = Vec::with_capacity(targets.len());
-        for q in &targets {
-            let (q2, p, s) = (q.clone(), path.clone(), south.to_string());
-            let op = tokio::task::spawn_blocking(move || q2.store_file(&p, &s))
-                .await
-                .map_err(rejected)??;
-            ops.push(op);
-        }
+        let (queues, p, s) = (targets.clone(), path.clone(), south.to_string());
+        let ops = tokio::task::spawn_blocking(move || {
+            // A small file is read once, whatever the number of Norths.
+            let mut shared = None;
+            queues
+                .iter()
+                .map(|q| q.store_file(&p, &s, &mut shared))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(rejected)??;
         let keys = self
             .store
             .apply(ops.clone(), true)
