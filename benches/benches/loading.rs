@@ -4,6 +4,10 @@
 //! Rows: the four product plugins, and 50 distinct plugins generated from the `test-bench`
 //! fixture by rewriting the plugin id in its declaration. "cold" starts with an empty shadow-copy
 //! cache (every file is hashed and copied), "warm" with the copies already there (hashed only).
+//!
+//! Then the size of every plugin file as built (`target/release`), and the threads and resident
+//! memory the generated plugins cost: loaded and idle, then with a started North in 1, 10 and 50
+//! of them, and a second North in one.
 
 use oibus_core::plugin::PluginRegistry;
 use oibus_tests::{PRODUCT_PLUGINS, library, plugin_folder, with_plugin_id_suffix};
@@ -24,6 +28,65 @@ fn child(dir: &Path, cache: &Path, expected: usize) {
     let elapsed = began.elapsed();
     assert_eq!(registry.plugins().count(), expected, "{reports:#?}");
     println!("{}", elapsed.as_nanos());
+}
+
+/// The threads of this process and its resident memory in MB.
+fn threads_and_rss() -> (usize, f64) {
+    let threads = fs::read_dir("/proc/self/task").map_or(0, |d| d.count());
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    (threads, kb / 1e3)
+}
+
+/// Child process: load the generated plugins in `dir`, start Norths in more and more of them,
+/// and print a table row at each step.
+fn threads_child(dir: &Path, cache: &Path) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let row = |what: &str| {
+        let (threads, rss) = threads_and_rss();
+        println!("| {what:<34} | {threads:>7} | {rss:>8.1} |");
+    };
+    row("host runtime, no plugin");
+    let (registry, reports) =
+        PluginRegistry::discover(dir, &oibus_core::plugin::LoadOptions::unchecked(cache))
+            .expect("plugins folder");
+    assert_eq!(registry.plugins().count(), 50, "{reports:#?}");
+    row("50 plugins loaded, no connector");
+    let mut started = Vec::new();
+    rt.block_on(async {
+        for (n, upto) in [(0, 1), (1, 10), (10, 50)] {
+            for i in n..upto {
+                let north = oibus_tests::standalone_connector(
+                    &registry,
+                    (&format!("n{i}"), &format!("oibus-test-bench-{i:02}-north")),
+                    &serde_json::json!({}),
+                    cache.join(format!("n{i}")),
+                    std::sync::Arc::new(oibus_tests::AcceptAll),
+                );
+                north.start().await.expect("start");
+                north.handle_values(Vec::new()).await.expect("a call");
+                started.push(north);
+            }
+            row(&format!("a North started in {upto} of them"));
+        }
+        let second = oibus_tests::standalone_connector(
+            &registry,
+            ("second", "oibus-test-bench-00-north"),
+            &serde_json::json!({}),
+            cache.join("second"),
+            std::sync::Arc::new(oibus_tests::AcceptAll),
+        );
+        second.start().await.expect("start");
+        row("and a second North in one of them");
+    });
 }
 
 fn run_child(dir: &Path, cache: &Path, expected: usize) -> Duration {
@@ -61,6 +124,10 @@ fn measure(name: &str, dir: &Path, expected: usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--threads") {
+        threads_child(Path::new(&args[i + 1]), Path::new(&args[i + 2]));
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--child") {
         let expected = args[i + 3].parse().unwrap();
         child(Path::new(&args[i + 1]), Path::new(&args[i + 2]), expected);
@@ -81,4 +148,37 @@ fn main() {
     println!("|------------------------------|--------:|---------:|-----------:|-----------:|");
     measure("4 product plugins", four.path(), 4);
     measure("50 generated plugins", fifty.path(), 50);
+
+    println!();
+    println!("| plugin file (release)            |    MB |");
+    println!("|----------------------------------|------:|");
+    let mut files: Vec<_> = fs::read_dir(oibus_tests::build())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("liboibus_") && name.ends_with(".so") && !name.contains("_test_")
+        })
+        .collect();
+    files.sort_by_key(|e| e.file_name());
+    for f in files {
+        let mb = f.metadata().unwrap().len() as f64 / 1e6;
+        println!("| {:<32} | {mb:>5.1} |", f.file_name().to_string_lossy());
+    }
+
+    println!();
+    println!("| generated plugins                  | threads | RSS (MB) |");
+    println!("|------------------------------------|--------:|---------:|");
+    let cache = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg("--threads")
+        .args([fifty.path(), cache.path()])
+        .output()
+        .expect("the threads child");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    print!("{}", String::from_utf8_lossy(&out.stdout));
 }
