@@ -5,7 +5,7 @@ use crate::{plugin::PluginRegistry, schema};
 use oibus_plugin_api::{Capability, ConnectorKind, ConnectorTypeManifest};
 use std::collections::HashSet;
 
-struct Problems(Vec<Problem>);
+struct Problems(Vec<Problem>, schema::Validators);
 
 impl Problems {
     fn add(&mut self, location: impl Into<String>, message: impl Into<String>) {
@@ -16,7 +16,7 @@ impl Problems {
     }
 
     fn schema(&mut self, location: &str, schema: &serde_json::Value, value: &serde_json::Value) {
-        if let Err(e) = schema::validate(location, schema, value) {
+        if let Err(e) = self.1.validate(location, schema, value) {
             for p in e.problems {
                 let at = if p.pointer.is_empty() {
                     String::new()
@@ -150,7 +150,7 @@ pub fn validate(
     registry: &PluginRegistry,
     origin: &str,
 ) -> Result<Vec<String>, ConfigError> {
-    let mut p = Problems(Vec::new());
+    let mut p = Problems(Vec::new(), schema::Validators::default());
     let mut waiting = Vec::new();
     let e = &config.engine;
     if e.reconnect.min.0.is_zero() || e.reconnect.min > e.reconnect.max {
