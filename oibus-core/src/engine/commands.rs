@@ -521,10 +521,10 @@ async fn upsert(
         old.stop(State::Stopped).await;
     }
     let role = match connector {
-        ConnectorConfig::South(s) if s.enabled => Some(Role::South(s)),
+        ConnectorConfig::South(s) if s.enabled => Some(Role::South(Arc::new(s))),
         ConnectorConfig::North(n) if n.enabled => {
             let queue = engine.open_queue(&n).map_err(CommandError::internal)?;
-            Some(Role::North(n, queue))
+            Some(Role::North(Box::new(n), queue))
         }
         ConnectorConfig::North(n) => {
             engine.queues.remove(&n.id);

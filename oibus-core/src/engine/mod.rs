@@ -6,6 +6,7 @@ pub(crate) mod commands;
 pub mod durations;
 pub mod frontend;
 pub mod history;
+mod memory;
 mod north;
 pub mod plugins;
 mod router;
@@ -380,7 +381,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         .collect();
     for n in norths {
         let queue = engine.open_queue(&n)?;
-        let slot = engine.new_slot(Role::North(n, queue))?;
+        let slot = engine.new_slot(Role::North(Box::new(n), queue))?;
         engine.slots.push(slot);
     }
     let souths: Vec<_> = engine
@@ -391,7 +392,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         .cloned()
         .collect();
     for s in souths {
-        let slot = engine.new_slot(Role::South(s))?;
+        let slot = engine.new_slot(Role::South(Arc::new(s)))?;
         engine.slots.push(slot);
     }
     engine.reroute();
@@ -421,6 +422,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
             .await?;
         running_frontends.push(started);
     }
+    memory::release_freed();
     tracing::info!(
         "engine {:?} running: {} South(s), {} North(s)",
         engine.config.engine.name,

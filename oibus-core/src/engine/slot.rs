@@ -86,10 +86,10 @@ impl Isolating {
 
 /// South or North, with its configuration.
 pub enum Role {
-    /// A source.
-    South(SouthConfig),
+    /// A source (shared with its scan timers: a South's items can be 100,000).
+    South(Arc<SouthConfig>),
     /// A destination and its queue.
-    North(NorthConfig, Arc<NorthQueue>),
+    North(Box<NorthConfig>, Arc<NorthQueue>),
 }
 
 struct Running {
@@ -259,7 +259,7 @@ impl Slot {
                     .and_then(|m| config::query_kind(s.query, m).ok().flatten());
                 SouthRunner {
                     connector,
-                    config: s.clone(),
+                    config: Arc::clone(s),
                     query,
                     status: self.status.clone(),
                     store: shared.store.clone(),

@@ -85,7 +85,7 @@ pub struct SouthRunner {
     /// The connector.
     pub connector: Arc<Connector>,
     /// Its configuration.
-    pub config: SouthConfig,
+    pub config: Arc<SouthConfig>,
     /// The query run on each tick (`None`: the type has no query capability).
     pub query: Option<QueryKind>,
     /// Its status.
