@@ -69,17 +69,6 @@ caching = {{ max_size = "4GiB" }}
     )
 }
 
-/// CPU seconds (user + system) of a `/proc/…/stat` file.
-fn cpu_seconds(stat: &str) -> f64 {
-    let text = fs::read_to_string(stat).unwrap_or_default();
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 /// Child process: one run of a case; prints `seconds cpu-seconds peak-RSS-MB`.
 fn child(case: &Case) {
     let scratch = Scratch::new(
@@ -96,8 +85,8 @@ fn child(case: &Case) {
     }
     // The inputs are on disk before the clock starts: their writeback is not the engine's.
     let _ = std::process::Command::new("sync").status();
-    let cpu_before = cpu_seconds("/proc/self/stat");
-    let poller_before = cpu_seconds("/proc/thread-self/stat");
+    let cpu_before = oibus_benches::cpu_seconds("/proc/self/stat");
+    let poller_before = oibus_benches::cpu_seconds("/proc/thread-self/stat");
     let started = SystemTime::now();
     let began = Instant::now();
     let engine = InProcess::start(
@@ -117,8 +106,8 @@ fn child(case: &Case) {
         std::thread::sleep(Duration::from_millis(100));
     }
     // This thread's polling is not the pipeline's work.
-    let poller = cpu_seconds("/proc/thread-self/stat") - poller_before;
-    let cpu = cpu_seconds("/proc/self/stat") - cpu_before - poller;
+    let poller = oibus_benches::cpu_seconds("/proc/thread-self/stat") - poller_before;
+    let cpu = oibus_benches::cpu_seconds("/proc/self/stat") - cpu_before - poller;
     let last = fs::read_dir(&output)
         .expect("the output folder")
         .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())

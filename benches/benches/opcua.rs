@@ -48,18 +48,9 @@ impl oibus_core::connector::DataSink for Counting {
     }
 }
 
-/// CPU seconds (user + system) of a process, from `/proc/<pid>/stat`.
+/// CPU seconds (user + system) of a process.
 fn cpu_seconds(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<f64>().ok()))
-        .sum();
-    ticks / 100.0
+    oibus_benches::cpu_seconds(&format!("/proc/{pid}/stat"))
 }
 
 fn main() {

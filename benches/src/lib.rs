@@ -1,5 +1,7 @@
 //! What the benchmarks in `benches/` share: an engine running inside the benchmark process.
 
+pub mod lateness;
+
 use oibus_core::{
     config,
     engine::{self, DataDir, EngineOptions},
@@ -48,6 +50,18 @@ type = "probe-north"
 caching = {{ group_count = 20000, max_send_count = 50000, send_interval = "20ms", max_size = "256MiB" }}
 "#
     )
+}
+
+/// CPU seconds (user + system) of a `/proc/…/stat` file (`/proc/self/stat` for the process,
+/// `/proc/thread-self/stat` for the calling thread); 0 if it cannot be read.
+pub fn cpu_seconds(stat: &str) -> f64 {
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Runs this benchmark binary again with `--child` and `args` (a measurement in a fresh

@@ -39,6 +39,11 @@ pub struct NorthSettings {
     /// batch.
     #[serde(default)]
     pub refuse_files: Vec<String>,
+    /// The timestamp of the values received, in nanoseconds since the epoch, is appended to this
+    /// file as one line for each run of values stamped alike: one line a scan, as a South stamps
+    /// a scan's values with one instant (the scan jitter benchmark reads it).
+    #[serde(default)]
+    pub timestamps_file: Option<String>,
 }
 
 /// The probe North connector.
@@ -127,6 +132,21 @@ impl HandlesValues for ProbeNorth {
                 lines.push(b'\n');
             }
             self.record(&lines)?;
+        }
+        if let Some(path) = &self.settings.timestamps_file {
+            let mut lines = String::new();
+            let mut last = None;
+            for v in &values {
+                if last != Some(v.timestamp.0) {
+                    last = Some(v.timestamp.0);
+                    lines.push_str(&format!("{}\n", v.timestamp.0));
+                }
+            }
+            fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?
+                .write_all(lines.as_bytes())?;
         }
         self.received += values.len() as u64;
         Ok(())
