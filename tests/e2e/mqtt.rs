@@ -373,6 +373,40 @@ fn oversized_unreadable_and_retained_messages_are_counted_and_nothing_behind_the
 }
 
 #[test]
+fn a_broker_sending_one_message_at_a_time_is_not_held_up_by_the_durable_acknowledgement() {
+    // With `max_inflight_messages 1` (the setting that guarantees in-order delivery), mosquitto
+    // sends the next message only once the last is acknowledged, and south-mqtt acknowledges
+    // only once cached. With its default settings (groups of up to 100, or after 500 ms), it
+    // hands over what it holds as soon as nothing more is waiting: waiting for 100 or for
+    // 500 ms would take 1,000 × 0.5 s here (it did, before: this test timed out).
+    let broker = Mosquitto::start_with_window(1);
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_south_mqtt"]);
+    ws.config(&format!(
+        r#"
+{FAST_RECONNECT}
+[[south]]
+id = "sub"
+type = "mqtt-south"
+settings = {{ broker = {{ url = "mqtt://127.0.0.1:{}", client_id = "oibus-window-sub" }} }}
+items = [{{ name = "w", scan_mode = "subscription", settings = {{ topic = "window/#" }} }}]
+
+{RECORDING_NORTH}"#,
+        broker.port
+    ));
+    let mut engine = ws.start();
+    subscribed(&mut engine);
+    mosquitto_pub(broker.port, "window/x", &numbers(0..1000), false);
+    engine.wait_until("1,000 values", Duration::from_secs(30), |e| {
+        e.counter("rec", "values_sent") >= 1000
+    });
+    engine.stop();
+    assert_eq!(
+        received_by_point(&ws)["w"],
+        (0..1000).map(|i| i as f64).collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn twenty_thousand_messages_from_ten_publishers_arrive_each_exactly_as_sent() {
     let broker = Mosquitto::start(None);
     let ws = Workspace::new(&["oibus_test_probe", "oibus_south_mqtt"]);

@@ -212,20 +212,26 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Starts a broker on a free port; `credentials`: the only user allowed in.
     pub fn start(credentials: Option<(&str, &str)>) -> Self {
-        Self::start_with(credentials, None)
+        Self::start_with(credentials, None, 1000)
+    }
+
+    /// Starts a broker that sends a subscriber at most `window` unacknowledged QoS 1 messages
+    /// (mosquitto's own default, which plants' brokers often keep, is 20).
+    pub fn start_with_window(window: u32) -> Self {
+        Self::start_with(None, None, window)
     }
 
     /// Starts a broker on a free port that speaks only TLS, with the server certificate of
     /// `pki`, and lets in only clients with a certificate signed by `pki`'s authority.
     pub fn start_tls(pki: &TestPki) -> Self {
-        Self::start_with(None, Some(pki))
+        Self::start_with(None, Some(pki), 1000)
     }
 
-    fn start_with(credentials: Option<(&str, &str)>, pki: Option<&TestPki>) -> Self {
+    fn start_with(credentials: Option<(&str, &str)>, pki: Option<&TestPki>, window: u32) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let mut conf = format!(
-            "listener {port} 127.0.0.1\nuser root\npersistence true\npersistence_location {}/\nlog_dest stderr\n# Keep every message of an offline persistent session (the default keeps 1000), and let a\n# subscriber hold many unacknowledged QoS 1 messages (the default is 20).\nmax_queued_messages 0\nmax_inflight_messages 1000\n",
+            "listener {port} 127.0.0.1\nuser root\npersistence true\npersistence_location {}/\nlog_dest stderr\n# Keep every message of an offline persistent session (the default keeps 1000), and let a\n# subscriber hold many unacknowledged QoS 1 messages (the default is 20).\nmax_queued_messages 0\nmax_inflight_messages {window}\n",
             dir.path().display()
         );
         if let Some(pki) = pki {

@@ -28,11 +28,12 @@ pub struct SouthMqttSettings {
     #[serde(default = "one")]
     #[schemars(range(max = 1))]
     pub qos: u8,
-    /// Values are handed to the engine when this many are buffered…
+    /// Values are handed to the engine as soon as no other message is waiting, and at most
+    /// this many at a time…
     #[serde(default = "default_flush_size")]
     #[schemars(range(min = 1))]
     pub flush_size: usize,
-    /// …or when the oldest has waited this long, in milliseconds.
+    /// …or when the oldest has waited this long, in milliseconds (while messages keep coming).
     #[serde(default = "default_flush_timeout")]
     #[schemars(range(min = 1))]
     pub flush_timeout_ms: u64,
@@ -204,7 +205,12 @@ impl Receiver {
             if !buffer.is_empty() {
                 deadline.get_or_insert_with(|| tokio::time::Instant::now() + flush_after);
             }
-            if buffer.len() >= self.settings.flush_size {
+            // Handed over as soon as no other message is waiting (while the engine stores one
+            // group, the next one gathers: a group commit that follows the broker's pace, even
+            // when it sends the next message only once the last is acknowledged), or at
+            // `flush_size`.
+            let idle = !buffer.is_empty() && messages.is_empty();
+            if idle || buffer.len() >= self.settings.flush_size {
                 if !self.flush(&mut buffer).await {
                     return;
                 }
