@@ -4,8 +4,8 @@
 //!
 //! The pipeline of the `pipeline` benchmark (a `probe-south` flooding 4 items into the fsync'd
 //! cache, a `probe-north` counting) runs in an engine in a fresh process. Every 10 s the row gives
-//! the values delivered, the process's resident memory, its threads, and the size of the cache's
-//! folder. The summary compares the first and the last quarter of the run: a gateway that runs for
+//! the values delivered, the process's resident memory, its threads, and the size of the cache
+//! (its store, `cache.redb`, and the folder of files beside it). The summary compares the first and the last quarter of the run: a gateway that runs for
 //! months must level off.
 
 use oibus_benches::{InProcess, Scratch};
@@ -90,7 +90,9 @@ fn main() {
             at,
             rss_mb: oibus_tests::memory_mb("VmRSS"),
             threads: fs::read_dir("/proc/self/task").map_or(0, |d| d.count()),
-            store_mb: folder_bytes(&scratch.data.join("cache")) as f64 / 1e6,
+            store_mb: (fs::metadata(scratch.data.join("cache.redb")).map_or(0, |m| m.len())
+                + folder_bytes(&scratch.data.join("cache"))) as f64
+                / 1e6,
         };
         let rate = (sent - last.1) as f64 / (at - last.0).as_secs_f64();
         println!(
