@@ -196,16 +196,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--child") {
-        let case = CASES
-            .iter()
-            .find(|c| c.name == args[i + 1])
-            .expect("a case name");
-        child(case);
-        return;
-    }
-    if args.iter().any(|a| a == "--test" || a == "--list") {
+    let run_case = |args: &[String]| {
+        child(
+            CASES
+                .iter()
+                .find(|c| c.name == args[0])
+                .expect("a case name"),
+        )
+    };
+    if !oibus_benches::main_goes_on(run_case) {
         return;
     }
     oibus_tests::build();

@@ -124,15 +124,13 @@ fn child(period: Duration, items: usize, measure: Duration) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--child") {
-        let ms: u64 = args[i + 1].parse().expect("milliseconds");
-        let items: usize = args[i + 2].parse().expect("items");
-        let secs: u64 = args[i + 3].parse().expect("seconds");
+    let run_case = |args: &[String]| {
+        let ms: u64 = args[0].parse().expect("milliseconds");
+        let items: usize = args[1].parse().expect("items");
+        let secs: u64 = args[2].parse().expect("seconds");
         child(Duration::from_millis(ms), items, Duration::from_secs(secs));
-        return;
-    }
-    if args.iter().any(|a| a == "--test" || a == "--list") {
+    };
+    if !oibus_benches::main_goes_on(run_case) {
         return;
     }
     oibus_tests::build();

@@ -123,18 +123,16 @@ fn measure(name: &str, dir: &Path, expected: usize) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--threads") {
-        threads_child(Path::new(&args[i + 1]), Path::new(&args[i + 2]));
+    let as_child = |args: &[String]| match args[0].as_str() {
+        "threads" => threads_child(Path::new(&args[1]), Path::new(&args[2])),
+        _ => child(
+            Path::new(&args[0]),
+            Path::new(&args[1]),
+            args[2].parse().expect("a count"),
+        ),
+    };
+    if !oibus_benches::main_goes_on(as_child) {
         return;
-    }
-    if let Some(i) = args.iter().position(|a| a == "--child") {
-        let expected = args[i + 3].parse().unwrap();
-        child(Path::new(&args[i + 1]), Path::new(&args[i + 2]), expected);
-        return;
-    }
-    if args.iter().any(|a| a == "--test" || a == "--list") {
-        return; // `cargo test --benches` smoke run: nothing to list.
     }
     let four = plugin_folder(PRODUCT_PLUGINS);
     let fifty = tempfile::tempdir().unwrap();
@@ -170,15 +168,12 @@ fn main() {
     println!("| generated plugins                  | threads | RSS (MB) |");
     println!("|------------------------------------|--------:|---------:|");
     let cache = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .arg("--threads")
-        .args([fifty.path(), cache.path()])
-        .output()
-        .expect("the threads child");
-    assert!(
-        out.status.success(),
+    print!(
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        oibus_benches::run_self_child(&[
+            "threads",
+            fifty.path().to_str().unwrap(),
+            cache.path().to_str().unwrap()
+        ])
     );
-    print!("{}", String::from_utf8_lossy(&out.stdout));
 }

@@ -74,12 +74,7 @@ fn child(case: &str) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--child") {
-        child(&args[i + 1]);
-        return;
-    }
-    if args.iter().any(|a| a == "--test" || a == "--list") {
+    if !oibus_benches::main_goes_on(|args| child(&args[0])) {
         return;
     }
     oibus_tests::build();

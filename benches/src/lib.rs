@@ -64,6 +64,19 @@ pub fn cpu_seconds(stat: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// What a benchmark's `main` does first: when this process is a measurement child started by
+/// [`run_self_child`], runs `child` with its arguments (those after `--child`). Answers whether
+/// the caller is the benchmark itself and goes on: not for a child, nor for `cargo test
+/// --benches`' smoke run (`--test`, `--list`).
+pub fn main_goes_on(child: impl FnOnce(&[String])) -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        child(&args[i + 1..]);
+        return false;
+    }
+    !args.iter().any(|a| a == "--test" || a == "--list")
+}
+
 /// Runs this benchmark binary again with `--child` and `args` (a measurement in a fresh
 /// process), and returns what it printed; panics with its standard error if it failed.
 pub fn run_self_child(args: &[&str]) -> String {
