@@ -392,12 +392,12 @@ async fn schemas(state: &ApiState) -> Result<Schemas, ApiError> {
 fn shown_south(mut s: SouthConfig, types: &Schemas) -> SouthConfig {
     if let Some((settings, items)) = types.get(&s.type_id) {
         secrets::hide(settings, &mut s.settings);
-        for item in &mut s.items {
+        for item in std::sync::Arc::make_mut(&mut s.items) {
             secrets::hide(items, &mut item.settings);
         }
     } else {
         secrets::hide_by_name(&mut s.settings);
-        for item in &mut s.items {
+        for item in std::sync::Arc::make_mut(&mut s.items) {
             secrets::hide_by_name(&mut item.settings);
         }
     }
@@ -521,11 +521,11 @@ async fn with_saved_secrets(
 async fn keep_secrets(state: &ApiState, connector: &mut ConnectorConfig) -> Result<(), ApiError> {
     match connector {
         ConnectorConfig::South(new) => {
-            let mut items: Vec<(&str, &mut serde_json::Value)> = new
-                .items
-                .iter_mut()
-                .map(|i| (i.name.as_str(), &mut i.settings))
-                .collect();
+            let mut items: Vec<(&str, &mut serde_json::Value)> =
+                std::sync::Arc::make_mut(&mut new.items)
+                    .iter_mut()
+                    .map(|i| (i.name.as_str(), &mut i.settings))
+                    .collect();
             with_saved_secrets(
                 state,
                 ConnectorKind::South,

@@ -20,7 +20,7 @@ pub fn rewrite(
     let mut new = new.clone();
     for s in &mut new.south {
         without_nulls(&mut s.settings);
-        for item in &mut s.items {
+        for item in std::sync::Arc::make_mut(&mut s.items) {
             without_nulls(&mut item.settings);
         }
     }
@@ -239,7 +239,7 @@ settings = { folder = "${data_dir}/out" }
     #[test]
     fn a_changed_connector_with_sub_tables_keeps_them_under_its_own_header() {
         let mut c = loaded();
-        c.south[0].items[0].name = "line-speed".into();
+        std::sync::Arc::make_mut(&mut c.south[0].items)[0].name = "line-speed".into();
         c.south[0].settings = serde_json::json!({"host": "10.0.0.11", "port": 1502});
         let text = rewrite(FILE, &c, &vars()).unwrap();
         let mut back: Config = toml::from_str(&text).unwrap();

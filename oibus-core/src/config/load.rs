@@ -63,7 +63,7 @@ pub fn expand_variables(config: &mut Config, vars: &[(&str, String)]) {
     }
     for s in &mut config.south {
         walk(&mut s.settings, &expand);
-        for i in &mut s.items {
+        for i in std::sync::Arc::make_mut(&mut s.items) {
             walk(&mut i.settings, &expand);
         }
     }

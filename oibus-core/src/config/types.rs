@@ -297,9 +297,9 @@ pub struct SouthConfig {
     /// Settings, validated against the type's schema.
     #[serde(default = "empty_object")]
     pub settings: serde_json::Value,
-    /// What to read.
+    /// What to read (shared by the copies the engine keeps: a South may have 100,000 items).
     #[serde(default)]
-    pub items: Vec<ItemConfig>,
+    pub items: std::sync::Arc<Vec<ItemConfig>>,
     /// History reading (query = "history").
     #[serde(default)]
     pub history: HistoryConfig,
