@@ -41,35 +41,32 @@ pub fn validate(
 
 /// Compiled validators, kept for the schemas they were made from: validating 100,000 items of
 /// one connector type compiles its item schema once, not 100,000 times (seconds at start-up).
+/// The schemas are borrowed for its whole life, so an address always names the same schema.
 #[derive(Default)]
-pub struct Validators {
-    /// By the schema's address: the schemas live in the loaded manifests for the whole run.
-    compiled: std::collections::HashMap<usize, (serde_json::Value, jsonschema::Validator)>,
+pub struct Validators<'s> {
+    compiled: std::collections::HashMap<*const serde_json::Value, jsonschema::Validator>,
+    schemas: std::marker::PhantomData<&'s serde_json::Value>,
 }
 
-impl Validators {
+impl<'s> Validators<'s> {
     /// [`validate`], compiling `schema` only the first time it is seen.
     pub fn validate(
         &mut self,
         what: &str,
-        schema: &serde_json::Value,
+        schema: &'s serde_json::Value,
         instance: &serde_json::Value,
     ) -> Result<(), SchemaError> {
-        let key = std::ptr::from_ref(schema) as usize;
-        // An address may be reused by another schema once the first is dropped: the copy kept
-        // beside the validator tells them apart.
-        if self.compiled.get(&key).is_none_or(|(s, _)| s != schema) {
-            let validator = jsonschema::validator_for(schema).map_err(|e| SchemaError {
-                what: what.to_string(),
-                problems: vec![SchemaProblem {
-                    pointer: String::new(),
-                    message: format!("the plugin's schema is invalid: {e}"),
-                }],
-            })?;
-            self.compiled.insert(key, (schema.clone(), validator));
-        }
-        let Some((_, validator)) = self.compiled.get(&key) else {
-            return Ok(());
+        let validator = match self.compiled.entry(std::ptr::from_ref(schema)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(jsonschema::validator_for(schema).map_err(|e| SchemaError {
+                    what: what.to_string(),
+                    problems: vec![SchemaProblem {
+                        pointer: String::new(),
+                        message: format!("the plugin's schema is invalid: {e}"),
+                    }],
+                })?)
+            }
         };
         let mut problems: Vec<SchemaProblem> = validator
             .iter_errors(instance)

@@ -5,9 +5,9 @@ use crate::{plugin::PluginRegistry, schema};
 use oibus_plugin_api::{Capability, ConnectorKind, ConnectorTypeManifest};
 use std::collections::HashSet;
 
-struct Problems(Vec<Problem>, schema::Validators);
+struct Problems<'s>(Vec<Problem>, schema::Validators<'s>);
 
-impl Problems {
+impl<'s> Problems<'s> {
     fn add(&mut self, location: impl Into<String>, message: impl Into<String>) {
         self.0.push(Problem {
             location: location.into(),
@@ -15,7 +15,7 @@ impl Problems {
         });
     }
 
-    fn schema(&mut self, location: &str, schema: &serde_json::Value, value: &serde_json::Value) {
+    fn schema(&mut self, location: &str, schema: &'s serde_json::Value, value: &serde_json::Value) {
         if let Err(e) = self.1.validate(location, schema, value) {
             for p in e.problems {
                 let at = if p.pointer.is_empty() {
