@@ -85,7 +85,7 @@ fn main() {
     quiet_on_closed_pipe(&cli.command);
     // For `oibus run`, the configuration as the engine will read it (an unreadable one is
     // reported by the engine itself).
-    let run = match &cli.command {
+    let mut run = match &cli.command {
         Command::Run(args) => cli::run::options(args).ok(),
         _ => None,
     };
@@ -117,7 +117,11 @@ fn main() {
                 .with_writer(std::sync::Mutex::new(f))
         }))
         .init();
-    match cli::run(cli) {
+    let result = match run.take() {
+        Some(options) => cli::run::run_with(options),
+        None => cli::run(cli),
+    };
+    match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -97,7 +97,13 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
 
 /// Runs the engine until a signal.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let options = options(&args)?;
+    run_with(options(&args)?)
+}
+
+/// Runs the engine until a signal, with options already read (`oibus run` reads them once, to
+/// set up logging before anything else, and hands them over: a large configuration is parsed
+/// and held once).
+pub fn run_with(options: EngineOptions) -> anyhow::Result<i32> {
     crate::logs::ring().set_capacity(options.config.engine.log_records);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
