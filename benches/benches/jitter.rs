@@ -1,9 +1,10 @@
 //! How late interval scans run: `cargo bench -p oibus-benches --bench jitter`.
 //!
 //! A `simulator` South reads 1,000 items on an `every` scan mode (100 ms, then 10 ms), then
-//! 100,000 items every second, each case in a fresh engine process, into the fsync'd cache and a `probe-north` that writes down the
-//! timestamp of each scan (the simulator stamps a scan's values with one instant, taken inside
-//! the plugin when the read begins).
+//! 100,000 items every second (read from a CSV items file, then written inline in the TOML
+//! file), each case in a fresh engine process, into the fsync'd cache and a `probe-north` that
+//! writes down the timestamp of each scan (the simulator stamps a scan's values with one
+//! instant, taken inside the plugin when the read begins).
 //!
 //! A scan's lateness is how far its timestamp falls after the schedule's grid. The grid's phase
 //! is that of the earliest scans, so the constant cost of reaching the plugin cancels out and
@@ -16,24 +17,57 @@ use std::{fs, time::Duration};
 /// Scans discarded at the start (the engine and the cache warming up).
 const WARM_UP: Duration = Duration::from_secs(2);
 
-/// `(every in milliseconds, items, measured for)`: 1,000 items at 100 ms and 10 ms (at least 300
-/// scans each), and the plant-scale case of 100,000 items on a 1 s scan.
-const CASES: &[(u64, usize, Duration)] = &[
-    (100, 1_000, Duration::from_secs(40)),
-    (10, 1_000, Duration::from_secs(12)),
-    (1000, 100_000, Duration::from_secs(60)),
+/// `(every in milliseconds, items, measured for, where the items are)`: 1,000 items at 100 ms
+/// and 10 ms (at least 300 scans each), and the plant-scale case of 100,000 items on a 1 s scan,
+/// from a CSV items file and inline in the TOML file.
+const CASES: &[(u64, usize, Duration, Items)] = &[
+    (100, 1_000, Duration::from_secs(40), Items::Inline),
+    (10, 1_000, Duration::from_secs(12), Items::Inline),
+    (1000, 100_000, Duration::from_secs(60), Items::CsvFile),
+    (1000, 100_000, Duration::from_secs(60), Items::Inline),
 ];
 
-fn config(period: Duration, items: usize, timestamps: &str) -> String {
+/// Where the South's items are written.
+#[derive(Clone, Copy, PartialEq)]
+enum Items {
+    /// `items = [...]` in the TOML file.
+    Inline,
+    /// `items_file = "items.csv"` beside it.
+    CsvFile,
+}
+
+impl Items {
+    fn name(self) -> &'static str {
+        match self {
+            Items::Inline => "toml",
+            Items::CsvFile => "csv",
+        }
+    }
+}
+
+/// The configuration, and the CSV file's text for [`Items::CsvFile`].
+fn config(period: Duration, items: usize, timestamps: &str, at: Items) -> (String, String) {
     let every = format!("{}ms", period.as_millis());
-    let items: Vec<String> = (0..items)
-        .map(|i| {
-            format!(
-                "{{ name = \"i{i:06}\", scan_mode = \"fast\", settings = {{ signal = {{ type = \"sine\" }} }} }}"
-            )
-        })
-        .collect();
-    format!(
+    let (items, csv) = match at {
+        Items::Inline => {
+            let inline: Vec<String> = (0..items)
+                .map(|i| {
+                    format!(
+                        "{{ name = \"i{i:06}\", scan_mode = \"fast\", settings = {{ signal = {{ type = \"sine\" }} }} }}"
+                    )
+                })
+                .collect();
+            (format!("items = [\n{}\n]", inline.join(",\n")), String::new())
+        }
+        Items::CsvFile => {
+            let mut csv = String::from("name,scan_mode,signal.type\n");
+            for i in 0..items {
+                csv.push_str(&format!("i{i:06},fast,sine\n"));
+            }
+            ("items_file = \"items.csv\"".to_string(), csv)
+        }
+    };
+    let text = format!(
         r#"
 [engine]
 log_level = "warn"
@@ -46,18 +80,16 @@ every = "{every}"
 id = "sim"
 type = "simulator"
 query = "last-point"
-items = [
-{}
-]
+{items}
 
 [[north]]
 id = "dst"
 type = "probe-north"
 settings = {{ timestamps_file = {timestamps:?} }}
 caching = {{ send_interval = "50ms" }}
-"#,
-        items.join(",\n")
-    )
+"#
+    );
+    (text, csv)
 }
 
 fn percentile(sorted: &[i64], p: f64) -> f64 {
@@ -67,19 +99,26 @@ fn percentile(sorted: &[i64], p: f64) -> f64 {
 
 /// Child process: one case; prints `values/s scans missed p50-ms p99-ms max-ms cpu-% peak-RSS-MB
 /// start-up-s` (start-up: until the engine's first status).
-fn child(period: Duration, items: usize, measure: Duration) {
+fn child(period: Duration, items: usize, measure: Duration, at: Items) {
     let scratch = Scratch::new(
         env!("CARGO_TARGET_TMPDIR"),
         &["oibus_south_simulator", "oibus_test_probe"],
     );
     let stamps_file = scratch.path("timestamps");
-    let engine = InProcess::start(
-        &config(period, items, &stamps_file.to_string_lossy()),
+    let (text, csv) = config(period, items, &stamps_file.to_string_lossy(), at);
+    let config_file = scratch.path("oibus.toml");
+    fs::write(&config_file, text).expect("the configuration");
+    fs::write(scratch.path("items.csv"), csv).expect("the items file");
+    // Start-up includes reading the configuration, as `oibus run` does.
+    let began = std::time::Instant::now();
+    let loaded = oibus_core::config::load(&config_file).unwrap_or_else(|e| panic!("{e}"));
+    let engine = InProcess::start_loaded(
+        loaded,
         &scratch.data,
         scratch.plugins.clone(),
         Vec::new(),
+        None,
     );
-    let began = std::time::Instant::now();
     while oibus_core::engine::read_status(&scratch.data).is_err() {
         assert!(
             began.elapsed() < Duration::from_secs(300),
@@ -128,7 +167,12 @@ fn main() {
         let ms: u64 = args[0].parse().expect("milliseconds");
         let items: usize = args[1].parse().expect("items");
         let secs: u64 = args[2].parse().expect("seconds");
-        child(Duration::from_millis(ms), items, Duration::from_secs(secs));
+        let at = if args[3] == Items::CsvFile.name() {
+            Items::CsvFile
+        } else {
+            Items::Inline
+        };
+        child(Duration::from_millis(ms), items, Duration::from_secs(secs), at);
     };
     if !oibus_benches::main_goes_on(run_case) {
         return;
@@ -140,21 +184,26 @@ fn main() {
         WARM_UP.as_secs()
     );
     println!(
-        "| every  |   items | values/s | scans | missed ticks | lateness p50 | p99      | max      | CPU (% of a core) | peak RSS | start-up |"
+        "| every  |   items | items in | values/s | scans | missed ticks | lateness p50 | p99      | max      | CPU (% of a core) | peak RSS | start-up |"
     );
     println!(
-        "|--------|--------:|---------:|------:|-------------:|-------------:|---------:|---------:|------------------:|---------:|---------:|"
+        "|--------|--------:|----------|---------:|------:|-------------:|-------------:|---------:|---------:|------------------:|---------:|---------:|"
     );
-    for (every, items, measure) in CASES {
+    for (every, items, measure, at) in CASES {
         let out = oibus_benches::run_self_child(&[
             &every.to_string(),
             &items.to_string(),
             &measure.as_secs().to_string(),
+            at.name(),
         ]);
         let every = format!("{every}ms");
         let f: Vec<&str> = out.split_whitespace().collect();
         println!(
-            "| {every:<6} | {items:>7} | {:>8} | {:>5} | {:>12} | {:>9} ms | {:>5} ms | {:>5} ms | {:>17} | {:>5} MB | {:>6} s |",
+            "| {every:<6} | {items:>7} | {:<8} | {:>8} | {:>5} | {:>12} | {:>9} ms | {:>5} ms | {:>5} ms | {:>17} | {:>5} MB | {:>6} s |",
+            match at {
+                Items::Inline => "TOML",
+                Items::CsvFile => "CSV file",
+            },
             f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]
         );
     }

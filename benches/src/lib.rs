@@ -154,9 +154,22 @@ impl InProcess {
         static_plugins: Vec<LoadedPlugin>,
         host_exe: Option<PathBuf>,
     ) -> Self {
+        let config =
+            config::parse(config, "benchmark configuration").unwrap_or_else(|e| panic!("{e}"));
+        Self::start_loaded(config, data, plugins, static_plugins, host_exe)
+    }
+
+    /// [`InProcess::start_with_host`] with a configuration already read (by
+    /// `oibus_core::config::load`, say, which reads items files too).
+    pub fn start_loaded(
+        config: config::Config,
+        data: &Path,
+        plugins: PathBuf,
+        static_plugins: Vec<LoadedPlugin>,
+        host_exe: Option<PathBuf>,
+    ) -> Self {
         let options = EngineOptions {
-            config: config::parse(config, "benchmark configuration")
-                .unwrap_or_else(|e| panic!("{e}")),
+            config,
             origin: "benchmark configuration".into(),
             config_file: None,
             variables: Vec::new(),

@@ -393,12 +393,12 @@ fn shown_south(mut s: SouthConfig, types: &Schemas) -> SouthConfig {
     if let Some((settings, items)) = types.get(&s.type_id) {
         secrets::hide(settings, &mut s.settings);
         for item in std::sync::Arc::make_mut(&mut s.items) {
-            secrets::hide(items, &mut item.settings);
+            item.settings.update(|v| secrets::hide(items, v));
         }
     } else {
         secrets::hide_by_name(&mut s.settings);
         for item in std::sync::Arc::make_mut(&mut s.items) {
-            secrets::hide_by_name(&mut item.settings);
+            item.settings.update(secrets::hide_by_name);
         }
     }
     s
@@ -500,7 +500,7 @@ async fn with_saved_secrets(
             keep(known.map(|k| &k.0), settings, &old.settings);
             for (name, item) in items.iter_mut() {
                 if let Some(before) = old.items.iter().find(|i| i.name == *name) {
-                    keep(known.map(|k| &k.1), item, &before.settings);
+                    keep(known.map(|k| &k.1), item, &before.settings.value());
                 }
             }
         }
@@ -521,20 +521,27 @@ async fn with_saved_secrets(
 async fn keep_secrets(state: &ApiState, connector: &mut ConnectorConfig) -> Result<(), ApiError> {
     match connector {
         ConnectorConfig::South(new) => {
-            let mut items: Vec<(&str, &mut serde_json::Value)> =
-                std::sync::Arc::make_mut(&mut new.items)
-                    .iter_mut()
-                    .map(|i| (i.name.as_str(), &mut i.settings))
-                    .collect();
+            let items = std::sync::Arc::make_mut(&mut new.items);
+            let mut values: Vec<serde_json::Value> =
+                items.iter().map(|i| i.settings.value()).collect();
+            let mut named: Vec<(&str, &mut serde_json::Value)> = items
+                .iter()
+                .map(|i| i.name.as_str())
+                .zip(values.iter_mut())
+                .collect();
             with_saved_secrets(
                 state,
                 ConnectorKind::South,
                 Some(&new.id),
                 &new.type_id,
                 &mut new.settings,
-                &mut items,
+                &mut named,
             )
-            .await
+            .await?;
+            for (item, value) in items.iter_mut().zip(values) {
+                item.settings = value.into();
+            }
+            Ok(())
         }
         ConnectorConfig::North(new) => {
             with_saved_secrets(

@@ -19,9 +19,13 @@ pub fn rewrite(
     // TOML has no null: a setting set to null is written as absent, which it means.
     let mut new = new.clone();
     for s in &mut new.south {
+        // Items kept in a file are written there (by the caller), not into the configuration.
+        if s.items_file.is_some() {
+            s.items = Default::default();
+        }
         without_nulls(&mut s.settings);
         for item in std::sync::Arc::make_mut(&mut s.items) {
-            without_nulls(&mut item.settings);
+            item.settings.update(without_nulls);
         }
     }
     for n in &mut new.north {

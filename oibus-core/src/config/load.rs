@@ -7,7 +7,7 @@ use std::path::Path;
 /// file writer and the console.
 pub const DEMO: &str = include_str!("demo.toml");
 
-/// Reads and parses `path`.
+/// Reads and parses `path`, and the items files of its Souths (beside it, unless absolute).
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -17,7 +17,45 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             message: format!("cannot read: {e}"),
         }],
     })?;
-    parse(&text, &origin)
+    let mut config = parse(&text, &origin)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    read_items_files(&mut config, dir).map_err(|problems| ConfigError { origin, problems })?;
+    Ok(config)
+}
+
+/// Where a South's `items_file` is: `dir` is the configuration file's folder.
+pub fn items_file_path(dir: &Path, file: &Path) -> std::path::PathBuf {
+    if file.is_absolute() {
+        file.to_path_buf()
+    } else {
+        dir.join(file)
+    }
+}
+
+/// Reads the items of every South that has an `items_file`; every problem of every file at once.
+fn read_items_files(config: &mut Config, dir: &Path) -> Result<(), Vec<Problem>> {
+    let mut problems = Vec::new();
+    for s in &mut config.south {
+        let Some(file) = &s.items_file else { continue };
+        let at = format!("south {:?}", s.id);
+        if !s.items.is_empty() {
+            problems.push(Problem {
+                location: at,
+                message: "has both items and items_file: keep one".into(),
+            });
+            continue;
+        }
+        let shown = format!("{at} {}", file.display());
+        match super::items_file::read(&items_file_path(dir, file), &shown) {
+            Ok(items) => s.items = std::sync::Arc::new(items),
+            Err(p) => problems.extend(p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }
 
 /// Parses configuration text; `origin` names it in errors.
@@ -63,8 +101,13 @@ pub fn expand_variables(config: &mut Config, vars: &[(&str, String)]) {
     }
     for s in &mut config.south {
         walk(&mut s.settings, &expand);
-        for i in std::sync::Arc::make_mut(&mut s.items) {
-            walk(&mut i.settings, &expand);
+        // Most items use no variable: only those whose text has one are parsed.
+        if s.items.iter().any(|i| i.settings.as_str().contains("${")) {
+            for i in std::sync::Arc::make_mut(&mut s.items) {
+                if i.settings.as_str().contains("${") {
+                    i.settings.update(|v| walk(v, &expand));
+                }
+            }
         }
     }
     for n in &mut config.north {

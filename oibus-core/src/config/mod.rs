@@ -5,13 +5,16 @@
 //! file, the connector and the field.
 
 mod edit;
+pub mod items_file;
+mod json_text;
 mod load;
 mod types;
 mod units;
 mod validate;
 
 pub use edit::rewrite;
-pub use load::{DEMO, expand_variables, load, parse};
+pub use json_text::JsonText;
+pub use load::{DEMO, expand_variables, items_file_path, load, parse};
 pub use types::*;
 pub use units::{ByteSize, Dur};
 pub use validate::{query_kind, validate};

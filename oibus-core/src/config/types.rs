@@ -300,6 +300,10 @@ pub struct SouthConfig {
     /// What to read (shared by the copies the engine keeps: a South may have 100,000 items).
     #[serde(default)]
     pub items: std::sync::Arc<Vec<ItemConfig>>,
+    /// A CSV file the items are read from instead (relative to the configuration file's folder):
+    /// a row per item, a column per setting. See `docs/configuration.md`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items_file: Option<std::path::PathBuf>,
     /// History reading (query = "history").
     #[serde(default)]
     pub history: HistoryConfig,
@@ -313,7 +317,7 @@ pub struct SouthConfig {
 }
 
 /// `[[south.items]]`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemConfig {
     /// Unique name inside the connector.
@@ -323,9 +327,10 @@ pub struct ItemConfig {
     pub enabled: bool,
     /// A scan mode name, or `subscription`.
     pub scan_mode: String,
-    /// Settings, validated against the type's item schema.
-    #[serde(default = "empty_object")]
-    pub settings: serde_json::Value,
+    /// Settings, validated against the type's item schema, kept as their JSON text (a South
+    /// may have 100,000 items).
+    #[serde(default)]
+    pub settings: super::JsonText,
 }
 
 /// `[south.history]`.

@@ -230,7 +230,15 @@ pub fn validate(
         }
         let mut names = HashSet::new();
         for (i, item) in s.items.iter().enumerate() {
-            let iat = format!("{at} items[{i}] {:?}", item.name);
+            let iat = match &s.items_file {
+                // The header is row 1.
+                Some(f) => format!(
+                    "{at} {} {:?}",
+                    super::items_file::row_location(&f.display().to_string(), i + 2),
+                    item.name
+                ),
+                None => format!("{at} items[{i}] {:?}", item.name),
+            };
             if !names.insert(item.name.as_str()) {
                 p.add(&iat, "duplicate item name");
             }
@@ -257,7 +265,11 @@ pub fn validate(
                 );
             }
             if let Some(schema) = manifest.and_then(|m| m.item_schema.as_ref()) {
-                p.schema(&format!("{iat} settings"), schema, &item.settings);
+                let settings = match &s.items_file {
+                    Some(_) => super::items_file::typed(&item.settings, schema),
+                    None => item.settings.clone(),
+                };
+                p.schema(&format!("{iat} settings"), schema, &settings.value());
             }
         }
     }

@@ -427,8 +427,15 @@ fn check_schemas(engine: &Engine, connector: &ConnectorConfig) -> Result<(), Com
     };
     check("/settings".into(), &manifest.settings_schema, settings);
     if let (ConnectorConfig::South(s), Some(item_schema)) = (connector, &manifest.item_schema) {
+        // One compiled validator for every item.
+        let mut validators = schema::Validators::default();
         for (i, item) in s.items.iter().enumerate() {
-            check(format!("/items/{i}/settings"), item_schema, &item.settings);
+            if let Err(e) = validators.validate("", item_schema, &item.settings.value()) {
+                problems.extend(e.problems.into_iter().map(|p| PointedProblem {
+                    pointer: format!("/items/{i}/settings{}", p.pointer),
+                    message: p.message,
+                }));
+            }
         }
     }
     if problems.is_empty() {
@@ -465,6 +472,25 @@ fn save(path: &Path, config: &Config, variables: &[(&str, String)]) -> Result<()
     write().map_err(|e| CommandError::internal(format!("cannot save {}: {e}", path.display())))
 }
 
+/// Writes the items files of the Souths whose items changed (before the configuration that
+/// names them).
+fn save_items_files(file: &Path, old: &Config, new: &Config) -> Result<(), CommandError> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    for s in &new.south {
+        let Some(items_file) = &s.items_file else {
+            continue;
+        };
+        let before = old.south.iter().find(|o| o.id == s.id);
+        if before.is_some_and(|o| o.items_file == s.items_file && o.items == s.items) {
+            continue;
+        }
+        let path = config::items_file_path(dir, items_file);
+        config::items_file::write(&path, &s.items)
+            .map_err(|e| CommandError::internal(format!("cannot save {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
 /// Validates a changed configuration, saves it, and makes it the engine's.
 fn commit_config(engine: &mut Engine, candidate: Config) -> Result<(), CommandError> {
     let Some(file) = engine.config_file.clone() else {
@@ -482,6 +508,7 @@ fn commit_config(engine: &mut Engine, candidate: Config) -> Result<(), CommandEr
             .join("; "),
         problems: Vec::new(),
     })?;
+    save_items_files(&file, &engine.config, &candidate)?;
     save(&file, &candidate, &engine.variables)?;
     engine.config = candidate;
     Ok(())
@@ -884,7 +911,11 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
             return;
         }
     }
-    let items: Vec<_> = super::south::items(config)
+    let schema = slot
+        .plugin()
+        .and_then(|p| p.manifest().connector_type(&config.type_id))
+        .and_then(|m| m.item_schema.as_ref());
+    let items: Vec<_> = super::south::items(config, schema)
         .into_iter()
         .filter(|i| i.scan_mode.as_str() != config::SUBSCRIPTION)
         .collect();

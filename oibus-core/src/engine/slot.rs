@@ -227,13 +227,23 @@ impl Slot {
             });
         }
         let scans = tokio_util::task::TaskTracker::new();
-        let hooks: Arc<dyn Hooks> = match &self.role {
-            Role::South(s) => Arc::new(SouthHooks {
-                connector: connector.clone(),
-                subscribed: south::items(s)
+        // The items as the plugin receives them, made once per start.
+        let (mut scanned, subscribed) = match &self.role {
+            Role::South(s) => {
+                let schema = plugin
+                    .manifest()
+                    .connector_type(&s.type_id)
+                    .and_then(|m| m.item_schema.as_ref());
+                south::items(s, schema)
                     .into_iter()
-                    .filter(|i| i.scan_mode.as_str() == config::SUBSCRIPTION)
-                    .collect(),
+                    .partition(|i| i.scan_mode.as_str() != config::SUBSCRIPTION)
+            }
+            Role::North(..) => (Vec::new(), Vec::new()),
+        };
+        let hooks: Arc<dyn Hooks> = match &self.role {
+            Role::South(_) => Arc::new(SouthHooks {
+                connector: connector.clone(),
+                subscribed,
                 scans: scans.clone(),
                 status: self.status.clone(),
             }),
@@ -267,7 +277,12 @@ impl Slot {
                     lost: lost_tx,
                     scans,
                 }
-                .spawn(&shared.scan_modes, &cancel, &mut tasks);
+                .spawn(
+                    std::mem::take(&mut scanned),
+                    &shared.scan_modes,
+                    &cancel,
+                    &mut tasks,
+                );
             }
             Role::North(n, queue) => {
                 let file_batches = plugin

@@ -24,8 +24,10 @@ use std::{
 use tokio::sync::{mpsc, watch};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-/// The items of a South as the plugin receives them.
-pub fn items(config: &SouthConfig) -> Vec<Item> {
+/// The items of a South as the plugin receives them; those read from an items file get the
+/// types of `item_schema` (the plugin's), their cells being text.
+pub fn items(config: &SouthConfig, item_schema: Option<&serde_json::Value>) -> Vec<Item> {
+    let from_file = config.items_file.is_some();
     config
         .items
         .iter()
@@ -34,7 +36,12 @@ pub fn items(config: &SouthConfig) -> Vec<Item> {
             name: i.name.as_str().into(),
             enabled: true,
             scan_mode: i.scan_mode.as_str().into(),
-            settings: i.settings.to_string().into(),
+            settings: match item_schema {
+                Some(schema) if from_file => crate::config::items_file::typed(&i.settings, schema)
+                    .as_str()
+                    .into(),
+                _ => i.settings.as_str().into(),
+            },
         })
         .collect()
 }
@@ -104,13 +111,14 @@ impl SouthRunner {
     /// Starts one timer task per scan mode used by the South's items.
     pub fn spawn(
         self,
+        items: Vec<Item>,
         scan_modes: &[ScanModeConfig],
         cancel: &CancellationToken,
         tasks: &mut tokio::task::JoinSet<()>,
     ) {
         let Some(query) = self.query else { return };
         let mut by_mode: BTreeMap<String, Vec<Item>> = BTreeMap::new();
-        for item in items(&self.config) {
+        for item in items {
             if item.scan_mode.as_str() != SUBSCRIPTION {
                 by_mode
                     .entry(item.scan_mode.to_string())
