@@ -57,7 +57,10 @@ fn config(period: Duration, items: usize, timestamps: &str, at: Items) -> (Strin
                     )
                 })
                 .collect();
-            (format!("items = [\n{}\n]", inline.join(",\n")), String::new())
+            (
+                format!("items = [\n{}\n]", inline.join(",\n")),
+                String::new(),
+            )
         }
         Items::CsvFile => {
             let mut csv = String::from("name,scan_mode,signal.type\n");
@@ -98,7 +101,8 @@ fn percentile(sorted: &[i64], p: f64) -> f64 {
 }
 
 /// Child process: one case; prints `values/s scans missed p50-ms p99-ms max-ms cpu-% peak-RSS-MB
-/// start-up-s` (start-up: until the engine's first status).
+/// RSS-MB start-up-s` (RSS at the end of the measurement; start-up: until the engine's first
+/// status).
 fn child(period: Duration, items: usize, measure: Duration, at: Items) {
     let scratch = Scratch::new(
         env!("CARGO_TARGET_TMPDIR"),
@@ -134,6 +138,7 @@ fn child(period: Duration, items: usize, measure: Duration, at: Items) {
     std::thread::sleep(measure);
     let cpu = oibus_benches::cpu_seconds("/proc/self/stat") - cpu0;
     let (t1, sent1) = oibus_tests::values_sent_at(&scratch.data, "dst");
+    let rss = oibus_tests::memory_mb("VmRSS");
     // What was scanned in the measured span, delivered before the engine stops.
     let text = fs::read_to_string(&stamps_file).expect("the timestamps the North wrote");
     engine.stop();
@@ -150,7 +155,7 @@ fn child(period: Duration, items: usize, measure: Duration, at: Items) {
     );
     late.sort();
     println!(
-        "{:.0} {} {missed} {:.3} {:.3} {:.3} {:.1} {:.1} {:.2}",
+        "{:.0} {} {missed} {:.3} {:.3} {:.3} {:.1} {:.1} {rss:.1} {:.2}",
         (sent1 - sent0) as f64 / (t1 - t0),
         late.len(),
         percentile(&late, 0.5),
@@ -172,7 +177,12 @@ fn main() {
         } else {
             Items::Inline
         };
-        child(Duration::from_millis(ms), items, Duration::from_secs(secs), at);
+        child(
+            Duration::from_millis(ms),
+            items,
+            Duration::from_secs(secs),
+            at,
+        );
     };
     if !oibus_benches::main_goes_on(run_case) {
         return;
@@ -184,10 +194,10 @@ fn main() {
         WARM_UP.as_secs()
     );
     println!(
-        "| every  |   items | items in | values/s | scans | missed ticks | lateness p50 | p99      | max      | CPU (% of a core) | peak RSS | start-up |"
+        "| every  |   items | items in | values/s | scans | missed ticks | lateness p50 | p99      | max      | CPU (% of a core) | peak RSS | RSS at the end | start-up |"
     );
     println!(
-        "|--------|--------:|----------|---------:|------:|-------------:|-------------:|---------:|---------:|------------------:|---------:|---------:|"
+        "|--------|--------:|----------|---------:|------:|-------------:|-------------:|---------:|---------:|------------------:|---------:|---------------:|---------:|"
     );
     for (every, items, measure, at) in CASES {
         let out = oibus_benches::run_self_child(&[
@@ -199,12 +209,21 @@ fn main() {
         let every = format!("{every}ms");
         let f: Vec<&str> = out.split_whitespace().collect();
         println!(
-            "| {every:<6} | {items:>7} | {:<8} | {:>8} | {:>5} | {:>12} | {:>9} ms | {:>5} ms | {:>5} ms | {:>17} | {:>5} MB | {:>6} s |",
+            "| {every:<6} | {items:>7} | {:<8} | {:>8} | {:>5} | {:>12} | {:>9} ms | {:>5} ms | {:>5} ms | {:>17} | {:>5} MB | {:>11} MB | {:>6} s |",
             match at {
                 Items::Inline => "TOML",
                 Items::CsvFile => "CSV file",
             },
-            f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]
+            f[0],
+            f[1],
+            f[2],
+            f[3],
+            f[4],
+            f[5],
+            f[6],
+            f[7],
+            f[8],
+            f[9]
         );
     }
 }

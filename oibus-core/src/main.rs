@@ -81,6 +81,7 @@ fn quiet_on_closed_pipe(command: &Command) {
 }
 
 fn main() {
+    oibus_core::engine::memory::limit_arenas();
     let cli = Cli::parse();
     quiet_on_closed_pipe(&cli.command);
     // For `oibus run`, the configuration as the engine will read it (an unreadable one is

@@ -6,7 +6,7 @@ pub(crate) mod commands;
 pub mod durations;
 pub mod frontend;
 pub mod history;
-mod memory;
+pub mod memory;
 mod north;
 pub mod plugins;
 mod router;
@@ -284,6 +284,8 @@ impl Engine {
 /// until `shutdown` is cancelled. Fails before starting anything if the configuration or a
 /// connector cannot be set up.
 pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    // `oibus run` did it before its threads started; an engine embedded elsewhere does it here.
+    memory::limit_arenas();
     let EngineOptions {
         config,
         origin,
