@@ -39,7 +39,20 @@ fn config(souths: usize, norths: usize, per_south_routes: bool, batch: usize) ->
     text
 }
 
-/// Child process: one case; prints `start-up-s p50-ms p99-ms RSS-MB threads cpu-% status-MB`.
+/// Bytes this process has had written to disk (`write_bytes` of `/proc/self/io`).
+fn written_bytes() -> u64 {
+    fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("write_bytes: ").map(str::to_string))
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Child process: one case; prints `start-up-s p50-ms p99-ms RSS-MB threads cpu-% status-MB
+/// disk-writes-MB/s`.
 fn child(case: &str) {
     let text = match case {
         "500-500" => config(500, 500, true, 10),
@@ -55,8 +68,10 @@ fn child(case: &str) {
     }
     let started = began.elapsed();
     let cpu0 = oibus_benches::cpu_seconds("/proc/self/stat");
+    let written0 = written_bytes();
     std::thread::sleep(RUN);
     let cpu = oibus_benches::cpu_seconds("/proc/self/stat") - cpu0;
+    let written = (written_bytes() - written0) as f64 / 1e6 / RUN.as_secs_f64();
     let snap = oibus_core::engine::read_status(&scratch.data).expect("status");
     let status_mb =
         fs::metadata(scratch.data.join("status.json")).map_or(0, |m| m.len()) as f64 / 1e6;
@@ -65,7 +80,7 @@ fn child(case: &str) {
     engine.stop();
     let [p50, p99, _] = snap.add_values_latency_us;
     println!(
-        "{:.2} {:.2} {:.2} {rss:.1} {threads} {:.0} {status_mb:.2}",
+        "{:.2} {:.2} {:.2} {rss:.1} {threads} {:.0} {status_mb:.2} {written:.1}",
         started.as_secs_f64(),
         p50 as f64 / 1e3,
         p99 as f64 / 1e3,
@@ -83,9 +98,9 @@ fn main() {
         RUN.as_secs()
     );
     println!(
-        "| case | connectors | start-up | add_values p50 | p99 | RSS | threads | CPU (% of a core) | status document |"
+        "| case | connectors | start-up | add_values p50 | p99 | RSS | threads | CPU (% of a core) | status document | disk writes |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (case, label, connectors) in [
         ("500-500", "500 Souths → 500 Norths (one each)", 1000),
         ("1-10000", "1 South → 10,000 Norths (all of them)", 10_001),
@@ -93,8 +108,8 @@ fn main() {
         let out = oibus_benches::run_self_child(&[case]);
         let f: Vec<&str> = out.split_whitespace().collect();
         println!(
-            "| {label} | {connectors} | {} s | {} ms | {} ms | {} MB | {} | {} | {} MB |",
-            f[0], f[1], f[2], f[3], f[4], f[5], f[6]
+            "| {label} | {connectors} | {} s | {} ms | {} ms | {} MB | {} | {} | {} MB | {} MB/s |",
+            f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]
         );
     }
 }

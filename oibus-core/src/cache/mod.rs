@@ -7,5 +7,5 @@ mod queue;
 mod store;
 
 pub use file_record::FileRecord;
-pub use queue::{Next, NorthQueue};
-pub use store::{Op, Store, StoreError};
+pub use queue::{Encoded, Next, NorthQueue};
+pub use store::{DEFAULT_CACHE, Op, Store, StoreError};

@@ -64,6 +64,11 @@ impl Index {
     }
 }
 
+/// Batches of one `add_values` call already encoded, by batch size (see
+/// [`NorthQueue::append_encoded_op`]).
+#[derive(Default)]
+pub struct Encoded(std::collections::HashMap<usize, Vec<Arc<Vec<u8>>>>);
+
 /// What the sender should do next.
 #[derive(Debug)]
 pub enum Next {
@@ -246,10 +251,24 @@ impl NorthQueue {
 
     /// The store operation that queues `values` (split into batches of at most `max_send_count`).
     pub fn append_values_op(&self, values: &[OibusValue]) -> Op {
-        let records = values
-            .chunks(self.caching.max_send_count.max(1))
-            .map(|c| Arc::new(codec::encode(c)))
-            .collect();
+        self.append_encoded_op(values, &mut Encoded::default())
+    }
+
+    /// [`Self::append_values_op`], encoding `values` only if `encoded` has no batches of this
+    /// queue's size yet: a South feeding 10,000 Norths encodes each call once, not 10,000 times,
+    /// and the Norths' operations share the records.
+    pub fn append_encoded_op(&self, values: &[OibusValue], encoded: &mut Encoded) -> Op {
+        let size = self.caching.max_send_count.max(1);
+        let records = encoded
+            .0
+            .entry(size)
+            .or_insert_with(|| {
+                values
+                    .chunks(size)
+                    .map(|c| Arc::new(codec::encode(c)))
+                    .collect()
+            })
+            .clone();
         Op::Append {
             table: table("v", &self.id),
             records,
@@ -987,6 +1006,53 @@ mod tests {
         q.file_sent(key, &sent).await.unwrap();
         assert!(!sent.exists(), "the written-out copy is removed once sent");
         assert_eq!(q.queued().1, 1, "the big file is still queued");
+    }
+
+    #[tokio::test]
+    async fn values_for_several_norths_are_encoded_once_per_batch_size_and_each_gets_them_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.redb")).unwrap();
+        let (a, b) = (open(&store, dir.path(), "a"), open(&store, dir.path(), "b"));
+        let small = CachingConfig {
+            max_send_count: 2,
+            ..CachingConfig::default()
+        };
+        let c = NorthQueue::open("c", store.clone(), small, dir.path().join("c")).unwrap();
+        let values: Vec<_> = (0..5i64)
+            .map(|i| OibusValue::new("p", Timestamp::now(), i))
+            .collect();
+        let mut encoded = Encoded::default();
+        let ops: Vec<Op> = [&a, &b, &c]
+            .iter()
+            .map(|q| q.append_encoded_op(&values, &mut encoded))
+            .collect();
+        let records = |op: &Op| match op {
+            Op::Append { records, .. } => records.clone(),
+            _ => panic!("an append"),
+        };
+        let (ra, rb, rc) = (records(&ops[0]), records(&ops[1]), records(&ops[2]));
+        assert!(
+            ra.len() == 1 && Arc::ptr_eq(&ra[0], &rb[0]),
+            "shared by a and b"
+        );
+        assert_eq!(rc.len(), 3, "c's batches are of its own size: 2 + 2 + 1");
+        let keys = store.apply(ops.clone(), true).await.unwrap();
+        for ((q, op), keys) in [&a, &b, &c].iter().zip(&ops).zip(&keys) {
+            q.appended_values(op, keys);
+        }
+        for q in [&a, &b, &c] {
+            let keys: Vec<u64> = q.queued_entries().0.iter().map(|b| b.0).collect();
+            let got: Vec<_> = q
+                .read_values(&keys)
+                .unwrap()
+                .into_iter()
+                .map(|v| v.value)
+                .collect();
+            assert_eq!(
+                got,
+                values.iter().map(|v| v.value.clone()).collect::<Vec<_>>()
+            );
+        }
     }
 
     #[tokio::test]

@@ -74,6 +74,9 @@ struct Request {
     reply: oneshot::Sender<Result<Vec<Vec<u64>>, StoreError>>,
 }
 
+/// The store's page cache unless configured (`engine.store_cache`): 256 MiB.
+pub const DEFAULT_CACHE: usize = 256 << 20;
+
 /// Requests taken into one transaction at most (bounds the latency of the first).
 const MAX_GROUP: usize = 4096;
 
@@ -103,10 +106,19 @@ impl Drop for Writer {
 }
 
 impl Store {
-    /// Opens (or creates) the store file and starts its writer thread.
+    /// Opens (or creates) the store file and starts its writer thread, with a page cache of
+    /// [`DEFAULT_CACHE`] bytes.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(path, DEFAULT_CACHE)
+    }
+
+    /// [`Store::open`] with a page cache of at most `cache_bytes` (redb's own default is 1 GiB,
+    /// which a site with thousands of queues fills).
+    pub fn open_with_cache(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
         let db = Arc::new(
-            Database::create(path)
+            redb::Builder::new()
+                .set_cache_size(cache_bytes)
+                .create(path)
                 .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?,
         );
         let (requests, rx) = mpsc::channel();

@@ -47,6 +47,8 @@ pub struct EngineConfig {
     pub timeouts: TimeoutsConfig,
     /// The admin REST API.
     pub admin: AdminConfig,
+    /// Memory the cache store keeps of its file's pages (`"256MiB"`).
+    pub store_cache: ByteSize,
 }
 
 impl Default for EngineConfig {
@@ -60,6 +62,7 @@ impl Default for EngineConfig {
             reconnect: ReconnectConfig::default(),
             timeouts: TimeoutsConfig::default(),
             admin: AdminConfig::default(),
+            store_cache: ByteSize(crate::cache::DEFAULT_CACHE as u64),
         }
     }
 }

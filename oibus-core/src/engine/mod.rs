@@ -326,7 +326,10 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         f.bind()?;
     }
 
-    let store = Store::open(&data.store())?;
+    let store = Store::open_with_cache(
+        &data.store(),
+        usize::try_from(config.engine.store_cache.0).unwrap_or(usize::MAX),
+    )?;
     let latency = Arc::new(Mutex::new(
         hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3)
             .context("latency histogram")?,

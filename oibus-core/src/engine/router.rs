@@ -107,9 +107,10 @@ impl Inner {
         let began = Instant::now();
         let not_finite = mark_not_finite(&mut values);
         let (table, targets) = self.targets(south, false, "the values were").await?;
+        let mut encoded = crate::cache::Encoded::default();
         let ops: Vec<_> = targets
             .iter()
-            .map(|q| q.append_values_op(&values))
+            .map(|q| q.append_encoded_op(&values, &mut encoded))
             .collect();
         let keys = self
             .store
