@@ -64,11 +64,14 @@ pub fn cpu_seconds(stat: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// What a benchmark's `main` does first: when this process is a measurement child started by
+/// What a benchmark's `main` does first: limits the allocator's heaps as `oibus run` does; then,
+/// when this process is a measurement child started by
 /// [`run_self_child`], runs `child` with its arguments (those after `--child`). Answers whether
 /// the caller is the benchmark itself and goes on: not for a child, nor for `cargo test
 /// --benches`' smoke run (`--test`, `--list`).
 pub fn main_goes_on(child: impl FnOnce(&[String])) -> bool {
+    // What `oibus run` does first, before any thread starts.
+    oibus_core::engine::memory::limit_arenas();
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
         child(&args[i + 1..]);
