@@ -55,8 +55,7 @@ struct Sample {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "--test" || a == "--list") {
+    if !oibus_benches::main_goes_on(|_| {}) {
         return;
     }
     let secs: u64 = std::env::var("OIBUS_SOAK_SECS")

@@ -25,6 +25,13 @@ fn python_csv(ws: &Workspace, name: &str, delimiter: &str, rows: serde_json::Val
     assert!(status.success());
 }
 
+/// A workspace with the simulator and the probe, and `rows` in `tags.csv`.
+fn workspace_with_tags(delimiter: &str, rows: serde_json::Value) -> Workspace {
+    let ws = Workspace::new(PLUGINS);
+    python_csv(&ws, "tags.csv", delimiter, rows);
+    ws
+}
+
 fn south(items_file: &str) -> String {
     format!(
         "{EVERY_SECOND}[[south]]\nid = \"sim\"\ntype = \"simulator\"\nquery = \"last-point\"\nitems_file = \"{items_file}\"\n{RECORDING_NORTH}"
@@ -33,12 +40,9 @@ fn south(items_file: &str) -> String {
 
 #[test]
 fn a_south_reads_its_items_from_a_csv_file_a_spreadsheet_could_have_written() {
-    let ws = Workspace::new(PLUGINS);
     // Semicolons, a name with the delimiter in it, a point id that looks like a number (text
     // for the plugin), numbers and a disabled row.
-    python_csv(
-        &ws,
-        "tags.csv",
+    let ws = workspace_with_tags(
         ";",
         json!([
             [
@@ -107,10 +111,7 @@ fn a_south_reads_its_items_from_a_csv_file_a_spreadsheet_could_have_written() {
 
 #[test]
 fn a_bad_items_file_is_refused_with_its_rows_named() {
-    let ws = Workspace::new(PLUGINS);
-    python_csv(
-        &ws,
-        "tags.csv",
+    let ws = workspace_with_tags(
         ",",
         json!([
             ["name", "scan_mode", "signal.type", "signal.period_s"],
@@ -135,33 +136,28 @@ fn a_bad_items_file_is_refused_with_its_rows_named() {
     assert!(!out.contains("row 2 "), "{out}");
 
     // A file that is missing, or a row cut short, is named before anything starts.
-    ws.config(&south("missing.csv"));
-    let (code, out) = ws.run_to_end();
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains(r#"south "sim" missing.csv: cannot read: "#),
-        "{out}"
-    );
     fs::write(
         ws.path("short.csv"),
         "name,scan_mode,signal.type\nok,every-second,sine\ncut,every-second\n",
     )
     .unwrap();
-    ws.config(&south("short.csv"));
-    let (code, out) = ws.run_to_end();
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains(r#"south "sim" short.csv row 3: 2 cell(s) where the header has 3"#),
-        "{out}"
-    );
+    for (file, line) in [
+        ("missing.csv", r#"south "sim" missing.csv: cannot read: "#),
+        (
+            "short.csv",
+            r#"south "sim" short.csv row 3: 2 cell(s) where the header has 3"#,
+        ),
+    ] {
+        ws.config(&south(file));
+        let (code, out) = ws.run_to_end();
+        assert_eq!(code, 2, "{out}");
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
 }
 
 #[test]
 fn items_changed_through_the_admin_api_are_written_back_to_their_file() {
-    let ws = Workspace::new(PLUGINS);
-    python_csv(
-        &ws,
-        "tags.csv",
+    let ws = workspace_with_tags(
         ",",
         json!([
             ["name", "scan_mode", "signal.type"],
