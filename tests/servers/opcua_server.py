@@ -4,6 +4,7 @@ for the OPC UA tests. Prints "ready PORT" once listening.
 Usage: opcua_server.py --port N [--pki DIR] [--user NAME:PASSWORD]... [--no-anonymous]
                        [--history N] [--page N] [--many N] [--trust-clients DIR]
                        [--changing N] [--synthetic-history N] [--max-message-size N]
+                       [--late-history MS]
 
 Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
   Plant.Bool True, Plant.SByte -5, Plant.Byte 5, Plant.Int16 -16, Plant.UInt16 16,
@@ -24,6 +25,9 @@ Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
                    or as fast as the server can (--changing N); Plant.ChangingCycles the rounds
   Plant.Synthetic.0 .. <N-1>  historized: a value every second, the second of the day, for any
                    range a client asks (--synthetic-history N; made as read, nothing stored)
+  Plant.Late       historized, as a historian that lags does it (--late-history MS): 0.0, 1.0,
+                   2.0, ... one every 100 ms stamped at whole tenths of a second, each stored MS
+                   milliseconds after the instant it carries
 
 --pki DIR: the server's certificate and key are DIR/server_cert.der and DIR/server_key.pem
 (made on the first start), and Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss,
@@ -41,6 +45,7 @@ import argparse
 import asyncio
 import ipaddress
 import math
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -221,6 +226,7 @@ async def main():
     p.add_argument("--trust-clients")
     p.add_argument("--changing", type=int, default=0)
     p.add_argument("--synthetic-history", type=int, default=0)
+    p.add_argument("--late-history", type=int, default=-1)
     a = p.parse_args()
 
     users = dict(u.split(":", 1) for u in a.user)
@@ -327,10 +333,17 @@ async def main():
                 await folder.add_variable(ua.NodeId(f"Plant.Changing.{i}", ns), f"C{i}", 0.0, VT.Double)
             )
     cycles = await plant.add_variable(ua.NodeId("Plant.ChangingCycles", ns), "ChangingCycles", 0, VT.UInt32)
+    late = None
+    if a.late_history >= 0:
+        late = await plant.add_variable(ua.NodeId("Plant.Late", ns), "Late", 0.0, VT.Double)
+        await late.write_attribute(ua.AttributeIds.Historizing, ua.DataValue(True))
+        await storage.new_historized_node(late.nodeid, None, 0)
 
     await server.start()
     if changing:
         asyncio.create_task(change(server, changing, cycles))
+    if late is not None:
+        asyncio.create_task(store_late(storage, late.nodeid, a.late_history / 1000))
     print(f"ready {server.bserver.port}", flush=True)
     k = 0
     try:
@@ -358,6 +371,25 @@ async def change(server, nodes, cycles):
         await server.write_attribute_value(cycles.nodeid, ua.DataValue(ua.Variant(done, VT.UInt32)))
         left = 0.1 - (asyncio.get_running_loop().time() - began)
         await asyncio.sleep(max(left, 0))
+
+
+async def store_late(storage, node_id, delay):
+    """Plant.Late: value k stamped at the k-th tenth of a second from the start, stored `delay`
+    seconds after that instant (in order), as a historian that buffers does."""
+    loop = asyncio.get_running_loop()
+    tenth = math.floor(time.time() * 10)
+
+    async def save(k, at):
+        value = ua.DataValue(ua.Variant(float(k), VT.Double), SourceTimestamp=at, ServerTimestamp=at)
+        await storage.save_node_value(node_id, value)
+
+    k = 0
+    while True:
+        tenth += 1
+        await asyncio.sleep(max(0.0, tenth / 10 - time.time()))
+        at = datetime.fromtimestamp(tenth / 10, timezone.utc)
+        loop.call_later(delay, lambda k=k, at=at: asyncio.ensure_future(save(k, at)))
+        k += 1
 
 
 if __name__ == "__main__":

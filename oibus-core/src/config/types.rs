@@ -344,7 +344,8 @@ pub struct HistoryConfig {
     pub max_read_interval: Dur,
     /// Pause between two windows.
     pub read_delay: Dur,
-    /// Each run starts this long before the tracked instant (re-reads late data).
+    /// Each run starts this long before the tracked instant, to read values the source stored
+    /// late; those already sent are not sent again.
     pub overlap: Dur,
     /// First run without a tracked instant: an RFC 3339 instant, or a duration before now.
     pub start: String,
@@ -357,7 +358,7 @@ impl Default for HistoryConfig {
         Self {
             max_read_interval: Dur::secs(3600),
             read_delay: Dur::millis(200),
-            overlap: Dur::secs(0),
+            overlap: Dur::secs(10),
             start: "1h".into(),
             max_request_range: Dur::secs(31 * 24 * 3600),
         }

@@ -637,9 +637,14 @@ async fn delete(engine: &mut Engine, kind: ConnectorKind, id: &str) -> Result<()
             engine
                 .store
                 .apply(
-                    vec![crate::cache::Op::DeleteState {
-                        prefix: history::state_prefix(id),
-                    }],
+                    vec![
+                        crate::cache::Op::DeleteState {
+                            prefix: history::state_prefix(id),
+                        },
+                        crate::cache::Op::DeleteState {
+                            prefix: super::history_edge::state_key(id),
+                        },
+                    ],
                     true,
                 )
                 .await

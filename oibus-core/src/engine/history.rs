@@ -1,15 +1,22 @@
 //! History reading: from each item's tracked instant (minus `overlap`) to now, in windows of at
 //! most `max_read_interval`, `read_delay` apart. The tracked instant is stored after each window,
 //! once the plugin's `history_query` returned, which happens only after every `add_values` of the
-//! window completed, that is after the data is durably in every subscribed North's cache.
+//! window completed, that is after the data is durably in every subscribed North's cache. The
+//! overlap is read again to catch values stored late; the South's [`Edge`] skips those of its
+//! values already sent, and is stored with the tracked instants.
 
+use super::history_edge::Edge;
 use crate::{
     cache::{Op, Store},
     config::HistoryConfig,
     connector::{Connector, ConnectorError, SourceReports},
 };
 use oibus_plugin_api::{Item, Timestamp};
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::atomic::AtomicU64,
+    time::Duration,
+};
 use tokio_util::sync::CancellationToken;
 
 /// The first instant read by a South that has no tracked instant: `spec` is an RFC 3339 instant
@@ -60,31 +67,58 @@ pub struct RunReport {
     pub newest: Option<Timestamp>,
 }
 
-/// Reads the history of `items` up to now. Items sharing a tracked instant are read together.
-/// `windows_read` is incremented as each window is done.
+/// What a South's tracked history runs share.
+pub struct Tracking<'a> {
+    /// The South's id.
+    pub south: &'a str,
+    /// Its `[south.history]`.
+    pub config: &'a HistoryConfig,
+    /// Where tracked instants are stored.
+    pub store: &'a Store,
+    /// What was sent near the live edge.
+    pub edge: &'a Edge,
+    /// Incremented as each window is done.
+    pub windows_read: &'a AtomicU64,
+    /// Failing items.
+    pub reports: &'a SourceReports,
+}
+
+/// Reads the history of `items` (those of scan mode `mode`) up to now. Items sharing a tracked
+/// instant are read together.
 ///
 /// Items are isolated from one another: when a window fails for a group of items (for any reason
 /// but a lost connection), it is read again item by item; the items that work advance, and each
 /// item that fails stays at its tracked instant, is reported in `reports` by name and is read
 /// alone from then on. The first such failure is returned once every other item is read.
-#[allow(clippy::too_many_arguments)]
 pub async fn run(
     connector: &Connector,
-    south: &str,
+    mode: &str,
     items: &[Item],
-    config: &HistoryConfig,
-    store: &Store,
-    windows_read: &std::sync::atomic::AtomicU64,
-    reports: &SourceReports,
+    tracking: &Tracking<'_>,
     cancel: &CancellationToken,
 ) -> Result<RunReport, ConnectorError> {
+    let Tracking {
+        south,
+        config,
+        store,
+        edge,
+        windows_read,
+        reports,
+    } = *tracking;
     let now = Timestamp::now();
     let start = first_start(&config.start, now).unwrap_or(now);
     let mut groups: BTreeMap<Timestamp, Vec<Item>> = BTreeMap::new();
+    // Where each item's next run starts, minus the overlap: the lowest is what may be read again.
+    let mut positions: HashMap<&str, Timestamp> = HashMap::with_capacity(items.len());
     for item in items {
         let t = tracked(store, south, &item.name).unwrap_or(start);
         groups.entry(t).or_default().push(item.clone());
+        positions.insert(item.name.as_str(), t);
     }
+    let floor = |positions: &HashMap<&str, Timestamp>| {
+        positions.values().min().copied().unwrap_or(now) - config.overlap.0
+    };
+    let _ = edge.advance(mode, floor(&positions));
     let mut report = RunReport::default();
     let mut first_failure = None;
     for (instant, mut group) in groups {
@@ -140,13 +174,19 @@ pub async fn run(
                     (done, newest)
                 }
             };
-            let ops = done
+            let mut ops: Vec<_> = done
                 .iter()
                 .map(|i| Op::PutState {
                     key: key(south, &i.name),
                     value: e.as_nanos().to_le_bytes().to_vec(),
                 })
                 .collect();
+            for i in &done {
+                if let Some(p) = positions.get_mut(i.name.as_str()) {
+                    *p = e;
+                }
+            }
+            ops.push(edge.advance(mode, floor(&positions)));
             store
                 .apply(ops, true)
                 .await

@@ -6,6 +6,7 @@ pub(crate) mod commands;
 pub mod durations;
 pub mod frontend;
 pub mod history;
+pub mod history_edge;
 pub mod memory;
 mod north;
 pub mod plugins;

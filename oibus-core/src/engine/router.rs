@@ -1,7 +1,10 @@
 //! Where a South's data goes: into the cache of every North subscribed to it, durably, before
 //! the South's `add_values`/`add_file` completes.
 
-use super::status::{ConnectorStatus, bump};
+use super::{
+    history_edge::Edge,
+    status::{ConnectorStatus, bump},
+};
 use crate::{cache::NorthQueue, cache::Store, connector::DataSink};
 use futures_util::future::BoxFuture;
 use oibus_plugin_api::{ErrorKind, OibusValue, PluginError};
@@ -33,6 +36,8 @@ pub struct Table {
 struct Inner {
     store: Store,
     table: std::sync::RwLock<Arc<Table>>,
+    /// The history edge of each South that reads history (set when it starts).
+    edges: std::sync::RwLock<HashMap<String, Arc<Edge>>>,
     latency: Arc<Mutex<hdrhistogram::Histogram<u64>>>,
 }
 
@@ -50,6 +55,7 @@ impl Router {
         Self(Arc::new(Inner {
             store,
             table: Default::default(),
+            edges: Default::default(),
             latency,
         }))
     }
@@ -59,6 +65,16 @@ impl Router {
     /// Replaces the routes (data already accepted is not affected).
     pub fn set(&self, table: Table) {
         *self.0.table.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(table);
+    }
+
+    /// Sets (or, with `None`, removes) the history edge through which South `south`'s values
+    /// pass: values its tracked history runs already sent are not sent again.
+    pub fn set_edge(&self, south: &str, edge: Option<Arc<Edge>>) {
+        let mut edges = self.0.edges.write().unwrap_or_else(|p| p.into_inner());
+        match edge {
+            Some(e) => edges.insert(south.to_string(), e),
+            None => edges.remove(south),
+        };
     }
 }
 
@@ -105,8 +121,27 @@ impl Inner {
         mut values: Vec<OibusValue>,
     ) -> Result<(), PluginError> {
         let began = Instant::now();
-        let not_finite = mark_not_finite(&mut values);
         let (table, targets) = self.targets(south, false, "the values were").await?;
+        let status = table.souths.get(south);
+        // A history request through the admin API reads again what it is asked, sent or not.
+        let edge = self
+            .edges
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(south)
+            .cloned()
+            .filter(|_| !status.is_some_and(|s| s.history_request_running()));
+        let admitted = edge.as_ref().map(|e| {
+            let (repeated, admitted) = e.admit(&mut values);
+            if let Some(s) = status {
+                bump(&s.counters.history_repeats_skipped, repeated as u64);
+            }
+            admitted
+        });
+        if values.is_empty() {
+            return Ok(());
+        }
+        let not_finite = mark_not_finite(&mut values);
         let mut encoded = crate::cache::Encoded::default();
         let ops: Vec<_> = targets
             .iter()
@@ -120,7 +155,10 @@ impl Inner {
         for ((q, op), keys) in targets.iter().zip(&ops).zip(&keys) {
             q.appended_values(op, keys);
         }
-        if let Some(s) = table.souths.get(south) {
+        if let (Some(e), Some(a)) = (&edge, admitted) {
+            e.remember(a);
+        }
+        if let Some(s) = status {
             bump(&s.counters.values_in, values.len() as u64);
             bump(&s.counters.values_not_finite, not_finite);
         }

@@ -267,6 +267,19 @@ impl Slot {
                     .manifest()
                     .connector_type(&s.type_id)
                     .and_then(|m| config::query_kind(s.query, m).ok().flatten());
+                let edge = Arc::new(super::history_edge::Edge::load(
+                    &s.id,
+                    shared
+                        .store
+                        .state(&super::history_edge::state_key(&s.id))
+                        .ok()
+                        .flatten()
+                        .as_deref(),
+                ));
+                shared.router.set_edge(
+                    &s.id,
+                    (query == Some(config::QueryKind::History)).then(|| edge.clone()),
+                );
                 SouthRunner {
                     connector,
                     config: Arc::clone(s),
@@ -276,6 +289,7 @@ impl Slot {
                     connected: connected_rx.clone(),
                     lost: lost_tx,
                     scans,
+                    edge,
                 }
                 .spawn(
                     std::mem::take(&mut scanned),

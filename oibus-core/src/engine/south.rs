@@ -3,7 +3,7 @@
 //! disconnected), and its subscriptions made after every (re)connection.
 
 use super::{
-    history, schedule,
+    history, history_edge, schedule,
     status::{ConnectorStatus, bump},
     supervisor::Hooks,
 };
@@ -105,6 +105,8 @@ pub struct SouthRunner {
     pub lost: mpsc::Sender<String>,
     /// Where its scans run, so that a stop waits for the one in progress.
     pub scans: TaskTracker,
+    /// What its tracked history runs sent near the live edge.
+    pub edge: Arc<history_edge::Edge>,
 }
 
 impl SouthRunner {
@@ -176,14 +178,19 @@ impl SouthRunner {
                 continue;
             }
             bump(&self.status.counters.runs, 1);
-            let (me, items, busy, cancel) =
-                (self.clone(), items.clone(), busy.clone(), cancel.clone());
+            let (me, mode, items, busy, cancel) = (
+                self.clone(),
+                mode.to_string(),
+                items.clone(),
+                busy.clone(),
+                cancel.clone(),
+            );
             let span = tracing::Span::current();
             // Not cut short by a stop: the stop waits for it (see `SouthHooks::stopping`). A
             // history run stops between windows.
             self.scans.spawn(tracing::Instrument::instrument(
                 async move {
-                    me.run(query, &items, &cancel).await;
+                    me.run(query, &mode, &items, &cancel).await;
                     busy.store(false, Ordering::Release);
                 },
                 span,
@@ -191,7 +198,7 @@ impl SouthRunner {
         }
     }
 
-    async fn run(&self, query: QueryKind, items: &[Item], cancel: &CancellationToken) {
+    async fn run(&self, query: QueryKind, mode: &str, items: &[Item], cancel: &CancellationToken) {
         let c = &self.connector;
         let began = oibus_plugin_api::Timestamp::now();
         let clock = std::time::Instant::now();
@@ -200,12 +207,16 @@ impl SouthRunner {
             QueryKind::File => c.file_query(items.to_vec()).await,
             QueryKind::History => history::run(
                 c,
-                &self.config.id,
+                mode,
                 items,
-                &self.config.history,
-                &self.store,
-                &self.status.counters.history_windows,
-                &self.status.reports,
+                &history::Tracking {
+                    south: &self.config.id,
+                    config: &self.config.history,
+                    store: &self.store,
+                    edge: &self.edge,
+                    windows_read: &self.status.counters.history_windows,
+                    reports: &self.status.reports,
+                },
                 cancel,
             )
             .await

@@ -62,6 +62,9 @@ pub struct Counters {
     pub runs_awaited_at_stop: AtomicU64,
     /// South: history windows read.
     pub history_windows: AtomicU64,
+    /// South: values a tracked history run read again inside its overlap and did not send twice.
+    #[serde(default)]
+    pub history_repeats_skipped: AtomicU64,
     /// South: values accepted by the engine.
     pub values_in: AtomicU64,
     /// South: files accepted by the engine.
@@ -199,6 +202,15 @@ impl ConnectorStatus {
         }
     }
 
+    /// South: whether a history request through the admin API is being read.
+    pub fn history_request_running(&self) -> bool {
+        self.history_request
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|h| h.state == "running")
+    }
+
     /// Changes the state (logged).
     pub fn set(&self, state: State) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -334,6 +346,7 @@ impl ConnectorStatus {
                 skipped_disconnected: get(&c.skipped_disconnected).into(),
                 runs_awaited_at_stop: get(&c.runs_awaited_at_stop).into(),
                 history_windows: get(&c.history_windows).into(),
+                history_repeats_skipped: get(&c.history_repeats_skipped).into(),
                 values_in: get(&c.values_in).into(),
                 files_in: get(&c.files_in).into(),
                 values_not_finite: get(&c.values_not_finite).into(),

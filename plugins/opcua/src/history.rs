@@ -42,7 +42,8 @@ impl PageError {
 }
 
 /// One page of the history of `node` over `[start, end)`: its values, and the continuation
-/// point of the next page (`None` at the end).
+/// point of the next page (`None` at the end). An aggregate is read over the whole intervals
+/// inside the window.
 pub async fn page(
     session: &Session,
     node: &NodeId,
@@ -57,6 +58,23 @@ pub async fn page(
             item.name
         )))
     };
+    // An aggregate's intervals fall on whole multiples of the interval, whatever the window, so
+    // that reading a range again (the overlap) gives the same intervals, and only whole intervals
+    // are read: the one still filling at the window's end belongs to the next window.
+    let (start, end) = match item.settings.aggregate {
+        Aggregate::Raw => (start, end),
+        _ => {
+            let step = i64::try_from(item.settings.resampling_interval_ms)
+                .unwrap_or(i64::MAX / 1_000_000)
+                .saturating_mul(1_000_000)
+                .max(1);
+            let down = |t: Timestamp| Timestamp::from_nanos(t.as_nanos().div_euclid(step) * step);
+            (down(start), down(end))
+        }
+    };
+    if start >= end {
+        return Ok((Vec::new(), None));
+    }
     let (from, to) = (ua_time(start), ua_time(end));
     let action = match item.settings.aggregate {
         Aggregate::Raw => HistoryReadAction::ReadRawModifiedDetails(ReadRawModifiedDetails {

@@ -15,6 +15,8 @@ pub enum Cell {
     Int(i64),
     /// A floating-point (or decimal) number.
     Float(f64),
+    /// A decimal number no float holds (a PostgreSQL `numeric` of 1e400), as text.
+    OutOfRange(String),
     /// Text.
     Text(String),
     /// A timestamp column's instant.
@@ -58,16 +60,19 @@ impl Record {
             Some(Cell::Int(i)) => i.to_string(),
             Some(other) => return Err(format!("point id column: {other:?} is not a point id")),
         };
-        let quality = match self.quality {
+        let mut quality = match self.quality {
             None => Quality::Good,
             Some(cell) => quality(cell).map_err(|e| format!("quality column: {e}"))?,
         };
+        if matches!(self.value, Cell::OutOfRange(_)) && quality == Quality::Good {
+            quality = Quality::Uncertain;
+        }
         let value = match self.value {
             Cell::Null => DataValue::Null,
             Cell::Bool(b) => DataValue::Bool(b),
             Cell::Int(i) => DataValue::Int(i),
             Cell::Float(f) => DataValue::Float(f),
-            Cell::Text(s) => DataValue::Text(s.into()),
+            Cell::Text(s) | Cell::OutOfRange(s) => DataValue::Text(s.into()),
             Cell::Time(t) => DataValue::Text(t.to_iso().into()),
             Cell::WallClock(t) => DataValue::Text(zone.reinterpret(t).to_iso().into()),
         };

@@ -5,6 +5,7 @@
 
 pub mod cell;
 pub mod driver;
+pub mod numeric;
 pub mod placeholders;
 pub mod postgres;
 pub mod settings;

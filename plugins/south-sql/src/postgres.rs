@@ -8,7 +8,7 @@ use crate::{
 };
 use futures_util::{FutureExt as _, StreamExt as _};
 use oibus_plugin_api::{Timestamp, prelude::*, with_causes};
-use rust_decimal::{Decimal, prelude::ToPrimitive};
+use rust_decimal::Decimal;
 use std::{
     collections::HashMap,
     sync::{
@@ -327,29 +327,12 @@ fn timestamp(t: SystemTime) -> Timestamp {
     }
 }
 
-/// A `numeric` as a float, including the `NaN`, `Infinity` and `-Infinity` that a `Decimal`
-/// cannot hold (the engine gives them quality `bad`).
-struct Numeric(f64);
+/// A `numeric`, whatever its size (see [`crate::numeric`]).
+struct Numeric(crate::numeric::Numeric);
 
 impl<'a> tokio_postgres::types::FromSql<'a> for Numeric {
-    fn from_sql(
-        ty: &Type,
-        raw: &'a [u8],
-    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        // Binary numeric: ndigits, weight, sign, dscale (u16 each), then the digits. The sign
-        // word tells the special values apart (PostgreSQL 14 added the infinities).
-        if raw.len() >= 8 {
-            match u16::from_be_bytes([raw[4], raw[5]]) {
-                0xC000 => return Ok(Self(f64::NAN)),
-                0xD000 => return Ok(Self(f64::INFINITY)),
-                0xF000 => return Ok(Self(f64::NEG_INFINITY)),
-                _ => {}
-            }
-        }
-        let d = Decimal::from_sql(ty, raw)?;
-        d.to_f64()
-            .map(Self)
-            .ok_or_else(|| format!("numeric {d} is out of the range of a float").into())
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Self(crate::numeric::decode(raw)?))
     }
 
     fn accepts(ty: &Type) -> bool {
@@ -384,9 +367,13 @@ fn read(row: &Row, i: usize) -> Result<Cell, String> {
             Cell::Float(oibus_plugin_api::f32_as_decimal(v))
         }),
         Type::FLOAT8 => opt(row.try_get(i).map_err(get)?, Cell::Float),
-        Type::NUMERIC => opt(row.try_get::<_, Option<Numeric>>(i).map_err(get)?, |v| {
-            Cell::Float(v.0)
-        }),
+        Type::NUMERIC => opt(
+            row.try_get::<_, Option<Numeric>>(i).map_err(get)?,
+            |v| match v.0 {
+                crate::numeric::Numeric::Float(f) => Cell::Float(f),
+                crate::numeric::Numeric::OutOfRange(text) => Cell::OutOfRange(text),
+            },
+        ),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
             opt(row.try_get(i).map_err(get)?, Cell::Text)
         }
