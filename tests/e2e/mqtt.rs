@@ -5,7 +5,7 @@ use oibus_tests::{
         FAST_RECONNECT, RECORDING_NORTH, Workspace, acknowledged_probe_south, check_acknowledged,
         not_yet_received,
     },
-    servers::{Mosquitto, TestPki},
+    servers::{HostileMqttBroker, Mosquitto, TestPki},
 };
 use std::time::Duration;
 
@@ -547,4 +547,60 @@ fn an_item_test_reads_the_next_message_of_its_topic_with_a_client_of_its_own() {
     let (code, _, err) = test("bad", "plant/#/x");
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("is not a valid MQTT topic filter"), "{err}");
+}
+
+#[test]
+fn a_topic_that_is_not_utf8_is_set_aside_and_the_connection_kept() {
+    // A broker (hostile, written for the test: real ones refuse such topics) sends a valid
+    // message, then topics with a stray byte, U+0000 and a surrogate, then a valid one.
+    let broker = HostileMqttBroker::start(&[
+        (b"plant/a", "1"),
+        (b"plant/\xff\xfe", "2"),
+        (b"plant/\x00x", "3"),
+        (b"plant/\xed\xa0\x80", "4"),
+        (b"plant/a", "5"),
+    ]);
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_south_mqtt"]);
+    let items = r#"[{ name = "plant", scan_mode = "subscription", settings = { topic = "plant/#", point_id = "{topic}" } }]"#;
+    ws.config(&subscriber(broker.port, items));
+    let mut engine = ws.start();
+    engine.wait_until(
+        "every message acknowledged",
+        Duration::from_secs(30),
+        |_| {
+            broker.report()["acked"]
+                .as_array()
+                .is_some_and(|a| a.len() >= 5)
+        },
+    );
+    // Some time for a reconnection and repeats, if there were to be any.
+    std::thread::sleep(Duration::from_secs(2));
+    let sub = engine.connector("sub").unwrap();
+    let log = engine.log();
+    engine.stop();
+    let report = broker.report();
+    assert_eq!(report["connections"], 1, "{report}");
+    assert_eq!(report["sent"], 5, "{report}");
+    let mut acked: Vec<u64> = report["acked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    acked.sort_unstable();
+    assert_eq!(acked, [1, 2, 3, 4, 5], "{report}");
+    let got = received_by_point(&ws);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got["plant/a"], [1.0, 5.0], "{got:?}");
+    assert_eq!(sub["dropped"], 3, "{sub}");
+    assert_eq!(sub["state"], "connected", "{sub}");
+    assert!(
+        sub["last_drop"]
+            .as_str()
+            .is_some_and(|d| d.contains("not valid UTF-8") && d.contains("plant/\\xed\\xa0\\x80")),
+        "{sub}"
+    );
+    // Logged once (the next drops within a minute are counted only), naming the first.
+    assert_eq!(log.matches("not valid UTF-8").count(), 1, "{log}");
+    assert!(log.contains("plant/\\xff\\xfe"), "{log}");
 }

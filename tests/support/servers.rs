@@ -664,3 +664,65 @@ impl TestPki {
         self.dir.path().join(name).display().to_string()
     }
 }
+
+/// The hostile MQTT broker of `tests/servers/hostile_mqtt_broker.py` (written only for the
+/// tests): it sends the given QoS 1 messages, topics as raw bytes, after the first SUBSCRIBE,
+/// and again after each reconnection until they are acknowledged.
+pub struct HostileMqttBroker {
+    /// Its port.
+    pub port: u16,
+    report: tempfile::TempDir,
+    child: Child,
+}
+
+impl HostileMqttBroker {
+    /// Starts it with `messages` (topic bytes, payload), sent with packet ids 1, 2, …
+    pub fn start(messages: &[(&[u8], &str)]) -> Self {
+        let port = free_port();
+        let report = tempfile::tempdir().expect("temp dir");
+        let script = crate::workspace().join("tests/servers/hostile_mqtt_broker.py");
+        let mut command = Command::new("python3");
+        command
+            .arg(script)
+            .args(["--port", &port.to_string()])
+            .arg("--report")
+            .arg(report.path().join("report.json"));
+        for (topic, payload) in messages {
+            command.arg("--message").arg(format!(
+                "{}:{payload}",
+                topic.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            ));
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs the hostile MQTT broker");
+        let stdout = child.stdout.take().expect("stdout");
+        let line = BufReader::new(stdout).lines().next();
+        assert!(
+            matches!(&line, Some(Ok(l)) if l.starts_with("ready")),
+            "the hostile MQTT broker did not start: {line:?}"
+        );
+        Self {
+            port,
+            report,
+            child,
+        }
+    }
+
+    /// What it saw: `connections`, `acked` (packet ids in the order acknowledged), `sent`.
+    pub fn report(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.report.path().join("report.json"))
+            .expect("the broker's report");
+        serde_json::from_str(&text).expect("a JSON report")
+    }
+}
+
+impl Drop for HostileMqttBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -181,8 +181,9 @@ impl FfiHost for HostContext {
 
     fn dropped(&self, count: u64, reason: RStr<'_>) {
         let _entered = self.span.enter();
-        tracing::warn!("{count} message(s) dropped: {}", reason.as_str());
-        self.reports.dropped(count, reason.as_str());
+        if let Some(line) = self.reports.dropped(count, reason.as_str()) {
+            tracing::warn!("{line}");
+        }
     }
 
     fn item_status(&self, item: RStr<'_>, error: ROption<RStr<'_>>) {

@@ -9,6 +9,7 @@ use std::{
         Mutex,
         atomic::{AtomicU64, Ordering},
     },
+    time::{Duration, Instant},
 };
 
 /// What a report of an item changed.
@@ -35,20 +36,49 @@ impl ItemChange {
     }
 }
 
+/// Drops are logged at most once in this period (a source that sends a thousand unreadable
+/// messages a second must not flood the log); all are counted.
+pub const DROP_LOG_PERIOD: Duration = Duration::from_secs(60);
+
 /// The reports of one connector.
 #[derive(Debug, Default)]
 pub struct SourceReports {
     dropped: AtomicU64,
     last_drop: Mutex<Option<(Timestamp, String)>>,
+    /// When a drop was last logged, and the drops since then not logged.
+    drop_log: Mutex<(Option<Instant>, u64)>,
     failed_items: Mutex<BTreeMap<String, (Timestamp, String)>>,
 }
 
 impl SourceReports {
-    /// Counts `count` dropped messages and keeps `reason` as the last one.
-    pub fn dropped(&self, count: u64, reason: &str) {
+    /// Counts `count` dropped messages and keeps `reason` as the last one. Returns the line to
+    /// log, at most once per [`DROP_LOG_PERIOD`]: it counts the drops that were not logged.
+    pub fn dropped(&self, count: u64, reason: &str) -> Option<String> {
         self.dropped.fetch_add(count, Ordering::Relaxed);
         *self.last_drop.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((Timestamp::now(), reason.to_string()));
+        let mut log = self.drop_log.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if log
+            .0
+            .is_some_and(|at| now.duration_since(at) < DROP_LOG_PERIOD)
+        {
+            log.1 += count;
+            return None;
+        }
+        let unlogged = std::mem::take(&mut log.1);
+        log.0 = Some(now);
+        let mut line = format!("{count} message(s) dropped: {reason}");
+        if unlogged > 0 {
+            line.push_str(&format!(
+                " ({unlogged} more dropped since the last such line, not logged one by one)"
+            ));
+        }
+        line.push_str(&format!(
+            "; further drops within {} s are counted in `dropped` without a line each",
+            DROP_LOG_PERIOD.as_secs()
+        ));
+        Some(line)
     }
 
     /// Item `item` fails with `error`, or works (`None`): what changed, for the caller to log
@@ -114,10 +144,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn drops_add_up_and_a_flood_of_them_is_logged_once() {
+        let r = SourceReports::default();
+        assert!(r.dropped(2, "not a number").is_some());
+        assert_eq!(r.dropped(1, "too large"), None);
+        assert_eq!(r.dropped(4, "too large"), None);
+        assert_eq!(r.dropped_count(), 7);
+        *r.drop_log.lock().unwrap() = (Instant::now().checked_sub(DROP_LOG_PERIOD), 5);
+        let line = r.dropped(1, "again").unwrap();
+        assert!(
+            line.starts_with("1 message(s) dropped: again (5 more dropped"),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn drops_add_up_and_items_recover() {
         let r = SourceReports::default();
-        r.dropped(2, "not a number");
-        r.dropped(1, "too large");
+        let _ = r.dropped(2, "not a number");
+        let _ = r.dropped(1, "too large");
         assert_eq!(r.dropped_count(), 3);
         assert!(r.last_drop().unwrap().ends_with("too large"));
         let since = Timestamp::now();

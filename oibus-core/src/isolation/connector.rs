@@ -448,8 +448,9 @@ async fn watch(
                 let _ = outlets.lost.try_send(reason);
             }
             FromChild::Dropped { count, reason } => {
-                tracing::warn!(parent: &span, "{count} message(s) dropped: {reason}");
-                outlets.reports.dropped(count, &reason);
+                if let Some(line) = outlets.reports.dropped(count, &reason) {
+                    tracing::warn!(parent: &span, "{line}");
+                }
             }
             FromChild::ItemStatus { item, error } => {
                 let _entered = span.enter();

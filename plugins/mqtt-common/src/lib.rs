@@ -10,6 +10,8 @@ use std::time::Duration;
 pub use oibus_tls_common::Tls;
 pub use rumqttc;
 
+pub mod relay;
+
 /// Where the broker is and how to log in: `url`, or `host` and `port`. The password is a secret:
 /// never logged.
 #[derive(Clone, Deserialize, JsonSchema)]
@@ -142,18 +144,8 @@ impl Broker {
 
     /// Session options for connector `connector_id`; errors name a TLS file that cannot be used.
     pub fn options(&self, connector_id: &str, clean_session: bool) -> Result<MqttOptions> {
-        let id = self
-            .client_id
-            .clone()
-            .unwrap_or_else(|| format!("oibus-{connector_id}"));
         let endpoint = self.endpoint()?;
-        let mut o = MqttOptions::new(id, endpoint.host, endpoint.port);
-        o.set_keep_alive(Duration::from_secs(self.keep_alive_s))
-            .set_clean_session(clean_session)
-            .set_max_packet_size(PROTOCOL_MAX_PACKET, PROTOCOL_MAX_PACKET);
-        if let Some(user) = &self.username {
-            o.set_credentials(user.clone(), self.password.clone().unwrap_or_default());
-        }
+        let mut o = self.options_to(connector_id, clean_session, endpoint.host, endpoint.port);
         if endpoint.tls {
             let tls = self.tls.clone().unwrap_or_default();
             o.set_transport(rumqttc::Transport::tls_with_config(
@@ -163,9 +155,61 @@ impl Broker {
         Ok(o)
     }
 
+    fn options_to(
+        &self,
+        connector_id: &str,
+        clean_session: bool,
+        host: String,
+        port: u16,
+    ) -> MqttOptions {
+        let id = self
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("oibus-{connector_id}"));
+        let mut o = MqttOptions::new(id, host, port);
+        o.set_keep_alive(Duration::from_secs(self.keep_alive_s))
+            .set_clean_session(clean_session)
+            .set_max_packet_size(PROTOCOL_MAX_PACKET, PROTOCOL_MAX_PACKET);
+        if let Some(user) = &self.username {
+            o.set_credentials(user.clone(), self.password.clone().unwrap_or_default());
+        }
+        o
+    }
+
+    /// Where a [`relay::Relay`] connects for these settings (the relay holds the TLS).
+    pub fn upstream(&self) -> Result<relay::Upstream> {
+        let endpoint = self.endpoint()?;
+        let tls = match endpoint.tls {
+            true => Some(self.tls.clone().unwrap_or_default().client_config()?),
+            false => None,
+        };
+        Ok(relay::Upstream {
+            host: endpoint.host,
+            port: endpoint.port,
+            tls,
+            timeout: Duration::from_millis(self.connect_timeout_ms),
+        })
+    }
+
+    /// Session options for connector `connector_id` through a relay listening on `port` of
+    /// 127.0.0.1, which connects to the broker (and encrypts) itself.
+    pub fn relayed_options(
+        &self,
+        connector_id: &str,
+        clean_session: bool,
+        port: u16,
+    ) -> MqttOptions {
+        self.options_to(connector_id, clean_session, "127.0.0.1".into(), port)
+    }
+
     /// Opens a session and waits for the broker's acceptance. Refused credentials are an
-    /// `invalid_settings` error; anything else may work later.
-    pub async fn connect(&self, options: MqttOptions) -> Result<(AsyncClient, EventLoop)> {
+    /// `invalid_settings` error; anything else may work later. Through a `relay`, the reason
+    /// its connection to the broker failed is the one given.
+    pub async fn connect(
+        &self,
+        options: MqttOptions,
+        relay: Option<&relay::Relay>,
+    ) -> Result<(AsyncClient, EventLoop)> {
         let target = self.target();
         let (client, mut events) = AsyncClient::new(options, 1000);
         let wait = async {
@@ -186,12 +230,19 @@ impl Broker {
             ))),
             Ok(Err(e)) => Err(PluginError::transient(format!(
                 "MQTT broker {target}: cannot connect: {}",
-                oibus_plugin_api::with_causes(&e)
+                relay
+                    .and_then(relay::Relay::failure)
+                    .unwrap_or_else(|| oibus_plugin_api::with_causes(&e))
             ))),
-            Err(_) => Err(PluginError::transient(format!(
-                "MQTT broker {target}: no answer within {} ms",
-                self.connect_timeout_ms
-            ))),
+            Err(_) => Err(PluginError::transient(
+                match relay.and_then(relay::Relay::failure) {
+                    Some(why) => format!("MQTT broker {target}: cannot connect: {why}"),
+                    None => format!(
+                        "MQTT broker {target}: no answer within {} ms",
+                        self.connect_timeout_ms
+                    ),
+                },
+            )),
         }
     }
 }

@@ -85,7 +85,7 @@ impl Connector for MqttNorth {
     async fn connect(&mut self) -> Result<()> {
         let broker = self.settings.broker.clone();
         let options = broker.options(&self.ctx.connector_id(), true)?;
-        let (client, mut events) = broker.connect(options).await?;
+        let (client, mut events) = broker.connect(options, None).await?;
         let pending = Arc::new(Mutex::new(Pending::default()));
         self.pending = pending.clone();
         let ctx = self.ctx.clone();

@@ -1,8 +1,11 @@
 //! `south-mqtt`: subscribes to topics (with wildcards) and turns messages into values. The
 //! session is persistent and each QoS 1 message is acknowledged to the broker only after the
 //! engine durably accepted its value, or after it was deliberately dropped with a counted reason
-//! (not a number, over `max_packet_size`, retained, no item for its topic): a message in flight
-//! when the gateway stops or the connection drops is delivered again by the broker.
+//! (not a number, over `max_packet_size`, retained, no item for its topic, a topic that is not
+//! valid UTF-8): a message in flight when the gateway stops or the connection drops is delivered
+//! again by the broker. The session goes through a relay of its own
+//! ([`oibus_mqtt_common::relay`]), which keeps the connection when the broker sends a topic the
+//! client library would close it for.
 
 mod payload;
 
@@ -10,7 +13,8 @@ pub use payload::{PayloadFormat, PayloadSettings};
 
 use oibus_mqtt_common::{
     Broker, Session, client_of, publish_size, qos,
-    rumqttc::{self, AsyncClient, Event, Packet, Publish, QoS},
+    relay::{INVALID_TOPIC, Relay},
+    rumqttc::{self, AsyncClient, Event, EventLoop, Packet, Publish, QoS},
 };
 use oibus_plugin_api::prelude::*;
 use payload::Unusable;
@@ -121,6 +125,16 @@ impl Receiver {
         true
     }
 
+    /// Sets aside a message whose topic the relay found unreadable: counted (and logged by the
+    /// engine, as every drop), acknowledged.
+    async fn set_aside(&self, p: &Publish) -> bool {
+        let topic = &p.topic[INVALID_TOPIC.len()..];
+        let reason = format!(
+            "message on a topic that is not valid UTF-8 or holds U+0000 ({topic}) set aside"
+        );
+        self.drop_message(p, reason).await
+    }
+
     /// Drops a message with a counted reason, and acknowledges it.
     async fn drop_message(&self, p: &Publish, reason: String) -> bool {
         self.ctx.dropped(1, &reason);
@@ -134,6 +148,9 @@ impl Receiver {
         p: Publish,
         buffer: &mut Vec<(OibusValue, Publish)>,
     ) -> bool {
+        if p.topic.starts_with(INVALID_TOPIC) {
+            return self.set_aside(&p).await;
+        }
         let limit = self.settings.broker.max_packet_size;
         let size = publish_size(&p.topic, p.payload.len());
         if size > limit {
@@ -247,6 +264,32 @@ impl Receiver {
     }
 }
 
+impl MqttSouth {
+    /// A session with manual acknowledgements, through a relay of its own (the relay's task is
+    /// returned, to end with the session); `suffix` is added to the client id.
+    async fn open(
+        &self,
+        clean_session: bool,
+        suffix: Option<String>,
+    ) -> Result<(AsyncClient, EventLoop, tokio::task::JoinHandle<()>)> {
+        let broker = &self.settings.broker;
+        let (relay, task) = Relay::start(&self.ctx, broker.upstream()?).await?;
+        let mut options =
+            broker.relayed_options(&self.ctx.connector_id(), clean_session, relay.port());
+        if let Some(suffix) = suffix {
+            options.set_client_id(format!("{}-{suffix}", options.client_id()));
+        }
+        options.set_manual_acks(true);
+        match broker.connect(options, Some(&relay)).await {
+            Ok((client, events)) => Ok((client, events, task)),
+            Err(e) => {
+                task.abort();
+                Err(e)
+            }
+        }
+    }
+}
+
 impl Connector for MqttSouth {
     type Settings = SouthMqttSettings;
 
@@ -261,9 +304,7 @@ impl Connector for MqttSouth {
 
     async fn connect(&mut self) -> Result<()> {
         let broker = self.settings.broker.clone();
-        let mut options = broker.options(&self.ctx.connector_id(), false)?;
-        options.set_manual_acks(true);
-        let (client, mut events) = broker.connect(options).await?;
+        let (client, mut events, relay) = self.open(false, None).await?;
         let target = broker.target();
         let (to_receiver, messages) = mpsc::unbounded_channel();
         // The event loop is polled by a task of its own and never cancelled mid-poll. The
@@ -298,7 +339,7 @@ impl Connector for MqttSouth {
         let receiving = self
             .ctx
             .spawn(receiver.run(messages, self.items.subscribe()))?;
-        self.session = Some(Session::new(client, vec![poller, receiving]));
+        self.session = Some(Session::new(client, vec![poller, receiving, relay]));
         tracing::info!("connected to {target}");
         Ok(())
     }
@@ -379,12 +420,9 @@ impl TestsItem for MqttSouth {
     /// the connector would.
     async fn test_item(&mut self, item: &SouthItem<ItemSettings>) -> Result<Vec<OibusValue>> {
         Self::check_item(item)?;
-        let broker = &self.settings.broker;
-        let target = broker.target();
-        let mut options = broker.options(&self.ctx.connector_id(), true)?;
+        let target = self.settings.broker.target();
         let nanos = Timestamp::now().as_nanos();
-        options.set_client_id(format!("{}-test-{:x}", options.client_id(), nanos));
-        let (client, mut events) = broker.connect(options).await?;
+        let (client, mut events, relay) = self.open(true, Some(format!("test-{nanos:x}"))).await?;
         let topic = item.settings.topic.clone();
         client
             .subscribe(topic.clone(), QoS::AtMostOnce)
@@ -426,6 +464,7 @@ impl TestsItem for MqttSouth {
                 )))
             });
         let _ = client.try_disconnect();
+        relay.abort();
         result
     }
 }
