@@ -3,7 +3,7 @@
 use oibus_plugin_api::{DataValue, Timestamp};
 use oibus_tests::{
     process::{EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, recorded_values},
-    servers::{ModbusServer, free_port},
+    servers::{ModbusServer, ScriptServer, free_port},
 };
 use std::{collections::BTreeMap, time::Duration};
 
@@ -262,5 +262,92 @@ fn test_item_reads_one_item_from_the_server_names_what_fails_and_sends_nothing()
     assert!(
         err.contains("settings of item \"i16\"") && err.contains("float16"),
         "{err}"
+    );
+}
+
+#[test]
+fn an_answer_with_fewer_registers_than_asked_names_the_items_left_without_a_value() {
+    // A server that answers well-formed but short: a read reaching address 100 gets only the
+    // registers before 100 (register k holds k).
+    let server = ScriptServer::start("short_modbus_server.py", &["--short-from", "100"]);
+    let ws = Workspace::new(&["oibus_south_modbus", "oibus_test_probe"]);
+    let item = |name: &str, register: &str, address: u32, data_type: &str| {
+        format!(
+            r#"{{ name = "{name}", scan_mode = "every-second", settings = {{ register = "{register}", address = {address}, data_type = "{data_type}" }} }}"#
+        )
+    };
+    let items = [
+        // One request of 98..102: answered with 2 registers.
+        item("r98", "holding-register", 98, "uint16"),
+        item("r99", "holding-register", 99, "uint16"),
+        item("r100", "holding-register", 100, "uint32"),
+        // Coils come in whole bytes: a read of coil 105 is answered with none.
+        item("bit10", "coil", 10, "bool"),
+        item("bit105", "coil", 105, "bool"),
+    ]
+    .join(",\n  ");
+    let text = config(server.port);
+    let start = text.find("items = [").unwrap();
+    let end = start + text[start..].find("]\n").unwrap() + 1;
+    ws.config(&format!(
+        "{}items = [\n  {items}\n]{}",
+        &text[..start],
+        &text[end..]
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("two scans", Duration::from_secs(30), |e| {
+        e.counter("rec", "values_sent") >= 6
+    });
+    let plc = engine.connector("plc").unwrap();
+    engine.stop();
+    let failed = &plc["failed_items"];
+    assert_eq!(failed.as_object().map(|o| o.len()), Some(2), "{plc}");
+    let r100 = failed["r100"].as_str().unwrap_or_default();
+    assert!(
+        r100.contains("item \"r100\"")
+            && r100.contains("answered 0 of the 2 register(s) asked")
+            && r100.contains("HoldingRegister 100..102"),
+        "{r100}"
+    );
+    let bit = failed["bit105"].as_str().unwrap_or_default();
+    assert!(
+        bit.contains("answered 0 of the 1 bit(s) asked") && bit.contains("Coil 105..106"),
+        "{bit}"
+    );
+    assert!(
+        plc["counters"]["runs_with_failed_items"].as_u64() >= Some(1),
+        "{plc}"
+    );
+    let got = received_since(&ws, Timestamp::from_nanos(0));
+    assert!(
+        got["r98"].iter().all(|v| *v == DataValue::Int(98)),
+        "{got:?}"
+    );
+    assert!(
+        got["r99"].iter().all(|v| *v == DataValue::Int(99)),
+        "{got:?}"
+    );
+    assert!(
+        got["bit10"].iter().all(|v| *v == DataValue::Bool(true)),
+        "{got:?}"
+    );
+    assert!(
+        !got.contains_key("r100") && !got.contains_key("bit105"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_value_past_the_last_address_is_refused_naming_the_item() {
+    let ws = Workspace::new(&["oibus_south_modbus", "oibus_test_probe"]);
+    ws.config(&config(free_port()).replace(
+        r#"address = 3, data_type = "uint32""#,
+        r#"address = 65535, data_type = "uint32""#,
+    ));
+    let (code, out) = ws.run_to_end();
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(r#"south "plc" items[2] "u32" settings.address"#) && out.contains("65534"),
+        "{out}"
     );
 }

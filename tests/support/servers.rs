@@ -726,3 +726,41 @@ impl Drop for HostileMqttBroker {
         let _ = self.child.wait();
     }
 }
+
+/// A Python script of `tests/servers/` written only for the tests (a peer that misbehaves on
+/// purpose), started with `args` and a free `--port`; it prints `ready PORT` once listening.
+pub struct ScriptServer {
+    /// Its port.
+    pub port: u16,
+    child: Child,
+}
+
+impl ScriptServer {
+    /// Starts `tests/servers/<script>` with `--port` and `args`.
+    pub fn start(script: &str, args: &[&str]) -> Self {
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .arg(crate::workspace().join("tests/servers").join(script))
+            .args(["--port", &port.to_string()])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("python3 runs {script}: {e}"));
+        let stdout = child.stdout.take().expect("stdout");
+        let line = BufReader::new(stdout).lines().next();
+        assert!(
+            matches!(&line, Some(Ok(l)) if l.starts_with("ready")),
+            "{script} did not start: {line:?}"
+        );
+        Self { port, child }
+    }
+}
+
+impl Drop for ScriptServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -10,7 +10,8 @@ pub use settings::{DataType, ItemSettings, ModbusSettings, Order, RegisterType};
 use oibus_plugin_api::{ErrorKind, prelude::*};
 use std::{net::SocketAddr, time::Duration};
 use tokio_modbus::{
-    client::{Client as _, Context as ModbusClient, Reader as _, tcp},
+    Request, Response,
+    client::{Client as _, Context as ModbusClient, tcp},
     slave::Slave,
 };
 
@@ -65,24 +66,51 @@ impl Modbus {
             PluginError::connection_lost(format!("Modbus server {target}: not connected"))
         })?;
         let (start, count) = (request.start, request.count);
+        // The raw call, not the `Reader` helpers, which assert (in debug builds) that the server
+        // answered as many as asked: a short answer is the server's fault, told by name below.
+        let call = client.call(match request.register {
+            RegisterType::Coil => Request::ReadCoils(start, count),
+            RegisterType::DiscreteInput => Request::ReadDiscreteInputs(start, count),
+            RegisterType::HoldingRegister => Request::ReadHoldingRegisters(start, count),
+            RegisterType::InputRegister => Request::ReadInputRegisters(start, count),
+        });
         let call = async {
-            Ok::<_, tokio_modbus::Error>(match request.register {
-                RegisterType::Coil => client
-                    .read_coils(start, count)
-                    .await?
-                    .map(|b| b.into_iter().map(u16::from).collect()),
-                RegisterType::DiscreteInput => client
-                    .read_discrete_inputs(start, count)
-                    .await?
-                    .map(|b| b.into_iter().map(u16::from).collect()),
-                RegisterType::HoldingRegister => {
-                    client.read_holding_registers(start, count).await?
-                }
-                RegisterType::InputRegister => client.read_input_registers(start, count).await?,
+            call.await.map(|answer| {
+                answer.map(|response| match response {
+                    // Bits come in whole bytes: those past the count asked are padding.
+                    Response::ReadCoils(bits) | Response::ReadDiscreteInputs(bits) => bits
+                        .into_iter()
+                        .take(usize::from(count))
+                        .map(u16::from)
+                        .collect(),
+                    Response::ReadHoldingRegisters(words) | Response::ReadInputRegisters(words) => {
+                        words
+                    }
+                    // tokio-modbus refuses an answer to another function before this.
+                    _ => Vec::new(),
+                })
             })
         };
-        let what = format!("{:?} {start}..{}", request.register, start + count);
+        let what = format!(
+            "{:?} {start}..{}",
+            request.register,
+            u32::from(start) + u32::from(count)
+        );
         match tokio::time::timeout(timeout, call).await {
+            // A well-formed answer with fewer registers than asked: the items past its end are
+            // named (read again one by one), never silently left without a value.
+            Ok(Ok(Ok(words))) if words.len() < usize::from(count) => Err(PluginError::new(
+                SHORT_ANSWER,
+                format!(
+                    "Modbus server {target} answered {} of the {count} {} asked ({what})",
+                    words.len(),
+                    if request.register.is_bits() {
+                        "bit(s)"
+                    } else {
+                        "register(s)"
+                    },
+                ),
+            )),
             Ok(Ok(Ok(words))) => Ok(words),
             // The server answered with an exception: the request itself is wrong (address…).
             Ok(Ok(Err(code))) => Err(PluginError::invalid_settings(format!(
@@ -134,7 +162,19 @@ impl South for Modbus {
     type ItemSettings = ItemSettings;
 }
 
+/// The kind of error of an answer with fewer registers than asked: like a refusal, it is about
+/// the items, which are read again one by one.
+const SHORT_ANSWER: ErrorKind = ErrorKind::INVALID_SETTINGS;
+
 fn check(item: &SouthItem<ItemSettings>) -> Result<()> {
+    let width = item.settings.data_type.width();
+    if u32::from(item.settings.address) + u32::from(width) > 65_536 {
+        return Err(PluginError::invalid_settings(format!(
+            "item {:?}: address {} with data_type {:?} ({width} addresses) goes past 65535, the \
+             last Modbus address",
+            item.name, item.settings.address, item.settings.data_type
+        )));
+    }
     let bits = item.settings.register.is_bits();
     let is_bool = item.settings.data_type == DataType::Bool;
     if bits != is_bool {
@@ -147,23 +187,27 @@ fn check(item: &SouthItem<ItemSettings>) -> Result<()> {
 }
 
 impl Modbus {
-    /// The value of item `i` in the words of `request` at `offset`.
+    /// The value of `item` in the words of a request, at `offset`.
     fn decode(
-        items: &[SouthItem<ItemSettings>],
-        i: usize,
+        item: &SouthItem<ItemSettings>,
         offset: u16,
         words: &[u16],
-    ) -> Option<std::result::Result<DataValue, String>> {
-        let item = &items[i];
+    ) -> std::result::Result<DataValue, String> {
         let at = usize::from(offset);
         let width = usize::from(item.settings.data_type.width());
-        let slice = words.get(at..at + width)?;
-        Some(if item.settings.register.is_bits() {
+        let slice = words.get(at..at + width).ok_or_else(|| {
+            format!(
+                "item {:?}: the answer of {} word(s) holds nothing at offset {at}",
+                item.name,
+                words.len()
+            )
+        })?;
+        if item.settings.register.is_bits() {
             Ok(DataValue::Bool(slice[0] != 0))
         } else {
             decode::registers(slice, &item.settings)
                 .map_err(|e| format!("item {:?}: {e}", item.name))
-        })
+        }
     }
 }
 
@@ -192,21 +236,30 @@ impl TestsItem for Modbus {
 
 impl Modbus {
     /// Reads items in as few requests as the plan allows. A grouped request the server refuses
-    /// (an address it does not have) is read again item by item: the items that work are read,
-    /// each item the server refuses is reported by name (the first refusal is returned beside the
-    /// values), and the scan goes on.
+    /// (an address it does not have), or answers with fewer registers than asked, is read again
+    /// item by item: the items that work are read, each item the server refuses is reported by
+    /// name (the first refusal is returned beside the values), and the scan goes on.
     async fn read_items(
         &mut self,
         items: &[SouthItem<ItemSettings>],
     ) -> Result<(Vec<OibusValue>, Option<PluginError>)> {
-        for item in items {
-            check(item)?;
-        }
+        let mut refused = None;
+        // An item that cannot be read is named; the others are read.
+        let items: Vec<&SouthItem<ItemSettings>> = items
+            .iter()
+            .filter(|item| match check(item) {
+                Ok(()) => true,
+                Err(e) => {
+                    self.ctx.item_failed(&item.name, e.message());
+                    refused.get_or_insert(e);
+                    false
+                }
+            })
+            .collect();
         let settings: Vec<&ItemSettings> = items.iter().map(|i| &i.settings).collect();
         let requests = plan::plan(&settings, self.settings.max_gap);
         let now = Timestamp::now();
         let mut values = Vec::with_capacity(items.len());
-        let mut refused = None;
         for request in &requests {
             // The request, or its items one by one when the server refuses it.
             let parts: Vec<(plan::Request, Vec<u16>)> = match self.read(request).await {
@@ -245,13 +298,12 @@ impl Modbus {
             };
             for (part, words) in parts {
                 for &(i, offset) in &part.items {
-                    match Self::decode(items, i, offset, &words) {
-                        None => {}
-                        Some(Ok(value)) => {
+                    match Self::decode(items[i], offset, &words) {
+                        Ok(value) => {
                             self.ctx.item_ok(&items[i].name);
                             values.push(OibusValue::new(items[i].name.as_str(), now, value));
                         }
-                        Some(Err(e)) => {
+                        Err(e) => {
                             self.ctx.item_failed(&items[i].name, &e);
                             refused.get_or_insert(PluginError::invalid_settings(e));
                         }

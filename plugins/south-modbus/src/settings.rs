@@ -107,10 +107,21 @@ pub enum Order {
     Little,
 }
 
-/// Item settings: where the value is and how to decode it.
+/// Item settings: where the value is and how to decode it. A value of several registers must end
+/// at 65535 at the latest.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
 #[schemars(crate = "oibus_plugin_api::schemars")]
+#[schemars(extend("allOf" = [
+    {
+        "if": {"properties": {"data_type": {"enum": ["int32", "uint32", "float32"]}}, "required": ["data_type"]},
+        "then": {"properties": {"address": {"maximum": 65534}}}
+    },
+    {
+        "if": {"properties": {"data_type": {"const": "float64"}}, "required": ["data_type"]},
+        "then": {"properties": {"address": {"maximum": 65532}}}
+    }
+]))]
 pub struct ItemSettings {
     /// The data table.
     pub register: RegisterType,
