@@ -137,6 +137,28 @@ try {
   await page.locator('#toast').getByText('1 entry queued again').waitFor();
   await page.locator('#cache-errors caption').getByText('Error store: 0 entries').waitFor();
 
+  begin('deleting a North that holds unsent values says what is lost, and asks again');
+  const dialogs = [];
+  let replies = [true, false];
+  const onDialog = async (d) => { dialogs.push(d.message()); await (replies.shift() ? d.accept() : d.dismiss()); };
+  page.on('dialog', onDialog);
+  await page.goto(`${url}#/connector/north/doomed`);
+  await page.locator('#settings-form').waitFor();
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  for (let i = 0; i < 50 && dialogs.length < 2; i++) await page.waitForTimeout(100);
+  check(dialogs.length === 2, `dialogs: ${JSON.stringify(dialogs)}`);
+  check(dialogs[0].includes('queue and error store are deleted with it'), `first dialog: ${dialogs[0]}`);
+  check(/still holds [1-9][0-9]* queued value/.test(dialogs[1]) && dialogs[1].includes('lose this data'), `second dialog: ${dialogs[1]}`);
+  console.log(`  asked: ${dialogs[1].split('\n')[0]}`);
+  const kept = await api('GET', '/api/north/doomed');
+  check(kept.status === 200, `cancelled, yet doomed answered ${kept.status}`);
+  replies = [true, true];
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.locator('#toast').getByText('doomed deleted').waitFor();
+  page.off('dialog', onDialog);
+  const gone = await api('GET', '/api/north/doomed');
+  check(gone.status === 404, `deleted, yet doomed answered ${gone.status}`);
+
   begin('upload a new plugin version and see the upgrade');
   await page.getByRole('link', { name: 'Plugins' }).click();
   await page.locator('#upload-library').setInputFiles(env('UPLOAD_FILE'));

@@ -185,9 +185,30 @@ fn the_admin_api_guards_validates_persists_and_operates() {
     let (code, e) = api.send("DELETE", "/api/south/sim", None, None);
     assert_eq!(code, 409, "{e}");
     assert!(e["error"].as_str().unwrap().contains("\"stuck\""), "{e}");
-    // Deleting `stuck` deletes its cache: a North created again under that id starts empty.
+    // Deleting `stuck` would delete the values it holds: refused, saying what they are, until
+    // asked with discard_queue; then its cache goes with it and a North created again under
+    // that id starts empty.
     assert!(ws.data().join("cache/stuck").is_dir());
-    assert_eq!(api.send("DELETE", "/api/north/stuck", None, None).0, 204);
+    let (code, e) = api.send("DELETE", "/api/north/stuck", None, None);
+    assert_eq!(code, 409, "{e}");
+    let why = e["error"].as_str().unwrap();
+    assert!(
+        why.contains("still holds")
+            && why.contains("queued value(s)")
+            && why.contains("discard_queue=true"),
+        "{why}"
+    );
+    assert_eq!(api.get("/api/north/stuck").0, 200);
+    assert_eq!(
+        api.send("DELETE", "/api/north/stuck?discard_queue=maybe", None, None)
+            .0,
+        400
+    );
+    assert_eq!(
+        api.send("DELETE", "/api/north/stuck?discard_queue=true", None, None)
+            .0,
+        204
+    );
     assert!(!ws.data().join("cache/stuck").exists());
     assert!(engine.log().contains("its cache ("), "{}", engine.log());
 

@@ -56,6 +56,13 @@ settings = { output_folder = "{ws}/out", prefix = "plant-" }
 caching = { send_interval = "1s" }
 
 [[north]]
+id = "doomed"
+type = "probe-north"
+subscriptions = ["plant-simulator"]
+settings = { fault_file = "{ws}/doomed-fault" }
+caching = { send_interval = "100ms", retry_interval = "100ms" }
+
+[[north]]
 id = "refusing"
 type = "probe-north"
 subscriptions = ["counter"]
@@ -118,6 +125,8 @@ fn an_operator_runs_the_gateway_from_the_console() {
         PROBE,
     ]);
     ws.config(&config());
+    // `doomed` cannot send: the simulator's values wait in its queue.
+    fs::write(ws.path("doomed-fault"), "transient").unwrap();
     let upload = ws.path("probe-v2.so");
     fs::write(
         &upload,
@@ -136,6 +145,10 @@ fn an_operator_runs_the_gateway_from_the_console() {
         Duration::from_secs(30),
         |e| e.counter("refusing", "values_to_error") == 1,
     );
+    engine.wait_until("values queued for doomed", Duration::from_secs(30), |e| {
+        e.connector("doomed")
+            .is_some_and(|c| c["cache"]["queued_values"].as_u64() > Some(0))
+    });
     let port = broker.port.to_string();
     let upload_path = upload.to_string_lossy().into_owned();
     browse(
@@ -152,6 +165,15 @@ fn an_operator_runs_the_gateway_from_the_console() {
     );
 
     // What the clicks did, as the API and the files see it.
+    assert_eq!(api.get("/api/north/doomed").0, 404);
+    assert!(!ws.data().join("cache/doomed").exists());
+    assert!(
+        engine
+            .log()
+            .contains("north \"doomed\" deleted through the admin API; its cache ("),
+        "{}",
+        engine.log()
+    );
     let (code, north) = api.get("/api/north/browser-mqtt");
     assert_eq!(code, 200, "{north}");
     assert_eq!(north["settings"]["broker"]["username"], "plant", "{north}");

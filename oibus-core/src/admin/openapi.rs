@@ -301,6 +301,20 @@ pub fn document() -> Value {
             None,
             vec![("204", "done", None), unknown.clone(), exists],
         );
+        if kind == "north" {
+            let delete = &mut d.paths[&path]["delete"];
+            delete["description"] = json!(
+                "A North whose queue or error store holds data is refused with 409, the answer \
+                 saying what it holds; with discard_queue=true it is deleted with that data."
+            );
+            delete["parameters"] = json!([{
+                "name": "discard_queue",
+                "in": "query",
+                "required": false,
+                "schema": {"type": "boolean", "default": false},
+                "description": "delete the North even though its cache holds data, which is lost"
+            }]);
+        }
         for action in ["start", "stop"] {
             d.op(
                 &format!("/api/{kind}/{{id}}/{action}"),

@@ -625,12 +625,27 @@ async fn update_north(
     upsert(&state, connector, false).await
 }
 
+/// `DELETE /api/north/{id}?discard_queue=true`: delete a North whose cache holds data.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeleteQuery {
+    #[serde(default)]
+    discard_queue: bool,
+}
+
 async fn delete_connector(
     state: &ApiState,
     kind: ConnectorKind,
     id: String,
+    discard_queue: bool,
 ) -> Result<Response, ApiError> {
-    ask(state, |reply| Command::Delete { kind, id, reply }).await?;
+    ask(state, |reply| Command::Delete {
+        kind,
+        id,
+        discard_queue,
+        reply,
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -638,14 +653,16 @@ async fn delete_south(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    delete_connector(&state, ConnectorKind::South, id).await
+    delete_connector(&state, ConnectorKind::South, id, false).await
 }
 
 async fn delete_north(
     State(state): State<ApiState>,
     Path(id): Path<String>,
+    query: Result<axum::extract::Query<DeleteQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    delete_connector(&state, ConnectorKind::North, id).await
+    let axum::extract::Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    delete_connector(&state, ConnectorKind::North, id, query.discard_queue).await
 }
 
 async fn run(

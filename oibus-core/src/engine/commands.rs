@@ -185,12 +185,15 @@ pub enum Command {
         /// Reply.
         reply: Reply<()>,
     },
-    /// Delete a connector (its North queue stays in the store).
+    /// Delete a connector, and a North's queue and error store with it: refused while they hold
+    /// data, unless `discard_queue`.
     Delete {
         /// South or North.
         kind: ConnectorKind,
         /// Its id.
         id: String,
+        /// Delete a North even though its queue or error store holds data (lost with it).
+        discard_queue: bool,
         /// Reply.
         reply: Reply<()>,
     },
@@ -333,8 +336,13 @@ pub async fn handle(engine: &mut Engine, command: Command) {
         } => {
             let _ = reply.send(upsert(engine, connector, create).await);
         }
-        Command::Delete { kind, id, reply } => {
-            let _ = reply.send(delete(engine, kind, &id).await);
+        Command::Delete {
+            kind,
+            id,
+            discard_queue,
+            reply,
+        } => {
+            let _ = reply.send(delete(engine, kind, &id, discard_queue).await);
         }
         Command::Run {
             kind,
@@ -580,10 +588,42 @@ async fn upsert(
 
 /// Deletes a connector with what the engine kept for it: a South's tracked history instants, a
 /// North's cache (queues, error stores, files), and the connector's private folder. A connector
-/// created later under the same id starts afresh.
-async fn delete(engine: &mut Engine, kind: ConnectorKind, id: &str) -> Result<(), CommandError> {
+/// created later under the same id starts afresh. A North whose cache holds data is deleted only
+/// with `discard_queue`: otherwise the refusal says what would be lost.
+async fn delete(
+    engine: &mut Engine,
+    kind: ConnectorKind,
+    id: &str,
+    discard_queue: bool,
+) -> Result<(), CommandError> {
     if !exists(&engine.config, kind, id) {
         return Err(CommandError::not_found(format!("no {kind} {id:?}")));
+    }
+    let queue = match engine.config.north.iter().find(|n| n.id == id) {
+        Some(n) if kind == ConnectorKind::North => Some(match engine.queues.get(id) {
+            Some(q) => q.clone(),
+            None => Arc::new(
+                crate::cache::NorthQueue::open(
+                    id,
+                    engine.store.clone(),
+                    n.caching.clone(),
+                    engine.data.north_files(id),
+                )
+                .map_err(CommandError::internal)?,
+            ),
+        }),
+        _ => None,
+    };
+    if let (Some(q), false) = (&queue, discard_queue) {
+        let (values, files, _) = q.queued();
+        let (_, error_values, error_files) = q.errors().map_err(CommandError::internal)?;
+        if values + files + error_values + error_files > 0 {
+            return Err(CommandError::conflict(format!(
+                "north {id:?} still holds {values} queued value(s), {files} queued file(s), \
+                 {error_values} value(s) and {error_files} file(s) in its error store: deleting \
+                 it deletes them. Let it send them first, or delete with discard_queue=true"
+            )));
+        }
     }
     let mut candidate = engine.config.clone();
     match kind {
@@ -604,36 +644,23 @@ async fn delete(engine: &mut Engine, kind: ConnectorKind, id: &str) -> Result<()
         }
         ConnectorKind::North => candidate.north.retain(|n| n.id != id),
     }
-    let north = engine.config.north.iter().find(|n| n.id == id).cloned();
     commit_config(engine, candidate)?;
     if let Some(i) = slot_index(engine, kind, id) {
         let mut old = engine.slots.remove(i);
         old.stop(State::Stopped).await;
     }
-    let open = engine.queues.remove(id);
+    engine.queues.remove(id);
     engine.reroute();
     let mut dropped = String::new();
-    match (kind, north) {
-        (ConnectorKind::North, Some(n)) => {
-            let queue = match open {
-                Some(q) => q,
-                None => Arc::new(
-                    crate::cache::NorthQueue::open(
-                        id,
-                        engine.store.clone(),
-                        n.caching.clone(),
-                        engine.data.north_files(id),
-                    )
-                    .map_err(CommandError::internal)?,
-                ),
-            };
+    match queue {
+        Some(queue) => {
             let d = queue.destroy().await.map_err(CommandError::internal)?;
             dropped = format!(
                 "; its cache ({} value(s), {} file(s)) was deleted",
                 d.values, d.files
             );
         }
-        _ => {
+        None => {
             engine
                 .store
                 .apply(

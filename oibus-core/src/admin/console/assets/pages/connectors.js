@@ -151,10 +151,20 @@ export async function editor(main, kind, id) {
     } catch (e) { showProblems(e); }
   };
 
+  // A North is deleted with its queue and error store. The gateway refuses while they hold
+  // data and says what: the operator then confirms that losing it is meant.
   const remove = async () => {
-    if (!window.confirm(`Delete ${id}? ${kind === 'north' ? 'Its queue stays in the store.' : ''}`)) return;
+    const what = kind === 'north' ? ' Its queue and error store are deleted with it.' : '';
+    if (!window.confirm(`Delete ${id}?${what}`)) return;
+    const path = `/api/${kind}/${encodeURIComponent(id)}`;
     try {
-      await api('DELETE', `/api/${kind}/${encodeURIComponent(id)}`);
+      try {
+        await api('DELETE', path);
+      } catch (e) {
+        if (kind !== 'north' || e.status !== 409) throw e;
+        if (!window.confirm(`${e.message}\n\nDelete ${id} and lose this data?`)) return;
+        await api('DELETE', `${path}?discard_queue=true`);
+      }
       toast(`${id} deleted`);
       location.hash = '#/connectors';
     } catch (e) { fill(message, h('p', { class: 'bad' }, e.message)); }
