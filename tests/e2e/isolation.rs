@@ -294,3 +294,83 @@ fn an_item_test_of_an_isolated_plugin_runs_in_a_child_and_answers_its_values() {
         ""
     );
 }
+
+#[test]
+fn two_connects_that_block_their_threads_neither_starve_a_sibling_nor_hold_up_a_stop() {
+    let ws = Workspace::new(&[PROBE]);
+    // All of one plugin, in the engine's process, on its two runtime threads and the default
+    // time-outs: `stuck-1` and `stuck-2` block a thread each in `connect`, which never returns.
+    let stuck = |id: &str| {
+        format!(
+            "[[north]]\nid = \"{id}\"\ntype = \"probe-north\"\nsubscriptions = [\"calm\"]\nsettings = {{ behaviour = {{ connect_blocks = true }} }}\n"
+        )
+    };
+    ws.config(&format!(
+        r#"
+[engine]
+reconnect = {{ min = "100ms", max = "300ms" }}
+
+[[south]]
+id = "calm"
+type = "probe-south"
+settings = {{ batch_size = 20, interval_ms = 20, ack_file = "{{ws}}/calm-acks" }}
+items = [{{ name = "b", scan_mode = "subscription" }}]
+
+[[north]]
+id = "calm-dst"
+type = "probe-north"
+subscriptions = ["calm"]
+settings = {{ record_file = "{{ws}}/calm-received" }}
+caching = {{ send_interval = "50ms" }}
+
+{}
+{}"#,
+        stuck("stuck-1"),
+        stuck("stuck-2")
+    ));
+    let mut engine = ws.start();
+    // The sibling flows long before the stuck calls' 30 s time-out.
+    engine.wait_until(
+        "the sibling's values to flow",
+        Duration::from_secs(15),
+        |e| e.counter("calm-dst", "values_sent") > 200,
+    );
+    let sent = engine.counter("calm-dst", "values_sent");
+    engine.wait_until(
+        "the sibling's values to go on flowing",
+        Duration::from_secs(10),
+        |e| e.counter("calm-dst", "values_sent") > sent + 200,
+    );
+    engine.wait_until(
+        "the status to show the runtime replaced",
+        Duration::from_secs(10),
+        |e| {
+            e.status().is_some_and(|s| {
+                s["loaded_versions"].as_array().is_some_and(|v| {
+                    v.iter().any(|p| {
+                        p["id"] == "oibus-test-probe"
+                            && p["runtime"]["replacements"].as_u64() >= Some(1)
+                    })
+                })
+            })
+        },
+    );
+    // SIGTERM: nothing waits for the blocked calls, and nothing is retried once stopping.
+    let log_file = engine.log_file();
+    let began = std::time::Instant::now();
+    let code = engine.terminate();
+    let took = began.elapsed();
+    let log = fs::read_to_string(log_file).unwrap();
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        took < Duration::from_secs(5),
+        "the stop took {took:?}:\n{log}"
+    );
+    let after = &log[log
+        .find("INFO oibus_core::engine: stopping")
+        .expect("stopping")..];
+    assert!(
+        !after.contains("next connection attempt") && !after.contains("handle: start"),
+        "{after}"
+    );
+}

@@ -154,6 +154,11 @@ impl Engine {
         );
     }
 
+    /// The file the engine logs to (it outlives the engine).
+    pub fn log_file(&self) -> PathBuf {
+        self.log.clone()
+    }
+
     /// The engine's log so far.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()

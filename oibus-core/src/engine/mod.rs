@@ -270,14 +270,23 @@ impl Engine {
     }
 
     /// Stops every connector: Souths first, so that nothing new arrives; then the Norths (their
-    /// queues stay on disk).
+    /// queues stay on disk). The connectors of each side stop together, so that one whose stop
+    /// takes its whole time-out does not hold up the others (nor keeps them retrying meanwhile).
     async fn stop_all(&mut self) {
-        for slot in self.slots.iter_mut().filter(|s| s.is_south()) {
-            slot.stop(State::Stopped).await;
-        }
-        for slot in self.slots.iter_mut().filter(|s| !s.is_south()) {
-            slot.stop(State::Stopped).await;
-        }
+        futures_util::future::join_all(
+            self.slots
+                .iter_mut()
+                .filter(|s| s.is_south())
+                .map(|s| s.stop(State::Stopped)),
+        )
+        .await;
+        futures_util::future::join_all(
+            self.slots
+                .iter_mut()
+                .filter(|s| !s.is_south())
+                .map(|s| s.stop(State::Stopped)),
+        )
+        .await;
     }
 }
 

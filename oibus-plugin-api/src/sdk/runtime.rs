@@ -12,7 +12,11 @@ use abi_stable::std_types::{RResult, RStr};
 use async_ffi::FutureExt as _;
 use std::{
     future::Future,
-    sync::{Arc, Mutex, Weak},
+    pin::Pin,
+    sync::{
+        Arc, Mutex, Weak,
+        atomic::{AtomicBool, AtomicU32, Ordering},
+    },
     time::{Duration, Instant},
 };
 use tokio::runtime::{Builder, Handle, Runtime};
@@ -22,6 +26,18 @@ pub const THREADS_ENV: &str = "OIBUS_PLUGIN_THREADS";
 
 /// How long a call the host gave up on may go on before its thread counts as stuck.
 const STUCK_AFTER: Duration = Duration::from_secs(1);
+
+/// How long the runtime may leave a task it was given unpolled before it counts as starved: every
+/// thread is then held by a call that blocks it (a synchronous driver call that never returns),
+/// and the plugin's other connectors wait for nothing.
+const STARVED_AFTER: Duration = Duration::from_secs(3);
+
+/// How often the watchdog looks.
+const WATCH_EVERY: Duration = Duration::from_millis(500);
+
+/// The most runtimes a plugin makes (each replaced one keeps its blocked threads until the process
+/// ends); past that, the work stays on the last one.
+const MAX_RUNTIMES: u32 = 16;
 
 fn threads() -> usize {
     std::env::var(THREADS_ENV)
@@ -42,26 +58,93 @@ fn build() -> Result<Runtime, String> {
 
 /// A call the host stopped waiting for (its time-out) while it still ran.
 struct Abandoned {
-    task: tokio::task::AbortHandle,
+    call: Arc<Call>,
     since: Instant,
-    generation: u32,
 }
 
-/// The runtime in use, which is replaced when calls the host gave up on block its threads.
+/// The runtime in use, which is replaced when calls block its threads.
 struct Runtimes {
     current: Option<Handle>,
     generation: u32,
     abandoned: Vec<Abandoned>,
+    /// Calls given to a runtime, not started yet: a replacement offers them to the new one.
+    waiting: Vec<Weak<Call>>,
     /// Connectors with background tasks, and the runtime generation they run on.
     spawners: Vec<(Weak<HostBox>, u32)>,
+    /// Whether the watchdog thread runs.
+    watched: bool,
 }
 
 static RUNTIMES: Mutex<Runtimes> = Mutex::new(Runtimes {
     current: None,
     generation: 0,
     abandoned: Vec::new(),
+    waiting: Vec::new(),
     spawners: Vec::new(),
+    watched: false,
 });
+
+type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// One call of the host: its future until a runtime thread takes it. It is offered to the current
+/// runtime, and again to each new one while it has not started, so that a call queued behind
+/// blocked threads moves with the rest of the work.
+struct Call {
+    job: Mutex<Option<Job>>,
+    /// The tasks offering it, one per runtime it was offered to.
+    offers: Mutex<Vec<tokio::task::AbortHandle>>,
+    /// The generation of the runtime running it, plus one; 0 until one takes it.
+    running_on: AtomicU32,
+    /// Set when it ended (or was cancelled at an await point).
+    ended: AtomicBool,
+}
+
+/// Sets `ended` when the running call's future is dropped: completed or cancelled.
+struct Ended(Arc<Call>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.0.ended.store(true, Ordering::Release);
+    }
+}
+
+impl Call {
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn started(&self) -> bool {
+        self.running_on.load(Ordering::Acquire) != 0
+    }
+
+    /// Whether it runs now (started, not ended): a thread may be held by it.
+    fn running(&self) -> bool {
+        self.started() && !self.ended.load(Ordering::Acquire)
+    }
+
+    /// Offers it to the runtime of `generation`: the first offer a thread polls runs it.
+    fn offer(self: &Arc<Self>, handle: &Handle, generation: u32) {
+        let call = self.clone();
+        let task = handle.spawn(async move {
+            let job = Self::lock(&call.job).take();
+            if let Some(job) = job {
+                call.running_on.store(generation + 1, Ordering::Release);
+                let _ended = Ended(call.clone());
+                job.await;
+            }
+        });
+        Self::lock(&self.offers).push(task.abort_handle());
+    }
+
+    /// The host gave up on it: it is not started any more, and a running one is cancelled at its
+    /// next await point.
+    fn cancel(&self) {
+        drop(Self::lock(&self.job).take());
+        for offer in Self::lock(&self.offers).iter() {
+            offer.abort();
+        }
+    }
+}
 
 fn runtimes() -> std::sync::MutexGuard<'static, Runtimes> {
     RUNTIMES.lock().unwrap_or_else(|e| e.into_inner())
@@ -70,7 +153,7 @@ fn runtimes() -> std::sync::MutexGuard<'static, Runtimes> {
 impl Runtimes {
     /// Abandoned calls still running after [`STUCK_AFTER`], of every runtime, and of the current one.
     fn stuck(&mut self) -> (u32, u32) {
-        self.abandoned.retain(|a| !a.task.is_finished());
+        self.abandoned.retain(|a| a.call.running());
         let stuck = self
             .abandoned
             .iter()
@@ -78,18 +161,123 @@ impl Runtimes {
         let (mut all, mut current) = (0, 0);
         for a in stuck {
             all += 1;
-            if a.generation == self.generation {
+            if a.call.running_on.load(Ordering::Acquire) == self.generation + 1 {
                 current += 1;
             }
         }
         (all, current)
     }
+
+    /// Makes a new runtime the current one; the connectors with background tasks on older ones
+    /// are returned, to be told their connection is lost (they reconnect onto the new one).
+    fn replace(&mut self) -> Result<Vec<Arc<HostBox>>, PluginError> {
+        let runtime = build().map_err(PluginError::transient)?;
+        let handle = runtime.handle().clone();
+        // Never dropped: dropping waits for its threads, which may be blocked for ever.
+        std::mem::forget(runtime);
+        let mut moved = Vec::new();
+        if self.current.is_some() {
+            self.generation += 1;
+            let generation = self.generation;
+            self.spawners.retain(|(host, g)| {
+                if *g < generation
+                    && let Some(host) = host.upgrade()
+                {
+                    moved.push(host);
+                    return false;
+                }
+                host.strong_count() > 0
+            });
+        }
+        // The calls that were waiting for a thread of the old runtime are offered to this one.
+        let generation = self.generation;
+        self.waiting.retain(|call| match call.upgrade() {
+            Some(call) if !call.started() && Self::lock_job_present(&call) => {
+                call.offer(&handle, generation);
+                true
+            }
+            _ => false,
+        });
+        self.current = Some(handle);
+        if !self.watched {
+            self.watched = std::thread::Builder::new()
+                .name("oibus-plugin-watchdog".into())
+                .spawn(watch)
+                .is_ok();
+        }
+        Ok(moved)
+    }
+}
+
+impl Runtimes {
+    fn lock_job_present(call: &Call) -> bool {
+        Call::lock(&call.job).is_some()
+    }
+}
+
+/// Tells the connectors moved off a replaced runtime that their connection is lost.
+fn tell_moved(moved: Vec<Arc<HostBox>>, why: &str) {
+    for host in moved {
+        host.connection_lost(RStr::from_str(why));
+    }
+}
+
+/// The watchdog: a thread of its own (the runtime's may all be blocked) that hands the current
+/// runtime a task that does nothing every [`WATCH_EVERY`]; when one waits [`STARVED_AFTER`]
+/// unpolled, every thread is held by a call that blocks it, and a new runtime takes the work.
+/// The calls blocking the old one stay there until they return; the host times them out.
+fn watch() {
+    let mut probe: Option<(u32, Instant, Arc<std::sync::atomic::AtomicBool>)> = None;
+    loop {
+        std::thread::sleep(WATCH_EVERY);
+        let (handle, generation) = {
+            let r = runtimes();
+            (r.current.clone(), r.generation)
+        };
+        let Some(handle) = handle else { continue };
+        match &probe {
+            Some((g, since, done))
+                if *g == generation && !done.load(std::sync::atomic::Ordering::Acquire) =>
+            {
+                if since.elapsed() < STARVED_AFTER {
+                    continue;
+                }
+                probe = None;
+                let moved = {
+                    let mut r = runtimes();
+                    if r.generation != generation || r.generation + 1 >= MAX_RUNTIMES {
+                        continue;
+                    }
+                    match r.replace() {
+                        Ok(moved) => moved,
+                        Err(_) => continue,
+                    }
+                };
+                tell_moved(
+                    moved,
+                    "the plugin's runtime threads ran nothing for 3 s (held by calls that block \
+                     them): its tasks move to a new runtime",
+                );
+            }
+            Some((g, _, _)) if *g == generation => {
+                // The last one ran: another.
+                probe = None;
+            }
+            _ => {
+                let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let flag = done.clone();
+                handle.spawn(async move { flag.store(true, std::sync::atomic::Ordering::Release) });
+                probe = Some((generation, Instant::now(), done));
+            }
+        }
+    }
 }
 
 /// The plugin's runtime handle, created on first use. When half of the current runtime's threads
-/// (at least one) are held by calls the host gave up on, a new runtime takes the new work: the
-/// plugin's other connectors go on, and the stuck threads stay where they are (a runtime whose
-/// threads are blocked cannot be shut down, so the old one is left running).
+/// (at least one) are held by calls the host gave up on, or when the watchdog finds all of them
+/// held ([`STARVED_AFTER`]), a new runtime takes the new work: the plugin's other connectors go
+/// on, and the stuck threads stay where they are (a runtime whose threads are blocked cannot be
+/// shut down, so the old one is left running).
 ///
 /// The connectors whose background tasks (subscriptions, listeners) run on the old runtime are
 /// told their connection is lost: the engine reconnects them, and their new tasks run on the new
@@ -99,34 +287,18 @@ pub(crate) fn handle() -> Result<Handle, PluginError> {
     let handle = {
         let mut r = runtimes();
         let (_, stuck_here) = r.stuck();
-        let replace = r.current.is_some() && stuck_here as usize >= (threads() / 2).max(1);
+        let replace = r.current.is_some()
+            && stuck_here as usize >= (threads() / 2).max(1)
+            && r.generation + 1 < MAX_RUNTIMES;
         if r.current.is_none() || replace {
-            let runtime = build().map_err(PluginError::transient)?;
-            let handle = runtime.handle().clone();
-            // Never dropped: dropping waits for its threads, which may be blocked for ever.
-            std::mem::forget(runtime);
-            if replace {
-                r.generation += 1;
-                let generation = r.generation;
-                r.spawners.retain(|(host, g)| {
-                    if *g < generation
-                        && let Some(host) = host.upgrade()
-                    {
-                        moved.push(host);
-                        return false;
-                    }
-                    host.strong_count() > 0
-                });
-            }
-            r.current = Some(handle);
+            moved = r.replace()?;
         }
         r.current.clone()
     };
-    for host in moved {
-        host.connection_lost(RStr::from_str(
-            "the plugin's runtime threads were stuck in calls that timed out: its tasks move to a new runtime",
-        ));
-    }
+    tell_moved(
+        moved,
+        "the plugin's runtime threads were stuck in calls that timed out: its tasks move to a new runtime",
+    );
     handle.ok_or_else(|| PluginError::transient("no plugin runtime"))
 }
 
@@ -158,45 +330,92 @@ pub(crate) fn health() -> crate::ffi::RuntimeHealth {
     }
 }
 
-/// Aborts the task when the host drops the future (time-out, shutdown), so a hung call releases
+/// Cancels the call when the host drops the future (time-out, shutdown), so a hung call releases
 /// the connector at its next await point; a call blocked without an await point is remembered,
 /// so that it counts as a stuck thread.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+struct CancelOnDrop {
+    call: Arc<Call>,
+    finished: bool,
+}
 
-impl<T> Drop for AbortOnDrop<T> {
+impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        if self.0.is_finished() {
+        if self.finished {
             return;
         }
-        self.0.abort();
-        let mut r = runtimes();
-        let generation = r.generation;
-        r.abandoned.push(Abandoned {
-            task: self.0.abort_handle(),
-            since: Instant::now(),
-            generation,
-        });
+        self.call.cancel();
+        if self.call.running() {
+            runtimes().abandoned.push(Abandoned {
+                call: self.call.clone(),
+                since: Instant::now(),
+            });
+        }
+    }
+}
+
+/// A future that catches a panic of the one it wraps, as its message.
+struct Caught<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for Caught<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(std::task::Poll::Ready(r)) => std::task::Poll::Ready(Ok(r)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(payload) => std::task::Poll::Ready(Err(panic_message(&*payload))),
+        }
     }
 }
 
 /// Runs `fut` on the plugin runtime and returns an FFI future for its result. A panic in `fut`
-/// becomes a `panicked` error.
+/// becomes a `panicked` error. Until a thread takes it, the call moves with the work when the
+/// runtime is replaced.
 pub(crate) fn spawn_ffi<T, F>(what: &'static str, fut: F) -> FfiResultFuture<T>
 where
     T: Send + 'static,
     F: Future<Output = Result<T, PluginError>> + Send + 'static,
 {
-    let spawned = handle().map(|h| AbortOnDrop(h.spawn(fut)));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::pin(async move {
+        let _ = tx.send(Caught(Box::pin(fut)).await);
+    });
+    let call = Arc::new(Call {
+        job: Mutex::new(Some(job)),
+        offers: Mutex::new(Vec::new()),
+        running_on: AtomicU32::new(0),
+        ended: AtomicBool::new(false),
+    });
+    let offered = handle().map(|_| {
+        // The runtime current now (a replacement may have happened since `handle`), under the
+        // lock that a replacement takes to offer the waiting calls again.
+        let mut r = runtimes();
+        r.waiting
+            .retain(|c| c.upgrade().is_some_and(|c| !c.started()));
+        r.waiting.push(Arc::downgrade(&call));
+        if let Some(handle) = r.current.clone() {
+            call.offer(&handle, r.generation);
+        }
+    });
     async move {
-        let mut task = match spawned {
-            Ok(t) => t,
-            Err(e) => return RResult::RErr(e),
+        if let Err(e) = offered {
+            return RResult::RErr(e);
+        }
+        let mut guard = CancelOnDrop {
+            call,
+            finished: false,
         };
-        match (&mut task.0).await {
-            Ok(r) => r.into(),
-            Err(e) if e.is_panic() => RResult::RErr(PluginError::new(
+        let result = rx.await;
+        guard.finished = true;
+        match result {
+            Ok(Ok(r)) => r.into(),
+            Ok(Err(panic)) => RResult::RErr(PluginError::new(
                 crate::ErrorKind::PANICKED,
-                format!("{what} panicked: {}", panic_message(&*e.into_panic())),
+                format!("{what} panicked: {panic}"),
             )),
             Err(_) => RResult::RErr(PluginError::transient(format!("{what} was cancelled"))),
         }

@@ -18,6 +18,10 @@ pub struct Behaviour {
     /// `connect` never completes.
     #[serde(default)]
     pub connect_hangs: bool,
+    /// `connect` blocks its thread for an hour (a synchronous call that never returns, as a
+    /// careless driver makes), holding one of the plugin runtime's threads.
+    #[serde(default)]
+    pub connect_blocks: bool,
     /// `connect` ends the whole process with `std::process::exit(code)`, as a careless library
     /// would.
     #[serde(default)]
@@ -117,6 +121,9 @@ impl Behaviour {
         }
         if self.connect_hangs {
             tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+        }
+        if self.connect_blocks {
+            std::thread::sleep(Duration::from_secs(3600));
         }
         if self.connect_failures > 0 {
             let counter = state_dir.join("connect-attempts");
