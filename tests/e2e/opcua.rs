@@ -1223,3 +1223,110 @@ fn history_a_server_stores_late_is_read_whole_and_once_across_a_restart() {
     let expected: Vec<i64> = (0..sorted.len() as i64).collect();
     assert_eq!(sorted, expected, "values missing");
 }
+
+#[test]
+fn a_server_certificate_is_checked_against_every_alternative_name_whatever_their_order() {
+    // `oibus test-item` of Plant.Double signed, through `url`, trusting the server first.
+    let read = |ws: &Workspace, url: &str| {
+        let settings = format!(
+            r#"{{"url": "{url}", "security_mode": "sign", "security_policy": "basic256sha256"}}"#
+        );
+        cli(
+            ws,
+            &[
+                "test-item",
+                "--type",
+                "opcua",
+                "--timeout",
+                "20",
+                "--settings",
+                &settings,
+                "--item",
+                r#"{"name": "double", "settings": {"node_id": "ns=2;s=Plant.Double"}}"#,
+                "--json",
+            ],
+        )
+    };
+    let trust = |ws: &Workspace, server: &OpcuaServer| {
+        let (code, _, err) = read(ws, &server.url());
+        assert_eq!(code, 1, "{err}");
+        let (rejected, trusted) = (
+            named_file(&err, "it was saved as "),
+            named_file(&err, "move it to "),
+        );
+        fs::rename(&rejected, &trusted).unwrap_or_else(|e| panic!("{rejected:?}: {e}"));
+    };
+    // The URI first (as asyncua makes it), then last (as open62541 and others do): read through
+    // the address and through the name, both in the certificate.
+    for names in [
+        "uri,dns:localhost,ip:127.0.0.1",
+        "dns:localhost,ip:127.0.0.1,uri",
+    ] {
+        let server = OpcuaServer::start(&["--secure", "--cert-names", names]);
+        let ws = Workspace::new(&["oibus_opcua"]);
+        trust(&ws, &server);
+        for url in [server.url(), server.url().replace("127.0.0.1", "localhost")] {
+            let (code, out, err) = read(&ws, &url);
+            assert_eq!(code, 0, "{names} {url}: {err}");
+            assert!(out.contains("2.5"), "{out}");
+        }
+    }
+    // No URI at all: refused for good, naming what is missing and what the certificate has.
+    let server = OpcuaServer::start(&["--secure", "--cert-names", "dns:localhost,ip:127.0.0.1"]);
+    let ws = Workspace::new(&["oibus_opcua"]);
+    let (code, _, err) = read(&ws, &server.url());
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("does not carry the server's application URI \"urn:oibus:test:opcua-server\"")
+            && err.contains("it names DNS localhost, IP 127.0.0.1")
+            && err.contains("(invalid-settings)"),
+        "{err}"
+    );
+    // A host the certificate does not name: the host used and the names found.
+    let server = OpcuaServer::start(&["--secure", "--cert-names", "uri,dns:plc.example"]);
+    let ws = Workspace::new(&["oibus_opcua"]);
+    let (code, _, err) = read(&ws, &server.url());
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("does not name the host \"127.0.0.1\" of the url")
+            && err.contains("it names DNS plc.example, URI urn:oibus:test:opcua-server")
+            && err.contains("(invalid-settings)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_server_that_is_down_or_lacks_the_endpoint_asked_is_named_in_words() {
+    let ws = Workspace::new(&["oibus_opcua"]);
+    let port = oibus_tests::servers::free_port();
+    let (code, err) = oibus_tests::test_connection(
+        "oibus_opcua",
+        "opcua",
+        &format!(r#"{{"url": "opc.tcp://127.0.0.1:{port}/nothing", "request_timeout_ms": 2000}}"#),
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("cannot connect: Connection refused")
+            && err.contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+    // A server without security: asked to sign, it lists what it offers, and nothing else.
+    let server = OpcuaServer::start(&[]);
+    let (code, err) = oibus_tests::test_connection(
+        "oibus_opcua",
+        "opcua",
+        &format!(
+            r#"{{"url": "{}", "security_mode": "sign", "security_policy": "basic256sha256"}}"#,
+            server.url()
+        ),
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(
+            "offers no endpoint with security_mode \"sign\" and security_policy \"basic256sha256\""
+        ) && err.contains("it offers (security_mode/security_policy): none/none at opc.tcp://")
+            && !err.contains("BadTcpEndpointUrlInvalid"),
+        "{err}"
+    );
+    drop(ws);
+}

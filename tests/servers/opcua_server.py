@@ -4,7 +4,7 @@ for the OPC UA tests. Prints "ready PORT" once listening.
 Usage: opcua_server.py --port N [--pki DIR] [--user NAME:PASSWORD]... [--no-anonymous]
                        [--history N] [--page N] [--many N] [--trust-clients DIR]
                        [--changing N] [--synthetic-history N] [--max-message-size N]
-                       [--late-history MS]
+                       [--late-history MS] [--cert-names uri,dns:NAME,ip:ADDRESS]
 
 Namespace "urn:oibus:test:plant" (index 2), under Objects/Plant:
   Plant.Bool True, Plant.SByte -5, Plant.Byte 5, Plant.Int16 -16, Plant.UInt16 16,
@@ -188,9 +188,26 @@ class ClientTrustList:
         raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
 
 
-def certificate(pki: Path):
-    """The server's certificate and key, made on the first start (SAN: its URI, localhost,
-    127.0.0.1)."""
+def alternative_names(spec):
+    """--cert-names: `uri`, `dns:NAME` and `ip:ADDRESS`, comma-separated, in that order in the
+    certificate (default: uri,dns:localhost,ip:127.0.0.1; open62541 and others put the URI last)."""
+    names = []
+    for part in spec.split(","):
+        kind, _, value = part.partition(":")
+        if kind == "uri":
+            names.append(x509.UniformResourceIdentifier(APP_URI))
+        elif kind == "dns":
+            names.append(x509.DNSName(value))
+        elif kind == "ip":
+            names.append(x509.IPAddress(ipaddress.ip_address(value)))
+        else:
+            raise SystemExit(f"--cert-names: {part!r} is not uri, dns:NAME or ip:ADDRESS")
+    return names
+
+
+def certificate(pki: Path, names="uri,dns:localhost,ip:127.0.0.1"):
+    """The server's certificate and key, made on the first start, with the alternative names of
+    --cert-names."""
     pki.mkdir(parents=True, exist_ok=True)
     cert, key = pki / "server_cert.der", pki / "server_key.pem"
     if not cert.exists():
@@ -199,11 +216,7 @@ def certificate(pki: Path):
             private,
             "oibus test OPC UA server",
             {"organizationName": "oibus-rs tests"},
-            [
-                x509.UniformResourceIdentifier(APP_URI),
-                x509.DNSName("localhost"),
-                x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-            ],
+            alternative_names(names),
             extended=[ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
             days=365,
         )
@@ -227,6 +240,7 @@ async def main():
     p.add_argument("--changing", type=int, default=0)
     p.add_argument("--synthetic-history", type=int, default=0)
     p.add_argument("--late-history", type=int, default=-1)
+    p.add_argument("--cert-names", default="uri,dns:localhost,ip:127.0.0.1")
     a = p.parse_args()
 
     users = dict(u.split(":", 1) for u in a.user)
@@ -241,7 +255,7 @@ async def main():
     await server.set_application_uri(APP_URI)
     policies = [ua.SecurityPolicyType.NoSecurity]
     if a.pki:
-        cert, key = certificate(Path(a.pki))
+        cert, key = certificate(Path(a.pki), a.cert_names)
         await server.load_certificate(str(cert))
         await server.load_private_key(str(key))
         policies += [

@@ -8,6 +8,7 @@
 //! saved in `pki/rejected` and named in the error, for the operator to move.
 
 mod browse;
+mod certificate;
 mod convert;
 mod history;
 mod nodes;

@@ -161,6 +161,9 @@ async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) -> Res
         .private_key_path(&key)
         .create_sample_keypair(settings.certificate.is_none())
         .trust_server_certs(false)
+        // Trust and key length stay the library's; the names and dates are checked here
+        // (`certificate.rs`), every alternative name considered.
+        .verify_server_certs(false)
         .session_timeout(settings.session_timeout_ms)
         .request_timeout(Duration::from_millis(settings.request_timeout_ms))
         .channel_lifetime(settings.secure_channel_lifetime_ms)
@@ -180,22 +183,28 @@ async fn open(settings: &Connection, folders: Folders<'_>, ctx: &Context) -> Res
     let identity = identity(&settings.authentication)?;
     let (policy, mode) = security(settings)?;
     let limit = Duration::from_millis(settings.request_timeout_ms);
-    let endpoint = (url, policy.to_str(), mode);
-    let (session, event_loop) = match tokio::time::timeout(
-        limit,
-        client.connect_to_matching_endpoint(endpoint, identity),
-    )
-    .await
-    {
-        Err(_) => {
-            return Err(PluginError::connection_lost(format!(
-                "OPC UA server {url}: no answer within {} ms",
-                settings.request_timeout_ms
-            )));
-        }
-        Ok(Err(e)) => return Err(endpoint_error(url, settings, e.status())),
-        Ok(Ok(pair)) => pair,
+    let endpoints =
+        match tokio::time::timeout(limit, client.get_server_endpoints_from_url(url)).await {
+            Err(_) => {
+                return Err(PluginError::connection_lost(format!(
+                    "OPC UA server {url}: no answer within {} ms",
+                    settings.request_timeout_ms
+                )));
+            }
+            Ok(Err(e)) => return Err(unreachable(url, e.status(), limit).await),
+            Ok(Ok(endpoints)) => endpoints,
+        };
+    let Some(endpoint) =
+        opcua::client::Client::find_matching_endpoint(&endpoints, url, policy, mode)
+    else {
+        return Err(no_such_endpoint(url, settings, &endpoints));
     };
+    if mode != MessageSecurityMode::None {
+        check_certificate(url, &endpoint)?;
+    }
+    let (session, event_loop) = client
+        .connect_to_endpoint_directly(endpoint, identity)
+        .map_err(|e| endpoint_error(url, settings, e.status()))?;
     // The event loop runs the session; its first result says whether the session opened.
     let (first_tx, first_rx) =
         tokio::sync::oneshot::channel::<std::result::Result<(), StatusCode>>();
@@ -298,6 +307,108 @@ fn security(settings: &Connection) -> Result<(UaPolicy, MessageSecurityMode)> {
             name(&settings.security_policy)
         ))),
         _ => Ok((policy, mode)),
+    }
+}
+
+/// The server's certificate in `endpoint` against the host of `url` and the server's
+/// application URI: a refusal is permanent (settings or certificate to change).
+fn check_certificate(url: &str, endpoint: &opcua::types::EndpointDescription) -> Result<()> {
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .ok_or_else(|| PluginError::invalid_settings(format!("url {url:?}: no host")))?;
+    let der = endpoint
+        .server_certificate
+        .value
+        .as_deref()
+        .unwrap_or_default();
+    crate::certificate::check(
+        der,
+        &host,
+        endpoint.server.application_uri.as_ref(),
+        std::time::SystemTime::now(),
+    )
+    .map_err(|why| PluginError::invalid_settings(format!("OPC UA server {url}: {why}")))
+}
+
+/// Why the server could not be asked for its endpoints, in words: the client says
+/// `BadCommunicationError` for every failure to connect, so a plain TCP connection is tried
+/// for the reason the operator can act on ("connection refused", "no route to host").
+async fn unreachable(url: &str, code: StatusCode, limit: Duration) -> PluginError {
+    let mut why = crate::convert::status_text(code);
+    let target = url::Url::parse(url)
+        .ok()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port().unwrap_or(4840))));
+    if let Some(target) = target
+        && (code == StatusCode::BadCommunicationError
+            || code == StatusCode::BadNotConnected
+            || code == StatusCode::BadConnectionClosed)
+    {
+        match tokio::time::timeout(limit, tokio::net::TcpStream::connect(&target)).await {
+            Ok(Err(e)) => why = format!("{e} ({target})"),
+            Err(_) => {
+                why = format!(
+                    "no TCP connection to {target} within {} ms",
+                    limit.as_millis()
+                )
+            }
+            Ok(Ok(_)) => {}
+        }
+    }
+    PluginError::connection_lost(format!("OPC UA server {url}: cannot connect: {why}"))
+}
+
+/// The settings ask for an endpoint the server does not offer: what it offers.
+fn no_such_endpoint(
+    url: &str,
+    settings: &Connection,
+    endpoints: &[opcua::types::EndpointDescription],
+) -> PluginError {
+    let mut offered: Vec<String> = endpoints
+        .iter()
+        .map(|e| {
+            let policy = UaPolicy::from_uri(e.security_policy_uri.as_ref());
+            format!(
+                "{}/{} at {}",
+                mode_name(e.security_mode),
+                policy_name(policy),
+                e.endpoint_url
+            )
+        })
+        .collect();
+    offered.sort();
+    offered.dedup();
+    PluginError::invalid_settings(format!(
+        "OPC UA server {url} offers no endpoint with security_mode {} and security_policy {}; \
+         it offers (security_mode/security_policy): {}",
+        name(&settings.security_mode),
+        name(&settings.security_policy),
+        if offered.is_empty() {
+            "none".to_string()
+        } else {
+            offered.join(", ")
+        }
+    ))
+}
+
+/// A security mode as the settings spell it.
+fn mode_name(mode: MessageSecurityMode) -> &'static str {
+    match mode {
+        MessageSecurityMode::None => "none",
+        MessageSecurityMode::Sign => "sign",
+        MessageSecurityMode::SignAndEncrypt => "sign-and-encrypt",
+        _ => "invalid",
+    }
+}
+
+/// A security policy as the settings spell it (or as OPC UA names one they do not take).
+fn policy_name(policy: UaPolicy) -> String {
+    match policy {
+        UaPolicy::None => "none".into(),
+        UaPolicy::Basic256Sha256 => "basic256sha256".into(),
+        UaPolicy::Aes128Sha256RsaOaep => "aes128-sha256-rsaoaep".into(),
+        UaPolicy::Aes256Sha256RsaPss => "aes256-sha256-rsapss".into(),
+        other => format!("{} (not supported here)", other.to_str()),
     }
 }
 
