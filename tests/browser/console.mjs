@@ -125,6 +125,8 @@ try {
   begin('fix a refusing destination, then retry its error-store entry');
   await page.goto(`${url}#/cache/refusing`);
   await page.locator('#cache-errors tbody tr').first().waitFor();
+  const refusedRow = await page.locator('#cache-errors tbody tr').first().textContent();
+  check(refusedRow.includes('probe: value 7 of a#0 refused') && refusedRow.includes('a#0'), `the error-store entry says no reason: ${refusedRow}`);
   await shot('cache');
   await page.goto(`${url}#/connector/north/refusing`);
   await page.locator('#settings-form').getByLabel('refuse_values (one per line)').fill('');

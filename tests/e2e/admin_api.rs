@@ -160,6 +160,18 @@ fn the_admin_api_guards_validates_persists_and_operates() {
     conforms(&doc, "/api/north/{id}/cache", "get", 200, &cache);
     let errors = cache["errors"].as_array().unwrap().len();
     assert!(errors >= 2, "{cache}");
+    // Each entry says why, when, what points and how big.
+    for e in cache["errors"].as_array().unwrap() {
+        assert!(
+            e["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("probe: permanent fault"))
+                && e["failed_at"].is_string()
+                && e["bytes"].as_u64() > Some(0)
+                && e["points"].as_array().is_some_and(|p| !p.is_empty()),
+            "{e}"
+        );
+    }
     let (code, r) = api.post("/api/north/rec/cache/errors/retry", &json!({}));
     assert_eq!(code, 200, "{r}");
     conforms(&doc, "/api/north/{id}/cache/errors/retry", "post", 200, &r);

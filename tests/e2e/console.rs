@@ -60,7 +60,7 @@ id = "doomed"
 type = "probe-north"
 subscriptions = ["plant-simulator"]
 settings = { fault_file = "{ws}/doomed-fault" }
-caching = { send_interval = "100ms", retry_interval = "100ms" }
+caching = { send_interval = "100ms", retry_interval = "1s", retry_count = 100000 }
 
 [[north]]
 id = "refusing"

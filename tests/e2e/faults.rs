@@ -59,9 +59,28 @@ fn a_refused_value_goes_alone_to_the_error_store_and_everything_else_is_sent_in_
     assert_eq!(dst["cache"]["error_values"], 2, "{dst}");
     assert_eq!(dst["cache"]["queued_values"], 0, "{dst}");
     assert!(dst["blocked_since"].is_null(), "{dst}");
+    // Each refused value is said once, though finding it took several refused halves, and a
+    // refused group counts as one failed send, not one per half.
+    assert!(
+        dst["counters"]["send_failures"].as_u64() <= Some(2),
+        "{dst}"
+    );
     let log = engine.log();
     engine.stop();
-    assert!(log.contains("probe: value 137 of a#0 refused"), "{log}");
+    for refused in [
+        "probe: value 137 of a#0 refused",
+        "probe: value 401 of a#0 refused",
+    ] {
+        let said = log
+            .lines()
+            .filter(|l| !l.contains(" DEBUG ") && l.contains(refused))
+            .count();
+        assert_eq!(said, 1, "{log}");
+    }
+    assert!(
+        log.contains("1 of 100 values refused by the destination, moved to the error store: probe: value 137 of a#0 refused"),
+        "{log}"
+    );
 
     let got = received_numbers(&ws);
     let expected: Vec<i64> = (0..500).filter(|n| *n != 137 && *n != 401).collect();

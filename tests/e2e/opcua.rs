@@ -920,6 +920,8 @@ settings = {{ sample_interval_ms = 200 }}
 items = [
   {{ name = "Int16", scan_mode = "subscription", settings = {{ signal = {{ type = "ramp", min = 0.25, max = 9.75, period_s = 7 }} }} }},
   {{ name = "Double", scan_mode = "subscription", settings = {{ signal = {{ type = "ramp", min = 0.25, max = 9.75, period_s = 7 }} }} }},
+  # Float 0.0 on point "Bool", a Boolean node (true at the start): false, as 0 and 1 are.
+  {{ name = "Bool", scan_mode = "subscription", settings = {{ signal = {{ type = "ramp", min = 0.0, max = 0.0, period_s = 7 }} }} }},
 ]
 
 [[north]]
@@ -950,6 +952,21 @@ caching = {{ send_interval = "100ms", retry_interval = "100ms" }}
     assert!((0.25..=9.75).contains(&double) && double != 2.5, "{double}");
     // The Int16 node kept its value: nothing that did not fit was written.
     assert_eq!(read_back(&server, "ns=2;s=Plant.Int16"), "-16");
+    assert_eq!(read_back(&server, "ns=2;s=Plant.Bool"), "False");
+    assert!(!log.contains("is not a Boolean"), "{log}");
+    // The misfits of a group are said in one line (not once per half of the group cut to
+    // find them).
+    let said: Vec<&str> = log
+        .lines()
+        .filter(|l| !l.contains(" DEBUG ") && l.contains("not an integer"))
+        .collect();
+    assert!(
+        !said.is_empty()
+            && said
+                .iter()
+                .all(|l| l.contains("values refused by the destination, moved to the error store")),
+        "{said:#?}"
+    );
     // The misfits are in the error store, each with a reason naming it.
     let text = log;
     for says in [

@@ -42,6 +42,16 @@ pub struct CacheEntry {
     /// File name (files only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Error store, values: the first distinct point ids of the batch (at most five).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub points: Vec<String>,
+    /// Error store: why it was set aside (the destination's refusal, or the last error of the
+    /// retries); absent for an entry an earlier version set aside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Error store: when it was set aside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<oibus_plugin_api::Timestamp>,
 }
 
 impl From<CachedEntry> for CacheEntry {
@@ -52,6 +62,9 @@ impl From<CachedEntry> for CacheEntry {
             count: e.count,
             bytes: e.bytes,
             name: e.file,
+            points: e.points,
+            reason: e.set_aside.as_ref().map(|w| w.reason.clone()),
+            failed_at: e.set_aside.map(|w| w.at),
         }
     }
 }

@@ -2,10 +2,11 @@
 //! error stores, on an embedded store with group commit.
 
 pub mod codec;
+pub mod error_entry;
 mod file_record;
 mod queue;
 mod store;
 
 pub use file_record::FileRecord;
-pub use queue::{Encoded, Next, NorthQueue};
+pub use queue::{Encoded, ErrorBatch, ErrorEntries, ErrorFile, Next, NorthQueue};
 pub use store::{DEFAULT_CACHE, Op, Store, StoreError};

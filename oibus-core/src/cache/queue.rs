@@ -21,11 +21,8 @@ use tokio::sync::Notify;
 /// Queued value batches `(key, values, bytes)` and files `(key, record)`.
 pub type QueuedEntries = (Vec<(u64, usize, usize)>, Vec<(u64, FileRecord)>);
 
-/// Error-store value batches `(key, values)` and files `(key, record)`.
-pub type ErrorEntries = (Vec<(u64, usize)>, Vec<(u64, FileRecord)>);
-
-/// Error-store entries chosen by an operation: batch keys, file keys, the files' cached copies.
-type Selected = (Vec<u64>, Vec<u64>, Vec<PathBuf>);
+mod error_store;
+pub use error_store::{ErrorBatch, ErrorEntries, ErrorFile};
 
 /// A queued batch of values.
 #[derive(Debug, Clone, Copy)]
@@ -515,48 +512,6 @@ impl NorthQueue {
             .map(drop)
     }
 
-    /// The batches failed for good: move them to the error store.
-    pub async fn values_failed(&self, keys: Vec<u64>) -> Result<(), StoreError> {
-        self.forget_values(&keys);
-        self.store
-            .apply(
-                vec![Op::Move {
-                    from: table("v", &self.id),
-                    to: table("ve", &self.id),
-                    keys,
-                }],
-                true,
-            )
-            .await
-            .map(drop)
-    }
-
-    /// Part of the batches was sent and the destination refused `refused`: drop the batches and
-    /// keep the refused values as one error-store entry, in one durable transaction.
-    pub async fn values_partly_failed(
-        &self,
-        keys: Vec<u64>,
-        refused: Vec<OibusValue>,
-    ) -> Result<(), StoreError> {
-        self.forget_values(&keys);
-        self.store
-            .apply(
-                vec![
-                    Op::Append {
-                        table: table("ve", &self.id),
-                        records: vec![Arc::new(codec::encode(&refused))],
-                    },
-                    Op::Remove {
-                        table: table("v", &self.id),
-                        keys,
-                    },
-                ],
-                true,
-            )
-            .await
-            .map(drop)
-    }
-
     /// The file was sent from `sent` (what [`Self::file_to_send`] gave): drop its row, then
     /// archive or delete the copy.
     pub async fn file_sent(&self, key: u64, sent: &Path) -> Result<(), StoreError> {
@@ -602,27 +557,6 @@ impl NorthQueue {
         Ok(())
     }
 
-    /// The file failed for good: move it to the error store (a copy beside the store stays;
-    /// the copy written out from inside the store is removed).
-    pub async fn file_failed(&self, key: u64, sent: &Path) -> Result<(), StoreError> {
-        if let Some(f) = self.forget_file(key)
-            && f.inline
-        {
-            let _ = std::fs::remove_file(sent);
-        }
-        self.store
-            .apply(
-                vec![Op::Move {
-                    from: table("f", &self.id),
-                    to: table("fe", &self.id),
-                    keys: vec![key],
-                }],
-                true,
-            )
-            .await
-            .map(drop)
-    }
-
     /// Deletes archived files older than the retention.
     pub fn purge_archive(&self) {
         let archive = self.files_dir.join("archive");
@@ -649,129 +583,6 @@ impl NorthQueue {
             i.values.iter().map(|b| (b.key, b.count, b.bytes)).collect(),
             i.files.iter().map(|(k, f, _)| (*k, f.clone())).collect(),
         )
-    }
-
-    /// What is in the error stores: value batches `(key, values)` and files `(key, record)`.
-    pub fn error_entries(&self) -> Result<ErrorEntries, StoreError> {
-        let (mut batches, mut files) = (Vec::new(), Vec::new());
-        self.store.scan(&table("ve", &self.id), |k, r| {
-            batches.push((k, codec::count(r)))
-        })?;
-        self.store.scan(&table("fe", &self.id), |k, r| {
-            if let Ok(f) = file_record::decode(r) {
-                files.push((k, f));
-            }
-        })?;
-        Ok((batches, files))
-    }
-
-    /// The error-store entries an operation applies to (`None`: all of that kind).
-    fn select_errors(
-        &self,
-        batches: Option<Vec<u64>>,
-        files: Option<Vec<u64>>,
-    ) -> Result<Selected, StoreError> {
-        let (all_batches, all_files) = self.error_entries()?;
-        let batches = batches.unwrap_or_else(|| all_batches.iter().map(|(k, _)| *k).collect());
-        let files = files.unwrap_or_else(|| all_files.iter().map(|(k, _)| *k).collect());
-        let paths = all_files
-            .into_iter()
-            .filter(|(k, f)| files.contains(k) && !f.inline)
-            .map(|(_, f)| f.path)
-            .collect();
-        Ok((batches, files, paths))
-    }
-
-    /// Sends error-store entries again: they go back to the end of the queue. `None`: all.
-    pub async fn retry_errors(
-        &self,
-        batches: Option<Vec<u64>>,
-        files: Option<Vec<u64>>,
-    ) -> Result<usize, StoreError> {
-        let (batches, files, _) = self.select_errors(batches, files)?;
-        let moved = self
-            .store
-            .apply(
-                vec![
-                    Op::Move {
-                        from: table("ve", &self.id),
-                        to: table("v", &self.id),
-                        keys: batches,
-                    },
-                    Op::Move {
-                        from: table("fe", &self.id),
-                        to: table("f", &self.id),
-                        keys: files,
-                    },
-                ],
-                true,
-            )
-            .await?;
-        let (batch_keys, file_keys) = (&moved[0], &moved[1]);
-        let batch_records = self.store.read(&table("v", &self.id), batch_keys)?;
-        let file_records = self.store.read(&table("f", &self.id), file_keys)?;
-        let count = batch_records.len() + file_records.len();
-        self.appended_values(
-            &Op::Append {
-                table: String::new(),
-                records: batch_records
-                    .iter()
-                    .map(|(_, r)| Arc::new(r.clone()))
-                    .collect(),
-            },
-            &batch_records.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
-        );
-        self.appended_file(
-            &Op::Append {
-                table: String::new(),
-                records: file_records
-                    .iter()
-                    .map(|(_, r)| Arc::new(r.clone()))
-                    .collect(),
-            },
-            &file_records.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
-        );
-        Ok(count)
-    }
-
-    /// Deletes error-store entries for good (and their cached files). `None`: all.
-    pub async fn delete_errors(
-        &self,
-        batches: Option<Vec<u64>>,
-        files: Option<Vec<u64>>,
-    ) -> Result<usize, StoreError> {
-        let (batches, files, paths) = self.select_errors(batches, files)?;
-        let count = batches.len() + files.len();
-        self.store
-            .apply(
-                vec![
-                    Op::Remove {
-                        table: table("ve", &self.id),
-                        keys: batches,
-                    },
-                    Op::Remove {
-                        table: table("fe", &self.id),
-                        keys: files,
-                    },
-                ],
-                true,
-            )
-            .await?;
-        for p in paths {
-            let _ = std::fs::remove_file(p);
-        }
-        Ok(count)
-    }
-
-    /// Counts of the error stores: (value batches, values, files).
-    pub fn errors(&self) -> Result<(usize, usize, usize), StoreError> {
-        let (mut batches, mut values, mut files) = (0, 0, 0);
-        self.store.scan(&table("ve", &self.id), |_, r| {
-            batches += 1;
-            values += codec::count(r);
-        })?;
-        self.store.scan(&table("fe", &self.id), |_, _| files += 1)?;
-        Ok((batches, values, files))
     }
 
     /// Deletes everything this North has cached, for a North that is deleted: its queues, its
@@ -995,9 +806,12 @@ mod tests {
         assert_eq!(sent, dir.path().join("n/sending/0/report.csv"));
         assert_eq!(std::fs::read_to_string(&sent).unwrap(), "a,b\n");
         // Failed for good: into the error store with its content; retried: back with it.
-        q.file_failed(key, &sent).await.unwrap();
+        let why = crate::cache::error_entry::SetAside::now("the destination refused it");
+        q.file_failed(key, &sent, &why).await.unwrap();
         assert!(!sent.exists());
         assert_eq!(q.errors().unwrap(), (0, 0, 1));
+        let (_, files) = q.error_entries().unwrap();
+        assert_eq!(files[0].why.as_ref(), Some(&why));
         assert_eq!(q.retry_errors(None, None).await.unwrap(), 1);
         let (_, files) = q.queued_entries();
         let (key, record) = files.into_iter().find(|(_, f)| f.inline).unwrap();

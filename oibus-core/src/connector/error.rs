@@ -92,6 +92,16 @@ impl ConnectorError {
         }
     }
 
+    /// What the plugin said, when it said something (`probe: value 7 refused (permanent)`);
+    /// else the whole error: for a reason kept with data the error store sets aside, where the
+    /// connector and the operation go without saying.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Plugin { error, .. } => error.to_string(),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether the connection to the target should be considered lost: the plugin said so, or a
     /// call hung until its time-out. The engine then reconnects.
     pub fn is_connection_lost(&self) -> bool {

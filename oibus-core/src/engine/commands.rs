@@ -121,8 +121,12 @@ pub struct CachedEntry {
     pub file: Option<String>,
     /// Values in the batch (files: 1).
     pub count: usize,
-    /// Bytes (of an error-store batch: not known, 0).
+    /// Bytes.
     pub bytes: u64,
+    /// Error store: its first distinct point ids (at most five).
+    pub points: Vec<String>,
+    /// Error store: when and why it was set aside (`None` for an entry of an earlier version).
+    pub set_aside: Option<crate::cache::error_entry::SetAside>,
 }
 
 /// What a North's cache holds.
@@ -1026,11 +1030,13 @@ fn cache_listing(engine: &Engine, id: &str) -> Result<CacheContents, CommandErro
         .queues
         .get(id)
         .ok_or_else(|| CommandError::not_found(format!("no enabled North {id:?}")))?;
-    let file = |(key, f): (u64, crate::cache::FileRecord)| CachedEntry {
+    let file = |key: u64, f: crate::cache::FileRecord, set_aside| CachedEntry {
         key,
         file: Some(f.name),
         count: 1,
         bytes: f.size,
+        points: Vec::new(),
+        set_aside,
     };
     let (values, files) = queue.queued_entries();
     let mut queued: Vec<CachedEntry> = values
@@ -1040,19 +1046,23 @@ fn cache_listing(engine: &Engine, id: &str) -> Result<CacheContents, CommandErro
             file: None,
             count,
             bytes: bytes as u64,
+            points: Vec::new(),
+            set_aside: None,
         })
         .collect();
-    queued.extend(files.into_iter().map(file));
+    queued.extend(files.into_iter().map(|(k, f)| file(k, f, None)));
     let (batches, files) = queue.error_entries().map_err(CommandError::internal)?;
     let mut errors: Vec<CachedEntry> = batches
         .into_iter()
-        .map(|(key, count)| CachedEntry {
-            key,
+        .map(|b| CachedEntry {
+            key: b.key,
             file: None,
-            count,
-            bytes: 0,
+            count: b.count,
+            bytes: b.bytes,
+            points: b.points,
+            set_aside: b.why,
         })
         .collect();
-    errors.extend(files.into_iter().map(file));
+    errors.extend(files.into_iter().map(|f| file(f.key, f.record, f.why)));
     Ok(CacheContents { queued, errors })
 }

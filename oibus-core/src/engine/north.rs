@@ -14,7 +14,7 @@
 
 use super::status::{ConnectorStatus, bump};
 use crate::{
-    cache::{Next, NorthQueue},
+    cache::{Next, NorthQueue, error_entry::SetAside},
     config::CachingConfig,
     connector::{Connector, ConnectorError},
 };
@@ -121,8 +121,17 @@ impl NorthSender {
         }
     }
 
-    /// Retries a send until it succeeds, fails for good, or is cancelled.
-    async fn retrying<F, Fut>(&self, what: &str, cancel: &CancellationToken, mut send: F) -> Outcome
+    /// Retries a send until it succeeds, fails for good, or is cancelled. A refusal of the data
+    /// (a permanent error) is returned without a word: the caller says what it does with it.
+    /// While a refused group is cut in halves (`isolating`), the refusals of its parts are
+    /// expected: they count as no send failure.
+    async fn retrying<F, Fut>(
+        &self,
+        what: &str,
+        cancel: &CancellationToken,
+        isolating: bool,
+        mut send: F,
+    ) -> Outcome
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<(), ConnectorError>>,
@@ -137,6 +146,12 @@ impl NorthSender {
                 Ok(()) => return Outcome::Sent,
                 Err(e) => e,
             };
+            if isolating && !e.is_retryable() && !e.is_connection_lost() {
+                return Outcome::Failed {
+                    permanent: true,
+                    error: e.reason(),
+                };
+            }
             bump(&self.status.counters.send_failures, 1);
             self.status.error(format!("{what}: {e}"));
             if failures + lost >= 1 {
@@ -177,10 +192,9 @@ impl NorthSender {
                 continue;
             }
             if !e.is_retryable() {
-                tracing::warn!("{what}: refused: {e}");
                 return Outcome::Failed {
                     permanent: true,
-                    error: e.to_string(),
+                    error: e.reason(),
                 };
             }
             failures += 1;
@@ -218,7 +232,7 @@ impl NorthSender {
         let what = format!("{count} values");
         let mut first = Some(values);
         let outcome = self
-            .retrying(&what, cancel, || {
+            .retrying(&what, cancel, false, || {
                 // The first attempt takes the group; a retry reads it again from the cache.
                 let values = first.take();
                 let (queue, keys, connector) =
@@ -237,39 +251,62 @@ impl NorthSender {
                 }
             })
             .await;
-        // What the destination refused: nothing, some values (found by halving a refused group)
-        // or, `None`, the whole group.
+        // What the destination refused: nothing, some values with the reasons (found by halving
+        // a refused group) or, `None`, the whole group.
         let refused = match &outcome {
             Outcome::Cancelled => return outcome,
-            Outcome::Sent => Some(Vec::new()),
+            Outcome::Sent => Some((Vec::new(), Vec::new())),
             Outcome::Failed {
-                permanent: true, ..
-            } if count > 1 => match self.queue.read_values(&keys) {
-                Ok(all) => match self.isolate(all, cancel).await {
-                    Some(refused) => Some(refused),
-                    None => return Outcome::Cancelled,
-                },
-                Err(e) => {
-                    tracing::error!("{e}");
-                    None
+                permanent: true,
+                error,
+            } if count > 1 => {
+                tracing::debug!(
+                    "{what}: refused ({error}): sent again in halves to find the refused values"
+                );
+                match self.queue.read_values(&keys) {
+                    Ok(all) => match self.isolate(all, cancel).await {
+                        Some(refused) => Some(refused),
+                        None => return Outcome::Cancelled,
+                    },
+                    Err(e) => {
+                        tracing::error!("{e}");
+                        None
+                    }
                 }
-            },
+            }
             Outcome::Failed { .. } => None,
         };
         let stored = match refused {
-            Some(refused) if refused.is_empty() => {
+            Some((refused, _)) if refused.is_empty() => {
                 bump(&self.status.counters.values_sent, count as u64);
                 self.queue.values_sent(keys).await
             }
-            Some(refused) => {
+            Some((refused, reasons)) => {
                 let n = refused.len() as u64;
+                let why = SetAside::now(&reasons.join("; "));
+                tracing::warn!(
+                    "{n} of {count} values refused by the destination, moved to the error store: {}",
+                    why.reason
+                );
+                self.status
+                    .error(format!("{n} value(s) refused: {}", why.reason));
                 bump(&self.status.counters.values_sent, count as u64 - n);
                 bump(&self.status.counters.values_to_error, n);
-                self.queue.values_partly_failed(keys, refused).await
+                self.queue.values_partly_failed(keys, refused, &why).await
             }
             None => {
+                let error = match &outcome {
+                    Outcome::Failed { error, .. } => error.as_str(),
+                    _ => "",
+                };
+                if let Outcome::Failed {
+                    permanent: true, ..
+                } = &outcome
+                {
+                    tracing::warn!("{what}: refused: {error}: moved to the error store");
+                }
                 bump(&self.status.counters.values_to_error, count as u64);
-                self.queue.values_failed(keys).await
+                self.queue.values_failed(keys, &SetAside::now(error)).await
             }
         };
         self.status.set_blocked(false);
@@ -280,15 +317,17 @@ impl NorthSender {
     }
 
     /// Sends a group the destination refused in halves, down to the refused values, in order.
-    /// Returns the values refused (for the error store); `None` when cancelled.
+    /// Returns the values refused (for the error store) and the distinct reasons given; `None`
+    /// when cancelled. The halves refused on the way are not logged nor counted as failures:
+    /// the caller says once what was refused.
     async fn isolate(
         &self,
         values: Vec<OibusValue>,
         cancel: &CancellationToken,
-    ) -> Option<Vec<OibusValue>> {
+    ) -> Option<(Vec<OibusValue>, Vec<String>)> {
         let halves = |lo: usize, hi: usize| [(lo, lo + (hi - lo) / 2), (lo + (hi - lo) / 2, hi)];
         let mut todo: VecDeque<(usize, usize)> = halves(0, values.len()).into();
-        let mut refused = Vec::new();
+        let (mut refused, mut reasons) = (Vec::new(), Vec::<String>::new());
         while let Some((lo, hi)) = todo.pop_front() {
             let part = &values[lo..hi];
             let what = if hi - lo == 1 {
@@ -301,7 +340,7 @@ impl NorthSender {
                 format!("{} values (part of a refused group)", hi - lo)
             };
             let outcome = self
-                .retrying(&what, cancel, || {
+                .retrying(&what, cancel, true, || {
                     self.connector.handle_values(part.to_vec())
                 })
                 .await;
@@ -316,12 +355,14 @@ impl NorthSender {
                     todo.push_front(a);
                 }
                 Outcome::Failed { error, .. } => {
-                    tracing::error!("{what}: {error}: moved to the error store");
+                    if !reasons.contains(&error) {
+                        reasons.push(error);
+                    }
                     refused.extend_from_slice(part);
                 }
             }
         }
-        Some(refused)
+        Some((refused, reasons))
     }
 
     /// Sends a batch of files in one `handle_files` call; when it fails, sends them again one
@@ -378,7 +419,7 @@ impl NorthSender {
         // Written out once (for a file kept inside the store) and handed again on a retry.
         let path = std::sync::Mutex::new(written);
         let outcome = self
-            .retrying(&what, cancel, || async {
+            .retrying(&what, cancel, false, || async {
                 let known = path.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 let p = match known {
                     Some(p) => p,
@@ -408,7 +449,9 @@ impl NorthSender {
             Outcome::Failed { ref error, .. } => {
                 tracing::error!("{what}: {error}: moved to the error store");
                 bump(&self.status.counters.files_to_error, 1);
-                self.queue.file_failed(key, &sent).await
+                self.queue
+                    .file_failed(key, &sent, &SetAside::now(error))
+                    .await
             }
             Outcome::Cancelled => return outcome,
         };

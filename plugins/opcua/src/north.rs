@@ -250,6 +250,8 @@ pub fn variant(value: &DataValue, t: DataTypeId) -> std::result::Result<Variant,
             DataValue::Bool(b) => Variant::Boolean(*b),
             DataValue::Int(0) => Variant::Boolean(false),
             DataValue::Int(1) => Variant::Boolean(true),
+            DataValue::Float(f) if *f == 0.0 => Variant::Boolean(false),
+            DataValue::Float(f) if *f == 1.0 => Variant::Boolean(true),
             other => return Err(format!("{} is not a Boolean", show(other))),
         },
         D::SByte => Variant::SByte(fit(integer(value)?, "SByte")?),
@@ -334,6 +336,24 @@ mod tests {
             variant(&DataValue::Text("x".into()), DataTypeId::Double)
                 .unwrap_err()
                 .contains("not a finite number")
+        );
+        // 0 and 1 as integers or floats (a float register, a JSON number) are Booleans.
+        for (v, b) in [
+            (DataValue::Float(1.0), true),
+            (DataValue::Float(0.0), false),
+            (DataValue::Float(-0.0), false),
+            (DataValue::Int(1), true),
+            (DataValue::Bool(false), false),
+        ] {
+            assert_eq!(
+                variant(&v, DataTypeId::Boolean).unwrap(),
+                Variant::Boolean(b)
+            );
+        }
+        assert!(
+            variant(&DataValue::Float(0.5), DataTypeId::Boolean)
+                .unwrap_err()
+                .contains("0.5 is not a Boolean")
         );
         assert_eq!(
             variant(&DataValue::Int(7), DataTypeId::String).unwrap(),

@@ -12,13 +12,21 @@ export async function cache(main, chosen) {
   if (chosen) select.value = chosen;
   const holder = h('div');
 
-  const entries = (caption, id, list, selectable) => h('table', { class: 'grid', id },
+  // The error store says, for each entry, what it holds (file, or the first point ids), when it
+  // was set aside and why (the destination's refusal, or the last error of the retries).
+  const entries = (caption, id, list, errors) => h('table', { class: 'grid', id },
     h('caption', {}, `${caption}: ${num(list.length)} entr${list.length === 1 ? 'y' : 'ies'}${list.length > SHOWN ? ` (the first ${SHOWN} shown)` : ''}`),
-    h('thead', {}, h('tr', {}, [selectable ? 'Select' : '', 'Key', 'Kind', 'Values', 'Bytes', 'File'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('thead', {}, h('tr', {}, [errors ? 'Select' : '', 'Key', 'Kind', 'Values', 'Bytes', errors ? 'File or points' : 'File',
+      ...(errors ? ['Set aside', 'Reason'] : [])].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, list.slice(0, SHOWN).map((e) => h('tr', { 'data-key': e.key },
-      h('td', {}, selectable ? h('input', { type: 'checkbox', 'aria-label': `select ${e.kind} ${e.key}`, 'data-key': e.key, 'data-kind': e.kind }) : ''),
+      h('td', {}, errors ? h('input', { type: 'checkbox', 'aria-label': `select ${e.kind} ${e.key}`, 'data-key': e.key, 'data-kind': e.kind }) : ''),
       h('th', { scope: 'row' }, String(e.key)), h('td', {}, e.kind), h('td', { class: 'n' }, num(e.count)),
-      h('td', { class: 'n' }, num(e.bytes)), h('td', {}, e.name || '')))));
+      h('td', { class: 'n' }, num(e.bytes)),
+      h('td', { class: 'points' }, e.name || (e.points || []).join(', ') + (e.points && e.points.length >= 5 ? ' …' : '')),
+      ...(errors ? [
+        h('td', {}, e.failed_at ? new Date(e.failed_at).toLocaleString() : ''),
+        h('td', { class: 'reason' }, e.reason || '(set aside by an earlier version: no reason kept)'),
+      ] : [])))));
 
   const act = async (action) => {
     const boxes = [...holder.querySelectorAll('#cache-errors input[type=checkbox]:checked')];
