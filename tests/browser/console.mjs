@@ -139,6 +139,13 @@ try {
   await page.locator('#toast').getByText('1 entry queued again').waitFor();
   await page.locator('#cache-errors caption').getByText('Error store: 0 entries').waitFor();
 
+  begin('a connector that failed and works again shows its last error as resolved, not in red');
+  await page.getByRole('link', { name: 'Overview' }).click();
+  await page.locator('#overview tr[data-id="flaky"] td.error.resolved', { hasText: /^resolved: .*transient fault/ }).waitFor();
+  const red = await page.locator('#overview tr:has(td.error:not(.resolved))').evaluateAll((rows) => rows.map((r) => `${r.dataset.id}: ${r.querySelector('td.error').textContent}`));
+  // `doomed`, whose destination is down for good (it is deleted below), is the one failing.
+  check(red.length === 1 && red[0].startsWith('doomed: '), `connectors shown failing: ${red.join(' | ')}`);
+
   begin('deleting a North that holds unsent values says what is lost, and asks again');
   const dialogs = [];
   let replies = [true, false];

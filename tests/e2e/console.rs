@@ -63,6 +63,13 @@ settings = { fault_file = "{ws}/doomed-fault" }
 caching = { send_interval = "100ms", retry_interval = "1s", retry_count = 100000 }
 
 [[north]]
+id = "flaky"
+type = "probe-north"
+subscriptions = ["plant-simulator"]
+settings = { fault_file = "{ws}/flaky-fault" }
+caching = { send_interval = "100ms", retry_interval = "100ms", retry_count = 100000 }
+
+[[north]]
 id = "refusing"
 type = "probe-north"
 subscriptions = ["counter"]
@@ -125,8 +132,10 @@ fn an_operator_runs_the_gateway_from_the_console() {
         PROBE,
     ]);
     ws.config(&config());
-    // `doomed` cannot send: the simulator's values wait in its queue.
+    // `doomed` cannot send: the simulator's values wait in its queue. `flaky` cannot either,
+    // until its destination comes back.
     fs::write(ws.path("doomed-fault"), "transient").unwrap();
+    fs::write(ws.path("flaky-fault"), "transient").unwrap();
     let upload = ws.path("probe-v2.so");
     fs::write(
         &upload,
@@ -145,6 +154,15 @@ fn an_operator_runs_the_gateway_from_the_console() {
         Duration::from_secs(30),
         |e| e.counter("refusing", "values_to_error") == 1,
     );
+    engine.wait_until("flaky failing", Duration::from_secs(30), |e| {
+        e.connector("flaky")
+            .is_some_and(|c| c["failing"] == true && c["last_error"].is_string())
+    });
+    fs::remove_file(ws.path("flaky-fault")).unwrap();
+    engine.wait_until("flaky working again", Duration::from_secs(30), |e| {
+        e.connector("flaky")
+            .is_some_and(|c| c["failing"] == false && c["last_error"].is_string())
+    });
     engine.wait_until("values queued for doomed", Duration::from_secs(30), |e| {
         e.connector("doomed")
             .is_some_and(|c| c["cache"]["queued_values"].as_u64() > Some(0))

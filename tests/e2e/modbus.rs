@@ -102,6 +102,14 @@ fn registers_are_read_decoded_and_reading_resumes_after_a_server_restart() {
     assert_decoded(&received_since(&ws, back));
     let log = engine.log();
     assert!(log.contains("connection lost"), "{log}");
+    // Said as it happened: the server closed the connection, then refused new ones (not the
+    // stale "Operation now in progress (os error 115)" the client library gives).
+    assert!(
+        log.contains("failed: the server closed the connection (connection-lost)")
+            && log.contains("cannot connect: Connection refused")
+            && !log.contains("os error 115"),
+        "{log}"
+    );
     engine.stop();
 }
 

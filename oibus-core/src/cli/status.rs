@@ -142,46 +142,36 @@ pub fn run(data: &Path, json: bool) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// The last error of a connector, said to be from before its connection when it connected
-/// since: the state tells whether it holds now.
+/// The last error of a connector, said to be resolved when the connector worked since (a
+/// connection, a run, a send): only an error that holds now is said plainly.
 fn last_error(c: &crate::engine::status::ConnectorSnapshot) -> String {
-    let Some(error) = &c.last_error else {
-        return String::new();
-    };
-    let at = error
-        .split_once(": ")
-        .and_then(|(t, _)| oibus_plugin_api::Timestamp::parse(t).ok());
-    match at {
-        Some(t) if c.state == crate::engine::status::State::Connected && t < c.since => {
-            format!("(before it connected) {error}")
-        }
-        _ => error.clone(),
+    match &c.last_error {
+        None => String::new(),
+        Some(error) if c.failing => error.clone(),
+        Some(error) => format!("(resolved) {error}"),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::status::{ConnectorStatus, State};
-    use oibus_plugin_api::{ConnectorKind, Timestamp};
+    use crate::engine::status::ConnectorStatus;
+    use oibus_plugin_api::ConnectorKind;
 
     #[test]
-    fn an_error_from_before_the_connection_is_said_to_be() {
-        let mut c = ConnectorStatus::new("plc", ConnectorKind::South, "opcua", "oibus-opcua 1.0.0")
-            .snapshot();
-        let at = Timestamp::parse("2026-12-01T10:00:00Z").unwrap();
-        c.last_error = Some(format!("{at}: certificate not trusted"));
-        c.state = State::Connected;
-        c.since = Timestamp::parse("2026-12-01T10:01:00Z").unwrap();
-        assert_eq!(
-            super::last_error(&c),
-            format!("(before it connected) {at}: certificate not trusted")
-        );
-        c.state = State::Backoff;
-        assert_eq!(
-            super::last_error(&c),
-            format!("{at}: certificate not trusted")
-        );
-        c.last_error = None;
-        assert_eq!(super::last_error(&c), "");
+    fn an_error_is_said_resolved_once_the_connector_works_again() {
+        let status =
+            ConnectorStatus::new("plc", ConnectorKind::South, "opcua", "oibus-opcua 1.0.0");
+        assert_eq!(super::last_error(&status.snapshot()), "");
+        status.error("certificate not trusted");
+        let failing = status.snapshot();
+        assert!(failing.failing);
+        assert!(super::last_error(&failing).ends_with(": certificate not trusted"));
+        assert!(!super::last_error(&failing).starts_with("(resolved)"));
+        status.ok();
+        let working = status.snapshot();
+        assert!(!working.failing);
+        assert!(super::last_error(&working).starts_with("(resolved) "));
+        status.error("connection lost");
+        assert!(status.snapshot().failing);
     }
 }

@@ -143,7 +143,10 @@ impl NorthSender {
             // time-out): cutting it short would make the North receive it twice.
             let result = send().await;
             let e = match result {
-                Ok(()) => return Outcome::Sent,
+                Ok(()) => {
+                    self.status.ok();
+                    return Outcome::Sent;
+                }
                 Err(e) => e,
             };
             if isolating && !e.is_retryable() && !e.is_connection_lost() {
@@ -385,6 +388,7 @@ impl NorthSender {
         if paths.len() == batch.len() {
             match self.connector.handle_files(&paths).await {
                 Ok(()) => {
+                    self.status.ok();
                     bump(&self.status.counters.files_sent, batch.len() as u64);
                     let sent: Vec<_> = batch.iter().map(|(k, _)| *k).zip(paths).collect();
                     if let Err(e) = self.queue.files_sent(&sent).await {

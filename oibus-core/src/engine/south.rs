@@ -229,7 +229,10 @@ impl SouthRunner {
             }),
         };
         self.status.run_durations.record(clock.elapsed());
-        let Err(e) = result else { return };
+        let Err(e) = result else {
+            self.status.ok();
+            return;
+        };
         self.status.error(e.to_string());
         if e.is_connection_lost() {
             bump(&self.status.counters.run_failures, 1);

@@ -149,6 +149,8 @@ pub struct ConnectorStatus {
     pub pin: Option<String>,
     state: Mutex<(State, Timestamp)>,
     last_error: Mutex<Option<(Timestamp, String)>>,
+    /// The last success: a connection, a run, a send.
+    last_ok: Mutex<Option<Timestamp>>,
     last_upgrade: Mutex<Option<UpgradeRecord>>,
     /// Counters.
     pub counters: Counters,
@@ -193,6 +195,7 @@ impl ConnectorStatus {
             pin: None,
             state: Mutex::new((State::Stopped, Timestamp::now())),
             last_error: Mutex::new(None),
+            last_ok: Mutex::new(None),
             last_upgrade: Mutex::new(None),
             counters: Counters::default(),
             reports: Arc::default(),
@@ -257,6 +260,11 @@ impl ConnectorStatus {
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
+    /// Records a success (a connection, a run, a send): an earlier error no longer holds.
+    pub fn ok(&self) {
+        *self.last_ok.lock().unwrap_or_else(|p| p.into_inner()) = Some(Timestamp::now());
+    }
+
     /// Records an error (shown until the next one).
     pub fn error(&self, message: impl Into<String>) {
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -311,6 +319,10 @@ impl ConnectorStatus {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        let last_ok = *self.last_ok.lock().unwrap_or_else(|p| p.into_inner());
+        let failing = last_error
+            .as_ref()
+            .is_some_and(|(at, _)| last_ok.is_none_or(|ok| *at >= ok));
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         ConnectorSnapshot {
@@ -322,6 +334,8 @@ impl ConnectorStatus {
             state,
             since,
             last_error: last_error.map(|(t, m)| format!("{t}: {m}")),
+            failing,
+            last_ok,
             last_upgrade: self
                 .last_upgrade
                 .lock()
@@ -400,8 +414,15 @@ pub struct ConnectorSnapshot {
     pub state: State,
     /// Since when.
     pub since: Timestamp,
-    /// The last error, with its time.
+    /// The last error, with its time (kept after the connector works again: see `failing`).
     pub last_error: Option<String>,
+    /// Whether the last error is newer than the last success (a connection, a run, a send):
+    /// the connector fails now. False once it works again, though `last_error` stays.
+    #[serde(default)]
+    pub failing: bool,
+    /// The last success.
+    #[serde(default)]
+    pub last_ok: Option<Timestamp>,
     /// The last plugin upgrade.
     #[serde(default)]
     pub last_upgrade: Option<UpgradeRecord>,

@@ -81,6 +81,7 @@ pub async fn supervise(
             Ok(()) => {
                 attempt = 0;
                 bump(&status.counters.connects, 1);
+                status.ok();
                 status.set(State::Connected);
                 tracing::info!("connected");
                 let _ = connected.send(true);

@@ -4,11 +4,19 @@
 mod decode;
 mod plan;
 mod settings;
+mod stream;
 
 pub use settings::{DataType, ItemSettings, ModbusSettings, Order, RegisterType};
 
 use oibus_plugin_api::{ErrorKind, prelude::*};
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 use tokio_modbus::{
     Request, Response,
     client::{Client as _, Context as ModbusClient, tcp},
@@ -20,6 +28,8 @@ pub struct Modbus {
     settings: ModbusSettings,
     ctx: Context,
     client: Option<ModbusClient>,
+    /// Whether the server closed the connection of `client`.
+    closed: Arc<AtomicBool>,
 }
 
 impl Modbus {
@@ -32,8 +42,8 @@ impl Modbus {
     }
 }
 
-/// Opens a connection to the server of `settings`.
-async fn open(settings: ModbusSettings) -> Result<ModbusClient> {
+/// Opens a connection to the server of `settings`; the flag says when the server closed it.
+async fn open(settings: ModbusSettings) -> Result<(ModbusClient, Arc<AtomicBool>)> {
     let target = format!("{}:{}", settings.host, settings.port);
     let addresses: Vec<SocketAddr> = tokio::net::lookup_host(&target)
         .await
@@ -45,8 +55,12 @@ async fn open(settings: ModbusSettings) -> Result<ModbusClient> {
         .ok_or_else(|| PluginError::transient(format!("host {target}: no address")))?;
     let slave = Slave(settings.unit_id);
     let timeout = Duration::from_millis(settings.timeout_ms);
-    match tokio::time::timeout(timeout, tcp::connect_slave(address, slave)).await {
-        Ok(Ok(client)) => Ok(client),
+    match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(address)).await {
+        Ok(Ok(stream)) => {
+            let _ = stream.set_nodelay(true);
+            let (stream, closed) = stream::Watched::new(stream);
+            Ok((tcp::attach_slave(stream, slave), closed))
+        }
         Ok(Err(e)) => Err(PluginError::transient(format!(
             "Modbus server {target}: cannot connect: {e}"
         ))),
@@ -118,8 +132,13 @@ impl Modbus {
             ))),
             Ok(Err(e)) => {
                 self.client = None;
+                let why = if self.closed.load(Ordering::Relaxed) {
+                    "the server closed the connection".to_string()
+                } else {
+                    e.to_string()
+                };
                 Err(PluginError::connection_lost(format!(
-                    "Modbus server {target}: reading {what} failed: {e}"
+                    "Modbus server {target}: reading {what} failed: {why}"
                 )))
             }
             Err(_) => {
@@ -141,11 +160,13 @@ impl Connector for Modbus {
             settings,
             ctx,
             client: None,
+            closed: Arc::default(),
         })
     }
 
     async fn connect(&mut self) -> Result<()> {
-        self.client = Some(open(self.settings.clone()).await?);
+        let (client, closed) = open(self.settings.clone()).await?;
+        (self.client, self.closed) = (Some(client), closed);
         tracing::info!("connected to {}", self.target());
         Ok(())
     }

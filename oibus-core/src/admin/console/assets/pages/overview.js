@@ -74,7 +74,10 @@ export async function overview(main) {
         h('td', { class: 'n' }, cacheInfo ? `${count(cacheInfo.queued_values, 'value')}${cacheInfo.queued_files ? `, ${count(cacheInfo.queued_files, 'file')}` : ''}` : '–'),
         h('td', { class: 'n' }, cacheInfo ? age(cacheInfo.oldest_queued_age_s) : '–'),
         h('td', { class: 'n' }, cacheInfo ? h('a', { href: `#/cache/${encodeURIComponent(c.id)}`, 'data-key': `cache:${c.id}`, class: cacheInfo.error_batches + cacheInfo.error_files ? 'bad' : '' }, `${count(cacheInfo.error_values, 'value')}${cacheInfo.error_files ? `, ${count(cacheInfo.error_files, 'file')}` : ''}`) : '–'),
-        h('td', { class: 'error' }, c.last_error || (c.last_drop ? `dropped: ${c.last_drop}` : '')));
+        // Red while the last error holds; once the connector worked since, greyed and said so.
+        c.last_error
+          ? h('td', { class: c.failing ? 'error' : 'error resolved' }, c.failing ? c.last_error : `resolved: ${c.last_error}`)
+          : h('td', { class: 'error resolved' }, c.last_drop ? `dropped: ${c.last_drop}` : ''));
     }));
     fill(paging, pager(offset, PER_PAGE, page.matching, (o) => { offset = o; restart(); }));
   };
