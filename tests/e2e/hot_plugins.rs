@@ -398,6 +398,12 @@ fn at_start_up_the_highest_version_runs_whatever_the_file_names() {
             assert_eq!(report_of(&engine, high)["status"], "ok");
             let standby = report_of(&engine, low);
             assert_eq!(standby["status"], "standby", "{standby}");
+            // Counted as `oibus plugins list` counts: a version on standby is not refused.
+            assert!(
+                engine.log().contains(": 1 ok, 1 standby, 0 refused"),
+                "{}",
+                engine.log()
+            );
             engine.stop();
         }
     }
@@ -476,4 +482,61 @@ fn a_pinned_connector_keeps_its_version_while_the_others_move() {
         out.contains("north \"bad\".plugin_version: \"about 1\" is not a version requirement"),
         "{out}"
     );
+}
+
+#[test]
+fn a_plugin_file_overwritten_in_place_with_another_plugin_is_said_and_its_connectors_stop() {
+    let ws = Workspace::new(&[PROBE, "oibus_north_console"]);
+    ws.config(
+        r#"
+[[north]]
+id = "n"
+type = "probe-north"
+
+[[north]]
+id = "out"
+type = "console"
+"#,
+    );
+    let probe = ws.path("plugins").join(library_name(PROBE));
+    let mut engine = ws.start();
+    engine.wait_until("connected", Duration::from_secs(20), |e| {
+        state_of(e, "n") == "connected" && state_of(e, "out") == "connected"
+    });
+    // The probe's file is overwritten, in place (same inode), with a newer simulator.
+    let simulator = patch_declaration(
+        &fs::read(library("oibus_south_simulator")).unwrap(),
+        "oibus-south-simulator",
+        "",
+        Some("0.9.0"),
+    );
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&probe)
+        .unwrap();
+    f.write_all(&simulator).unwrap();
+    drop(f);
+    engine.wait_until(
+        "the probe's connector stopped",
+        Duration::from_secs(30),
+        |e| state_of(e, "n") == "plugin-removed",
+    );
+    let log = engine.log();
+    assert!(
+        log.lines().any(|l| l.contains("plugin loaded")
+            && l.contains("plugin=oibus-south-simulator")
+            && l.contains("version=0.9.0")),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "plugin oibus-test-probe 0.1.0 overwritten by oibus-south-simulator 0.9.0 ({}): its connectors stop until it comes back",
+            probe.display()
+        )),
+        "{log}"
+    );
+    // The plugins of the other files go on.
+    assert_eq!(state_of(&engine, "out"), "connected");
+    engine.stop();
 }

@@ -107,3 +107,81 @@ fn oibus_run_and_a_hot_drop_refuse_misbehaving_constructors_and_run_the_rest() {
     );
     engine.stop();
 }
+
+#[test]
+fn files_are_checked_in_parallel_remembered_by_content_and_a_stop_ends_a_check_at_once() {
+    let ws = Workspace::new(&["oibus_north_console"]);
+    let plugins = ws.path("plugins");
+    for id in ["hang-a", "hang-b", "hang-c"] {
+        oibus_tests::c_library(
+            &plugins,
+            &format!("{id}.so"),
+            &oibus_tests::declared_c_library(
+                id,
+                "#include <unistd.h>\n__attribute__((constructor)) static void c(void) { sleep(60); }",
+            ),
+        );
+    }
+    let config = |timeout: &str| {
+        format!(
+            "[engine.plugins]\nprobe_timeout = \"{timeout}\"\n\n[[north]]\nid = \"out\"\ntype = \"console\"\n"
+        )
+    };
+    // The log is appended to across starts: the n-th start is running when the n-th such line is.
+    let running = |n: usize| {
+        move |e: &oibus_tests::process::Engine| {
+            e.log().matches("engine \"oibus\" running").count() >= n
+        }
+    };
+    // First start: the three 3-second checks run together.
+    ws.config(&config("3s"));
+    let began = std::time::Instant::now();
+    let mut engine = ws.start();
+    engine.wait_until("the engine to run", Duration::from_secs(30), running(1));
+    let first = began.elapsed();
+    let log = engine.log();
+    engine.stop();
+    assert!(
+        first < Duration::from_secs(7),
+        "three hanging files took {first:?}:\n{log}"
+    );
+    assert_eq!(log.matches("did not finish within 3s").count(), 3, "{log}");
+    // Next start: the verdicts are remembered, nothing hangs again.
+    let began = std::time::Instant::now();
+    let mut engine = ws.start();
+    engine.wait_until("the engine to run", Duration::from_secs(30), running(2));
+    let second = began.elapsed();
+    let log = engine.log();
+    let log = log[log.find("engine \"oibus\" running").unwrap()..].to_string();
+    engine.stop();
+    assert!(
+        second < Duration::from_secs(3),
+        "the second start took {second:?}:\n{log}"
+    );
+    for id in ["hang-a", "hang-b", "hang-c"] {
+        assert!(
+            log.lines().any(|l| l.contains(&format!("{id}.so"))
+                && l.contains("did not finish within 3s")
+                && l.contains("remembered")),
+            "{id}: {log}"
+        );
+    }
+    // Another time-out: checked again; a stop during the checks ends the engine at once.
+    ws.config(&config("20s"));
+    let engine = ws.start();
+    std::thread::sleep(Duration::from_secs(2));
+    let log_file = engine.log_file();
+    let began = std::time::Instant::now();
+    let code = engine.terminate();
+    let took = began.elapsed();
+    let log = std::fs::read_to_string(log_file).unwrap();
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        took < Duration::from_secs(3),
+        "the stop took {took:?}:\n{log}"
+    );
+    assert!(
+        log.contains("stopping while the plugins are checked"),
+        "{log}"
+    );
+}

@@ -243,10 +243,11 @@ pub fn inspection_options(data: Option<&PathBuf>) -> anyhow::Result<crate::plugi
         cache_dir: plugin_cache_dir(data),
         trust: std::sync::Arc::new(trust),
         probe: Some(crate::plugin::Probe {
-            prober: std::sync::Arc::new(crate::isolation::ChildProber {
+            prober: std::sync::Arc::new(crate::isolation::ChildProber::new(
                 exe,
-                timeout: crate::config::PluginsConfig::default().probe_timeout.0,
-            }),
+                crate::config::PluginsConfig::default().probe_timeout.0,
+                None,
+            )),
             always: true,
         }),
     })

@@ -138,10 +138,11 @@ pub fn load_options(
         cache_dir: data.plugin_cache(),
         trust: Arc::new(trust),
         probe: host_exe.map(|exe| crate::plugin::Probe {
-            prober: Arc::new(crate::isolation::ChildProber {
-                exe: exe.to_path_buf(),
-                timeout: p.probe_timeout.0,
-            }),
+            prober: Arc::new(crate::isolation::ChildProber::new(
+                exe.to_path_buf(),
+                p.probe_timeout.0,
+                Some(data.plugin_cache().join("verdicts")),
+            )),
             always: false,
         }),
     })
@@ -315,20 +316,40 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     let load_options = load_options(&config, &data, host_exe.as_deref())?;
     let choices_file = data.plugin_choices();
     let forced = plugins::load_choices(&choices_file);
-    let (mut registry, reports) =
-        PluginRegistry::discover_choosing(&plugins, &load_options, &forced)
-            .with_context(|| format!("cannot read the plugins folder {}", plugins.display()))?;
+    // Checked away from the runtime's threads, so that a stop asked meanwhile ends the checks
+    // in progress at once instead of waiting for their time-outs.
+    let discovery = {
+        let (plugins, load_options) = (plugins.clone(), load_options.clone());
+        tokio::task::spawn_blocking(move || {
+            PluginRegistry::discover_choosing(&plugins, &load_options, &forced)
+        })
+    };
+    tokio::pin!(discovery);
+    let discovered = tokio::select! {
+        r = &mut discovery => r,
+        () = shutdown.cancelled() => {
+            if let Some(probe) = &load_options.probe {
+                probe.prober.cancel();
+            }
+            tracing::info!("stopping while the plugins are checked");
+            let _ = discovery.await;
+            return Ok(());
+        }
+    };
+    let (mut registry, reports) = discovered
+        .context("the plugins folder check failed")?
+        .with_context(|| format!("cannot read the plugins folder {}", plugins.display()))?;
     for p in static_plugins {
         registry.register(p)?;
     }
-    let loaded = reports
-        .iter()
-        .filter(|r| matches!(r.status, PluginStatus::Ok))
-        .count();
+    let count = |f: fn(&PluginStatus) -> bool| reports.iter().filter(|r| f(&r.status)).count();
+    // Counted as `oibus plugins list` counts them.
     tracing::info!(
-        "{loaded} plugin(s) loaded from {} ({} refused)",
+        "plugins of {}: {} ok, {} standby, {} refused",
         plugins.display(),
-        reports.len() - loaded
+        count(|s| matches!(s, PluginStatus::Ok)),
+        count(|s| matches!(s, PluginStatus::Standby { .. })),
+        count(|s| matches!(s, PluginStatus::Refused { .. })),
     );
     config::validate(&config, &registry, &origin)?;
     let mut frontends = frontends;

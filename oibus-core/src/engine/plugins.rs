@@ -373,33 +373,8 @@ impl PluginFolder {
             let Some((_, report)) = self.seen.remove(&path) else {
                 continue;
             };
-            let Some(m) = report
-                .manifest
-                .filter(|_| report.status == PluginStatus::Ok)
-            else {
-                continue;
-            };
-            let in_use = self
-                .registry
-                .get(&m.id)
-                .is_some_and(|p| p.file() == path && p.manifest().version == m.version);
-            if in_use && self.continue_from_copy(&m.id, &path, &files) {
-                continue;
-            }
-            if in_use {
-                tracing::warn!(
-                    "plugin {} {} removed ({}): its connectors stop until it comes back",
-                    m.id,
-                    m.version,
-                    path.display()
-                );
-                for slot in slots.iter_mut() {
-                    if slot.plugin().is_some_and(|p| p.manifest().id == m.id) {
-                        slot.stop(State::PluginRemoved).await;
-                    }
-                }
-                self.registry.remove(&m.id);
-            }
+            self.file_gone(&path, report, "removed", &files, slots)
+                .await;
         }
         // New or changed files.
         for path in files {
@@ -434,7 +409,32 @@ impl PluginFolder {
                     PluginReport::refused(path.clone(), &e, None)
                 }
                 Ok(plugin) => {
+                    tracing::info!(
+                        file = %path.display(), plugin = %plugin.manifest().id,
+                        version = %plugin.manifest().version, signer = %plugin.signer().short(),
+                        "plugin loaded"
+                    );
                     crate::plugin::registry::warn_loaded(&path, &plugin);
+                    // The file held another plugin (overwritten in place): that one is gone.
+                    let before = self
+                        .seen
+                        .get(&path)
+                        .filter(|(_, r)| {
+                            r.manifest
+                                .as_ref()
+                                .is_some_and(|m| m.id != plugin.manifest().id)
+                        })
+                        .map(|(_, r)| r.clone());
+                    if let Some(before) = before {
+                        let files = registry::library_files(&self.dir).unwrap_or_default();
+                        let overwritten = format!(
+                            "overwritten by {} {}",
+                            plugin.manifest().id,
+                            plugin.manifest().version
+                        );
+                        self.file_gone(&path, before, &overwritten, &files, slots)
+                            .await;
+                    }
                     self.loaded.push(plugin.clone());
                     let status = self.consider(plugin.clone(), slots, shared, false).await;
                     report_of(&path, &plugin, status)
@@ -454,6 +454,46 @@ impl PluginFolder {
         }
         self.start_waiting(slots, shared);
         pending
+    }
+
+    /// The file `path` no longer holds the plugin of `report` (`how`: removed, overwritten…):
+    /// if that plugin was in use from it, its connectors stop until it comes back, unless another
+    /// file of `files` has the same content.
+    async fn file_gone(
+        &mut self,
+        path: &Path,
+        report: PluginReport,
+        how: &str,
+        files: &[PathBuf],
+        slots: &mut [Slot],
+    ) {
+        let Some(m) = report
+            .manifest
+            .filter(|_| report.status == PluginStatus::Ok)
+        else {
+            return;
+        };
+        let in_use = self
+            .registry
+            .get(&m.id)
+            .is_some_and(|p| p.file() == path && p.manifest().version == m.version);
+        if in_use && self.continue_from_copy(&m.id, path, files) {
+            return;
+        }
+        if in_use {
+            tracing::warn!(
+                "plugin {} {} {how} ({}): its connectors stop until it comes back",
+                m.id,
+                m.version,
+                path.display()
+            );
+            for slot in slots.iter_mut() {
+                if slot.plugin().is_some_and(|p| p.manifest().id == m.id) {
+                    slot.stop(State::PluginRemoved).await;
+                }
+            }
+            self.registry.remove(&m.id);
+        }
     }
 
     /// When the file in use of plugin `id` is gone but another file of the folder has the same

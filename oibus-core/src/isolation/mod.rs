@@ -13,6 +13,7 @@ pub mod connector;
 pub mod probe;
 pub mod process;
 pub mod protocol;
+pub mod verdicts;
 
 pub use connector::{ChildSettings, Creation, IsolatedConnector, Outlets};
 pub use probe::ChildProber;

@@ -5,30 +5,95 @@
 use super::{
     process::{self, Tail},
     protocol::{self, ProbeAnswer},
+    verdicts::{Outcome, Verdicts, sha256_of},
 };
 use crate::plugin::{LoadError, Prober};
 use std::{
     io::{BufRead as _, Read as _},
     path::{Path, PathBuf},
     process::Stdio,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
-/// Probes with the `oibus` executable `exe`, each probe allowed `timeout`.
+/// Probes with the `oibus` executable `exe`, each probe allowed `timeout`; the verdicts are kept
+/// per file content, so that a file already checked is not opened again.
 pub struct ChildProber {
     /// The `oibus` executable.
-    pub exe: PathBuf,
+    exe: PathBuf,
     /// How long one probe may take.
-    pub timeout: Duration,
+    timeout: Duration,
+    /// What earlier probes found.
+    verdicts: Option<Verdicts>,
+    /// Set when the process stops: a probe in progress ends at once.
+    stop: Arc<AtomicBool>,
+}
+
+impl ChildProber {
+    /// Probes with `exe`, each allowed `timeout`, keeping verdicts in `verdicts` (a folder).
+    pub fn new(exe: PathBuf, timeout: Duration, verdicts: Option<PathBuf>) -> Self {
+        Self {
+            exe,
+            timeout,
+            verdicts: verdicts.map(|dir| Verdicts::new(dir, timeout)),
+            stop: Arc::default(),
+        }
+    }
 }
 
 impl Prober for ChildProber {
+    fn cancel(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
     fn probe(&self, file: &Path, shadow: &Path, plugin: &str) -> Result<String, LoadError> {
         let failed = |reason: String| LoadError::ProbeFailed {
             file: file.to_path_buf(),
             plugin: plugin.to_string(),
             reason,
         };
+        let sha256 = sha256_of(shadow);
+        if let (Some(verdicts), Some(sha)) = (&self.verdicts, sha256) {
+            match verdicts.get(sha) {
+                Some(Outcome::Manifest(json)) => return Ok(json),
+                Some(Outcome::Refused(reason)) => {
+                    return Err(failed(format!(
+                        "{reason} (found when this very file was first checked, and remembered: \
+                         replace the file, or change engine.plugins.probe_timeout, to have it \
+                         checked again)"
+                    )));
+                }
+                None => {}
+            }
+        }
+        let outcome = self.run(file, shadow, plugin, &failed);
+        if let (Some(verdicts), Some(sha), Ok(outcome)) = (&self.verdicts, sha256, &outcome) {
+            verdicts.put(sha, outcome);
+        }
+        match outcome {
+            Ok(Outcome::Manifest(json)) => Ok(json),
+            Ok(Outcome::Refused(reason)) => Err(failed(reason)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl ChildProber {
+    /// Opens the file in a throwaway process: its verdict, or an error that says nothing of the
+    /// file (the child could not start, the engine is stopping), not to be remembered.
+    fn run(
+        &self,
+        file: &Path,
+        shadow: &Path,
+        plugin: &str,
+        failed: &dyn Fn(String) -> LoadError,
+    ) -> Result<Outcome, LoadError> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(failed("not checked: the engine is stopping".into()));
+        }
         let mut cmd = std::process::Command::new(&self.exe);
         cmd.args(["plugin-host", "probe", "--library"])
             .arg(shadow)
@@ -68,10 +133,17 @@ impl Prober for ChildProber {
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
+                Ok(None) if self.stop.load(Ordering::Relaxed) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(failed(
+                        "its check was cut short: the engine is stopping".into(),
+                    ));
+                }
                 Ok(None) if started.elapsed() > self.timeout => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(failed(format!(
+                    return Ok(Outcome::Refused(format!(
                         "opening it did not finish within {:?} (engine.plugins.probe_timeout): \
                          its code hangs while it is loaded",
                         self.timeout
@@ -88,7 +160,7 @@ impl Prober for ChildProber {
             .map(|l| format!("; its last words: {l}"))
             .unwrap_or_default();
         if !status.success() {
-            return Err(failed(format!(
+            return Ok(Outcome::Refused(format!(
                 "its code {} while the library was being opened (in a throwaway process; the \
                  engine never opened it){last}",
                 process::describe(status)
@@ -96,28 +168,24 @@ impl Prober for ChildProber {
                     .replace("exited with", "exited the process with")
             )));
         }
-        match protocol::decode::<ProbeAnswer>(&bytes) {
-            Ok(ProbeAnswer::Manifest(json)) => Ok(json),
-            Ok(ProbeAnswer::Refused(line)) => Err(refused_line(file, plugin, &line)),
-            Err(_) => Err(failed(format!(
+        Ok(match protocol::decode::<ProbeAnswer>(&bytes) {
+            Ok(ProbeAnswer::Manifest(json)) => Outcome::Manifest(json),
+            Ok(ProbeAnswer::Refused(line)) => Outcome::Refused(refused_line(file, plugin, &line)),
+            Err(_) => Outcome::Refused(format!(
                 "its code ended the process while the library was being opened, without an \
                  answer (exit code 0; in a throwaway process, the engine never opened it){last}"
-            ))),
-        }
+            )),
+        })
     }
 }
 
-/// A refusal found by the child's loader, kept as the line it wrote.
-fn refused_line(file: &Path, plugin: &str, line: &str) -> LoadError {
+/// A refusal found by the child's loader, kept as the line it wrote (without the file and
+/// plugin the refusal names anyway).
+fn refused_line(file: &Path, plugin: &str, line: &str) -> String {
     let line = line
         .strip_prefix(&format!("{}: ", file.display()))
         .unwrap_or(line);
-    let line = line
-        .strip_prefix(&format!("plugin {plugin} refused: "))
-        .unwrap_or(line);
-    LoadError::ProbeFailed {
-        file: file.to_path_buf(),
-        plugin: plugin.to_string(),
-        reason: line.to_string(),
-    }
+    line.strip_prefix(&format!("plugin {plugin} refused: "))
+        .unwrap_or(line)
+        .to_string()
 }

@@ -13,6 +13,9 @@ use std::{
 pub trait Prober: Send + Sync {
     /// Opens `shadow` (the checked copy of `file`, declaring `plugin`) and reads its manifest.
     fn probe(&self, file: &Path, shadow: &Path, plugin: &str) -> Result<String, LoadError>;
+
+    /// The process stops: probes in progress end at once, refused, and no new one starts.
+    fn cancel(&self) {}
 }
 
 /// Which files go through the [`Prober`] before this process opens them.

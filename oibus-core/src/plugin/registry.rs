@@ -147,6 +147,48 @@ pub fn library_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Files checked at once: each may wait on a throwaway process for seconds (a constructor that
+/// hangs costs the whole `probe_timeout`), and a folder is read before the engine starts.
+const PARALLEL_LOADS: usize = 4;
+
+/// Loads `files` with `options`, up to [`PARALLEL_LOADS`] at a time; the results in the files'
+/// order.
+fn load_all(files: &[PathBuf], options: &LoadOptions) -> Vec<Result<LoadedPlugin, LoadError>> {
+    let workers = files.len().min(PARALLEL_LOADS);
+    if workers <= 1 {
+        return files.iter().map(|f| library::load(f, options)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<LoadedPlugin, LoadError>>>> =
+        files.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    let result = library::load(file, options);
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .zip(files)
+        .map(|(slot, file)| {
+            slot.into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(|| {
+                    Err(LoadError::Io {
+                        file: file.clone(),
+                        source: io::Error::other("its check ended without a result"),
+                    })
+                })
+        })
+        .collect()
+}
+
 /// Why a version waits behind `chosen` (of `file`).
 pub fn standby_reason(chosen: &LoadedPlugin, file: &Path, forced: bool) -> String {
     if forced {
@@ -225,8 +267,8 @@ impl PluginRegistry {
         let files = library_files(dir)?;
         let mut reports: Vec<Option<PluginReport>> = vec![None; files.len()];
         let mut loaded: Vec<(usize, LoadedPlugin)> = Vec::new();
-        for (i, file) in files.iter().enumerate() {
-            match library::load(file, options) {
+        for (i, (file, result)) in files.iter().zip(load_all(&files, options)).enumerate() {
+            match result {
                 Ok(p) if let Some(why) = choices.rolled_back.get(p.sha256()) => {
                     let reason = format!(
                         "plugin {} {}: {why} (recorded; replace the file, or force it)",
