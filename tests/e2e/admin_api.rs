@@ -838,3 +838,74 @@ fn a_plugin_uploaded_with_its_signature_loads_where_signatures_are_required() {
     );
     engine.stop();
 }
+
+#[test]
+fn every_text_the_api_sets_is_bounded_and_never_echoed_whole() {
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_south_folder_scanner"]);
+    ws.config(CONFIG);
+    let mut engine = ws.start();
+    let api = Api::of(&ws, &mut engine);
+    let big = "x".repeat(200_000);
+    // The whole answer is small: nothing is echoed whole.
+    let refused = |code: u16, answer: &Value, says: &str| {
+        assert_eq!(
+            code,
+            400,
+            "{}",
+            &answer.to_string()[..answer.to_string().len().min(500)]
+        );
+        let text = answer.to_string();
+        assert!(text.len() < 4_000, "an answer of {} bytes", text.len());
+        assert!(text.contains(says), "{text}");
+    };
+    // An id, an item name, a folder path and a point id (a key of the settings).
+    let (code, a) = api.post(
+        "/api/north",
+        &json!({"id": big, "type": "probe-north", "settings": {}}),
+    );
+    refused(
+        code,
+        &a,
+        "an id of 200000 bytes is longer than the 128 bytes allowed",
+    );
+    let (code, a) = api.post(
+        "/api/south",
+        &json!({"id": "files", "type": "folder-scanner",
+            "settings": {"input_folder": big},
+            "items": [{"name": "all", "scan_mode": "every-second", "settings": {}}]}),
+    );
+    refused(code, &a, "/settings/input_folder");
+    assert!(a.to_string().contains("65536 bytes allowed"), "{a}");
+    let (code, a) = api.post(
+        "/api/south",
+        &json!({"id": "files", "type": "folder-scanner",
+            "settings": {"input_folder": "/tmp"},
+            "items": [{"name": "x".repeat(1000), "scan_mode": "every-second", "settings": {}}]}),
+    );
+    refused(code, &a, "/items/0/name");
+    assert!(a.to_string().contains("512 bytes allowed"), "{a}");
+    let (code, a) = api.post(
+        "/api/north",
+        &json!({"id": "points", "type": "probe-north", "settings": {"record_file": big}}),
+    );
+    refused(code, &a, "/settings/record_file");
+    // In a path, a query, an item test.
+    let (code, a) = api.get(&format!("/api/north/{}", "y".repeat(1000)));
+    refused(code, &a, "a path segment of 1000 bytes");
+    let (code, a) = api.get(&format!("/api/logs?q={}", "z".repeat(10_000)));
+    refused(code, &a, "a query string of");
+    let (code, a) = api.post(
+        "/api/south/test-item",
+        &json!({"type": "folder-scanner", "settings": {"input_folder": "/tmp"},
+            "item": {"name": big}}),
+    );
+    refused(code, &a, "/item/name: an item name of 200000 bytes");
+    // Nothing of it was saved.
+    let saved = fs::read_to_string(ws.path("oibus.toml")).unwrap();
+    assert!(
+        !saved.contains("xxxxxxxxxx"),
+        "saved: {} bytes",
+        saved.len()
+    );
+    engine.stop();
+}

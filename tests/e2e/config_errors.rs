@@ -127,3 +127,37 @@ fn a_missing_configuration_file_is_named() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("oibus.toml: cannot read"), "{out}");
 }
+
+#[test]
+fn texts_past_their_bounds_are_refused_with_the_limit_and_quoted_cut() {
+    let ws = Workspace::new(PRODUCT_PLUGINS);
+    let big = "p".repeat(100_000);
+    ws.config(&format!(
+        r#"
+[[scan_modes]]
+name = "every-second"
+every = "1s"
+
+[[south]]
+id = "{big}"
+type = "simulator"
+settings = {{}}
+
+[[south]]
+id = "files"
+type = "folder-scanner"
+settings = {{ input_folder = "{big}" }}
+items = [{{ name = "{big}", scan_mode = "every-second" }}]
+"#
+    ));
+    let (code, out) = ws.run_to_end();
+    assert_eq!(code, 2, "{}", &out[..out.len().min(2000)]);
+    assert!(out.len() < 5_000, "an answer of {} bytes", out.len());
+    for says in [
+        "(100000 bytes): an id holds at most 128",
+        "south \"files\" settings.input_folder: a text of 100000 bytes is longer than the 65536 bytes allowed",
+        ".name: an item name of 100000 bytes is longer than the 512 bytes allowed",
+    ] {
+        assert!(out.contains(says), "{says:?} in {out}");
+    }
+}

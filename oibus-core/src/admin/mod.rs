@@ -6,6 +6,7 @@
 //! console's session cookie (with its CSRF token for changes).
 
 mod answers;
+mod bounds;
 pub mod console;
 mod error;
 mod live;

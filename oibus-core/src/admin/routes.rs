@@ -83,6 +83,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .merge(protected)
         .merge(super::console::router())
         .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(middleware::from_fn(super::bounds::bounded))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

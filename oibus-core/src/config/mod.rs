@@ -7,6 +7,7 @@
 mod edit;
 pub mod items_file;
 mod json_text;
+pub mod limits;
 mod load;
 mod types;
 mod units;

@@ -1,6 +1,9 @@
 //! Every rule a configuration must follow, checked at once.
 
-use super::{Config, ConfigError, Problem, QueryKind, SUBSCRIPTION};
+use super::{
+    Config, ConfigError, Problem, QueryKind, SUBSCRIPTION,
+    limits::{self, MAX_NAME, MAX_SETTING, quoted},
+};
 use crate::{plugin::PluginRegistry, schema};
 use oibus_plugin_api::{Capability, ConnectorKind, ConnectorTypeManifest};
 use std::collections::HashSet;
@@ -13,6 +16,23 @@ impl<'s> Problems<'s> {
             location: location.into(),
             message: message.into(),
         });
+    }
+
+    /// Every text of `value` (settings) longer than [`MAX_SETTING`], at `location`.
+    fn texts(&mut self, location: &str, value: &serde_json::Value) {
+        for (pointer, len) in limits::long_texts(value, MAX_SETTING) {
+            self.add(
+                format!("{location}{}", pointer.replace('/', ".")),
+                limits::too_long("a text", len, MAX_SETTING),
+            );
+        }
+    }
+
+    /// A name longer than [`MAX_NAME`], at `location`.
+    fn name(&mut self, location: &str, what: &str, name: &str) {
+        if name.len() > MAX_NAME {
+            self.add(location, limits::too_long(what, name.len(), MAX_NAME));
+        }
     }
 
     fn schema(&mut self, location: &str, schema: &'s serde_json::Value, value: &serde_json::Value) {
@@ -118,7 +138,7 @@ fn connector_type<'r>(
 /// Why a connector id cannot be used: it names the connector's folders in the data folder
 /// (`connectors/<id>`, `cache/<id>`), so it must be a plain file name.
 fn bad_id(id: &str) -> Option<&'static str> {
-    let plain = id.len() <= 128
+    let plain = id.len() <= limits::MAX_ID
         && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && id
             .chars()
@@ -173,7 +193,8 @@ pub fn validate(
 
     let mut scan_modes = HashSet::new();
     for (i, m) in config.scan_modes.iter().enumerate() {
-        let at = format!("scan_modes[{i}] {:?}", m.name);
+        let at = format!("scan_modes[{i}] {}", quoted(&m.name));
+        p.name(&at, "a scan mode name", &m.name);
         if m.name == SUBSCRIPTION {
             p.add(
                 &at,
@@ -190,7 +211,7 @@ pub fn validate(
     let mut ids = HashSet::new();
     let mut south_ids = HashSet::new();
     for s in &config.south {
-        let at = format!("south {:?}", s.id);
+        let at = format!("south {}", quoted(&s.id));
         if s.id.trim().is_empty() {
             p.add("south", "a South has an empty id");
         } else if let Some(why) = bad_id(&s.id) {
@@ -202,6 +223,7 @@ pub fn validate(
         pin(&mut p, &at, s.plugin_version.as_deref());
         let found = (&mut p, &mut waiting);
         let manifest = connector_type(registry, found, &at, &s.type_id, ConnectorKind::South);
+        p.texts(&format!("{at} settings"), &s.settings);
         if let Some(m) = manifest {
             p.schema(&format!("{at} settings"), &m.settings_schema, &s.settings);
             let scheduled = s.items.iter().any(|i| i.scan_mode != SUBSCRIPTION);
@@ -233,12 +255,14 @@ pub fn validate(
             let iat = match &s.items_file {
                 // The header is row 1.
                 Some(f) => format!(
-                    "{at} {} {:?}",
+                    "{at} {} {}",
                     super::items_file::row_location(&f.display().to_string(), i + 2),
-                    item.name
+                    quoted(&item.name)
                 ),
-                None => format!("{at} items[{i}] {:?}", item.name),
+                None => format!("{at} items[{i}] {}", quoted(&item.name)),
             };
+            p.name(&format!("{iat}.name"), "an item name", &item.name);
+            p.texts(&format!("{iat} settings"), &item.settings.value());
             if !names.insert(item.name.as_str()) {
                 p.add(&iat, "duplicate item name");
             }
@@ -258,8 +282,8 @@ pub fn validate(
                 p.add(
                     format!("{iat}.scan_mode"),
                     format!(
-                        "unknown scan mode {:?} (known: {})",
-                        item.scan_mode,
+                        "unknown scan mode {} (known: {})",
+                        quoted(&item.scan_mode),
                         known.join(", ")
                     ),
                 );
@@ -275,7 +299,8 @@ pub fn validate(
     }
 
     for n in &config.north {
-        let at = format!("north {:?}", n.id);
+        let at = format!("north {}", quoted(&n.id));
+        p.texts(&format!("{at} settings"), &n.settings);
         pin(&mut p, &at, n.plugin_version.as_deref());
         if n.id.trim().is_empty() {
             p.add("north", "a North has an empty id");
@@ -292,7 +317,7 @@ pub fn validate(
             if !south_ids.contains(sub.as_str()) {
                 p.add(
                     format!("{at}.subscriptions"),
-                    format!("no South has the id {sub:?}"),
+                    format!("no South has the id {}", quoted(sub)),
                 );
             }
         }

@@ -425,10 +425,14 @@ fn check_schemas(engine: &Engine, connector: &ConnectorConfig) -> Result<(), Com
         ConnectorConfig::South(s) => (&s.type_id, &s.settings),
         ConnectorConfig::North(n) => (&n.type_id, &n.settings),
     };
+    // Every text bounded, whatever the type: named by its pointer, with the limit.
+    let mut problems = long_texts(connector);
     let Some((_, manifest)) = engine.folder.registry.connector_type(type_id) else {
-        return Ok(()); // waits for its plugin; checked when it arrives
+        return match problems.is_empty() {
+            true => Ok(()), // waits for its plugin; checked when it arrives
+            false => Err(invalid_connector(type_id, problems)),
+        };
     };
-    let mut problems = Vec::new();
     let mut check = |prefix: String, schema: &serde_json::Value, value: &serde_json::Value| {
         if let Err(e) = schema::validate("", schema, value) {
             problems.extend(e.problems.into_iter().map(|p| PointedProblem {
@@ -453,19 +457,74 @@ fn check_schemas(engine: &Engine, connector: &ConnectorConfig) -> Result<(), Com
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(CommandError {
-            refusal: Refusal::Invalid,
-            error: format!(
-                "invalid settings for connector type {type_id:?}: {}",
-                problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.pointer, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            problems,
-        })
+        Err(invalid_connector(type_id, problems))
     }
+}
+
+/// A connector refused for `problems`.
+fn invalid_connector(type_id: &str, problems: Vec<PointedProblem>) -> CommandError {
+    CommandError {
+        refusal: Refusal::Invalid,
+        error: format!(
+            "invalid settings for connector type {}: {}",
+            config::limits::quoted(type_id),
+            problems
+                .iter()
+                .map(|p| format!("{}: {}", p.pointer, p.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        problems,
+    }
+}
+
+/// The texts of a connector longer than the engine takes (its id, item names, every text of
+/// its settings), by pointer.
+fn long_texts(connector: &ConnectorConfig) -> Vec<PointedProblem> {
+    use config::limits::{self, MAX_ID, MAX_NAME, MAX_SETTING};
+    let mut problems = Vec::new();
+    let mut long = |pointer: String, what: &str, len: usize, max: usize| {
+        if len > max {
+            problems.push(PointedProblem {
+                pointer,
+                message: limits::too_long(what, len, max),
+            });
+        }
+    };
+    let (id, type_id, settings) = match connector {
+        ConnectorConfig::South(s) => (&s.id, &s.type_id, &s.settings),
+        ConnectorConfig::North(n) => (&n.id, &n.type_id, &n.settings),
+    };
+    long("/id".into(), "an id", id.len(), MAX_ID);
+    long("/type".into(), "a type", type_id.len(), MAX_NAME);
+    for (pointer, len) in limits::long_texts(settings, MAX_SETTING) {
+        long(format!("/settings{pointer}"), "a text", len, MAX_SETTING);
+    }
+    if let ConnectorConfig::South(s) = connector {
+        for (i, item) in s.items.iter().enumerate() {
+            long(
+                format!("/items/{i}/name"),
+                "an item name",
+                item.name.len(),
+                MAX_NAME,
+            );
+            long(
+                format!("/items/{i}/scan_mode"),
+                "a scan mode",
+                item.scan_mode.len(),
+                MAX_NAME,
+            );
+            for (pointer, len) in limits::long_texts(&item.settings.value(), MAX_SETTING) {
+                long(
+                    format!("/items/{i}/settings{pointer}"),
+                    "a text",
+                    len,
+                    MAX_SETTING,
+                );
+            }
+        }
+    }
+    problems
 }
 
 /// Writes the configuration file atomically (temporary file, fsync, rename), keeping the text
@@ -745,13 +804,22 @@ impl Trial {
     ) -> Result<Self, CommandError> {
         let Some((plugin, manifest)) = engine.folder.registry.connector_type(type_id) else {
             return Err(CommandError::not_found(format!(
-                "no connector type {type_id:?}"
+                "no connector type {}",
+                config::limits::quoted(type_id)
             )));
         };
         if manifest.kind != kind {
             return Err(CommandError::bad_request(format!(
-                "{type_id:?} is a {} connector type",
+                "{} is a {} connector type",
+                config::limits::quoted(type_id),
                 manifest.kind
+            )));
+        }
+        let max = config::limits::MAX_SETTING;
+        if let Some((pointer, len)) = config::limits::long_texts(settings, max).first() {
+            return Err(CommandError::bad_request(format!(
+                "/settings{pointer}: {}",
+                config::limits::too_long("a text", *len, max)
             )));
         }
         schema::validate("", &manifest.settings_schema, settings)
@@ -885,6 +953,37 @@ fn test_item(
     item: connector::TrialItem,
     reply: Reply<Vec<OibusValue>>,
 ) {
+    use config::limits::{self, MAX_NAME, MAX_SETTING};
+    let long = [
+        (
+            "/item/name".to_string(),
+            "an item name",
+            item.name.len(),
+            MAX_NAME,
+        ),
+        (
+            "/item/scan_mode".into(),
+            "a scan mode",
+            item.scan_mode.len(),
+            MAX_NAME,
+        ),
+    ]
+    .into_iter()
+    .chain(
+        limits::long_texts(&item.settings, MAX_SETTING)
+            .into_iter()
+            .map(|(p, len)| (format!("/item/settings{p}"), "a text", len, MAX_SETTING)),
+    )
+    .find(|(_, _, len, max)| len > max);
+    if let Some((pointer, what, len, max)) = long {
+        let message = limits::too_long(what, len, max);
+        let _ = reply.send(Err(CommandError {
+            refusal: Refusal::Invalid,
+            error: format!("{pointer}: {message}"),
+            problems: vec![PointedProblem { pointer, message }],
+        }));
+        return;
+    }
     south_trial(engine, type_id, settings, reply, move |plugin, spec| {
         Box::pin(async move { connector::test_item(plugin, spec, &item).await })
     });
