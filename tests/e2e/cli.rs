@@ -495,6 +495,14 @@ fn a_crate_made_by_plugins_new_against_the_packaged_api_builds_tests_and_loads_u
         ]);
         assert_eq!(code, 0, "{out}{err}");
         let krate = tmp.path().join(name);
+        // As the vendor guide says: a cdylib only, and how to add a second connector type.
+        let manifest = fs::read_to_string(krate.join("Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains("crate-type = [\"cdylib\"]\n"),
+            "{manifest}"
+        );
+        let source = fs::read_to_string(krate.join("src/lib.rs")).unwrap();
+        assert!(source.contains("A second type in this crate"), "{source}");
         // The workspace's versions of the dependencies, already built (cargo drops the rest).
         fs::copy(
             oibus_tests::workspace().join("Cargo.lock"),

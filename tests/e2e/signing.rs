@@ -93,6 +93,28 @@ fn a_vendor_following_the_guide_gets_an_ok_row_with_their_key_id() {
         .find(|l| l.starts_with("liboibus_north_console"))
         .unwrap_or_else(|| panic!("{list}"));
     assert!(row.contains(&id) && row.trim_end().ends_with("ok"), "{row}");
+    // The guide's test-connection, with --data: the key is trusted, no warning. Without it,
+    // the warning says the key is not trusted, and the help says where trusted keys come from.
+    let settings = [
+        "--plugins",
+        s(&plugins),
+        "--type",
+        "console",
+        "--settings",
+        "{}",
+    ];
+    let (code, out, err) =
+        run_oibus(&[&["test-connection"][..], &settings, &["--data", s(&data)]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("not trusted"), "{err}");
+    let (code, out, err) = run_oibus(&[&["test-connection"][..], &settings].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(&format!("signed by key {id}, which is not trusted")),
+        "{err}"
+    );
+    let (_, help, _) = run_oibus(&["test-connection", "--help"]);
+    assert!(help.contains("DATA/trusted-keys"), "{help}");
     // Tampering after signing: `verify` says so.
     let mut bytes = fs::read(&lib).unwrap();
     bytes.push(0);

@@ -96,7 +96,8 @@ pub enum PluginsCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// Data folder (shadow copies go to DATA/plugin-cache); default: a folder in the system temp dir.
+        /// Data folder: trusted signing keys from DATA/trusted-keys, shadow copies into
+        /// DATA/plugin-cache; default: a folder in the system temp dir (no trusted key).
         #[arg(long)]
         data: Option<PathBuf>,
     },

@@ -144,8 +144,9 @@ rust-version = "1.85"
 publish = false
 
 [lib]
-# cdylib: the plugin file the engine loads; rlib: for tests in tests/ and doc tests.
-crate-type = ["cdylib", "rlib"]
+# cdylib: the plugin file the engine loads (`cargo test` runs the unit tests of src/ with it
+# alone). Add "rlib" for integration tests in tests/ or doc tests.
+crate-type = ["cdylib"]
 
 [dependencies]
 oibus-plugin-api = {{API}}
@@ -172,11 +173,13 @@ const README: &str = r#"# {{NAME}}
 An oibus-rs {{KIND}} connector plugin (connector type `{{NAME}}`), made by `oibus plugins new`.
 
 ```sh
-cargo test                # the unit test with the SDK's test host
-cargo build --release     # target/release/lib{{LIB}}.so
-cp target/release/lib{{LIB}}.so /path/to/plugins/
-oibus plugins list --dir /path/to/plugins
+cargo test                # the unit test with the SDK's test host (a debug build)
+cargo build               # target/debug/lib{{LIB}}.so, to try in a plugins folder
+cp target/debug/lib{{LIB}}.so /path/to/plugins/
+oibus plugins list --dir /path/to/plugins --data /path/to/oibus-data
 ```
+
+`cargo build --release` makes the file you ship (target/release/), once it works.
 
 Fill in `src/lib.rs`: the settings (every field documented: the doc comments become the JSON
 Schema the gateway shows), then the calls to your device or destination. The vendor guide,
@@ -236,6 +239,9 @@ impl QueriesLastPoint for {{TYPE}} {
     }
 }
 
+/// The plugin: its connector types. A second type in this crate is another struct implementing
+/// `Connector` (and its capabilities), declared with one more `.connector(…)` below, under a
+/// type id of its own with your prefix (`{{VENDOR}}-…`).
 fn plugin() -> Plugin {
     Plugin::new("{{TYPE}}", "{{VENDOR}}")
         .description("{{NAME}}: describe what it reads")
@@ -312,6 +318,9 @@ impl HandlesValues for {{TYPE}} {
     }
 }
 
+/// The plugin: its connector types. A second type in this crate is another struct implementing
+/// `Connector` (and its capabilities), declared with one more `.connector(…)` below, under a
+/// type id of its own with your prefix (`{{VENDOR}}-…`).
 fn plugin() -> Plugin {
     Plugin::new("{{TYPE}}", "{{VENDOR}}")
         .description("{{NAME}}: describe where it sends")

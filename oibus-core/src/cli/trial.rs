@@ -25,8 +25,9 @@ pub struct TypeArgs {
     /// Seconds to wait for each call to the connector before giving up.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
-    /// Data folder (shadow copies go to DATA/plugin-cache; the plugin's shared folder is
-    /// DATA/plugin-data/PLUGIN).
+    /// Data folder: the trusted signing keys are read from DATA/trusted-keys (without it, a
+    /// signed plugin is said to be signed by a key that is not trusted), shadow copies go to
+    /// DATA/plugin-cache, the plugin's shared folder is DATA/plugin-data/PLUGIN.
     #[arg(long)]
     data: Option<PathBuf>,
 }
