@@ -34,11 +34,20 @@ subscriptions = ["src"]
 settings = {{ record_file = "{{ws}}/received", behaviour = {{ crash_file = "{{ws}}/crash-dst" }} }}
 caching = {{ send_interval = "50ms", retry_interval = "50ms" }}
 
+{}"#,
+        calm_pair(souths, 5)
+    )
+}
+
+/// An in-process probe pair `calm` → `calm-dst`, the South sending every `interval_ms`.
+fn calm_pair(enabled: bool, interval_ms: u32) -> String {
+    format!(
+        r#"
 [[south]]
 id = "calm"
 type = "probe-south"
-enabled = {souths}
-settings = {{ batch_size = 20, interval_ms = 5, ack_file = "{{ws}}/calm-acks" }}
+enabled = {enabled}
+settings = {{ batch_size = 20, interval_ms = {interval_ms}, ack_file = "{{ws}}/calm-acks" }}
 items = [{{ name = "b", scan_mode = "subscription" }}]
 
 [[north]]
@@ -49,6 +58,15 @@ settings = {{ record_file = "{{ws}}/calm-received" }}
 caching = {{ send_interval = "50ms" }}
 "#
     )
+}
+
+/// The state of the probe plugin's runtime in the engine's process, from the status.
+fn probe_runtime(engine: &Engine) -> Option<serde_json::Value> {
+    engine.status()?["loaded_versions"]
+        .as_array()?
+        .iter()
+        .find(|p| p["id"] == "oibus-test-probe")
+        .map(|p| p["runtime"].clone())
 }
 
 /// Writes a crash file aside, then renames it: the probe, which polls for it, must never read
@@ -242,15 +260,10 @@ fn in_process_calls_stuck_past_their_time_out_do_not_starve_the_plugins_other_co
         "the status to show the stuck threads",
         Duration::from_secs(10),
         |e| {
-            e.status().is_some_and(|s| {
-                s["loaded_versions"].as_array().is_some_and(|v| {
-                    v.iter().any(|p| {
-                        p["id"] == "oibus-test-probe"
-                            && p["runtime"]["degraded"] == true
-                            && p["runtime"]["stuck_calls"].as_u64() >= Some(1)
-                            && p["runtime"]["replacements"].as_u64() >= Some(1)
-                    })
-                })
+            probe_runtime(e).is_some_and(|r| {
+                r["degraded"] == true
+                    && r["stuck_calls"].as_u64() >= Some(1)
+                    && r["replacements"].as_u64() >= Some(1)
             })
         },
     );
@@ -309,22 +322,10 @@ fn two_connects_that_block_their_threads_neither_starve_a_sibling_nor_hold_up_a_
         r#"
 [engine]
 reconnect = {{ min = "100ms", max = "300ms" }}
-
-[[south]]
-id = "calm"
-type = "probe-south"
-settings = {{ batch_size = 20, interval_ms = 20, ack_file = "{{ws}}/calm-acks" }}
-items = [{{ name = "b", scan_mode = "subscription" }}]
-
-[[north]]
-id = "calm-dst"
-type = "probe-north"
-subscriptions = ["calm"]
-settings = {{ record_file = "{{ws}}/calm-received" }}
-caching = {{ send_interval = "50ms" }}
-
+{}
 {}
 {}"#,
+        calm_pair(true, 20),
         stuck("stuck-1"),
         stuck("stuck-2")
     ));
@@ -344,16 +345,7 @@ caching = {{ send_interval = "50ms" }}
     engine.wait_until(
         "the status to show the runtime replaced",
         Duration::from_secs(10),
-        |e| {
-            e.status().is_some_and(|s| {
-                s["loaded_versions"].as_array().is_some_and(|v| {
-                    v.iter().any(|p| {
-                        p["id"] == "oibus-test-probe"
-                            && p["runtime"]["replacements"].as_u64() >= Some(1)
-                    })
-                })
-            })
-        },
+        |e| probe_runtime(e).is_some_and(|r| r["replacements"].as_u64() >= Some(1)),
     );
     // SIGTERM: nothing waits for the blocked calls, and nothing is retried once stopping.
     let log_file = engine.log_file();

@@ -128,18 +128,31 @@ fn test_connection_names_the_server_that_does_not_answer() {
     );
 }
 
-#[test]
-fn bad_item_settings_are_named_before_anything_starts() {
+/// [`config`] with `items` (TOML item tables, joined) instead of its own.
+fn with_items(port: u16, items: &str) -> String {
+    let text = config(port);
+    let start = text.find("items = [").expect("items");
+    let end = start + text[start..].find("]\n").expect("end of items") + 1;
+    format!("{}items = [\n  {items}\n]{}", &text[..start], &text[end..])
+}
+
+/// The configuration check of `config` with `from` replaced by `to`: its output, which must
+/// refuse the configuration and say `says` (and `value`).
+fn refused_with(from: &str, to: &str, says: &str, value: &str) {
     let ws = Workspace::new(&["oibus_south_modbus", "oibus_test_probe"]);
-    ws.config(&config(free_port()).replace(
-        r#"address = 2, data_type = "int16""#,
-        r#"address = 2, data_type = "float16""#,
-    ));
+    ws.config(&config(free_port()).replace(from, to));
     let (code, out) = ws.run_to_end();
     assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains(r#"south "plc" items[1] "i16" settings.data_type"#) && out.contains("float16"),
-        "{out}"
+    assert!(out.contains(says) && out.contains(value), "{out}");
+}
+
+#[test]
+fn bad_item_settings_are_named_before_anything_starts() {
+    refused_with(
+        r#"address = 2, data_type = "int16""#,
+        r#"address = 2, data_type = "float16""#,
+        r#"south "plc" items[1] "i16" settings.data_type"#,
+        "float16",
     );
 }
 
@@ -162,14 +175,7 @@ fn registers_that_are_not_numbers_are_bad_and_a_refused_address_fails_only_its_i
         item("beyond", 63, "float32"),
     ]
     .join(",\n  ");
-    let text = config(server.port);
-    let start = text.find("items = [").unwrap();
-    let end = start + text[start..].find("]\n").unwrap() + 1;
-    ws.config(&format!(
-        "{}items = [\n  {items}\n]{}",
-        &text[..start],
-        &text[end..]
-    ));
+    ws.config(&with_items(server.port, &items));
     let mut engine = ws.start();
     engine.wait_until("two scans", Duration::from_secs(30), |e| {
         e.counter("rec", "values_sent") >= 8
@@ -294,14 +300,7 @@ fn an_answer_with_fewer_registers_than_asked_names_the_items_left_without_a_valu
         item("bit105", "coil", 105, "bool"),
     ]
     .join(",\n  ");
-    let text = config(server.port);
-    let start = text.find("items = [").unwrap();
-    let end = start + text[start..].find("]\n").unwrap() + 1;
-    ws.config(&format!(
-        "{}items = [\n  {items}\n]{}",
-        &text[..start],
-        &text[end..]
-    ));
+    ws.config(&with_items(server.port, &items));
     let mut engine = ws.start();
     engine.wait_until("two scans", Duration::from_secs(30), |e| {
         e.counter("rec", "values_sent") >= 6
@@ -347,15 +346,10 @@ fn an_answer_with_fewer_registers_than_asked_names_the_items_left_without_a_valu
 
 #[test]
 fn a_value_past_the_last_address_is_refused_naming_the_item() {
-    let ws = Workspace::new(&["oibus_south_modbus", "oibus_test_probe"]);
-    ws.config(&config(free_port()).replace(
+    refused_with(
         r#"address = 3, data_type = "uint32""#,
         r#"address = 65535, data_type = "uint32""#,
-    ));
-    let (code, out) = ws.run_to_end();
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains(r#"south "plc" items[2] "u32" settings.address"#) && out.contains("65534"),
-        "{out}"
+        r#"south "plc" items[2] "u32" settings.address"#,
+        "65534",
     );
 }

@@ -658,36 +658,11 @@ fn a_signed_session_with_a_user_certificate_reads() {
 fn every_security_policy_reads_in_each_mode_once_the_certificate_is_trusted() {
     let server = OpcuaServer::start(&["--secure"]);
     let ws = Workspace::new(&["oibus_opcua"]);
-    // `oibus test-item` on Plant.Double, with the workspace's data folder (its trust list).
-    let read = |policy: &str, mode: &str| {
-        let settings = format!(
-            r#"{{"url": "{}", "security_mode": "{mode}", "security_policy": "{policy}"}}"#,
-            server.url()
-        );
-        cli(
-            &ws,
-            &[
-                "test-item",
-                "--type",
-                "opcua",
-                "--timeout",
-                "20",
-                "--settings",
-                &settings,
-                "--item",
-                r#"{"name": "double", "settings": {"node_id": "ns=2;s=Plant.Double"}}"#,
-                "--json",
-            ],
-        )
-    };
+    let read = |policy: &str, mode: &str| read_double(&ws, &server.url(), policy, mode);
     // The first connection is refused, naming the file to move; the operator moves it.
     let (code, _, err) = read("aes128-sha256-rsaoaep", "sign");
     assert_eq!(code, 1, "{err}");
-    let (rejected, trusted) = (
-        named_file(&err, "it was saved as "),
-        named_file(&err, "move it to "),
-    );
-    fs::rename(&rejected, &trusted).unwrap_or_else(|e| panic!("{rejected:?}: {e}"));
+    move_to_trusted(&err);
     for policy in [
         "basic256sha256",
         "aes128-sha256-rsaoaep",
@@ -709,6 +684,38 @@ fn every_security_policy_reads_in_each_mode_once_the_certificate_is_trusted() {
         err.contains("security_policy \"aes256-sha256-rsapss\" needs security_mode"),
         "{err}"
     );
+}
+
+/// `oibus test-item` of Plant.Double through `url` with a security `policy` and `mode`, with the
+/// workspace's data folder (its trust list): exit code, output (JSON values), errors.
+fn read_double(ws: &Workspace, url: &str, policy: &str, mode: &str) -> (i32, String, String) {
+    let settings =
+        format!(r#"{{"url": "{url}", "security_mode": "{mode}", "security_policy": "{policy}"}}"#);
+    cli(
+        ws,
+        &[
+            "test-item",
+            "--type",
+            "opcua",
+            "--timeout",
+            "20",
+            "--settings",
+            &settings,
+            "--item",
+            r#"{"name": "double", "settings": {"node_id": "ns=2;s=Plant.Double"}}"#,
+            "--json",
+        ],
+    )
+}
+
+/// Does what the refusal of an untrusted server certificate says: moves the saved file into
+/// the trust list.
+fn move_to_trusted(error: &str) {
+    let (rejected, trusted) = (
+        named_file(error, "it was saved as "),
+        named_file(error, "move it to "),
+    );
+    fs::rename(&rejected, &trusted).unwrap_or_else(|e| panic!("{rejected:?}: {e}"));
 }
 
 /// `oibus ARGS… --plugins --data` of the workspace: exit code, output, errors.
@@ -1243,35 +1250,11 @@ fn history_a_server_stores_late_is_read_whole_and_once_across_a_restart() {
 
 #[test]
 fn a_server_certificate_is_checked_against_every_alternative_name_whatever_their_order() {
-    // `oibus test-item` of Plant.Double signed, through `url`, trusting the server first.
-    let read = |ws: &Workspace, url: &str| {
-        let settings = format!(
-            r#"{{"url": "{url}", "security_mode": "sign", "security_policy": "basic256sha256"}}"#
-        );
-        cli(
-            ws,
-            &[
-                "test-item",
-                "--type",
-                "opcua",
-                "--timeout",
-                "20",
-                "--settings",
-                &settings,
-                "--item",
-                r#"{"name": "double", "settings": {"node_id": "ns=2;s=Plant.Double"}}"#,
-                "--json",
-            ],
-        )
-    };
+    let read = |ws: &Workspace, url: &str| read_double(ws, url, "basic256sha256", "sign");
     let trust = |ws: &Workspace, server: &OpcuaServer| {
         let (code, _, err) = read(ws, &server.url());
         assert_eq!(code, 1, "{err}");
-        let (rejected, trusted) = (
-            named_file(&err, "it was saved as "),
-            named_file(&err, "move it to "),
-        );
-        fs::rename(&rejected, &trusted).unwrap_or_else(|e| panic!("{rejected:?}: {e}"));
+        move_to_trusted(&err);
     };
     // The URI first (as asyncua makes it), then last (as open62541 and others do): read through
     // the address and through the name, both in the certificate.
@@ -1288,28 +1271,29 @@ fn a_server_certificate_is_checked_against_every_alternative_name_whatever_their
             assert!(out.contains("2.5"), "{out}");
         }
     }
-    // No URI at all: refused for good, naming what is missing and what the certificate has.
-    let server = OpcuaServer::start(&["--secure", "--cert-names", "dns:localhost,ip:127.0.0.1"]);
-    let ws = Workspace::new(&["oibus_opcua"]);
-    let (code, _, err) = read(&ws, &server.url());
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("does not carry the server's application URI \"urn:oibus:test:opcua-server\"")
-            && err.contains("it names DNS localhost, IP 127.0.0.1")
-            && err.contains("(invalid-settings)"),
-        "{err}"
-    );
-    // A host the certificate does not name: the host used and the names found.
-    let server = OpcuaServer::start(&["--secure", "--cert-names", "uri,dns:plc.example"]);
-    let ws = Workspace::new(&["oibus_opcua"]);
-    let (code, _, err) = read(&ws, &server.url());
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("does not name the host \"127.0.0.1\" of the url")
-            && err.contains("it names DNS plc.example, URI urn:oibus:test:opcua-server")
-            && err.contains("(invalid-settings)"),
-        "{err}"
-    );
+    // Refused for good, naming what is missing and what the certificate has: no URI at all,
+    // and a host the certificate does not name.
+    for (names, says, found) in [
+        (
+            "dns:localhost,ip:127.0.0.1",
+            "does not carry the server's application URI \"urn:oibus:test:opcua-server\"",
+            "it names DNS localhost, IP 127.0.0.1",
+        ),
+        (
+            "uri,dns:plc.example",
+            "does not name the host \"127.0.0.1\" of the url",
+            "it names DNS plc.example, URI urn:oibus:test:opcua-server",
+        ),
+    ] {
+        let server = OpcuaServer::start(&["--secure", "--cert-names", names]);
+        let ws = Workspace::new(&["oibus_opcua"]);
+        let (code, _, err) = read(&ws, &server.url());
+        assert_eq!(code, 1, "{err}");
+        assert!(
+            err.contains(says) && err.contains(found) && err.contains("(invalid-settings)"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

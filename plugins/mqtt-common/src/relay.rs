@@ -243,20 +243,24 @@ fn rewritten(packet: &[u8], header: usize) -> Option<Vec<u8>> {
     let remaining = 2 + new_topic.len() + rest.len();
     let mut out = BytesMut::with_capacity(5 + remaining);
     out.put_u8(packet[0]);
-    let mut n = remaining;
+    put_remaining_length(&mut out, remaining);
+    out.put_u16(new_topic.len() as u16);
+    out.put_slice(new_topic.as_bytes());
+    out.put_slice(rest);
+    Some(out.to_vec())
+}
+
+/// A packet's remaining length, seven bits a byte, the high bit saying that more follow.
+fn put_remaining_length(out: &mut BytesMut, mut n: usize) {
     loop {
         let byte = (n & 0x7f) as u8;
         n >>= 7;
         if n == 0 {
             out.put_u8(byte);
-            break;
+            return;
         }
         out.put_u8(byte | 0x80);
     }
-    out.put_u16(new_topic.len() as u16);
-    out.put_slice(new_topic.as_bytes());
-    out.put_slice(rest);
-    Some(out.to_vec())
 }
 
 /// The first bytes of a topic as text: printable ASCII as it is, every other byte as `\xNN`.
@@ -281,23 +285,14 @@ mod tests {
 
     /// A QoS 1 PUBLISH of `payload` on `topic`, with packet id 7.
     fn publish(topic: &[u8], payload: &[u8]) -> Vec<u8> {
-        let remaining = 2 + topic.len() + 2 + payload.len();
-        let mut p = vec![0x32];
-        let mut n = remaining;
-        loop {
-            let b = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                p.push(b);
-                break;
-            }
-            p.push(b | 0x80);
-        }
-        p.extend_from_slice(&(topic.len() as u16).to_be_bytes());
-        p.extend_from_slice(topic);
-        p.extend_from_slice(&7u16.to_be_bytes());
-        p.extend_from_slice(payload);
-        p
+        let mut p = BytesMut::new();
+        p.put_u8(0x32);
+        put_remaining_length(&mut p, 2 + topic.len() + 2 + payload.len());
+        p.put_u16(topic.len() as u16);
+        p.put_slice(topic);
+        p.put_u16(7);
+        p.put_slice(payload);
+        p.to_vec()
     }
 
     #[test]

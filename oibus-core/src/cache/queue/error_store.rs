@@ -54,25 +54,8 @@ impl NorthQueue {
     pub async fn values_failed(&self, keys: Vec<u64>, why: &SetAside) -> Result<(), StoreError> {
         self.forget_values(&keys);
         let records = self.store.read(&table("v", &self.id), &keys)?;
-        self.store
-            .apply(
-                vec![
-                    Op::Append {
-                        table: table("ve", &self.id),
-                        records: records
-                            .iter()
-                            .map(|(_, r)| Arc::new(error_entry::wrap(why, r)))
-                            .collect(),
-                    },
-                    Op::Remove {
-                        table: table("v", &self.id),
-                        keys,
-                    },
-                ],
-                true,
-            )
-            .await
-            .map(drop)
+        let records = records.iter().map(|(_, r)| r.as_slice());
+        self.set_aside("v", keys, records, why).await
     }
 
     /// Part of the batches was sent and the destination refused `refused`, for `why`: drop the
@@ -84,22 +67,9 @@ impl NorthQueue {
         why: &SetAside,
     ) -> Result<(), StoreError> {
         self.forget_values(&keys);
-        self.store
-            .apply(
-                vec![
-                    Op::Append {
-                        table: table("ve", &self.id),
-                        records: vec![Arc::new(error_entry::wrap(why, &codec::encode(&refused)))],
-                    },
-                    Op::Remove {
-                        table: table("v", &self.id),
-                        keys,
-                    },
-                ],
-                true,
-            )
+        let record = codec::encode(&refused);
+        self.set_aside("v", keys, std::iter::once(record.as_slice()), why)
             .await
-            .map(drop)
     }
 
     /// The file failed for good, for `why`: move it to the error store (a copy beside the store
@@ -116,19 +86,31 @@ impl NorthQueue {
             let _ = std::fs::remove_file(sent);
         }
         let records = self.store.read(&table("f", &self.id), &[key])?;
+        let records = records.iter().map(|(_, r)| r.as_slice());
+        self.set_aside("f", vec![key], records, why).await
+    }
+
+    /// In one durable transaction: `records` into the error store of queue `kind` (`v`, `f`),
+    /// each with `why`, and `keys` out of the queue.
+    async fn set_aside<'r>(
+        &self,
+        kind: &str,
+        keys: Vec<u64>,
+        records: impl Iterator<Item = &'r [u8]>,
+        why: &SetAside,
+    ) -> Result<(), StoreError> {
         self.store
             .apply(
                 vec![
                     Op::Append {
-                        table: table("fe", &self.id),
+                        table: table(&format!("{kind}e"), &self.id),
                         records: records
-                            .iter()
-                            .map(|(_, r)| Arc::new(error_entry::wrap(why, r)))
+                            .map(|r| Arc::new(error_entry::wrap(why, r)))
                             .collect(),
                     },
                     Op::Remove {
-                        table: table("f", &self.id),
-                        keys: vec![key],
+                        table: table(kind, &self.id),
+                        keys,
                     },
                 ],
                 true,
@@ -210,24 +192,9 @@ impl NorthQueue {
             table: table("f", &self.id),
             records: file_records,
         };
-        let keys = self
-            .store
-            .apply(
-                vec![
-                    append_values.clone(),
-                    append_files.clone(),
-                    Op::Remove {
-                        table: table("ve", &self.id),
-                        keys: batches,
-                    },
-                    Op::Remove {
-                        table: table("fe", &self.id),
-                        keys: files,
-                    },
-                ],
-                true,
-            )
-            .await?;
+        let mut ops = vec![append_values.clone(), append_files.clone()];
+        ops.extend(self.remove_errors(batches, files));
+        let keys = self.store.apply(ops, true).await?;
         let (batch_keys, file_keys) = (&keys[0], &keys[1]);
         self.appended_values(&append_values, batch_keys);
         self.appended_file(&append_files, file_keys);
@@ -243,24 +210,26 @@ impl NorthQueue {
         let (batches, files, paths) = self.select_errors(batches, files)?;
         let count = batches.len() + files.len();
         self.store
-            .apply(
-                vec![
-                    Op::Remove {
-                        table: table("ve", &self.id),
-                        keys: batches,
-                    },
-                    Op::Remove {
-                        table: table("fe", &self.id),
-                        keys: files,
-                    },
-                ],
-                true,
-            )
+            .apply(self.remove_errors(batches, files), true)
             .await?;
         for p in paths {
             let _ = std::fs::remove_file(p);
         }
         Ok(count)
+    }
+
+    /// The operations that remove error-store entries.
+    fn remove_errors(&self, batches: Vec<u64>, files: Vec<u64>) -> Vec<Op> {
+        vec![
+            Op::Remove {
+                table: table("ve", &self.id),
+                keys: batches,
+            },
+            Op::Remove {
+                table: table("fe", &self.id),
+                keys: files,
+            },
+        ]
     }
 
     /// Counts of the error stores: (value batches, values, files).
