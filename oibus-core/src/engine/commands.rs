@@ -478,50 +478,82 @@ fn invalid_connector(type_id: &str, problems: Vec<PointedProblem>) -> CommandErr
     }
 }
 
+/// A text of `len` bytes at `pointer`, as a problem when it is longer than `max`.
+fn too_long(pointer: String, what: &str, len: usize, max: usize) -> Option<PointedProblem> {
+    (len > max).then(|| PointedProblem {
+        pointer,
+        message: config::limits::too_long(what, len, max),
+    })
+}
+
+/// The texts of settings `value`, at `prefix`, longer than a setting may hold.
+fn long_settings<'a>(
+    prefix: &'a str,
+    value: &serde_json::Value,
+) -> impl Iterator<Item = PointedProblem> + 'a {
+    let max = config::limits::MAX_SETTING;
+    config::limits::long_texts(value, max)
+        .into_iter()
+        .filter_map(move |(pointer, len)| {
+            too_long(format!("{prefix}{pointer}"), "a text", len, max)
+        })
+}
+
+/// An item's name, scan mode and settings texts past their bounds, at `prefix` (`/items/3`,
+/// `/item`).
+fn long_item(
+    prefix: &str,
+    name: &str,
+    scan_mode: &str,
+    settings: &serde_json::Value,
+) -> Vec<PointedProblem> {
+    use config::limits::MAX_NAME;
+    let named = [
+        too_long(
+            format!("{prefix}/name"),
+            "an item name",
+            name.len(),
+            MAX_NAME,
+        ),
+        too_long(
+            format!("{prefix}/scan_mode"),
+            "a scan mode",
+            scan_mode.len(),
+            MAX_NAME,
+        ),
+    ];
+    let settings_at = format!("{prefix}/settings");
+    named
+        .into_iter()
+        .flatten()
+        .chain(long_settings(&settings_at, settings))
+        .collect()
+}
+
 /// The texts of a connector longer than the engine takes (its id, item names, every text of
 /// its settings), by pointer.
 fn long_texts(connector: &ConnectorConfig) -> Vec<PointedProblem> {
-    use config::limits::{self, MAX_ID, MAX_NAME, MAX_SETTING};
-    let mut problems = Vec::new();
-    let mut long = |pointer: String, what: &str, len: usize, max: usize| {
-        if len > max {
-            problems.push(PointedProblem {
-                pointer,
-                message: limits::too_long(what, len, max),
-            });
-        }
-    };
+    use config::limits::{MAX_ID, MAX_NAME};
     let (id, type_id, settings) = match connector {
         ConnectorConfig::South(s) => (&s.id, &s.type_id, &s.settings),
         ConnectorConfig::North(n) => (&n.id, &n.type_id, &n.settings),
     };
-    long("/id".into(), "an id", id.len(), MAX_ID);
-    long("/type".into(), "a type", type_id.len(), MAX_NAME);
-    for (pointer, len) in limits::long_texts(settings, MAX_SETTING) {
-        long(format!("/settings{pointer}"), "a text", len, MAX_SETTING);
-    }
+    let mut problems: Vec<PointedProblem> = [
+        too_long("/id".into(), "an id", id.len(), MAX_ID),
+        too_long("/type".into(), "a type", type_id.len(), MAX_NAME),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(long_settings("/settings", settings))
+    .collect();
     if let ConnectorConfig::South(s) = connector {
         for (i, item) in s.items.iter().enumerate() {
-            long(
-                format!("/items/{i}/name"),
-                "an item name",
-                item.name.len(),
-                MAX_NAME,
-            );
-            long(
-                format!("/items/{i}/scan_mode"),
-                "a scan mode",
-                item.scan_mode.len(),
-                MAX_NAME,
-            );
-            for (pointer, len) in limits::long_texts(&item.settings.value(), MAX_SETTING) {
-                long(
-                    format!("/items/{i}/settings{pointer}"),
-                    "a text",
-                    len,
-                    MAX_SETTING,
-                );
-            }
+            problems.extend(long_item(
+                &format!("/items/{i}"),
+                &item.name,
+                &item.scan_mode,
+                &item.settings.value(),
+            ));
         }
     }
     problems
@@ -815,11 +847,10 @@ impl Trial {
                 manifest.kind
             )));
         }
-        let max = config::limits::MAX_SETTING;
-        if let Some((pointer, len)) = config::limits::long_texts(settings, max).first() {
+        if let Some(p) = long_settings("/settings", settings).next() {
             return Err(CommandError::bad_request(format!(
-                "/settings{pointer}: {}",
-                config::limits::too_long("a text", *len, max)
+                "{}: {}",
+                p.pointer, p.message
             )));
         }
         schema::validate("", &manifest.settings_schema, settings)
@@ -953,34 +984,12 @@ fn test_item(
     item: connector::TrialItem,
     reply: Reply<Vec<OibusValue>>,
 ) {
-    use config::limits::{self, MAX_NAME, MAX_SETTING};
-    let long = [
-        (
-            "/item/name".to_string(),
-            "an item name",
-            item.name.len(),
-            MAX_NAME,
-        ),
-        (
-            "/item/scan_mode".into(),
-            "a scan mode",
-            item.scan_mode.len(),
-            MAX_NAME,
-        ),
-    ]
-    .into_iter()
-    .chain(
-        limits::long_texts(&item.settings, MAX_SETTING)
-            .into_iter()
-            .map(|(p, len)| (format!("/item/settings{p}"), "a text", len, MAX_SETTING)),
-    )
-    .find(|(_, _, len, max)| len > max);
-    if let Some((pointer, what, len, max)) = long {
-        let message = limits::too_long(what, len, max);
+    let long = long_item("/item", &item.name, &item.scan_mode, &item.settings);
+    if let Some(p) = long.into_iter().next() {
         let _ = reply.send(Err(CommandError {
             refusal: Refusal::Invalid,
-            error: format!("{pointer}: {message}"),
-            problems: vec![PointedProblem { pointer, message }],
+            error: format!("{}: {}", p.pointer, p.message),
+            problems: vec![p],
         }));
         return;
     }
@@ -1034,17 +1043,11 @@ fn history_range(engine: &Engine, id: &str, start: Timestamp, end: Timestamp, re
         return;
     }
     let status = slot.status.clone();
-    {
-        let running = status
-            .history_request
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if running.as_ref().is_some_and(|h| h.state == "running") {
-            let _ = reply.send(Err(CommandError::conflict(format!(
-                "South {id:?} is already reading a history request"
-            ))));
-            return;
-        }
+    if status.history_request_running() {
+        let _ = reply.send(Err(CommandError::conflict(format!(
+            "South {id:?} is already reading a history request"
+        ))));
+        return;
     }
     let schema = slot
         .plugin()

@@ -118,7 +118,7 @@ pub async fn run(
     let floor = |positions: &HashMap<&str, Timestamp>| {
         positions.values().min().copied().unwrap_or(now) - config.overlap.0
     };
-    let _ = edge.advance(mode, floor(&positions));
+    edge.set_floor(mode, floor(&positions));
     let mut report = RunReport::default();
     let mut first_failure = None;
     for (instant, mut group) in groups {

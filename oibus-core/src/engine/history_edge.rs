@@ -123,17 +123,22 @@ impl Edge {
     }
 
     /// Scan mode `mode`'s next run reads from `floor` at the earliest: what lies below the floor
-    /// of every scan mode is forgotten. Returns the operation that stores the memory, to apply
-    /// with the tracked instants it goes with.
-    pub fn advance(&self, mode: &str, floor: Timestamp) -> Op {
+    /// of every scan mode is forgotten.
+    pub fn set_floor(&self, mode: &str, floor: Timestamp) {
         let mut inner = self.lock();
         inner.floors.insert(mode.to_string(), floor.as_nanos());
         if let Some(f) = inner.floor() {
             inner.seen = inner.seen.split_off(&(f, 0));
         }
+    }
+
+    /// [`set_floor`](Self::set_floor), then the operation that stores the memory, to apply with
+    /// the tracked instants it goes with.
+    pub fn advance(&self, mode: &str, floor: Timestamp) -> Op {
+        self.set_floor(mode, floor);
         Op::PutState {
             key: state_key(&self.south),
-            value: encode(&inner.seen),
+            value: encode(&self.lock().seen),
         }
     }
 
@@ -159,7 +164,7 @@ impl Inner {
 /// the engine (it is stored): SipHash 1-3 with fixed keys.
 fn digest(v: &OibusValue) -> u64 {
     let mut h = siphasher::sip::SipHasher13::new_with_keys(0x6f69_6275_735f_6564, 0x6765);
-    h.write_usize(v.point_id.len());
+    h.write_u64(v.point_id.len() as u64);
     h.write(v.point_id.as_bytes());
     h.write_u8(v.quality as u8);
     match &v.value {
@@ -178,7 +183,7 @@ fn digest(v: &OibusValue) -> u64 {
         }
         DataValue::Text(s) => {
             h.write_u8(4);
-            h.write_usize(s.len());
+            h.write_u64(s.len() as u64);
             h.write(s.as_bytes());
         }
     }

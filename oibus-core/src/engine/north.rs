@@ -298,14 +298,11 @@ impl NorthSender {
                 self.queue.values_partly_failed(keys, refused, &why).await
             }
             None => {
-                let error = match &outcome {
-                    Outcome::Failed { error, .. } => error.as_str(),
-                    _ => "",
+                let (permanent, error) = match &outcome {
+                    Outcome::Failed { permanent, error } => (*permanent, error.as_str()),
+                    _ => (false, ""),
                 };
-                if let Outcome::Failed {
-                    permanent: true, ..
-                } = &outcome
-                {
+                if permanent {
                     tracing::warn!("{what}: refused: {error}: moved to the error store");
                 }
                 bump(&self.status.counters.values_to_error, count as u64);

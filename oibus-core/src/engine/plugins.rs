@@ -377,7 +377,7 @@ impl PluginFolder {
                 .await;
         }
         // New or changed files.
-        for path in files {
+        for path in files.iter().cloned() {
             let Some(now) = stamp(&path) else { continue };
             if self.seen.get(&path).is_some_and(|(s, _)| *s == now) {
                 continue;
@@ -409,12 +409,7 @@ impl PluginFolder {
                     PluginReport::refused(path.clone(), &e, None)
                 }
                 Ok(plugin) => {
-                    tracing::info!(
-                        file = %path.display(), plugin = %plugin.manifest().id,
-                        version = %plugin.manifest().version, signer = %plugin.signer().short(),
-                        "plugin loaded"
-                    );
-                    crate::plugin::registry::warn_loaded(&path, &plugin);
+                    crate::plugin::registry::say_loaded(&path, &plugin);
                     // The file held another plugin (overwritten in place): that one is gone.
                     let before = self
                         .seen
@@ -426,7 +421,6 @@ impl PluginFolder {
                         })
                         .map(|(_, r)| r.clone());
                     if let Some(before) = before {
-                        let files = registry::library_files(&self.dir).unwrap_or_default();
                         let overwritten = format!(
                             "overwritten by {} {}",
                             plugin.manifest().id,

@@ -267,19 +267,21 @@ impl Slot {
                     .manifest()
                     .connector_type(&s.type_id)
                     .and_then(|m| config::query_kind(s.query, m).ok().flatten());
-                let edge = Arc::new(super::history_edge::Edge::load(
-                    &s.id,
-                    shared
-                        .store
-                        .state(&super::history_edge::state_key(&s.id))
-                        .ok()
-                        .flatten()
-                        .as_deref(),
-                ));
-                shared.router.set_edge(
-                    &s.id,
-                    (query == Some(config::QueryKind::History)).then(|| edge.clone()),
-                );
+                // Read from the store only for a South that reads history.
+                let history = query == Some(config::QueryKind::History);
+                let edge = Arc::new(match history {
+                    true => super::history_edge::Edge::load(
+                        &s.id,
+                        shared
+                            .store
+                            .state(&super::history_edge::state_key(&s.id))
+                            .ok()
+                            .flatten()
+                            .as_deref(),
+                    ),
+                    false => super::history_edge::Edge::new(&s.id),
+                });
+                shared.router.set_edge(&s.id, history.then(|| edge.clone()));
                 SouthRunner {
                     connector,
                     config: Arc::clone(s),

@@ -207,9 +207,14 @@ pub fn standby_reason(chosen: &LoadedPlugin, file: &Path, forced: bool) -> Strin
     }
 }
 
-/// The warnings of a file that loads: no trusted signature (under the `warn` policy), a plugin
-/// id without a vendor prefix.
-pub fn warn_loaded(file: &Path, plugin: &LoadedPlugin) {
+/// The lines of a file that loads: that it did, then its warnings: no trusted signature (under
+/// the `warn` policy), a plugin id without a vendor prefix.
+pub fn say_loaded(file: &Path, plugin: &LoadedPlugin) {
+    tracing::info!(
+        file = %file.display(), plugin = %plugin.manifest().id,
+        version = %plugin.manifest().version, signer = %plugin.signer().short(),
+        "plugin loaded"
+    );
     warn_untrusted(file, plugin);
     let id = &plugin.manifest().id;
     if !has_vendor_prefix(id) {
@@ -284,11 +289,7 @@ impl PluginRegistry {
                     ));
                 }
                 Ok(p) => {
-                    tracing::info!(
-                        file = %file.display(), plugin = %p.manifest().id, version = %p.manifest().version,
-                        signer = %p.signer().short(), "plugin loaded"
-                    );
-                    warn_loaded(file, &p);
+                    say_loaded(file, &p);
                     loaded.push((i, p));
                 }
                 Err(error) => {

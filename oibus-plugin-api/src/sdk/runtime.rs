@@ -117,6 +117,11 @@ impl Call {
         self.running_on.load(Ordering::Acquire) != 0
     }
 
+    /// Whether it still waits for a thread (not started, not cancelled).
+    fn pending(&self) -> bool {
+        !self.started() && Self::lock(&self.job).is_some()
+    }
+
     /// Whether it runs now (started, not ended): a thread may be held by it.
     fn running(&self) -> bool {
         self.started() && !self.ended.load(Ordering::Acquire)
@@ -192,7 +197,7 @@ impl Runtimes {
         // The calls that were waiting for a thread of the old runtime are offered to this one.
         let generation = self.generation;
         self.waiting.retain(|call| match call.upgrade() {
-            Some(call) if !call.started() && Self::lock_job_present(&call) => {
+            Some(call) if call.pending() => {
                 call.offer(&handle, generation);
                 true
             }
@@ -209,12 +214,6 @@ impl Runtimes {
     }
 }
 
-impl Runtimes {
-    fn lock_job_present(call: &Call) -> bool {
-        Call::lock(&call.job).is_some()
-    }
-}
-
 /// Tells the connectors moved off a replaced runtime that their connection is lost.
 fn tell_moved(moved: Vec<Arc<HostBox>>, why: &str) {
     for host in moved {
@@ -227,7 +226,7 @@ fn tell_moved(moved: Vec<Arc<HostBox>>, why: &str) {
 /// unpolled, every thread is held by a call that blocks it, and a new runtime takes the work.
 /// The calls blocking the old one stay there until they return; the host times them out.
 fn watch() {
-    let mut probe: Option<(u32, Instant, Arc<std::sync::atomic::AtomicBool>)> = None;
+    let mut probe: Option<(u32, Instant, Arc<AtomicBool>)> = None;
     loop {
         std::thread::sleep(WATCH_EVERY);
         let (handle, generation) = {
@@ -236,9 +235,7 @@ fn watch() {
         };
         let Some(handle) = handle else { continue };
         match &probe {
-            Some((g, since, done))
-                if *g == generation && !done.load(std::sync::atomic::Ordering::Acquire) =>
-            {
+            Some((g, since, done)) if *g == generation && !done.load(Ordering::Acquire) => {
                 if since.elapsed() < STARVED_AFTER {
                     continue;
                 }
@@ -255,8 +252,11 @@ fn watch() {
                 };
                 tell_moved(
                     moved,
-                    "the plugin's runtime threads ran nothing for 3 s (held by calls that block \
-                     them): its tasks move to a new runtime",
+                    &format!(
+                        "the plugin's runtime threads ran nothing for {} s (held by calls that \
+                         block them): its tasks move to a new runtime",
+                        STARVED_AFTER.as_secs()
+                    ),
                 );
             }
             Some((g, _, _)) if *g == generation => {
@@ -264,9 +264,9 @@ fn watch() {
                 probe = None;
             }
             _ => {
-                let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let done = Arc::new(AtomicBool::new(false));
                 let flag = done.clone();
-                handle.spawn(async move { flag.store(true, std::sync::atomic::Ordering::Release) });
+                handle.spawn(async move { flag.store(true, Ordering::Release) });
                 probe = Some((generation, Instant::now(), done));
             }
         }
@@ -395,7 +395,7 @@ where
         // lock that a replacement takes to offer the waiting calls again.
         let mut r = runtimes();
         r.waiting
-            .retain(|c| c.upgrade().is_some_and(|c| !c.started()));
+            .retain(|c| c.upgrade().is_some_and(|c| c.pending()));
         r.waiting.push(Arc::downgrade(&call));
         if let Some(handle) = r.current.clone() {
             call.offer(&handle, r.generation);
