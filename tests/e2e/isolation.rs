@@ -60,6 +60,14 @@ caching = {{ send_interval = "50ms" }}
     )
 }
 
+/// Waits up to `secs` seconds for `calm-dst` to send `more` values than it had sent so far.
+fn calm_goes_on(engine: &mut Engine, what: &str, more: u64, secs: u64) {
+    let sent = engine.counter("calm-dst", "values_sent");
+    engine.wait_until(what, Duration::from_secs(secs), |e| {
+        e.counter("calm-dst", "values_sent") > sent + more
+    });
+}
+
 /// The state of the probe plugin's runtime in the engine's process, from the status.
 fn probe_runtime(engine: &Engine) -> Option<serde_json::Value> {
     engine.status()?["loaded_versions"]
@@ -250,11 +258,11 @@ fn in_process_calls_stuck_past_their_time_out_do_not_starve_the_plugins_other_co
     engine.wait_until("the stuck send", Duration::from_secs(30), |e| {
         e.log().contains("handle_values timed out")
     });
-    let calm = engine.counter("calm-dst", "values_sent");
-    engine.wait_until(
+    calm_goes_on(
+        &mut engine,
         "the plugin's other connectors to go on",
-        Duration::from_secs(30),
-        |e| e.counter("calm-dst", "values_sent") > calm + 500,
+        500,
+        30,
     );
     engine.wait_until(
         "the status to show the stuck threads",
@@ -336,11 +344,11 @@ reconnect = {{ min = "100ms", max = "300ms" }}
         Duration::from_secs(15),
         |e| e.counter("calm-dst", "values_sent") > 200,
     );
-    let sent = engine.counter("calm-dst", "values_sent");
-    engine.wait_until(
+    calm_goes_on(
+        &mut engine,
         "the sibling's values to go on flowing",
-        Duration::from_secs(10),
-        |e| e.counter("calm-dst", "values_sent") > sent + 200,
+        200,
+        10,
     );
     engine.wait_until(
         "the status to show the runtime replaced",

@@ -250,8 +250,8 @@ mod tests {
     use crate::{cache::Store, config::CachingConfig};
     use oibus_plugin_api::Timestamp;
 
-    #[tokio::test]
-    async fn entries_keep_why_their_points_and_size_and_go_back_whole() {
+    /// A queue `n` in a store of its own (the folder goes with the first value).
+    fn queue() -> (tempfile::TempDir, Store, NorthQueue) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("c.redb")).unwrap();
         let q = NorthQueue::open(
@@ -261,6 +261,12 @@ mod tests {
             dir.path().join("n"),
         )
         .unwrap();
+        (dir, store, q)
+    }
+
+    #[tokio::test]
+    async fn entries_keep_why_their_points_and_size_and_go_back_whole() {
+        let (_dir, store, q) = queue();
         let values: Vec<OibusValue> = ["a", "b", "a", "c"]
             .iter()
             .enumerate()
@@ -297,15 +303,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_entry_of_an_earlier_version_reads_without_a_reason() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("c.redb")).unwrap();
-        let q = NorthQueue::open(
-            "n",
-            store.clone(),
-            CachingConfig::default(),
-            dir.path().join("n"),
-        )
-        .unwrap();
+        let (_dir, store, q) = queue();
         let old = codec::encode(&[OibusValue::new("p", Timestamp::from_millis(0), 1i64)]);
         store
             .apply(
