@@ -9,7 +9,7 @@
 //! * the time to verify a minisign signature on a 20 MB plugin file.
 
 use oibus_benches::{InProcess, Scratch};
-use oibus_core::{
+use oibus_engine::{
     connector::{self, ConnectorSpec, Timeouts},
     engine,
     isolation::{ChildSettings, process::Limits},
@@ -204,7 +204,7 @@ fn signature() {
     let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
     let sig = minisign::sign(None, &kp.sk, &bytes[..], Some("bench"), None).unwrap();
     std::fs::write(
-        oibus_core::plugin::trust::signature_file(&file),
+        oibus_engine::plugin::trust::signature_file(&file),
         sig.into_string(),
     )
     .unwrap();

@@ -115,7 +115,7 @@ fn child(period: Duration, items: usize, measure: Duration, at: Items) {
     fs::write(scratch.path("items.csv"), csv).expect("the items file");
     // Start-up includes reading the configuration, as `oibus run` does.
     let began = std::time::Instant::now();
-    let loaded = oibus_core::config::load(&config_file).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = oibus_engine::config::load(&config_file).unwrap_or_else(|e| panic!("{e}"));
     let engine = InProcess::start_loaded(
         loaded,
         &scratch.data,
@@ -123,7 +123,7 @@ fn child(period: Duration, items: usize, measure: Duration, at: Items) {
         Vec::new(),
         None,
     );
-    while oibus_core::engine::read_status(&scratch.data).is_err() {
+    while oibus_engine::engine::read_status(&scratch.data).is_err() {
         assert!(
             began.elapsed() < Duration::from_secs(300),
             "no status after 5 min"

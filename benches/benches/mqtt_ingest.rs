@@ -154,7 +154,7 @@ caching = {{ send_interval = "20ms" }}
     let engine = InProcess::start(&config, &scratch.data, scratch.plugins.clone(), Vec::new());
     // Connected and subscribed: the engine writes its first status once everything started.
     let waited = Instant::now();
-    while oibus_core::engine::read_status(&scratch.data).is_err() {
+    while oibus_engine::engine::read_status(&scratch.data).is_err() {
         assert!(waited.elapsed() < LIMIT, "the engine did not start");
         std::thread::sleep(Duration::from_millis(10));
     }

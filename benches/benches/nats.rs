@@ -5,7 +5,7 @@
 //! (file store). Measured: values/s stored over 10 s after 3 s of warm-up.
 
 use oibus_benches::{FLOODING_SOURCE, InProcess, Scratch};
-use oibus_core::engine;
+use oibus_engine::engine;
 use oibus_tests::servers::NatsServer;
 use std::time::Duration;
 

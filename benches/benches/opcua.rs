@@ -30,7 +30,7 @@ use std::{
 #[derive(Default)]
 struct Counting(AtomicUsize);
 
-impl oibus_core::connector::DataSink for Counting {
+impl oibus_engine::connector::DataSink for Counting {
     fn add_values(
         &self,
         _: &str,

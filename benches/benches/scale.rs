@@ -62,7 +62,7 @@ fn child(case: &str) {
     let scratch = Scratch::new(env!("CARGO_TARGET_TMPDIR"), &["oibus_test_probe"]);
     let began = Instant::now();
     let engine = InProcess::start(&text, &scratch.data, scratch.plugins.clone(), Vec::new());
-    while oibus_core::engine::read_status(&scratch.data).is_err() {
+    while oibus_engine::engine::read_status(&scratch.data).is_err() {
         assert!(began.elapsed() < Duration::from_secs(600), "no status");
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -72,7 +72,7 @@ fn child(case: &str) {
     std::thread::sleep(RUN);
     let cpu = oibus_benches::cpu_seconds("/proc/self/stat") - cpu0;
     let written = (written_bytes() - written0) as f64 / 1e6 / RUN.as_secs_f64();
-    let snap = oibus_core::engine::read_status(&scratch.data).expect("status");
+    let snap = oibus_engine::engine::read_status(&scratch.data).expect("status");
     let status_mb =
         fs::metadata(scratch.data.join("status.json")).map_or(0, |m| m.len()) as f64 / 1e6;
     let threads = fs::read_dir("/proc/self/task").map_or(0, |d| d.count());

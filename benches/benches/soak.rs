@@ -9,7 +9,7 @@
 //! months must level off.
 
 use oibus_benches::{InProcess, Scratch};
-use oibus_core::engine;
+use oibus_engine::engine;
 use std::{
     fs,
     io::Write as _,

@@ -7,7 +7,7 @@
 //! process's resident memory before and after (every version stays mapped until the process exits).
 
 use oibus_benches::{InProcess, Scratch};
-use oibus_core::engine;
+use oibus_engine::engine;
 use std::{fs, path::Path, time::Duration};
 
 const UPGRADES: usize = 5;

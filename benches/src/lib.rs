@@ -2,7 +2,7 @@
 
 pub mod lateness;
 
-use oibus_core::{
+use oibus_engine::{
     config,
     engine::{self, DataDir, EngineOptions},
     plugin::LoadedPlugin,
@@ -71,7 +71,7 @@ pub fn cpu_seconds(stat: &str) -> f64 {
 /// --benches`' smoke run (`--test`, `--list`).
 pub fn main_goes_on(child: impl FnOnce(&[String])) -> bool {
     // What `oibus run` does first, before any thread starts.
-    oibus_core::engine::memory::limit_arenas();
+    oibus_engine::engine::memory::limit_arenas();
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
         child(&args[i + 1..]);
@@ -163,7 +163,7 @@ impl InProcess {
     }
 
     /// [`InProcess::start_with_host`] with a configuration already read (by
-    /// `oibus_core::config::load`, say, which reads items files too).
+    /// `oibus_engine::config::load`, say, which reads items files too).
     pub fn start_loaded(
         config: config::Config,
         data: &Path,

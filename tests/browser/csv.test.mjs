@@ -1,10 +1,10 @@
-// The console's CSV of items (oibus-core/src/admin/console/assets/csv.js), attacked with what
+// The console's CSV of items (oibus-admin/src/console/assets/csv.js), attacked with what
 // spreadsheets write: quoted commas, quotes and line breaks, CRLF, numbers that are names.
 // Run with `node --test` by tests/e2e/console.rs.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCsv, itemsToCsv, csvToItems } from '../../oibus-core/src/admin/console/assets/csv.js';
+import { parseCsv, itemsToCsv, csvToItems } from '../../oibus-admin/src/console/assets/csv.js';
 
 const schema = {
   $defs: { Signal: { oneOf: [

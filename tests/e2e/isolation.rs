@@ -367,7 +367,7 @@ reconnect = {{ min = "100ms", max = "300ms" }}
         "the stop took {took:?}:\n{log}"
     );
     let after = &log[log
-        .find("INFO oibus_core::engine: stopping")
+        .find("INFO oibus_engine::engine: stopping")
         .expect("stopping")..];
     assert!(
         !after.contains("next connection attempt") && !after.contains("handle: start"),

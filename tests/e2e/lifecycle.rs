@@ -3,7 +3,7 @@
 //! the host keeps running.
 
 use futures_util::future::BoxFuture;
-use oibus_core::{
+use oibus_engine::{
     connector::{self, Connector, ConnectorError, ConnectorSpec, DataSink, Timeouts},
     plugin::PluginRegistry,
 };
@@ -51,7 +51,7 @@ fn env() -> Env {
     let cache = tempfile::tempdir().unwrap();
     let (registry, reports) = PluginRegistry::discover(
         plugins.path(),
-        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
+        &oibus_engine::plugin::LoadOptions::unchecked(cache.path()),
     )
     .unwrap();
     assert_eq!(registry.plugins().count(), 2, "{reports:#?}");

@@ -68,7 +68,7 @@ pub fn build() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.current_dir(workspace())
-            .args(["build", "--quiet", "-p", "oibus-core"]);
+            .args(["build", "--quiet", "-p", "oibus"]);
         for (package, _) in PLUGINS {
             cmd.args(["-p", package]);
         }
@@ -254,7 +254,7 @@ pub fn with_plugin_id_suffix(library: &[u8], suffix: &str) -> Vec<u8> {
 /// state folders can go too). The plugins' folder lives as long as it.
 pub struct Unchecked {
     /// The loaded plugins.
-    pub registry: oibus_core::plugin::PluginRegistry,
+    pub registry: oibus_engine::plugin::PluginRegistry,
     /// The folder of the private copies.
     pub cache: tempfile::TempDir,
     _plugins: tempfile::TempDir,
@@ -265,9 +265,9 @@ pub struct Unchecked {
 pub fn unchecked_plugins(bases: &[&str]) -> Unchecked {
     let plugins = plugin_folder(bases);
     let cache = tempfile::tempdir().expect("temp dir");
-    let (registry, reports) = oibus_core::plugin::PluginRegistry::discover(
+    let (registry, reports) = oibus_engine::plugin::PluginRegistry::discover(
         plugins.path(),
-        &oibus_core::plugin::LoadOptions::unchecked(cache.path()),
+        &oibus_engine::plugin::LoadOptions::unchecked(cache.path()),
     )
     .expect("the plugins folder");
     assert_eq!(registry.plugins().count(), bases.len(), "{reports:#?}");
@@ -282,21 +282,21 @@ pub fn unchecked_plugins(bases: &[&str]) -> Unchecked {
 /// `sink` taking its data, for tests and benchmarks that drive one connector. Call it inside a
 /// tokio runtime; panics if the type is unknown or the settings are refused.
 pub fn standalone_connector(
-    registry: &oibus_core::plugin::PluginRegistry,
+    registry: &oibus_engine::plugin::PluginRegistry,
     (id, type_id): (&str, &str),
     settings: &serde_json::Value,
     state_dir: PathBuf,
-    sink: std::sync::Arc<dyn oibus_core::connector::DataSink>,
-) -> oibus_core::connector::Connector {
-    oibus_core::connector::create(
+    sink: std::sync::Arc<dyn oibus_engine::connector::DataSink>,
+) -> oibus_engine::connector::Connector {
+    oibus_engine::connector::create(
         registry,
-        oibus_core::connector::ConnectorSpec {
+        oibus_engine::connector::ConnectorSpec {
             id,
             type_id,
             settings,
             plugins_data: state_dir.join("plugin-data"),
             state_dir,
-            timeouts: oibus_core::connector::Timeouts::default(),
+            timeouts: oibus_engine::connector::Timeouts::default(),
             reports: Default::default(),
             isolation: None,
         },
@@ -309,7 +309,7 @@ pub fn standalone_connector(
 /// A data sink that accepts everything, for tests and benchmarks that do not look at the data.
 pub struct AcceptAll;
 
-impl oibus_core::connector::DataSink for AcceptAll {
+impl oibus_engine::connector::DataSink for AcceptAll {
     fn add_values(
         &self,
         _: &str,
@@ -395,7 +395,7 @@ pub fn assert_credentials_are_checked(
 /// From the status document of the engine using `data`: when it was written (seconds since the
 /// epoch) and how many values connector `id` has sent. For rates measured by the benchmarks.
 pub fn values_sent_at(data: &Path, id: &str) -> (f64, u64) {
-    let snap = oibus_core::engine::read_status(data).expect("status document");
+    let snap = oibus_engine::engine::read_status(data).expect("status document");
     let sent = snap.connectors.iter().find(|c| c.id == id).map_or(0, |c| {
         c.counters
             .values_sent

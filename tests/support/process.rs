@@ -54,7 +54,7 @@ impl Workspace {
             .arg(self.path("plugins"))
             .arg("--admin-listen")
             .arg("127.0.0.1:0")
-            .env("OIBUS_LOG", "info,oibus_core=debug");
+            .env("OIBUS_LOG", "info,oibus_engine=debug");
         cmd
     }
 

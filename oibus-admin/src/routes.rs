@@ -1,0 +1,944 @@
+//! The admin API's routes and handlers.
+
+use super::{
+    ApiState,
+    answers::{CacheListing, TypeInfo},
+    error::ApiError,
+    live, openapi, token,
+};
+use oibus_engine::secrets;
+use oibus_engine::{
+    config::{NorthConfig, SouthConfig},
+    engine::commands::{Command, CommandError, ConnectorConfig, ErrorAction},
+};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path, Request, State},
+    http::{StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use oibus_plugin_api::{ConnectorKind, Timestamp};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tokio::sync::oneshot;
+
+/// Largest request body accepted.
+const MAX_BODY: usize = 1 << 20;
+
+/// Largest plugin file accepted by an upload.
+const MAX_PLUGIN_FILE: usize = 512 << 20;
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// The routes.
+pub(crate) fn router(state: ApiState) -> Router {
+    let protected = Router::new()
+        .route("/api/status", get(status))
+        .route("/api/status/page", get(live::page))
+        .route("/api/status/stream", get(live::stream))
+        .route("/api/logs", get(logs))
+        .route("/api/logs/stream", get(follow_logs))
+        .route("/api/plugins", get(plugins))
+        .route("/api/plugins/rescan", post(rescan))
+        .route(
+            "/api/plugins/files/{name}",
+            axum::routing::put(upload).layer(DefaultBodyLimit::max(MAX_PLUGIN_FILE)),
+        )
+        .route("/api/plugins/force", post(force))
+        .route("/api/plugins/unforce", post(unforce))
+        .route("/api/connector-types", get(connector_types))
+        .route("/api/connector-types/{type}", get(connector_type))
+        .route("/api/south", get(list_south).post(create_south))
+        .route("/api/south/test-connection", post(test_south))
+        .route("/api/south/test-item", post(test_item))
+        .route("/api/south/browse", post(browse))
+        .route(
+            "/api/south/{id}",
+            get(get_south).put(update_south).delete(delete_south),
+        )
+        .route("/api/south/{id}/start", post(start_south))
+        .route("/api/south/{id}/stop", post(stop_south))
+        .route("/api/south/{id}/history", post(history))
+        .route("/api/north", get(list_north).post(create_north))
+        .route("/api/north/test-connection", post(test_north))
+        .route(
+            "/api/north/{id}",
+            get(get_north).put(update_north).delete(delete_north),
+        )
+        .route("/api/north/{id}/start", post(start_north))
+        .route("/api/north/{id}/stop", post(stop_north))
+        .route("/api/north/{id}/cache", get(cache))
+        .route("/api/north/{id}/cache/errors/retry", post(retry_errors))
+        .route("/api/north/{id}/cache/errors/delete", post(delete_errors))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
+    Router::new()
+        .route(
+            "/api/openapi.json",
+            get(|| async { Json(openapi::document()) }),
+        )
+        .route("/metrics", get(metrics))
+        .merge(protected)
+        .merge(super::console::router())
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(middleware::from_fn(super::bounds::bounded))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// The bearer token of a request.
+fn bearer(headers: &header::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// A 401 asking for a bearer token.
+fn unauthorized(why: &str) -> Response {
+    let mut r = ApiError {
+        status: 401,
+        error: why.into(),
+        problems: Vec::new(),
+    }
+    .into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    r
+}
+
+/// A request passes with the bearer token, or with the console's session cookie (and, to change
+/// anything, the session's CSRF token).
+async fn auth(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    use super::console::session::Refused;
+    if let Some(t) = bearer(request.headers()) {
+        return if token::matches(&state.token, t) {
+            next.run(request).await
+        } else {
+            unauthorized("wrong bearer token (see the admin-token file in the data folder)")
+        };
+    }
+    match state.sessions.check(request.method(), request.headers()) {
+        Ok(()) => {
+            let mut request = request;
+            if let Some(id) = super::console::session::SessionId::of(request.headers()) {
+                request.extensions_mut().insert(id);
+            }
+            next.run(request).await
+        }
+        Err(Refused::Csrf) => ApiError {
+            status: 403,
+            error: "a change from the console needs its session's CSRF token (X-CSRF-Token) and \
+                    no foreign Origin"
+                .into(),
+            problems: Vec::new(),
+        }
+        .into_response(),
+        Err(Refused::NoSession) => unauthorized(
+            "missing or wrong bearer token (see the admin-token file in the data folder), or no \
+             console session",
+        ),
+    }
+}
+
+/// `GET /api/logs`: the recent log records that pass the query's filter.
+async fn logs(
+    axum::extract::Query(filter): axum::extract::Query<oibus_engine::logs::Filter>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    filter.check().map_err(ApiError::bad_request)?;
+    let records = oibus_engine::logs::ring().query(&filter);
+    Ok(Json(serde_json::json!({ "records": records })))
+}
+
+/// `GET /api/logs/stream`: the records that pass the filter as they are logged (server-sent
+/// events, one record of JSON each), after those already kept.
+async fn follow_logs(
+    State(state): State<ApiState>,
+    session: Option<axum::Extension<super::console::session::SessionId>>,
+    headers: header::HeaderMap,
+    axum::extract::Query(mut filter): axum::extract::Query<oibus_engine::logs::Filter>,
+) -> Result<Response, ApiError> {
+    // A browser that reconnects says which record it saw last: go on from there.
+    if let Some(last) = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+    {
+        filter.after = Some(last);
+    }
+    let session = session.map(|axum::Extension(id)| id);
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    filter.check().map_err(ApiError::bad_request)?;
+    let ring = oibus_engine::logs::ring();
+    // Subscribed before the kept records are read: none falls between them.
+    let live = ring.follow();
+    let kept = ring.query(&filter);
+    let last = kept.last().map(|r| r.seq);
+    let event = |r: &oibus_engine::logs::LogRecord| {
+        Event::default()
+            .id(r.seq.to_string())
+            .json_data(r)
+            .unwrap_or_else(|_| Event::default().comment("unencodable record"))
+    };
+    let first = futures_util::stream::iter(
+        kept.iter()
+            .map(|r| Ok::<_, std::convert::Infallible>(event(r)))
+            .collect::<Vec<_>>(),
+    );
+    let sessions = state.sessions.clone();
+    let next =
+        futures_util::stream::unfold((live, filter, last), move |(mut live, filter, last)| {
+            let (sessions, session) = (sessions.clone(), session.clone());
+            async move {
+                loop {
+                    // A console session that ended (signed out, idle) ends its streams.
+                    let received =
+                        tokio::time::timeout(std::time::Duration::from_secs(5), live.recv()).await;
+                    if session.as_ref().is_some_and(|id| !sessions.alive(id)) {
+                        return None;
+                    }
+                    let Ok(received) = received else { continue };
+                    match received {
+                        Ok(r) if last.is_some_and(|l| r.seq <= l) || !filter.matches(&r) => {
+                            continue;
+                        }
+                        Ok(r) => return Some((Ok(event(&r)), (live, filter, last))),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            let note = Event::default()
+                                .event("lagged")
+                                .data(format!("{n} record(s) skipped: the reader was too slow"));
+                            return Some((Ok(note), (live, filter, last)));
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+        });
+    use futures_util::StreamExt as _;
+    Ok(Sse::new(first.chain(next))
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+/// `GET /metrics`: Prometheus text, for the admin token or `metrics_token`.
+async fn metrics(State(state): State<ApiState>, headers: header::HeaderMap) -> Response {
+    let allowed = bearer(&headers).is_some_and(|t| {
+        token::matches(&state.token, t)
+            || state
+                .metrics_token
+                .as_deref()
+                .is_some_and(|m| token::matches(m, t))
+    });
+    if !allowed {
+        return unauthorized(
+            "missing or wrong bearer token (the admin token, or engine.admin.metrics_token)",
+        );
+    }
+    let board = state.board.clone();
+    match tokio::task::spawn_blocking(move || super::metrics::render(board)).await {
+        Ok(Ok(text)) => {
+            ([(header::CONTENT_TYPE, super::metrics::CONTENT_TYPE)], text).into_response()
+        }
+        _ => ApiError {
+            status: 500,
+            error: "the metrics could not be written".into(),
+            problems: Vec::new(),
+        }
+        .into_response(),
+    }
+}
+
+/// Parses a JSON body, with a 400 that says what is wrong.
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// Sends a command to the engine and waits for its reply.
+async fn ask<T>(
+    state: &ApiState,
+    make: impl FnOnce(oneshot::Sender<Result<T, CommandError>>) -> Command,
+) -> Result<T, ApiError> {
+    let (tx, rx) = oneshot::channel();
+    state
+        .commands
+        .send(make(tx))
+        .await
+        .map_err(|_| ApiError::internal("the engine is stopping"))?;
+    Ok(rx
+        .await
+        .map_err(|_| ApiError::internal("the engine dropped the request"))??)
+}
+
+async fn status(State(state): State<ApiState>) -> Json<oibus_engine::engine::Snapshot> {
+    Json(state.board.snapshot())
+}
+
+/// `GET /api/plugins`.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct PluginsListing {
+    /// Every file of the plugins folder.
+    plugins: Vec<oibus_engine::plugin::PluginReport>,
+    /// Every plugin version loaded in the process.
+    loaded_versions: Vec<oibus_engine::engine::plugins::LoadedVersion>,
+}
+
+async fn plugins(State(state): State<ApiState>) -> Json<PluginsListing> {
+    let s = state.board.snapshot();
+    Json(PluginsListing {
+        plugins: s.plugins,
+        loaded_versions: s.loaded_versions,
+    })
+}
+
+async fn rescan(State(state): State<ApiState>) -> ApiResult<Vec<oibus_engine::plugin::PluginReport>> {
+    ask(&state, Command::Rescan).await.map(Json)
+}
+
+/// `PUT /api/plugins/files/{name}`: the body is written into the plugins folder under `name`
+/// (a library, or its `.minisig` signature: send the signature first), then the folder is
+/// scanned; the answer is every file's report, as `plugins list` shows it.
+async fn upload(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<Vec<oibus_engine::plugin::PluginReport>> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "{name:?}: the file is empty"
+        )));
+    }
+    ask(&state, |reply| Command::InstallPluginFile {
+        name,
+        bytes: body.to_vec(),
+        reply,
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ForceRequest {
+    /// The file name in the plugins folder.
+    file: std::path::PathBuf,
+}
+
+async fn force(
+    State(state): State<ApiState>,
+    body: Bytes,
+) -> ApiResult<oibus_engine::plugin::PluginReport> {
+    let r: ForceRequest = parse(&body)?;
+    let report = ask(&state, |reply| Command::Force {
+        file: r.file,
+        reply,
+    })
+    .await?;
+    Ok(Json(report))
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UnforceRequest {
+    /// The plugin id.
+    id: String,
+}
+
+async fn unforce(
+    State(state): State<ApiState>,
+    body: Bytes,
+) -> ApiResult<oibus_engine::plugin::PluginReport> {
+    let r: UnforceRequest = parse(&body)?;
+    let report = ask(&state, |reply| Command::Unforce { id: r.id, reply }).await?;
+    Ok(Json(report))
+}
+
+async fn connector_types(State(state): State<ApiState>) -> ApiResult<Vec<TypeInfo>> {
+    let types = ask(&state, Command::ConnectorTypes).await?;
+    Ok(Json(types.into_iter().map(TypeInfo::from).collect()))
+}
+
+async fn connector_type(
+    State(state): State<ApiState>,
+    Path(type_id): Path<String>,
+) -> ApiResult<TypeInfo> {
+    ask(&state, Command::ConnectorTypes)
+        .await?
+        .into_iter()
+        .find(|t| t.manifest.id == type_id)
+        .map(|t| Json(TypeInfo::from(t)))
+        .ok_or_else(|| ApiError::not_found(format!("no connector type {type_id:?}")))
+}
+
+/// The schemas of the loaded connector types, by type id: `(settings, items)`.
+type Schemas = std::collections::HashMap<String, (serde_json::Value, serde_json::Value)>;
+
+/// The [`Schemas`] of the loaded connector types.
+async fn schemas(state: &ApiState) -> Result<Schemas, ApiError> {
+    Ok(ask(state, Command::ConnectorTypes)
+        .await?
+        .into_iter()
+        .map(|t| {
+            let items = t.manifest.item_schema.clone().unwrap_or_default();
+            (t.manifest.id, (t.manifest.settings_schema, items))
+        })
+        .collect())
+}
+
+/// A South as the API shows it: without its secrets.
+fn shown_south(mut s: SouthConfig, types: &Schemas) -> SouthConfig {
+    if let Some((settings, items)) = types.get(&s.type_id) {
+        secrets::hide(settings, &mut s.settings);
+        for item in std::sync::Arc::make_mut(&mut s.items) {
+            item.settings.update(|v| secrets::hide(items, v));
+        }
+    } else {
+        secrets::hide_by_name(&mut s.settings);
+        for item in std::sync::Arc::make_mut(&mut s.items) {
+            item.settings.update(secrets::hide_by_name);
+        }
+    }
+    s
+}
+
+/// A North as the API shows it: without its secrets.
+fn shown_north(mut n: NorthConfig, types: &Schemas) -> NorthConfig {
+    match types.get(&n.type_id) {
+        Some((settings, _)) => secrets::hide(settings, &mut n.settings),
+        None => secrets::hide_by_name(&mut n.settings),
+    }
+    n
+}
+
+async fn list_south(State(state): State<ApiState>) -> ApiResult<Vec<SouthConfig>> {
+    let types = schemas(&state).await?;
+    let south = ask(&state, Command::Config).await?.south;
+    Ok(Json(
+        south.into_iter().map(|s| shown_south(s, &types)).collect(),
+    ))
+}
+
+async fn list_north(State(state): State<ApiState>) -> ApiResult<Vec<NorthConfig>> {
+    let types = schemas(&state).await?;
+    let north = ask(&state, Command::Config).await?.north;
+    Ok(Json(
+        north.into_iter().map(|n| shown_north(n, &types)).collect(),
+    ))
+}
+
+async fn get_south(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<SouthConfig> {
+    let types = schemas(&state).await?;
+    let config = ask(&state, Command::Config).await?;
+    config
+        .south
+        .into_iter()
+        .find(|s| s.id == id)
+        .map(|s| Json(shown_south(s, &types)))
+        .ok_or_else(|| ApiError::not_found(format!("no South {id:?}")))
+}
+
+async fn get_north(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<NorthConfig> {
+    let types = schemas(&state).await?;
+    let config = ask(&state, Command::Config).await?;
+    config
+        .north
+        .into_iter()
+        .find(|n| n.id == id)
+        .map(|n| Json(shown_north(n, &types)))
+        .ok_or_else(|| ApiError::not_found(format!("no North {id:?}")))
+}
+
+/// Puts back the secrets of `old` that `value` leaves out: those of the schema, or, without the
+/// type's schema (its plugin missing), those whose names say they are secrets.
+fn keep(
+    schema: Option<&serde_json::Value>,
+    value: &mut serde_json::Value,
+    old: &serde_json::Value,
+) {
+    match schema {
+        Some(schema) => secrets::keep(schema, value, old),
+        None => secrets::keep_by_name(value, old),
+    }
+}
+
+/// Fills the secrets that `settings` (and an item's settings) leave out from the saved
+/// connector `id` of the same kind and type: a form of a saved connector never holds its
+/// secrets, and a replacement or a test of it must still have them.
+async fn with_saved_secrets(
+    state: &ApiState,
+    kind: ConnectorKind,
+    id: Option<&str>,
+    type_id: &str,
+    settings: &mut serde_json::Value,
+    items: &mut [(&str, &mut serde_json::Value)],
+) -> Result<(), ApiError> {
+    let Some(id) = id else {
+        return Ok(());
+    };
+    let types = schemas(state).await?;
+    let known = types.get(type_id);
+    let config = ask(state, Command::Config).await?;
+
+    match kind {
+        ConnectorKind::South => {
+            let Some(old) = config
+                .south
+                .iter()
+                .find(|s| s.id == id && s.type_id == type_id)
+            else {
+                return Ok(());
+            };
+            keep(known.map(|k| &k.0), settings, &old.settings);
+            for (name, item) in items.iter_mut() {
+                if let Some(before) = old.items.iter().find(|i| i.name == *name) {
+                    keep(known.map(|k| &k.1), item, &before.settings.value());
+                }
+            }
+        }
+        ConnectorKind::North => {
+            if let Some(old) = config
+                .north
+                .iter()
+                .find(|n| n.id == id && n.type_id == type_id)
+            {
+                keep(known.map(|k| &k.0), settings, &old.settings);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A replacement keeps the secrets it leaves out from the connector it replaces.
+async fn keep_secrets(state: &ApiState, connector: &mut ConnectorConfig) -> Result<(), ApiError> {
+    match connector {
+        ConnectorConfig::South(new) => {
+            let items = std::sync::Arc::make_mut(&mut new.items);
+            let mut values: Vec<serde_json::Value> =
+                items.iter().map(|i| i.settings.value()).collect();
+            let mut named: Vec<(&str, &mut serde_json::Value)> = items
+                .iter()
+                .map(|i| i.name.as_str())
+                .zip(values.iter_mut())
+                .collect();
+            with_saved_secrets(
+                state,
+                ConnectorKind::South,
+                Some(&new.id),
+                &new.type_id,
+                &mut new.settings,
+                &mut named,
+            )
+            .await?;
+            for (item, value) in items.iter_mut().zip(values) {
+                item.settings = value.into();
+            }
+            Ok(())
+        }
+        ConnectorConfig::North(new) => {
+            with_saved_secrets(
+                state,
+                ConnectorKind::North,
+                Some(&new.id),
+                &new.type_id,
+                &mut new.settings,
+                &mut [],
+            )
+            .await
+        }
+    }
+}
+
+async fn upsert(
+    state: &ApiState,
+    connector: ConnectorConfig,
+    create: bool,
+) -> Result<Response, ApiError> {
+    ask(state, |reply| Command::Upsert {
+        connector,
+        create,
+        reply,
+    })
+    .await?;
+    Ok(if create {
+        StatusCode::CREATED.into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    })
+}
+
+/// A body's `id` must match the path's (or be absent).
+fn with_id(mut body: serde_json::Value, id: &str) -> Result<serde_json::Value, ApiError> {
+    match body.get("id") {
+        None => {
+            if let Some(o) = body.as_object_mut() {
+                o.insert("id".into(), id.into());
+            }
+            Ok(body)
+        }
+        Some(v) if v == id => Ok(body),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "the body's id {v} differs from {id:?}"
+        ))),
+    }
+}
+
+async fn create_south(State(state): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+    upsert(&state, ConnectorConfig::South(parse(&body)?), true).await
+}
+
+async fn create_north(State(state): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+    upsert(&state, ConnectorConfig::North(parse(&body)?), true).await
+}
+
+async fn update_south(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let value = with_id(parse(&body)?, &id)?;
+    let south = serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(format!("invalid South: {e}")))?;
+    let mut connector = ConnectorConfig::South(south);
+    keep_secrets(&state, &mut connector).await?;
+    upsert(&state, connector, false).await
+}
+
+async fn update_north(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let value = with_id(parse(&body)?, &id)?;
+    let north = serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(format!("invalid North: {e}")))?;
+    let mut connector = ConnectorConfig::North(north);
+    keep_secrets(&state, &mut connector).await?;
+    upsert(&state, connector, false).await
+}
+
+/// `DELETE /api/north/{id}?discard_queue=true`: delete a North whose cache holds data.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeleteQuery {
+    #[serde(default)]
+    discard_queue: bool,
+}
+
+async fn delete_connector(
+    state: &ApiState,
+    kind: ConnectorKind,
+    id: String,
+    discard_queue: bool,
+) -> Result<Response, ApiError> {
+    ask(state, |reply| Command::Delete {
+        kind,
+        id,
+        discard_queue,
+        reply,
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_south(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    delete_connector(&state, ConnectorKind::South, id, false).await
+}
+
+async fn delete_north(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    query: Result<axum::extract::Query<DeleteQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let axum::extract::Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    delete_connector(&state, ConnectorKind::North, id, query.discard_queue).await
+}
+
+async fn run(
+    state: &ApiState,
+    kind: ConnectorKind,
+    id: String,
+    start: bool,
+) -> Result<Response, ApiError> {
+    ask(state, |reply| Command::Run {
+        kind,
+        id,
+        start,
+        reply,
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn start_south(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    run(&s, ConnectorKind::South, id, true).await
+}
+async fn stop_south(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    run(&s, ConnectorKind::South, id, false).await
+}
+async fn start_north(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    run(&s, ConnectorKind::North, id, true).await
+}
+async fn stop_north(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    run(&s, ConnectorKind::North, id, false).await
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TestRequest {
+    /// The connector type.
+    #[serde(rename = "type")]
+    type_id: String,
+    /// Its settings, checked against the type's schema.
+    #[serde(default)]
+    settings: serde_json::Value,
+    /// A saved connector of this type whose secrets fill those the settings leave out (the
+    /// API never answers them, so a form of a saved connector does not hold them).
+    #[serde(default)]
+    id: Option<String>,
+}
+
+async fn test(state: &ApiState, kind: ConnectorKind, body: Bytes) -> ApiResult<serde_json::Value> {
+    let mut r: TestRequest = parse(&body)?;
+    with_saved_secrets(
+        state,
+        kind,
+        r.id.as_deref(),
+        &r.type_id,
+        &mut r.settings,
+        &mut [],
+    )
+    .await?;
+    ask(state, |reply| Command::TestConnection {
+        kind,
+        type_id: r.type_id,
+        settings: r.settings,
+        reply,
+    })
+    .await?;
+    Ok(Json(serde_json::json!({"ok": true})))
+}
+
+async fn test_south(State(s): State<ApiState>, body: Bytes) -> ApiResult<serde_json::Value> {
+    test(&s, ConnectorKind::South, body).await
+}
+async fn test_north(State(s): State<ApiState>, body: Bytes) -> ApiResult<serde_json::Value> {
+    test(&s, ConnectorKind::North, body).await
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TestItemRequest {
+    /// The South connector type.
+    #[serde(rename = "type")]
+    type_id: String,
+    /// Its settings, checked against the type's schema.
+    #[serde(default)]
+    settings: serde_json::Value,
+    /// The item to read once.
+    item: oibus_engine::connector::TrialItem,
+    /// A saved South of this type whose secrets (and those of its item of that name) fill
+    /// those left out.
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// The answer of an item test.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct TestItemAnswer {
+    /// What one read of the item gave (nothing of it was sent to a North).
+    values: Vec<serde_json::Value>,
+}
+
+async fn test_item(State(s): State<ApiState>, body: Bytes) -> ApiResult<TestItemAnswer> {
+    let mut r: TestItemRequest = parse(&body)?;
+    with_saved_secrets(
+        &s,
+        ConnectorKind::South,
+        r.id.as_deref(),
+        &r.type_id,
+        &mut r.settings,
+        &mut [(r.item.name.as_str(), &mut r.item.settings)],
+    )
+    .await?;
+    let values = ask(&s, |reply| Command::TestItem {
+        type_id: r.type_id,
+        settings: r.settings,
+        item: r.item,
+        reply,
+    })
+    .await?;
+    let values = values
+        .iter()
+        .map(|v| serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
+        .collect();
+    Ok(Json(TestItemAnswer { values }))
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BrowseApiRequest {
+    /// The South connector type.
+    #[serde(rename = "type")]
+    type_id: String,
+    /// Its settings, checked against the type's schema.
+    #[serde(default)]
+    settings: serde_json::Value,
+    /// The node to list the children of; the source's root when absent.
+    #[serde(default)]
+    from: Option<String>,
+    /// Levels to list (1: the children only).
+    #[serde(default = "one_level")]
+    #[schemars(range(min = 1, max = 10))]
+    depth: u32,
+    /// A saved South of this type whose secrets fill those the settings leave out.
+    #[serde(default)]
+    id: Option<String>,
+}
+
+fn one_level() -> u32 {
+    1
+}
+
+/// The answer of a browse.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct BrowseAnswer {
+    /// The nodes: `id`, `name`, `kind`, `data_type`, `historizing`, `item_settings` (the settings
+    /// of an item that reads it) and `children`.
+    nodes: Vec<serde_json::Value>,
+}
+
+async fn browse(State(s): State<ApiState>, body: Bytes) -> ApiResult<BrowseAnswer> {
+    let mut r: BrowseApiRequest = parse(&body)?;
+    if !(1..=10).contains(&r.depth) {
+        return Err(ApiError::bad_request("depth must be from 1 to 10"));
+    }
+    with_saved_secrets(
+        &s,
+        ConnectorKind::South,
+        r.id.as_deref(),
+        &r.type_id,
+        &mut r.settings,
+        &mut [],
+    )
+    .await?;
+    let nodes = ask(&s, |reply| Command::Browse {
+        type_id: r.type_id,
+        settings: r.settings,
+        request: oibus_plugin_api::BrowseRequest {
+            from: r.from,
+            depth: r.depth,
+        },
+        reply,
+    })
+    .await?;
+    let nodes = nodes
+        .iter()
+        .map(|n| serde_json::to_value(n).unwrap_or(serde_json::Value::Null))
+        .collect();
+    Ok(Json(BrowseAnswer { nodes }))
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HistoryRequest {
+    /// Start of the range (included).
+    start: Timestamp,
+    /// End of the range (excluded).
+    end: Timestamp,
+}
+
+async fn history(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<serde_json::Value> {
+    let r: HistoryRequest = parse(&body)?;
+    let windows = ask(&state, |reply| Command::History {
+        id,
+        start: r.start,
+        end: r.end,
+        reply,
+    })
+    .await?;
+    Ok(Json(serde_json::json!({"windows": windows})))
+}
+
+async fn cache(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<CacheListing> {
+    ask(&state, |reply| Command::Cache { id, reply })
+        .await
+        .map(|c| Json(CacheListing::from(c)))
+}
+
+#[derive(Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ErrorSelection {
+    /// Keys of value batches (absent: all).
+    #[serde(default)]
+    batches: Option<Vec<u64>>,
+    /// Keys of files (absent: all).
+    #[serde(default)]
+    files: Option<Vec<u64>>,
+}
+
+async fn errors(
+    state: &ApiState,
+    id: String,
+    action: ErrorAction,
+    body: Bytes,
+) -> ApiResult<serde_json::Value> {
+    let selection: ErrorSelection = if body.is_empty() {
+        ErrorSelection::default()
+    } else {
+        parse(&body)?
+    };
+    let count = ask(state, |reply| Command::CacheErrors {
+        id,
+        action,
+        batches: selection.batches,
+        files: selection.files,
+        reply,
+    })
+    .await?;
+    Ok(Json(serde_json::json!({"entries": count})))
+}
+
+async fn retry_errors(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<serde_json::Value> {
+    errors(&s, id, ErrorAction::Retry, body).await
+}
+
+async fn delete_errors(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<serde_json::Value> {
+    errors(&s, id, ErrorAction::Delete, body).await
+}
