@@ -2,12 +2,12 @@
 //! in the request body. The engine refuses commands in its own words ([`CommandError`]); this
 //! is where they become HTTP.
 
-use oibus_engine::engine::commands::{CommandError, PointedProblem, Refusal};
 use axum::{
     Json,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
+use oibus_engine::engine::commands::{CommandError, PointedProblem, Refusal};
 use schemars::JsonSchema;
 use serde::Serialize;
 

@@ -15,8 +15,8 @@ mod openapi;
 mod routes;
 pub mod token;
 
-use oibus_engine::engine::{DataDir, RunningFrontend, commands::Command, status::StatusBoard};
 use anyhow::Context as _;
+use oibus_engine::engine::{DataDir, RunningFrontend, commands::Command, status::StatusBoard};
 use std::{net::SocketAddr, sync::Arc};
 use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 use tokio_util::sync::CancellationToken;

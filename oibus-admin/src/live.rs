@@ -3,7 +3,6 @@
 //! events (`GET /api/status/stream`), which the console's overview follows.
 
 use super::{ApiState, error::ApiError};
-use oibus_engine::engine::{ConnectorSnapshot, Snapshot};
 use axum::{
     Json,
     extract::{Query, State},
@@ -12,6 +11,7 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
+use oibus_engine::engine::{ConnectorSnapshot, Snapshot};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::{collections::BTreeMap, time::Duration};

@@ -6,11 +6,6 @@ use super::{
     error::ApiError,
     live, openapi, token,
 };
-use oibus_engine::secrets;
-use oibus_engine::{
-    config::{NorthConfig, SouthConfig},
-    engine::commands::{Command, CommandError, ConnectorConfig, ErrorAction},
-};
 use axum::{
     Json, Router,
     body::Bytes,
@@ -19,6 +14,11 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
+};
+use oibus_engine::secrets;
+use oibus_engine::{
+    config::{NorthConfig, SouthConfig},
+    engine::commands::{Command, CommandError, ConnectorConfig, ErrorAction},
 };
 use oibus_plugin_api::{ConnectorKind, Timestamp};
 use schemars::JsonSchema;
@@ -295,7 +295,9 @@ async fn plugins(State(state): State<ApiState>) -> Json<PluginsListing> {
     })
 }
 
-async fn rescan(State(state): State<ApiState>) -> ApiResult<Vec<oibus_engine::plugin::PluginReport>> {
+async fn rescan(
+    State(state): State<ApiState>,
+) -> ApiResult<Vec<oibus_engine::plugin::PluginReport>> {
     ask(&state, Command::Rescan).await.map(Json)
 }
 

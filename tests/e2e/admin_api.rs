@@ -38,7 +38,8 @@ fn conforms(doc: &Value, path: &str, method: &str, code: u16, body: &Value) {
         "components": doc["components"],
         "allOf": [schema],
     });
-    if let Err(e) = oibus_engine::schema::validate(&format!("{method} {path} {code}"), &root, body) {
+    if let Err(e) = oibus_engine::schema::validate(&format!("{method} {path} {code}"), &root, body)
+    {
         panic!("{e}\n{body}");
     }
 }

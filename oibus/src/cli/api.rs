@@ -1,8 +1,8 @@
 //! The CLI's client of a running engine's admin API: its URL and token are read from the data
 //! folder (`admin-url`, `admin-token`).
 
-use oibus_admin::{URL_FILE, token::TOKEN_FILE};
 use anyhow::{Context as _, bail};
+use oibus_admin::{URL_FILE, token::TOKEN_FILE};
 use std::path::Path;
 
 /// Calls `method path` with an optional JSON body; returns the JSON answer.

@@ -2,16 +2,19 @@
 //! would before starting anything, and starts nothing.
 
 use super::run::{Args, options};
-use oibus_engine::{config, plugin::PluginRegistry};
 use anyhow::Context as _;
+use oibus_engine::{config, plugin::PluginRegistry};
 
 /// Prints the plugins found and the verdict: exit code 0 when the configuration would start
 /// with every connector, 1 when it would start but some connectors would wait for a plugin that
 /// provides their type (each named), 2 (an error) when it would not start.
 pub fn run(args: &Args) -> anyhow::Result<i32> {
     let options = options(args)?;
-    let load =
-        oibus_engine::engine::load_options(&options.config, &options.data, options.host_exe.as_deref())?;
+    let load = oibus_engine::engine::load_options(
+        &options.config,
+        &options.data,
+        options.host_exe.as_deref(),
+    )?;
     let (registry, reports) =
         PluginRegistry::discover(&options.plugins, &load).with_context(|| {
             format!(

@@ -234,11 +234,16 @@ pub fn plugin_cache_dir(data: Option<&PathBuf>) -> PathBuf {
 /// How `plugins list`, `plugins inspect` and `test-connection` load files: the signature policy
 /// `warn` with the keys of `<data>/trusted-keys`, and every file opened first in a throwaway
 /// process, so that no file's code runs in this one before it has been seen to load.
-pub fn inspection_options(data: Option<&PathBuf>) -> anyhow::Result<oibus_engine::plugin::LoadOptions> {
+pub fn inspection_options(
+    data: Option<&PathBuf>,
+) -> anyhow::Result<oibus_engine::plugin::LoadOptions> {
     let keys = data.map(|d| d.join("trusted-keys"));
-    let trust =
-        oibus_engine::plugin::Trust::load(oibus_engine::plugin::SignaturePolicy::Warn, keys.as_deref(), &[])
-            .map_err(anyhow::Error::msg)?;
+    let trust = oibus_engine::plugin::Trust::load(
+        oibus_engine::plugin::SignaturePolicy::Warn,
+        keys.as_deref(),
+        &[],
+    )
+    .map_err(anyhow::Error::msg)?;
     let exe = std::env::current_exe()?;
     Ok(oibus_engine::plugin::LoadOptions {
         cache_dir: plugin_cache_dir(data),
@@ -246,7 +251,9 @@ pub fn inspection_options(data: Option<&PathBuf>) -> anyhow::Result<oibus_engine
         probe: Some(oibus_engine::plugin::Probe {
             prober: std::sync::Arc::new(oibus_engine::isolation::ChildProber::new(
                 exe,
-                oibus_engine::config::PluginsConfig::default().probe_timeout.0,
+                oibus_engine::config::PluginsConfig::default()
+                    .probe_timeout
+                    .0,
                 None,
             )),
             always: true,

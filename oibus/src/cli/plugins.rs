@@ -1,8 +1,8 @@
 //! `oibus plugins list` and `oibus plugins inspect`.
 
 use super::table;
-use oibus_engine::plugin::{LoadOptions, PluginRegistry, PluginStatus, library};
 use anyhow::Context as _;
+use oibus_engine::plugin::{LoadOptions, PluginRegistry, PluginStatus, library};
 use std::path::Path;
 
 /// Prints one row per library file of `dir`. Exit code 0 even when some files are refused.

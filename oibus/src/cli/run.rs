@@ -1,10 +1,10 @@
 //! `oibus run`: the engine, until Ctrl-C or SIGTERM.
 
+use anyhow::Context as _;
 use oibus_engine::{
     config,
     engine::{self, DataDir, EngineOptions},
 };
-use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 

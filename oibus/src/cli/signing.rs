@@ -1,8 +1,8 @@
 //! `oibus plugins keygen | sign | verify`: the vendor's side of signed plugins, in minisign's
 //! formats (a vendor may as well use the `minisign` tool itself; the engine only verifies).
 
-use oibus_engine::plugin::{Signer, Trust, inspect, trust, trust::TrustedKey};
 use anyhow::{Context as _, bail};
+use oibus_engine::plugin::{Signer, Trust, inspect, trust, trust::TrustedKey};
 use std::{
     fs,
     path::{Path, PathBuf},

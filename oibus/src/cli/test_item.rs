@@ -2,8 +2,8 @@
 //! print what it read. Nothing is sent anywhere.
 
 use super::trial::{Trial, TypeArgs, read_json};
-use oibus_engine::connector::{self, TrialItem};
 use anyhow::Context as _;
+use oibus_engine::connector::{self, TrialItem};
 use oibus_plugin_api::OibusValue;
 
 /// Arguments of `oibus test-item`.

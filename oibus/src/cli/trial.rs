@@ -3,11 +3,11 @@
 //! the test.
 
 use super::inspection_options;
+use anyhow::Context as _;
 use oibus_engine::{
     connector::{ConnectorSpec, Timeouts},
     plugin::PluginRegistry,
 };
-use anyhow::Context as _;
 use std::{path::PathBuf, time::Duration};
 
 /// The connector type to try and its settings.

@@ -110,11 +110,23 @@ impl fmt::Display for Circle<'_> {
 }
 
 /// Every crate root of the workspace at `workspace`: `src/lib.rs` and `src/main.rs` of each
-/// folder that holds a `Cargo.toml`, outside `target/` and `node_modules/`.
+/// folder that holds a `Cargo.toml`, outside `target/`, `node_modules/` and the folders the
+/// workspace's `exclude = [...]` names (a frozen copy of an old API release is not ours to change).
 pub fn workspace_roots(workspace: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let manifest = std::fs::read_to_string(workspace.join("Cargo.toml"))
+        .with_context(|| format!("cannot read {}/Cargo.toml", workspace.display()))?;
+    let excluded: Vec<PathBuf> = manifest
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("exclude"))
+        .flat_map(|rest| rest.split('"').skip(1).step_by(2))
+        .map(|relative| workspace.join(relative))
+        .collect();
     let mut roots = Vec::new();
     let mut folders = vec![workspace.to_path_buf()];
     while let Some(folder) = folders.pop() {
+        if excluded.contains(&folder) {
+            continue;
+        }
         if folder.join("Cargo.toml").is_file() {
             for root in ["src/lib.rs", "src/main.rs"] {
                 let file = folder.join(root);
