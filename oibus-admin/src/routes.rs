@@ -284,7 +284,7 @@ pub(crate) struct PluginsListing {
     /// Every file of the plugins folder.
     plugins: Vec<oibus_engine::plugin::PluginReport>,
     /// Every plugin version loaded in the process.
-    loaded_versions: Vec<oibus_engine::engine::plugins::LoadedVersion>,
+    loaded_versions: Vec<oibus_engine::engine::loaded_version::LoadedVersion>,
 }
 
 async fn plugins(State(state): State<ApiState>) -> Json<PluginsListing> {

@@ -2,7 +2,37 @@
 //! row) with when and why, in one record, so that the error store says why each entry is there.
 //! Entries written by earlier versions have no header: they read with no reason.
 
+use super::file_record::FileRecord;
 use oibus_plugin_api::Timestamp;
+
+/// A batch of values in the error store.
+#[derive(Debug, Clone)]
+pub struct ErrorBatch {
+    /// Its key.
+    pub key: u64,
+    /// Values in it.
+    pub count: usize,
+    /// Bytes it takes in the store.
+    pub bytes: u64,
+    /// Its first distinct point ids (at most five).
+    pub points: Vec<String>,
+    /// When and why it was set aside (`None` for an entry of an earlier version).
+    pub why: Option<SetAside>,
+}
+
+/// A file in the error store.
+#[derive(Debug, Clone)]
+pub struct ErrorFile {
+    /// Its key.
+    pub key: u64,
+    /// Its row.
+    pub record: FileRecord,
+    /// When and why it was set aside.
+    pub why: Option<SetAside>,
+}
+
+/// What is in the error stores.
+pub type ErrorEntries = (Vec<ErrorBatch>, Vec<ErrorFile>);
 
 /// The start of an entry with a header. An older entry cannot start so: a batch starts with its
 /// count of values (never 2³² − 1), a file's row with `{` or its inline marker.

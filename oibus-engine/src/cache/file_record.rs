@@ -1,4 +1,4 @@
-//! A file in a North's cache, and how its row is stored in the [`Store`](super::Store).
+//! A file in a North's cache, and how its row is stored in the [`Store`](super::store::Store).
 //!
 //! A file copied beside the store has a row of plain JSON (the form since the first release).
 //! A small file is kept inside the store itself, so that it is made durable by the store's

@@ -7,6 +7,8 @@ mod file_record;
 mod queue;
 mod store;
 
+pub use crate::config::DEFAULT_CACHE;
+pub use error_entry::{ErrorBatch, ErrorEntries, ErrorFile};
 pub use file_record::FileRecord;
-pub use queue::{Encoded, ErrorBatch, ErrorEntries, ErrorFile, Next, NorthQueue};
-pub use store::{DEFAULT_CACHE, Op, Store, StoreError};
+pub use queue::{Encoded, Next, NorthQueue};
+pub use store::{Op, Store, StoreError};

@@ -2,7 +2,8 @@
 //! The records live in the [`Store`]; an index in memory says what is queued, in order.
 
 use super::{
-    FileRecord, codec, file_record,
+    codec, file_record,
+    file_record::FileRecord,
     store::{Op, Store, StoreError},
 };
 use crate::config::{CachingConfig, FullPolicy};
@@ -22,7 +23,6 @@ use tokio::sync::Notify;
 pub type QueuedEntries = (Vec<(u64, usize, usize)>, Vec<(u64, FileRecord)>);
 
 mod error_store;
-pub use error_store::{ErrorBatch, ErrorEntries, ErrorFile};
 
 /// A queued batch of values.
 #[derive(Debug, Clone, Copy)]

@@ -2,6 +2,7 @@
 //! thread that group-commits: every request waiting when a transaction starts goes into it, so
 //! many concurrent `add_values` share one fsync.
 
+use crate::config::DEFAULT_CACHE;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use std::{
     collections::HashMap,
@@ -73,9 +74,6 @@ struct Request {
     durable: bool,
     reply: oneshot::Sender<Result<Vec<Vec<u64>>, StoreError>>,
 }
-
-/// The store's page cache unless configured (`engine.store_cache`): 256 MiB.
-pub const DEFAULT_CACHE: usize = 256 << 20;
 
 /// Requests taken into one transaction at most (bounds the latency of the first).
 const MAX_GROUP: usize = 4096;

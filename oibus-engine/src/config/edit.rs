@@ -2,7 +2,7 @@
 //! layout of everything that did not change: the admin API edits one connector at a time, and
 //! the file is the operator's.
 
-use super::{Config, expand_variables};
+use super::{load::expand_variables, types::Config};
 use serde::Serialize;
 use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, Value};
 

@@ -11,7 +11,7 @@
 //! plugin's item schema asks for there: a number, a boolean, or, for an object or a list, the
 //! JSON it holds; text stays text.
 
-use super::{ItemConfig, JsonText, Problem};
+use super::{json_text::JsonText, problem::Problem, types::ItemConfig};
 use serde_json::{Map, Value};
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! Reading a configuration file.
 
-use super::{Config, ConfigError, Problem};
+use super::{problem::ConfigError, problem::Problem, types::Config};
 use std::path::Path;
 
 /// The demo configuration `oibus run` uses when no `--config` is given: the simulator feeding a

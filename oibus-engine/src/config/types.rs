@@ -6,6 +6,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// The store's page cache unless configured (`engine.store_cache`): 256 MiB.
+pub const DEFAULT_CACHE: usize = 256 << 20;
+
 /// A whole configuration file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -62,7 +65,7 @@ impl Default for EngineConfig {
             reconnect: ReconnectConfig::default(),
             timeouts: TimeoutsConfig::default(),
             admin: AdminConfig::default(),
-            store_cache: ByteSize(crate::cache::DEFAULT_CACHE as u64),
+            store_cache: ByteSize(DEFAULT_CACHE as u64),
         }
     }
 }
@@ -333,7 +336,7 @@ pub struct ItemConfig {
     /// Settings, validated against the type's item schema, kept as their JSON text (a South
     /// may have 100,000 items).
     #[serde(default)]
-    pub settings: super::JsonText,
+    pub settings: super::json_text::JsonText,
 }
 
 /// `[south.history]`.

@@ -1,8 +1,12 @@
 //! Every rule a configuration must follow, checked at once.
 
 use super::{
-    Config, ConfigError, Problem, QueryKind, SUBSCRIPTION,
     limits::{self, MAX_NAME, MAX_SETTING, quoted},
+    problem::ConfigError,
+    problem::Problem,
+    types::Config,
+    types::QueryKind,
+    types::SUBSCRIPTION,
 };
 use crate::{plugin::PluginRegistry, schema};
 use oibus_plugin_api::{Capability, ConnectorKind, ConnectorTypeManifest};
@@ -203,7 +207,7 @@ pub fn validate(
         } else if !scan_modes.insert(m.name.as_str()) {
             p.add(&at, "duplicate scan mode name");
         }
-        if let Err((setting, err)) = crate::engine::schedule::Schedule::of(m) {
+        if let Err((setting, err)) = super::schedule::Schedule::of(m) {
             p.add(format!("{at}.{setting}"), err);
         }
     }
@@ -239,7 +243,7 @@ pub fn validate(
                 "must be above zero",
             );
         }
-        if crate::engine::history::first_start(&s.history.start, oibus_plugin_api::Timestamp::now())
+        if super::history::first_start(&s.history.start, oibus_plugin_api::Timestamp::now())
             .is_err()
         {
             p.add(

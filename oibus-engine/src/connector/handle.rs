@@ -1,6 +1,6 @@
 //! The engine's handle on one connector instance.
 
-use super::{ConnectorError, DataSink, HostContext};
+use super::{error::ConnectorError, host::DataSink, host::HostContext};
 use crate::isolation::{Creation, IsolatedConnector, Outlets, protocol};
 use crate::{
     plugin::{LoadedPlugin, PluginRegistry},
@@ -54,7 +54,7 @@ pub struct ConnectorSpec<'a> {
     /// Time-outs of its calls.
     pub timeouts: Timeouts,
     /// Where its reports of dropped messages and failing items go (kept by its status).
-    pub reports: Arc<super::SourceReports>,
+    pub reports: Arc<super::reports::SourceReports>,
     /// `Some`: the connector runs in a child process of its own, started with these settings.
     pub isolation: Option<crate::isolation::ChildSettings>,
 }

@@ -77,7 +77,7 @@ pub struct HostContext {
     sink: Arc<dyn DataSink>,
     runtime: Handle,
     lost: tokio::sync::mpsc::Sender<String>,
-    reports: Arc<super::SourceReports>,
+    reports: Arc<super::reports::SourceReports>,
 }
 
 impl HostContext {
@@ -91,7 +91,7 @@ impl HostContext {
         span: Span,
         sink: Arc<dyn DataSink>,
         runtime: Handle,
-        reports: Arc<super::SourceReports>,
+        reports: Arc<super::reports::SourceReports>,
     ) -> (Self, tokio::sync::mpsc::Receiver<String>) {
         let (lost, losses) = tokio::sync::mpsc::channel(4);
         let host = Self {

@@ -1,7 +1,10 @@
 //! Trying one item of a South type on a connector created for the test alone (`test_item`, API
 //! 1.1): what `oibus test-item` and `POST /api/south/test-item` run. Nothing read is sent.
 
-use super::{Connector, ConnectorError, ConnectorSpec, DiscardSink, create_in};
+use super::{
+    error::ConnectorError, handle::Connector, handle::ConnectorSpec, handle::create_in,
+    host::DiscardSink,
+};
 use crate::{
     plugin::LoadedPlugin,
     schema::{self, SchemaError},

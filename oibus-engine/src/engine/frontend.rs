@@ -2,7 +2,7 @@
 //! API, later a console): the engine starts and stops it without knowing what it is, so that
 //! imports run one way, from the front ends to the engine.
 
-use super::{DataDir, commands::Command, status::StatusBoard};
+use super::{commands::Command, data_dir::DataDir, status::StatusBoard};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use tokio::sync::mpsc;

@@ -19,17 +19,6 @@ use std::{
 };
 use tokio_util::sync::CancellationToken;
 
-/// The first instant read by a South that has no tracked instant: `spec` is an RFC 3339 instant
-/// or a duration before `now` (`"1h"`, `"7d"`).
-pub fn first_start(spec: &str, now: Timestamp) -> Result<Timestamp, String> {
-    if let Ok(t) = Timestamp::parse(spec) {
-        return Ok(t);
-    }
-    humantime::parse_duration(spec)
-        .map(|d| now - d)
-        .map_err(|e| e.to_string())
-}
-
 /// `[from, to)` cut into windows of at most `max`.
 pub fn windows(from: Timestamp, to: Timestamp, max: Duration) -> Vec<(Timestamp, Timestamp)> {
     let mut out = Vec::new();
@@ -106,7 +95,7 @@ pub async fn run(
         reports,
     } = *tracking;
     let now = Timestamp::now();
-    let start = first_start(&config.start, now).unwrap_or(now);
+    let start = crate::config::history::first_start(&config.start, now).unwrap_or(now);
     let mut groups: BTreeMap<Timestamp, Vec<Item>> = BTreeMap::new();
     // Where each item's next run starts, minus the overlap: the lowest is what may be read again.
     let mut positions: HashMap<&str, Timestamp> = HashMap::with_capacity(items.len());
@@ -215,19 +204,5 @@ mod tests {
         let w = windows(t(0), t(25), Duration::from_secs(10));
         assert_eq!(w, vec![(t(0), t(10)), (t(10), t(20)), (t(20), t(25))]);
         assert!(windows(t(5), t(5), Duration::from_secs(1)).is_empty());
-    }
-
-    #[test]
-    fn first_start_is_an_instant_or_a_duration_ago() {
-        let now = Timestamp::parse("2024-01-02T00:00:00Z").unwrap();
-        assert_eq!(
-            first_start("1d", now).unwrap(),
-            Timestamp::parse("2024-01-01T00:00:00Z").unwrap()
-        );
-        assert_eq!(
-            first_start("2023-05-01T00:00:00Z", now).unwrap(),
-            Timestamp::parse("2023-05-01T00:00:00Z").unwrap()
-        );
-        assert!(first_start("yesterday", now).is_err());
     }
 }

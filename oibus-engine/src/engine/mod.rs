@@ -3,37 +3,41 @@
 
 mod background;
 pub mod commands;
+mod data_dir;
 pub mod durations;
 pub mod frontend;
 pub mod history;
 pub mod history_edge;
+pub mod loaded_version;
 pub mod memory;
 mod north;
 pub mod plugins;
 mod router;
-pub mod schedule;
+mod running;
 mod slot;
 mod south;
 pub mod status;
 mod supervisor;
 
+pub use data_dir::DataDir;
 pub use frontend::{Frontend, RunningFrontend};
+pub use running::Engine;
 pub(crate) use slot::Role;
 pub use status::{ConnectorSnapshot, Snapshot, State};
 pub use supervisor::backoff;
 
 use crate::{
-    cache::{NorthQueue, Store},
+    cache::Store,
     config::{self, Config},
-    connector::{self, Timeouts},
+    connector::Timeouts,
     plugin::{PluginRegistry, PluginStatus},
 };
 use anyhow::Context as _;
-use oibus_plugin_api::{Capability, ConnectorKind, Timestamp};
+use oibus_plugin_api::Timestamp;
 use plugins::PluginFolder;
 use router::Router;
-use slot::{Shared, Slot};
-use status::{ConnectorStatus, StatusBoard};
+use slot::Shared;
+use status::StatusBoard;
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
@@ -41,49 +45,6 @@ use std::{
     time::Duration,
 };
 use tokio_util::sync::CancellationToken;
-
-/// Where the engine keeps its state.
-#[derive(Debug, Clone)]
-pub struct DataDir(pub PathBuf);
-
-impl DataDir {
-    /// The cache store file.
-    pub fn store(&self) -> PathBuf {
-        self.0.join("cache.redb")
-    }
-    /// The versions forced by the operator (`oibus plugins force`), kept across restarts.
-    pub fn plugin_choices(&self) -> PathBuf {
-        self.0.join("plugin-choices.json")
-    }
-    /// Trusted public keys of plugin signers (`*.pub`, minisign's format).
-    pub fn trusted_keys(&self) -> PathBuf {
-        self.0.join("trusted-keys")
-    }
-    /// Shadow copies of plugins.
-    pub fn plugin_cache(&self) -> PathBuf {
-        self.0.join("plugin-cache")
-    }
-    /// The default plugins folder.
-    pub fn plugins(&self) -> PathBuf {
-        self.0.join("plugins")
-    }
-    /// A connector's private folder.
-    pub fn connector_state(&self, id: &str) -> PathBuf {
-        self.0.join("connectors").join(id)
-    }
-    /// The folders plugins share between their connectors (`ctx.plugin_dir()`), one per plugin.
-    pub fn plugins_data(&self) -> PathBuf {
-        self.0.join("plugin-data")
-    }
-    /// A North's cached files.
-    pub fn north_files(&self, id: &str) -> PathBuf {
-        self.0.join("cache").join(id)
-    }
-    /// The status document.
-    pub fn status(&self) -> PathBuf {
-        self.0.join("status.json")
-    }
-}
 
 /// What `oibus run` starts from.
 pub struct EngineOptions {
@@ -146,149 +107,6 @@ pub fn load_options(
             always: false,
         }),
     })
-}
-
-/// The running engine: what the main loop and the admin API's commands act on.
-pub struct Engine {
-    pub(crate) config: Config,
-    pub(crate) config_file: Option<PathBuf>,
-    pub(crate) variables: Vec<(&'static str, String)>,
-    pub(crate) data: DataDir,
-    pub(crate) store: Store,
-    pub(crate) shared: Shared,
-    pub(crate) folder: PluginFolder,
-    pub(crate) slots: Vec<Slot>,
-    pub(crate) queues: HashMap<String, Arc<NorthQueue>>,
-    pub(crate) board: Arc<StatusBoard>,
-}
-
-impl Engine {
-    /// Rebuilds the routes and the status list from the configuration and the slots.
-    pub(crate) fn reroute(&self) {
-        let mut table = router::Table::default();
-        for slot in &self.slots {
-            if let Role::South(s) = &slot.role {
-                table.souths.insert(s.id.clone(), slot.status.clone());
-            }
-        }
-        for n in self.config.north.iter().filter(|n| n.enabled) {
-            let Some(queue) = self.queues.get(&n.id) else {
-                continue;
-            };
-            // A North whose plugin is not there yet queues both values and files meanwhile.
-            let caps = self
-                .folder
-                .registry
-                .connector_type(&n.type_id)
-                .map(|(_, m)| m.capabilities.clone())
-                .unwrap_or_else(|| vec![Capability::HandlesValues, Capability::HandlesFile]);
-            for s in self.config.south.iter().filter(|s| s.enabled) {
-                if n.subscriptions.is_empty() || n.subscriptions.contains(&s.id) {
-                    let r = table.routes.entry(s.id.clone()).or_default();
-                    if caps.contains(&Capability::HandlesValues) {
-                        r.values.push(queue.clone());
-                    }
-                    if caps.contains(&Capability::HandlesFile) {
-                        r.files.push(queue.clone());
-                    }
-                }
-            }
-        }
-        for s in self.config.south.iter().filter(|s| s.enabled) {
-            if table
-                .routes
-                .get(&s.id)
-                .is_none_or(|r| r.values.is_empty() && r.files.is_empty())
-            {
-                tracing::warn!(
-                    "South {:?} feeds no enabled North: its data will be refused and stay at the source",
-                    s.id
-                );
-            }
-        }
-        self.shared.router.set(table);
-        if let Ok(mut c) = self.board.connectors.lock() {
-            *c = self.slots.iter().map(|s| s.status.clone()).collect();
-        }
-        if let Ok(mut q) = self.board.queues.lock() {
-            *q = self.queues.values().cloned().collect();
-        }
-    }
-
-    /// A slot for a North (opening its queue) or a South, not started.
-    pub(crate) fn new_slot(&mut self, role: Role) -> anyhow::Result<Slot> {
-        let (id, kind, type_id, pin) = match &role {
-            Role::South(s) => (
-                s.id.clone(),
-                ConnectorKind::South,
-                s.type_id.clone(),
-                s.plugin_version.clone(),
-            ),
-            Role::North(n, _) => (
-                n.id.clone(),
-                ConnectorKind::North,
-                n.type_id.clone(),
-                n.plugin_version.clone(),
-            ),
-        };
-        let status = new_status(&self.folder.registry, &id, kind, &type_id, pin);
-        if let Ok(Some(stored)) = self.store.state(&status::counters_key(&id)) {
-            status.restore_counters(&stored);
-        }
-        Ok(Slot::new(role, status))
-    }
-
-    /// Opens (or reopens) the queue of a North.
-    pub(crate) fn open_queue(
-        &mut self,
-        n: &config::NorthConfig,
-    ) -> anyhow::Result<Arc<NorthQueue>> {
-        let queue = Arc::new(NorthQueue::open(
-            &n.id,
-            self.store.clone(),
-            n.caching.clone(),
-            self.data.north_files(&n.id),
-        )?);
-        self.queues.insert(n.id.clone(), queue.clone());
-        Ok(queue)
-    }
-
-    /// Starts a slot on the plugin providing its type, or marks it waiting.
-    pub(crate) fn start_slot(&mut self, index: usize) -> Result<(), connector::ConnectorError> {
-        let slot = &mut self.slots[index];
-        let Some(plugin) = self.folder.plugin_for(slot) else {
-            slot.status.set(State::WaitingForPlugin);
-            return Ok(());
-        };
-        slot.start(&plugin, &self.shared)
-    }
-
-    /// Publishes the plugins folder's state to the status.
-    pub(crate) fn publish_plugins(&self) {
-        if let Ok(mut p) = self.board.plugins.lock() {
-            *p = (self.folder.reports(), self.folder.loaded_versions());
-        }
-    }
-
-    /// Stops every connector: Souths first, so that nothing new arrives; then the Norths (their
-    /// queues stay on disk). The connectors of each side stop together, so that one whose stop
-    /// takes its whole time-out does not hold up the others (nor keeps them retrying meanwhile).
-    async fn stop_all(&mut self) {
-        futures_util::future::join_all(
-            self.slots
-                .iter_mut()
-                .filter(|s| s.is_south())
-                .map(|s| s.stop(State::Stopped)),
-        )
-        .await;
-        futures_util::future::join_all(
-            self.slots
-                .iter_mut()
-                .filter(|s| !s.is_south())
-                .map(|s| s.stop(State::Stopped)),
-        )
-        .await;
-    }
 }
 
 /// Loads the plugins, validates the configuration, creates every enabled connector and runs them
@@ -508,18 +326,6 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     Ok(())
 }
 
-impl Engine {
-    /// Looks at the plugins folder again and applies what changed.
-    /// Returns whether a file was left for later (still being copied).
-    pub(crate) async fn rescan(&mut self) -> bool {
-        tracing::debug!("looking at the plugins folder");
-        let pending = self.folder.rescan(&mut self.slots, &self.shared).await;
-        self.reroute();
-        self.publish_plugins();
-        pending
-    }
-}
-
 /// Writes `<data>/engine.running` for this run, first reporting a marker an earlier run left: that
 /// run did not stop cleanly (killed, crashed, or ended by a plugin's abort, segfault or exit).
 fn running_marker(data: &DataDir) -> anyhow::Result<RunningMarker> {
@@ -549,22 +355,6 @@ impl Drop for RunningMarker {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-fn new_status(
-    registry: &PluginRegistry,
-    id: &str,
-    kind: ConnectorKind,
-    type_id: &str,
-    pin: Option<String>,
-) -> Arc<ConnectorStatus> {
-    let plugin = registry
-        .connector_type(type_id)
-        .map(|(p, _)| format!("{} {}", p.manifest().id, p.manifest().version))
-        .unwrap_or_default();
-    let mut status = ConnectorStatus::new(id, kind, type_id, &plugin);
-    status.pin = pin;
-    Arc::new(status)
 }
 
 /// Reads the status document of a data folder.

@@ -4,7 +4,7 @@
 //! the instance: it survives stops and upgrades untouched.
 
 use super::{
-    DataDir,
+    data_dir::DataDir,
     north::NorthSender,
     router::Router,
     south::{self, SouthHooks, SouthRunner},

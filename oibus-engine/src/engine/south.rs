@@ -3,7 +3,7 @@
 //! disconnected), and its subscriptions made after every (re)connection.
 
 use super::{
-    history, history_edge, schedule,
+    history, history_edge,
     status::{ConnectorStatus, bump},
     supervisor::Hooks,
 };
@@ -133,7 +133,7 @@ impl SouthRunner {
             let Some(when) = scan_modes
                 .iter()
                 .find(|m| m.name == mode)
-                .and_then(|m| schedule::Schedule::of(m).ok())
+                .and_then(|m| crate::config::schedule::Schedule::of(m).ok())
             else {
                 continue;
             };
@@ -149,7 +149,7 @@ impl SouthRunner {
     async fn timer(
         self: Arc<Self>,
         mode: &str,
-        when: &schedule::Schedule,
+        when: &crate::config::schedule::Schedule,
         items: Vec<Item>,
         query: QueryKind,
         cancel: CancellationToken,

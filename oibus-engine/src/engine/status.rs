@@ -469,7 +469,7 @@ pub struct Snapshot {
     pub plugins: Vec<crate::plugin::PluginReport>,
     /// Every plugin version loaded in the process (kept mapped until it exits).
     #[serde(default)]
-    pub loaded_versions: Vec<super::plugins::LoadedVersion>,
+    pub loaded_versions: Vec<super::loaded_version::LoadedVersion>,
 }
 
 /// Every connector's status, and the queues of the Norths.
@@ -487,7 +487,7 @@ pub struct StatusBoard {
     /// The plugins folder as last scanned.
     pub plugins: Mutex<(
         Vec<crate::plugin::PluginReport>,
-        Vec<super::plugins::LoadedVersion>,
+        Vec<super::loaded_version::LoadedVersion>,
     )>,
 }
 

@@ -3,13 +3,16 @@
 //! process later. So the file must be complete, for this machine, and carry a readable
 //! declaration: all read from its bytes, with none of its code run.
 
-use super::LoadError;
+use super::error::LoadError;
 use object::{
     Architecture, BinaryFormat, Object, ObjectKind, ObjectSection, ObjectSegment, ObjectSymbol,
     SectionKind,
 };
 use oibus_plugin_api::ffi::{DECLARATION_SYMBOL, PLUGIN_MAGIC, PluginDeclaration};
 use std::path::Path;
+
+/// File extensions treated as plugin libraries.
+pub const LIBRARY_EXTENSIONS: &[&str] = &["so", "dll", "dylib"];
 
 fn host_format() -> BinaryFormat {
     if cfg!(target_os = "windows") {

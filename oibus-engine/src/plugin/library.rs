@@ -1,6 +1,6 @@
 //! Loading one plugin library: system loader, declaration and API rule, abi_stable check, manifest.
 
-use super::{LoadError, LoadOptions, Signer, inspect, shadow};
+use super::{error::LoadError, inspect, options::LoadOptions, shadow, trust::Signer};
 use abi_stable::{
     library::{LibraryError, RawLibrary, lib_header_from_raw_library},
     std_types::{RResult, RStr},

@@ -16,10 +16,8 @@ pub mod shadow;
 pub mod trust;
 
 pub use error::LoadError;
+pub use inspect::LIBRARY_EXTENSIONS;
 pub use library::LoadedPlugin;
 pub use options::{LoadOptions, Probe, Prober};
 pub use registry::{Choices, PluginRegistry, PluginReport, PluginStatus, Refused};
 pub use trust::{SignaturePolicy, Signer, Trust};
-
-/// File extensions treated as plugin libraries.
-pub const LIBRARY_EXTENSIONS: &[&str] = &["so", "dll", "dylib"];

@@ -1,7 +1,7 @@
 //! How plugin files are loaded: where their copies go, which signatures are trusted, and what
 //! opens a file that is not trusted.
 
-use super::{LoadError, Signer, Trust};
+use super::{error::LoadError, trust::Signer, trust::Trust};
 use std::{
     path::{Path, PathBuf},
     sync::Arc,

@@ -1,6 +1,9 @@
 //! The set of loaded plugins and the connector types they offer.
 
-use super::{LIBRARY_EXTENSIONS, LoadError, LoadOptions, LoadedPlugin, library};
+use super::{
+    error::LoadError, inspect::LIBRARY_EXTENSIONS, library, library::LoadedPlugin,
+    options::LoadOptions,
+};
 use oibus_plugin_api::ConnectorTypeManifest;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -44,7 +47,7 @@ pub struct PluginReport {
     /// Who signed the file, when it was loaded (`signature`: trusted, unknown-key, unsigned,
     /// not-checked; with the `key_id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signer: Option<super::Signer>,
+    pub signer: Option<super::trust::Signer>,
     /// Ok or refused.
     #[serde(flatten)]
     pub status: PluginStatus,
@@ -234,14 +237,14 @@ pub fn has_vendor_prefix(id: &str) -> bool {
 /// The warning of the `warn` policy for a file loaded without a trusted signature.
 fn warn_untrusted(file: &Path, plugin: &LoadedPlugin) {
     match plugin.signer() {
-        super::Signer::Unsigned => tracing::warn!(
+        super::trust::Signer::Unsigned => tracing::warn!(
             "{}: plugin {} {} is not signed; it was opened first in a throwaway process \
              (engine.plugins.signatures = \"require\" refuses unsigned plugins)",
             file.display(),
             plugin.manifest().id,
             plugin.manifest().version
         ),
-        super::Signer::UnknownKey { key_id } => tracing::warn!(
+        super::trust::Signer::UnknownKey { key_id } => tracing::warn!(
             "{}: plugin {} {} is signed by key {key_id}, which is not trusted; it was opened \
              first in a throwaway process",
             file.display(),

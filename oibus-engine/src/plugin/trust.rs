@@ -4,7 +4,7 @@
 //! The check runs on the shadow copy that will be loaded, so the bytes verified are the bytes the
 //! system loader opens: nothing can change between the check and the use.
 
-use super::LoadError;
+use super::error::LoadError;
 use base64::Engine as _;
 use minisign_verify::{PublicKey, Signature};
 use schemars::JsonSchema;

@@ -368,6 +368,9 @@ impl<'ast> Visit<'ast> for Collector<'_> {
         }
     }
 
+    // `pub(super)`, `pub(crate)`, `pub(in path)` say who may see an item, not what it uses.
+    fn visit_visibility(&mut self, _: &'ast syn::Visibility) {}
+
     fn visit_path(&mut self, path: &'ast syn::Path) {
         if path.leading_colon.is_none() {
             let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();

@@ -3,8 +3,8 @@
 
 use super::{NorthQueue, table};
 use crate::cache::{
-    FileRecord, codec,
-    error_entry::{self, SetAside},
+    codec,
+    error_entry::{self, ErrorBatch, ErrorEntries, ErrorFile, SetAside},
     file_record,
     store::{Op, StoreError},
 };
@@ -16,35 +16,6 @@ use std::{
 
 /// Point ids listed per error-store batch.
 const POINTS_LISTED: usize = 5;
-
-/// A batch of values in the error store.
-#[derive(Debug, Clone)]
-pub struct ErrorBatch {
-    /// Its key.
-    pub key: u64,
-    /// Values in it.
-    pub count: usize,
-    /// Bytes it takes in the store.
-    pub bytes: u64,
-    /// Its first distinct point ids (at most five).
-    pub points: Vec<String>,
-    /// When and why it was set aside (`None` for an entry of an earlier version).
-    pub why: Option<SetAside>,
-}
-
-/// A file in the error store.
-#[derive(Debug, Clone)]
-pub struct ErrorFile {
-    /// Its key.
-    pub key: u64,
-    /// Its row.
-    pub record: FileRecord,
-    /// When and why it was set aside.
-    pub why: Option<SetAside>,
-}
-
-/// What is in the error stores.
-pub type ErrorEntries = (Vec<ErrorBatch>, Vec<ErrorFile>);
 
 /// Error-store entries chosen by an operation: batch keys, file keys, the files' cached copies.
 type Selected = (Vec<u64>, Vec<u64>, Vec<PathBuf>);

@@ -1,6 +1,6 @@
 //! Scan modes: six-field cron schedules (with seconds), or fixed intervals (`every`).
 
-use crate::config::{MIN_EVERY, ScanModeConfig};
+use super::types::{MIN_EVERY, ScanModeConfig};
 use chrono::{DateTime, Utc};
 use croner::{
     Cron,
@@ -119,7 +119,7 @@ mod tests {
         ScanModeConfig {
             name: "m".into(),
             cron: cron.map(Into::into),
-            every: every.map(|ms| crate::config::Dur(Duration::from_millis(ms))),
+            every: every.map(|ms| crate::config::units::Dur(Duration::from_millis(ms))),
         }
     }
 

@@ -1,0 +1,151 @@
+//! What a front end (the admin API) asks of the running engine. Requests arrive on a channel and
+//! are carried out by the engine's main loop, one at a time, with a reply each: [`request`]
+//! says what can be asked, [`refusal`] why it may be refused; one file per concern carries them
+//! out.
+
+mod cache;
+mod connectors;
+mod history;
+mod lookup;
+mod refusal;
+mod request;
+mod scratch;
+mod text_bounds;
+
+pub use refusal::{CommandError, PointedProblem, Refusal};
+pub use request::{CacheContents, CachedEntry, Command, ConnectorConfig, ErrorAction, OfferedType};
+
+use self::{
+    cache::cache_listing,
+    connectors::{delete, run, upsert},
+    history::history_range,
+    scratch::{browse, test_connection, test_item},
+};
+use crate::engine::running::Engine;
+
+/// Carries out one command.
+pub async fn handle(engine: &mut Engine, command: Command) {
+    match command {
+        Command::Rescan(reply) => {
+            engine.folder.retry_refused();
+            engine.rescan().await;
+            let _ = reply.send(Ok(engine.folder.reports()));
+        }
+        Command::InstallPluginFile { name, bytes, reply } => {
+            if let Err(e) = engine.folder.install(&name, &bytes) {
+                let _ = reply.send(Err(CommandError::bad_request(e)));
+                return;
+            }
+            engine.folder.retry_refused();
+            engine.rescan().await;
+            let _ = reply.send(Ok(engine.folder.reports()));
+        }
+        Command::Force { file, reply } => {
+            let r = engine
+                .folder
+                .force(&file, &mut engine.slots, &engine.shared)
+                .await
+                .map_err(CommandError::bad_request);
+            engine.reroute();
+            engine.publish_plugins();
+            let _ = reply.send(r);
+        }
+        Command::Unforce { id, reply } => {
+            let r = engine
+                .folder
+                .unforce(&id, &mut engine.slots, &engine.shared)
+                .await
+                .map_err(CommandError::bad_request);
+            engine.reroute();
+            engine.publish_plugins();
+            let _ = reply.send(r);
+        }
+        Command::ConnectorTypes(reply) => {
+            let types = engine
+                .folder
+                .registry
+                .plugins()
+                .flat_map(|p| {
+                    p.manifest().connector_types.iter().map(|t| OfferedType {
+                        plugin: p.manifest().id.clone(),
+                        plugin_version: p.manifest().version.clone(),
+                        manifest: t.clone(),
+                    })
+                })
+                .collect();
+            let _ = reply.send(Ok(types));
+        }
+        Command::Config(reply) => {
+            let _ = reply.send(Ok(engine.config.clone()));
+        }
+        Command::Upsert {
+            connector,
+            create,
+            reply,
+        } => {
+            let _ = reply.send(upsert(engine, connector, create).await);
+        }
+        Command::Delete {
+            kind,
+            id,
+            discard_queue,
+            reply,
+        } => {
+            let _ = reply.send(delete(engine, kind, &id, discard_queue).await);
+        }
+        Command::Run {
+            kind,
+            id,
+            start,
+            reply,
+        } => {
+            let _ = reply.send(run(engine, kind, &id, start).await);
+        }
+        Command::TestConnection {
+            kind,
+            type_id,
+            settings,
+            reply,
+        } => test_connection(engine, kind, type_id, settings, reply),
+        Command::TestItem {
+            type_id,
+            settings,
+            item,
+            reply,
+        } => test_item(engine, type_id, settings, item, reply),
+        Command::Browse {
+            type_id,
+            settings,
+            request,
+            reply,
+        } => browse(engine, type_id, settings, request, reply),
+        Command::History {
+            id,
+            start,
+            end,
+            reply,
+        } => history_range(engine, &id, start, end, reply),
+        Command::Cache { id, reply } => {
+            let _ = reply.send(cache_listing(engine, &id));
+        }
+        Command::CacheErrors {
+            id,
+            action,
+            batches,
+            files,
+            reply,
+        } => {
+            let Some(queue) = engine.queues.get(&id).cloned() else {
+                let _ = reply.send(Err(CommandError::not_found(format!("no North {id:?}"))));
+                return;
+            };
+            tokio::spawn(async move {
+                let r = match action {
+                    ErrorAction::Retry => queue.retry_errors(batches, files).await,
+                    ErrorAction::Delete => queue.delete_errors(batches, files).await,
+                };
+                let _ = reply.send(r.map_err(CommandError::internal));
+            });
+        }
+    }
+}
