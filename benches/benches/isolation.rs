@@ -10,9 +10,10 @@
 
 use oibus_benches::{InProcess, Scratch};
 use oibus_engine::{
+    connector::ChildSettings,
     connector::{self, ConnectorSpec, Timeouts},
     engine,
-    isolation::{ChildSettings, process::Limits},
+    isolation::process::Limits,
     plugin::{LoadOptions, PluginRegistry, SignaturePolicy, Trust},
 };
 use oibus_plugin_api::{OibusValue, Timestamp};

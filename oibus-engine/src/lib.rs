@@ -10,6 +10,7 @@ pub mod cache;
 pub mod config;
 pub mod connector;
 pub mod engine;
+pub mod folders;
 pub mod isolation;
 pub mod logs;
 pub mod plugin;

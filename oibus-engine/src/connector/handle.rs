@@ -1,22 +1,18 @@
 //! The engine's handle on one connector instance.
 
+use super::{
+    backend::{Answer, Backend, Call},
+    in_process::InProcess,
+    isolated::{ChildSettings, Creation, IsolatedConnector, Outlets},
+};
 use super::{error::ConnectorError, host::DataSink, host::HostContext};
-use crate::isolation::{Creation, IsolatedConnector, Outlets, protocol};
 use crate::{
     plugin::{LoadedPlugin, PluginRegistry},
     schema,
 };
-use abi_stable::{
-    sabi_trait::TD_Opaque,
-    std_types::{RResult, RVec},
-};
-use async_ffi::FfiFuture;
-use futures_util::FutureExt as _;
-use oibus_plugin_api::{
-    ConnectorKind, Item, OibusValue, PluginError, Timestamp,
-    ffi::{ConnectorBox, FfiHost_TO},
-};
-use std::{panic::AssertUnwindSafe, path::PathBuf, sync::Arc, time::Duration};
+use abi_stable::sabi_trait::TD_Opaque;
+use oibus_plugin_api::{ConnectorKind, Item, OibusValue, Timestamp, ffi::FfiHost_TO};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 use tokio::runtime::Handle;
 use tracing::Span;
 
@@ -56,18 +52,7 @@ pub struct ConnectorSpec<'a> {
     /// Where its reports of dropped messages and failing items go (kept by its status).
     pub reports: Arc<super::reports::SourceReports>,
     /// `Some`: the connector runs in a child process of its own, started with these settings.
-    pub isolation: Option<crate::isolation::ChildSettings>,
-}
-
-/// A South call on items, on the vtable.
-type ItemsCall = fn(&ConnectorBox, RVec<Item>) -> FfiFuture<RResult<(), PluginError>>;
-
-/// Where a connector's calls go.
-enum Instance {
-    /// The plugin's vtable, in this process.
-    InProcess(ConnectorBox),
-    /// A child process.
-    Isolated(Box<IsolatedConnector>),
+    pub isolation: Option<ChildSettings>,
 }
 
 /// A live connector instance in a plugin.
@@ -76,7 +61,7 @@ pub struct Connector {
     type_id: String,
     kind: ConnectorKind,
     plugin: String,
-    inner: Instance,
+    backend: Box<dyn Backend>,
     timeouts: Timeouts,
     span: Span,
     lost: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<String>>>,
@@ -161,7 +146,7 @@ pub fn create_in(
             type_id: spec.type_id.to_string(),
             kind: manifest.kind,
             plugin: plugin_name,
-            inner: Instance::Isolated(Box::new(inner)),
+            backend: Box::new(inner),
             timeouts: spec.timeouts,
             span,
             lost: std::sync::Mutex::new(Some(lost)),
@@ -187,7 +172,10 @@ pub fn create_in(
         type_id: spec.type_id.to_string(),
         kind: manifest.kind,
         plugin: plugin_name,
-        inner: Instance::InProcess(inner),
+        backend: Box::new(InProcess {
+            id: spec.id.to_string(),
+            instance: inner,
+        }),
         timeouts: spec.timeouts,
         span,
         lost: std::sync::Mutex::new(Some(lost)),
@@ -221,179 +209,77 @@ impl Connector {
         &self.span
     }
 
-    async fn call<T>(
-        &self,
-        op: &'static str,
-        limit: Duration,
-        fut: FfiFuture<RResult<T, PluginError>>,
-    ) -> Result<T, ConnectorError> {
-        tracing::debug!(parent: &self.span, "{op}");
-        // The SDK never lets a panic escape, but a plugin written without it might: catch it here too.
-        match tokio::time::timeout(limit, AssertUnwindSafe(fut).catch_unwind()).await {
-            Err(_) => Err(ConnectorError::TimedOut {
-                connector: self.id.clone(),
-                op,
-                after: limit,
-            }),
-            Ok(Err(_)) => Err(ConnectorError::Panicked {
-                connector: self.id.clone(),
-                op,
-                message: "the plugin's future panicked while being polled".into(),
-            }),
-            Ok(Ok(RResult::RErr(e))) => Err(ConnectorError::from_plugin(&self.id, op, e)),
-            Ok(Ok(RResult::ROk(v))) => Ok(v),
-        }
-    }
-
     /// Whether the connector runs in a child process.
     pub fn is_isolated(&self) -> bool {
-        matches!(self.inner, Instance::Isolated(_))
+        self.backend.is_isolated()
     }
 
-    /// Runs one call where the connector lives: `in_process` on the vtable, `isolated` in the
-    /// child. Only a history query returns a value (its newest timestamp).
-    async fn run(
-        &self,
-        op: &'static str,
-        limit: Duration,
-        in_process: impl FnOnce(&ConnectorBox) -> FfiFuture<RResult<(), PluginError>>,
-        isolated: impl FnOnce() -> protocol::Call,
-    ) -> Result<(), ConnectorError> {
-        match &self.inner {
-            Instance::InProcess(c) => self.call(op, limit, in_process(c)).await,
-            Instance::Isolated(c) => {
-                tracing::debug!(parent: &self.span, "{op} (isolated)");
-                c.call(op, limit, isolated()).await.map(|_| ())
+    /// Runs one call where the connector lives, within the lifecycle or the data time-out.
+    async fn call(&self, op: &'static str, call: Call) -> Result<Answer, ConnectorError> {
+        let limit = match call {
+            Call::Start | Call::Connect | Call::Stop | Call::Disconnect | Call::TestConnection => {
+                self.timeouts.lifecycle
             }
+            _ => self.timeouts.data,
+        };
+        if self.is_isolated() {
+            tracing::debug!(parent: &self.span, "{op} (isolated)");
+        } else {
+            tracing::debug!(parent: &self.span, "{op}");
         }
+        self.backend.call(op, limit, call).await
     }
 
-    /// A South call on items.
-    async fn with_items(
-        &self,
-        op: &'static str,
-        items: Vec<Item>,
-        in_process: ItemsCall,
-        isolated: fn(Vec<protocol::WireItem>) -> protocol::Call,
-    ) -> Result<(), ConnectorError> {
-        let limit = self.timeouts.data;
-        match &self.inner {
-            Instance::InProcess(c) => self.call(op, limit, in_process(c, items.into())).await,
-            Instance::Isolated(c) => c
-                .call(op, limit, isolated(protocol::items(&items)))
-                .await
-                .map(|_| ()),
-        }
+    /// A call that answers nothing but success.
+    async fn done(&self, op: &'static str, call: Call) -> Result<(), ConnectorError> {
+        self.call(op, call).await.map(|_| ())
     }
 
     /// `start` (the SDK default calls `connect`).
     pub async fn start(&self) -> Result<(), ConnectorError> {
-        let limit = self.timeouts.lifecycle;
-        self.run("start", limit, |c| c.start(), || protocol::Call::Start)
-            .await
+        self.done("start", Call::Start).await
     }
     /// `connect`.
     pub async fn connect(&self) -> Result<(), ConnectorError> {
-        let limit = self.timeouts.lifecycle;
-        self.run(
-            "connect",
-            limit,
-            |c| c.connect(),
-            || protocol::Call::Connect,
-        )
-        .await
+        self.done("connect", Call::Connect).await
     }
     /// `stop` (the SDK default calls `disconnect`).
     pub async fn stop(&self) -> Result<(), ConnectorError> {
-        let limit = self.timeouts.lifecycle;
-        self.run("stop", limit, |c| c.stop(), || protocol::Call::Stop)
-            .await
+        self.done("stop", Call::Stop).await
     }
     /// `disconnect`.
     pub async fn disconnect(&self) -> Result<(), ConnectorError> {
-        let limit = self.timeouts.lifecycle;
-        self.run(
-            "disconnect",
-            limit,
-            |c| c.disconnect(),
-            || protocol::Call::Disconnect,
-        )
-        .await
+        self.done("disconnect", Call::Disconnect).await
     }
     /// `test_connection`.
     pub async fn test_connection(&self) -> Result<(), ConnectorError> {
-        let limit = self.timeouts.lifecycle;
-        self.run(
-            "test_connection",
-            limit,
-            |c| c.test_connection(),
-            || protocol::Call::TestConnection,
-        )
-        .await
+        self.done("test_connection", Call::TestConnection).await
     }
     /// North `handle_values`.
     pub async fn handle_values(&self, values: Vec<OibusValue>) -> Result<(), ConnectorError> {
-        let limit = self.timeouts.data;
-        match &self.inner {
-            Instance::InProcess(c) => {
-                self.call("handle_values", limit, c.handle_values(values.into()))
-                    .await
-            }
-            Instance::Isolated(c) => {
-                let call = protocol::Call::HandleValues(protocol::values(&values));
-                c.call("handle_values", limit, call).await.map(|_| ())
-            }
-        }
+        self.done("handle_values", Call::HandleValues(values)).await
     }
     /// North `handle_file`.
     pub async fn handle_file(&self, path: &std::path::Path) -> Result<(), ConnectorError> {
         let path = path.to_string_lossy().into_owned();
-        let limit = self.timeouts.data;
-        let for_child = path.clone();
-        self.run(
-            "handle_file",
-            limit,
-            |c| c.handle_file(path.into()),
-            || protocol::Call::HandleFile(for_child),
-        )
-        .await
+        self.done("handle_file", Call::HandleFile(path)).await
     }
     /// North `handle_files` (API 1.3): the caller checks first that the type declares
     /// `HandlesFileBatches`.
     pub async fn handle_files(&self, paths: &[std::path::PathBuf]) -> Result<(), ConnectorError> {
-        let paths: Vec<String> = paths
+        let paths = paths
             .iter()
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
-        let limit = self.timeouts.data;
-        let for_child = paths.clone();
-        self.run(
-            "handle_files",
-            limit,
-            |c| c.handle_files(paths.into_iter().map(Into::into).collect()),
-            || protocol::Call::HandleFiles(for_child),
-        )
-        .await
+        self.done("handle_files", Call::HandleFiles(paths)).await
     }
     /// South `last_point_query`.
     pub async fn last_point_query(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
-        self.with_items(
-            "last_point_query",
-            items,
-            |c, i| c.last_point_query(i),
-            protocol::Call::LastPoint,
-        )
-        .await
+        self.done("last_point_query", Call::LastPoint(items)).await
     }
     /// South `file_query`.
     pub async fn file_query(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
-        self.with_items(
-            "file_query",
-            items,
-            |c, i| c.file_query(i),
-            protocol::Call::FileQuery,
-        )
-        .await
+        self.done("file_query", Call::FileQuery(items)).await
     }
     /// South `history_query`: returns the newest timestamp read.
     pub async fn history_query(
@@ -402,63 +288,25 @@ impl Connector {
         start: Timestamp,
         end: Timestamp,
     ) -> Result<Option<Timestamp>, ConnectorError> {
-        let limit = self.timeouts.data;
-        match &self.inner {
-            Instance::InProcess(c) => self
-                .call(
-                    "history_query",
-                    limit,
-                    c.history_query(items.into(), start, end),
-                )
-                .await
-                .map(Into::into),
-            Instance::Isolated(c) => {
-                let call = protocol::Call::History {
-                    items: protocol::items(&items),
-                    start: start.as_nanos(),
-                    end: end.as_nanos(),
-                };
-                match c.call("history_query", limit, call).await? {
-                    protocol::Returned::Newest(t) => Ok(t.map(Timestamp::from_nanos)),
-                    _ => Ok(None),
-                }
-            }
+        match self
+            .call("history_query", Call::History { items, start, end })
+            .await?
+        {
+            Answer::Newest(newest) => Ok(newest),
+            _ => Ok(None),
         }
     }
     /// South `subscribe`.
     pub async fn subscribe(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
-        self.with_items(
-            "subscribe",
-            items,
-            |c, i| c.subscribe(i),
-            protocol::Call::Subscribe,
-        )
-        .await
+        self.done("subscribe", Call::Subscribe(items)).await
     }
     /// South `test_item` (API 1.1): the values one read of `item` gives, sent nowhere. The
     /// caller checks first that the type declares `TestsItem`; a plugin built before API 1.1
     /// answers `not-supported` all the same.
     pub async fn test_item(&self, item: Item) -> Result<Vec<OibusValue>, ConnectorError> {
-        let limit = self.timeouts.data;
-        match &self.inner {
-            Instance::InProcess(c) => self
-                .call("test_item", limit, c.test_item(item))
-                .await
-                .map(RVec::into_vec),
-            Instance::Isolated(c) => {
-                let call = protocol::Call::TestItem(protocol::WireItem::from(&item));
-                match c.call("test_item", limit, call).await? {
-                    protocol::Returned::Values(bytes) => {
-                        protocol::values_from(&bytes).map_err(|message| ConnectorError::Engine {
-                            connector: self.id.clone(),
-                            message: format!(
-                                "the values of the item test do not decode: {message}"
-                            ),
-                        })
-                    }
-                    _ => Ok(Vec::new()),
-                }
-            }
+        match self.call("test_item", Call::TestItem(item)).await? {
+            Answer::Values(values) => Ok(values),
+            _ => Ok(Vec::new()),
         }
     }
     /// South `browse` (API 1.2): the nodes under `request.from`. The caller checks first that the
@@ -467,20 +315,10 @@ impl Connector {
         &self,
         request: &oibus_plugin_api::BrowseRequest,
     ) -> Result<Vec<oibus_plugin_api::BrowsedNode>, ConnectorError> {
-        let limit = self.timeouts.data;
         let request = serde_json::to_string(request).unwrap_or_default();
-        let answer = match &self.inner {
-            Instance::InProcess(c) => self
-                .call("browse", limit, c.browse(request.into()))
-                .await?
-                .into_string(),
-            Instance::Isolated(c) => match c
-                .call("browse", limit, protocol::Call::Browse(request))
-                .await?
-            {
-                protocol::Returned::Json(answer) => answer,
-                _ => "[]".to_string(),
-            },
+        let answer = match self.call("browse", Call::Browse(request)).await? {
+            Answer::Json(answer) => answer,
+            _ => "[]".to_string(),
         };
         serde_json::from_str(&answer).map_err(|e| ConnectorError::Engine {
             connector: self.id.clone(),
@@ -489,12 +327,6 @@ impl Connector {
     }
     /// South `unsubscribe`.
     pub async fn unsubscribe(&self, items: Vec<Item>) -> Result<(), ConnectorError> {
-        self.with_items(
-            "unsubscribe",
-            items,
-            |c, i| c.unsubscribe(i),
-            protocol::Call::Unsubscribe,
-        )
-        .await
+        self.done("unsubscribe", Call::Unsubscribe(items)).await
     }
 }

@@ -157,7 +157,7 @@ impl FfiHost for HostContext {
     }
 
     fn plugin_dir(&self) -> RString {
-        ensure_dir(&self.plugin_dir);
+        crate::folders::ensure_dir(&self.plugin_dir);
         self.plugin_dir.to_string_lossy().into_owned().into()
     }
 
@@ -203,13 +203,5 @@ impl FfiHost for HostContext {
             self.sink
                 .add_file(&self.connector_id, PathBuf::from(path.into_string())),
         )
-    }
-}
-
-/// Creates a folder handed to a plugin on its first use. A failure is only logged: the plugin
-/// gets the path and its own error, naming the path, when it writes there.
-pub(crate) fn ensure_dir(dir: &std::path::Path) {
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        tracing::warn!("cannot create {}: {e}", dir.display());
     }
 }

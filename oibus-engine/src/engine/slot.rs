@@ -62,7 +62,7 @@ impl Isolating {
         connector: &str,
         plugin: &LoadedPlugin,
         own: Option<crate::config::Isolation>,
-    ) -> Result<Option<crate::isolation::ChildSettings>, ConnectorError> {
+    ) -> Result<Option<crate::connector::ChildSettings>, ConnectorError> {
         let mode = self.plugins.isolation_of(&plugin.manifest().id, own);
         if mode == crate::config::Isolation::InProcess {
             return Ok(None);
@@ -73,7 +73,7 @@ impl Isolating {
                       of the engine does not have"
                 .into(),
         })?;
-        Ok(Some(crate::isolation::ChildSettings {
+        Ok(Some(crate::connector::ChildSettings {
             exe,
             limits: crate::isolation::process::Limits {
                 max_memory: self.plugins.max_memory.map(|b| b.0),

@@ -117,7 +117,7 @@ impl FfiHost for RemoteHost {
         self.state_dir.as_str().into()
     }
     fn plugin_dir(&self) -> RString {
-        crate::connector::ensure_dir(std::path::Path::new(&self.plugin_dir));
+        crate::folders::ensure_dir(std::path::Path::new(&self.plugin_dir));
         self.plugin_dir.as_str().into()
     }
     fn max_level(&self) -> LogLevel {

@@ -9,10 +9,15 @@
 //! crash window quarantine the connector.
 
 use super::{
+    backend::{self, Backend},
+    error::ConnectorError,
+    host::{self, DataSink},
+    reports::SourceReports,
+};
+use crate::isolation::{
     process::{self, Limits, Tail},
     protocol::{self, Call, FromChild, Returned, ToChild},
 };
-use crate::connector::{ConnectorError, DataSink, SourceReports};
 use futures_util::StreamExt as _;
 use oibus_plugin_api::{ErrorKind, PluginError};
 use std::{
@@ -196,7 +201,7 @@ impl IsolatedConnector {
 
     /// Runs `call` in the child (started first if none runs), within `limit`; past it the child
     /// is killed.
-    pub async fn call(
+    async fn call_child(
         &self,
         op: &'static str,
         limit: Duration,
@@ -348,7 +353,7 @@ impl IsolatedConnector {
             settings: common.creation.settings.clone(),
             state_dir: common.creation.state_dir.to_string_lossy().into_owned(),
             plugin_dir: common.creation.plugin_dir.to_string_lossy().into_owned(),
-            max_level: crate::connector::max_level().0,
+            max_level: host::max_level().0,
         });
         match created_rx.await {
             Ok(Ok(())) => Ok(child),
@@ -437,7 +442,7 @@ async fn watch(
                 level,
                 target,
                 message,
-            } => crate::connector::forward_log(
+            } => host::forward_log(
                 &span,
                 oibus_plugin_api::ffi::LogLevel(level),
                 &target,
@@ -501,4 +506,66 @@ async fn watch(
         return;
     }
     common.crashed(why);
+}
+
+impl IsolatedConnector {
+    /// The contract's call as the protocol carries it, and its answer back.
+    async fn run(
+        &self,
+        op: &'static str,
+        limit: Duration,
+        call: backend::Call,
+    ) -> Result<backend::Answer, ConnectorError> {
+        let wire = match call {
+            backend::Call::Start => Call::Start,
+            backend::Call::Connect => Call::Connect,
+            backend::Call::Stop => Call::Stop,
+            backend::Call::Disconnect => Call::Disconnect,
+            backend::Call::TestConnection => Call::TestConnection,
+            backend::Call::HandleValues(values) => Call::HandleValues(protocol::values(&values)),
+            backend::Call::HandleFile(path) => Call::HandleFile(path),
+            backend::Call::HandleFiles(paths) => Call::HandleFiles(paths),
+            backend::Call::LastPoint(items) => Call::LastPoint(protocol::items(&items)),
+            backend::Call::FileQuery(items) => Call::FileQuery(protocol::items(&items)),
+            backend::Call::Subscribe(items) => Call::Subscribe(protocol::items(&items)),
+            backend::Call::Unsubscribe(items) => Call::Unsubscribe(protocol::items(&items)),
+            backend::Call::History { items, start, end } => Call::History {
+                items: protocol::items(&items),
+                start: start.as_nanos(),
+                end: end.as_nanos(),
+            },
+            backend::Call::TestItem(item) => Call::TestItem(protocol::WireItem::from(&item)),
+            backend::Call::Browse(request) => Call::Browse(request),
+        };
+        Ok(match self.call_child(op, limit, wire).await? {
+            Returned::Newest(t) => {
+                backend::Answer::Newest(t.map(oibus_plugin_api::Timestamp::from_nanos))
+            }
+            Returned::Values(bytes) => {
+                backend::Answer::Values(protocol::values_from(&bytes).map_err(|message| {
+                    ConnectorError::Engine {
+                        connector: self.common.creation.connector_id.clone(),
+                        message: format!("the values of the item test do not decode: {message}"),
+                    }
+                })?)
+            }
+            Returned::Json(answer) => backend::Answer::Json(answer),
+            _ => backend::Answer::Done,
+        })
+    }
+}
+
+impl Backend for IsolatedConnector {
+    fn call(
+        &self,
+        op: &'static str,
+        limit: Duration,
+        call: backend::Call,
+    ) -> futures_util::future::BoxFuture<'_, Result<backend::Answer, ConnectorError>> {
+        Box::pin(self.run(op, limit, call))
+    }
+
+    fn is_isolated(&self) -> bool {
+        true
+    }
 }
