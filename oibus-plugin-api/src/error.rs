@@ -3,6 +3,9 @@
 use abi_stable::{StableAbi, std_types::RString};
 use std::fmt;
 
+/// Result alias used throughout the SDK.
+pub type Result<T, E = PluginError> = std::result::Result<T, E>;
+
 /// What kind of failure a [`PluginError`] reports. FFI-safe and open-ended: a newer plugin may send a
 /// kind this host does not know, which the host treats as [`ErrorKind::TRANSIENT`].
 #[repr(transparent)]

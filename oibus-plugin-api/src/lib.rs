@@ -19,7 +19,7 @@ pub mod model;
 pub mod sdk;
 pub mod version;
 
-pub use error::{ErrorKind, PluginError, with_causes};
+pub use error::{ErrorKind, PluginError, Result, with_causes};
 pub use manifest::{Capability, ConnectorKind, ConnectorTypeManifest, Manifest};
 pub use model::{
     BrowseRequest, BrowsedNode, DataValue, Item, OibusValue, Quality, Timestamp, f32_as_decimal,
@@ -30,20 +30,7 @@ pub use version::{API_VERSION, check_compatibility};
 /// SDK uses (in particular the `tokio` whose runtime runs the plugin's futures).
 pub use {schemars, serde, serde_json, tokio, tracing};
 
-/// Everything a connector implementation usually needs, in one `use`.
-pub mod prelude {
-    pub use crate::schemars::JsonSchema;
-    pub use crate::sdk::{
-        Browses, Connector, ConnectorType, Context, HandlesFile, HandlesFileBatches, HandlesValues,
-        Plugin, QueriesFile, QueriesHistory, QueriesLastPoint, QueriesSubscription, South,
-        SouthItem, TestsItem,
-    };
-    pub use crate::serde::{Deserialize, Serialize};
-    pub use crate::{
-        BrowseRequest, BrowsedNode, DataValue, OibusValue, PluginError, Quality, Result, Timestamp,
-    };
-    pub use crate::{tokio, tracing};
-}
+pub mod prelude;
 
 /// Re-exports used by [`export_plugin!`].
 #[doc(hidden)]
@@ -51,6 +38,3 @@ pub mod __private {
     pub use abi_stable;
     pub use async_ffi;
 }
-
-/// Result alias used throughout the SDK.
-pub type Result<T, E = PluginError> = std::result::Result<T, E>;

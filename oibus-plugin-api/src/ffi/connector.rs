@@ -2,8 +2,8 @@
 // The sabi_trait macro generates impls inside a const block.
 #![allow(non_local_definitions)]
 
-use super::FfiResultFuture;
-use crate::{Item, OibusValue, PluginError, Timestamp};
+use super::future::FfiResultFuture;
+use crate::{error::PluginError, model::Item, model::OibusValue, model::Timestamp};
 use abi_stable::{
     sabi_trait,
     std_types::{RBox, ROption, RString, RVec},
@@ -16,7 +16,7 @@ use abi_stable::{
 /// Evolution: methods are only ever appended, after the last one of API 1.0 (`unsubscribe`),
 /// each with a default body answering `not-supported`. A connector of a plugin built for an older
 /// minor has no entry for them, and the host runs the default body instead; the host also calls
-/// them only on connector types whose manifest lists the matching [`crate::Capability`].
+/// them only on connector types whose manifest lists the matching [`crate::manifest::Capability`].
 #[sabi_trait]
 pub trait FfiConnector: Send + Sync + 'static {
     /// Called once when the connector starts (default: calls `connect`).
@@ -58,7 +58,7 @@ pub trait FfiConnector: Send + Sync + 'static {
     }
 
     /// South `Browses` (API 1.2): lists the source's address space. `request` and the answer are
-    /// JSON: a [`crate::BrowseRequest`] and a list of [`crate::BrowsedNode`].
+    /// JSON: a [`crate::model::BrowseRequest`] and a list of [`crate::model::BrowsedNode`].
     fn browse(&self, request: RString) -> FfiResultFuture<RString> {
         let _ = request;
         not_supported("browse (browsing, API 1.2)")

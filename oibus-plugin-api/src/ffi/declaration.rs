@@ -124,7 +124,7 @@ mod tests {
         assert_eq!(D.magic, PLUGIN_MAGIC);
         assert_eq!(D.plugin_id(), "acme");
         assert_eq!(D.plugin_version(), "2.0.1");
-        let d = PluginDeclaration::new(crate::API_VERSION, "x", "1.0.0");
+        let d = PluginDeclaration::new(crate::version::API_VERSION, "x", "1.0.0");
         assert_eq!(d.api_version(), crate::version::host_api_version());
         assert_eq!(d.next_minor().api_minor, d.api_minor + 1);
     }

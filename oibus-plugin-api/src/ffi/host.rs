@@ -2,8 +2,8 @@
 // The sabi_trait macro generates impls inside a const block.
 #![allow(non_local_definitions)]
 
-use super::FfiResultFuture;
-use crate::OibusValue;
+use super::future::FfiResultFuture;
+use crate::model::OibusValue;
 use abi_stable::{
     StableAbi, sabi_trait,
     std_types::{RBox, ROption, RStr, RString, RVec},

@@ -8,17 +8,12 @@
 
 mod connector;
 mod declaration;
+mod future;
 mod host;
 mod module;
 
 pub use connector::{ConnectorBox, FfiConnector, FfiConnector_TO};
 pub use declaration::{DECLARATION_SYMBOL, DECLARATION_TEXT_LEN, PLUGIN_MAGIC, PluginDeclaration};
+pub use future::FfiResultFuture;
 pub use host::{FfiHost, FfiHost_TO, HostBox, LogLevel};
 pub use module::{ABI_STABLE_ROOT_SYMBOL, PluginModule, PluginModuleRef, RuntimeHealth};
-
-use crate::PluginError;
-use abi_stable::std_types::RResult;
-use async_ffi::FfiFuture;
-
-/// The future type every asynchronous call across the boundary returns.
-pub type FfiResultFuture<T> = FfiFuture<RResult<T, PluginError>>;

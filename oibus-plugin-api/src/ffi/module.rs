@@ -1,7 +1,7 @@
 //! The abi_stable root module of a plugin library.
 
-use super::{ConnectorBox, HostBox};
-use crate::PluginError;
+use super::{connector::ConnectorBox, host::HostBox};
+use crate::error::PluginError;
 use abi_stable::{
     StableAbi, declare_root_module_statics,
     library::RootModule,
@@ -20,7 +20,7 @@ pub const ABI_STABLE_ROOT_SYMBOL: &str = "_1as_0lib_1header_0root_bmodule_bloade
 #[sabi(kind(Prefix(prefix_ref = PluginModuleRef)))]
 #[sabi(missing_field(panic))]
 pub struct PluginModule {
-    /// The plugin manifest as JSON ([`crate::Manifest`]).
+    /// The plugin manifest as JSON ([`crate::manifest::Manifest`]).
     pub manifest_json: extern "C" fn() -> RResult<RString, PluginError>,
     /// Creates a connector of `type_id` with the settings (JSON text, already schema-validated by
     /// the host) and the host context it will use.

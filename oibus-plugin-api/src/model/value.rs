@@ -1,6 +1,6 @@
 //! A measured value: point id, UTC timestamp, typed value, quality.
 
-use super::Timestamp;
+use super::timestamp::Timestamp;
 use abi_stable::{StableAbi, std_types::RString};
 use serde::{Deserialize, Serialize};
 

@@ -1,9 +1,14 @@
 //! Turns a vendor's trait implementation into an FFI connector.
 
-use super::{Context, SouthItem, runtime::spawn_ffi};
+use super::{context::Context, runtime::spawn_ffi, traits::SouthItem};
 use crate::{
-    Capability, Item, OibusValue, PluginError, Result, Timestamp,
+    error::PluginError,
+    error::Result,
     ffi::{FfiConnector, FfiResultFuture},
+    manifest::Capability,
+    model::Item,
+    model::OibusValue,
+    model::Timestamp,
 };
 use abi_stable::std_types::{ROption, RString, RVec};
 use serde::de::DeserializeOwned;
@@ -152,7 +157,7 @@ impl<T> Adapter<T> {
     }
 }
 
-impl<T: super::Connector> DynConnector for Adapter<T> {
+impl<T: super::traits::Connector> DynConnector for Adapter<T> {
     fn start(&mut self) -> BoxFut<'_, ()> {
         Box::pin(self.inner.start())
     }

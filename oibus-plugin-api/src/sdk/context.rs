@@ -1,7 +1,7 @@
 //! The engine, as a connector sees it.
 
 use super::runtime;
-use crate::{OibusValue, PluginError, Result, ffi::HostBox};
+use crate::{error::PluginError, error::Result, ffi::HostBox, model::OibusValue};
 use abi_stable::std_types::{RString, RVec};
 use std::{future::Future, path::Path, path::PathBuf, sync::Arc};
 use tracing::instrument::WithSubscriber as _;

@@ -1,8 +1,9 @@
 //! The entry points of a plugin library and the [`export_plugin!`](crate::export_plugin) macro.
 
-use super::{Context, Plugin, adapter::FfiAdapter, runtime::panic_message};
+use super::{adapter::FfiAdapter, context::Context, plugin::Plugin, runtime::panic_message};
 use crate::{
-    ErrorKind, PluginError,
+    error::ErrorKind,
+    error::PluginError,
     ffi::{ConnectorBox, FfiConnector_TO, HostBox, PluginDeclaration},
 };
 use abi_stable::{

@@ -1,13 +1,23 @@
 //! How a vendor describes a plugin and its connector types.
 
 use super::{
-    Browses, Connector, Context, HandlesFile, HandlesFileBatches, HandlesValues, QueriesFile,
-    QueriesHistory, QueriesLastPoint, QueriesSubscription, South, TestsItem,
     adapter::{Adapter, BoxFut, Caps, DynConnector, parse_items},
+    context::Context,
+    traits::Browses,
+    traits::Connector,
+    traits::HandlesFile,
+    traits::HandlesFileBatches,
+    traits::HandlesValues,
+    traits::QueriesFile,
+    traits::QueriesHistory,
+    traits::QueriesLastPoint,
+    traits::QueriesSubscription,
+    traits::South,
+    traits::TestsItem,
 };
 use crate::{
-    ConnectorKind, ConnectorTypeManifest, Item, Manifest, OibusValue, PluginError, Result,
-    Timestamp,
+    error::PluginError, error::Result, manifest::ConnectorKind, manifest::ConnectorTypeManifest,
+    manifest::Manifest, model::Item, model::OibusValue, model::Timestamp,
 };
 use std::path::PathBuf;
 
@@ -256,7 +266,7 @@ impl<T: Browses> ConnectorType<T> {
     pub fn browses(mut self) -> Self {
         fn f<T: Browses>(t: &mut T, request: String) -> BoxFut<'_, String> {
             Box::pin(async move {
-                let request: crate::BrowseRequest =
+                let request: crate::model::BrowseRequest =
                     serde_json::from_str(&request).map_err(PluginError::permanent)?;
                 let nodes = t.browse(&request).await?;
                 serde_json::to_string(&nodes).map_err(PluginError::permanent)

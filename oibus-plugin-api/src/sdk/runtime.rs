@@ -5,7 +5,7 @@
 //! future that only waits for the result.
 
 use crate::{
-    PluginError,
+    error::PluginError,
     ffi::{FfiResultFuture, HostBox},
 };
 use abi_stable::std_types::{RResult, RStr};
@@ -414,7 +414,7 @@ where
         match result {
             Ok(Ok(r)) => r.into(),
             Ok(Err(panic)) => RResult::RErr(PluginError::new(
-                crate::ErrorKind::PANICKED,
+                crate::error::ErrorKind::PANICKED,
                 format!("{what} panicked: {panic}"),
             )),
             Err(_) => RResult::RErr(PluginError::transient(format!("{what} was cancelled"))),

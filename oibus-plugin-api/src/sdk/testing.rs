@@ -68,10 +68,11 @@
 //! }
 //! ```
 
-use super::Context;
+use super::context::Context;
 use crate::{
-    OibusValue, PluginError,
+    error::PluginError,
     ffi::{FfiHost, FfiHost_TO, FfiResultFuture, LogLevel},
+    model::OibusValue,
 };
 use abi_stable::{
     sabi_trait::TD_Opaque,
@@ -136,7 +137,7 @@ impl Recorded {
             .lock()
             .ok()
             .and_then(|r| r.clone())
-            .map(|m| PluginError::new(crate::ErrorKind::REJECTED_BY_HOST, m))
+            .map(|m| PluginError::new(crate::error::ErrorKind::REJECTED_BY_HOST, m))
     }
 }
 

@@ -1,7 +1,9 @@
 //! The traits a vendor implements.
 
-use super::Context;
-use crate::{BrowseRequest, BrowsedNode, OibusValue, Result, Timestamp};
+use super::context::Context;
+use crate::{
+    error::Result, model::BrowseRequest, model::BrowsedNode, model::OibusValue, model::Timestamp,
+};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use std::{
@@ -71,7 +73,7 @@ pub trait HandlesFile: Connector {
 /// North capability (API 1.3): receives the files waiting in the engine's cache several at a
 /// time, so that they can be made durable together (one round of fsyncs for the batch rather
 /// than one per file), declared with
-/// [`ConnectorType::handles_file_batches`](super::ConnectorType::handles_file_batches).
+/// [`ConnectorType::handles_file_batches`](super::plugin::ConnectorType::handles_file_batches).
 ///
 /// Return `Ok` only once every file of the batch is delivered. On an error, whatever its kind,
 /// the engine sends the batch's files again one at a time with [`HandlesFile::handle_file`], so
@@ -177,7 +179,7 @@ pub trait QueriesSubscription: South {
 /// South capability (API 1.1): reads one item once, on demand, and returns what it read instead
 /// of handing it to the engine. This is OIBus's "test an item before saving it", offered by
 /// `oibus test-item` and `POST /api/south/test-item`. Declare it with
-/// [`ConnectorType::tests_item`](super::ConnectorType::tests_item).
+/// [`ConnectorType::tests_item`](super::plugin::ConnectorType::tests_item).
 ///
 /// The engine calls it on a connector created for the test alone, between `connect` and
 /// `disconnect`: read the item the way the connector's queries do (one register read, the query
@@ -194,7 +196,7 @@ pub trait TestsItem: South {
 
 /// South capability (API 1.2): lists what the source offers, as nodes that can become items, so
 /// that nobody types ten thousand node ids. Offered by `oibus browse` and `POST /api/south/browse`.
-/// Declare it with [`ConnectorType::browses`](super::ConnectorType::browses).
+/// Declare it with [`ConnectorType::browses`](super::plugin::ConnectorType::browses).
 ///
 /// The engine calls it on a connector created for the purpose, between `connect` and
 /// `disconnect`. Return the children of `request.from` (the source's root when `None`) down to

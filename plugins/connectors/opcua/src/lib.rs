@@ -13,6 +13,7 @@ mod convert;
 mod history;
 mod nodes;
 mod north;
+mod request_size;
 mod session;
 mod settings;
 mod subscription;
@@ -20,6 +21,7 @@ mod subscription;
 pub use north::OpcuaNorth;
 use oibus_plugin_api::prelude::*;
 use opcua::types::{ReadValueId, StatusCode, TimestampsToReturn};
+use request_size::{LARGE_REQUEST, too_large};
 pub use settings::{ItemSettings, NorthSettings, OpcuaSettings};
 
 /// The OPC UA South connector.
@@ -220,21 +222,6 @@ fn split(
         .map(move |start| start..(start + size).min(end))
         .collect::<Vec<_>>()
         .into_iter()
-}
-
-/// A request of more nodes (or values) than this that ends in a closed connection is taken as
-/// too large.
-pub(crate) const LARGE_REQUEST: usize = 500;
-
-/// Whether a request was refused for its size (it works in smaller ones).
-pub(crate) fn too_large(code: StatusCode) -> bool {
-    [
-        StatusCode::BadRequestTooLarge,
-        StatusCode::BadResponseTooLarge,
-        StatusCode::BadTooManyOperations,
-        StatusCode::BadEncodingLimitsExceeded,
-    ]
-    .contains(&code)
 }
 
 /// A Read that failed as a whole.

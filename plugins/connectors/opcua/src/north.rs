@@ -184,7 +184,7 @@ impl HandlesValues for OpcuaNorth {
                 Ok(results) => results,
                 // A server may take fewer nodes per Write than it advertises (its message
                 // size): halve the groups, for this batch and the next ones.
-                Err(e) if crate::too_large(e.status()) && size > 1 => {
+                Err(e) if crate::request_size::too_large(e.status()) && size > 1 => {
                     self.refused_write = Some(size);
                     self.per_write = (size / 2).max(1);
                     tracing::warn!(
@@ -197,7 +197,8 @@ impl HandlesValues for OpcuaNorth {
                 }
                 Err(e) => {
                     // Or it closes the connection: the next connection writes half as many.
-                    if e.status() == StatusCode::BadConnectionClosed && size > crate::LARGE_REQUEST
+                    if e.status() == StatusCode::BadConnectionClosed
+                        && size > crate::request_size::LARGE_REQUEST
                     {
                         self.refused_write = Some(size);
                         tracing::warn!(

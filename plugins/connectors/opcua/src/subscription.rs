@@ -221,7 +221,7 @@ impl Subscription {
                 .await
             {
                 Ok(made) => created.extend(made),
-                Err(e) if crate::too_large(e.status()) && to - from > 1 => {
+                Err(e) if crate::request_size::too_large(e.status()) && to - from > 1 => {
                     self.per_call = ((to - from) / 2).max(1);
                     tracing::warn!(
                         "the server refused to create {} monitored items at once ({}): {} at a time",

@@ -8,85 +8,20 @@
 //! client library would close it for.
 
 mod payload;
+mod settings;
 
-pub use payload::{PayloadFormat, PayloadSettings};
+pub use settings::{PayloadFormat, PayloadSettings};
 
 use oibus_mqtt_common::{
-    Broker, Session, client_of, publish_size, qos,
+    Session, client_of, publish_size, qos,
     relay::{INVALID_TOPIC, Relay},
     rumqttc::{self, AsyncClient, Event, EventLoop, Packet, Publish, QoS},
 };
 use oibus_plugin_api::prelude::*;
 use payload::Unusable;
+use settings::{ItemSettings, Retained, SouthMqttSettings};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::{mpsc, watch};
-
-/// Connector settings.
-#[derive(Clone, Deserialize, JsonSchema)]
-#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
-#[schemars(crate = "oibus_plugin_api::schemars")]
-pub struct SouthMqttSettings {
-    /// The broker.
-    pub broker: Broker,
-    /// QoS of the subscriptions: 0 (at most once) or 1 (at least once, persistent session).
-    #[serde(default = "one")]
-    #[schemars(range(max = 1))]
-    pub qos: u8,
-    /// Values are handed to the engine as soon as no other message is waiting, and at most
-    /// this many at a time…
-    #[serde(default = "default_flush_size")]
-    #[schemars(range(min = 1))]
-    pub flush_size: usize,
-    /// …or when the oldest has waited this long, in milliseconds (while messages keep coming).
-    #[serde(default = "default_flush_timeout")]
-    #[schemars(range(min = 1))]
-    pub flush_timeout_ms: u64,
-    /// Retained messages (the broker's stored last message of a topic, sent again at every
-    /// subscription): `skip` them (counted as dropped), or `keep` them like any other message
-    /// (their timestamp is then the time of arrival unless the item reads it from the payload).
-    #[serde(default)]
-    pub retained: Retained,
-}
-
-/// What to do with retained messages.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(crate = "oibus_plugin_api::serde", rename_all = "lowercase")]
-#[schemars(crate = "oibus_plugin_api::schemars")]
-pub enum Retained {
-    /// Skip them: they repeat a value already read, with a new arrival time at each reconnection.
-    #[default]
-    Skip,
-    /// Turn them into values like any other message.
-    Keep,
-}
-
-fn one() -> u8 {
-    1
-}
-fn default_flush_size() -> usize {
-    100
-}
-fn default_flush_timeout() -> u64 {
-    500
-}
-
-/// Item settings: a topic filter and how to read its messages.
-#[derive(Clone, Deserialize, JsonSchema)]
-#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
-#[schemars(crate = "oibus_plugin_api::schemars")]
-pub struct ItemSettings {
-    /// Topic filter (`+` and `#` wildcards allowed).
-    #[schemars(length(min = 1))]
-    pub topic: String,
-    /// How to read a message.
-    #[serde(default)]
-    pub payload: PayloadSettings,
-    /// Point id of the values: a template with `{name}` (the item's name), `{topic}` (the
-    /// message's topic) and `{1}`, `{2}`… (its levels, from 1). Default: the item's name.
-    #[serde(default)]
-    #[schemars(length(min = 1))]
-    pub point_id: Option<String>,
-}
 
 type Items = Vec<SouthItem<ItemSettings>>;
 

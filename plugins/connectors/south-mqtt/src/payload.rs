@@ -1,40 +1,8 @@
 //! From an MQTT message to a value.
 
-use crate::ItemSettings;
+use crate::settings::{ItemSettings, PayloadFormat};
 use oibus_mqtt_common::rumqttc::{self, Publish};
 use oibus_plugin_api::{prelude::*, serde_json};
-
-/// How a message's payload holds the value.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(crate = "oibus_plugin_api::serde", rename_all = "lowercase")]
-#[schemars(crate = "oibus_plugin_api::schemars")]
-pub enum PayloadFormat {
-    /// The payload is a number (as text): an integer stays an integer.
-    #[default]
-    Number,
-    /// The payload is JSON; the value (and optionally the timestamp) are found by JSON pointers.
-    Json,
-}
-
-/// Payload settings of an item.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
-#[schemars(crate = "oibus_plugin_api::schemars")]
-pub struct PayloadSettings {
-    /// `number` or `json`.
-    #[serde(default)]
-    pub format: PayloadFormat,
-    /// JSON: pointer to the value (`/value`, `/data/value`…; empty: the whole document).
-    #[serde(default)]
-    pub value_path: String,
-    /// JSON: pointer to an RFC 3339 timestamp (or a number of milliseconds since the epoch);
-    /// without it, the time of arrival.
-    #[serde(default)]
-    pub timestamp_path: Option<String>,
-    /// JSON: pointer to the point id (a string or a number); without it, the item's `point_id`.
-    #[serde(default)]
-    pub point_id_path: Option<String>,
-}
 
 /// Why a message gives no value. Every case is counted and acknowledged by the connector.
 #[derive(Debug, PartialEq)]
@@ -197,6 +165,7 @@ fn shortened(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::PayloadSettings;
 
     fn item(topic: &str, payload: PayloadSettings) -> SouthItem<ItemSettings> {
         SouthItem {

@@ -57,10 +57,18 @@ pub fn note_connection(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-/// The plugin version in this library's declaration, read from memory (tests rewrite it).
-pub fn declared_version() -> String {
-    // SAFETY: a plain-old-data static of this library, always initialised.
-    unsafe { std::ptr::read_volatile(&raw const crate::oibus_plugin_declaration) }.plugin_version()
+/// The plugin version in this library's declaration, as `lib.rs` read it from memory when the
+/// plugin was described (tests rewrite it in the file).
+static DECLARED_VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Remembers the declared plugin version (called by `lib.rs`, which holds the declaration).
+pub fn set_declared_version(version: String) {
+    let _ = DECLARED_VERSION.set(version);
+}
+
+/// The declared plugin version, once `lib.rs` has told it.
+fn declared_version() -> Option<&'static str> {
+    DECLARED_VERSION.get().map(String::as_str)
 }
 
 impl Behaviour {
@@ -113,7 +121,7 @@ impl Behaviour {
             std::process::exit(code);
         }
         if let Some(v) = &self.fail_connect_on_version
-            && *v == declared_version()
+            && Some(v.as_str()) == declared_version()
         {
             return Err(PluginError::transient(format!(
                 "probe: version {v} is configured to fail at connect"

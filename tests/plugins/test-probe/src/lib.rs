@@ -14,6 +14,7 @@ pub use south::{ProbeSouth, SouthSettings};
 use oibus_plugin_api::prelude::*;
 
 fn plugin() -> Plugin {
+    behaviour::set_declared_version(declared_version());
     Plugin::new("Test probe", "oibus-rs")
         .description("Connectors that journal their calls and fail, panic or hang on demand")
         .connector(
@@ -33,3 +34,9 @@ fn plugin() -> Plugin {
 }
 
 oibus_plugin_api::export_plugin!(plugin);
+
+/// The plugin version in this library's declaration, read from memory (tests rewrite it).
+fn declared_version() -> String {
+    // SAFETY: a plain-old-data static of this library, always initialised.
+    unsafe { std::ptr::read_volatile(&raw const oibus_plugin_declaration) }.plugin_version()
+}
