@@ -5,7 +5,6 @@
 //! Every API route but the OpenAPI document needs `Authorization: Bearer <token>` or the
 //! console's session cookie (with its CSRF token for changes).
 
-mod answers;
 mod bounds;
 pub mod console;
 mod error;
@@ -13,10 +12,13 @@ mod live;
 pub mod metrics;
 mod openapi;
 mod routes;
+mod state;
 pub mod token;
+mod wire;
 
 use anyhow::Context as _;
 use oibus_engine::engine::{DataDir, RunningFrontend, commands::Command, status::StatusBoard};
+use state::ApiState;
 use std::{net::SocketAddr, sync::Arc};
 use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -118,16 +120,6 @@ impl RunningFrontend for Running {
             let _ = std::fs::remove_file(self.data.0.join(URL_FILE));
         })
     }
-}
-
-/// State shared by the handlers.
-#[derive(Clone)]
-pub(crate) struct ApiState {
-    pub token: Arc<String>,
-    pub metrics_token: Option<Arc<String>>,
-    pub commands: mpsc::Sender<Command>,
-    pub board: Arc<StatusBoard>,
-    pub sessions: Arc<console::session::Sessions>,
 }
 
 /// Starts the API; writes its URL to `<data>/admin-url`.

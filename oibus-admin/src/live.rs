@@ -2,7 +2,7 @@
 //! by state (`GET /api/status/page`), and the same page again every interval as server-sent
 //! events (`GET /api/status/stream`), which the console's overview follows.
 
-use super::{ApiState, error::ApiError};
+use super::{error::ApiError, state::ApiState};
 use axum::{
     Json,
     extract::{Query, State},

@@ -2,11 +2,10 @@
 //! listed here; every request and response schema is generated from the Rust type the handler
 //! reads or returns, so the document cannot drift from what the API does.
 
-use super::answers::{CacheListing, TypeInfo};
 use super::error::ApiError;
-use super::routes::{
-    BrowseAnswer, BrowseApiRequest, ErrorSelection, ForceRequest, HistoryRequest, PluginsListing,
-    TestItemAnswer, TestItemRequest, TestRequest, UnforceRequest,
+use super::wire::{
+    BrowseAnswer, BrowseApiRequest, CacheListing, ErrorSelection, ForceRequest, HistoryRequest,
+    PluginsListing, TestItemAnswer, TestItemRequest, TestRequest, TypeInfo, UnforceRequest,
 };
 use oibus_engine::{
     config::{NorthConfig, SouthConfig},

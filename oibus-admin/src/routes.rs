@@ -1,10 +1,15 @@
 //! The admin API's routes and handlers.
 
 use super::{
-    ApiState,
-    answers::{CacheListing, TypeInfo},
     error::ApiError,
-    live, openapi, token,
+    live, openapi,
+    state::ApiState,
+    token,
+    wire::{
+        BrowseAnswer, BrowseApiRequest, DeleteQuery, ErrorSelection, ForceRequest, HistoryRequest,
+        PluginsListing, TestItemAnswer, TestItemRequest, TestRequest, UnforceRequest,
+    },
+    wire::{CacheListing, TypeInfo},
 };
 use axum::{
     Json, Router,
@@ -20,9 +25,8 @@ use oibus_engine::{
     config::{NorthConfig, SouthConfig},
     engine::commands::{Command, CommandError, ConnectorConfig, ErrorAction},
 };
-use oibus_plugin_api::{ConnectorKind, Timestamp};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use oibus_plugin_api::ConnectorKind;
+use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
 /// Largest request body accepted.
@@ -278,15 +282,6 @@ async fn status(State(state): State<ApiState>) -> Json<oibus_engine::engine::Sna
     Json(state.board.snapshot())
 }
 
-/// `GET /api/plugins`.
-#[derive(Serialize, JsonSchema)]
-pub(crate) struct PluginsListing {
-    /// Every file of the plugins folder.
-    plugins: Vec<oibus_engine::plugin::PluginReport>,
-    /// Every plugin version loaded in the process.
-    loaded_versions: Vec<oibus_engine::engine::loaded_version::LoadedVersion>,
-}
-
 async fn plugins(State(state): State<ApiState>) -> Json<PluginsListing> {
     let s = state.board.snapshot();
     Json(PluginsListing {
@@ -323,13 +318,6 @@ async fn upload(
     .map(Json)
 }
 
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ForceRequest {
-    /// The file name in the plugins folder.
-    file: std::path::PathBuf,
-}
-
 async fn force(
     State(state): State<ApiState>,
     body: Bytes,
@@ -341,13 +329,6 @@ async fn force(
     })
     .await?;
     Ok(Json(report))
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UnforceRequest {
-    /// The plugin id.
-    id: String,
 }
 
 async fn unforce(
@@ -628,14 +609,6 @@ async fn update_north(
     upsert(&state, connector, false).await
 }
 
-/// `DELETE /api/north/{id}?discard_queue=true`: delete a North whose cache holds data.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DeleteQuery {
-    #[serde(default)]
-    discard_queue: bool,
-}
-
 async fn delete_connector(
     state: &ApiState,
     kind: ConnectorKind,
@@ -709,21 +682,6 @@ async fn stop_north(
     run(&s, ConnectorKind::North, id, false).await
 }
 
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct TestRequest {
-    /// The connector type.
-    #[serde(rename = "type")]
-    type_id: String,
-    /// Its settings, checked against the type's schema.
-    #[serde(default)]
-    settings: serde_json::Value,
-    /// A saved connector of this type whose secrets fill those the settings leave out (the
-    /// API never answers them, so a form of a saved connector does not hold them).
-    #[serde(default)]
-    id: Option<String>,
-}
-
 async fn test(state: &ApiState, kind: ConnectorKind, body: Bytes) -> ApiResult<serde_json::Value> {
     let mut r: TestRequest = parse(&body)?;
     with_saved_secrets(
@@ -752,30 +710,6 @@ async fn test_north(State(s): State<ApiState>, body: Bytes) -> ApiResult<serde_j
     test(&s, ConnectorKind::North, body).await
 }
 
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct TestItemRequest {
-    /// The South connector type.
-    #[serde(rename = "type")]
-    type_id: String,
-    /// Its settings, checked against the type's schema.
-    #[serde(default)]
-    settings: serde_json::Value,
-    /// The item to read once.
-    item: oibus_engine::connector::TrialItem,
-    /// A saved South of this type whose secrets (and those of its item of that name) fill
-    /// those left out.
-    #[serde(default)]
-    id: Option<String>,
-}
-
-/// The answer of an item test.
-#[derive(Serialize, JsonSchema)]
-pub(crate) struct TestItemAnswer {
-    /// What one read of the item gave (nothing of it was sent to a North).
-    values: Vec<serde_json::Value>,
-}
-
 async fn test_item(State(s): State<ApiState>, body: Bytes) -> ApiResult<TestItemAnswer> {
     let mut r: TestItemRequest = parse(&body)?;
     with_saved_secrets(
@@ -799,39 +733,6 @@ async fn test_item(State(s): State<ApiState>, body: Bytes) -> ApiResult<TestItem
         .map(|v| serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
         .collect();
     Ok(Json(TestItemAnswer { values }))
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct BrowseApiRequest {
-    /// The South connector type.
-    #[serde(rename = "type")]
-    type_id: String,
-    /// Its settings, checked against the type's schema.
-    #[serde(default)]
-    settings: serde_json::Value,
-    /// The node to list the children of; the source's root when absent.
-    #[serde(default)]
-    from: Option<String>,
-    /// Levels to list (1: the children only).
-    #[serde(default = "one_level")]
-    #[schemars(range(min = 1, max = 10))]
-    depth: u32,
-    /// A saved South of this type whose secrets fill those the settings leave out.
-    #[serde(default)]
-    id: Option<String>,
-}
-
-fn one_level() -> u32 {
-    1
-}
-
-/// The answer of a browse.
-#[derive(Serialize, JsonSchema)]
-pub(crate) struct BrowseAnswer {
-    /// The nodes: `id`, `name`, `kind`, `data_type`, `historizing`, `item_settings` (the settings
-    /// of an item that reads it) and `children`.
-    nodes: Vec<serde_json::Value>,
 }
 
 async fn browse(State(s): State<ApiState>, body: Bytes) -> ApiResult<BrowseAnswer> {
@@ -865,15 +766,6 @@ async fn browse(State(s): State<ApiState>, body: Bytes) -> ApiResult<BrowseAnswe
     Ok(Json(BrowseAnswer { nodes }))
 }
 
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct HistoryRequest {
-    /// Start of the range (included).
-    start: Timestamp,
-    /// End of the range (excluded).
-    end: Timestamp,
-}
-
 async fn history(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -894,17 +786,6 @@ async fn cache(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResu
     ask(&state, |reply| Command::Cache { id, reply })
         .await
         .map(|c| Json(CacheListing::from(c)))
-}
-
-#[derive(Deserialize, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ErrorSelection {
-    /// Keys of value batches (absent: all).
-    #[serde(default)]
-    batches: Option<Vec<u64>>,
-    /// Keys of files (absent: all).
-    #[serde(default)]
-    files: Option<Vec<u64>>,
 }
 
 async fn errors(

@@ -6,7 +6,7 @@
 
 pub mod session;
 
-use super::{ApiState, error::ApiError, token};
+use super::{error::ApiError, state::ApiState, token};
 use axum::{
     Json, Router,
     body::Bytes,

@@ -1,7 +1,7 @@
 //! `oibus browse`: list the nodes of a South type's source (its `browse`, API 1.2) as a tree, as
 //! JSON, or as item tables ready to paste into a configuration.
 
-use super::trial::{Trial, TypeArgs};
+use super::scratch::{ScratchConnector, TypeArgs};
 use oibus_engine::connector;
 use oibus_plugin_api::{BrowseRequest, BrowsedNode};
 
@@ -29,7 +29,7 @@ pub struct Args {
 
 /// Runs the command; exit code 0 when the source was listed, 1 otherwise.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let trial = Trial::open(&args.of)?;
+    let trial = ScratchConnector::open(&args.of)?;
     let type_id = &args.of.type_id;
     let Some((plugin, _)) = trial.registry.connector_type(type_id) else {
         let known: Vec<_> = trial.registry.type_ids().collect();

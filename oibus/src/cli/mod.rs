@@ -4,18 +4,20 @@ mod api;
 mod browse;
 mod check;
 pub mod exit_guard;
+mod inspection;
 mod plugins;
 mod reference;
 pub mod run;
 mod scaffold;
+mod scratch;
 mod signing;
 mod status;
 mod table;
 mod test_connection;
 mod test_item;
-mod trial;
 
 use clap::{Parser, Subcommand};
+use inspection::inspection_options;
 use std::path::PathBuf;
 
 /// oibus-rs: an industrial data-collection gateway with plugin connectors.
@@ -202,63 +204,6 @@ pub enum PluginsCommand {
         #[arg(long)]
         data: Option<PathBuf>,
     },
-}
-
-/// Where shadow copies of plugins go: the data folder's, or without one a folder of this user's
-/// own (`$XDG_CACHE_HOME/oibus/plugin-cache`, `~/.cache/oibus/plugin-cache`), never a folder
-/// shared with other users. The loader checks that it is private before each use.
-pub fn plugin_cache_dir(data: Option<&PathBuf>) -> PathBuf {
-    if let Some(d) = data {
-        return d.join("plugin-cache");
-    }
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(cache) = env("XDG_CACHE_HOME") {
-        return cache.join("oibus").join("plugin-cache");
-    }
-    if let Some(home) = env("HOME").or_else(|| env("USERPROFILE")) {
-        return home.join(".cache").join("oibus").join("plugin-cache");
-    }
-    // No home: a folder named after this user in the temporary folder, checked private.
-    #[cfg(unix)]
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let user = unsafe { libc::geteuid() }.to_string();
-    #[cfg(not(unix))]
-    let user = std::env::var("USERNAME").unwrap_or_default();
-    std::env::temp_dir().join(format!("oibus-plugin-cache-{user}"))
-}
-
-/// How `plugins list`, `plugins inspect` and `test-connection` load files: the signature policy
-/// `warn` with the keys of `<data>/trusted-keys`, and every file opened first in a throwaway
-/// process, so that no file's code runs in this one before it has been seen to load.
-pub fn inspection_options(
-    data: Option<&PathBuf>,
-) -> anyhow::Result<oibus_engine::plugin::LoadOptions> {
-    let keys = data.map(|d| d.join("trusted-keys"));
-    let trust = oibus_engine::plugin::Trust::load(
-        oibus_engine::plugin::SignaturePolicy::Warn,
-        keys.as_deref(),
-        &[],
-    )
-    .map_err(anyhow::Error::msg)?;
-    let exe = std::env::current_exe()?;
-    Ok(oibus_engine::plugin::LoadOptions {
-        cache_dir: plugin_cache_dir(data),
-        trust: std::sync::Arc::new(trust),
-        probe: Some(oibus_engine::plugin::Probe {
-            prober: std::sync::Arc::new(oibus_engine::isolation::ChildProber::new(
-                exe,
-                oibus_engine::config::PluginsConfig::default()
-                    .probe_timeout
-                    .0,
-                None,
-            )),
-            always: true,
-        }),
-    })
 }
 
 /// Runs a parsed command; returns the process exit code.

@@ -1,6 +1,6 @@
 //! `oibus test-connection`: validate settings, create the connector, run `test_connection`.
 
-use super::trial::{Trial, TypeArgs};
+use super::scratch::{ScratchConnector, TypeArgs};
 use oibus_engine::connector::{self, DiscardSink};
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ pub struct Args {
 
 /// Runs the command; exit code 0 when the connection works, 1 otherwise.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let trial = Trial::open(&args.of)?;
+    let trial = ScratchConnector::open(&args.of)?;
     let result = trial.runtime.block_on(async {
         let c = connector::create(
             &trial.registry,

@@ -1,7 +1,7 @@
 //! `oibus test-item`: read one item of a South type once, on a connector made for the test, and
 //! print what it read. Nothing is sent anywhere.
 
-use super::trial::{Trial, TypeArgs, read_json};
+use super::scratch::{ScratchConnector, TypeArgs, read_json};
 use anyhow::Context as _;
 use oibus_engine::connector::{self, TrialItem};
 use oibus_plugin_api::OibusValue;
@@ -23,7 +23,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let item: TrialItem = serde_json::from_value(read_json("--item", &args.item)?)
         .context("--item must be {\"name\": …, \"settings\": {…}}")?;
-    let trial = Trial::open(&args.of)?;
+    let trial = ScratchConnector::open(&args.of)?;
     let type_id = &args.of.type_id;
     let Some((plugin, _)) = trial.registry.connector_type(type_id) else {
         let known: Vec<_> = trial.registry.type_ids().collect();

@@ -282,16 +282,16 @@ impl Collector<'_> {
     }
 
     fn note(&mut self, segments: &[String], span: proc_macro2::Span) {
-        if let Some(to) = self.resolve(segments) {
-            if to != self.file {
-                self.found.push((
-                    to,
-                    Evidence {
-                        line: span.start().line,
-                        path: segments.join("::"),
-                    },
-                ));
-            }
+        if let Some(to) = self.resolve(segments)
+            && to != self.file
+        {
+            self.found.push((
+                to,
+                Evidence {
+                    line: span.start().line,
+                    path: segments.join("::"),
+                },
+            ));
         }
     }
 

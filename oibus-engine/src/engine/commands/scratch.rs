@@ -17,7 +17,7 @@ use oibus_plugin_api::{ConnectorKind, OibusValue};
 use std::sync::Arc;
 
 /// What a test of a connector type runs with: its plugin and the engine's folders and settings.
-struct Trial {
+struct ScratchConnector {
     plugin: LoadedPlugin,
     state_dir: std::path::PathBuf,
     plugins_data: std::path::PathBuf,
@@ -25,7 +25,7 @@ struct Trial {
     isolation: crate::engine::slot::Isolating,
 }
 
-impl Trial {
+impl ScratchConnector {
     /// Finds the plugin of `type_id`, checks its kind and the settings against its schema.
     fn new(
         engine: &Engine,
@@ -116,7 +116,7 @@ pub(super) fn test_connection(
     settings: serde_json::Value,
     reply: Reply<()>,
 ) {
-    let trial = match Trial::new(engine, kind, &type_id, &settings) {
+    let trial = match ScratchConnector::new(engine, kind, &type_id, &settings) {
         Ok(t) => t,
         Err(e) => {
             let _ = reply.send(Err(e));
@@ -156,7 +156,7 @@ fn south_trial<T, F>(
         + Send
         + 'static,
 {
-    let trial = match Trial::new(engine, ConnectorKind::South, &type_id, &settings) {
+    let trial = match ScratchConnector::new(engine, ConnectorKind::South, &type_id, &settings) {
         Ok(t) => t,
         Err(e) => {
             let _ = reply.send(Err(e));

@@ -2,7 +2,7 @@
 //! type and its settings, and the plugins, runtime and scratch folder of a connector made for
 //! the test.
 
-use super::inspection_options;
+use super::inspection::inspection_options;
 use anyhow::Context as _;
 use oibus_engine::{
     connector::{ConnectorSpec, Timeouts},
@@ -47,7 +47,7 @@ pub fn read_json(flag: &str, arg: &str) -> anyhow::Result<serde_json::Value> {
 
 /// The plugins and settings of a test, its runtime, and a scratch state folder removed when the
 /// trial is dropped.
-pub struct Trial {
+pub struct ScratchConnector {
     /// The plugins of `--plugins`, each opened first in a throwaway process.
     pub registry: PluginRegistry,
     /// The parsed `--settings`.
@@ -59,7 +59,7 @@ pub struct Trial {
     timeout: Duration,
 }
 
-impl Trial {
+impl ScratchConnector {
     /// Reads the settings and the plugins folder of `args`.
     pub fn open(args: &TypeArgs) -> anyhow::Result<Self> {
         let settings = read_json("--settings", &args.settings)?;
@@ -114,7 +114,7 @@ impl Trial {
     }
 }
 
-impl Drop for Trial {
+impl Drop for ScratchConnector {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.state);
     }

@@ -1,0 +1,17 @@
+//! What every handler shares: the tokens, the channel to the engine, its status board, the
+//! console's sessions.
+
+use crate::console::session::Sessions;
+use oibus_engine::engine::{commands::Command, status::StatusBoard};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// State shared by the handlers.
+#[derive(Clone)]
+pub(crate) struct ApiState {
+    pub token: Arc<String>,
+    pub metrics_token: Option<Arc<String>>,
+    pub commands: mpsc::Sender<Command>,
+    pub board: Arc<StatusBoard>,
+    pub sessions: Arc<Sessions>,
+}
