@@ -14,7 +14,7 @@ use oibus_engine::{
     connector::{self, ConnectorSpec, Timeouts},
     engine,
     isolation::process::Limits,
-    plugin::{LoadOptions, PluginRegistry, SignaturePolicy, Trust},
+    loader::{LoadOptions, PluginRegistry, SignaturePolicy, Trust},
 };
 use oibus_plugin_api::{OibusValue, Timestamp};
 use oibus_tests::AcceptAll;
@@ -205,7 +205,7 @@ fn signature() {
     let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
     let sig = minisign::sign(None, &kp.sk, &bytes[..], Some("bench"), None).unwrap();
     std::fs::write(
-        oibus_engine::plugin::trust::signature_file(&file),
+        oibus_engine::loader::trust::signature_file(&file),
         sig.into_string(),
     )
     .unwrap();

@@ -9,7 +9,7 @@
 //! memory the generated plugins cost: loaded and idle, then with a started North in 1, 10 and 50
 //! of them, and a second North in one.
 
-use oibus_engine::plugin::PluginRegistry;
+use oibus_engine::loader::PluginRegistry;
 use oibus_tests::{PRODUCT_PLUGINS, library, plugin_folder, with_plugin_id_suffix};
 use std::{
     fs,
@@ -23,7 +23,7 @@ const RUNS: usize = 7;
 fn child(dir: &Path, cache: &Path, expected: usize) {
     let began = Instant::now();
     let (registry, reports) =
-        PluginRegistry::discover(dir, &oibus_engine::plugin::LoadOptions::unchecked(cache))
+        PluginRegistry::discover(dir, &oibus_engine::loader::LoadOptions::unchecked(cache))
             .expect("plugins folder");
     let elapsed = began.elapsed();
     assert_eq!(registry.plugins().count(), expected, "{reports:#?}");
@@ -56,7 +56,7 @@ fn threads_child(dir: &Path, cache: &Path) {
     };
     row("host runtime, no plugin");
     let (registry, reports) =
-        PluginRegistry::discover(dir, &oibus_engine::plugin::LoadOptions::unchecked(cache))
+        PluginRegistry::discover(dir, &oibus_engine::loader::LoadOptions::unchecked(cache))
             .expect("plugins folder");
     assert_eq!(registry.plugins().count(), 50, "{reports:#?}");
     row("50 plugins loaded, no connector");

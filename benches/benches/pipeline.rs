@@ -7,7 +7,7 @@
 //! boundary). Throughput is measured on the values the North received after a warm-up.
 
 use oibus_benches::{InProcess, Scratch};
-use oibus_engine::{engine, plugin::library};
+use oibus_engine::{engine, loader::library};
 use std::{
     path::Path,
     time::{Duration, Instant},

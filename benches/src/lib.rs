@@ -5,7 +5,7 @@ pub mod lateness;
 use oibus_engine::{
     config,
     engine::{self, DataDir, EngineOptions},
-    plugin::LoadedPlugin,
+    loader::LoadedPlugin,
 };
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;

@@ -160,7 +160,7 @@ impl PageQuery {
             refused_plugins: s
                 .plugins
                 .iter()
-                .filter(|p| matches!(p.status, oibus_engine::plugin::PluginStatus::Refused { .. }))
+                .filter(|p| matches!(p.status, oibus_engine::loader::PluginStatus::Refused { .. }))
                 .count(),
             connectors,
         }

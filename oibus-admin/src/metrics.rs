@@ -381,7 +381,7 @@ impl Collector for Board {
 
         let mut info = Vec::new();
         for r in &snapshot.plugins {
-            let (Some(m), oibus_engine::plugin::PluginStatus::Ok) = (&r.manifest, &r.status) else {
+            let (Some(m), oibus_engine::loader::PluginStatus::Ok) = (&r.manifest, &r.status) else {
                 continue;
             };
             let file = r

@@ -10,7 +10,7 @@ use super::wire::{
 use oibus_engine::{
     config::{NorthConfig, SouthConfig},
     engine::Snapshot,
-    plugin::PluginReport,
+    loader::PluginReport,
 };
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};

@@ -292,7 +292,7 @@ async fn plugins(State(state): State<ApiState>) -> Json<PluginsListing> {
 
 async fn rescan(
     State(state): State<ApiState>,
-) -> ApiResult<Vec<oibus_engine::plugin::PluginReport>> {
+) -> ApiResult<Vec<oibus_engine::loader::PluginReport>> {
     ask(&state, Command::Rescan).await.map(Json)
 }
 
@@ -303,7 +303,7 @@ async fn upload(
     State(state): State<ApiState>,
     Path(name): Path<String>,
     body: Bytes,
-) -> ApiResult<Vec<oibus_engine::plugin::PluginReport>> {
+) -> ApiResult<Vec<oibus_engine::loader::PluginReport>> {
     if body.is_empty() {
         return Err(ApiError::bad_request(format!(
             "{name:?}: the file is empty"
@@ -321,7 +321,7 @@ async fn upload(
 async fn force(
     State(state): State<ApiState>,
     body: Bytes,
-) -> ApiResult<oibus_engine::plugin::PluginReport> {
+) -> ApiResult<oibus_engine::loader::PluginReport> {
     let r: ForceRequest = parse(&body)?;
     let report = ask(&state, |reply| Command::Force {
         file: r.file,
@@ -334,7 +334,7 @@ async fn force(
 async fn unforce(
     State(state): State<ApiState>,
     body: Bytes,
-) -> ApiResult<oibus_engine::plugin::PluginReport> {
+) -> ApiResult<oibus_engine::loader::PluginReport> {
     let r: UnforceRequest = parse(&body)?;
     let report = ask(&state, |reply| Command::Unforce { id: r.id, reply }).await?;
     Ok(Json(report))

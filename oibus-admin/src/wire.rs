@@ -92,7 +92,7 @@ impl From<CacheContents> for CacheListing {
 #[derive(Serialize, JsonSchema)]
 pub struct PluginsListing {
     /// Every file of the plugins folder.
-    pub plugins: Vec<oibus_engine::plugin::PluginReport>,
+    pub plugins: Vec<oibus_engine::loader::PluginReport>,
     /// Every plugin version loaded in the process.
     pub loaded_versions: Vec<oibus_engine::engine::loaded_version::LoadedVersion>,
 }

@@ -1,6 +1,6 @@
 //! # oibus-engine
 //!
-//! The oibus-rs engine: discovers and loads connector plugins ([`plugin`]), runs them in or out of
+//! The oibus-rs engine: discovers and loads connector plugins ([`loader`]), runs them in or out of
 //! process ([`isolation`]) behind one handle ([`connector`]), validates settings against the
 //! plugins' JSON Schemas ([`schema`]), keeps the store-and-forward cache ([`cache`]), reads and
 //! saves the configuration ([`config`]) and runs it all ([`engine`]). It knows no HTTP and no
@@ -12,7 +12,7 @@ pub mod connector;
 pub mod engine;
 pub mod folders;
 pub mod isolation;
+pub mod loader;
 pub mod logs;
-pub mod plugin;
 pub mod schema;
 pub mod secrets;

@@ -246,13 +246,13 @@ fn calling_a_newer_capability_on_an_old_vtable_answers_not_supported() {
     host_is_newer_than_1_0();
     let folder = tempfile::tempdir().unwrap();
     fs::copy(old_plugin(), folder.path().join(OLD)).unwrap();
-    let options = oibus_engine::plugin::LoadOptions::unchecked(folder.path().join("cache"));
+    let options = oibus_engine::loader::LoadOptions::unchecked(folder.path().join("cache"));
     let (registry, reports) =
-        oibus_engine::plugin::PluginRegistry::discover(folder.path(), &options).unwrap();
+        oibus_engine::loader::PluginRegistry::discover(folder.path(), &options).unwrap();
     assert!(
         reports
             .iter()
-            .all(|r| matches!(r.status, oibus_engine::plugin::PluginStatus::Ok)),
+            .all(|r| matches!(r.status, oibus_engine::loader::PluginStatus::Ok)),
         "{reports:?}"
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();

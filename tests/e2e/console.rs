@@ -188,7 +188,7 @@ fn an_operator_runs_the_gateway_from_the_console() {
     assert!(
         engine
             .log()
-            .contains("north \"doomed\" deleted through the admin API; its cache ("),
+            .contains("north \"doomed\" deleted on request; its cache ("),
         "{}",
         engine.log()
     );

@@ -1,6 +1,6 @@
 //! The engine as users run it (`oibus run` in a child process) with real plugins from a folder.
 
-use oibus_engine::{cache::Store, connector::DataSink, engine::history, plugin::PluginRegistry};
+use oibus_engine::{cache::Store, connector::DataSink, engine::history, loader::PluginRegistry};
 use oibus_plugin_api::{Item, OibusValue, PluginError, Timestamp};
 use oibus_tests::{
     process::{
@@ -67,7 +67,7 @@ fn simulator_reference(
     let cache = tempfile::tempdir().unwrap();
     let (registry, _) = PluginRegistry::discover(
         &ws.path("plugins"),
-        &oibus_engine::plugin::LoadOptions::unchecked(cache.path()),
+        &oibus_engine::loader::LoadOptions::unchecked(cache.path()),
     )
     .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -4,8 +4,8 @@
 
 use futures_util::future::BoxFuture;
 use oibus_engine::{
-    connector::{self, Connector, ConnectorError, ConnectorSpec, DataSink, Timeouts},
-    plugin::PluginRegistry,
+    connector::{self, ConnectorError, ConnectorHandle, ConnectorSpec, DataSink, Timeouts},
+    loader::PluginRegistry,
 };
 use oibus_plugin_api::{ErrorKind, Item, OibusValue, PluginError, Timestamp};
 use oibus_tests::plugin_folder;
@@ -51,7 +51,7 @@ fn env() -> Env {
     let cache = tempfile::tempdir().unwrap();
     let (registry, reports) = PluginRegistry::discover(
         plugins.path(),
-        &oibus_engine::plugin::LoadOptions::unchecked(cache.path()),
+        &oibus_engine::loader::LoadOptions::unchecked(cache.path()),
     )
     .unwrap();
     assert_eq!(registry.plugins().count(), 2, "{reports:#?}");
@@ -75,7 +75,7 @@ impl Env {
         type_id: &str,
         settings: serde_json::Value,
         lifecycle: Duration,
-    ) -> Result<Connector, ConnectorError> {
+    ) -> Result<ConnectorHandle, ConnectorError> {
         connector::create(
             &self.registry,
             ConnectorSpec {

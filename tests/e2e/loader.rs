@@ -1,7 +1,7 @@
 //! The real loader on real plugin files: everything loads, and each kind of bad file is refused
 //! with one line naming the file and the reason, without stopping the others.
 
-use oibus_engine::plugin::{PluginRegistry, PluginReport, PluginStatus};
+use oibus_engine::loader::{PluginRegistry, PluginReport, PluginStatus};
 use oibus_plugin_api::{API_VERSION, Capability, ConnectorKind};
 use oibus_tests::{PRODUCT_PLUGINS, copy_plugin, library, library_name, plugin_folder};
 use std::{fs, path::Path};
@@ -10,7 +10,7 @@ fn discover(dir: &Path) -> (PluginRegistry, Vec<PluginReport>, tempfile::TempDir
     let cache = tempfile::tempdir().unwrap();
     let (registry, reports) = PluginRegistry::discover(
         dir,
-        &oibus_engine::plugin::LoadOptions::unchecked(cache.path()),
+        &oibus_engine::loader::LoadOptions::unchecked(cache.path()),
     )
     .unwrap();
     (registry, reports, cache)
@@ -155,7 +155,7 @@ fn the_loaded_code_is_a_shadow_copy_so_the_original_can_be_replaced() {
     let cache = tempfile::tempdir().unwrap();
     let (registry, _) = PluginRegistry::discover(
         dir.path(),
-        &oibus_engine::plugin::LoadOptions::unchecked(cache.path()),
+        &oibus_engine::loader::LoadOptions::unchecked(cache.path()),
     )
     .unwrap();
     let plugin = registry.plugins().next().unwrap();
@@ -180,7 +180,7 @@ fn an_unreadable_folder_is_an_error() {
     let missing = cache.path().join("no-such-folder");
     let e = PluginRegistry::discover(
         &missing,
-        &oibus_engine::plugin::LoadOptions::unchecked(cache.path()),
+        &oibus_engine::loader::LoadOptions::unchecked(cache.path()),
     )
     .err()
     .expect("error");

@@ -1,6 +1,6 @@
 //! A plugin's `tracing` events reach the host's subscriber inside the connector's span.
 
-use oibus_engine::plugin::PluginRegistry;
+use oibus_engine::loader::PluginRegistry;
 use oibus_plugin_api::{OibusValue, Timestamp};
 use oibus_tests::{AcceptAll, plugin_folder, standalone_connector};
 use std::{
@@ -35,7 +35,7 @@ async fn plugin_events_are_logged_in_the_connector_span() {
     let cache = tempfile::tempdir().unwrap();
     let (registry, _) = PluginRegistry::discover(
         plugins.path(),
-        &oibus_engine::plugin::LoadOptions::unchecked(cache.path()),
+        &oibus_engine::loader::LoadOptions::unchecked(cache.path()),
     )
     .unwrap();
     let c = standalone_connector(

@@ -254,7 +254,7 @@ pub fn with_plugin_id_suffix(library: &[u8], suffix: &str) -> Vec<u8> {
 /// state folders can go too). The plugins' folder lives as long as it.
 pub struct Unchecked {
     /// The loaded plugins.
-    pub registry: oibus_engine::plugin::PluginRegistry,
+    pub registry: oibus_engine::loader::PluginRegistry,
     /// The folder of the private copies.
     pub cache: tempfile::TempDir,
     _plugins: tempfile::TempDir,
@@ -265,9 +265,9 @@ pub struct Unchecked {
 pub fn unchecked_plugins(bases: &[&str]) -> Unchecked {
     let plugins = plugin_folder(bases);
     let cache = tempfile::tempdir().expect("temp dir");
-    let (registry, reports) = oibus_engine::plugin::PluginRegistry::discover(
+    let (registry, reports) = oibus_engine::loader::PluginRegistry::discover(
         plugins.path(),
-        &oibus_engine::plugin::LoadOptions::unchecked(cache.path()),
+        &oibus_engine::loader::LoadOptions::unchecked(cache.path()),
     )
     .expect("the plugins folder");
     assert_eq!(registry.plugins().count(), bases.len(), "{reports:#?}");
@@ -282,12 +282,12 @@ pub fn unchecked_plugins(bases: &[&str]) -> Unchecked {
 /// `sink` taking its data, for tests and benchmarks that drive one connector. Call it inside a
 /// tokio runtime; panics if the type is unknown or the settings are refused.
 pub fn standalone_connector(
-    registry: &oibus_engine::plugin::PluginRegistry,
+    registry: &oibus_engine::loader::PluginRegistry,
     (id, type_id): (&str, &str),
     settings: &serde_json::Value,
     state_dir: PathBuf,
     sink: std::sync::Arc<dyn oibus_engine::connector::DataSink>,
-) -> oibus_engine::connector::Connector {
+) -> oibus_engine::connector::ConnectorHandle {
     oibus_engine::connector::create(
         registry,
         oibus_engine::connector::ConnectorSpec {

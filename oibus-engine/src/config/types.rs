@@ -114,7 +114,7 @@ pub struct PluginsConfig {
     /// `require`: only files signed by a trusted key load; `warn` (default): unsigned files load
     /// with a warning; `off`: signatures are not looked at. A signature that does not verify is
     /// refused under `require` and `warn`.
-    pub signatures: crate::plugin::SignaturePolicy,
+    pub signatures: crate::loader::SignaturePolicy,
     /// Trusted minisign public keys (base64), besides the `*.pub` files of `<data>/trusted-keys`.
     pub trusted_keys: Vec<String>,
     /// Where connectors run by default.
@@ -139,7 +139,7 @@ impl Default for PluginsConfig {
     fn default() -> Self {
         Self {
             folder: None,
-            signatures: crate::plugin::SignaturePolicy::default(),
+            signatures: crate::loader::SignaturePolicy::default(),
             trusted_keys: Vec::new(),
             isolation: Isolation::default(),
             isolate: Default::default(),
@@ -352,7 +352,7 @@ pub struct HistoryConfig {
     pub overlap: Dur,
     /// First run without a tracked instant: an RFC 3339 instant, or a duration before now.
     pub start: String,
-    /// Longest range a history request through the admin API may ask for.
+    /// Longest range a history request (a command of a front end) may ask for.
     pub max_request_range: Dur,
 }
 

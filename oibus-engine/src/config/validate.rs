@@ -8,7 +8,7 @@ use super::{
     types::QueryKind,
     types::SUBSCRIPTION,
 };
-use crate::{plugin::PluginRegistry, schema};
+use crate::{loader::PluginRegistry, schema};
 use oibus_plugin_api::{Capability, ConnectorKind, ConnectorTypeManifest};
 use std::collections::HashSet;
 

@@ -1,7 +1,7 @@
 //! Where a connector's calls run, as one small trait with its two implementations side by side:
 //! [`InProcess`](super::in_process::InProcess) calls the plugin's vtable in the engine's process,
 //! [`IsolatedConnector`](super::isolated::IsolatedConnector) carries each call to a child process
-//! of its own. The handle ([`Connector`](super::handle::Connector)) knows only this trait: time-outs,
+//! of its own. The handle ([`ConnectorHandle`](super::handle::ConnectorHandle)) knows only this trait: time-outs,
 //! spans and the contract's checks are the same whichever runs it.
 
 use super::error::ConnectorError;

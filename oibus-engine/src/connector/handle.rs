@@ -7,7 +7,7 @@ use super::{
 };
 use super::{error::ConnectorError, host::DataSink, host::HostContext};
 use crate::{
-    plugin::{LoadedPlugin, PluginRegistry},
+    loader::{LoadedPlugin, PluginRegistry},
     schema,
 };
 use abi_stable::sabi_trait::TD_Opaque;
@@ -55,8 +55,9 @@ pub struct ConnectorSpec<'a> {
     pub isolation: Option<ChildSettings>,
 }
 
-/// A live connector instance in a plugin.
-pub struct Connector {
+/// The engine's handle on a live connector instance in a plugin (not the SDK's `Connector` trait,
+/// which the plugin implements): every call goes through its backend with a time-out.
+pub struct ConnectorHandle {
     id: String,
     type_id: String,
     kind: ConnectorKind,
@@ -73,7 +74,7 @@ pub fn create(
     spec: ConnectorSpec<'_>,
     sink: Arc<dyn DataSink>,
     runtime: Handle,
-) -> Result<Connector, ConnectorError> {
+) -> Result<ConnectorHandle, ConnectorError> {
     let (plugin, _) =
         registry
             .connector_type(spec.type_id)
@@ -91,7 +92,7 @@ pub fn create_in(
     spec: ConnectorSpec<'_>,
     sink: Arc<dyn DataSink>,
     runtime: Handle,
-) -> Result<Connector, ConnectorError> {
+) -> Result<ConnectorHandle, ConnectorError> {
     let manifest = plugin
         .manifest()
         .connector_type(spec.type_id)
@@ -141,7 +142,7 @@ pub fn create_in(
                 span: span.clone(),
             },
         );
-        return Ok(Connector {
+        return Ok(ConnectorHandle {
             id: spec.id.to_string(),
             type_id: spec.type_id.to_string(),
             kind: manifest.kind,
@@ -167,7 +168,7 @@ pub fn create_in(
             FfiHost_TO::from_value(host, TD_Opaque),
         )
         .map_err(|e| ConnectorError::from_plugin(spec.id, "create", e))?;
-    Ok(Connector {
+    Ok(ConnectorHandle {
         id: spec.id.to_string(),
         type_id: spec.type_id.to_string(),
         kind: manifest.kind,
@@ -182,7 +183,7 @@ pub fn create_in(
     })
 }
 
-impl Connector {
+impl ConnectorHandle {
     /// The connector id.
     pub fn id(&self) -> &str {
         &self.id

@@ -14,7 +14,7 @@ mod trial;
 
 pub use backend::{Answer, Backend, Call};
 pub use error::ConnectorError;
-pub use handle::{Connector, ConnectorSpec, Timeouts, create, create_in};
+pub use handle::{ConnectorHandle, ConnectorSpec, Timeouts, create, create_in};
 pub use host::{DataSink, DiscardSink, HostContext};
 pub use isolated::{ChildSettings, Creation, IsolatedConnector, Outlets};
 pub use reports::SourceReports;

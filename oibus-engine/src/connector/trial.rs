@@ -2,11 +2,11 @@
 //! 1.1): what `oibus test-item` and `POST /api/south/test-item` run. Nothing read is sent.
 
 use super::{
-    error::ConnectorError, handle::Connector, handle::ConnectorSpec, handle::create_in,
+    error::ConnectorError, handle::ConnectorHandle, handle::ConnectorSpec, handle::create_in,
     host::DiscardSink,
 };
 use crate::{
-    plugin::LoadedPlugin,
+    loader::LoadedPlugin,
     schema::{self, SchemaError},
 };
 use oibus_plugin_api::{
@@ -95,7 +95,7 @@ fn check<'p>(
 async fn on_connector<T, F>(
     plugin: &LoadedPlugin,
     spec: ConnectorSpec<'_>,
-    call: impl FnOnce(Arc<Connector>) -> F,
+    call: impl FnOnce(Arc<ConnectorHandle>) -> F,
 ) -> Result<T, TrialError>
 where
     F: std::future::Future<Output = Result<T, ConnectorError>>,

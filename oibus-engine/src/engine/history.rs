@@ -9,7 +9,7 @@ use super::history_edge::Edge;
 use crate::{
     cache::{Op, Store},
     config::HistoryConfig,
-    connector::{Connector, ConnectorError, SourceReports},
+    connector::{ConnectorError, ConnectorHandle, SourceReports},
 };
 use oibus_plugin_api::{Item, Timestamp};
 use std::{
@@ -80,7 +80,7 @@ pub struct Tracking<'a> {
 /// item that fails stays at its tracked instant, is reported in `reports` by name and is read
 /// alone from then on. The first such failure is returned once every other item is read.
 pub async fn run(
-    connector: &Connector,
+    connector: &ConnectorHandle,
     mode: &str,
     items: &[Item],
     tracking: &Tracking<'_>,

@@ -1,7 +1,7 @@
 //! What the status says of each plugin version loaded in the engine's process: which, how big,
 //! in use or forced, who signed it, and its runtime's health.
 
-use crate::plugin::LoadedPlugin;
+use crate::loader::LoadedPlugin;
 use schemars::JsonSchema;
 use serde::Serialize;
 

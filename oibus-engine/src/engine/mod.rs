@@ -11,7 +11,7 @@ pub mod history_edge;
 pub mod loaded_version;
 pub mod memory;
 mod north;
-pub mod plugins;
+pub mod plugin_folder;
 mod router;
 mod running;
 mod slot;
@@ -30,11 +30,11 @@ use crate::{
     cache::Store,
     config::{self, Config},
     connector::Timeouts,
-    plugin::{PluginRegistry, PluginStatus},
+    loader::{PluginRegistry, PluginStatus},
 };
 use anyhow::Context as _;
 use oibus_plugin_api::Timestamp;
-use plugins::PluginFolder;
+use plugin_folder::PluginFolder;
 use router::Router;
 use slot::Shared;
 use status::StatusBoard;
@@ -52,19 +52,19 @@ pub struct EngineOptions {
     pub config: Config,
     /// Where it came from (for messages).
     pub origin: String,
-    /// The file it is saved to when changed through the admin API (`None`: the embedded demo,
+    /// The file it is saved to when changed by a command (`None`: the embedded demo,
     /// which cannot be changed).
     pub config_file: Option<PathBuf>,
     /// The variables expanded in `config` (`data_dir`, `config_dir`), so that a save through the
-    /// admin API recognises the unchanged text that uses them and keeps it.
+    /// front end recognises the unchanged text that uses them and keeps it.
     pub variables: Vec<(&'static str, String)>,
     /// The data folder.
     pub data: DataDir,
     /// The plugins folder.
     pub plugins: PathBuf,
     /// Plugins linked into the binary, registered after those of the folder (benchmarks).
-    pub static_plugins: Vec<crate::plugin::LoadedPlugin>,
-    /// What is served beside the engine once its connectors run (the admin API).
+    pub static_plugins: Vec<crate::loader::LoadedPlugin>,
+    /// What is served beside the engine once its connectors run (the admin API, for `oibus run`).
     pub frontends: Vec<Box<dyn Frontend>>,
     /// The `oibus` executable, which runs plugin hosts (isolated connectors, probes of files not
     /// signed by a trusted key); `None`: every plugin runs in this process.
@@ -78,12 +78,12 @@ pub fn load_options(
     config: &Config,
     data: &DataDir,
     host_exe: Option<&std::path::Path>,
-) -> anyhow::Result<crate::plugin::LoadOptions> {
+) -> anyhow::Result<crate::loader::LoadOptions> {
     let p = &config.engine.plugins;
     let trust =
-        crate::plugin::Trust::load(p.signatures, Some(&data.trusted_keys()), &p.trusted_keys)
+        crate::loader::Trust::load(p.signatures, Some(&data.trusted_keys()), &p.trusted_keys)
             .map_err(anyhow::Error::msg)?;
-    if p.signatures != crate::plugin::SignaturePolicy::Off {
+    if p.signatures != crate::loader::SignaturePolicy::Off {
         tracing::info!(
             "plugin signatures: {:?}, {} trusted key(s){}",
             p.signatures,
@@ -95,10 +95,10 @@ pub fn load_options(
                 .collect::<String>()
         );
     }
-    Ok(crate::plugin::LoadOptions {
+    Ok(crate::loader::LoadOptions {
         cache_dir: data.plugin_cache(),
         trust: Arc::new(trust),
-        probe: host_exe.map(|exe| crate::plugin::Probe {
+        probe: host_exe.map(|exe| crate::loader::Probe {
             prober: Arc::new(crate::isolation::ChildProber::new(
                 exe.to_path_buf(),
                 p.probe_timeout.0,
@@ -133,7 +133,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     let _marker = running_marker(&data)?;
     let load_options = load_options(&config, &data, host_exe.as_deref())?;
     let choices_file = data.plugin_choices();
-    let forced = plugins::load_choices(&choices_file);
+    let forced = plugin_folder::load_choices(&choices_file);
     // Checked away from the runtime's threads, so that a stop asked meanwhile ends the checks
     // in progress at once instead of waiting for their time-outs.
     let discovery = {
@@ -287,10 +287,10 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
     // The plugins folder is watched. A change schedules a look 200 ms later (a burst of events,
     // a copy in progress, is one look); a file still being copied schedules another; without
     // events, the folder is looked at every SAFETY_INTERVAL. Commands are served meanwhile.
-    let (_watcher, mut changes) = plugins::watch(&plugins)
+    let (_watcher, mut changes) = plugin_folder::watch(&plugins)
         .with_context(|| format!("cannot watch the plugins folder {}", plugins.display()))?;
     let settle = Duration::from_millis(200);
-    let mut next_look = tokio::time::Instant::now() + plugins::SAFETY_INTERVAL;
+    let mut next_look = tokio::time::Instant::now() + plugin_folder::SAFETY_INTERVAL;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
@@ -310,7 +310,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
             + if pending {
                 settle * 3
             } else {
-                plugins::SAFETY_INTERVAL
+                plugin_folder::SAFETY_INTERVAL
             };
     }
     tracing::info!("stopping");

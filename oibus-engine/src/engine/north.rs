@@ -16,7 +16,7 @@ use super::status::{ConnectorStatus, bump};
 use crate::{
     cache::{Next, NorthQueue, error_entry::SetAside},
     config::CachingConfig,
-    connector::{Connector, ConnectorError},
+    connector::{ConnectorError, ConnectorHandle},
 };
 use oibus_plugin_api::OibusValue;
 use std::{collections::VecDeque, sync::Arc, sync::atomic::Ordering, time::Duration};
@@ -29,7 +29,7 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(300);
 /// The sender of one North.
 pub struct NorthSender {
     /// The connector.
-    pub connector: Arc<Connector>,
+    pub connector: Arc<ConnectorHandle>,
     /// Its queues.
     pub queue: Arc<NorthQueue>,
     /// Its caching policy.

@@ -123,7 +123,7 @@ impl Inner {
         let began = Instant::now();
         let (table, targets) = self.targets(south, false, "the values were").await?;
         let status = table.souths.get(south);
-        // A history request through the admin API reads again what it is asked, sent or not.
+        // A history request (a command) reads again what it is asked, sent or not.
         let edge = self
             .edges
             .read()

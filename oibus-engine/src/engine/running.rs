@@ -4,7 +4,7 @@
 
 use super::{
     data_dir::DataDir,
-    plugins::PluginFolder,
+    plugin_folder::PluginFolder,
     router::{self},
     slot::{Role, Shared, Slot},
     status::{self, State},
@@ -14,7 +14,7 @@ use crate::{
     cache::{NorthQueue, Store},
     config::{self, Config},
     connector::{self},
-    plugin::PluginRegistry,
+    loader::PluginRegistry,
 };
 use oibus_plugin_api::{Capability, ConnectorKind};
 use std::{collections::HashMap, path::PathBuf, sync::Arc};

@@ -15,7 +15,7 @@ use crate::{
     cache::{NorthQueue, Store},
     config::{self, NorthConfig, ReconnectConfig, ScanModeConfig, SouthConfig},
     connector::{self, ConnectorError, ConnectorSpec, Timeouts},
-    plugin::LoadedPlugin,
+    loader::LoadedPlugin,
 };
 use oibus_plugin_api::Capability;
 use std::{sync::Arc, time::Duration};
@@ -94,7 +94,7 @@ pub enum Role {
 
 struct Running {
     plugin: LoadedPlugin,
-    connector: Arc<crate::connector::Connector>,
+    connector: Arc<crate::connector::ConnectorHandle>,
     cancel: CancellationToken,
     tasks: JoinSet<()>,
     connected: watch::Receiver<bool>,
@@ -166,7 +166,7 @@ impl Slot {
     }
 
     /// The running connector, if any.
-    pub fn connector(&self) -> Option<Arc<crate::connector::Connector>> {
+    pub fn connector(&self) -> Option<Arc<crate::connector::ConnectorHandle>> {
         self.running.as_ref().map(|r| r.connector.clone())
     }
 

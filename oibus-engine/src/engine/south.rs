@@ -10,7 +10,7 @@ use super::{
 use crate::{
     cache::Store,
     config::{QueryKind, SUBSCRIPTION, ScanModeConfig, SouthConfig},
-    connector::{Connector, ConnectorError},
+    connector::{ConnectorError, ConnectorHandle},
 };
 use futures_util::future::BoxFuture;
 use oibus_plugin_api::Item;
@@ -52,7 +52,7 @@ pub fn items(config: &SouthConfig, item_schema: Option<&serde_json::Value>) -> V
 /// connector's listeners.
 pub struct SouthHooks {
     /// The connector.
-    pub connector: Arc<Connector>,
+    pub connector: Arc<ConnectorHandle>,
     /// Its items whose scan mode is `subscription`.
     pub subscribed: Vec<Item>,
     /// Its scans in progress.
@@ -90,7 +90,7 @@ impl Hooks for SouthHooks {
 /// Everything a South's scan timers need.
 pub struct SouthRunner {
     /// The connector.
-    pub connector: Arc<Connector>,
+    pub connector: Arc<ConnectorHandle>,
     /// Its configuration.
     pub config: Arc<SouthConfig>,
     /// The query run on each tick (`None`: the type has no query capability).

@@ -158,13 +158,13 @@ pub struct ConnectorStatus {
     pub reports: Arc<crate::connector::SourceReports>,
     /// North: since when the head of its queue has failed more than once in a row.
     blocked_since: Mutex<Option<Timestamp>>,
-    /// South: the last history request made through the admin API, and how far it is.
+    /// South: the last history request made by a command, and how far it is.
     pub history_request: Mutex<Option<HistoryProgress>>,
     /// South: how long its runs took.
     pub run_durations: super::durations::Durations,
 }
 
-/// A history request made through the admin API, as it progresses.
+/// A history request made by a command, as it progresses.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct HistoryProgress {
     /// Range start (included).
@@ -205,7 +205,7 @@ impl ConnectorStatus {
         }
     }
 
-    /// South: whether a history request through the admin API is being read.
+    /// South: whether a history request by a command is being read.
     pub fn history_request_running(&self) -> bool {
         self.history_request
             .lock()
@@ -440,7 +440,7 @@ pub struct ConnectorSnapshot {
     /// row); `None` while it sends.
     #[serde(default)]
     pub blocked_since: Option<Timestamp>,
-    /// South: the last history request made through the admin API, and how far it is.
+    /// South: the last history request made by a command, and how far it is.
     #[serde(default)]
     pub history_request: Option<HistoryProgress>,
     /// Counters.
@@ -466,7 +466,7 @@ pub struct Snapshot {
     pub connectors: Vec<ConnectorSnapshot>,
     /// Every file of the plugins folder.
     #[serde(default)]
-    pub plugins: Vec<crate::plugin::PluginReport>,
+    pub plugins: Vec<crate::loader::PluginReport>,
     /// Every plugin version loaded in the process (kept mapped until it exits).
     #[serde(default)]
     pub loaded_versions: Vec<super::loaded_version::LoadedVersion>,
@@ -486,7 +486,7 @@ pub struct StatusBoard {
     pub latency: Arc<Mutex<hdrhistogram::Histogram<u64>>>,
     /// The plugins folder as last scanned.
     pub plugins: Mutex<(
-        Vec<crate::plugin::PluginReport>,
+        Vec<crate::loader::PluginReport>,
         Vec<super::loaded_version::LoadedVersion>,
     )>,
 }

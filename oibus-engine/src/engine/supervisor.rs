@@ -2,7 +2,7 @@
 //! failure → backoff (exponential, with jitter) → connecting again; stopping at the end.
 
 use super::status::{ConnectorStatus, State, bump};
-use crate::{config::ReconnectConfig, connector::Connector};
+use crate::{config::ReconnectConfig, connector::ConnectorHandle};
 use futures_util::future::BoxFuture;
 use std::{sync::Arc, time::Duration};
 use tokio::sync::{mpsc, watch};
@@ -39,7 +39,7 @@ pub fn backoff(config: &ReconnectConfig, attempt: u32) -> Duration {
 /// Drives `connector` until `cancel`: connects with back-off, reconnects when `lost` receives a
 /// reason, publishes whether it is connected on `connected`, and stops it at the end.
 pub async fn supervise(
-    connector: Arc<Connector>,
+    connector: Arc<ConnectorHandle>,
     status: Arc<ConnectorStatus>,
     reconnect: ReconnectConfig,
     hooks: Arc<dyn Hooks>,

@@ -7,7 +7,7 @@
 //! cannot corrupt the protocol.
 
 use super::protocol::{self, Call, FromChild, ProbeAnswer, Returned, ToChild, WireError};
-use crate::plugin::library;
+use crate::loader::library;
 use abi_stable::{
     sabi_trait::TD_Opaque,
     std_types::{ROption, RResult, RStr, RString, RVec},

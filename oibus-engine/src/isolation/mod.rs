@@ -6,7 +6,7 @@
 //! process does; [`child`] is the child's side of a probe and of an isolated connector (whose
 //! engine side is `connector/isolated.rs`); [`protocol`] the messages between them; [`process`]
 //! starting a child with its limits and describing its end; [`verdicts`] the probes' verdicts
-//! remembered. Uses `plugin/` (the loader) and the cache's codec; nothing of `connector/`.
+//! remembered. Uses `loader/` and the cache's codec; nothing of `connector/`.
 
 pub mod child;
 pub mod probe;

@@ -7,7 +7,7 @@ use super::{
     protocol::{self, ProbeAnswer},
     verdicts::{Outcome, Verdicts, sha256_of},
 };
-use crate::plugin::{LoadError, Prober};
+use crate::loader::{LoadError, Prober};
 use std::{
     io::{BufRead as _, Read as _},
     path::{Path, PathBuf},

@@ -3,7 +3,7 @@
 
 use super::run::{Args, options};
 use anyhow::Context as _;
-use oibus_engine::{config, plugin::PluginRegistry};
+use oibus_engine::{config, loader::PluginRegistry};
 
 /// Prints the plugins found and the verdict: exit code 0 when the configuration would start
 /// with every connector, 1 when it would start but some connectors would wait for a plugin that

@@ -8,19 +8,19 @@ use std::path::PathBuf;
 /// process, so that no file's code runs in this one before it has been seen to load.
 pub fn inspection_options(
     data: Option<&PathBuf>,
-) -> anyhow::Result<oibus_engine::plugin::LoadOptions> {
+) -> anyhow::Result<oibus_engine::loader::LoadOptions> {
     let keys = data.map(|d| d.join("trusted-keys"));
-    let trust = oibus_engine::plugin::Trust::load(
-        oibus_engine::plugin::SignaturePolicy::Warn,
+    let trust = oibus_engine::loader::Trust::load(
+        oibus_engine::loader::SignaturePolicy::Warn,
         keys.as_deref(),
         &[],
     )
     .map_err(anyhow::Error::msg)?;
     let exe = std::env::current_exe()?;
-    Ok(oibus_engine::plugin::LoadOptions {
+    Ok(oibus_engine::loader::LoadOptions {
         cache_dir: plugin_cache_dir(data),
         trust: std::sync::Arc::new(trust),
-        probe: Some(oibus_engine::plugin::Probe {
+        probe: Some(oibus_engine::loader::Probe {
             prober: std::sync::Arc::new(oibus_engine::isolation::ChildProber::new(
                 exe,
                 oibus_engine::config::PluginsConfig::default()

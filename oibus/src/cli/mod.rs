@@ -253,7 +253,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Plugins(PluginsCommand::Rescan { data }) => {
             let reports = api::call(&data, "POST", "/api/plugins/rescan", None)?;
-            let reports: Vec<oibus_engine::plugin::PluginReport> = serde_json::from_value(reports)?;
+            let reports: Vec<oibus_engine::loader::PluginReport> = serde_json::from_value(reports)?;
             plugins::print_reports(&reports);
             Ok(0)
         }

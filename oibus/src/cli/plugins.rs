@@ -2,7 +2,7 @@
 
 use super::table;
 use anyhow::Context as _;
-use oibus_engine::plugin::{LoadOptions, PluginRegistry, PluginStatus, library};
+use oibus_engine::loader::{LoadOptions, PluginRegistry, PluginStatus, library};
 use std::path::Path;
 
 /// Prints one row per library file of `dir`. Exit code 0 even when some files are refused.
@@ -18,7 +18,7 @@ pub fn list(dir: &Path, json: bool, options: &LoadOptions) -> anyhow::Result<i32
 }
 
 /// Prints plugin reports as a table.
-pub fn print_reports(reports: &[oibus_engine::plugin::PluginReport]) {
+pub fn print_reports(reports: &[oibus_engine::loader::PluginReport]) {
     let rows: Vec<Vec<String>> = reports
         .iter()
         .map(|r| {

@@ -6,7 +6,7 @@ use super::inspection::inspection_options;
 use anyhow::Context as _;
 use oibus_engine::{
     connector::{ConnectorSpec, Timeouts},
-    plugin::PluginRegistry,
+    loader::PluginRegistry,
 };
 use std::{path::PathBuf, time::Duration};
 

@@ -2,7 +2,7 @@
 //! formats (a vendor may as well use the `minisign` tool itself; the engine only verifies).
 
 use anyhow::{Context as _, bail};
-use oibus_engine::plugin::{Signer, Trust, inspect, trust, trust::TrustedKey};
+use oibus_engine::loader::{Signer, Trust, inspect, trust, trust::TrustedKey};
 use std::{
     fs,
     path::{Path, PathBuf},
@@ -129,7 +129,7 @@ pub fn verify(file: &Path, keys: &[PathBuf], data: Option<&Path>) -> anyhow::Res
     }
     let folder = data.map(|d| d.join("trusted-keys"));
     let trust = Trust::load(
-        oibus_engine::plugin::SignaturePolicy::Require,
+        oibus_engine::loader::SignaturePolicy::Require,
         folder.as_deref(),
         &inline,
     )

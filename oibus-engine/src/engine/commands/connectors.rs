@@ -154,7 +154,7 @@ pub(super) async fn upsert(
         engine.reroute();
     }
     tracing::info!(
-        "{kind} {id:?} {} through the admin API",
+        "{kind} {id:?} {} on request",
         if create { "created" } else { "updated" }
     );
     Ok(())
@@ -271,7 +271,7 @@ pub(super) async fn delete(
     {
         tracing::warn!("cannot delete {}: {e}", private.display());
     }
-    tracing::info!("{kind} {id:?} deleted through the admin API{dropped}");
+    tracing::info!("{kind} {id:?} deleted on request{dropped}");
     Ok(())
 }
 

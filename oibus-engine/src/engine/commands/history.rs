@@ -35,13 +35,13 @@ pub(super) fn history_range(
         return;
     };
     if end <= start {
-        let _ = reply.send(Err(CommandError::bad_request("end must be after start")));
+        let _ = reply.send(Err(CommandError::invalid("end must be after start")));
         return;
     }
     let settings = config.history.clone();
     let limit = settings.max_request_range.0;
     if (end.as_nanos() - start.as_nanos()).unsigned_abs() as u128 > limit.as_nanos() {
-        let _ = reply.send(Err(CommandError::bad_request(format!(
+        let _ = reply.send(Err(CommandError::invalid(format!(
             "the range from {start} to {end} is longer than history.max_request_range of South {id:?} ({})",
             humantime::format_duration(limit)
         ))));

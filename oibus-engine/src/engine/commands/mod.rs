@@ -33,7 +33,7 @@ pub async fn handle(engine: &mut Engine, command: Command) {
         }
         Command::InstallPluginFile { name, bytes, reply } => {
             if let Err(e) = engine.folder.install(&name, &bytes) {
-                let _ = reply.send(Err(CommandError::bad_request(e)));
+                let _ = reply.send(Err(CommandError::invalid(e)));
                 return;
             }
             engine.folder.retry_refused();
@@ -45,7 +45,7 @@ pub async fn handle(engine: &mut Engine, command: Command) {
                 .folder
                 .force(&file, &mut engine.slots, &engine.shared)
                 .await
-                .map_err(CommandError::bad_request);
+                .map_err(CommandError::invalid);
             engine.reroute();
             engine.publish_plugins();
             let _ = reply.send(r);
@@ -55,7 +55,7 @@ pub async fn handle(engine: &mut Engine, command: Command) {
                 .folder
                 .unforce(&id, &mut engine.slots, &engine.shared)
                 .await
-                .map_err(CommandError::bad_request);
+                .map_err(CommandError::invalid);
             engine.reroute();
             engine.publish_plugins();
             let _ = reply.send(r);

@@ -19,21 +19,22 @@ pub enum Refusal {
     Internal,
 }
 
-/// A refused command: why, the message, and the problems with JSON pointers into its body.
+/// A refused command: why, the message, and the problems, each with a JSON pointer into the
+/// connector configuration or settings the command carried.
 #[derive(Debug, Clone)]
 pub struct CommandError {
     /// Why.
     pub refusal: Refusal,
     /// What is wrong.
     pub error: String,
-    /// Each problem, with the JSON pointer of the offending value in the command's body.
+    /// Each problem, with the JSON pointer of the offending value in what the command carried.
     pub problems: Vec<PointedProblem>,
 }
 
-/// One problem of a command's body.
+/// One problem of what a command carried.
 #[derive(Debug, Clone)]
 pub struct PointedProblem {
-    /// JSON pointer into the body (`/settings/port`).
+    /// JSON pointer into the connector configuration or settings (`/settings/port`).
     pub pointer: String,
     /// What is wrong.
     pub message: String,
@@ -52,8 +53,8 @@ impl CommandError {
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::new(Refusal::NotFound, what)
     }
-    /// The command is invalid.
-    pub fn bad_request(what: impl Into<String>) -> Self {
+    /// The command is invalid (a setting, a value, a file it carries).
+    pub fn invalid(what: impl Into<String>) -> Self {
         Self::new(Refusal::Invalid, what)
     }
     /// The command conflicts with the engine's state.

@@ -4,7 +4,7 @@ use super::refusal::CommandError;
 use crate::{
     config::{Config, NorthConfig, SouthConfig},
     connector,
-    plugin::PluginReport,
+    loader::PluginReport,
 };
 use oibus_plugin_api::{ConnectorKind, ConnectorTypeManifest, OibusValue, Timestamp};
 use tokio::sync::oneshot;

@@ -10,7 +10,7 @@ use crate::engine::running::Engine;
 use crate::{
     config::{self},
     connector::{self, ConnectorSpec, DiscardSink},
-    plugin::LoadedPlugin,
+    loader::LoadedPlugin,
     schema,
 };
 use oibus_plugin_api::{ConnectorKind, OibusValue};
@@ -40,14 +40,14 @@ impl ScratchConnector {
             )));
         };
         if manifest.kind != kind {
-            return Err(CommandError::bad_request(format!(
+            return Err(CommandError::invalid(format!(
                 "{} is a {} connector type",
                 config::limits::quoted(type_id),
                 manifest.kind
             )));
         }
         if let Some(p) = long_settings("/settings", settings).next() {
-            return Err(CommandError::bad_request(format!(
+            return Err(CommandError::invalid(format!(
                 "{}: {}",
                 p.pointer, p.message
             )));
@@ -170,7 +170,7 @@ fn south_trial<T, F>(
         };
         let _ = reply.send(result.map_err(|e| match e {
             connector::TrialError::Item(e) => invalid("invalid item settings", "/item/settings", e),
-            connector::TrialError::NotSouth { .. } => CommandError::bad_request(e.to_string()),
+            connector::TrialError::NotSouth { .. } => CommandError::invalid(e.to_string()),
             other => failed(other),
         }));
     });

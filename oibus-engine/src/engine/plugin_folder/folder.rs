@@ -1,57 +1,30 @@
-//! The plugins folder while the engine runs: a new plugin's connector types become available
-//! (and the connectors waiting for them start); a higher version of a loaded plugin takes over its
-//! running connectors, which roll back to the old version if the new one does not connect; a lower
-//! version is refused; a removed file stops its connectors until it comes back.
+//! The plugins folder while the engine runs and what was loaded from it: looking at it again,
+//! installing a file, forcing a version, the connectors waiting for a type.
 
 use super::{
+    choices::{load_choices, save_choices},
+    stamp::{Stamp, stamp},
+};
+use crate::engine::{
     loaded_version::LoadedVersion,
     slot::{Shared, Slot},
-    status::{State, UpgradeRecord},
+    status::State,
 };
-use crate::plugin::Choices;
-use crate::plugin::{
+use crate::loader::Choices;
+use crate::loader::{
     LoadError, LoadedPlugin, PluginRegistry, PluginReport, PluginStatus, library, registry,
 };
-use notify::{RecursiveMode, Watcher as _};
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    time::{Duration, Instant, SystemTime},
+    time::Duration,
 };
-use tokio::sync::mpsc;
 
 /// A file younger than this may still be being copied: it is looked at again later.
 const SETTLE: Duration = Duration::from_millis(500);
 
-/// How often an idle engine looks at its plugins folder without any event: a safety net for file
-/// systems whose events do not reach the watcher (network shares).
-pub const SAFETY_INTERVAL: Duration = Duration::from_secs(30);
-
-/// Whether a folder event can mean a plugin file changed. Reads are not changes: the engine's
-/// own rescans open the folder and the files, and their events must not wake it again.
-fn is_change(kind: &notify::EventKind) -> bool {
-    use notify::event::{AccessKind, AccessMode, EventKind};
-    match kind {
-        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
-        EventKind::Access(_) => false,
-        _ => true,
-    }
-}
-
-/// Watches `dir`; every change sends a unit on the returned channel. Keep the watcher alive.
-pub fn watch(dir: &Path) -> notify::Result<(notify::RecommendedWatcher, mpsc::Receiver<()>)> {
-    let (tx, rx) = mpsc::channel(16);
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok_and(|e| is_change(&e.kind)) {
-            let _ = tx.try_send(());
-        }
-    })?;
-    watcher.watch(dir, RecursiveMode::NonRecursive)?;
-    Ok((watcher, rx))
-}
-
 /// The report of a file from what [`PluginFolder::consider`] decided.
-fn report_of(path: &Path, plugin: &LoadedPlugin, status: PluginStatus) -> PluginReport {
+pub(super) fn report_of(path: &Path, plugin: &LoadedPlugin, status: PluginStatus) -> PluginReport {
     match status {
         PluginStatus::Ok => PluginReport::ok(path.to_path_buf(), plugin),
         PluginStatus::Standby { reason } => {
@@ -66,72 +39,23 @@ fn report_of(path: &Path, plugin: &LoadedPlugin, status: PluginStatus) -> Plugin
     }
 }
 
-/// The choices recorded in `file` (none if it is missing; an unreadable one is said and ignored).
-pub fn load_choices(file: &Path) -> Choices {
-    match std::fs::read_to_string(file) {
-        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
-            tracing::error!(
-                "{}: not a record of plugin version choices ({e}): ignored",
-                file.display()
-            );
-            Choices::default()
-        }),
-        Err(_) => Choices::default(),
-    }
-}
-
-/// Records the choices in `file`, atomically.
-fn save_choices(file: &Path, choices: &Choices) -> std::io::Result<()> {
-    let tmp = file.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(choices).unwrap_or_default())?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, file)
-}
-
-#[derive(Clone, PartialEq)]
-struct Stamp {
-    len: u64,
-    modified: Option<SystemTime>,
-    /// Mode and change time: a `chmod` that makes a refused file readable changes them.
-    changed: (u32, i64, i64),
-}
-
-fn stamp(path: &Path) -> Option<Stamp> {
-    // A link to nothing is stamped by the link itself, so that it is reported once.
-    let meta = std::fs::metadata(path)
-        .or_else(|_| std::fs::symlink_metadata(path))
-        .ok()?;
-    #[cfg(unix)]
-    let changed = {
-        use std::os::unix::fs::MetadataExt as _;
-        (meta.mode(), meta.ctime(), meta.ctime_nsec())
-    };
-    #[cfg(not(unix))]
-    let changed = (0, 0, 0);
-    Some(Stamp {
-        len: meta.len(),
-        modified: meta.modified().ok(),
-        changed,
-    })
-}
-
 /// The plugins folder and what was loaded from it.
 pub struct PluginFolder {
-    dir: PathBuf,
-    options: crate::plugin::LoadOptions,
+    pub(super) dir: PathBuf,
+    pub(super) options: crate::loader::LoadOptions,
     /// Where the choices are recorded, and what they are.
-    choices_file: PathBuf,
-    choices: Choices,
+    pub(super) choices_file: PathBuf,
+    pub(super) choices: Choices,
     /// The plugin versions in use.
     pub registry: PluginRegistry,
-    seen: HashMap<PathBuf, (Stamp, PluginReport)>,
-    loaded: Vec<LoadedPlugin>,
+    pub(super) seen: HashMap<PathBuf, (Stamp, PluginReport)>,
+    pub(super) loaded: Vec<LoadedPlugin>,
     /// Files written whole by [`PluginFolder::install`]: the next scan need not wait for them
     /// to settle.
-    installed: std::collections::HashSet<PathBuf>,
+    pub(super) installed: std::collections::HashSet<PathBuf>,
 }
 
-fn semver(v: &str) -> semver::Version {
+pub(super) fn semver(v: &str) -> semver::Version {
     semver::Version::parse(v).unwrap_or_else(|_| semver::Version::new(0, 0, 0))
 }
 
@@ -139,7 +63,7 @@ impl PluginFolder {
     /// The folder with what discovery found at start-up.
     pub fn new(
         dir: PathBuf,
-        options: crate::plugin::LoadOptions,
+        options: crate::loader::LoadOptions,
         choices_file: PathBuf,
         registry: PluginRegistry,
         reports: Vec<PluginReport>,
@@ -174,7 +98,7 @@ impl PluginFolder {
             Path::new(n)
                 .extension()
                 .and_then(|e| e.to_str())
-                .is_some_and(|e| crate::plugin::LIBRARY_EXTENSIONS.contains(&e))
+                .is_some_and(|e| crate::loader::LIBRARY_EXTENSIONS.contains(&e))
         };
         let plain = !name.is_empty()
             && !name.starts_with('.')
@@ -185,7 +109,7 @@ impl PluginFolder {
             return Err(format!(
                 "{name:?} is not a plugin file name: a plain file name ending in {} (the \
                  library), or that name with .minisig (its signature)",
-                crate::plugin::LIBRARY_EXTENSIONS
+                crate::loader::LIBRARY_EXTENSIONS
                     .iter()
                     .map(|e| format!(".{e}"))
                     .collect::<Vec<_>>()
@@ -207,7 +131,7 @@ impl PluginFolder {
             format!("cannot write {}: {e}", target.display())
         })?;
         tracing::info!(
-            "{} written into the plugins folder ({} bytes, through the admin API)",
+            "{} written into the plugins folder ({} bytes, on request)",
             target.display(),
             bytes.len()
         );
@@ -351,7 +275,7 @@ impl PluginFolder {
                     PluginReport::refused(path.clone(), &e, None)
                 }
                 Ok(plugin) => {
-                    crate::plugin::registry::say_loaded(&path, &plugin);
+                    crate::loader::registry::say_loaded(&path, &plugin);
                     // The file held another plugin (overwritten in place): that one is gone.
                     let before = self
                         .seen
@@ -390,84 +314,6 @@ impl PluginFolder {
         }
         self.start_waiting(slots, shared);
         pending
-    }
-
-    /// The file `path` no longer holds the plugin of `report` (`how`: removed, overwritten…):
-    /// if that plugin was in use from it, its connectors stop until it comes back, unless another
-    /// file of `files` has the same content.
-    async fn file_gone(
-        &mut self,
-        path: &Path,
-        report: PluginReport,
-        how: &str,
-        files: &[PathBuf],
-        slots: &mut [Slot],
-    ) {
-        let Some(m) = report
-            .manifest
-            .filter(|_| report.status == PluginStatus::Ok)
-        else {
-            return;
-        };
-        let in_use = self
-            .registry
-            .get(&m.id)
-            .is_some_and(|p| p.file() == path && p.manifest().version == m.version);
-        if in_use && self.continue_from_copy(&m.id, path, files) {
-            return;
-        }
-        if in_use {
-            tracing::warn!(
-                "plugin {} {} {how} ({}): its connectors stop until it comes back",
-                m.id,
-                m.version,
-                path.display()
-            );
-            for slot in slots.iter_mut() {
-                if slot.plugin().is_some_and(|p| p.manifest().id == m.id) {
-                    slot.stop(State::PluginRemoved).await;
-                }
-            }
-            self.registry.remove(&m.id);
-        }
-    }
-
-    /// When the file in use of plugin `id` is gone but another file of the folder has the same
-    /// content (a copy, a rename), the plugin continues from that file: its connectors go on.
-    fn continue_from_copy(&mut self, id: &str, gone: &Path, files: &[PathBuf]) -> bool {
-        let Some(current) = self.registry.get(id).cloned() else {
-            return false;
-        };
-        for file in files.iter().filter(|f| f.as_path() != gone) {
-            let known_other = self.seen.get(file).is_some_and(|(_, r)| {
-                r.manifest.as_ref().is_none_or(|m| m.id != id)
-                    || matches!(r.status, PluginStatus::Refused { .. })
-            });
-            if known_other {
-                continue;
-            }
-            let Ok(copy) = library::load(file, &self.options) else {
-                continue;
-            };
-            if copy.sha256() != current.sha256() || self.registry.replace(copy.clone()).is_err() {
-                continue;
-            }
-            tracing::info!(
-                "plugin {id} {} continues from {} (the same content as the removed {})",
-                copy.manifest().version,
-                file.display(),
-                gone.display()
-            );
-            if let Some(now) = stamp(file) {
-                self.seen
-                    .insert(file.clone(), (now, PluginReport::ok(file.clone(), &copy)));
-            }
-            if !self.loaded.iter().any(|p| p.sha256() == copy.sha256()) {
-                self.loaded.push(copy);
-            }
-            return true;
-        }
-        false
     }
 
     /// Forgets what was decided about refused files, so that the next rescan looks at each of
@@ -531,42 +377,8 @@ impl PluginFolder {
         Ok(report)
     }
 
-    /// Uses `path` whatever its version, and records nothing.
-    async fn use_file(
-        &mut self,
-        path: &Path,
-        slots: &mut [Slot],
-        shared: &Shared,
-    ) -> Result<(PluginReport, LoadedPlugin), String> {
-        // A file unchanged since it was loaded is used as loaded: loading it again would map
-        // another copy of the library, listed twice, for every force and unforce.
-        let unchanged = self
-            .seen
-            .get(path)
-            .is_some_and(|(s, _)| stamp(path).is_some_and(|now| *s == now));
-        let known = self
-            .loaded
-            .iter()
-            .find(|p| unchanged && p.file() == path)
-            .cloned();
-        let plugin = match known {
-            Some(p) => p,
-            None => {
-                let p = library::load(path, &self.options).map_err(|e| e.to_string())?;
-                self.loaded.push(p.clone());
-                p
-            }
-        };
-        let status = self.consider(plugin.clone(), slots, shared, true).await;
-        let report = report_of(path, &plugin, status);
-        if let Some(now) = stamp(path) {
-            self.seen.insert(path.to_path_buf(), (now, report.clone()));
-        }
-        Ok((report, plugin))
-    }
-
     /// Marks every other usable file of plugin `id` as on standby behind the version in use.
-    fn mark_standby(&mut self, id: &str) {
+    pub(super) fn mark_standby(&mut self, id: &str) {
         let Some(current) = self.registry.get(id).cloned() else {
             return;
         };
@@ -590,162 +402,12 @@ impl PluginFolder {
         }
     }
 
-    fn save_choices(&self) {
+    pub(super) fn save_choices(&self) {
         if let Err(e) = save_choices(&self.choices_file, &self.choices) {
             tracing::error!(
                 "cannot record the plugin version choices in {}: {e}",
                 self.choices_file.display()
             );
         }
-    }
-
-    /// What to do with a freshly loaded plugin file.
-    async fn consider(
-        &mut self,
-        plugin: LoadedPlugin,
-        slots: &mut [Slot],
-        shared: &Shared,
-        force: bool,
-    ) -> PluginStatus {
-        let m = plugin.manifest().clone();
-        let refused = |reason: String| {
-            tracing::warn!(
-                "plugin {} {} ({}): {reason}",
-                m.id,
-                m.version,
-                plugin.file().display()
-            );
-            PluginStatus::Refused { reason }
-        };
-        let Some(current) = self.registry.get(&m.id).cloned() else {
-            return match self.registry.register(plugin.clone()) {
-                Ok(()) => {
-                    tracing::info!(
-                        "plugin {} {} added ({})",
-                        m.id,
-                        m.version,
-                        plugin.file().display()
-                    );
-                    PluginStatus::Ok
-                }
-                Err(e) => refused(e.reason()),
-            };
-        };
-        let (new, old) = (plugin.version(), current.version());
-        if current.sha256() == plugin.sha256() {
-            return PluginStatus::Ok; // the same library under another name, or touched
-        }
-        if new == old {
-            return refused(format!(
-                "version {} is already loaded from {}",
-                m.version,
-                current.file().display()
-            ));
-        }
-        let is_forced = self
-            .choices
-            .forced
-            .get(&m.id)
-            .is_some_and(|sha| sha == current.sha256());
-        if (new < old || is_forced) && !force {
-            let reason = registry::standby_reason(&current, current.file(), is_forced);
-            tracing::info!(
-                "plugin {} {} ({}) on standby: {reason}",
-                m.id,
-                m.version,
-                plugin.file().display()
-            );
-            return PluginStatus::Standby { reason };
-        }
-        match self.switch(&current, &plugin, slots, shared).await {
-            Ok(()) => {
-                if let Err(e) = self.registry.replace(plugin.clone()) {
-                    return refused(e.reason());
-                }
-                PluginStatus::Ok
-            }
-            Err(reason) => {
-                // Not chosen again at the next start either.
-                self.choices
-                    .rolled_back
-                    .insert(plugin.sha256().to_string(), reason.clone());
-                self.save_choices();
-                refused(reason)
-            }
-        }
-    }
-
-    /// Moves every connector running on `from` to `to`; if one does not start or connect in time,
-    /// moves them all back and says why.
-    async fn switch(
-        &mut self,
-        from: &LoadedPlugin,
-        to: &LoadedPlugin,
-        slots: &mut [Slot],
-        shared: &Shared,
-    ) -> Result<(), String> {
-        let (id, a, b) = (
-            &from.manifest().id,
-            &from.manifest().version,
-            &to.manifest().version,
-        );
-        let limit = shared.timeouts.lifecycle;
-        let mut moved: Vec<usize> = Vec::new();
-        let mut failure = None;
-        for (i, slot) in slots.iter_mut().enumerate() {
-            if slot.plugin().is_none_or(|p| p.sha256() != from.sha256()) || !slot.allows(to) {
-                continue; // not on this version, or pinned to it
-            }
-            let began = Instant::now();
-            slot.stop(State::Stopped).await;
-            moved.push(i);
-            let connected = match slot.start(to, shared) {
-                Ok(()) => slot.wait_connected(limit).await,
-                Err(e) => {
-                    failure = Some(format!("connector {:?}: {e}", slot.id()));
-                    break;
-                }
-            };
-            if !connected {
-                let why = slot
-                    .status
-                    .last_error()
-                    .unwrap_or_else(|| format!("not connected within {limit:?}"));
-                failure = Some(format!("connector {:?}: {why}", slot.id()));
-                break;
-            }
-            let downtime = began.elapsed();
-            slot.status.upgraded(UpgradeRecord {
-                from: format!("{id} {a}"),
-                to: format!("{id} {b}"),
-                downtime_ms: downtime.as_secs_f64() * 1e3,
-                at: oibus_plugin_api::Timestamp::now(),
-            });
-            tracing::info!(
-                "connector {:?} moved from {id} {a} to {b} (downtime {downtime:?})",
-                slot.id()
-            );
-        }
-        let Some(why) = failure else {
-            let how = if to.version() < from.version() {
-                "downgraded"
-            } else {
-                "upgraded"
-            };
-            tracing::info!("plugin {id} {how} from {a} to {b}");
-            return Ok(());
-        };
-        tracing::error!("plugin {id} {b} failed ({why}): rolling back to {a}");
-        for i in moved {
-            slots[i].stop(State::Stopped).await;
-            if let Err(e) = slots[i].start(from, shared) {
-                tracing::error!("rollback of {:?} failed: {e}", slots[i].id());
-                slots[i].status.set(State::Failed);
-            }
-            slots[i]
-                .status
-                .error(format!("upgrade to {id} {b} rolled back: {why}"));
-        }
-        Err(format!("upgrade from {a} rolled back: {why}"))
     }
 }
