@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn each_refusal_has_its_status_and_keeps_its_problems() {
-        let mut e = CommandError::bad_request("invalid settings");
+        let mut e = CommandError::invalid("invalid settings");
         e.problems.push(PointedProblem {
             pointer: "/settings/port".into(),
             message: "not an integer".into(),
