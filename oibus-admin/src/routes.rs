@@ -20,7 +20,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use oibus_engine::secrets;
 use oibus_engine::{
     config::{NorthConfig, SouthConfig},
     engine::commands::{Command, CommandError, ConnectorConfig, ErrorAction},
@@ -357,73 +356,24 @@ async fn connector_type(
         .ok_or_else(|| ApiError::not_found(format!("no connector type {type_id:?}")))
 }
 
-/// The schemas of the loaded connector types, by type id: `(settings, items)`.
-type Schemas = std::collections::HashMap<String, (serde_json::Value, serde_json::Value)>;
-
-/// The [`Schemas`] of the loaded connector types.
-async fn schemas(state: &ApiState) -> Result<Schemas, ApiError> {
-    Ok(ask(state, Command::ConnectorTypes)
-        .await?
-        .into_iter()
-        .map(|t| {
-            let items = t.manifest.item_schema.clone().unwrap_or_default();
-            (t.manifest.id, (t.manifest.settings_schema, items))
-        })
-        .collect())
-}
-
-/// A South as the API shows it: without its secrets.
-fn shown_south(mut s: SouthConfig, types: &Schemas) -> SouthConfig {
-    if let Some((settings, items)) = types.get(&s.type_id) {
-        secrets::hide(settings, &mut s.settings);
-        for item in std::sync::Arc::make_mut(&mut s.items) {
-            item.settings.update(|v| secrets::hide(items, v));
-        }
-    } else {
-        secrets::hide_by_name(&mut s.settings);
-        for item in std::sync::Arc::make_mut(&mut s.items) {
-            item.settings.update(secrets::hide_by_name);
-        }
-    }
-    s
-}
-
-/// A North as the API shows it: without its secrets.
-fn shown_north(mut n: NorthConfig, types: &Schemas) -> NorthConfig {
-    match types.get(&n.type_id) {
-        Some((settings, _)) => secrets::hide(settings, &mut n.settings),
-        None => secrets::hide_by_name(&mut n.settings),
-    }
-    n
-}
-
 async fn list_south(State(state): State<ApiState>) -> ApiResult<Vec<SouthConfig>> {
-    let types = schemas(&state).await?;
-    let south = ask(&state, Command::Config).await?.south;
-    Ok(Json(
-        south.into_iter().map(|s| shown_south(s, &types)).collect(),
-    ))
+    Ok(Json(ask(&state, Command::Config).await?.south.to_vec()))
 }
 
 async fn list_north(State(state): State<ApiState>) -> ApiResult<Vec<NorthConfig>> {
-    let types = schemas(&state).await?;
-    let north = ask(&state, Command::Config).await?.north;
-    Ok(Json(
-        north.into_iter().map(|n| shown_north(n, &types)).collect(),
-    ))
+    Ok(Json(ask(&state, Command::Config).await?.north.to_vec()))
 }
 
 async fn get_south(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> ApiResult<SouthConfig> {
-    let types = schemas(&state).await?;
     let config = ask(&state, Command::Config).await?;
     config
         .south
-        .into_iter()
+        .iter()
         .find(|s| s.id == id)
-        .map(|s| Json(shown_south(s, &types)))
+        .map(|s| Json(s.clone()))
         .ok_or_else(|| ApiError::not_found(format!("no South {id:?}")))
 }
 
@@ -431,114 +381,13 @@ async fn get_north(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> ApiResult<NorthConfig> {
-    let types = schemas(&state).await?;
     let config = ask(&state, Command::Config).await?;
     config
         .north
-        .into_iter()
+        .iter()
         .find(|n| n.id == id)
-        .map(|n| Json(shown_north(n, &types)))
+        .map(|n| Json(n.clone()))
         .ok_or_else(|| ApiError::not_found(format!("no North {id:?}")))
-}
-
-/// Puts back the secrets of `old` that `value` leaves out: those of the schema, or, without the
-/// type's schema (its plugin missing), those whose names say they are secrets.
-fn keep(
-    schema: Option<&serde_json::Value>,
-    value: &mut serde_json::Value,
-    old: &serde_json::Value,
-) {
-    match schema {
-        Some(schema) => secrets::keep(schema, value, old),
-        None => secrets::keep_by_name(value, old),
-    }
-}
-
-/// Fills the secrets that `settings` (and an item's settings) leave out from the saved
-/// connector `id` of the same kind and type: a form of a saved connector never holds its
-/// secrets, and a replacement or a test of it must still have them.
-async fn with_saved_secrets(
-    state: &ApiState,
-    kind: ConnectorKind,
-    id: Option<&str>,
-    type_id: &str,
-    settings: &mut serde_json::Value,
-    items: &mut [(&str, &mut serde_json::Value)],
-) -> Result<(), ApiError> {
-    let Some(id) = id else {
-        return Ok(());
-    };
-    let types = schemas(state).await?;
-    let known = types.get(type_id);
-    let config = ask(state, Command::Config).await?;
-
-    match kind {
-        ConnectorKind::South => {
-            let Some(old) = config
-                .south
-                .iter()
-                .find(|s| s.id == id && s.type_id == type_id)
-            else {
-                return Ok(());
-            };
-            keep(known.map(|k| &k.0), settings, &old.settings);
-            for (name, item) in items.iter_mut() {
-                if let Some(before) = old.items.iter().find(|i| i.name == *name) {
-                    keep(known.map(|k| &k.1), item, &before.settings.value());
-                }
-            }
-        }
-        ConnectorKind::North => {
-            if let Some(old) = config
-                .north
-                .iter()
-                .find(|n| n.id == id && n.type_id == type_id)
-            {
-                keep(known.map(|k| &k.0), settings, &old.settings);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A replacement keeps the secrets it leaves out from the connector it replaces.
-async fn keep_secrets(state: &ApiState, connector: &mut ConnectorConfig) -> Result<(), ApiError> {
-    match connector {
-        ConnectorConfig::South(new) => {
-            let items = std::sync::Arc::make_mut(&mut new.items);
-            let mut values: Vec<serde_json::Value> =
-                items.iter().map(|i| i.settings.value()).collect();
-            let mut named: Vec<(&str, &mut serde_json::Value)> = items
-                .iter()
-                .map(|i| i.name.as_str())
-                .zip(values.iter_mut())
-                .collect();
-            with_saved_secrets(
-                state,
-                ConnectorKind::South,
-                Some(&new.id),
-                &new.type_id,
-                &mut new.settings,
-                &mut named,
-            )
-            .await?;
-            for (item, value) in items.iter_mut().zip(values) {
-                item.settings = value.into();
-            }
-            Ok(())
-        }
-        ConnectorConfig::North(new) => {
-            with_saved_secrets(
-                state,
-                ConnectorKind::North,
-                Some(&new.id),
-                &new.type_id,
-                &mut new.settings,
-                &mut [],
-            )
-            .await
-        }
-    }
 }
 
 async fn upsert(
@@ -591,9 +440,7 @@ async fn update_south(
     let value = with_id(parse(&body)?, &id)?;
     let south = serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request(format!("invalid South: {e}")))?;
-    let mut connector = ConnectorConfig::South(south);
-    keep_secrets(&state, &mut connector).await?;
-    upsert(&state, connector, false).await
+    upsert(&state, ConnectorConfig::South(south), false).await
 }
 
 async fn update_north(
@@ -604,9 +451,7 @@ async fn update_north(
     let value = with_id(parse(&body)?, &id)?;
     let north = serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request(format!("invalid North: {e}")))?;
-    let mut connector = ConnectorConfig::North(north);
-    keep_secrets(&state, &mut connector).await?;
-    upsert(&state, connector, false).await
+    upsert(&state, ConnectorConfig::North(north), false).await
 }
 
 async fn delete_connector(
@@ -683,20 +528,12 @@ async fn stop_north(
 }
 
 async fn test(state: &ApiState, kind: ConnectorKind, body: Bytes) -> ApiResult<serde_json::Value> {
-    let mut r: TestRequest = parse(&body)?;
-    with_saved_secrets(
-        state,
-        kind,
-        r.id.as_deref(),
-        &r.type_id,
-        &mut r.settings,
-        &mut [],
-    )
-    .await?;
+    let r: TestRequest = parse(&body)?;
     ask(state, |reply| Command::TestConnection {
         kind,
         type_id: r.type_id,
         settings: r.settings,
+        saved: r.id,
         reply,
     })
     .await?;
@@ -711,20 +548,12 @@ async fn test_north(State(s): State<ApiState>, body: Bytes) -> ApiResult<serde_j
 }
 
 async fn test_item(State(s): State<ApiState>, body: Bytes) -> ApiResult<TestItemAnswer> {
-    let mut r: TestItemRequest = parse(&body)?;
-    with_saved_secrets(
-        &s,
-        ConnectorKind::South,
-        r.id.as_deref(),
-        &r.type_id,
-        &mut r.settings,
-        &mut [(r.item.name.as_str(), &mut r.item.settings)],
-    )
-    .await?;
+    let r: TestItemRequest = parse(&body)?;
     let values = ask(&s, |reply| Command::TestItem {
         type_id: r.type_id,
         settings: r.settings,
         item: r.item,
+        saved: r.id,
         reply,
     })
     .await?;
@@ -736,22 +565,14 @@ async fn test_item(State(s): State<ApiState>, body: Bytes) -> ApiResult<TestItem
 }
 
 async fn browse(State(s): State<ApiState>, body: Bytes) -> ApiResult<BrowseAnswer> {
-    let mut r: BrowseApiRequest = parse(&body)?;
+    let r: BrowseApiRequest = parse(&body)?;
     if !(1..=10).contains(&r.depth) {
         return Err(ApiError::bad_request("depth must be from 1 to 10"));
     }
-    with_saved_secrets(
-        &s,
-        ConnectorKind::South,
-        r.id.as_deref(),
-        &r.type_id,
-        &mut r.settings,
-        &mut [],
-    )
-    .await?;
     let nodes = ask(&s, |reply| Command::Browse {
         type_id: r.type_id,
         settings: r.settings,
+        saved: r.id,
         request: oibus_plugin_api::BrowseRequest {
             from: r.from,
             depth: r.depth,

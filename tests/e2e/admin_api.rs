@@ -759,6 +759,53 @@ fn secrets_stay_in_the_gateway_uploads_land_whole_and_the_status_comes_in_pages(
     engine.stop();
 }
 
+/// Two replacements of one connector sent at once, one changing its password and one leaving
+/// the password out (as the console's form does): whichever the engine applies last, the new
+/// password stays. The secrets a replacement leaves out are filled in the engine's main loop in
+/// the same step as the save, not read by the API beforehand (a read that the other edit could
+/// make stale, which put the old password back).
+#[test]
+fn overlapping_replacements_keep_the_newest_secret() {
+    let ws = Workspace::new(&["oibus_test_probe", "oibus_north_mqtt"]);
+    ws.config(CONFIG);
+    let mut engine = ws.start();
+    let api = Api::of(&ws, &mut engine);
+    let north = |password: Option<&str>, topic: &str| {
+        let mut broker = json!({"host": "127.0.0.1", "port": 1, "username": "u"});
+        if let Some(p) = password {
+            broker["password"] = json!(p);
+        }
+        json!({
+            "id": "broker", "type": "mqtt-north",
+            "settings": {"broker": broker, "topic": topic},
+        })
+    };
+    let (code, body) = api.post("/api/north", &north(Some("pw-0"), "t-0"));
+    assert_eq!(code, 201, "{body}");
+    let config = || fs::read_to_string(ws.path("oibus.toml")).unwrap();
+    for round in 1..=12 {
+        let password = format!("pw-{round}");
+        let with_password = north(Some(&password), "t-0").to_string();
+        let without = north(None, &format!("t-{round}")).to_string();
+        std::thread::scope(|scope| {
+            for body in [&with_password, &without] {
+                let api = &api;
+                scope.spawn(move || {
+                    let (code, answer) = api.send("PUT", "/api/north/broker", Some(body), None);
+                    assert_eq!(code, 204, "{answer}");
+                });
+            }
+        });
+        let text = config();
+        assert!(
+            text.contains(&format!("\"{password}\"")),
+            "round {round}: the password set by one replacement was lost to the other:\n{text}"
+        );
+        let (_, shown) = api.get("/api/north/broker");
+        assert!(!shown.to_string().contains(&password), "{shown}");
+    }
+}
+
 #[test]
 fn a_plugin_uploaded_with_its_signature_loads_where_signatures_are_required() {
     let ws = Workspace::new(&[]);

@@ -98,7 +98,7 @@ fn commit_config(engine: &mut Engine, candidate: Config) -> Result<(), CommandEr
 
 pub(super) async fn upsert(
     engine: &mut Engine,
-    connector: ConnectorConfig,
+    mut connector: ConnectorConfig,
     create: bool,
 ) -> Result<(), CommandError> {
     let (kind, id) = (connector.kind(), connector.id().to_string());
@@ -109,6 +109,9 @@ pub(super) async fn upsert(
     }
     if !create && !exists(&engine.config, kind, &id) {
         return Err(CommandError::not_found(format!("no {kind} {id:?}")));
+    }
+    if !create {
+        super::saved_secrets::keep_in_replacement(engine, &mut connector);
     }
     check_schemas(engine, &connector)?;
     let mut candidate = engine.config.clone();

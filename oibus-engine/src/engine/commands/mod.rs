@@ -9,6 +9,7 @@ mod history;
 mod lookup;
 mod refusal;
 mod request;
+mod saved_secrets;
 mod scratch;
 mod text_bounds;
 
@@ -22,6 +23,7 @@ use self::{
     scratch::{browse, test_connection, test_item},
 };
 use crate::engine::running::Engine;
+use oibus_plugin_api::ConnectorKind;
 
 /// Carries out one command.
 pub async fn handle(engine: &mut Engine, command: Command) {
@@ -76,7 +78,7 @@ pub async fn handle(engine: &mut Engine, command: Command) {
             let _ = reply.send(Ok(types));
         }
         Command::Config(reply) => {
-            let _ = reply.send(Ok(engine.config.clone()));
+            let _ = reply.send(Ok(saved_secrets::shown_config(engine)));
         }
         Command::Upsert {
             connector,
@@ -104,21 +106,54 @@ pub async fn handle(engine: &mut Engine, command: Command) {
         Command::TestConnection {
             kind,
             type_id,
-            settings,
+            mut settings,
+            saved,
             reply,
-        } => test_connection(engine, kind, type_id, settings, reply),
+        } => {
+            if let Some(id) = &saved {
+                saved_secrets::fill_from_saved(engine, kind, id, &type_id, &mut settings, &mut []);
+            }
+            test_connection(engine, kind, type_id, settings, reply);
+        }
         Command::TestItem {
             type_id,
-            settings,
-            item,
+            mut settings,
+            mut item,
+            saved,
             reply,
-        } => test_item(engine, type_id, settings, item, reply),
+        } => {
+            if let Some(id) = &saved {
+                let mut items = [(item.name.as_str(), &mut item.settings)];
+                saved_secrets::fill_from_saved(
+                    engine,
+                    ConnectorKind::South,
+                    id,
+                    &type_id,
+                    &mut settings,
+                    &mut items,
+                );
+            }
+            test_item(engine, type_id, settings, item, reply);
+        }
         Command::Browse {
             type_id,
-            settings,
+            mut settings,
             request,
+            saved,
             reply,
-        } => browse(engine, type_id, settings, request, reply),
+        } => {
+            if let Some(id) = &saved {
+                saved_secrets::fill_from_saved(
+                    engine,
+                    ConnectorKind::South,
+                    id,
+                    &type_id,
+                    &mut settings,
+                    &mut [],
+                );
+            }
+            browse(engine, type_id, settings, request, reply);
+        }
         Command::History {
             id,
             start,

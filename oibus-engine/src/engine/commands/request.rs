@@ -110,9 +110,10 @@ pub enum Command {
     },
     /// The connector types of the loaded plugins.
     ConnectorTypes(Reply<Vec<OfferedType>>),
-    /// The configuration.
+    /// The configuration as a front end may show it: every secret left out.
     Config(Reply<Config>),
-    /// Create (`create`) or replace a connector; validated, saved, applied.
+    /// Create (`create`) or replace a connector; validated, saved, applied. A replacement keeps
+    /// the secrets it leaves out from the connector it replaces.
     Upsert {
         /// The connector.
         connector: ConnectorConfig,
@@ -152,6 +153,9 @@ pub enum Command {
         type_id: String,
         /// Settings.
         settings: serde_json::Value,
+        /// A saved connector of this kind and type whose secrets fill those the settings leave out
+        /// (a form of a saved connector never holds its secrets).
+        saved: Option<String>,
         /// Reply.
         reply: Reply<()>,
     },
@@ -163,6 +167,9 @@ pub enum Command {
         settings: serde_json::Value,
         /// The item.
         item: connector::TrialItem,
+        /// A saved connector of this kind and type whose secrets fill those the settings leave out
+        /// (a form of a saved connector never holds its secrets).
+        saved: Option<String>,
         /// Reply: the values read.
         reply: Reply<Vec<OibusValue>>,
     },
@@ -174,6 +181,9 @@ pub enum Command {
         settings: serde_json::Value,
         /// Where from, how deep.
         request: oibus_plugin_api::BrowseRequest,
+        /// A saved connector of this kind and type whose secrets fill those the settings leave out
+        /// (a form of a saved connector never holds its secrets).
+        saved: Option<String>,
         /// Reply: the nodes.
         reply: Reply<Vec<oibus_plugin_api::BrowsedNode>>,
     },
