@@ -1,0 +1,58 @@
+//! A North's cache: what is queued, and the error store's entries sent again or deleted.
+
+use crate::{state::ApiState, wire::CacheListing, wire::ErrorSelection};
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Path, State},
+};
+use oibus_engine::engine::commands::{Command, ErrorAction};
+
+use super::ask::{ApiResult, ask, parse};
+
+pub(super) async fn cache(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<CacheListing> {
+    ask(&state, |reply| Command::Cache { id, reply })
+        .await
+        .map(|c| Json(CacheListing::from(c)))
+}
+
+pub(super) async fn errors(
+    state: &ApiState,
+    id: String,
+    action: ErrorAction,
+    body: Bytes,
+) -> ApiResult<serde_json::Value> {
+    let selection: ErrorSelection = if body.is_empty() {
+        ErrorSelection::default()
+    } else {
+        parse(&body)?
+    };
+    let count = ask(state, |reply| Command::CacheErrors {
+        id,
+        action,
+        batches: selection.batches,
+        files: selection.files,
+        reply,
+    })
+    .await?;
+    Ok(Json(serde_json::json!({"entries": count})))
+}
+
+pub(super) async fn retry_errors(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<serde_json::Value> {
+    errors(&s, id, ErrorAction::Retry, body).await
+}
+
+pub(super) async fn delete_errors(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<serde_json::Value> {
+    errors(&s, id, ErrorAction::Delete, body).await
+}
