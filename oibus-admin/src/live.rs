@@ -3,6 +3,7 @@
 //! events (`GET /api/status/stream`), which the console's overview follows.
 
 use super::{error::ApiError, state::ApiState};
+use crate::wire::ConnectorStatusAnswer;
 use axum::{
     Json,
     extract::{Query, State},
@@ -69,7 +70,7 @@ pub(crate) struct StatusPage {
     /// Plugin files refused in the plugins folder.
     refused_plugins: usize,
     /// The page: matching connectors from `offset`, at most `limit`.
-    connectors: Vec<ConnectorSnapshot>,
+    connectors: Vec<ConnectorStatusAnswer>,
 }
 
 fn state_name(c: &ConnectorSnapshot) -> String {
@@ -149,6 +150,7 @@ impl PageQuery {
             .into_iter()
             .skip(self.offset)
             .take(self.limit)
+            .map(Into::into)
             .collect();
         StatusPage {
             engine: s.engine,

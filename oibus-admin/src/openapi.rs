@@ -9,7 +9,6 @@ use super::wire::{
 };
 use oibus_engine::{
     config::{NorthConfig, SouthConfig},
-    engine::Snapshot,
     loader::PluginReport,
 };
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
@@ -86,7 +85,7 @@ pub fn document() -> Value {
         paths: Map::new(),
     };
     let ok = |s: Value| -> Answer { ("200", "success", Some(s)) };
-    let snapshot = d.schema::<Snapshot>();
+    let snapshot = d.schema::<crate::wire::StatusAnswer>();
     d.op(
         "/api/status",
         "get",

@@ -216,8 +216,15 @@ fn an_operator_runs_the_gateway_from_the_console() {
                 .any(|v| v.value == oibus_plugin_api::DataValue::Int(7))
         },
     );
-    let history = &engine.connector("plant-simulator").unwrap()["history_request"];
-    assert_eq!(history["state"], "done", "{history}");
+    // The status file is written every second: the request the page made may not be in it yet.
+    engine.wait_until(
+        "the history request done in the status",
+        Duration::from_secs(10),
+        |e| {
+            e.connector("plant-simulator")
+                .is_some_and(|c| c["history_request"]["state"] == "done")
+        },
+    );
     let counter = engine.connector("counter").unwrap();
     assert_eq!(counter["plugin"], "oibus-test-probe 0.2.0", "{counter}");
     assert!(

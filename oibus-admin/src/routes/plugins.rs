@@ -21,7 +21,7 @@ pub(super) async fn plugins(State(state): State<ApiState>) -> Json<PluginsListin
     let s = state.board.snapshot();
     Json(PluginsListing {
         plugins: s.plugins,
-        loaded_versions: s.loaded_versions,
+        loaded_versions: s.loaded_versions.into_iter().map(Into::into).collect(),
     })
 }
 

@@ -38,6 +38,6 @@ pub(super) async fn metrics(State(state): State<ApiState>, headers: header::Head
     }
 }
 
-pub(super) async fn status(State(state): State<ApiState>) -> Json<oibus_engine::engine::Snapshot> {
-    Json(state.board.snapshot())
+pub(super) async fn status(State(state): State<ApiState>) -> Json<crate::wire::StatusAnswer> {
+    Json(state.board.snapshot().into())
 }

@@ -2,11 +2,10 @@
 //! in use or forced, who signed it, and its runtime's health.
 
 use crate::loader::LoadedPlugin;
-use schemars::JsonSchema;
 use serde::Serialize;
 
 /// One plugin version loaded in this process (mapped until it exits).
-#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct LoadedVersion {
     /// Plugin id.
     pub id: String,
@@ -28,12 +27,11 @@ pub struct LoadedVersion {
     pub runtime: Option<PluginRuntime>,
     /// The plugin, to read its runtime's state when the status is taken.
     #[serde(skip)]
-    #[schemars(skip)]
     pub plugin: Option<LoadedPlugin>,
 }
 
 /// The state of a plugin's runtime in the engine's process.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PluginRuntime {
     /// Calls that timed out whose threads are still blocked in the plugin's code.
     pub stuck_calls: u32,

@@ -3,7 +3,6 @@
 
 use crate::cache::NorthQueue;
 use oibus_plugin_api::{ConnectorKind, Timestamp};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::{
     path::Path,
@@ -14,7 +13,7 @@ use std::{
 };
 
 /// A connector's lifecycle state, owned by the engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     /// Not running.
@@ -39,7 +38,7 @@ pub enum State {
 }
 
 /// Counters of one connector.
-#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Counters {
     /// Successful connections.
     pub connects: AtomicU64,
@@ -123,7 +122,7 @@ pub fn bump(c: &AtomicU64, n: u64) {
 }
 
 /// The last plugin upgrade (or rollback) of a connector.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UpgradeRecord {
     /// `plugin-id version` before.
     pub from: String,
@@ -165,7 +164,7 @@ pub struct ConnectorStatus {
 }
 
 /// A history request made by a command, as it progresses.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistoryProgress {
     /// Range start (included).
     pub start: Timestamp,
@@ -376,7 +375,7 @@ impl ConnectorStatus {
 }
 
 /// A North's cache, in a status snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CacheSnapshot {
     /// Values queued.
     pub queued_values: usize,
@@ -396,7 +395,7 @@ pub struct CacheSnapshot {
 }
 
 /// One connector in a status snapshot.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ConnectorSnapshot {
     /// Connector id.
     pub id: String,
@@ -450,7 +449,7 @@ pub struct ConnectorSnapshot {
 }
 
 /// The engine's status document.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Snapshot {
     /// Engine name.
     pub engine: String,
