@@ -1,4 +1,7 @@
 use super::*;
+use crate::settings::{AfterRead, ItemSettings, ScannerSettings};
+use std::{fs, path::PathBuf};
+
 use oibus_plugin_api::sdk::testing::{Recorded, TestHost};
 use std::sync::Arc;
 

@@ -1,4 +1,7 @@
 use super::*;
+use crate::settings::*;
+use crate::signal::Signal;
+
 use oibus_plugin_api::sdk::testing::TestHost;
 
 fn item(name: &str, signal: Signal) -> SouthItem<ItemSettings> {

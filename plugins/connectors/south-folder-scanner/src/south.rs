@@ -1,0 +1,213 @@
+//! The `south-folder-scanner` connector: its lifecycle and data calls.
+
+use crate::sent::{FileStamp, SentFiles};
+use crate::settings::*;
+use oibus_plugin_api::prelude::*;
+use regex::Regex;
+use std::{
+    collections::{HashMap, HashSet},
+    fs,
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime},
+};
+use tokio::task::JoinSet;
+
+/// How many files are handed to the engine at once (the engine's cache group-commits them).
+pub(crate) const IN_FLIGHT: usize = 32;
+
+/// The folder-scanner South connector.
+pub struct FolderScanner {
+    pub(crate) folder: PathBuf,
+    pub(crate) ctx: Context,
+    pub(crate) regexes: HashMap<String, Regex>,
+    pub(crate) sent: SentFiles,
+}
+
+/// A file chosen by a scan, with what to do once the engine has it.
+pub(crate) struct Candidate {
+    pub(crate) path: PathBuf,
+    pub(crate) name: String,
+    pub(crate) stamp: FileStamp,
+    pub(crate) after_read: AfterRead,
+}
+
+impl FolderScanner {
+    fn regex(&mut self, item: &SouthItem<ItemSettings>) -> Result<&Regex> {
+        if !self.regexes.contains_key(&item.settings.regex) {
+            let re = Regex::new(&item.settings.regex).map_err(|e| {
+                PluginError::invalid_settings(format!(
+                    "item {:?}: regex {:?} is invalid: {e}",
+                    item.name, item.settings.regex
+                ))
+            })?;
+            self.regexes.insert(item.settings.regex.clone(), re);
+        }
+        Ok(&self.regexes[&item.settings.regex])
+    }
+
+    fn check_folder(&self) -> Result<()> {
+        fs::read_dir(&self.folder).map(drop).map_err(|e| {
+            PluginError::transient(format!(
+                "input_folder {}: cannot read: {e}",
+                self.folder.display()
+            ))
+        })
+    }
+
+    /// The files of the folder the items select now, oldest first. A file matched by several
+    /// items goes with the first.
+    fn candidates(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<Vec<Candidate>> {
+        let now = SystemTime::now();
+        let mut files = Vec::new();
+        let entries = fs::read_dir(&self.folder).map_err(|e| {
+            PluginError::transient(format!(
+                "input_folder {}: cannot read: {e}",
+                self.folder.display()
+            ))
+        })?;
+        for entry in entries {
+            let entry = entry?;
+            let Ok(meta) = entry.metadata() else { continue };
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                tracing::warn!("skipping {:?}: the name is not UTF-8", entry.file_name());
+                continue;
+            };
+            if meta.is_file() {
+                files.push((name, meta));
+            }
+        }
+        let mut chosen = Vec::new();
+        let mut taken = HashSet::new();
+        for item in items {
+            let min_age = Duration::from_millis(item.settings.min_age_ms);
+            let re = self.regex(item)?.clone();
+            for (name, meta) in &files {
+                if taken.contains(name) || !re.is_match(name) {
+                    continue;
+                }
+                let modified = meta.modified().unwrap_or(now);
+                if now.duration_since(modified).unwrap_or_default() < min_age {
+                    continue;
+                }
+                let stamp = FileStamp::of(meta);
+                if let AfterRead::Preserve {
+                    ignore_modified_date,
+                } = item.settings.after_read
+                    && self.sent.already_sent(name, stamp, ignore_modified_date)
+                {
+                    continue;
+                }
+                taken.insert(name.clone());
+                chosen.push(Candidate {
+                    path: self.folder.join(name),
+                    name: name.clone(),
+                    stamp,
+                    after_read: item.settings.after_read.clone(),
+                });
+            }
+        }
+        chosen.sort_by(|a, b| (a.stamp.modified, &a.name).cmp(&(b.stamp.modified, &b.name)));
+        Ok(chosen)
+    }
+
+    /// What happens to the original once the engine has its copy.
+    fn release(&mut self, c: &Candidate) -> Result<()> {
+        match &c.after_read {
+            AfterRead::Delete => fs::remove_file(&c.path).map_err(|e| {
+                PluginError::transient(format!("cannot delete {}: {e}", c.path.display()))
+            }),
+            AfterRead::Preserve { .. } => {
+                self.sent.record(&c.name, c.stamp);
+                Ok(())
+            }
+            AfterRead::Move { folder } => move_into(&c.path, Path::new(folder), &c.name),
+        }
+    }
+}
+
+/// Moves `path` into `folder`, never overwriting a file already there.
+pub(crate) fn move_into(path: &Path, folder: &Path, name: &str) -> Result<()> {
+    let fail = |e: std::io::Error| {
+        PluginError::transient(format!(
+            "cannot move {} to {}: {e}",
+            path.display(),
+            folder.display()
+        ))
+    };
+    fs::create_dir_all(folder).map_err(fail)?;
+    let mut target = folder.join(name);
+    if target.exists() {
+        target = folder.join(format!("{}-{name}", Timestamp::now().as_nanos()));
+    }
+    if fs::rename(path, &target).is_err() {
+        // Another file system: copy, then remove.
+        fs::copy(path, &target).map_err(fail)?;
+        fs::remove_file(path).map_err(fail)?;
+    }
+    Ok(())
+}
+
+impl Connector for FolderScanner {
+    type Settings = ScannerSettings;
+
+    fn new(settings: ScannerSettings, ctx: Context) -> Result<Self> {
+        let sent = SentFiles::load(&ctx.state_dir())?;
+        Ok(Self {
+            folder: PathBuf::from(settings.input_folder),
+            ctx,
+            regexes: HashMap::new(),
+            sent,
+        })
+    }
+
+    async fn connect(&mut self) -> Result<()> {
+        self.check_folder()?;
+        tracing::info!("scanning {}", self.folder.display());
+        Ok(())
+    }
+
+    async fn test_connection(&mut self) -> Result<()> {
+        self.check_folder()
+    }
+}
+
+impl South for FolderScanner {
+    type ItemSettings = ItemSettings;
+}
+
+impl QueriesFile for FolderScanner {
+    async fn file_query(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
+        let candidates = self.candidates(items)?;
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!("{} file(s) to send", candidates.len());
+        let mut first_error = None;
+        let mut pending = candidates.into_iter().enumerate();
+        let mut chosen = Vec::new();
+        let mut in_flight = JoinSet::new();
+        loop {
+            while in_flight.len() < IN_FLIGHT {
+                let Some((i, c)) = pending.next() else { break };
+                let ctx = self.ctx.clone();
+                let path = c.path.clone();
+                chosen.push(c);
+                in_flight.spawn(async move { (i, ctx.add_file(&path).await) });
+            }
+            let Some(done) = in_flight.join_next().await else {
+                break;
+            };
+            let (i, result) = done.map_err(|e| PluginError::transient(e.to_string()))?;
+            let outcome = result.and_then(|()| self.release(&chosen[i]));
+            if let Err(e) = outcome {
+                tracing::warn!("{}: {e}", chosen[i].path.display());
+                first_error.get_or_insert(e);
+            }
+        }
+        self.sent.save()?;
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
