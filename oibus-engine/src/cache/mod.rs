@@ -5,6 +5,7 @@ pub mod codec;
 pub mod error_entry;
 mod file_record;
 mod queue;
+mod slots;
 mod store;
 
 pub use crate::config::DEFAULT_CACHE;
