@@ -110,9 +110,8 @@ pub async fn handle(engine: &mut Engine, command: Command) {
             saved,
             reply,
         } => {
-            if let Some(id) = &saved {
-                saved_secrets::fill_from_saved(engine, kind, id, &type_id, &mut settings, &mut []);
-            }
+            let saved = saved.as_deref();
+            saved_secrets::fill_from_saved(engine, saved, kind, &type_id, &mut settings, &mut []);
             test_connection(engine, kind, type_id, settings, reply);
         }
         Command::TestItem {
@@ -122,17 +121,14 @@ pub async fn handle(engine: &mut Engine, command: Command) {
             saved,
             reply,
         } => {
-            if let Some(id) = &saved {
-                let mut items = [(item.name.as_str(), &mut item.settings)];
-                saved_secrets::fill_from_saved(
-                    engine,
-                    ConnectorKind::South,
-                    id,
-                    &type_id,
-                    &mut settings,
-                    &mut items,
-                );
-            }
+            saved_secrets::fill_from_saved(
+                engine,
+                saved.as_deref(),
+                ConnectorKind::South,
+                &type_id,
+                &mut settings,
+                &mut [(item.name.as_str(), &mut item.settings)],
+            );
             test_item(engine, type_id, settings, item, reply);
         }
         Command::Browse {
@@ -142,16 +138,14 @@ pub async fn handle(engine: &mut Engine, command: Command) {
             saved,
             reply,
         } => {
-            if let Some(id) = &saved {
-                saved_secrets::fill_from_saved(
-                    engine,
-                    ConnectorKind::South,
-                    id,
-                    &type_id,
-                    &mut settings,
-                    &mut [],
-                );
-            }
+            saved_secrets::fill_from_saved(
+                engine,
+                saved.as_deref(),
+                ConnectorKind::South,
+                &type_id,
+                &mut settings,
+                &mut [],
+            );
             browse(engine, type_id, settings, request, reply);
         }
         Command::History {

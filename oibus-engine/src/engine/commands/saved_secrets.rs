@@ -74,16 +74,20 @@ pub(super) fn shown_config(engine: &Engine) -> Config {
 }
 
 /// Fills the secrets that `settings` (and the named items' settings) leave out from the saved
-/// connector `id` of this kind and type: a form of a saved connector never holds its secrets,
-/// and a test of it must still have them. No saved connector of that id and type: unchanged.
+/// connector `saved` of this kind and type: a form of a saved connector never holds its secrets,
+/// and a test of it must still have them. No saved connector named, or none of that id and
+/// type: unchanged.
 pub(super) fn fill_from_saved(
     engine: &Engine,
+    saved: Option<&str>,
     kind: ConnectorKind,
-    id: &str,
     type_id: &str,
     settings: &mut Value,
     items: &mut [(&str, &mut Value)],
 ) {
+    let Some(id) = saved else {
+        return;
+    };
     let known = schemas(engine, type_id);
     match kind {
         ConnectorKind::South => {
@@ -128,8 +132,8 @@ pub(super) fn keep_in_replacement(engine: &Engine, connector: &mut ConnectorConf
                 .collect();
             fill_from_saved(
                 engine,
+                Some(&new.id),
                 ConnectorKind::South,
-                &new.id,
                 &new.type_id,
                 &mut new.settings,
                 &mut named,
@@ -140,8 +144,8 @@ pub(super) fn keep_in_replacement(engine: &Engine, connector: &mut ConnectorConf
         }
         ConnectorConfig::North(new) => fill_from_saved(
             engine,
+            Some(&new.id),
             ConnectorKind::North,
-            &new.id,
             &new.type_id,
             &mut new.settings,
             &mut [],
