@@ -16,3 +16,4 @@ pub mod loader;
 pub mod logs;
 pub mod schema;
 pub mod secrets;
+pub mod whole_file;

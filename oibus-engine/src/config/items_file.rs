@@ -176,14 +176,7 @@ pub fn write(path: &Path, items: &[ItemConfig]) -> std::io::Result<()> {
         out.write_record(&row)?;
     }
     let bytes = out.into_inner().map_err(|e| e.into_error())?;
-    let tmp = path.with_extension("csv.tmp");
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
+    crate::whole_file::write(path, &bytes, "csv.tmp")
 }
 
 /// The cells of `value` under `prefix`: a leaf's text (a string as it is, other values as JSON).

@@ -31,7 +31,7 @@ pub fn save(
     };
     let old_text = std::fs::read_to_string(file).unwrap_or_default();
     let text = rewrite(&old_text, new, variables).map_err(|e| failed(e.to_string()))?;
-    write_whole(file, text.as_bytes(), "toml.tmp").map_err(|e| failed(e.to_string()))
+    crate::whole_file::write(file, text.as_bytes(), "toml.tmp").map_err(|e| failed(e.to_string()))
 }
 
 /// Writes the items files of the Souths whose items changed (before the configuration that
@@ -53,15 +53,4 @@ fn save_items_files(file: &Path, old: &Config, new: &Config) -> Result<(), SaveE
         })?;
     }
     Ok(())
-}
-
-/// `bytes` written to a temporary file beside `path` (extension `tmp_extension`), synced, then
-/// renamed over `path`: a crash leaves the old file or the new one, never half of one.
-fn write_whole(path: &Path, bytes: &[u8], tmp_extension: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let tmp = path.with_extension(tmp_extension);
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }

@@ -20,8 +20,6 @@ pub fn load_choices(file: &Path) -> Choices {
 
 /// Records the choices in `file`, atomically.
 pub fn save_choices(file: &Path, choices: &Choices) -> std::io::Result<()> {
-    let tmp = file.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(choices).unwrap_or_default())?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, file)
+    let json = serde_json::to_vec_pretty(choices).unwrap_or_default();
+    crate::whole_file::write(file, &json, "json.tmp")
 }
