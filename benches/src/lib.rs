@@ -71,7 +71,7 @@ pub fn cpu_seconds(stat: &str) -> f64 {
 /// --benches`' smoke run (`--test`, `--list`).
 pub fn main_goes_on(child: impl FnOnce(&[String])) -> bool {
     // What `oibus run` does first, before any thread starts.
-    oibus_engine::engine::memory::limit_arenas();
+    oibus_platform::allocator::limit_arenas();
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
         child(&args[i + 1..]);

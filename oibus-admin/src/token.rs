@@ -20,14 +20,8 @@ pub fn load_or_create(configured: Option<&str>, data: &Path) -> std::io::Result<
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
     let token = hex::encode(bytes);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut f = options.open(&path)?;
+    let mut f =
+        oibus_platform::private::create_file(&path, oibus_platform::private::Existing::Replace)?;
     f.write_all(token.as_bytes())?;
     f.sync_all()?;
     Ok(token)

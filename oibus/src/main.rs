@@ -69,19 +69,13 @@ fn log_file(
 /// Rust's runtime ignores. The engine and the plugin hosts keep ignoring it, so that a peer
 /// closing a socket is an error to handle, not the end of the gateway.
 fn quiet_on_closed_pipe(command: &Command) {
-    #[cfg(unix)]
     if !matches!(command, Command::Run(_) | Command::PluginHost(_)) {
-        // SAFETY: restoring a signal's default action at start-up, before any thread exists.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        }
+        oibus_platform::broken_pipe::die_quietly_on_closed_pipe();
     }
-    #[cfg(not(unix))]
-    let _ = command;
 }
 
 fn main() {
-    oibus_engine::engine::memory::limit_arenas();
+    oibus_platform::allocator::limit_arenas();
     let cli = Cli::parse();
     quiet_on_closed_pipe(&cli.command);
     // For `oibus run`, the configuration as the engine will read it (an unreadable one is

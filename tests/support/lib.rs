@@ -4,6 +4,9 @@
 pub mod api;
 pub mod process;
 pub mod servers;
+pub mod target;
+
+pub use target::target;
 
 use std::{
     fs,
@@ -57,8 +60,22 @@ pub fn artifacts() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target"));
+    let target = match &target::target().triple {
+        Some(triple) => target.join(triple),
+        None => target,
+    };
     target.join(if release() { "release" } else { "debug" })
 }
+
+/// The plugin crates built for another platform than this machine's ([`target::Target`]): the
+/// product plugins that need no C library of the target, and the test fixtures.
+pub const CROSS_PLUGINS: &[&str] = &[
+    "oibus-south-simulator",
+    "oibus-south-folder-scanner",
+    "oibus-north-file-writer",
+    "oibus-north-console",
+    "oibus-test-probe",
+];
 
 /// Builds every plugin crate and the `oibus` binary once per test process (a no-op when cargo finds
 /// them up to date), and returns [`artifacts`].
@@ -69,8 +86,18 @@ pub fn build() -> &'static Path {
         let mut cmd = Command::new(cargo);
         cmd.current_dir(workspace())
             .args(["build", "--quiet", "-p", "oibus"]);
-        for (package, _) in PLUGINS {
-            cmd.args(["-p", package]);
+        match &target::target().triple {
+            Some(triple) => {
+                cmd.args(["--target", triple]);
+                for package in CROSS_PLUGINS {
+                    cmd.args(["-p", package]);
+                }
+            }
+            None => {
+                for (package, _) in PLUGINS {
+                    cmd.args(["-p", package]);
+                }
+            }
         }
         if release() {
             cmd.arg("--release");
@@ -85,13 +112,9 @@ pub fn build() -> &'static Path {
     })
 }
 
-/// The file name of a library on this platform (`libx.so`, `x.dll`, `libx.dylib`).
+/// The file name of a library on the platform under test (`libx.so`, `x.dll`, `libx.dylib`).
 pub fn library_name(base: &str) -> String {
-    format!(
-        "{}{base}{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    )
+    target::target().library_name(base)
 }
 
 /// The built library of plugin crate `base` (built first if needed).
@@ -202,15 +225,18 @@ pub fn hostile_constructors(folder: &Path) -> Vec<(&'static str, &'static str)> 
 
 /// The `oibus` binary.
 pub fn oibus() -> PathBuf {
-    build().join(format!("oibus{}", std::env::consts::EXE_SUFFIX))
+    build().join(target::target().exe_name("oibus"))
+}
+
+/// A command running the `oibus` binary on the platform under test (through its emulator, if
+/// any).
+pub fn oibus_command() -> Command {
+    target::target().command(&oibus())
 }
 
 /// Runs the `oibus` binary with `args`: its exit code (-1 if killed), standard output and error.
 pub fn run_oibus(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(oibus())
-        .args(args)
-        .output()
-        .expect("run oibus");
+    let out = oibus_command().args(args).output().expect("run oibus");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -344,7 +370,7 @@ pub fn memory_mb(field: &str) -> f64 {
 fn run_on_plugin(plugin: &str, args: &[&str]) -> std::process::Output {
     let plugins = plugin_folder(&[plugin]);
     let data = tempfile::tempdir().expect("temp dir");
-    Command::new(oibus())
+    oibus_command()
         .args(args)
         .arg("--plugins")
         .arg(plugins.path())

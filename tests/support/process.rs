@@ -44,7 +44,7 @@ impl Workspace {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(crate::oibus());
+        let mut cmd = crate::oibus_command();
         cmd.arg("run")
             .arg("--config")
             .arg(self.path("oibus.toml"))
@@ -82,6 +82,7 @@ impl Workspace {
             child,
             data: self.data(),
             log: self.path("engine.log"),
+            started: std::time::SystemTime::now() - Duration::from_millis(100),
         }
     }
 
@@ -105,15 +106,26 @@ pub struct Engine {
     child: Child,
     data: PathBuf,
     log: PathBuf,
+    /// When it was started (a little before): a status document older than that is an earlier
+    /// engine's, where process ids cannot tell (under Wine).
+    started: std::time::SystemTime,
 }
 
 impl Engine {
     /// The engine's status document (`None` until this process wrote one: a document left by an
     /// earlier, killed engine is ignored).
     pub fn status(&self) -> Option<serde_json::Value> {
-        let text = fs::read_to_string(self.data.join("status.json")).ok()?;
+        let path = self.data.join("status.json");
+        let text = fs::read_to_string(&path).ok()?;
         let status: serde_json::Value = serde_json::from_str(&text).ok()?;
-        (status["pid"] == self.child.id()).then_some(status)
+        let ours = if crate::target().same_process_ids() {
+            status["pid"] == self.child.id()
+        } else {
+            fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= self.started)
+        };
+        ours.then_some(status)
     }
 
     /// The status of one connector.
@@ -179,7 +191,7 @@ impl Engine {
     /// Stops the engine with SIGTERM and waits for it; returns its exit code.
     pub fn terminate(mut self) -> i32 {
         let _ = Command::new("kill")
-            .arg("-TERM")
+            .arg(crate::target().stop_signal())
             .arg(self.child.id().to_string())
             .status();
         let began = Instant::now();

@@ -33,7 +33,7 @@ pub(super) fn copy_into_slot(
         if !folder.is_dir() {
             std::fs::create_dir_all(&folder)?;
             if durable {
-                std::fs::File::open(files_dir)?.sync_all()?;
+                oibus_platform::durable::sync_dir(files_dir)?;
             }
         }
         let target = folder.join(name);
@@ -51,7 +51,7 @@ pub(super) fn copy_into_slot(
         let size = write(&mut f)?;
         if durable {
             f.sync_all()?;
-            std::fs::File::open(&folder)?.sync_all()?;
+            oibus_platform::durable::sync_dir(&folder)?;
         }
         return Ok((target, size));
     }

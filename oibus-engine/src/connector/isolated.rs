@@ -290,8 +290,8 @@ impl IsolatedConnector {
             std::ffi::OsStr::new("--file"),
             common.creation.file.as_os_str(),
         ];
-        let mut process = process::spawn(&common.settings.exe, &args, common.settings.limits)
-            .map_err(|e| {
+        let (mut process, contained) =
+            process::spawn(&common.settings.exe, &args, common.settings.limits).map_err(|e| {
                 host_error(format!(
                     "cannot start {} plugin-host: {e}",
                     common.settings.exe.display()
@@ -340,7 +340,7 @@ impl IsolatedConnector {
         tokio::spawn(watch(
             common.clone(),
             child.clone(),
-            process,
+            (process, contained),
             FramedRead::new(stdout, protocol::codec()),
             killed,
             created_tx,
@@ -370,7 +370,7 @@ impl IsolatedConnector {
 async fn watch(
     common: Arc<Common>,
     child: Arc<Child>,
-    mut process: tokio::process::Child,
+    (mut process, _contained): (tokio::process::Child, process::Contained),
     mut from_child: FramedRead<
         tokio::process::ChildStdout,
         tokio_util::codec::LengthDelimitedCodec,

@@ -9,7 +9,6 @@ pub mod frontend;
 pub mod history;
 pub mod history_edge;
 pub mod loaded_version;
-pub mod memory;
 mod north;
 pub mod plugin_folder;
 mod router;
@@ -114,7 +113,7 @@ pub fn load_options(
 /// connector cannot be set up.
 pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     // `oibus run` did it before its threads started; an engine embedded elsewhere does it here.
-    memory::limit_arenas();
+    oibus_platform::allocator::limit_arenas();
     let EngineOptions {
         config,
         origin,
@@ -276,7 +275,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
             .await?;
         running_frontends.push(started);
     }
-    memory::release_freed();
+    oibus_platform::allocator::release_freed();
     tracing::info!(
         "engine {:?} running: {} South(s), {} North(s)",
         engine.config.engine.name,

@@ -30,34 +30,11 @@ use std::{
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::FramedRead;
 
-/// Takes the protocol channel (the original standard output) and sends standard output to
-/// standard error from now on.
-fn protocol_output() -> std::io::Result<std::fs::File> {
-    #[cfg(unix)]
-    {
-        use std::os::fd::FromRawFd as _;
-        // SAFETY: plain descriptor calls on the process's own standard descriptors.
-        unsafe {
-            let out = libc::dup(1);
-            if out < 0 || libc::dup2(2, 1) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(std::fs::File::from_raw_fd(out))
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        Err(std::io::Error::other(
-            "process isolation is only available on Unix",
-        ))
-    }
-}
-
 /// `oibus plugin-host probe`: opens `library` (the engine's checked copy of `file`) and writes its
 /// manifest, or the loader's refusal, on the protocol channel. Exit code 0 either way: any other
 /// end (a signal, another code, no answer) is the library's own doing.
 pub fn probe(library: &Path, file: &Path) -> anyhow::Result<i32> {
-    let mut out = protocol_output()?;
+    let mut out = oibus_platform::child::take_protocol_output()?;
     let answer = match library::open_copy(file, library) {
         Ok(plugin) => ProbeAnswer::Manifest(serde_json::to_string(plugin.manifest())?),
         Err(e) => ProbeAnswer::Refused(e.to_string()),
@@ -158,7 +135,7 @@ impl FfiHost for RemoteHost {
 /// `oibus plugin-host serve`: runs one connector of `library` (the engine's checked copy of
 /// `file`) until the engine closes the channel.
 pub fn serve(library: &Path, file: &Path) -> anyhow::Result<i32> {
-    let out = protocol_output()?;
+    let out = oibus_platform::child::take_protocol_output()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

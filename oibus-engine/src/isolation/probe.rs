@@ -94,21 +94,30 @@ impl ChildProber {
         if self.stop.load(Ordering::Relaxed) {
             return Err(failed("not checked: the engine is stopping".into()));
         }
-        let mut cmd = std::process::Command::new(&self.exe);
+        let mut cmd = process::host_command(&self.exe, process::Limits::default());
         cmd.args(["plugin-host", "probe", "--library"])
             .arg(shadow)
             .arg("--file")
             .arg(file)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .env("MALLOC_ARENA_MAX", "2");
-        let mut child = cmd.spawn().map_err(|e| {
+            .stderr(Stdio::piped());
+        let cannot_start = |e: std::io::Error| {
             failed(format!(
                 "cannot start {} plugin-host to open it: {e}",
                 self.exe.display()
             ))
-        })?;
+        };
+        let mut child = cmd.spawn().map_err(cannot_start)?;
+        // Held until the child has been waited for: on Windows, its Job object.
+        let _contained = match process::contain(child.id()) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(cannot_start(e));
+            }
+        };
         // Read both pipes while it runs: a manifest larger than a pipe's buffer must not look
         // like a hang.
         let mut stdout = child.stdout.take();

@@ -4,101 +4,69 @@
 use std::{
     collections::VecDeque,
     path::Path,
-    process::{ExitStatus, Stdio},
+    process::Stdio,
     sync::{Arc, Mutex},
 };
 use tokio::process::{Child, Command};
 
-/// Limits applied to a child before it runs any plugin code.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Limits {
-    /// Address-space limit in bytes (`RLIMIT_AS`); `None`: the engine's own.
-    pub max_memory: Option<u64>,
+pub use oibus_platform::child::{Contained, Limits, describe};
+
+/// The environment variable naming a program (and its arguments, split on spaces) that plugin-host
+/// children are started through: an emulator such as `qemu-aarch64 -L /usr/aarch64-linux-gnu`
+/// when the engine itself runs emulated on a machine that cannot start its binaries directly.
+pub const LAUNCHER_ENV: &str = "OIBUS_PLUGIN_HOST_LAUNCHER";
+
+/// A command that starts the `oibus` executable `exe`, through the launcher of [`LAUNCHER_ENV`]
+/// when one is set, prepared with the platform's limits and process group.
+pub fn host_command(exe: &Path, limits: Limits) -> std::process::Command {
+    command_through(std::env::var(LAUNCHER_ENV).ok().as_deref(), exe, limits)
 }
 
-/// Starts `exe args…` with piped standard streams, killed when dropped and (on Linux) when the
-/// engine dies, with `limits`.
-pub fn spawn(exe: &Path, args: &[&std::ffi::OsStr], limits: Limits) -> std::io::Result<Child> {
-    let mut cmd = Command::new(exe);
+/// A command that starts `exe` through `launcher` (a program and its arguments, split on
+/// spaces), if any, prepared with `limits`.
+fn command_through(launcher: Option<&str>, exe: &Path, limits: Limits) -> std::process::Command {
+    let mut words = launcher.unwrap_or_default().split_whitespace();
+    let mut cmd = match words.next() {
+        Some(program) => {
+            let mut cmd = std::process::Command::new(program);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+        None => std::process::Command::new(exe),
+    };
+    oibus_platform::child::prepare(&mut cmd, limits);
+    cmd
+}
+
+/// Contains the started child `pid` with no limits beyond the engine's (its Job object on
+/// Windows, so that it dies with the engine).
+pub fn contain(pid: u32) -> std::io::Result<Contained> {
+    oibus_platform::child::contain(pid, Limits::default())
+}
+
+/// Starts `exe args…` with piped standard streams, killed when dropped, and ending with the
+/// engine (Linux: a death signal; Windows: its Job object, held in the returned [`Contained`]).
+pub fn spawn(
+    exe: &Path,
+    args: &[&std::ffi::OsStr],
+    limits: Limits,
+) -> std::io::Result<(Child, Contained)> {
+    let mut cmd = host_command(exe, limits);
     cmd.args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        // glibc reserves 64 MiB of address space per thread arena: without this an address-space
-        // limit is used up by arenas before the plugin allocates anything.
-        .env("MALLOC_ARENA_MAX", "2");
-    #[cfg(unix)]
-    {
-        let max_memory = limits.max_memory;
-        // SAFETY: the closure runs in the child between fork and exec and only calls
-        // async-signal-safe functions (setrlimit, prctl, setpgid, signal).
-        unsafe {
-            cmd.pre_exec(move || {
-                if let Some(bytes) = max_memory {
-                    let limit = libc::rlimit {
-                        rlim_cur: bytes as libc::rlim_t,
-                        rlim_max: bytes as libc::rlim_t,
-                    };
-                    if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                #[cfg(target_os = "linux")]
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-                // The engine decides when its children end: a Ctrl-C or a SIGTERM sent to the
-                // whole group (a terminal, `timeout`, systemd) reaches the engine, which stops
-                // its connectors; the children end when it closes their input or dies.
-                libc::setpgid(0, 0);
-                libc::signal(libc::SIGINT, libc::SIG_IGN);
-                libc::signal(libc::SIGTERM, libc::SIG_IGN);
-                Ok(())
-            });
+        .stderr(Stdio::piped());
+    let mut child = Command::from(cmd).kill_on_drop(true).spawn()?;
+    let contained = child
+        .id()
+        .ok_or_else(|| std::io::Error::other("the child ended at once"))
+        .and_then(|pid| oibus_platform::child::contain(pid, limits));
+    match contained {
+        Ok(contained) => Ok((child, contained)),
+        Err(e) => {
+            let _ = child.start_kill();
+            Err(e)
         }
-    }
-    #[cfg(not(unix))]
-    let _ = limits;
-    cmd.spawn()
-}
-
-/// The name of a signal number.
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        3 => "SIGQUIT",
-        4 => "SIGILL",
-        5 => "SIGTRAP",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        13 => "SIGPIPE",
-        15 => "SIGTERM",
-        24 => "SIGXCPU",
-        25 => "SIGXFSZ",
-        _ => "signal",
-    }
-}
-
-/// How a process ended, in words: `killed by signal 11 (SIGSEGV)`, `exited with code 0`.
-pub fn describe(status: ExitStatus) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt as _;
-        if let Some(signal) = status.signal() {
-            let core = if status.core_dumped() {
-                ", core dumped"
-            } else {
-                ""
-            };
-            return format!("killed by signal {signal} ({}{core})", signal_name(signal));
-        }
-    }
-    match status.code() {
-        Some(code) => format!("exited with code {code}"),
-        None => "ended".to_string(),
     }
 }
 
@@ -154,10 +122,9 @@ mod tests {
             ("exit 0", "exited with code 0"),
             ("exit 3", "exited with code 3"),
             ("kill -SEGV $$", "killed by signal 11 (SIGSEGV"),
-            ("kill -ABRT $$", "killed by signal 6 (SIGABRT"),
         ] {
             let args = [std::ffi::OsStr::new("-c"), std::ffi::OsStr::new(script)];
-            let mut child = spawn(sh, &args, Limits::default()).unwrap();
+            let (mut child, _contained) = spawn(sh, &args, Limits::default()).unwrap();
             let status = child.wait().await.unwrap();
             assert!(
                 describe(status).starts_with(expected),
@@ -167,22 +134,15 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn the_memory_limit_applies_to_the_child() {
-        // A shell limited to 64 MiB of address space cannot start a 512 MiB allocation.
-        let args = [
-            std::ffi::OsStr::new("-c"),
-            std::ffi::OsStr::new("ulimit -v"),
-        ];
-        let child = spawn(
-            Path::new("/bin/sh"),
-            &args,
-            Limits {
-                max_memory: Some(64 << 20),
-            },
-        )
-        .unwrap();
-        let out = child.wait_with_output().await.unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "65536");
+    #[test]
+    fn a_launcher_starts_the_child_through_it() {
+        // `env` as the launcher: the child runs, through it.
+        let launcher = Some("/usr/bin/env MARK=launched");
+        let mut cmd = command_through(launcher, Path::new("/bin/sh"), Limits::default());
+        let out = cmd.args(["-c", "echo $MARK"]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "launched");
+        let mut cmd = command_through(None, Path::new("/bin/sh"), Limits::default());
+        let out = cmd.args(["-c", "echo ${MARK:-direct}"]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "direct");
     }
 }

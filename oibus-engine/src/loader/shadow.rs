@@ -19,41 +19,22 @@ use std::{
     path::{Path, PathBuf},
 };
 
-/// Makes sure `dir` exists and is private to this user: created with mode 0700; an existing
-/// folder of this user is made 0700; a folder of another user is refused, naming both.
+/// Makes sure `dir` exists and is private to this user (created private; an existing folder of
+/// this user made private); a folder of another user, a link or a file is refused, naming both
+/// users.
 pub fn ensure_private(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
-        if !dir.exists() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-        }
-        let meta = fs::symlink_metadata(dir)?;
-        if !meta.is_dir() {
-            return Err(io::Error::other(format!(
-                "the plugin cache {} is not a folder (a link or a file): refusing to load plugins through it",
-                dir.display()
-            )));
-        }
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if meta.uid() != me {
-            return Err(io::Error::other(format!(
-                "the plugin cache {} belongs to user {} and this engine runs as user {me}: another user could plant code there; refusing to load plugins through it (give --data, or remove that folder)",
-                dir.display(),
-                meta.uid()
-            )));
-        }
-        if meta.mode() & 0o077 != 0 {
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-        }
-    }
-    #[cfg(not(unix))]
-    fs::create_dir_all(dir)?;
-    Ok(())
+    use oibus_platform::private::{PrivateError, ensure_dir};
+    ensure_dir(dir).map_err(|e| match e {
+        PrivateError::NotAFolder(_) => io::Error::other(format!(
+            "the plugin cache {} is not a folder (a link or a file): refusing to load plugins through it",
+            dir.display()
+        )),
+        PrivateError::OtherOwner { owner, me, .. } => io::Error::other(format!(
+            "the plugin cache {} belongs to user {owner} and this engine runs as user {me}: another user could plant code there; refusing to load plugins through it (give --data, or remove that folder)",
+            dir.display()
+        )),
+        PrivateError::Io { source, .. } => source,
+    })
 }
 
 /// The SHA-256 of the file at `path`, read in chunks.
@@ -117,26 +98,10 @@ pub fn copy_hashed(cache_dir: &Path, original: &Path) -> io::Result<(PathBuf, St
     Ok((target, sha256, len))
 }
 
-/// What identifies one version of a file without reading it: device, inode, size and change time
-/// (which no one can set back). `None` where the platform does not say.
+/// What identifies one version of a file without reading it (device, inode, size and change
+/// time on Linux). `None` where the platform does not say.
 pub fn identity(meta: &fs::Metadata) -> Option<String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        Some(format!(
-            "{:x}-{:x}-{:x}-{:x}.{:x}",
-            meta.dev(),
-            meta.ino(),
-            meta.len(),
-            meta.ctime(),
-            meta.ctime_nsec()
-        ))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        None
-    }
+    oibus_platform::file_marks::identity(meta)
 }
 
 fn index_entry(cache_dir: &Path, identity: &str) -> PathBuf {

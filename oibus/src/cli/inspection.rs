@@ -52,10 +52,6 @@ pub fn plugin_cache_dir(data: Option<&PathBuf>) -> PathBuf {
         return home.join(".cache").join("oibus").join("plugin-cache");
     }
     // No home: a folder named after this user in the temporary folder, checked private.
-    #[cfg(unix)]
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let user = unsafe { libc::geteuid() }.to_string();
-    #[cfg(not(unix))]
-    let user = std::env::var("USERNAME").unwrap_or_default();
+    let user = oibus_platform::private::user_tag();
     std::env::temp_dir().join(format!("oibus-plugin-cache-{user}"))
 }

@@ -1,4 +1,5 @@
-//! `oibus run`: the engine, until Ctrl-C or SIGTERM.
+//! `oibus run`: the engine, until the operating system asks it to stop (Ctrl-C, SIGTERM, a
+//! console closed, the system shutting down).
 
 use anyhow::Context as _;
 use oibus_engine::{
@@ -115,7 +116,7 @@ pub fn run_with(options: EngineOptions) -> anyhow::Result<i32> {
         let shutdown = CancellationToken::new();
         let signal = shutdown.clone();
         tokio::spawn(async move {
-            wait_for_signal().await;
+            oibus_platform::shutdown::requested().await;
             signal.cancel();
         });
         engine::run(options, shutdown).await
@@ -123,26 +124,4 @@ pub fn run_with(options: EngineOptions) -> anyhow::Result<i32> {
     super::exit_guard::disarm();
     result?;
     Ok(0)
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

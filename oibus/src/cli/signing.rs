@@ -16,17 +16,16 @@ fn password() -> Option<String> {
 }
 
 fn write_new(path: &Path, text: &[u8], private: bool) -> anyhow::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = private;
     use std::io::Write as _;
-    let mut file = options.open(path).with_context(|| {
+    let open = if private {
+        oibus_platform::private::create_file(path, oibus_platform::private::Existing::Refuse)
+    } else {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+    };
+    let mut file = open.with_context(|| {
         format!(
             "cannot create {} (an existing key is never overwritten)",
             path.display()

@@ -123,8 +123,7 @@ impl PluginFolder {
             let mut f = std::fs::File::create(&part)?;
             f.write_all(bytes)?;
             f.sync_all()?;
-            std::fs::rename(&part, &target)?;
-            std::fs::File::open(&self.dir)?.sync_all()
+            oibus_platform::durable::rename(&part, &target)
         };
         write().map_err(|e| {
             let _ = std::fs::remove_file(&part);

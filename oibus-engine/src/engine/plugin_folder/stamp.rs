@@ -6,7 +6,8 @@ use std::{path::Path, time::SystemTime};
 pub struct Stamp {
     pub len: u64,
     pub modified: Option<SystemTime>,
-    /// Mode and change time: a `chmod` that makes a refused file readable changes them.
+    /// Mode and change time: a `chmod` that makes a refused file readable changes them
+    /// ([`oibus_platform::file_marks::change_marks`]).
     pub changed: (u32, i64, i64),
 }
 
@@ -15,13 +16,7 @@ pub fn stamp(path: &Path) -> Option<Stamp> {
     let meta = std::fs::metadata(path)
         .or_else(|_| std::fs::symlink_metadata(path))
         .ok()?;
-    #[cfg(unix)]
-    let changed = {
-        use std::os::unix::fs::MetadataExt as _;
-        (meta.mode(), meta.ctime(), meta.ctime_nsec())
-    };
-    #[cfg(not(unix))]
-    let changed = (0, 0, 0);
+    let changed = oibus_platform::file_marks::change_marks(&meta);
     Some(Stamp {
         len: meta.len(),
         modified: meta.modified().ok(),

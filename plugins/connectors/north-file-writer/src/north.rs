@@ -203,11 +203,9 @@ impl HandlesFileBatches for FileWriter {
                 PluginError::transient(format!("cannot write {}: {e}", target.display()))
             })?;
         }
-        fs::File::open(&self.folder)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| {
-                PluginError::transient(format!("cannot sync {}: {e}", self.folder.display()))
-            })?;
+        oibus_platform::durable::sync_dir(&self.folder).map_err(|e| {
+            PluginError::transient(format!("cannot sync {}: {e}", self.folder.display()))
+        })?;
         tracing::debug!(
             "copied {} files to {}",
             written.len(),

@@ -122,24 +122,18 @@ fn build_client(builder: ClientBuilder, pki: &Path) -> Result<opcua::client::Cli
 /// Makes the private key folder and the files in it readable by the gateway's user alone (the
 /// client writes them with the process's umask).
 fn keep_private(folder: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let set = |path: &Path, mode: u32| {
-            if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
-                tracing::warn!("cannot restrict {} to its owner: {e}", path.display());
-            }
-        };
-        let Ok(entries) = std::fs::read_dir(folder) else {
-            return;
-        };
-        set(folder, 0o700);
-        for entry in entries.flatten() {
-            set(&entry.path(), 0o600);
+    let restrict = |path: &Path| {
+        if let Err(e) = oibus_platform::private::restrict(path) {
+            tracing::warn!("cannot restrict {} to its owner: {e}", path.display());
         }
+    };
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    restrict(folder);
+    for entry in entries.flatten() {
+        restrict(&entry.path());
     }
-    #[cfg(not(unix))]
-    let _ = folder;
 }
 
 /// Connects and activates a session, or fails with an error that names the server and says

@@ -1,0 +1,28 @@
+//! Whether the guard is armed, and what it does then: the state the platform hooks read.
+
+use std::sync::{
+    OnceLock,
+    atomic::{AtomicBool, Ordering},
+};
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+static VERDICT: OnceLock<(&'static str, i32)> = OnceLock::new();
+
+/// Keeps the line and code of an unexpected exit (the first ones given).
+pub fn set(line: &'static str, code: i32) {
+    let _ = VERDICT.set((line, code));
+}
+
+/// Arms or disarms the guard.
+pub fn arm(armed: bool) {
+    ARMED.store(armed, Ordering::SeqCst);
+}
+
+/// What the platform's hook must do when the process is exiting: end it with this line and
+/// code if the guard is armed; `None`: let the exit go on.
+pub fn due() -> Option<(&'static str, i32)> {
+    if !ARMED.load(Ordering::SeqCst) {
+        return None;
+    }
+    VERDICT.get().copied()
+}
