@@ -343,5 +343,14 @@ fn a_plugin_calling_exit_0_makes_the_engine_fail_visibly() {
     });
     let log = engine.log();
     engine.stop();
+    assert!(log.contains("the previous run (pid "), "{log}");
     assert!(log.contains("did not stop cleanly"), "{log}");
+    // A clean stop leaves no marker: the run after it reports nothing (the log file is appended
+    // across runs: look at this run's part).
+    let before = log.len();
+    let engine = ws.start();
+    std::thread::sleep(Duration::from_millis(500));
+    let log = engine.log();
+    engine.stop();
+    assert!(!log[before..].contains("did not stop cleanly"), "{log}");
 }

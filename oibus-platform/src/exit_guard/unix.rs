@@ -1,7 +1,7 @@
 //! Unix: an `atexit` handler.
 
 extern "C" fn at_exit() {
-    end_if_due();
+    super::verdict::end_if_due(write_stderr, end_now);
 }
 
 pub fn install() {
@@ -22,13 +22,4 @@ fn write_stderr(bytes: &[u8]) {
 fn end_now(code: i32) -> ! {
     // SAFETY: ends the process without running the exit handlers again.
     unsafe { libc::_exit(code) }
-}
-
-/// Ends the process with the guard's verdict if it is armed.
-fn end_if_due() {
-    if let Some((line, code)) = super::verdict::due() {
-        write_stderr(line.as_bytes());
-        write_stderr(b"\n");
-        end_now(code);
-    }
 }

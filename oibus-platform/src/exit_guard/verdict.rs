@@ -20,9 +20,19 @@ pub fn arm(armed: bool) {
 
 /// What the platform's hook must do when the process is exiting: end it with this line and
 /// code if the guard is armed; `None`: let the exit go on.
-pub fn due() -> Option<(&'static str, i32)> {
+fn due() -> Option<(&'static str, i32)> {
     if !ARMED.load(Ordering::SeqCst) {
         return None;
     }
     VERDICT.get().copied()
+}
+
+/// What a platform's hook calls when the process is exiting: if the guard is armed, writes its
+/// line with `write` and ends the process with `end`; else returns and the exit goes on.
+pub fn end_if_due(write: fn(&[u8]), end: fn(i32) -> !) {
+    if let Some((line, code)) = due() {
+        write(line.as_bytes());
+        write(b"\n");
+        end(code);
+    }
 }

@@ -13,7 +13,7 @@ use windows_sys::Win32::{
 
 unsafe extern "system" fn on_tls(_module: *mut c_void, reason: u32, _reserved: *mut c_void) {
     if reason == DLL_PROCESS_DETACH {
-        end_if_due();
+        super::verdict::end_if_due(write_stderr, end_now);
     }
 }
 
@@ -49,13 +49,4 @@ fn end_now(code: i32) -> ! {
     }
     // TerminateProcess of the current process does not return.
     std::process::abort()
-}
-
-/// Ends the process with the guard's verdict if it is armed.
-fn end_if_due() {
-    if let Some((line, code)) = super::verdict::due() {
-        write_stderr(line.as_bytes());
-        write_stderr(b"\n");
-        end_now(code);
-    }
 }
