@@ -10,6 +10,7 @@
 //!   and the child's side of its protocol channel.
 //! - [`file_marks`]: telling versions of a file apart without reading it.
 //! - [`exit_guard`]: turning an `exit()` called by a plugin into a visible failure.
+//! - [`service`]: the gateway as a Windows service (registered, started, stopped, served).
 //! - [`shutdown`]: the requests to stop that the operating system sends (Ctrl-C, SIGTERM,
 //!   console close, system shutdown).
 //!
@@ -23,4 +24,5 @@ pub mod durable;
 pub mod exit_guard;
 pub mod file_marks;
 pub mod private;
+pub mod service;
 pub mod shutdown;

@@ -3,7 +3,7 @@
 mod cli;
 
 use clap::Parser as _;
-use cli::{Cli, Command};
+use cli::{Cli, Command, service::Command as ServiceCommand};
 use oibus_engine::engine::EngineOptions;
 use std::io::IsTerminal as _;
 use tracing_subscriber::{EnvFilter, layer::SubscriberExt as _, util::SubscriberInitExt as _};
@@ -19,7 +19,7 @@ fn log_filter(cli: &Cli, run: Option<&EngineOptions>) -> String {
     }
     match (&cli.command, run) {
         (_, Some(o)) => o.config.engine.log_level.clone(),
-        (Command::Run(_), None) => "info".into(),
+        (Command::Run(_) | Command::Service(ServiceCommand::Run { .. }), None) => "info".into(),
         _ => "warn".into(),
     }
 }
@@ -69,7 +69,10 @@ fn log_file(
 /// Rust's runtime ignores. The engine and the plugin hosts keep ignoring it, so that a peer
 /// closing a socket is an error to handle, not the end of the gateway.
 fn quiet_on_closed_pipe(command: &Command) {
-    if !matches!(command, Command::Run(_) | Command::PluginHost(_)) {
+    if !matches!(
+        command,
+        Command::Run(_) | Command::PluginHost(_) | Command::Service(ServiceCommand::Run { .. })
+    ) {
         oibus_platform::broken_pipe::die_quietly_on_closed_pipe();
     }
 }
@@ -81,7 +84,9 @@ fn main() {
     // For `oibus run`, the configuration as the engine will read it (an unreadable one is
     // reported by the engine itself).
     let mut run = match &cli.command {
-        Command::Run(args) => cli::run::options(args).ok(),
+        Command::Run(args) | Command::Service(ServiceCommand::Run { run: args, .. }) => {
+            cli::run::options(args).ok()
+        }
         _ => None,
     };
     let filter = log_filter(&cli, run.as_ref());
@@ -112,9 +117,12 @@ fn main() {
                 .with_writer(std::sync::Mutex::new(f))
         }))
         .init();
-    let result = match run.take() {
-        Some(options) => cli::run::run_with(options),
-        None => cli::run(cli),
+    let result = match (run.take(), &cli.command) {
+        (Some(options), Command::Service(ServiceCommand::Run { name, .. })) => {
+            cli::service::serve(name, options)
+        }
+        (Some(options), _) => cli::run::run_with(options),
+        (None, _) => cli::run(cli),
     };
     match result {
         Ok(code) => std::process::exit(code),

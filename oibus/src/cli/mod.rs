@@ -10,6 +10,7 @@ mod reference;
 pub mod run;
 mod scaffold;
 mod scratch;
+pub mod service;
 mod signing;
 mod status;
 mod table;
@@ -53,6 +54,9 @@ pub enum Command {
     /// The child process of an isolated connector or of a probe (started by the engine).
     #[command(subcommand, hide = true)]
     PluginHost(PluginHostCommand),
+    /// The engine as a Windows service: install, start, stop, uninstall (on Linux: systemd).
+    #[command(subcommand)]
+    Service(service::Command),
     /// Show what every connector of an engine is doing.
     Status {
         /// The engine's data folder.
@@ -287,5 +291,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(&args),
         Command::Status { data, json } => status::run(&data, json),
+        Command::Service(command) => service::command(command),
     }
 }
