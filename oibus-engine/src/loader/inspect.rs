@@ -37,7 +37,7 @@ fn host_architecture() -> Option<Architecture> {
 
 /// Checks that `bytes` (the content of `file`) is a complete dynamic library for this machine.
 pub fn check_library(file: &Path, bytes: &[u8]) -> Result<(), LoadError> {
-    check_library_data(file, bytes, bytes.len() as u64)
+    check_library_data(file, bytes, bytes.len() as u64, true)
 }
 
 /// The file behind `file`, read through a cache (only what the parser asks for), and its length.
@@ -55,7 +55,7 @@ fn open_cached(file: &Path) -> Result<(object::ReadCache<std::fs::File>, u64), L
 /// only its headers.
 pub fn check_library_file(file: &Path) -> Result<(), LoadError> {
     let (cache, len) = open_cached(file)?;
-    check_library_data(file, &cache, len)
+    check_library_data(file, &cache, len, true)
 }
 
 /// Reads the plugin declaration of the library `file` from its bytes: the exported symbol
@@ -67,8 +67,17 @@ pub fn check_library_file(file: &Path) -> Result<(), LoadError> {
 pub fn read_declaration_file(file: &Path, complete: bool) -> Result<PluginDeclaration, LoadError> {
     let (cache, len) = open_cached(file)?;
     if complete {
-        check_library_data(file, &cache, len)?;
+        check_library_data(file, &cache, len, true)?;
     }
+    read_declaration(file, &cache)
+}
+
+/// Reads the declaration of a whole plugin file built for any platform the engine ships for (what
+/// `oibus plugins sign` needs: a vendor signs its Linux, ARM64 and Windows files on one machine).
+/// The file is checked as [`read_declaration_file`] checks it, but for being this machine's.
+pub fn read_declaration_file_any_platform(file: &Path) -> Result<PluginDeclaration, LoadError> {
+    let (cache, len) = open_cached(file)?;
+    check_library_data(file, &cache, len, false)?;
     read_declaration(file, &cache)
 }
 
@@ -180,6 +189,7 @@ fn check_library_data<'d, R: object::ReadRef<'d>>(
     file: &Path,
     bytes: R,
     len: u64,
+    this_platform: bool,
 ) -> Result<(), LoadError> {
     let obj = object::File::parse(bytes).map_err(|e| {
         let reason = e.to_string();
@@ -196,14 +206,14 @@ fn check_library_data<'d, R: object::ReadRef<'d>>(
             }
         }
     })?;
-    if obj.format() != host_format() {
+    if this_platform && obj.format() != host_format() {
         return Err(LoadError::WrongPlatform {
             file: file.to_path_buf(),
             found: format!("{:?}", obj.format()),
             expected: format!("{:?}", host_format()),
         });
     }
-    if let Some(arch) = host_architecture()
+    if let Some(arch) = host_architecture().filter(|_| this_platform)
         && obj.architecture() != arch
     {
         return Err(LoadError::WrongPlatform {

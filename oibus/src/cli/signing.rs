@@ -96,7 +96,7 @@ fn secret_key(path: &Path) -> anyhow::Result<minisign::SecretKey> {
 /// Signs `file` with the secret key `key`: writes `<file>.minisig`, whose trusted (signed) comment
 /// names the plugin, its version and the file.
 pub fn sign(file: &Path, key: &Path) -> anyhow::Result<i32> {
-    let declaration = inspect::read_declaration_file(file, true)?;
+    let declaration = inspect::read_declaration_file_any_platform(file)?;
     let sk = secret_key(key)?;
     let name = file
         .file_name()
