@@ -65,25 +65,9 @@ impl Workspace {
 
     /// Starts the engine with these environment variables.
     pub fn start_with(&self, env: &[(&str, &str)]) -> Engine {
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.path("engine.log"))
-            .expect("log file");
-        let child = self
-            .command()
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start oibus run");
-        Engine {
-            child,
-            data: self.data(),
-            log: self.path("engine.log"),
-            started: std::time::SystemTime::now() - Duration::from_millis(100),
-        }
+        let mut command = self.command();
+        command.envs(env.iter().copied());
+        Engine::spawn(command, self.data(), self.path("engine.log"))
     }
 
     /// Runs the engine to completion (for configurations it must refuse): exit code and output.
@@ -112,6 +96,27 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Starts `command` (an `oibus run` of data folder `data`) with its output appended to `log`.
+    pub fn spawn(mut command: Command, data: PathBuf, log: PathBuf) -> Engine {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .expect("start oibus run");
+        Engine {
+            child,
+            data,
+            log,
+            started: std::time::SystemTime::now() - Duration::from_millis(100),
+        }
+    }
+
     /// The engine's status document (`None` until this process wrote one: a document left by an
     /// earlier, killed engine is ignored).
     pub fn status(&self) -> Option<serde_json::Value> {
