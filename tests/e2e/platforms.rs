@@ -1,6 +1,7 @@
 //! What every platform the gateway ships for must pass, as a user would see it: plugins listed,
 //! signed and unsigned; values flowing; a crashing isolated child; a hot upgrade; small and large
-//! files through the cache across a kill; a plugin calling `exit`; the admin API.
+//! files through the cache across a kill; a plugin calling `exit`; the admin API; the engine as a
+//! Windows service (and, elsewhere, the service commands pointing to systemd).
 //!
 //! The suite runs these on this machine's build like every other test; `scripts/cross` runs them
 //! again on the Windows build under Wine and on the ARM64 build under qemu ([`oibus_tests::target`]).
@@ -28,17 +29,38 @@ fn s(p: &Path) -> &str {
 }
 
 /// Runs `oibus args…` on the platform under test: exit code, standard output, standard error.
+/// The output goes through files, not pipes (a process the command starts may keep a pipe open:
+/// Wine's service manager, when the command is the first Windows process), and the command has
+/// two minutes.
 fn oibus(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = oibus_command()
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, err) = (tmp.path().join("out"), tmp.path().join("err"));
+    let mut child = oibus_command()
         .args(args)
         .envs(env.iter().copied())
         .stdin(std::process::Stdio::null())
-        .output()
+        .stdout(fs::File::create(&out).unwrap())
+        .stderr(fs::File::create(&err).unwrap())
+        .spawn()
         .expect("run oibus");
+    let began = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for oibus") {
+            break status;
+        }
+        if began.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!(
+                "oibus {args:?} did not end within 120 s:\n{}",
+                fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        status.code().unwrap_or(-1),
+        fs::read_to_string(&out).unwrap_or_default(),
+        fs::read_to_string(&err).unwrap_or_default(),
     )
 }
 
@@ -353,4 +375,225 @@ fn a_plugin_calling_exit_0_makes_the_engine_fail_visibly() {
     let log = engine.log();
     engine.stop();
     assert!(!log[before..].contains("did not stop cleanly"), "{log}");
+}
+
+/// Runs `oibus service args… --name <name>`.
+fn service(command: &str, name: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["service", command, "--name", name];
+    args.extend_from_slice(extra);
+    oibus(&args, &[])
+}
+
+/// Stops and removes the test's service even when an assertion fails half-way, so that no
+/// service is left registered in the Wine prefix.
+struct Registered<'a>(&'a str);
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        let _ = service("uninstall", self.0, &[]);
+    }
+}
+
+#[test]
+fn the_engine_runs_as_a_windows_service_and_stops_cleanly() {
+    let ws = Workspace::new(&["oibus_south_simulator", "oibus_north_file_writer"]);
+    // Paths through the engine's own variables: a service runs in the system folder, so the
+    // configuration's folders must not depend on the current one.
+    let config = ws.config(
+        r#"
+[engine]
+log_file = { path = "oibus.log" }
+
+[[scan_modes]]
+name = "fast"
+every = "100ms"
+
+[[south]]
+id = "sim"
+type = "simulator"
+query = "last-point"
+[[south.items]]
+name = "temperature"
+scan_mode = "fast"
+settings = { signal = { type = "sine", amplitude = 5.0, period_s = 60.0, offset = 15.0 } }
+
+[[north]]
+id = "files"
+type = "file-writer"
+settings = { output_folder = "${config_dir}/out" }
+caching = { send_interval = "200ms" }
+"#,
+    );
+    let (data, plugins) = (ws.data(), ws.path("plugins"));
+    let install = [
+        "--manual",
+        "--config",
+        s(&config),
+        "--data",
+        s(&data),
+        "--plugins",
+        s(&plugins),
+        "--admin-listen",
+        "127.0.0.1:0",
+    ];
+    let name = format!("oibus-test-{}", std::process::id());
+    if !oibus_tests::target().is_windows() {
+        // Elsewhere the service commands say what to use instead, and change nothing.
+        let (code, out, err) = service("install", &name, &install);
+        assert_eq!(code, 2, "{out}\n{err}");
+        assert!(err.contains("systemd"), "{err}");
+        return;
+    }
+    let (code, out, err) = service("install", &name, &install);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let _registered = Registered(&name);
+    assert!(out.contains("installed (manual start)"), "{out}");
+    // Installed, not started.
+    let (code, out, err) = service("state", &name, &[]);
+    assert_eq!(
+        (code, out.trim()),
+        (0, &*format!("service {name}: stopped")),
+        "{err}"
+    );
+    let (code, out, err) = service("start", &name, &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("running"), "{out}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while oibus_tests::process::written_values(&ws.path("out")).len() < 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the service wrote no values within 60 s: {}",
+            fs::read_to_string(ws.data().join("oibus.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, out, _) = service("state", &name, &[]);
+    assert_eq!(
+        (code, out.trim()),
+        (0, &*format!("service {name}: running"))
+    );
+    // Stopped through the service manager: the engine's own clean stop, code 0.
+    let (code, out, err) = service("stop", &name, &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(out.trim(), format!("service {name}: stopped"), "{err}");
+    let log = fs::read_to_string(ws.data().join("oibus.log")).expect("the service's log file");
+    assert!(log.contains("oibus_engine::engine: stopped"), "{log}");
+    // The next run finds a clean stop behind it, and the values written are whole.
+    let values = oibus_tests::process::written_values(&ws.path("out")).len();
+    let engine = ws.start();
+    std::thread::sleep(Duration::from_millis(500));
+    let next = engine.log();
+    engine.stop();
+    assert!(!next.contains("did not stop cleanly"), "{next}");
+    assert!(values >= 10);
+    // A configuration that cannot start: `start` says so at once with the exit code.
+    fs::write(&config, "[engine\n").unwrap();
+    let (code, out, err) = service("start", &name, &[]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("stopped at once with code 2"), "{err}");
+    let (code, out, err) = service("uninstall", &name, &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, _, err) = service("state", &name, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("is installed") || err.contains("no service named"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_crate_made_by_plugins_new_builds_signs_and_loads_on_this_platform() {
+    let tmp = tempfile::tempdir().unwrap();
+    let host = |args: &[&str]| {
+        let out = std::process::Command::new(oibus_tests::host_oibus())
+            .args(args)
+            .output()
+            .expect("run the build machine's oibus");
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "oibus {args:?}: {said}");
+    };
+    // The vendor's machine: the crate, as `plugins new` writes it (with its .cargo/config.toml).
+    let api = oibus_tests::workspace().join("oibus-plugin-api");
+    host(&[
+        "plugins",
+        "new",
+        "acme-gauge",
+        "--south",
+        "--dir",
+        s(tmp.path()),
+        "--api",
+        s(&api),
+    ]);
+    let krate = tmp.path().join("acme-gauge");
+    let readme = fs::read_to_string(krate.join("README.md")).unwrap();
+    assert!(
+        readme.contains("--target x86_64-pc-windows-gnu"),
+        "{readme}"
+    );
+    fs::copy(
+        oibus_tests::workspace().join("Cargo.lock"),
+        krate.join("Cargo.lock"),
+    )
+    .unwrap();
+    // Built for the platform under test, as its README says (the dependencies are shared with
+    // the workspace's target folder, already built there).
+    let target_dir = oibus_tests::artifacts()
+        .ancestors()
+        .find(|p| p.join("CACHEDIR.TAG").is_file())
+        .expect("the target folder")
+        .to_path_buf();
+    let mut build = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()));
+    build
+        .args(["build", "--quiet"])
+        .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", &target_dir);
+    let mut built = target_dir.clone();
+    if let Some(triple) = &oibus_tests::target().triple {
+        build.args(["--target", triple]);
+        built.push(triple);
+    }
+    built.push("debug");
+    let status = build.status().expect("cargo build");
+    assert!(status.success(), "cargo build of the new crate");
+    let lib = library_name("acme_gauge");
+    // Signed on the build machine, whatever the file's platform, and trusted by the gateway.
+    host(&[
+        "plugins",
+        "keygen",
+        "--out",
+        s(&tmp.path().join("keys")),
+        "--name",
+        "acme",
+        "--no-password",
+    ]);
+    let (plugins, data) = (tmp.path().join("plugins"), tmp.path().join("data"));
+    fs::create_dir_all(&plugins).unwrap();
+    fs::create_dir_all(data.join("trusted-keys")).unwrap();
+    fs::copy(built.join(&lib), plugins.join(&lib)).unwrap();
+    let key = tmp.path().join("keys/acme.key");
+    host(&["plugins", "sign", s(&plugins.join(&lib)), "--key", s(&key)]);
+    fs::copy(
+        tmp.path().join("keys/acme.pub"),
+        data.join("trusted-keys/acme.pub"),
+    )
+    .unwrap();
+    let (code, list, err) = oibus(
+        &[
+            "plugins",
+            "list",
+            "--dir",
+            s(&plugins),
+            "--data",
+            s(&data),
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{list}\n{err}");
+    let rows: serde_json::Value = serde_json::from_str(&list).expect("JSON rows");
+    let row = &rows[0];
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(row["status"], "ok", "{row}");
+    assert_eq!(row["signer"]["signature"], "trusted", "{row}");
+    assert!(row.to_string().contains("acme-gauge"), "{row}");
 }

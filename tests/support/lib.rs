@@ -228,6 +228,35 @@ pub fn oibus() -> PathBuf {
     build().join(target::target().exe_name("oibus"))
 }
 
+/// The `oibus` binary of this machine (built once per test process), whatever the platform under
+/// test: for the vendor's side, which runs on the build machine (`plugins new`, `sign`).
+pub fn host_oibus() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut cmd = Command::new(cargo);
+            cmd.current_dir(workspace())
+                .args(["build", "--quiet", "-p", "oibus"]);
+            if release() {
+                cmd.arg("--release");
+            }
+            let out = cmd.output().expect("cannot run cargo");
+            assert!(
+                out.status.success(),
+                "building oibus failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace().join("target"));
+            target
+                .join(if release() { "release" } else { "debug" })
+                .join(format!("oibus{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
+}
+
 /// A command running the `oibus` binary on the platform under test (through its emulator, if
 /// any).
 pub fn oibus_command() -> Command {

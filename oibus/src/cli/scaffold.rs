@@ -111,9 +111,13 @@ fn write(
     fs::write(root.join("src/lib.rs"), fill(template))?;
     fs::write(root.join("README.md"), fill(README))?;
     fs::write(root.join(".gitignore"), "/target\n")?;
+    fs::create_dir_all(root.join(".cargo"))
+        .with_context(|| format!("cannot create {}", root.join(".cargo").display()))?;
+    fs::write(root.join(".cargo/config.toml"), CARGO_CONFIG)?;
     println!(
         "{}: a {what} plugin crate. Build it with `cargo build --release` there, copy \
-         target/release/lib{}.so into a plugins folder and check it with `oibus plugins list`.",
+         target/release/lib{}.so into a plugins folder and check it with `oibus plugins list`; \
+         its README builds it for Linux ARM64 and Windows too.",
         root.display(),
         name.replace('-', "_")
     );
@@ -168,6 +172,14 @@ debug = "line-tables-only"
 strip = "none"
 "#;
 
+/// The cross linkers, for the builds of every platform from one Linux machine (README).
+const CARGO_CONFIG: &str = r#"# The linker of each platform this crate is built for from Linux that Rust does not find on its
+# own (see README.md, "Every platform"). Windows' (x86_64-w64-mingw32-gcc, package
+# gcc-mingw-w64-x86-64) is found by its name.
+[target.aarch64-unknown-linux-gnu]
+linker = "aarch64-linux-gnu-gcc"
+"#;
+
 const README: &str = r#"# {{NAME}}
 
 An oibus-rs {{KIND}} connector plugin (connector type `{{NAME}}`), made by `oibus plugins new`.
@@ -185,6 +197,31 @@ Fill in `src/lib.rs`: the settings (every field documented: the doc comments bec
 Schema the gateway shows), then the calls to your device or destination. The vendor guide,
 `docs/writing-a-connector.md` of oibus-rs, says what each call must do, and how to sign the file
 you ship (`oibus plugins keygen` and `sign`).
+
+## Every platform
+
+Gateways run on Linux x86-64, Linux ARM64 and Windows; build and sign one file for each from
+this Linux machine (`.cargo/config.toml` names the ARM64 linker):
+
+```sh
+# Once: the Rust targets and the cross linkers.
+rustup target add aarch64-unknown-linux-gnu x86_64-pc-windows-gnu
+sudo apt-get install gcc-aarch64-linux-gnu gcc-mingw-w64-x86-64
+
+# At each release: one file per platform, each signed (a signature covers one file's bytes).
+cargo build --release                                     # target/release/lib{{LIB}}.so
+cargo build --release --target aarch64-unknown-linux-gnu  # target/aarch64-unknown-linux-gnu/release/lib{{LIB}}.so
+cargo build --release --target x86_64-pc-windows-gnu      # target/x86_64-pc-windows-gnu/release/{{LIB}}.dll
+for f in target/release/lib{{LIB}}.so \
+         target/aarch64-unknown-linux-gnu/release/lib{{LIB}}.so \
+         target/x86_64-pc-windows-gnu/release/{{LIB}}.dll; do
+    oibus plugins sign "$f" --key keys/{{VENDOR}}.key
+done
+```
+
+Ship one folder per platform (`linux-x86_64/`, `linux-arm64/`, `windows-x86_64/`), each with
+its file and its `.minisig`: the plant drops the folder's two files into its gateway's plugins
+folder; an engine refuses a file of another platform with one line that says which.
 "#;
 
 const SOUTH: &str = r#"//! `{{NAME}}`: a South connector that reads items on a schedule. Replace the example reading in
