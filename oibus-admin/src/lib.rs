@@ -8,13 +8,19 @@
 mod bounds;
 pub mod console;
 mod error;
+mod host;
+mod listener;
 mod live;
 pub mod metrics;
 mod openapi;
 mod routes;
 mod state;
+mod throttle;
 pub mod token;
 mod wire;
+mod wrong_tokens;
+
+pub use listener::TlsFiles;
 
 use anyhow::Context as _;
 use oibus_engine::engine::{DataDir, RunningFrontend, commands::Command, status::StatusBoard};
@@ -35,8 +41,15 @@ pub struct AdminOptions {
     pub token: Option<String>,
     /// A token that opens `GET /metrics` only.
     pub metrics_token: Option<String>,
+    /// Host names besides the listen address, `localhost`, IP addresses and this machine's
+    /// name that requests may give (`"*"`: any).
+    pub allowed_hosts: Vec<String>,
+    /// Serve HTTPS with these files.
+    pub tls: Option<TlsFiles>,
     /// The socket, once bound (by the engine before its connectors start, else by [`serve`]).
     pub bound: Option<std::net::TcpListener>,
+    /// The TLS configuration, once read (with the socket).
+    tls_config: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 impl AdminOptions {
@@ -46,14 +59,21 @@ impl AdminOptions {
             listen,
             token,
             metrics_token: None,
+            allowed_hosts: Vec::new(),
+            tls: None,
             bound: None,
+            tls_config: None,
         }
     }
 
-    /// Binds the address, or says that it is taken and how to choose another.
+    /// Reads the TLS files and binds the address, or says what is wrong with a file, or that
+    /// the address is taken and how to choose another.
     fn bind(&mut self) -> anyhow::Result<()> {
         if self.bound.is_some() {
             return Ok(());
+        }
+        if let Some(files) = &self.tls {
+            self.tls_config = Some(files.load()?);
         }
         let listener = std::net::TcpListener::bind(self.listen)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
@@ -133,31 +153,39 @@ pub async fn serve(
         .context("cannot create the admin API token")?;
     let mut options = options;
     options.bind()?;
-    let listener = options
+    let tcp = options
         .bound
         .take()
         .map(TcpListener::from_std)
         .transpose()?
         .context("the admin API's socket")?;
-    let address = listener.local_addr()?;
-    std::fs::write(data.0.join(URL_FILE), format!("http://{address}"))?;
-    let app = routes::router(ApiState {
-        token: Arc::new(token),
-        metrics_token: options.metrics_token.clone().map(Arc::new),
-        commands,
-        board,
-        sessions: Arc::default(),
-    });
+    let listener = listener::AdminListener::new(tcp, options.tls_config.take())?;
+    let address = axum::serve::Listener::local_addr(&listener)?;
+    let scheme = if listener.is_tls() { "https" } else { "http" };
+    std::fs::write(data.0.join(URL_FILE), format!("{scheme}://{address}"))?;
+    let app = routes::router(
+        ApiState {
+            token: Arc::new(token),
+            metrics_token: options.metrics_token.clone().map(Arc::new),
+            commands,
+            board,
+            sessions: Arc::default(),
+            throttle: Arc::default(),
+            tls: listener.is_tls(),
+        },
+        host::AllowedHosts::new(&options.allowed_hosts),
+    );
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
     let task = tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<listener::Peer>();
         let server = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
         if let Err(e) = server.await {
             tracing::error!("admin API: {e}");
         }
     });
     tracing::info!(
-        "admin API and web console on http://{address}/ (sign in with the token in {})",
+        "admin API and web console on {scheme}://{address}/ (sign in with the token in {})",
         data.0.join(token::TOKEN_FILE).display()
     );
     Ok(AdminHandle { cancel, task })

@@ -43,6 +43,14 @@ impl Doc {
     ) {
         let mut answers = answers;
         answers.push(self.error("401", "missing or wrong bearer token"));
+        answers.push(self.error(
+            "421",
+            "the Host header names a host this gateway does not go by (engine.admin.allowed_hosts)",
+        ));
+        answers.push(self.error(
+            "429",
+            "too many wrong tokens from this address: try again after Retry-After seconds",
+        ));
         let responses: Map<String, Value> = answers
             .into_iter()
             .map(|(code, text, schema)| {
@@ -179,14 +187,32 @@ pub fn document() -> Value {
              with .minisig), or an empty body",
         ),
     );
+    let (too_big, not_found, in_use, reports_left) = (
+        d.error(
+            "413",
+            "larger than 512 MiB (refused at once when Content-Length says so)",
+        ),
+        d.error("404", "no such file in the plugins folder"),
+        d.error("409", "a connector runs on the plugin this file holds"),
+        d.schema::<Vec<PluginReport>>(),
+    );
     d.op(
         "/api/plugins/files/{name}",
         "put",
-        "writes the body (application/octet-stream, up to 512 MiB) into the plugins folder as \
+        "streams the body (application/octet-stream, up to 512 MiB) into the plugins folder as \
          `name`, atomically, then looks at the folder: a plugin library, or its `.minisig` \
-         signature (send that first); answers every file's report",
+         signature (send that first); a file that is not a plugin library is refused (400) and \
+         not kept; answers every file's report",
         None,
-        vec![ok(reports), bad_name],
+        vec![ok(reports), bad_name, too_big],
+    );
+    d.op(
+        "/api/plugins/files/{name}",
+        "delete",
+        "removes a file of the plugins folder (a refused plugin, a version no connector runs \
+         on, a signature), then looks at the folder; answers every remaining file's report",
+        None,
+        vec![ok(reports_left), not_found, in_use],
     );
     d.op(
         "/console-session",

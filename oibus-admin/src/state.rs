@@ -1,7 +1,7 @@
 //! What every handler shares: the tokens, the channel to the engine, its status board, the
-//! console's sessions.
+//! console's sessions, the count of wrong tokens per client.
 
-use crate::console::session::Sessions;
+use crate::{console::session::Sessions, throttle::Throttle};
 use oibus_engine::engine::{commands::Command, status::StatusBoard};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -14,4 +14,7 @@ pub(crate) struct ApiState {
     pub commands: mpsc::Sender<Command>,
     pub board: Arc<StatusBoard>,
     pub sessions: Arc<Sessions>,
+    pub throttle: Arc<Throttle>,
+    /// Whether the API is served over HTTPS (the console's cookie is then `Secure`).
+    pub tls: bool,
 }

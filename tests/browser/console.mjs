@@ -186,6 +186,16 @@ try {
   await page.locator('#loaded-versions tr', { hasText: '0.2.0' }).getByText(/^yes$/).waitFor();
   check(await page.locator('#loaded-versions').getByText('yes (forced)').count() === 0, 'still forced');
 
+  begin('a file that is not a plugin is refused and not kept; a standby version is deleted');
+  await page.locator('#upload-library').setInputFiles({ name: 'not-a-plugin.so', mimeType: 'application/octet-stream', buffer: Buffer.from('#!/bin/sh\necho hi\n') });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.locator('#upload .summary').getByText(/Upload refused: .*not a plugin library, so it was not kept/).waitFor();
+  check(await page.locator('#plugin-files tr[data-file="not-a-plugin.so"]').count() === 0, 'the refused file is listed');
+  page.once('dialog', (d) => d.accept());
+  await page.locator('#plugin-files tr[data-file="liboibus_test_probe.so"]').getByRole('button', { name: 'Delete' }).click();
+  await page.locator('#toast').getByText('liboibus_test_probe.so deleted').waitFor();
+  await page.locator('#plugin-files tr[data-file="liboibus_test_probe.so"]').waitFor({ state: 'detached' });
+
   begin('stop a connector from its list, then start it again');
   await page.getByRole('link', { name: 'Connectors' }).click();
   const simRow = page.locator('#south-list tr[data-id="plant-simulator"]');

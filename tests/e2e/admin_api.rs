@@ -693,8 +693,15 @@ fn secrets_stay_in_the_gateway_uploads_land_whole_and_the_status_comes_in_pages(
         fs::read(ws.path("plugins/probe-copy.so")).unwrap().len(),
         copy.len()
     );
-    // Garbage is refused at once (an upload is whole: no waiting for a copy to settle).
+    // Garbage is refused at once and not kept; a plugin the engine cannot take (built for a
+    // newer API) is kept and reported refused (an upload is whole: no waiting for a copy to
+    // settle).
     let (code, _, answer) = api.raw("PUT", "/api/plugins/files/junk.so", &bearer, &[7u8; 4096]);
+    assert_eq!(code, 400, "{answer}");
+    assert!(answer.contains("not kept"), "{answer}");
+    assert!(!ws.path("plugins/junk.so").exists());
+    let newer = fs::read(oibus_tests::library("oibus_test_newer_api")).unwrap();
+    let (code, _, answer) = api.raw("PUT", "/api/plugins/files/junk.so", &bearer, &newer);
     assert_eq!(code, 200, "{answer}");
     let junk = report_named(&answer, "junk.so");
     assert_eq!(junk["status"], "refused", "{junk}");

@@ -52,7 +52,7 @@ fn value(samples: &[Value], name: &str, labels: &[(&str, &str)]) -> f64 {
 fn metrics_parse_as_openmetrics_and_agree_with_the_status() {
     let ws = Workspace::new(&["oibus_test_probe", "oibus_south_simulator"]);
     ws.config(&format!(
-        "[engine.admin]\nmetrics_token = \"scrape-only\"\n{EVERY_SECOND}{}[[south]]\nid = \"sim\"\ntype = \"simulator\"\nquery = \"last-point\"\nitems = [{{ name = \"s1\", scan_mode = \"every-second\", settings = {{ signal = {{ type = \"ramp\", min = 0, max = 1, period_s = 10 }} }} }}]\n{RECORDING_NORTH}",
+        "[engine.admin]\nmetrics_token = \"scrape-only-metrics\"\n{EVERY_SECOND}{}[[south]]\nid = \"sim\"\ntype = \"simulator\"\nquery = \"last-point\"\nitems = [{{ name = \"s1\", scan_mode = \"every-second\", settings = {{ signal = {{ type = \"ramp\", min = 0, max = 1, period_s = 10 }} }} }}]\n{RECORDING_NORTH}",
         acknowledged_probe_south(true)
     ));
     let mut engine = ws.start();
@@ -62,7 +62,7 @@ fn metrics_parse_as_openmetrics_and_agree_with_the_status() {
     });
     // The live status (not the document written every second), just before and after.
     let before = api.get("/api/status").1;
-    let (code, kind, text) = api.get_text("/metrics", Some("scrape-only"));
+    let (code, kind, text) = api.get_text("/metrics", Some("scrape-only-metrics"));
     let after = api.get("/api/status").1;
     assert_eq!(code, 200, "{text}");
     assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
@@ -169,7 +169,8 @@ fn metrics_parse_as_openmetrics_and_agree_with_the_status() {
     // nothing.
     assert_eq!(api.get_text("/metrics", None).0, 200);
     assert_eq!(
-        api.send("GET", "/api/status", None, Some("scrape-only")).0,
+        api.send("GET", "/api/status", None, Some("scrape-only-metrics"))
+            .0,
         401
     );
     assert_eq!(api.get_text("/metrics", Some("guess")).0, 401);

@@ -6,11 +6,11 @@
 
 pub mod session;
 
-use super::{error::ApiError, state::ApiState, token};
+use super::{error::ApiError, listener::Peer, state::ApiState, token};
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     body::Bytes,
-    extract::{Path, State},
+    extract::{ConnectInfo, Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -96,7 +96,16 @@ fn with_csrf(csrf: &str) -> Json<serde_json::Value> {
 /// `POST /console-session` `{"token": …}`: the session cookie, and the CSRF token in the body.
 /// Only JSON is taken, which a form of another site cannot send without the browser asking
 /// this server first (and it never says yes).
-async fn sign_in(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn sign_in(
+    State(state): State<ApiState>,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ip = peer.map(|Extension(ConnectInfo(Peer(a)))| a.ip());
+    if let Some(r) = crate::wrong_tokens::held(&state, ip) {
+        return r;
+    }
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -108,7 +117,7 @@ async fn sign_in(State(state): State<ApiState>, headers: HeaderMap, body: Bytes)
         return ApiError::bad_request("sign in with a JSON body {\"token\": …}").into_response();
     };
     if !token::matches(&state.token, request.token.trim()) {
-        tracing::warn!("console: a sign-in with a wrong token was refused");
+        crate::wrong_tokens::wrong_token(&state, ip, "token at the console's sign-in");
         return ApiError {
             status: 401,
             error: "wrong token: it is the admin token, in the admin-token file of the data \
@@ -122,10 +131,29 @@ async fn sign_in(State(state): State<ApiState>, headers: HeaderMap, body: Bytes)
         return ApiError::internal("no random numbers to make a session with").into_response();
     };
     let mut r = with_csrf(&csrf).into_response();
-    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(&id)) {
+    let secure = state.tls || behind_https_proxy(&headers);
+    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(&id, secure)) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
+}
+
+/// Whether a reverse proxy says the browser reached it over HTTPS (`X-Forwarded-Proto` or
+/// `Forwarded: proto=https`). Only the cookie's `Secure` flag follows it: a client that lies
+/// gets a cookie its browser will not send back over plain HTTP.
+fn behind_https_proxy(headers: &HeaderMap) -> bool {
+    let says = |name: &str, check: &dyn Fn(&str) -> bool| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| check(&v.to_ascii_lowercase()))
+    };
+    says("x-forwarded-proto", &|v| v.trim() == "https")
+        || says("forwarded", &|v| {
+            v.split([';', ','])
+                .any(|p| p.trim() == "proto=https" || p.trim() == "proto=\"https\"")
+        })
 }
 
 /// `GET /console-session`: the CSRF token of the browser's session, or 401.

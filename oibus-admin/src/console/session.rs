@@ -165,10 +165,12 @@ fn same_origin(headers: &HeaderMap) -> bool {
     origin_host.is_some() && origin_host == host
 }
 
-/// The `Set-Cookie` value that gives the browser its session.
-pub fn set_cookie(id: &str) -> String {
+/// The `Set-Cookie` value that gives the browser its session; `secure` when the browser talks
+/// HTTPS (the cookie then never travels in clear).
+pub fn set_cookie(id: &str, secure: bool) -> String {
     cookie::Cookie::build((COOKIE, id.to_string()))
         .http_only(true)
+        .secure(secure)
         .same_site(cookie::SameSite::Strict)
         .path("/")
         .max_age(cookie::time::Duration::seconds(IDLE.as_secs() as i64))
@@ -238,8 +240,10 @@ mod tests {
 
     #[test]
     fn the_cookie_is_http_only_and_strict() {
-        let c = set_cookie("abc");
+        let c = set_cookie("abc", false);
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Path=/"));
+        assert!(!c.contains("Secure"));
+        assert!(set_cookie("abc", true).contains("; Secure"));
         assert!(clear_cookie().contains("Max-Age=0"));
     }
 }

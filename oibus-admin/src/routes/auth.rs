@@ -1,7 +1,12 @@
 //! Who may call the API: the bearer token, the metrics token for `/metrics`, or the console's
 //! session cookie with its CSRF token for changes.
 
-use crate::{error::ApiError, state::ApiState, token};
+use crate::{
+    error::ApiError,
+    state::ApiState,
+    token,
+    wrong_tokens::{client, held, wrong_token},
+};
 use axum::{
     extract::{Request, State},
     http::header,
@@ -37,9 +42,14 @@ pub(super) fn unauthorized(why: &str) -> Response {
 pub(super) async fn auth(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     use crate::console::session::Refused;
     if let Some(t) = bearer(request.headers()) {
+        let ip = client(request.extensions());
+        if let Some(r) = held(&state, ip) {
+            return r;
+        }
         return if token::matches(&state.token, t) {
             next.run(request).await
         } else {
+            wrong_token(&state, ip, "bearer token");
             unauthorized("wrong bearer token (see the admin-token file in the data folder)")
         };
     }

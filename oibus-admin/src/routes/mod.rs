@@ -21,7 +21,7 @@ use self::{
     },
     history::history,
     logs::{follow_logs, logs},
-    plugins::{MAX_PLUGIN_FILE, force, plugins, rescan, unforce, upload},
+    plugins::{force, plugins, remove, rescan, unforce, upload},
     scratch::{browse, test_item, test_north, test_south},
     status::{metrics, status},
     types::{connector_type, connector_types},
@@ -38,7 +38,7 @@ use axum::{
 const MAX_BODY: usize = 1 << 20;
 
 /// The routes.
-pub(crate) fn router(state: ApiState) -> Router {
+pub(crate) fn router(state: ApiState, hosts: crate::host::AllowedHosts) -> Router {
     let protected = Router::new()
         .route("/api/status", get(status))
         .route("/api/status/page", get(live::page))
@@ -49,7 +49,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/plugins/rescan", post(rescan))
         .route(
             "/api/plugins/files/{name}",
-            axum::routing::put(upload).layer(DefaultBodyLimit::max(MAX_PLUGIN_FILE)),
+            axum::routing::put(upload).delete(remove),
         )
         .route("/api/plugins/force", post(force))
         .route("/api/plugins/unforce", post(unforce))
@@ -88,6 +88,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .merge(crate::console::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(middleware::from_fn(crate::bounds::bounded))
+        .layer(middleware::from_fn_with_state(hosts, crate::host::checked))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

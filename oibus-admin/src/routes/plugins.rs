@@ -7,10 +7,12 @@ use crate::{
 };
 use axum::{
     Json,
-    body::Bytes,
+    body::{Body, Bytes},
     extract::{Path, State},
+    http::{HeaderMap, header},
 };
-use oibus_engine::engine::commands::Command;
+use futures_util::StreamExt as _;
+use oibus_engine::engine::{commands::Command, plugin_folder::UploadError};
 
 use super::ask::{ApiResult, ask, parse};
 
@@ -31,26 +33,67 @@ pub(super) async fn rescan(
     ask(&state, Command::Rescan).await.map(Json)
 }
 
-/// `PUT /api/plugins/files/{name}`: the body is written into the plugins folder under `name`
+/// `PUT /api/plugins/files/{name}`: the body is streamed into the plugins folder under `name`
 /// (a library, or its `.minisig` signature: send the signature first), then the folder is
-/// scanned; the answer is every file's report, as `plugins list` shows it.
+/// scanned; the answer is every file's report, as `plugins list` shows it. A body declared
+/// larger than [`MAX_PLUGIN_FILE`] is refused before a byte of it is read; one that grows past
+/// it is cut off and removed; a file that is not a plugin library is refused and not kept.
 pub(super) async fn upload(
     State(state): State<ApiState>,
     Path(name): Path<String>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> ApiResult<Vec<oibus_engine::loader::PluginReport>> {
-    if body.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "{name:?}: the file is empty"
-        )));
+    let too_large = || ApiError {
+        status: 413,
+        error: format!(
+            "a plugin file may have at most {MAX_PLUGIN_FILE} bytes ({} MiB)",
+            MAX_PLUGIN_FILE >> 20
+        ),
+        problems: Vec::new(),
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_PLUGIN_FILE as u64) {
+        return Err(too_large());
     }
-    ask(&state, |reply| Command::InstallPluginFile {
+    let mut upload = ask(&state, |reply| Command::OpenUpload {
         name,
-        bytes: body.to_vec(),
+        limit: MAX_PLUGIN_FILE as u64,
         reply,
     })
-    .await
-    .map(Json)
+    .await?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(format!(
+                "the upload of {:?} broke off after {} bytes: {e}",
+                upload.name(),
+                upload.written()
+            ))
+        })?;
+        upload.write(&chunk).await.map_err(|e| match e {
+            UploadError::TooLarge { .. } => too_large(),
+            e @ UploadError::Io { .. } => ApiError::internal(e.to_string()),
+        })?;
+    }
+    ask(&state, |reply| Command::InstallPluginFile { upload, reply })
+        .await
+        .map(Json)
+}
+
+/// `DELETE /api/plugins/files/{name}`: removes a file of the plugins folder (a refused upload, a
+/// plugin no connector runs on, a signature), then scans the folder; the answer is every
+/// remaining file's report.
+pub(super) async fn remove(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> ApiResult<Vec<oibus_engine::loader::PluginReport>> {
+    ask(&state, |reply| Command::RemovePluginFile { name, reply })
+        .await
+        .map(Json)
 }
 
 pub(super) async fn force(

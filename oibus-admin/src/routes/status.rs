@@ -1,17 +1,28 @@
 //! `GET /api/status` and `GET /metrics`.
 
-use crate::{error::ApiError, state::ApiState, token};
+use crate::{error::ApiError, listener::Peer, state::ApiState, token};
 use axum::{
-    Json,
-    extract::State,
+    Extension, Json,
+    extract::{ConnectInfo, State},
     http::header,
     response::{IntoResponse, Response},
 };
 
 use super::auth::{bearer, unauthorized};
+use crate::wrong_tokens::{held, wrong_token};
 
 /// `GET /metrics`: Prometheus text, for the admin token or `metrics_token`.
-pub(super) async fn metrics(State(state): State<ApiState>, headers: header::HeaderMap) -> Response {
+pub(super) async fn metrics(
+    State(state): State<ApiState>,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
+    headers: header::HeaderMap,
+) -> Response {
+    let ip = peer.map(|Extension(ConnectInfo(Peer(a)))| a.ip());
+    if bearer(&headers).is_some()
+        && let Some(r) = held(&state, ip)
+    {
+        return r;
+    }
     let allowed = bearer(&headers).is_some_and(|t| {
         token::matches(&state.token, t)
             || state
@@ -20,6 +31,9 @@ pub(super) async fn metrics(State(state): State<ApiState>, headers: header::Head
                 .is_some_and(|m| token::matches(m, t))
     });
     if !allowed {
+        if bearer(&headers).is_some() {
+            wrong_token(&state, ip, "metrics token");
+        }
         return unauthorized(
             "missing or wrong bearer token (the admin token, or engine.admin.metrics_token)",
         );

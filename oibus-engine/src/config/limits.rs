@@ -12,6 +12,59 @@ pub const MAX_NAME: usize = 512;
 /// longest key of a settings object, in bytes: 64 KiB.
 pub const MAX_SETTING: usize = 64 * 1024;
 
+/// Shortest bearer token: 16 characters, so that with the API's limit on wrong tokens (a few
+/// a minute per address) a token chosen at random is never found by trying.
+pub const MIN_TOKEN: usize = 16;
+
+/// Longest bearer token.
+pub const MAX_TOKEN: usize = 1024;
+
+/// Why `token` cannot be a bearer token: too short or long, or with characters an HTTP header
+/// cannot carry (spaces and controls included); `None` if it can.
+pub fn bad_token(token: &str) -> Option<String> {
+    if token.len() < MIN_TOKEN {
+        return Some(format!(
+            "a token of {} characters is too short: at least {MIN_TOKEN} are needed (remove the \
+             line to have one generated at random)",
+            token.chars().count()
+        ));
+    }
+    if token.len() > MAX_TOKEN {
+        return Some(too_long("a token", token.len(), MAX_TOKEN));
+    }
+    if let Some(c) = token.chars().find(|c| !c.is_ascii_graphic()) {
+        return Some(format!(
+            "a token holds only visible ASCII characters, not {c:?}"
+        ));
+    }
+    None
+}
+
+/// Why `host` is not a host name (letters, digits, `-`, `_` and `.`, at most 253 bytes, no scheme,
+/// port or path), or `*`; `None` if it is.
+pub fn bad_host_name(host: &str) -> Option<String> {
+    if host == "*" {
+        return None;
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if host.len() > 253 || !name.split('.').all(label_ok) {
+        return Some(format!(
+            "{} is not a host name: give the name alone (gateway.plant.example), without \
+             scheme, port or path, or \"*\" for any",
+            quoted(host)
+        ));
+    }
+    None
+}
+
 /// Characters of a user's text quoted in a message.
 const QUOTED: usize = 64;
 
@@ -99,5 +152,41 @@ mod tests {
             ]
         );
         assert!(long_texts(&json!({"a": "b"}), 10).is_empty());
+    }
+
+    #[test]
+    fn tokens_are_long_enough_and_fit_in_a_header() {
+        assert!(bad_token("1").unwrap().contains("too short"));
+        assert!(bad_token(&"a".repeat(15)).is_some());
+        assert_eq!(bad_token(&"a".repeat(16)), None);
+        assert!(bad_token(&format!("{}\n", "a".repeat(20))).is_some());
+        assert!(bad_token(&format!("{} x", "a".repeat(20))).is_some());
+        assert!(bad_token(&"é".repeat(20)).is_some());
+        assert!(bad_token(&"a".repeat(MAX_TOKEN + 1)).is_some());
+    }
+
+    #[test]
+    fn host_names_are_names_alone() {
+        for ok in [
+            "*",
+            "localhost",
+            "gateway.plant.example",
+            "gw-1",
+            "gw-1.example.",
+            "gw_1",
+        ] {
+            assert_eq!(bad_host_name(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "http://gw",
+            "gw:2223",
+            "gw/x",
+            "-gw",
+            "a..b",
+            "é.example",
+        ] {
+            assert!(bad_host_name(bad).is_some(), "{bad}");
+        }
     }
 }

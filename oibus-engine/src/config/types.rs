@@ -199,6 +199,19 @@ pub struct AdminConfig {
     /// not hold the admin token (the admin token opens it too).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_token: Option<String>,
+    /// Host names clients may reach the API by, besides the listen address, `localhost`, any IP
+    /// address and this machine's name: a reverse proxy's public name, a DNS alias. A request
+    /// naming another host is refused (a web page that rebinds its own name to this address
+    /// must not reach the API). `["*"]` accepts every name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
+    /// Serve HTTPS with this certificate chain (PEM; relative to the configuration file),
+    /// together with `tls_private_key`. The console's cookie is then `Secure`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_certificate: Option<PathBuf>,
+    /// The private key of `tls_certificate` (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_private_key: Option<PathBuf>,
 }
 
 impl Default for AdminConfig {
@@ -208,6 +221,9 @@ impl Default for AdminConfig {
             listen: "127.0.0.1:2223".into(),
             token: None,
             metrics_token: None,
+            allowed_hosts: Vec::new(),
+            tls_certificate: None,
+            tls_private_key: None,
         }
     }
 }

@@ -53,6 +53,29 @@ impl<'s> Problems<'s> {
     }
 }
 
+/// `[engine.admin]`: tokens long enough not to be guessed and sendable in a header, host
+/// names that are names, and TLS files given as a pair.
+fn admin(p: &mut Problems, a: &super::types::AdminConfig) {
+    for (key, token) in [("token", &a.token), ("metrics_token", &a.metrics_token)] {
+        if let Some(t) = token
+            && let Some(why) = limits::bad_token(t)
+        {
+            p.add(format!("engine.admin.{key}"), why);
+        }
+    }
+    for (i, host) in a.allowed_hosts.iter().enumerate() {
+        if let Some(why) = limits::bad_host_name(host) {
+            p.add(format!("engine.admin.allowed_hosts[{i}]"), why);
+        }
+    }
+    if a.tls_certificate.is_some() != a.tls_private_key.is_some() {
+        p.add(
+            "engine.admin",
+            "tls_certificate and tls_private_key go together: set both to serve HTTPS, or neither",
+        );
+    }
+}
+
 /// The query a South's scheduled items use: the configured one, or the only query capability of
 /// its type.
 pub fn query_kind(
@@ -194,6 +217,8 @@ pub fn validate(
             p.add(format!("engine.timeouts.{name}"), "must be above zero");
         }
     }
+
+    admin(&mut p, &e.admin);
 
     let mut scan_modes = HashSet::new();
     for (i, m) in config.scan_modes.iter().enumerate() {

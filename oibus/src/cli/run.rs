@@ -79,6 +79,23 @@ pub fn options(args: &Args) -> Result<EngineOptions, anyhow::Error> {
         })?;
         let mut admin = oibus_admin::AdminOptions::new(listen, config.engine.admin.token.clone());
         admin.metrics_token = config.engine.admin.metrics_token.clone();
+        admin.allowed_hosts = config.engine.admin.allowed_hosts.clone();
+        let beside_config = |p: &Path| {
+            if p.is_relative() {
+                config_dir.join(p)
+            } else {
+                p.to_path_buf()
+            }
+        };
+        if let (Some(certificate), Some(private_key)) = (
+            &config.engine.admin.tls_certificate,
+            &config.engine.admin.tls_private_key,
+        ) {
+            admin.tls = Some(oibus_admin::TlsFiles {
+                certificate: beside_config(certificate),
+                private_key: beside_config(private_key),
+            });
+        }
         vec![Box::new(admin) as Box<dyn oibus_engine::engine::Frontend>]
     } else {
         Vec::new()

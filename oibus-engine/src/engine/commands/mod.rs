@@ -33,12 +33,30 @@ pub async fn handle(engine: &mut Engine, command: Command) {
             engine.rescan().await;
             let _ = reply.send(Ok(engine.folder.reports()));
         }
-        Command::InstallPluginFile { name, bytes, reply } => {
-            if let Err(e) = engine.folder.install(&name, &bytes) {
+        Command::OpenUpload { name, limit, reply } => {
+            let r = engine.folder.open_upload(&name, limit).await;
+            let _ = reply.send(r.map_err(CommandError::invalid));
+        }
+        Command::InstallPluginFile { upload, reply } => {
+            if let Err(e) = engine.folder.install(upload).await {
                 let _ = reply.send(Err(CommandError::invalid(e)));
                 return;
             }
             engine.folder.retry_refused();
+            engine.rescan().await;
+            let _ = reply.send(Ok(engine.folder.reports()));
+        }
+        Command::RemovePluginFile { name, reply } => {
+            use crate::engine::plugin_folder::RemoveError;
+            if let Err(e) = engine.folder.remove(&name, &engine.slots) {
+                let _ = reply.send(Err(match e {
+                    RemoveError::Invalid(why) => CommandError::invalid(why),
+                    RemoveError::NotFound(why) => CommandError::not_found(why),
+                    RemoveError::InUse(why) => CommandError::conflict(why),
+                    RemoveError::Failed(why) => CommandError::internal(why),
+                }));
+                return;
+            }
             engine.rescan().await;
             let _ = reply.send(Ok(engine.folder.reports()));
         }

@@ -4,6 +4,7 @@ use super::refusal::CommandError;
 use crate::{
     config::{Config, NorthConfig, SouthConfig},
     connector,
+    engine::plugin_folder::PluginUpload,
     loader::PluginReport,
 };
 use oibus_plugin_api::{ConnectorKind, ConnectorTypeManifest, OibusValue, Timestamp};
@@ -85,13 +86,29 @@ pub(super) type Reply<T> = oneshot::Sender<Result<T, CommandError>>;
 pub enum Command {
     /// Look at the plugins folder now.
     Rescan(Reply<Vec<PluginReport>>),
-    /// Write a plugin file or its signature into the plugins folder, then look at the folder.
-    InstallPluginFile {
+    /// Start an upload of a plugin file or its signature into the plugins folder: the front end
+    /// streams the body into the [`PluginUpload`] it gets, then sends it back with
+    /// [`Command::InstallPluginFile`].
+    OpenUpload {
         /// The file name (`lib….so`, or `lib….so.minisig`).
         name: String,
-        /// Its content.
-        bytes: Vec<u8>,
+        /// The most bytes it may have.
+        limit: u64,
+        /// Reply.
+        reply: Reply<PluginUpload>,
+    },
+    /// Take a written upload into the plugins folder, then look at the folder.
+    InstallPluginFile {
+        /// The upload, written whole.
+        upload: PluginUpload,
         /// Reply: every file of the folder, as the scan after the write found it.
+        reply: Reply<Vec<PluginReport>>,
+    },
+    /// Remove a file of the plugins folder (one no connector runs on), then look at the folder.
+    RemovePluginFile {
+        /// The file name.
+        name: String,
+        /// Reply: every file of the folder, as the scan after the removal found it.
         reply: Reply<Vec<PluginReport>>,
     },
     /// Use the plugin of this file of the plugins folder even if it is older (forced downgrade).

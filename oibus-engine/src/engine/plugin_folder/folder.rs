@@ -1,6 +1,7 @@
 //! The plugins folder while the engine runs and what was loaded from it: looking at it again,
 //! installing a file, forcing a version, the connectors waiting for a type.
 
+use super::upload::PluginUpload;
 use super::{
     choices::{load_choices, save_choices},
     stamp::{Stamp, stamp},
@@ -37,6 +38,19 @@ pub(super) fn report_of(path: &Path, plugin: &LoadedPlugin, status: PluginStatus
             None,
         ),
     }
+}
+
+/// Why a file of the folder was not removed.
+#[derive(Debug)]
+pub enum RemoveError {
+    /// Not a plugin file name.
+    Invalid(String),
+    /// No such file.
+    NotFound(String),
+    /// A connector runs on the plugin it holds.
+    InUse(String),
+    /// The system refused.
+    Failed(String),
 }
 
 /// The plugins folder and what was loaded from it.
@@ -90,51 +104,54 @@ impl PluginFolder {
         }
     }
 
-    /// Writes a plugin file or its signature (`<file>.minisig`) into the folder under `name`:
-    /// into a hidden file first, synced, then renamed, so that no scan sees half a library. A
-    /// file of that name is replaced. The next rescan takes it.
-    pub fn install(&mut self, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
-        let library = |n: &str| {
-            Path::new(n)
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| crate::loader::LIBRARY_EXTENSIONS.contains(&e))
-        };
-        let plain = !name.is_empty()
-            && !name.starts_with('.')
-            && Path::new(name).file_name().and_then(|n| n.to_str()) == Some(name)
-            && !name.contains(['/', '\\', '\0']);
-        let signature = name.strip_suffix(".minisig").is_some_and(library);
-        if !plain || !(library(name) || signature) {
-            return Err(format!(
-                "{name:?} is not a plugin file name: a plain file name ending in {} (the \
-                 library), or that name with .minisig (its signature)",
-                crate::loader::LIBRARY_EXTENSIONS
-                    .iter()
-                    .map(|e| format!(".{e}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        let target = self.dir.join(name);
-        let part = self.dir.join(format!(".{name}.upload"));
-        let write = || -> std::io::Result<()> {
-            use std::io::Write as _;
-            let mut f = std::fs::File::create(&part)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            oibus_platform::durable::rename(&part, &target)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&part);
-            format!("cannot write {}: {e}", target.display())
-        })?;
+    /// Starts an upload of a plugin file or its signature (`<file>.minisig`) named `name`, of at
+    /// most `limit` bytes: the front end streams it into the returned [`PluginUpload`].
+    pub async fn open_upload(&self, name: &str, limit: u64) -> Result<PluginUpload, String> {
+        PluginUpload::open(&self.dir, name, limit).await
+    }
+
+    /// Takes a finished upload: synced, checked to be a plugin library (else removed, and `Err`
+    /// says why), renamed into place, replacing a file of that name. The next rescan takes it.
+    pub async fn install(&mut self, mut upload: PluginUpload) -> Result<PathBuf, String> {
+        let target = self.dir.join(&upload.name);
+        upload.finish(&target).await?;
+        oibus_platform::durable::rename(&upload.part, &target)
+            .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
         tracing::info!(
-            "{} written into the plugins folder ({} bytes, on request)",
-            target.display(),
-            bytes.len()
+            "{:?} written into the plugins folder ({} bytes, on request)",
+            target,
+            upload.written()
         );
         self.installed.insert(target.clone());
+        Ok(target)
+    }
+
+    /// Removes the file `name` of the folder (a library or a signature) on an operator's
+    /// request, unless a connector runs on the plugin it holds. The next rescan forgets it.
+    pub fn remove(&mut self, name: &str, slots: &[Slot]) -> Result<PathBuf, RemoveError> {
+        super::upload::check_name(name).map_err(RemoveError::Invalid)?;
+        let target = self.dir.join(name);
+        if !target.is_file() {
+            return Err(RemoveError::NotFound(format!(
+                "the plugins folder has no file {}",
+                crate::config::limits::quoted(name)
+            )));
+        }
+        let users: Vec<&str> = slots
+            .iter()
+            .filter(|s| s.plugin().is_some_and(|p| p.file() == target))
+            .map(|s| s.id())
+            .collect();
+        if !users.is_empty() {
+            return Err(RemoveError::InUse(format!(
+                "{name} holds the plugin that connectors {} run on: delete or move them first, \
+                 or upload a newer version of it",
+                users.join(", ")
+            )));
+        }
+        std::fs::remove_file(&target)
+            .map_err(|e| RemoveError::Failed(format!("cannot remove {}: {e}", target.display())))?;
+        tracing::info!("{:?} removed from the plugins folder (on request)", target);
         Ok(target)
     }
 

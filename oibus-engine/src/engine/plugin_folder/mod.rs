@@ -5,14 +5,16 @@
 //!
 //! [`folder`] holds the folder's state and what an operator asks of it, [`upgrade`] how a file is
 //! taken into use (hot upgrades and rollbacks), [`watch`] the events that wake the engine,
-//! [`stamp`] whether a file changed, [`choices`] the forced versions kept on disk.
+//! [`upload`] a file arriving from a front end, [`stamp`] whether a file changed, [`choices`] the forced versions kept on disk.
 
 mod choices;
 mod folder;
 mod stamp;
 mod upgrade;
+mod upload;
 mod watch;
 
 pub use choices::load_choices;
-pub use folder::PluginFolder;
+pub use folder::{PluginFolder, RemoveError};
+pub use upload::{PluginUpload, UploadError};
 pub use watch::{SAFETY_INTERVAL, watch};

@@ -36,6 +36,9 @@ export async function plugins(main) {
           h('td', {}, h('span', { class: `state ${r.status}` }, r.status), reason ? h('div', { class: 'error' }, reason) : ''),
           h('td', {}, r.status === 'standby'
             ? h('button', { type: 'button', 'data-key': `force:${baseName(r.file)}`, onclick: () => act('/api/plugins/force', { file: baseName(r.file) }, `${baseName(r.file)} forced`) }, 'Force this version')
+            : '',
+          r.status !== 'ok'
+            ? h('button', { type: 'button', 'data-key': `delete:${baseName(r.file)}`, onclick: () => remove(baseName(r.file)) }, 'Delete')
             : ''));
       }))));
     const loaded = h('table', { class: 'grid', id: 'loaded-versions' },
@@ -61,6 +64,19 @@ export async function plugins(main) {
     try {
       await api('POST', path, body);
       toast(done);
+    } catch (e) {
+      toast(e.message, 'bad');
+    }
+    await draw();
+  };
+
+  // A file no connector runs on (refused, or a standby version) can go; the gateway refuses
+  // to delete the one in use, and says which connectors run on it.
+  const remove = async (file) => {
+    if (!window.confirm(`Delete ${file} from the plugins folder? This cannot be undone.`)) return;
+    try {
+      await api('DELETE', `/api/plugins/files/${encodeURIComponent(file)}`);
+      toast(`${file} deleted`);
     } catch (e) {
       toast(e.message, 'bad');
     }
