@@ -163,6 +163,39 @@ pub fn document() -> Value {
             None,
         )],
     );
+    let (modes, mode, bad_mode, used, no_mode) = (
+        d.schema::<Vec<oibus_engine::config::ScanModeConfig>>(),
+        d.schema::<oibus_engine::config::ScanModeConfig>(),
+        d.error("400", "not a scan mode: a cron or an every, each checked"),
+        d.error(
+            "409",
+            "items use it (named): give them another scan mode first",
+        ),
+        d.error("404", "no such scan mode"),
+    );
+    d.op(
+        "/api/scan-modes",
+        "get",
+        "the scan modes (`[[scan_modes]]` of the configuration)",
+        None,
+        vec![ok(modes)],
+    );
+    d.op(
+        "/api/scan-modes/{name}",
+        "put",
+        "creates or replaces a scan mode: `{\"cron\": \"* * * * * *\"}` or `{\"every\": \"10s\"}`; \
+         saved to the configuration; the running Souths whose items use a replaced mode start \
+         again with it",
+        Some(mode),
+        vec![("204", "saved and applied", None), bad_mode],
+    );
+    d.op(
+        "/api/scan-modes/{name}",
+        "delete",
+        "deletes a scan mode no item uses",
+        None,
+        vec![("204", "deleted", None), no_mode, used],
+    );
     let listing = d.schema::<PluginsListing>();
     d.op(
         "/api/plugins",

@@ -49,7 +49,8 @@ pub struct LogRecord {
 /// Which records a reader wants.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Filter {
-    /// Only those of this connector.
+    /// Only those of the connectors whose id contains this text (letter case ignored), as the
+    /// overview's filter matches.
     #[serde(default)]
     pub connector: Option<String>,
     /// Only those at least this severe (`error`, `warn`, `info`, `debug`, `trace`).
@@ -106,10 +107,11 @@ impl Filter {
         });
         level_ok
             && text_ok
-            && self
-                .connector
-                .as_ref()
-                .is_none_or(|c| r.connector.as_ref() == Some(c))
+            && self.connector.as_ref().is_none_or(|c| {
+                r.connector
+                    .as_ref()
+                    .is_some_and(|id| id.to_lowercase().contains(&c.to_lowercase()))
+            })
             && self.since.is_none_or(|s| r.time >= s)
             && self.after.is_none_or(|a| r.seq > a)
     }
@@ -346,5 +348,24 @@ mod tests {
         assert_eq!(got[0].level, "WARN");
         assert_eq!(got[0].kind.as_deref(), Some("south"));
         assert!(got[0].seq >= 1);
+        // Part of the id, in any case, finds it too, as the overview's filter does.
+        for part in ["RING", "ng-te"] {
+            let found = ring().query(&Filter {
+                connector: Some(part.into()),
+                ..Filter::default()
+            });
+            assert!(
+                found.iter().any(|r| r.message == "item fails item=x"),
+                "{part}"
+            );
+        }
+        let none = ring().query(&Filter {
+            connector: Some("ring-test-2".into()),
+            ..Filter::default()
+        });
+        assert!(
+            none.iter()
+                .all(|r| r.connector.as_deref() != Some("ring-test"))
+        );
     }
 }

@@ -212,7 +212,7 @@ try {
   await page.getByRole('button', { name: 'Add item' }).click();
   const itemForm = page.locator('#item-editor');
   await itemForm.getByLabel('Name', { exact: true }).fill('conveyor.speed');
-  await itemForm.getByLabel(/^Scan mode/).fill('every-second');
+  await itemForm.getByLabel(/^Scan mode/).selectOption('every-second');
   await itemForm.getByLabel('type', { exact: true }).selectOption('"random"');
   await itemForm.getByLabel('min', { exact: true }).fill('0.5');
   await itemForm.getByLabel('max', { exact: true }).fill('1.5');

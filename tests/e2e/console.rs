@@ -123,6 +123,35 @@ fn browse(script: &str, api: &Api, ws: &Workspace, engine: &Engine, env: &[(&str
 }
 
 #[test]
+fn an_operator_starts_from_an_empty_gateway_without_traps() {
+    let ws = Workspace::new(&["oibus_south_simulator", "oibus_north_file_writer", PROBE]);
+    ws.config(
+        "[engine]\nname = \"operator-test\"\nreconnect = { min = \"50ms\", max = \"500ms\" }\n\
+         [[scan_modes]]\nname = \"every-second\"\ncron = \"* * * * * *\"\n",
+    );
+    let mut engine = ws.start();
+    let api = Api::of(&ws, &mut engine);
+    let out = ws.path("out");
+    browse(
+        "operator.mjs",
+        &api,
+        &ws,
+        &engine,
+        &[("OUT", out.to_string_lossy().as_ref())],
+    );
+    // The scan mode made in the browser is in the configuration file, with its items' South.
+    let saved = fs::read_to_string(ws.path("oibus.toml")).unwrap();
+    assert!(
+        saved.contains("name = \"every-10s\"") && saved.contains("every = \"10s\""),
+        "{saved}"
+    );
+    let (code, cache) = api.get("/api/north/refusing/cache");
+    assert_eq!(code, 200);
+    assert_eq!(cache["errors"].as_array().map(Vec::len), Some(1), "{cache}");
+    engine.stop();
+}
+
+#[test]
 fn an_operator_runs_the_gateway_from_the_console() {
     let broker = Mosquitto::start(Some(("plant", "s3cret-pass")));
     let ws = Workspace::new(&[

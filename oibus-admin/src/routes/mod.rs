@@ -8,6 +8,7 @@ mod connectors;
 mod history;
 mod logs;
 mod plugins;
+mod scan_modes;
 mod scratch;
 mod status;
 mod types;
@@ -22,6 +23,7 @@ use self::{
     history::history,
     logs::{follow_logs, logs},
     plugins::{force, plugins, remove, rescan, unforce, upload},
+    scan_modes::{delete_scan_mode, put_scan_mode, scan_modes},
     scratch::{browse, test_item, test_north, test_south},
     status::{metrics, status},
     types::{connector_type, connector_types},
@@ -53,6 +55,11 @@ pub(crate) fn router(state: ApiState, hosts: crate::host::AllowedHosts) -> Route
         )
         .route("/api/plugins/force", post(force))
         .route("/api/plugins/unforce", post(unforce))
+        .route("/api/scan-modes", get(scan_modes))
+        .route(
+            "/api/scan-modes/{name}",
+            axum::routing::put(put_scan_mode).delete(delete_scan_mode),
+        )
         .route("/api/connector-types", get(connector_types))
         .route("/api/connector-types/{type}", get(connector_type))
         .route("/api/south", get(list_south).post(create_south))

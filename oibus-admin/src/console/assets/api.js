@@ -4,10 +4,17 @@
 let csrf = null;
 let onSignedOut = () => {};
 
+// The tabs of one browser share the session cookie: signing out in one tells the others at once
+// (they would otherwise keep showing figures that no longer change).
+const tabs = typeof BroadcastChannel === 'function' ? new BroadcastChannel('oibus-console-session') : null;
+if (tabs) tabs.onmessage = (e) => { if (e.data === 'signed-out' && csrf) { csrf = null; onSignedOut(); } };
+
 /** Remembers the CSRF token of the session. */
 export function setCsrf(token) { csrf = token; }
 /** What to do when the API says the session is gone. */
 export function whenSignedOut(f) { onSignedOut = f; }
+/** Tells the other tabs that this browser signed out. */
+export function signedOutHere() { if (tabs) tabs.postMessage('signed-out'); }
 
 /** An API error: its message, HTTP status and the problems at their JSON pointers. */
 export class ApiError extends Error {
@@ -66,6 +73,14 @@ export function follow(path, event, onData, onState) {
   });
   source.addEventListener('lagged', (e) => onState && onState(`lagged: ${e.data}`));
   source.onopen = () => onState && onState('live');
-  source.onerror = () => onState && onState('reconnecting…');
+  // EventSource retries for ever and never says why it failed: ask whether the session still
+  // lives, and if not, stop and sign in again instead of "reconnecting…" over frozen figures.
+  source.onerror = async () => {
+    if (onState) onState('reconnecting…');
+    try {
+      const r = await fetch('/console-session', { credentials: 'same-origin' });
+      if (r.status === 401) { source.close(); csrf = null; onSignedOut(); }
+    } catch { /* the gateway is down: EventSource keeps trying */ }
+  };
   return () => source.close();
 }

@@ -1,6 +1,6 @@
 // The console's entry: signing in, the page router (`#/page/…`), and the header.
 
-import { api, setCsrf, whenSignedOut } from './api.js';
+import { api, setCsrf, signedOutHere, whenSignedOut } from './api.js';
 import { h, fill, labelled, toast } from './dom.js';
 import { overview } from './pages/overview.js';
 import { plugins } from './pages/plugins.js';
@@ -8,6 +8,7 @@ import { connectors, editor } from './pages/connectors.js';
 import { cache } from './pages/cache.js';
 import { history } from './pages/history.js';
 import { logs } from './pages/logs.js';
+import { scanModes } from './pages/scan-modes.js';
 
 const main = document.getElementById('main');
 let leave = null;
@@ -18,6 +19,7 @@ let first = true;
 const pages = {
   overview, plugins, connectors, cache, history, logs,
   connector: editor,
+  'scan-modes': scanModes,
 };
 
 function signIn(message) {
@@ -95,6 +97,7 @@ document.querySelector('.skip').addEventListener('click', (e) => {
 document.getElementById('sign-out').addEventListener('click', async () => {
   try { await api('DELETE', '/console-session'); } catch { /* already gone */ }
   setCsrf(null);
+  signedOutHere();
   signIn('Signed out.');
 });
 

@@ -98,3 +98,19 @@ export function keepingFocus(redraw) {
   const again = document.querySelector(`[data-key="${CSS.escape(key)}"]`);
   if (again && !again.disabled) again.focus({ preventScroll: true });
 }
+
+/** Focuses the element with this `data-key`, if it is there. */
+export function focusKey(key) {
+  const el = document.querySelector(`[data-key="${CSS.escape(key)}"]`);
+  if (el) el.focus();
+}
+
+/** An instant as the console shows it everywhere: local `YYYY-MM-DD HH:MM:SS`, its UTC form in
+ * the tooltip (`title`). */
+export function when(t) {
+  const d = new Date(t);
+  if (Number.isNaN(d.getTime())) return h('time', {}, '–');
+  const p = (n) => String(n).padStart(2, '0');
+  const local = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return h('time', { datetime: d.toISOString(), title: `${d.toISOString()} (UTC)` }, local);
+}

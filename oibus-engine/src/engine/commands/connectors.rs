@@ -74,7 +74,7 @@ fn invalid_connector(type_id: &str, problems: Vec<PointedProblem>) -> CommandErr
 }
 
 /// Validates a changed configuration, saves it, and makes it the engine's.
-fn commit_config(engine: &mut Engine, candidate: Config) -> Result<(), CommandError> {
+pub(super) fn commit_config(engine: &mut Engine, candidate: Config) -> Result<(), CommandError> {
     let Some(file) = engine.config_file.clone() else {
         return Err(CommandError::conflict(
             "the embedded demo configuration cannot be changed: run the engine with --config FILE",

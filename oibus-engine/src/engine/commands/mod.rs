@@ -10,6 +10,7 @@ mod lookup;
 mod refusal;
 mod request;
 mod saved_secrets;
+mod scan_modes;
 mod scratch;
 mod text_bounds;
 
@@ -59,6 +60,15 @@ pub async fn handle(engine: &mut Engine, command: Command) {
             }
             engine.rescan().await;
             let _ = reply.send(Ok(engine.folder.reports()));
+        }
+        Command::ScanModes(reply) => {
+            let _ = reply.send(Ok(engine.config.scan_modes.clone()));
+        }
+        Command::PutScanMode { mode, reply } => {
+            let _ = reply.send(scan_modes::put(engine, mode).await);
+        }
+        Command::DeleteScanMode { name, reply } => {
+            let _ = reply.send(scan_modes::delete(engine, &name));
         }
         Command::Force { file, reply } => {
             let r = engine

@@ -111,6 +111,23 @@ pub enum Command {
         /// Reply: every file of the folder, as the scan after the removal found it.
         reply: Reply<Vec<PluginReport>>,
     },
+    /// The scan modes.
+    ScanModes(Reply<Vec<crate::config::ScanModeConfig>>),
+    /// Create a scan mode, or replace the one of its name (the running Souths using it start
+    /// again with it).
+    PutScanMode {
+        /// The scan mode.
+        mode: crate::config::ScanModeConfig,
+        /// Reply.
+        reply: Reply<()>,
+    },
+    /// Delete a scan mode that no item uses.
+    DeleteScanMode {
+        /// Its name.
+        name: String,
+        /// Reply.
+        reply: Reply<()>,
+    },
     /// Use the plugin of this file of the plugins folder even if it is older (forced downgrade).
     Force {
         /// The file name.

@@ -2,7 +2,7 @@
 // again) or deleted.
 
 import { api } from '../api.js';
-import { h, fill, labelled, num, toast } from '../dom.js';
+import { h, fill, labelled, num, toast, when } from '../dom.js';
 
 const SHOWN = 500;
 
@@ -14,22 +14,39 @@ export async function cache(main, chosen) {
 
   // The error store says, for each entry, what it holds (file, or the first point ids), when it
   // was set aside and why (the destination's refusal, or the last error of the retries).
-  const entries = (caption, id, list, errors) => h('table', { class: 'grid', id },
-    h('caption', {}, `${caption}: ${num(list.length)} entr${list.length === 1 ? 'y' : 'ies'}${list.length > SHOWN ? ` (the first ${SHOWN} shown)` : ''}`),
-    h('thead', {}, h('tr', {}, [errors ? 'Select' : '', 'Key', 'Kind', 'Values', 'Bytes', errors ? 'File or points' : 'File',
-      ...(errors ? ['Set aside', 'Reason'] : [])].map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, list.slice(0, SHOWN).map((e) => h('tr', { 'data-key': e.key },
-      h('td', {}, errors ? h('input', { type: 'checkbox', 'aria-label': `select ${e.kind} ${e.key}`, 'data-key': e.key, 'data-kind': e.kind }) : ''),
-      h('th', { scope: 'row' }, String(e.key)), h('td', {}, e.kind), h('td', { class: 'n' }, num(e.count)),
-      h('td', { class: 'n' }, num(e.bytes)),
-      h('td', { class: 'points' }, e.name || (e.points || []).join(', ') + (e.points && e.points.length >= 5 ? ' …' : '')),
-      ...(errors ? [
-        h('td', {}, e.failed_at ? new Date(e.failed_at).toLocaleString() : ''),
-        h('td', { class: 'reason' }, e.reason || '(set aside by an earlier version: no reason kept)'),
-      ] : [])))));
+  const entries = (caption, id, list, errors) => {
+    // One box selects (or clears) every entry shown, for an error store of hundreds.
+    const all = errors ? h('input', { type: 'checkbox', id: 'select-all', 'aria-label': 'select every entry shown' }) : '';
+    const table = h('table', { class: 'grid', id },
+      h('caption', {}, `${caption}: ${num(list.length)} entr${list.length === 1 ? 'y' : 'ies'}${list.length > SHOWN ? ` (the first ${SHOWN} shown)` : ''}`),
+      h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, all),
+        [['Key', 'n'], ['Kind'], ['Values', 'n'], ['Bytes', 'n'], [errors ? 'File or points' : 'File'],
+          ...(errors ? [['Set aside'], ['Reason']] : [])].map(([c, cls]) => h('th', { scope: 'col', class: cls }, c)))),
+      h('tbody', {}, list.slice(0, SHOWN).map((e) => h('tr', { 'data-key': e.key },
+        h('td', {}, errors ? h('input', { type: 'checkbox', class: 'entry', 'aria-label': `select ${e.kind} ${e.key}`, 'data-key': e.key, 'data-kind': e.kind }) : ''),
+        h('th', { scope: 'row', class: 'n' }, String(e.key)), h('td', {}, e.kind), h('td', { class: 'n' }, num(e.count)),
+        h('td', { class: 'n' }, num(e.bytes)),
+        h('td', { class: 'points' }, e.name || (e.points || []).join(', ') + (e.points && e.points.length >= 5 ? ' …' : '')),
+        ...(errors ? [
+          h('td', {}, e.failed_at ? when(e.failed_at) : ''),
+          h('td', { class: 'reason' }, e.reason || '(set aside by an earlier version: no reason kept)'),
+        ] : [])))));
+    if (all) {
+      const boxes = () => [...table.querySelectorAll('input.entry')];
+      all.addEventListener('change', () => { for (const b of boxes()) b.checked = all.checked; });
+      table.addEventListener('change', (e) => {
+        if (e.target === all) return;
+        const b = boxes();
+        all.checked = b.length > 0 && b.every((x) => x.checked);
+        all.indeterminate = !all.checked && b.some((x) => x.checked);
+      });
+    }
+    return table;
+  };
 
   const act = async (action) => {
-    const boxes = [...holder.querySelectorAll('#cache-errors input[type=checkbox]:checked')];
+    const boxes = [...holder.querySelectorAll('#cache-errors input.entry:checked')];
     if (boxes.length === 0) { toast('Select error-store entries first.', 'bad'); return; }
     const batches = boxes.filter((b) => b.dataset.kind === 'values').map((b) => Number(b.dataset.key));
     const files = boxes.filter((b) => b.dataset.kind === 'file').map((b) => Number(b.dataset.key));

@@ -3,16 +3,20 @@
 // South's items (add, edit, delete, CSV import and export, test one item).
 
 import { api } from '../api.js';
-import { h, fill, labelled, pager, lastPage, keepingFocus, toast, num } from '../dom.js';
+import { h, fill, labelled, pager, lastPage, keepingFocus, toast, num, focusKey } from '../dom.js';
+import { sparkline } from '../chart.js';
 import { schemaForm } from '../schema-form.js';
 import { csvToItems, itemsToCsv } from '../csv.js';
 
 const PER_PAGE = 50;
 
+/** Values kept for an item's trend. */
+const TREND = 60;
+
 /** A message for the next editor drawn (after a creation moves to the new connector's page). */
 let flash = null;
 
-function table(kind, rows, states, offset, go, q) {
+function table(kind, rows, states, offset, go, q, refresh) {
   const matching = rows.filter((c) => !q || `${c.id} ${c.type}`.toLowerCase().includes(q.toLowerCase()));
   const page = matching.slice(offset, offset + PER_PAGE);
   return h('section', {},
@@ -26,34 +30,53 @@ function table(kind, rows, states, offset, go, q) {
         h('td', {}, c.enabled ? 'yes' : 'no'),
         h('td', {}, h('span', { class: `state ${states.get(`${kind}/${c.id}`) || ''}` }, states.get(`${kind}/${c.id}`) || '–')),
         h('td', { class: 'n' }, kind === 'south' ? num(c.items.length) : (c.subscriptions.length ? c.subscriptions.join(', ') : 'every South')),
-        h('td', {}, runButtons(kind, c.id)))))),
+        h('td', {}, runButtons(kind, c.id, states.get(`${kind}/${c.id}`), async () => (await refresh()).get(`${kind}/${c.id}`))))))),
     h('div', { 'data-pager': kind }, pager(offset, PER_PAGE, matching.length, go)));
 }
 
-function runButtons(kind, id, after) {
+/** States from which *Start* makes sense; *Stop* makes sense from every other but these. */
+const STARTABLE = new Set(['stopped', 'failed', 'quarantined']);
+const STOPPED = new Set(['stopped', 'stopping']);
+
+/**
+ * Start and Stop of a connector in `state` (unknown: both offered). Each says what the gateway
+ * did only once `after` (a fresh read of the states) has run, so the row and the message agree.
+ */
+function runButtons(kind, id, state, after) {
   const run = async (what) => {
     try {
       await api('POST', `/api/${kind}/${encodeURIComponent(id)}/${what}`);
-      toast(`${id}: ${what === 'start' ? 'started' : 'stopped'}`);
-      if (after) after();
+      const now = after ? await after() : undefined;
+      toast(`${id}: ${what === 'start' ? 'started' : 'stopped'}${now ? ` (${now})` : ''}`);
     } catch (e) { toast(`${id}: ${e.message}`, 'bad'); }
   };
-  return [h('button', { type: 'button', onclick: () => run('start') }, 'Start'), ' ',
-    h('button', { type: 'button', onclick: () => run('stop') }, 'Stop')];
+  const known = state !== undefined;
+  return [h('button', { type: 'button', 'data-key': `start:${kind}/${id}`, disabled: known && !STARTABLE.has(state), onclick: () => run('start') }, 'Start'), ' ',
+    h('button', { type: 'button', 'data-key': `stop:${kind}/${id}`, disabled: known && STOPPED.has(state), onclick: () => run('stop') }, 'Stop')];
 }
 
 export async function connectors(main) {
-  const [south, north, status] = await Promise.all([api('GET', '/api/south'), api('GET', '/api/north'), api('GET', '/api/status')]);
-  const states = new Map(status.connectors.map((c) => [`${c.kind}/${c.id}`, c.state]));
+  const [south, north] = await Promise.all([api('GET', '/api/south'), api('GET', '/api/north')]);
+  let states = new Map();
   const q = h('input', { type: 'search', id: 'conn-q', placeholder: 'id or type' });
   const offsets = { south: 0, north: 0 };
   const holder = h('div');
   const draw = () => keepingFocus(() => fill(holder,
-    table('south', south, states, offsets.south, (o) => { offsets.south = o; draw(); }, q.value),
-    table('north', north, states, offsets.north, (o) => { offsets.north = o; draw(); }, q.value)));
+    table('south', south, states, offsets.south, (o) => { offsets.south = o; draw(); }, q.value, refresh),
+    table('north', north, states, offsets.north, (o) => { offsets.north = o; draw(); }, q.value, refresh)));
+  // The states are read again every 2 s and after each start or stop: a row never says
+  // `connected` for a connector just stopped.
+  async function refresh() {
+    const status = await api('GET', '/api/status');
+    states = new Map(status.connectors.map((c) => [`${c.kind}/${c.id}`, c.state]));
+    draw();
+    return states;
+  }
   q.addEventListener('input', () => { offsets.south = 0; offsets.north = 0; draw(); });
   fill(main, h('h1', {}, 'Connectors'), h('div', { class: 'filters' }, labelled('Filter', q)), holder);
-  draw();
+  await refresh();
+  const timer = setInterval(() => refresh().catch(() => {}), 2000);
+  return () => clearInterval(timer);
 }
 
 /** Fields of a connector that the form does not draw one by one (edited as JSON). */
@@ -63,6 +86,7 @@ export async function editor(main, kind, id) {
   if (kind !== 'south' && kind !== 'north') throw new Error(`no connector kind ${kind}`);
   const creating = id === '+new';
   const types = (await api('GET', '/api/connector-types')).filter((t) => t.kind === kind);
+  const scanModeNames = kind === 'south' ? (await api('GET', '/api/scan-modes')).map((m) => m.name) : [];
   const current = creating ? null : await api('GET', `/api/${kind}/${encodeURIComponent(id)}`);
   const title = creating ? `New ${kind === 'south' ? 'South' : 'North'}` : `${kind === 'south' ? 'South' : 'North'} ${id}`;
   const message = h('div', { class: 'summary', role: 'alert', id: 'editor-message' });
@@ -151,6 +175,8 @@ export async function editor(main, kind, id) {
     } catch (e) { showProblems(e); }
   };
 
+  const stateNow = async () => (await api('GET', '/api/status')).connectors.find((c) => c.kind === kind && c.id === id)?.state;
+
   // A North is deleted with its queue and error store. The gateway refuses while they hold
   // data and says what: the operator then confirms that losing it is meant.
   const remove = async () => {
@@ -181,7 +207,7 @@ export async function editor(main, kind, id) {
     fill(itemsHolder,
       h('h2', {}, `Items (${num(items.length)})`),
       h('div', { class: 'actions' },
-        h('button', { type: 'button', onclick: () => editItem(null) }, 'Add item'), ' ',
+        h('button', { type: 'button', 'data-key': 'item-add', onclick: () => editItem(null) }, 'Add item'), ' ',
         h('button', { type: 'button', onclick: exportCsv }, 'Export CSV'), ' ',
         h('label', { class: 'button' }, 'Import CSV',
           h('input', { type: 'file', id: 'import-csv', accept: '.csv,text/csv', class: 'hidden-file', onchange: importCsv }))),
@@ -191,21 +217,32 @@ export async function editor(main, kind, id) {
           h('th', { scope: 'row' }, item.name), h('td', {}, item.enabled === false ? 'no' : 'yes'), h('td', {}, item.scan_mode),
           h('td', { class: 'code' }, JSON.stringify(item.settings)),
           h('td', {},
-            h('button', { type: 'button', onclick: () => editItem(itemOffset + n) }, 'Edit'), ' ',
-            t && t.item_schema ? h('button', { type: 'button', onclick: () => testItem(item) }, 'Test') : '', ' ',
+            h('button', { type: 'button', 'data-key': `item-edit:${item.name}`, onclick: () => editItem(itemOffset + n) }, 'Edit'), ' ',
+            t && t.item_schema ? h('button', { type: 'button', 'data-key': `item-test:${item.name}`, onclick: () => testItem(item) }, 'Test') : '', ' ',
             h('button', { type: 'button', onclick: () => { items.splice(itemOffset + n, 1); drawItems(); } }, 'Delete')))))),
       pager(itemOffset, PER_PAGE, items.length, (o) => { itemOffset = o; drawItems(); }),
+      itemResult,
       h('p', { class: 'help' }, 'Item changes are applied when the connector is saved.'),
       itemEditor);
   };
+  // An item's test result shows beside the items, where the button was pressed, not above the
+  // form out of view; it is announced, and scrolled to.
+  const itemResult = h('div', { id: 'item-result', role: 'status', tabindex: '-1' });
 
   const editItem = (index) => {
     const t = typeInfo();
     const item = index === null ? { name: '', enabled: true, scan_mode: items[0]?.scan_mode || '', settings: {} } : items[index];
     const name = h('input', { type: 'text', id: 'item-name', value: item.name });
     const on = h('input', { type: 'checkbox', id: 'item-enabled', checked: item.enabled !== false });
-    const scan = h('input', { type: 'text', id: 'item-scan-mode', value: item.scan_mode, list: 'scan-modes' });
-    const modes = h('datalist', { id: 'scan-modes' }, [...new Set(items.map((i) => i.scan_mode))].map((m) => h('option', { value: m })));
+    // A choice among the gateway's scan modes (and subscription), not free text: a mistyped
+    // name cannot be kept. A name the gateway does not know (an imported item) stays shown.
+    const known = [...scanModeNames, 'subscription'];
+    const current = item.scan_mode || known[0] || '';
+    const scan = h('select', { id: 'item-scan-mode' },
+      known.map((m) => h('option', { value: m }, m === 'subscription' ? 'subscription (pushed by the source)' : m)),
+      known.includes(current) ? '' : h('option', { value: current }, `${current} (no such scan mode)`));
+    scan.value = current;
+    const modes = h('a', { href: '#/scan-modes', class: 'help' }, 'Add or change scan modes');
     const settings = schemaForm(t?.item_schema || {}, item.settings, `/items/${index ?? items.length}/settings`, { editing: index !== null });
     const problem = h('p', { class: 'problem', role: 'alert', hidden: true });
     fill(itemEditor, h('form', { class: 'item-form' },
@@ -216,22 +253,42 @@ export async function editor(main, kind, id) {
         const n = name.value.trim();
         if (!n) { problem.hidden = false; problem.textContent = 'An item needs a name.'; return; }
         if (items.some((i, k) => i.name === n && k !== index)) { problem.hidden = false; problem.textContent = `An item is already named ${n}.`; return; }
-        const next = { name: n, enabled: on.checked, scan_mode: scan.value.trim(), settings: settings.get() };
+        const next = { name: n, enabled: on.checked, scan_mode: scan.value, settings: settings.get() };
         if (index === null) items.push(next); else items[index] = next;
         fill(itemEditor);
+        // Show the page holding the kept item, and give the keyboard back to its row.
+        itemOffset = Math.floor(items.indexOf(next) / PER_PAGE) * PER_PAGE;
         drawItems();
+        focusKey(`item-edit:${n}`);
       } }, 'Keep item'), ' ',
-      h('button', { type: 'button', onclick: () => fill(itemEditor) }, 'Cancel')));
+      h('button', { type: 'button', onclick: () => { fill(itemEditor); focusKey(index === null ? 'item-add' : `item-edit:${item.name}`); } }, 'Cancel')));
     name.focus();
   };
 
   const testItem = async (item) => {
-    fill(message, h('p', {}, `Reading ${item.name} once…`));
+    fill(itemResult, h('p', {}, `Reading ${item.name} once…`));
+    itemResult.scrollIntoView({ block: 'nearest' });
     try {
       const r = await api('POST', '/api/south/test-item', { type: typeSelect.value, settings: form.get(), item: { name: item.name, settings: item.settings, scan_mode: item.scan_mode }, ...(creating ? {} : { id }) });
-      fill(message, h('p', { class: 'ok' }, `${item.name}: ${r.values.length} value(s)`),
+      const trend = remember(item.name, r.values);
+      fill(itemResult, h('p', { class: 'ok' }, `${item.name}: ${r.values.length} value(s)`),
+        trend.length > 1 ? h('figure', { class: 'trend' }, sparkline(trend, { label: `${item.name}: the last ${trend.length} values read` }),
+          h('figcaption', {}, `Last ${trend.length} values read by the tests of ${item.name}: ${num(Math.min(...trend), 3)} to ${num(Math.max(...trend), 3)}`)) : '',
         h('pre', { class: 'code', id: 'test-item-values' }, r.values.slice(0, 20).map((v) => JSON.stringify(v)).join('\n')));
-    } catch (e) { fill(message, h('p', { class: 'bad' }, `${item.name}: ${e.message}`)); }
+    } catch (e) { fill(itemResult, h('p', { class: 'bad' }, `${item.name}: ${e.message}`)); }
+    itemResult.scrollIntoView({ block: 'nearest' });
+  };
+
+  // The numbers each item's tests read, newest last (at most TREND), for its trend.
+  const tested = new Map();
+  const remember = (name, values) => {
+    // A value as OIBus writes it: `{pointId, timestamp, data: {value, quality}}`.
+    const numbers = values.map((v) => (v.data ? v.data.value : v.value))
+      .map((x) => (typeof x === 'string' && x.trim() !== '' ? Number(x) : x))
+      .filter((x) => typeof x === 'number' && Number.isFinite(x));
+    const kept = (tested.get(name) || []).concat(numbers).slice(-TREND);
+    tested.set(name, kept);
+    return kept;
   };
 
   function exportCsv() {
@@ -269,7 +326,7 @@ export async function editor(main, kind, id) {
       h('div', { class: 'actions' },
         h('button', { type: 'submit', id: 'save' }, creating ? 'Create' : 'Save'), ' ',
         h('button', { type: 'button', id: 'test-connection', onclick: test }, 'Test connection'), ' ',
-        creating ? '' : runButtons(kind, id), ' ',
+        creating ? '' : runButtons(kind, id, undefined, stateNow), ' ',
         creating ? '' : h('button', { type: 'button', class: 'danger', onclick: remove }, 'Delete'))),
     kind === 'south' ? itemsHolder : '');
   drawSettings();

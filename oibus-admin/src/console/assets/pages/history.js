@@ -1,7 +1,7 @@
 // History: a history read of a South over a range, followed window by window.
 
 import { api, follow, query } from '../api.js';
-import { h, fill, labelled, num } from '../dom.js';
+import { h, fill, labelled, num, when } from '../dom.js';
 
 function local(d) {
   const pad = (n) => String(n).padStart(2, '0');
@@ -26,7 +26,7 @@ export async function history(main) {
       if (!r) { state.textContent = 'No history request for this South since the engine started.'; progress.value = 0; return; }
       progress.max = Math.max(1, r.windows);
       progress.value = r.windows_done;
-      state.textContent = `${r.state}: ${num(r.windows_done)} of ${num(r.windows)} window(s), ${new Date(r.start).toLocaleString()} to ${new Date(r.end).toLocaleString()}${r.error ? ` — ${r.error}` : ''}`;
+      fill(state, `${r.state}: ${num(r.windows_done)} of ${num(r.windows)} window(s), `, when(r.start), ' to ', when(r.end), r.error ? ` — ${r.error}` : '');
     });
   };
 

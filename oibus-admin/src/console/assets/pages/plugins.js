@@ -2,7 +2,7 @@
 // its signature, forced versions, and the last upgrade of every connector with its downtime.
 
 import { api } from '../api.js';
-import { h, fill, num, labelled, toast, keepingFocus } from '../dom.js';
+import { h, fill, num, labelled, toast, keepingFocus, when } from '../dom.js';
 
 function baseName(path) { return String(path).split(/[\\/]/).pop(); }
 
@@ -57,7 +57,7 @@ export async function plugins(main) {
         ? h('tr', {}, h('td', { colspan: 5 }, 'No upgrade since the engine started.'))
         : rows.map((c) => h('tr', {},
           h('th', { scope: 'row' }, c.id), h('td', {}, c.last_upgrade.from), h('td', {}, c.last_upgrade.to),
-          h('td', { class: 'n' }, `${num(c.last_upgrade.downtime_ms, 2)} ms`), h('td', {}, new Date(c.last_upgrade.at).toLocaleString()))))));
+          h('td', { class: 'n' }, `${num(c.last_upgrade.downtime_ms, 2)} ms`), h('td', {}, when(c.last_upgrade.at)))))));
   };
 
   const act = async (path, body, done) => {
