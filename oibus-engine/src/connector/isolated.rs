@@ -121,6 +121,10 @@ impl Child {
     }
 }
 
+/// How long a child that reported running out of memory may go on (printing its backtrace)
+/// before it is killed.
+const OOM_GRACE: Duration = Duration::from_secs(2);
+
 /// What an isolated connector and the watches over its children share.
 struct Common {
     settings: ChildSettings,
@@ -326,12 +330,24 @@ impl IsolatedConnector {
         // Its standard error: into the connector's log, the last lines kept for the diagnosis.
         let tail = Tail::default();
         let stderr_done = {
-            let (tail, span) = (tail.clone(), span.clone());
+            let (tail, span, doomed) = (tail.clone(), span.clone(), child.clone());
             tokio::spawn(async move {
                 let mut lines = tokio::io::BufReader::new(stderr).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     tracing::warn!(parent: &span, pid, "plugin host: {line}");
-                    tail.push(line);
+                    if tail.push(line) {
+                        // Out of memory, it aborts; but a backtrace printed at its memory limit
+                        // (symbols read from debug information) can take minutes. It gets a
+                        // moment to say where, then it is ended.
+                        let doomed = doomed.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(OOM_GRACE).await;
+                            doomed.kill(format!(
+                                "still running {} s after it reported running out of memory",
+                                OOM_GRACE.as_secs()
+                            ));
+                        });
+                    }
                 }
             })
         };

@@ -134,7 +134,7 @@ impl ChildProber {
         let errors = std::thread::spawn(move || {
             if let Some(err) = stderr {
                 for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
-                    stderr_tail.push(line);
+                    let _ = stderr_tail.push(line);
                 }
             }
         });

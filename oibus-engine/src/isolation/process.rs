@@ -72,31 +72,36 @@ pub fn spawn(
 
 /// The last lines a child wrote on its standard error, for the diagnosis of its end.
 #[derive(Clone, Default)]
-pub struct Tail(Arc<Mutex<VecDeque<String>>>);
+pub struct Tail(
+    Arc<Mutex<VecDeque<String>>>,
+    Arc<std::sync::atomic::AtomicBool>,
+);
 
 impl Tail {
     const LINES: usize = 20;
 
-    /// Keeps `line`.
-    pub fn push(&self, line: String) {
+    /// Keeps `line`. Rust's allocation-failure message (after which the child aborts) is
+    /// remembered even once it is out of the tail (a backtrace follows it); says whether `line`
+    /// is that message, the first time.
+    pub fn push(&self, line: String) -> bool {
+        let rust_abort = line.starts_with("memory allocation of") && line.ends_with("failed");
         if let Ok(mut t) = self.0.lock() {
             if t.len() == Self::LINES {
                 t.pop_front();
             }
             t.push_back(line);
         }
+        rust_abort && !self.1.swap(true, std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Whether the child reported running out of memory (Rust's allocation-failure message,
-    /// the C library's `Cannot allocate memory`).
+    /// Whether the child reported running out of memory: Rust's allocation-failure message
+    /// at any time, or the C library's `Cannot allocate memory` among its last lines.
     pub fn out_of_memory(&self) -> bool {
-        self.0.lock().is_ok_and(|t| {
-            t.iter().any(|l| {
-                l.contains("memory allocation of")
-                    || l.contains("Cannot allocate memory")
-                    || l.contains("out of memory")
+        self.1.load(std::sync::atomic::Ordering::SeqCst)
+            || self.0.lock().is_ok_and(|t| {
+                t.iter()
+                    .any(|l| l.contains("Cannot allocate memory") || l.contains("out of memory"))
             })
-        })
     }
 
     /// The last non-empty line.
@@ -144,5 +149,27 @@ mod tests {
         let mut cmd = command_through(None, Path::new("/bin/sh"), Limits::default());
         let out = cmd.args(["-c", "echo ${MARK:-direct}"]).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "direct");
+    }
+}
+
+#[cfg(test)]
+mod tail_tests {
+    use super::Tail;
+
+    #[test]
+    fn an_allocation_failure_is_remembered_past_the_tail_and_said_once() {
+        let t = Tail::default();
+        assert!(!t.push("a log line about out of memory elsewhere".into()));
+        assert!(t.out_of_memory(), "a report is remembered");
+        let t = Tail::default();
+        assert!(t.push("memory allocation of 67108864 bytes failed".into()));
+        assert!(
+            !t.push("memory allocation of 64 bytes failed".into()),
+            "said once"
+        );
+        for i in 0..100 {
+            t.push(format!("   {i}: a frame of the backtrace"));
+        }
+        assert!(t.out_of_memory());
     }
 }
