@@ -1,5 +1,6 @@
-//! `south-sql` history throughput against a real PostgreSQL server (its own cluster) and a SQLite
-//! file: `cargo bench -p oibus-benches --bench sql`.
+//! `south-sql` history throughput against a real PostgreSQL server (its own cluster), a real
+//! MariaDB server (its own data folder) and a SQLite file: `cargo bench -p oibus-benches --bench
+//! sql`.
 //!
 //! Each database holds 500 000 rows, one a second (instant, point id, value, quality). The
 //! connector (loaded from its `.so`) reads them through `history_query` in windows of 1 000 and
@@ -9,7 +10,11 @@
 //! rows stream through in batches, so one huge window costs no more memory than small ones.
 
 use oibus_plugin_api::{Item, Timestamp};
-use oibus_tests::{AcceptAll, memory_mb, servers::PostgresServer, standalone_connector};
+use oibus_tests::{
+    AcceptAll, memory_mb,
+    servers::{MariaDbServer, PostgresServer},
+    standalone_connector,
+};
 use serde_json::{Value, json};
 use std::{process::Command, sync::Arc, time::Instant};
 
@@ -30,6 +35,16 @@ fn main() {
         ROWS - 1
     ))
     .unwrap();
+    let maria = MariaDbServer::start();
+    maria
+        .sql(&format!(
+            "CREATE TABLE measures (ts DATETIME(6) NOT NULL, point VARCHAR(16) NOT NULL, value DOUBLE, quality VARCHAR(16) NOT NULL, INDEX (ts));
+             INSERT INTO measures SELECT TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq SECOND,
+                    CONCAT('p', seq % 10), seq, 'good' FROM seq_0_to_{};
+             ANALYZE TABLE measures;",
+            ROWS - 1
+        ))
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bench.db");
     let status = Command::new("python3")
@@ -54,12 +69,20 @@ c.commit()"
     let rt = tokio::runtime::Runtime::new().unwrap();
     let query = "SELECT ts, point, value, quality FROM measures \
                  WHERE ts >= @StartTime AND ts < @EndTime ORDER BY ts";
-    let cases: [(&str, &str, Value, Value); 2] = [
+    let cases: [(&str, &str, Value, Value); 3] = [
         (
             "PostgreSQL",
             "postgresql",
             json!({"host": "127.0.0.1", "port": pg.port, "database": "postgres",
                    "username": PostgresServer::USER, "password": PostgresServer::PASSWORD}),
+            json!({"query": query, "reference_column": "ts", "value_column": "value",
+                   "point_id_column": "point", "quality_column": "quality"}),
+        ),
+        (
+            "MariaDB",
+            "mysql",
+            json!({"host": "127.0.0.1", "port": maria.port, "database": MariaDbServer::DATABASE,
+                   "username": MariaDbServer::USER, "password": MariaDbServer::PASSWORD}),
             json!({"query": query, "reference_column": "ts", "value_column": "value",
                    "point_id_column": "point", "quality_column": "quality"}),
         ),

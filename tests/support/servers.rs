@@ -573,6 +573,158 @@ impl Drop for PostgresServer {
     }
 }
 
+/// Debian's MariaDB server (`mariadbd`), with a data folder of its own made by
+/// `mariadb-install-db`, listening on 127.0.0.1 at a free port, with database [`Self::DATABASE`]
+/// and user [`Self::USER`].
+pub struct MariaDbServer {
+    /// Its port.
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl MariaDbServer {
+    /// The user the tests log in as.
+    pub const USER: &str = "oibus";
+    /// Its password.
+    pub const PASSWORD: &str = "s3cret-my";
+    /// The database made for the tests.
+    pub const DATABASE: &str = "plant";
+
+    /// Makes a data folder and starts the server; waits until it answers.
+    pub fn start() -> Self {
+        // Two `mariadb-install-db` at once fail ("Installation of system tables failed"): the
+        // tests of one binary make their folders one at a time.
+        static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let installing = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = Command::new("mariadb-install-db")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", dir.path().join("data").display()))
+            .args([
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                "--user=root",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .expect("mariadb-install-db runs (scripts/test installs mariadb-server)");
+        assert!(
+            out.status.success(),
+            "mariadb-install-db failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        drop(installing);
+        let mut s = Self {
+            port: free_port(),
+            dir,
+            child: None,
+        };
+        s.restart();
+        s.root_sql(&format!(
+            "CREATE DATABASE {db}; CREATE USER '{u}'@'127.0.0.1' IDENTIFIED BY '{p}'; \
+             GRANT ALL ON *.* TO '{u}'@'127.0.0.1';",
+            db = Self::DATABASE,
+            u = Self::USER,
+            p = Self::PASSWORD
+        ))
+        .expect("the test user");
+        s
+    }
+
+    /// Starts the server (again) on the same port and data; waits until it answers.
+    pub fn restart(&mut self) {
+        self.stop();
+        let d = self.dir.path();
+        let mut cmd = Command::new("mariadbd");
+        cmd.arg("--no-defaults")
+            .arg(format!("--datadir={}", d.join("data").display()))
+            .arg(format!("--socket={}", d.join("sock").display()))
+            .arg(format!("--pid-file={}", d.join("pid").display()))
+            .arg(format!("--log-error={}", d.join("error.log").display()))
+            .arg(format!("--port={}", self.port))
+            .args([
+                "--bind-address=127.0.0.1",
+                "--user=root",
+                "--skip-name-resolve",
+                "--innodb-buffer-pool-size=32M",
+                "--innodb-log-file-size=16M",
+            ]);
+        self.child = Some(start_daemon(cmd, self.port));
+        let began = Instant::now();
+        while let Err(e) = self.root_sql("SELECT 1") {
+            assert!(
+                began.elapsed() < Duration::from_secs(30),
+                "MariaDB did not become ready: {e}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops it (SIGTERM: a clean shutdown that ends open sessions) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(c) = self.child.take() {
+            terminate(c);
+        }
+    }
+
+    fn client(&self) -> Command {
+        let mut c = Command::new("mariadb");
+        c.arg("--no-defaults").stdin(Stdio::null());
+        c
+    }
+
+    fn run(mut cmd: Command) -> Result<(), String> {
+        let out = cmd
+            .output()
+            .map_err(|e| format!("cannot run mariadb: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    fn root_sql(&self, statements: &str) -> Result<(), String> {
+        let mut c = self.client();
+        c.arg(format!(
+            "--socket={}",
+            self.dir.path().join("sock").display()
+        ))
+        .args(["-u", "root", "-e", statements]);
+        Self::run(c)
+    }
+
+    /// Runs SQL statements as [`Self::USER`] over TCP in [`Self::DATABASE`]; the error is the
+    /// client's message.
+    pub fn sql(&self, statements: &str) -> Result<(), String> {
+        self.query(statements).map(drop)
+    }
+
+    /// Like [`Self::sql`], answering the rows printed: one line each, fields separated by tabs.
+    pub fn query(&self, statements: &str) -> Result<String, String> {
+        let out = self
+            .client()
+            .args(["-h", "127.0.0.1", "-P", &self.port.to_string(), "-N", "-B"])
+            .args(["-u", Self::USER, Self::DATABASE, "-e", statements])
+            .env("MYSQL_PWD", Self::PASSWORD)
+            .output()
+            .map_err(|e| format!("cannot run mariadb: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+}
+
+impl Drop for MariaDbServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Certificates made with the `openssl` command for TLS tests, in a temporary folder: an
 /// authority (`ca.pem`) that signed a server certificate for 127.0.0.1 and localhost
 /// (`server.pem`, `server.key`) and a client certificate (`client.pem`, `client.key`), and an

@@ -1,10 +1,12 @@
-//! `south-sql`: reads values, and their history, from SQL databases: PostgreSQL and SQLite.
+//! `south-sql`: reads values, and their history, from SQL databases: PostgreSQL, MySQL and
+//! MariaDB, and SQLite.
 //!
 //! Each item is a query; `@StartTime` and `@EndTime` in it are bound as parameters (never spliced
 //! into the text), and its columns are mapped to the value, its instant, point id and quality.
 
 pub mod cell;
 pub mod driver;
+pub mod mysql;
 pub mod numeric;
 pub mod placeholders;
 pub mod postgres;
@@ -13,21 +15,30 @@ pub mod south;
 pub mod sqlite;
 pub mod zone;
 
-pub use settings::{ItemSettings, PostgresSettings, SqliteSettings, TimeFormat};
+pub use settings::{ItemSettings, MysqlSettings, PostgresSettings, SqliteSettings, TimeFormat};
 pub use south::SqlSouth;
 
 use oibus_plugin_api::prelude::*;
 
 /// The PostgreSQL South.
 pub type PostgresSouth = SqlSouth<postgres::Postgres>;
+/// The MySQL and MariaDB South.
+pub type MysqlSouth = SqlSouth<mysql::Mysql>;
 /// The SQLite South.
 pub type SqliteSouth = SqlSouth<sqlite::Sqlite>;
 
 fn plugin() -> Plugin {
     Plugin::new("SQL databases", "oibus-rs")
-        .description("Reads values and their history from PostgreSQL and SQLite")
+        .description("Reads values and their history from PostgreSQL, MySQL, MariaDB and SQLite")
         .connector(
             ConnectorType::<PostgresSouth>::south("postgresql", "PostgreSQL")
+                .description("One query per item, @StartTime/@EndTime bound as parameters")
+                .queries_history()
+                .queries_last_point()
+                .tests_item(),
+        )
+        .connector(
+            ConnectorType::<MysqlSouth>::south("mysql", "MySQL / MariaDB")
                 .description("One query per item, @StartTime/@EndTime bound as parameters")
                 .queries_history()
                 .queries_last_point()

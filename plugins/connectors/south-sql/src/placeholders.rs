@@ -1,7 +1,7 @@
 //! `@StartTime` and `@EndTime` in a user's query, turned into the driver's positional parameters
-//! (`$1` for PostgreSQL, `?1` for SQLite) so that the instants are always bound, never spliced into
-//! the SQL text. Placeholders inside string literals, quoted identifiers, dollar-quoted strings and
-//! comments are left alone.
+//! (`$1` for PostgreSQL, `?1` for SQLite, `?` for MySQL) so that the instants are always bound,
+//! never spliced into the SQL text. Placeholders inside string literals, quoted identifiers,
+//! dollar-quoted strings and comments (MySQL's `#` ones too) are left alone.
 
 /// A time bound of a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,9 @@ pub enum Style {
     Dollar,
     /// `?1`, `?2` (SQLite).
     Question,
+    /// `?`, one parameter per occurrence, in order (MySQL and MariaDB, whose string literals
+    /// also escape with backslashes and whose comments also start with `#`).
+    Positional,
 }
 
 /// A query with its placeholders replaced.
@@ -36,7 +39,7 @@ pub enum Style {
 pub struct Query {
     /// The SQL handed to the driver.
     pub sql: String,
-    /// What each positional parameter is: `params[0]` is `$1`/`?1`.
+    /// What each positional parameter is: `params[0]` is `$1`/`?1`, or the first `?`.
     pub params: Vec<Param>,
 }
 
@@ -48,15 +51,18 @@ impl Query {
 }
 
 /// Replaces `@StartTime` and `@EndTime` (case-sensitive, as whole words) by positional
-/// parameters. Each placeholder gets one parameter however often it appears.
+/// parameters. Each placeholder gets one numbered parameter however often it appears; with
+/// [`Style::Positional`], one `?` per occurrence.
 pub fn rewrite(sql: &str, style: Style) -> Query {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut params = Vec::new();
     let mut rest = sql;
+    let mysql = style == Style::Positional;
     while let Some(c) = rest.chars().next() {
         let skipped = match c {
-            '\'' => quoted(rest, '\'', false),
-            '"' => quoted(rest, '"', false),
+            '\'' => quoted(rest, '\'', mysql),
+            '"' => quoted(rest, '"', mysql),
+            '#' if mysql => rest.find('\n').unwrap_or(rest.len()),
             '`' => quoted(rest, '`', false),
             '[' => rest.find(']').map_or(rest.len(), |i| i + 1),
             '-' if rest.starts_with("--") => rest.find('\n').unwrap_or(rest.len()),
@@ -64,6 +70,12 @@ pub fn rewrite(sql: &str, style: Style) -> Query {
             '$' => dollar_quoted(rest).unwrap_or(1),
             '@' => {
                 if let Some((param, len)) = placeholder(rest) {
+                    if mysql {
+                        params.push(param);
+                        out.push('?');
+                        rest = &rest[len..];
+                        continue;
+                    }
                     let n = match params.iter().position(|p| *p == param) {
                         Some(i) => i + 1,
                         None => {
@@ -189,6 +201,19 @@ mod tests {
         assert_eq!(q.sql, "SELECT * FROM t WHERE ts <= ?1");
         assert_eq!(q.params, [Param::End]);
         assert!(!q.uses(Param::Start));
+    }
+
+    #[test]
+    fn mysql_gets_one_question_mark_per_occurrence_and_keeps_its_literals_and_comments() {
+        let sql = "SELECT 'it\\'s @StartTime', `@EndTime` FROM t # @StartTime\n\
+                   WHERE ts > @StartTime AND ts <= @EndTime OR ts = @StartTime -- @EndTime";
+        let q = rewrite(sql, Style::Positional);
+        assert_eq!(
+            q.sql,
+            "SELECT 'it\\'s @StartTime', `@EndTime` FROM t # @StartTime\n\
+             WHERE ts > ? AND ts <= ? OR ts = ? -- @EndTime"
+        );
+        assert_eq!(q.params, [Param::Start, Param::End, Param::Start]);
     }
 
     #[test]
