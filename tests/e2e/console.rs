@@ -354,7 +354,7 @@ fn every_connector_type_of_the_project_gets_a_form_of_fields() {
     let mut engine = ws.start();
     let api = Api::of(&ws, &mut engine);
     let (_, types) = api.get("/api/connector-types");
-    assert_eq!(types.as_array().map(Vec::len), Some(12), "{types}");
+    assert_eq!(types.as_array().map(Vec::len), Some(13), "{types}");
     browse("forms.mjs", &api, &ws, &engine, &[]);
     engine.stop();
 }
