@@ -70,10 +70,19 @@ pub struct LogLine {
     pub refused: u64,
 }
 
+/// Whom an account is of: an address (its /64 for IPv6), or every address past the bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Addr(IpAddr),
+    Overflow,
+}
+
 /// The accounts of the addresses that sent wrong tokens.
 #[derive(Debug, Default)]
 pub struct Throttle {
-    accounts: Mutex<HashMap<IpAddr, Account>>,
+    accounts: Mutex<HashMap<Key, Account>>,
+    /// Whether addresses are past the bound: new ones then share [`Key::Overflow`].
+    overflowing: std::sync::atomic::AtomicBool,
 }
 
 /// The key an address is counted under: itself, or its /64 for IPv6 (an IPv4 address mapped
@@ -92,15 +101,14 @@ fn key(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The account shared by addresses beyond [`MAX_ADDRESSES`].
-const OVERFLOW: IpAddr = IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
-
-/// The account `ip` is held under: its own, else the shared one of the overflow.
-fn held_under(map: &HashMap<IpAddr, Account>, ip: IpAddr) -> IpAddr {
-    if map.contains_key(&key(ip)) {
-        key(ip)
+/// The account `ip` is held under: its own; else, while addresses are past the bound, the
+/// shared one.
+fn held_under(map: &HashMap<Key, Account>, ip: IpAddr, overflowing: bool) -> Key {
+    let own = Key::Addr(key(ip));
+    if map.contains_key(&own) || !overflowing {
+        own
     } else {
-        OVERFLOW
+        Key::Overflow
     }
 }
 
@@ -121,7 +129,7 @@ impl Throttle {
     pub fn refused(&self, ip: IpAddr) -> Option<LogLine> {
         let now = Instant::now();
         let mut map = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        let k = held_under(&map, ip);
+        let k = held_under(&map, ip, self.overflowing());
         let account = map.get_mut(&k)?;
         account.unlogged += 1;
         Self::log_line(k, account, now)
@@ -129,7 +137,7 @@ impl Throttle {
 
     fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
         let mut map = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        let k = held_under(&map, ip);
+        let k = held_under(&map, ip, self.overflowing());
         match map.get_mut(&k) {
             Some(a) => {
                 a.refill(now);
@@ -145,13 +153,17 @@ impl Throttle {
 
     fn wrong_at(&self, ip: IpAddr, now: Instant) -> Option<LogLine> {
         let mut map = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        let mut k = key(ip);
+        let mut k = Key::Addr(key(ip));
         if !map.contains_key(&k) && map.len() >= MAX_ADDRESSES {
             map.retain(|_, a| !a.idle(now));
             if map.len() >= MAX_ADDRESSES {
-                k = OVERFLOW;
+                k = Key::Overflow;
             }
         }
+        self.overflowing.store(
+            map.len() >= MAX_ADDRESSES || k == Key::Overflow,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let account = map.entry(k).or_insert_with(|| Account::new(now));
         account.refill(now);
         account.credit = (account.credit - 1.0).max(0.0);
@@ -159,7 +171,11 @@ impl Throttle {
         Self::log_line(k, account, now)
     }
 
-    fn log_line(k: IpAddr, account: &mut Account, now: Instant) -> Option<LogLine> {
+    fn overflowing(&self) -> bool {
+        self.overflowing.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn log_line(k: Key, account: &mut Account, now: Instant) -> Option<LogLine> {
         if account
             .logged
             .is_some_and(|l| now.duration_since(l) < LOG_EVERY)
@@ -169,9 +185,9 @@ impl Throttle {
         account.logged = Some(now);
         let refused = std::mem::take(&mut account.unlogged);
         let client = match k {
-            OVERFLOW => "many addresses".to_string(),
-            IpAddr::V6(v6) => format!("{v6}/64"),
-            IpAddr::V4(v4) => v4.to_string(),
+            Key::Overflow => "many addresses".to_string(),
+            Key::Addr(IpAddr::V6(v6)) => format!("{v6}/64"),
+            Key::Addr(IpAddr::V4(v4)) => v4.to_string(),
         };
         Some(LogLine { client, refused })
     }
@@ -227,6 +243,20 @@ mod tests {
             key("::ffff:192.0.2.1".parse().unwrap()),
             "192.0.2.1".parse::<IpAddr>().unwrap()
         );
+    }
+
+    #[test]
+    fn the_loopback_of_ipv6_is_an_address_like_any_other() {
+        // ::1's /64 is ::, once the key of the shared account: ten wrong tokens from it held
+        // every other client.
+        let t = Throttle::default();
+        let now = Instant::now();
+        for _ in 0..BURST {
+            t.wrong_at("::1".parse().unwrap(), now);
+        }
+        assert!(t.check_at("::1".parse().unwrap(), now).is_err());
+        assert_eq!(t.check_at("::ffff:192.0.2.5".parse().unwrap(), now), Ok(()));
+        assert_eq!(t.check_at("2001:db8::5".parse().unwrap(), now), Ok(()));
     }
 
     #[test]
