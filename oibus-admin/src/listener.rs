@@ -1,6 +1,7 @@
 //! The API's socket: plain HTTP, or HTTPS with `engine.admin.tls_certificate` and
-//! `tls_private_key`. TLS handshakes run in tasks of their own, each bounded in time, so a
-//! client that opens a connection and says nothing holds up no one else.
+//! `tls_private_key`. TLS handshakes run in tasks of their own, each bounded in time and in
+//! number per client address, and accepting never waits for them: clients that open
+//! connections and say nothing hold up only their own address.
 
 use axum::{extract::connect_info::Connected, serve::IncomingStream};
 use std::{
@@ -11,7 +12,7 @@ use std::{
 };
 use tokio::{
     net::{TcpListener, TcpStream},
-    sync::{Semaphore, mpsc},
+    sync::mpsc,
     task::JoinHandle,
 };
 use tokio_rustls::{TlsAcceptor, rustls, server::TlsStream};
@@ -19,8 +20,13 @@ use tokio_util::either::Either;
 
 /// How long a client may take to finish its TLS handshake.
 const HANDSHAKE: Duration = Duration::from_secs(10);
-/// Handshakes in progress at once; further connections wait to be accepted.
-const HANDSHAKES: usize = 64;
+/// Handshakes in progress at once; a connection beyond is closed at once (accepting goes on).
+const HANDSHAKES: usize = 1024;
+/// Handshakes in progress at once from one address: clients that connect and say nothing hold
+/// up only their own address.
+const HANDSHAKES_PER_ADDRESS: usize = 16;
+/// Handshaken connections waiting for the server to take them.
+const WAITING: usize = 64;
 
 /// The certificate chain and private key files of HTTPS.
 #[derive(Debug, Clone)]
@@ -98,7 +104,7 @@ impl AdminListener {
         let incoming = match tls {
             None => Incoming::Plain(tcp),
             Some(config) => {
-                let (tx, handshaken) = mpsc::channel(HANDSHAKES);
+                let (tx, handshaken) = mpsc::channel(WAITING);
                 let acceptor =
                     AbortOnDrop(tokio::spawn(accept_tls(tcp, TlsAcceptor::from(config), tx)));
                 Incoming::Tls {
@@ -116,17 +122,53 @@ impl AdminListener {
     }
 }
 
-/// Accepts connections and hands on those whose handshake succeeds in time.
+/// Handshakes in progress, in all and by address.
+#[derive(Default)]
+struct InProgress {
+    total: usize,
+    by_address: std::collections::HashMap<std::net::IpAddr, usize>,
+}
+
+/// One handshake counted in [`InProgress`] while it lasts.
+struct Counted(Arc<std::sync::Mutex<InProgress>>, std::net::IpAddr);
+
+impl Counted {
+    /// Counts a handshake from `ip`, unless there are too many.
+    fn new(all: &Arc<std::sync::Mutex<InProgress>>, ip: std::net::IpAddr) -> Option<Self> {
+        let mut p = all.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = p.by_address.get(&ip).copied().unwrap_or(0);
+        if p.total >= HANDSHAKES || mine >= HANDSHAKES_PER_ADDRESS {
+            return None;
+        }
+        p.total += 1;
+        p.by_address.insert(ip, mine + 1);
+        Some(Self(all.clone(), ip))
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        p.total = p.total.saturating_sub(1);
+        if let Some(n) = p.by_address.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                p.by_address.remove(&self.1);
+            }
+        }
+    }
+}
+
+/// Accepts connections and hands on those whose handshake succeeds in time. Accepting never
+/// waits for handshakes: a connection beyond the bounds (in all, or from its address) is closed
+/// at once.
 async fn accept_tls(
     tcp: TcpListener,
     acceptor: TlsAcceptor,
     handshaken: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
-    let slots = Arc::new(Semaphore::new(HANDSHAKES));
+    let in_progress = Arc::new(std::sync::Mutex::new(InProgress::default()));
     loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
         let (stream, peer) = match tcp.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -139,9 +181,13 @@ async fn accept_tls(
         if handshaken.is_closed() {
             return;
         }
+        let Some(counted) = Counted::new(&in_progress, peer.ip()) else {
+            tracing::debug!("admin API: too many TLS handshakes in progress: {peer} closed");
+            continue;
+        };
         let (acceptor, handshaken) = (acceptor.clone(), handshaken.clone());
         tokio::spawn(async move {
-            let _slot = slot;
+            let _counted = counted;
             match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => {
                     let _ = handshaken.send((tls, peer)).await;

@@ -511,6 +511,39 @@ fn the_console_cookie_is_secure_over_https_served_by_the_gateway_or_a_proxy() {
     let (head, err) = curl(&cert, &[&format!("{url}/console/")]);
     assert!(head.contains(" 200"), "{head}{err}");
     let _ = silent.write_all(b"\x16\x03\x01");
+    // Seventy connections from another address that never begin their handshake hold up only
+    // that address: a client from here is answered at once (it waited 10 s behind 64 before).
+    let mut holder = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import socket, sys, time\n\
+             socks = []\n\
+             for _ in range(70):\n\
+             \ts = socket.socket(); s.bind(('127.0.0.2', 0)); s.connect(('127.0.0.1', int(sys.argv[1]))); socks.append(s)\n\
+             print('held', flush=True)\n\
+             time.sleep(20)\n",
+        )
+        .arg(&port)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut held = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
+        &mut held,
+    )
+    .unwrap();
+    assert_eq!(held.trim(), "held");
+    let started = Instant::now();
+    let (head, err) = curl(&cert, &["--max-time", "5", &format!("{url}/console/")]);
+    assert!(head.contains(" 200"), "{head}{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
     engine.stop();
 
     // Plain HTTP behind a TLS reverse proxy: the proxy says so, the cookie is Secure.
