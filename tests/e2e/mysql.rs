@@ -210,3 +210,52 @@ fn test_connection_names_wrong_credentials_and_a_missing_database() {
     );
     assert_eq!(code, Some(0), "{err}");
 }
+
+#[test]
+fn forty_items_each_with_its_own_query_are_read_in_every_window() {
+    // mysql_async's statement cache holds 32: past it, it closed statements the driver still
+    // kept ("Unknown prepared statement handler"), so every window after the first failed and
+    // the connector reconnected (15 connections for 15 windows).
+    let db = MariaDbServer::start();
+    db.sql(
+        "CREATE TABLE t (ts DATETIME(6) NOT NULL, v DOUBLE NOT NULL);
+         INSERT INTO t SELECT UTC_TIMESTAMP(6) - INTERVAL (seq * 5) SECOND, seq FROM seq_1_to_120;",
+    )
+    .unwrap();
+    let items: Vec<String> = (0..40)
+        .map(|i| {
+            format!(
+                "{{ name = \"item.{i}\", scan_mode = \"every-second\", settings = {{ query = \
+                 \"SELECT ts, v + {i} AS v FROM t WHERE ts > @StartTime AND ts <= @EndTime\", \
+                 reference_column = \"ts\", value_column = \"v\" }} }}"
+            )
+        })
+        .collect();
+    let ws = Workspace::new(&["oibus_south_sql", "oibus_test_probe"]);
+    ws.config(&format!(
+        "{FAST_RECONNECT}{EVERY_SECOND}[[south]]\nid = \"db\"\ntype = \"mysql\"\nquery = \
+         \"history\"\nsettings = {{ host = \"127.0.0.1\", port = {port}, database = \"{db}\", \
+         username = \"{user}\", password = \"{password}\" }}\nhistory = {{ start = \"15m\", \
+         max_read_interval = \"1m\", read_delay = \"0s\", overlap = \"0s\" }}\nitems = [\n{}\n]\n\
+         {RECORDING_NORTH}",
+        items.join(",\n"),
+        port = db.port,
+        db = MariaDbServer::DATABASE,
+        user = MariaDbServer::USER,
+        password = MariaDbServer::PASSWORD,
+    ));
+    let mut engine = ws.start();
+    engine.wait_until("every row of every item", Duration::from_secs(120), |_| {
+        recorded_values(&ws.path("received")).len() >= 40 * 120
+    });
+    let mut per_item: BTreeMap<String, usize> = BTreeMap::new();
+    for v in recorded_values(&ws.path("received")) {
+        *per_item.entry(v.point_id.to_string()).or_default() += 1;
+    }
+    assert_eq!(per_item.len(), 40, "{per_item:?}");
+    assert!(per_item.values().all(|n| *n == 120), "{per_item:?}");
+    // Read on one connection, never dropped for a failed window.
+    assert_eq!(engine.counter("db", "connects"), 1, "{}", engine.log());
+    assert_eq!(engine.counter("db", "run_failures"), 0, "{}", engine.log());
+    engine.stop();
+}

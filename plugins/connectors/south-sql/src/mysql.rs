@@ -53,6 +53,9 @@ impl Mysql {
             .user(Some(s.username.clone()))
             .pass(s.password.clone())
             .prefer_socket(false)
+            // The driver keeps one prepared statement per item query itself: mysql_async's own
+            // cache (32 by default) would close the oldest behind its back past 32 items.
+            .stmt_cache_size(0)
             // TIMESTAMP columns come, and are compared, in UTC.
             .init(vec!["SET time_zone = '+00:00'"]);
         if let Some(tls) = &s.tls {
@@ -149,11 +152,21 @@ impl Driver for Mysql {
         };
         let statement = match self.statements.get(&query.sql) {
             Some(s) => s.clone(),
-            None => {
-                let s = timed(limit, conn.prep(query.sql.as_str())).await?;
-                self.statements.insert(query.sql.clone(), s.clone());
-                s
-            }
+            None => match timed(limit, conn.prep(query.sql.as_str())).await {
+                Ok(s) => {
+                    self.statements.insert(query.sql.clone(), s.clone());
+                    s
+                }
+                Err(e) => {
+                    // A prepare cut off by its time-out leaves its answer unread on the
+                    // connection: the next query would read it. A new connection, then.
+                    if !matches!(e, QueryError::Settings(_)) {
+                        self.statements.clear();
+                        self.conn = None;
+                    }
+                    return Err(e);
+                }
+            },
         };
         let params: Vec<Value> = query
             .params
@@ -207,9 +220,14 @@ impl Driver for Mysql {
         if let Err(e) = &result {
             // After an error mid-stream the connection holds unread rows, and the statement may
             // be what failed (a table altered): both are made anew.
-            self.statements.remove(&query.sql);
+            let stale = self.statements.remove(&query.sql);
             if matches!(e, QueryError::Lost(_) | QueryError::Other(_)) {
+                self.statements.clear();
                 self.conn = None;
+            } else if let (Some(stmt), Some(conn)) = (stale, self.conn.as_mut()) {
+                // Statements are not cached by mysql_async: closed here, or the server keeps
+                // them for the connection's life (`max_prepared_stmt_count`).
+                let _ = tokio::time::timeout(limit, conn.close(stmt)).await;
             }
         }
         result
