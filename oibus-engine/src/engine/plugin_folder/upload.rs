@@ -53,19 +53,33 @@ pub(super) fn check_name(name: &str) -> Result<(), String> {
             .is_some_and(|e| LIBRARY_EXTENSIONS.contains(&e))
     };
     // Control characters (a line break among them) would forge lines in the log and confuse
-    // every listing; no plugin needs them.
+    // every listing; no plugin needs them. Neither does it need what Windows reads otherwise:
+    // `:` (an alternate data stream: `a:b.dll` writes into a file `a`), a device name (`NUL`,
+    // `COM1`…), a name ending in a dot or a space (Windows drops them).
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    let device = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
     let plain = !name.is_empty()
         && !name.starts_with('.')
         && Path::new(name).file_name().and_then(|n| n.to_str()) == Some(name)
-        && !name.contains(['/', '\\', '\0'])
-        && !name.chars().any(char::is_control);
+        && !name.contains(['/', '\\', '\0', ':', '<', '>', '"', '|', '?', '*'])
+        && !name.chars().any(char::is_control)
+        && !name.ends_with(['.', ' '])
+        && !device;
     let signature = name.strip_suffix(".minisig").is_some_and(library);
     if plain && (library(name) || signature) {
         return Ok(());
     }
     Err(format!(
         "{} is not a plugin file name: a plain file name ending in {} (the library), or that \
-         name with .minisig (its signature), without control characters",
+         name with .minisig (its signature), without control characters or what Windows reserves \
+         (: < > \" | ? *, device names)",
         crate::config::limits::quoted(name),
         LIBRARY_EXTENSIONS
             .iter()
@@ -170,5 +184,41 @@ impl Drop for PluginUpload {
             drop(f);
         }
         let _ = std::fs::remove_file(&self.part);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_name;
+
+    #[test]
+    fn plugin_file_names_are_plain_on_every_platform() {
+        for ok in [
+            "libacme.so",
+            "acme.dll",
+            "acme.dll.minisig",
+            "lib-acme_2.so",
+            "console.dll",
+        ] {
+            assert_eq!(check_name(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            ".hidden.so",
+            "../x.so",
+            "a/b.so",
+            "a\\b.dll",
+            "ab:x.dll",
+            "x.so\n",
+            "NUL.dll",
+            "com1.dll",
+            "LPT9.so",
+            "acme.dll ",
+            "notes.txt",
+            "a*b.so",
+            "a?.so",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
     }
 }
