@@ -252,9 +252,12 @@ export async function editor(main, kind, id) {
       h('button', { type: 'button', id: 'item-keep', onclick: () => {
         const n = name.value.trim();
         if (!n) { problem.hidden = false; problem.textContent = 'An item needs a name.'; return; }
-        if (items.some((i, k) => i.name === n && k !== index)) { problem.hidden = false; problem.textContent = `An item is already named ${n}.`; return; }
+        // The item's place now: rows deleted or a file imported while the form was open moved
+        // it (or took it away: then it comes back as a new item).
+        const at = index === null ? -1 : items.indexOf(item);
+        if (items.some((i, k) => i.name === n && k !== at)) { problem.hidden = false; problem.textContent = `An item is already named ${n}.`; return; }
         const next = { name: n, enabled: on.checked, scan_mode: scan.value, settings: settings.get() };
-        if (index === null) items.push(next); else items[index] = next;
+        if (at < 0) items.push(next); else items[at] = next;
         fill(itemEditor);
         // Show the page holding the kept item, and give the keyboard back to its row.
         itemOffset = Math.floor(items.indexOf(next) / PER_PAGE) * PER_PAGE;

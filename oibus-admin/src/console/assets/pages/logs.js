@@ -44,8 +44,17 @@ export async function logs(main, preset) {
     if (r.connector) g.connectors.add(r.connector);
     if (g.row) g.row.remove();
     g.row = groupRow(r, g);
+    g.row.dataset.group = key;
     groups.set(key, g);
     body.insertBefore(g.row, body.firstChild);
+  };
+  /** Keeps at most SHOWN rows; a group whose row goes is forgotten with it. */
+  const trim = () => {
+    while (body.children.length > SHOWN) {
+      const gone = body.lastChild;
+      if (gone.dataset.group) groups.delete(gone.dataset.group);
+      gone.remove();
+    }
   };
 
   const params = () => ({ connector: connector.value.trim(), level: level.value, text: text.value.trim() });
@@ -62,7 +71,7 @@ export async function logs(main, preset) {
     if (tail.checked) {
       stop = follow(`/api/logs/stream${query({ ...params(), after: last, limit: 500 })}`, 'message', (r) => {
         add(r);
-        while (body.children.length > SHOWN) body.lastChild.remove();
+        trim();
       }, (s) => { state.textContent = s; });
     } else state.textContent = 'paused';
   };
