@@ -108,14 +108,33 @@ impl ChildProber {
                 self.exe.display()
             ))
         };
-        let mut child = cmd.spawn().map_err(cannot_start)?;
-        // Held until the child has been waited for: on Windows, its Job object.
-        let _contained = match process::contain(child.id()) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(cannot_start(e));
+        // Starting a process can fail for a moment (short of resources; under Wine, a service's
+        // first seconds): that is no verdict on the file, so it is tried three times before the
+        // file is refused. `_contained` is held until the child has been waited for: on
+        // Windows, its Job object.
+        let mut attempt = 0;
+        let (mut child, _contained) = loop {
+            attempt += 1;
+            let started = cmd
+                .spawn()
+                .and_then(|mut child| match process::contain(child.id()) {
+                    Ok(c) => Ok((child, c)),
+                    Err(e) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        Err(e)
+                    }
+                });
+            match started {
+                Ok(started) => break started,
+                Err(e) if attempt < 3 => {
+                    tracing::debug!(
+                        "{}: plugin-host did not start ({e}): trying again",
+                        file.display()
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(200 * attempt));
+                }
+                Err(e) => return Err(cannot_start(e)),
             }
         };
         // Read both pipes while it runs: a manifest larger than a pipe's buffer must not look
