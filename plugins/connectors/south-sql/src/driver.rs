@@ -74,3 +74,20 @@ pub trait Driver: Send + 'static {
         out: mpsc::Sender<Vec<Record>>,
     ) -> impl Future<Output = Result<(), QueryError>> + Send;
 }
+
+/// Runs a driver call within `limit`; its error becomes a [`QueryError`] by the driver's
+/// `classify`, and a call past the limit an `Other` naming `query_timeout_ms`.
+pub async fn timed<T, E>(
+    limit: std::time::Duration,
+    call: impl Future<Output = Result<T, E>>,
+    classify: impl FnOnce(&E) -> QueryError,
+) -> Result<T, QueryError> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(classify(&e)),
+        Err(_) => Err(QueryError::Other(format!(
+            "no answer within {} ms (query_timeout_ms)",
+            limit.as_millis()
+        ))),
+    }
+}

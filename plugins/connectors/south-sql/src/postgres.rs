@@ -253,14 +253,7 @@ async fn timed<T>(
     limit: Duration,
     call: impl Future<Output = Result<T, tokio_postgres::Error>>,
 ) -> Result<T, QueryError> {
-    match tokio::time::timeout(limit, call).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(classify(&e)),
-        Err(_) => Err(QueryError::Other(format!(
-            "no answer within {} ms (query_timeout_ms)",
-            limit.as_millis()
-        ))),
-    }
+    crate::driver::timed(limit, call, classify).await
 }
 
 fn classify(e: &tokio_postgres::Error) -> QueryError {
