@@ -31,6 +31,7 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("oibus-north-nats", "oibus_north_nats"),
     ("oibus-south-sql", "oibus_south_sql"),
     ("oibus-opcua", "oibus_opcua"),
+    ("oibus-south-s7", "oibus_south_s7"),
 ];
 
 /// The four product plugins.

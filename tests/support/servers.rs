@@ -1,6 +1,10 @@
 //! Real protocol servers written by others, started on 127.0.0.1 for the connector tests, and
 //! stopped when dropped.
 
+mod python;
+
+use python::PythonServer;
+
 use std::{
     io::{BufRead, BufReader},
     net::TcpListener,
@@ -20,57 +24,68 @@ pub fn free_port() -> u16 {
 pub struct ModbusServer {
     /// Its port.
     pub port: u16,
-    child: Option<Child>,
+    server: PythonServer,
 }
 
 impl ModbusServer {
     /// Starts a server on a free port.
     pub fn start() -> Self {
-        let mut s = Self {
-            port: free_port(),
-            child: None,
-        };
-        s.restart();
-        s
+        let port = free_port();
+        let mut server = PythonServer::new(
+            "modbus_server.py",
+            vec![port.to_string()],
+            "scripts/test installs pymodbus",
+        );
+        server.restart();
+        Self { port, server }
     }
 
     /// Starts it (again) on the same port; waits until it listens.
     pub fn restart(&mut self) {
-        self.stop();
-        let script = crate::workspace().join("tests/servers/modbus_server.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(self.port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 runs the Modbus server (scripts/test installs pymodbus)");
-        let stdout = child.stdout.take().expect("stdout");
-        let began = Instant::now();
-        let mut lines = BufReader::new(stdout).lines();
-        loop {
-            match lines.next() {
-                Some(Ok(l)) if l.trim() == "ready" => break,
-                Some(_) if began.elapsed() < Duration::from_secs(30) => continue,
-                _ => panic!("the Modbus server did not start (is pymodbus installed?)"),
-            }
-        }
-        self.child = Some(child);
+        self.server.restart();
     }
 
     /// Stops it.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.server.stop();
     }
 }
 
-impl Drop for ModbusServer {
-    fn drop(&mut self) {
-        self.stop();
+/// The Siemens S7 PLC of `tests/servers/s7_server.py` (python-snap7's server, an independent
+/// implementation of S7comm) with the data blocks, merkers, inputs, outputs, timers and counters
+/// its docstring lists.
+pub struct S7Server {
+    /// Its port.
+    pub port: u16,
+    server: PythonServer,
+}
+
+impl S7Server {
+    /// Starts a server on a free port.
+    pub fn start() -> Self {
+        let port = free_port();
+        let mut server = PythonServer::new(
+            "s7_server.py",
+            vec![port.to_string()],
+            "scripts/test installs python-snap7",
+        );
+        server.restart();
+        Self { port, server }
+    }
+
+    /// Starts it (again) on the same port; waits until it listens.
+    pub fn restart(&mut self) {
+        self.server.restart();
+    }
+
+    /// Stops it.
+    pub fn stop(&mut self) {
+        self.server.stop();
+    }
+
+    /// Its process id, while it runs (to measure its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.server.pid()
     }
 }
 
@@ -79,10 +94,9 @@ impl Drop for ModbusServer {
 pub struct OpcuaServer {
     /// Its port.
     pub port: u16,
-    args: Vec<String>,
     /// Its certificate and key (made at its first start) when it offers Basic256Sha256.
     pki: tempfile::TempDir,
-    child: Option<Child>,
+    server: PythonServer,
 }
 
 impl OpcuaServer {
@@ -93,7 +107,8 @@ impl OpcuaServer {
     /// Basic256Sha256 endpoints, `--no-anonymous`, `--history N`, `--page N`, `--many N`).
     pub fn start(args: &[&str]) -> Self {
         let pki = tempfile::tempdir().expect("temp dir");
-        let mut own: Vec<String> = Vec::new();
+        let port = free_port();
+        let mut own: Vec<String> = vec!["--port".into(), port.to_string()];
         for a in args {
             if *a == "--secure" {
                 own.push("--pki".into());
@@ -104,14 +119,9 @@ impl OpcuaServer {
         }
         own.push("--user".into());
         own.push(format!("{}:{}", Self::USER.0, Self::USER.1));
-        let mut s = Self {
-            port: free_port(),
-            args: own,
-            pki,
-            child: None,
-        };
-        s.restart();
-        s
+        let mut server = PythonServer::new("opcua_server.py", own, "scripts/test installs asyncua");
+        server.restart();
+        Self { port, pki, server }
     }
 
     /// Its endpoint URL.
@@ -121,7 +131,7 @@ impl OpcuaServer {
 
     /// Its process id, while it runs (to measure its CPU time).
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.server.pid()
     }
 
     /// The DER file of its certificate (with `--secure`).
@@ -131,43 +141,12 @@ impl OpcuaServer {
 
     /// Starts it (again) on the same port, with the same certificate; waits until it listens.
     pub fn restart(&mut self) {
-        self.stop();
-        let script = crate::workspace().join("tests/servers/opcua_server.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg("--port")
-            .arg(self.port.to_string())
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 runs the OPC UA server (scripts/test installs asyncua)");
-        let stdout = child.stdout.take().expect("stdout");
-        let began = Instant::now();
-        let mut lines = BufReader::new(stdout).lines();
-        loop {
-            match lines.next() {
-                Some(Ok(l)) if l.starts_with("ready") => break,
-                Some(_) if began.elapsed() < Duration::from_secs(60) => continue,
-                _ => panic!("the OPC UA server did not start (is asyncua installed?)"),
-            }
-        }
-        self.child = Some(child);
+        self.server.restart();
     }
 
     /// Stops it.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for OpcuaServer {
-    fn drop(&mut self) {
-        self.stop();
+        self.server.stop();
     }
 }
 
