@@ -190,6 +190,7 @@ fn check_accepts_the_demos_and_names_every_problem_of_a_bad_configuration() {
         "oibus_south_sql",
         "oibus_opcua",
         "oibus_south_s7",
+        "oibus_south_rest",
     ]);
     let data = tempfile::tempdir().unwrap();
     let check = |config: Option<&std::path::Path>| {

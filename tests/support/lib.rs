@@ -32,6 +32,7 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("oibus-south-sql", "oibus_south_sql"),
     ("oibus-opcua", "oibus_opcua"),
     ("oibus-south-s7", "oibus_south_s7"),
+    ("oibus-south-rest", "oibus_south_rest"),
 ];
 
 /// The four product plugins.

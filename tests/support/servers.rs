@@ -51,6 +51,38 @@ impl ModbusServer {
     }
 }
 
+/// The HTTP/JSON API of `tests/servers/rest_server.py` (written only for the tests: routes that
+/// answer well and routes that misbehave on purpose), over HTTPS with `tls` (certificate, key).
+pub struct RestServer {
+    /// Its port.
+    pub port: u16,
+    server: PythonServer,
+}
+
+impl RestServer {
+    /// Starts a server on a free port.
+    pub fn start(tls: Option<(&str, &str)>) -> Self {
+        let port = free_port();
+        let mut args = vec!["--port".to_string(), port.to_string()];
+        if let Some((cert, key)) = tls {
+            args.extend(["--cert".into(), cert.into(), "--key".into(), key.into()]);
+        }
+        let mut server = PythonServer::new("rest_server.py", args, "python3's standard library");
+        server.restart();
+        Self { port, server }
+    }
+
+    /// Starts it (again) on the same port; waits until it listens.
+    pub fn restart(&mut self) {
+        self.server.restart();
+    }
+
+    /// Stops it.
+    pub fn stop(&mut self) {
+        self.server.stop();
+    }
+}
+
 /// The Siemens S7 PLC of `tests/servers/s7_server.py` (python-snap7's server, an independent
 /// implementation of S7comm) with the data blocks, merkers, inputs, outputs, timers and counters
 /// its docstring lists.

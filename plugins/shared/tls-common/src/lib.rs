@@ -93,3 +93,15 @@ impl Tls {
         Ok(Arc::new(config))
     }
 }
+
+/// A client configuration that trusts no certificate authority, for a client that speaks plain
+/// text but whose library wants a TLS configuration (an `http://` address): any `https` it meets
+/// fails its certificate check.
+pub fn without_authorities() -> Result<Arc<ClientConfig>> {
+    let config = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| PluginError::permanent(format!("tls: {e}")))?
+        .with_root_certificates(RootCertStore::empty())
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
