@@ -81,6 +81,11 @@ impl RestServer {
     pub fn stop(&mut self) {
         self.server.stop();
     }
+
+    /// Its process id, while it runs (to measure its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.server.pid()
+    }
 }
 
 /// The Siemens S7 PLC of `tests/servers/s7_server.py` (python-snap7's server, an independent

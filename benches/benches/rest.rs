@@ -1,0 +1,102 @@
+//! `south-rest` throughput against the tests' HTTP/JSON API (Python's standard library server,
+//! on the same machine): `cargo bench -p oibus-benches --bench rest`.
+//!
+//! The connector, loaded from its `.so` in this process (the host accepts the values without
+//! caching them):
+//! - last point: one item whose answer holds three records, scanned back to back for 5 s;
+//! - history: one hour of one value a second (3,600 values) read through 72 cursor pages of 50,
+//!   five times.
+//!
+//! CPU is user + system time of each side during the run; the server is single-threaded Python
+//! per request, so where its CPU is near the run's time, it is the bottleneck.
+
+use oibus_plugin_api::{Item, Timestamp};
+use oibus_tests::{AcceptAll, memory_mb, servers::RestServer, standalone_connector};
+use serde_json::json;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+fn main() {
+    if std::env::args().any(|a| a == "--test" || a == "--list") {
+        return;
+    }
+    let server = RestServer::start(None);
+    let spid = server.pid().expect("the server runs").to_string();
+    let oibus_tests::Unchecked {
+        registry, cache, ..
+    } = oibus_tests::unchecked_plugins(&["oibus_south_rest"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cpu = |pid: &str| oibus_benches::cpu_seconds(&format!("/proc/{pid}/stat"));
+    let item = |settings: serde_json::Value| -> Item {
+        serde_json::from_value(json!({"name": "bench", "scanMode": "bench", "settings": settings}))
+            .unwrap()
+    };
+    println!(
+        "| case | requests | values | seconds | values/s | gateway CPU (s) | server CPU (s) | peak RSS (MB) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    rt.block_on(async {
+        let c = standalone_connector(
+            &registry,
+            ("bench", "rest"),
+            &json!({"base_url": format!("http://127.0.0.1:{}", server.port)}),
+            cache.path().join("state"),
+            Arc::new(AcceptAll),
+        );
+        c.start().await.unwrap();
+        let report = |case: &str, requests: u64, values: u64, secs: f64, g: f64, s: f64| {
+            println!(
+                "| {case} | {requests} | {values} | {secs:.2} | {:.0} | {g:.2} | {s:.2} | {:.0} |",
+                values as f64 / secs,
+                memory_mb("VmHWM")
+            );
+        };
+
+        let last = vec![item(
+            json!({"path": "/values", "records": "$.data[*]", "value": "$.v",
+            "timestamp": "$.t", "quality": "$.q", "point_id": "$.tag"}),
+        )];
+        c.last_point_query(last.clone()).await.unwrap();
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let (g0, s0, began) = (cpu("self"), cpu(&spid), Instant::now());
+        let mut scans = 0u64;
+        while began.elapsed() < Duration::from_secs(5) {
+            c.last_point_query(last.clone()).await.unwrap();
+            scans += 1;
+        }
+        let secs = began.elapsed().as_secs_f64();
+        report(
+            "last point, 3 records an answer",
+            scans,
+            scans * 3,
+            secs,
+            cpu("self") - g0,
+            cpu(&spid) - s0,
+        );
+
+        let history = vec![item(json!({"path": "/history",
+            "query": {"from": "@StartTime", "to": "@EndTime"}, "records": "$.items[*]",
+            "value": "$.value", "timestamp": "$.ts",
+            "pagination": {"type": "cursor", "next": "$.next_cursor", "parameter": "cursor"}}))];
+        let end = Timestamp::parse("2026-12-05T11:00:00Z").unwrap();
+        let start = Timestamp::parse("2026-12-05T10:00:00Z").unwrap();
+        let (g0, s0, began) = (cpu("self"), cpu(&spid), Instant::now());
+        let runs = 5u64;
+        for _ in 0..runs {
+            let newest = c.history_query(history.clone(), start, end).await.unwrap();
+            assert_eq!(newest, Some(end));
+        }
+        let secs = began.elapsed().as_secs_f64();
+        report(
+            "history, 1 h in 72 cursor pages",
+            runs * 72,
+            runs * 3600,
+            secs,
+            cpu("self") - g0,
+            cpu(&spid) - s0,
+        );
+        c.stop().await.unwrap();
+    });
+}
