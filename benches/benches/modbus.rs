@@ -6,7 +6,7 @@
 //! request per item).
 
 use oibus_plugin_api::Item;
-use oibus_tests::{AcceptAll, servers::ModbusServer, standalone_connector};
+use oibus_tests::{AcceptAll, servers::ScriptServer, standalone_connector};
 use serde_json::json;
 use std::{
     sync::Arc,
@@ -20,7 +20,7 @@ fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
         return;
     }
-    let server = ModbusServer::start();
+    let server = ScriptServer::start("modbus_server.py", &[]);
     let oibus_tests::Unchecked {
         registry, cache, ..
     } = oibus_tests::unchecked_plugins(&["oibus_south_modbus"]);

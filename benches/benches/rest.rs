@@ -11,7 +11,7 @@
 //! per request, so where its CPU is near the run's time, it is the bottleneck.
 
 use oibus_plugin_api::{Item, Timestamp};
-use oibus_tests::{AcceptAll, memory_mb, servers::RestServer, standalone_connector};
+use oibus_tests::{AcceptAll, memory_mb, servers::ScriptServer, standalone_connector};
 use serde_json::json;
 use std::{
     sync::Arc,
@@ -22,7 +22,7 @@ fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
         return;
     }
-    let server = RestServer::start(None);
+    let server = ScriptServer::start("rest_server.py", &[]);
     let spid = server.pid().expect("the server runs").to_string();
     let oibus_tests::Unchecked {
         registry, cache, ..

@@ -8,7 +8,7 @@
 //! single-threaded Python, so where its CPU is near the run's time, it is the bottleneck.
 
 use oibus_plugin_api::Item;
-use oibus_tests::{AcceptAll, memory_mb, servers::S7Server, standalone_connector};
+use oibus_tests::{AcceptAll, memory_mb, servers::ScriptServer, standalone_connector};
 use serde_json::json;
 use std::{
     sync::Arc,
@@ -21,7 +21,7 @@ fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
         return;
     }
-    let server = S7Server::start();
+    let server = ScriptServer::start("s7_server.py", &[]);
     let spid = server.pid().expect("the server runs").to_string();
     let oibus_tests::Unchecked {
         registry, cache, ..

@@ -1,9 +1,12 @@
 //! `south-modbus` against a real Modbus TCP server written by others (pymodbus).
 
-use oibus_plugin_api::{DataValue, Timestamp};
+use oibus_plugin_api::{DataValue, OibusValue, Timestamp};
 use oibus_tests::{
-    process::{EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, recorded_values},
-    servers::{ModbusServer, ScriptServer, free_port},
+    process::{
+        EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, recorded_by_point,
+        recorded_values,
+    },
+    servers::{ScriptServer, free_port},
 };
 use std::{collections::BTreeMap, time::Duration};
 
@@ -45,27 +48,13 @@ fn expected() -> BTreeMap<&'static str, DataValue> {
     ])
 }
 
-/// The values of each point received after `since`.
-fn received_since(ws: &Workspace, since: Timestamp) -> BTreeMap<String, Vec<DataValue>> {
-    let mut by_point: BTreeMap<String, Vec<DataValue>> = BTreeMap::new();
-    for v in recorded_values(&ws.path("received")) {
-        if v.timestamp >= since {
-            by_point
-                .entry(v.point_id.to_string())
-                .or_default()
-                .push(v.value);
-        }
-    }
-    by_point
-}
-
-fn assert_decoded(by_point: &BTreeMap<String, Vec<DataValue>>) {
+fn assert_decoded(by_point: &BTreeMap<String, Vec<OibusValue>>) {
     for (point, value) in expected() {
         let got = by_point
             .get(point)
             .unwrap_or_else(|| panic!("no value for {point}: {by_point:?}"));
         assert!(
-            got.iter().all(|v| *v == value),
+            got.iter().all(|v| v.value == value),
             "{point}: {got:?}, expected {value:?}"
         );
     }
@@ -73,7 +62,7 @@ fn assert_decoded(by_point: &BTreeMap<String, Vec<DataValue>>) {
 
 #[test]
 fn registers_are_read_decoded_and_reading_resumes_after_a_server_restart() {
-    let mut server = ModbusServer::start();
+    let mut server = ScriptServer::start("modbus_server.py", &[]);
     let ws = Workspace::new(&["oibus_south_modbus", "oibus_test_probe"]);
     ws.config(&config(server.port));
     let mut engine = ws.start();
@@ -81,7 +70,7 @@ fn registers_are_read_decoded_and_reading_resumes_after_a_server_restart() {
     engine.wait_until("two scans delivered", Duration::from_secs(30), |e| {
         e.counter("rec", "values_sent") >= 18
     });
-    assert_decoded(&received_since(&ws, began));
+    assert_decoded(&recorded_by_point(&ws.path("received"), began));
 
     // The server goes away: the connector reports the lost connection and reconnects once the
     // server is back.
@@ -95,11 +84,11 @@ fn registers_are_read_decoded_and_reading_resumes_after_a_server_restart() {
     let back = Timestamp::now();
     engine.wait_until("reading again", Duration::from_secs(30), |e| {
         e.counter("plc", "connects") >= 2
-            && received_since(&ws, back)
+            && recorded_by_point(&ws.path("received"), back)
                 .get("u16")
                 .is_some_and(|v| v.len() >= 2)
     });
-    assert_decoded(&received_since(&ws, back));
+    assert_decoded(&recorded_by_point(&ws.path("received"), back));
     let log = engine.log();
     assert!(log.contains("connection lost"), "{log}");
     // Said as it happened: the server closed the connection (or reset it, when the kill finds
@@ -160,7 +149,7 @@ fn bad_item_settings_are_named_before_anything_starts() {
 
 #[test]
 fn registers_that_are_not_numbers_are_bad_and_a_refused_address_fails_only_its_item() {
-    let server = ModbusServer::start();
+    let server = ScriptServer::start("modbus_server.py", &[]);
     let ws = Workspace::new(&["oibus_south_modbus", "oibus_test_probe"]);
     let item = |name: &str, address: u16, data_type: &str| {
         format!(
@@ -221,7 +210,7 @@ fn registers_that_are_not_numbers_are_bad_and_a_refused_address_fails_only_its_i
 
 #[test]
 fn test_item_reads_one_item_from_the_server_names_what_fails_and_sends_nothing() {
-    let server = ModbusServer::start();
+    let server = ScriptServer::start("modbus_server.py", &[]);
     let settings = format!(
         r#"{{"host": "127.0.0.1", "port": {}, "timeout_ms": 1000}}"#,
         server.port
@@ -327,17 +316,19 @@ fn an_answer_with_fewer_registers_than_asked_names_the_items_left_without_a_valu
         plc["counters"]["runs_with_failed_items"].as_u64() >= Some(1),
         "{plc}"
     );
-    let got = received_since(&ws, Timestamp::from_nanos(0));
+    let got = recorded_by_point(&ws.path("received"), Timestamp::from_nanos(0));
     assert!(
-        got["r98"].iter().all(|v| *v == DataValue::Int(98)),
+        got["r98"].iter().all(|v| v.value == DataValue::Int(98)),
         "{got:?}"
     );
     assert!(
-        got["r99"].iter().all(|v| *v == DataValue::Int(99)),
+        got["r99"].iter().all(|v| v.value == DataValue::Int(99)),
         "{got:?}"
     );
     assert!(
-        got["bit10"].iter().all(|v| *v == DataValue::Bool(true)),
+        got["bit10"]
+            .iter()
+            .all(|v| v.value == DataValue::Bool(true)),
         "{got:?}"
     );
     assert!(

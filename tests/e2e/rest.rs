@@ -4,8 +4,11 @@
 
 use oibus_plugin_api::{DataValue, Quality, Timestamp};
 use oibus_tests::{
-    process::{EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, recorded_values},
-    servers::{RestServer, TestPki, free_port},
+    process::{
+        EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, recorded_by_point,
+        recorded_values,
+    },
+    servers::{ScriptServer, TestPki, free_port},
 };
 use std::{collections::BTreeMap, time::Duration};
 
@@ -35,22 +38,9 @@ fn config(souths: &[String]) -> String {
     )
 }
 
-fn by_point(
-    ws: &Workspace,
-    since: Timestamp,
-) -> BTreeMap<String, Vec<oibus_plugin_api::OibusValue>> {
-    let mut out: BTreeMap<String, Vec<_>> = BTreeMap::new();
-    for v in recorded_values(&ws.path("received")) {
-        if since == Timestamp::from_nanos(0) || v.timestamp >= since {
-            out.entry(v.point_id.to_string()).or_default().push(v);
-        }
-    }
-    out
-}
-
 #[test]
 fn values_are_picked_out_of_json_each_misbehaving_route_fails_only_its_item_and_reading_resumes() {
-    let mut server = RestServer::start(None);
+    let mut server = ScriptServer::start("rest_server.py", &[]);
     let base = format!(
         "base_url = \"http://127.0.0.1:{}\", timeout_ms = 1000",
         server.port
@@ -109,7 +99,7 @@ fn values_are_picked_out_of_json_each_misbehaving_route_fails_only_its_item_and_
     let mut engine = ws.start();
     let began = Timestamp::from_nanos(0);
     engine.wait_until("two scans", Duration::from_secs(60), |_| {
-        let got = by_point(&ws, began);
+        let got = recorded_by_point(&ws.path("received"), began);
         ["line1.speed", "one", "secure", "basic", "missing"]
             .iter()
             .all(|p| got.get(*p).is_some_and(|v| v.len() >= 2))
@@ -155,7 +145,7 @@ fn values_are_picked_out_of_json_each_misbehaving_route_fails_only_its_item_and_
             .is_some_and(|w| w.contains("HTTP 401 Unauthorized")),
         "{wrong}"
     );
-    let got = by_point(&ws, began);
+    let got = recorded_by_point(&ws.path("received"), began);
     let first = |p: &str| got[p][0].clone();
     let speed = first("line1.speed");
     assert_eq!(
@@ -232,7 +222,7 @@ fn assert_every_second_once(
 
 #[test]
 fn history_windows_are_read_through_every_page_and_every_second_arrives_once() {
-    let server = RestServer::start(None);
+    let server = ScriptServer::start("rest_server.py", &[]);
     let ws = Workspace::new(&["oibus_south_rest", "oibus_test_probe"]);
     let window = r#"query = { from = "@StartTime", to = "@EndTime" }, records = "$.items[*]", value = "$.value", timestamp = "$.ts""#;
     ws.config(&config(&[south(
@@ -260,7 +250,7 @@ fn history_windows_are_read_through_every_page_and_every_second_arrives_once() {
         "the five minutes and a few seconds more",
         Duration::from_secs(90),
         |_| {
-            let got = by_point(&ws, Timestamp::from_nanos(0));
+            let got = recorded_by_point(&ws.path("received"), Timestamp::from_nanos(0));
             ["by_cursor", "by_link", "by_post"].iter().all(|p| {
                 got.get(*p)
                     .and_then(|v| v.iter().map(|v| v.timestamp).max())
@@ -269,7 +259,7 @@ fn history_windows_are_read_through_every_page_and_every_second_arrives_once() {
         },
     );
     engine.stop();
-    let got = by_point(&ws, Timestamp::from_nanos(0));
+    let got = recorded_by_point(&ws.path("received"), Timestamp::from_nanos(0));
     for point in ["by_cursor", "by_link", "by_post"] {
         assert_every_second_once(&got, point, 300);
     }
@@ -277,7 +267,7 @@ fn history_windows_are_read_through_every_page_and_every_second_arrives_once() {
 
 #[test]
 fn item_and_connection_tests_read_the_api_and_name_what_fails() {
-    let server = RestServer::start(None);
+    let server = ScriptServer::start("rest_server.py", &[]);
     let settings = format!(
         r#"{{"base_url": "http://127.0.0.1:{}", "timeout_ms": 1000}}"#,
         server.port
@@ -342,7 +332,7 @@ fn item_and_connection_tests_read_the_api_and_name_what_fails() {
 fn https_is_verified_against_the_configured_authority() {
     let pki = TestPki::generate();
     let (cert, key) = (pki.path("server.pem"), pki.path("server.key"));
-    let server = RestServer::start(Some((&cert, &key)));
+    let server = ScriptServer::start("rest_server.py", &["--cert", &cert, "--key", &key]);
     let base = format!("https://127.0.0.1:{}", server.port);
     let settings = |ca: &str| {
         format!(

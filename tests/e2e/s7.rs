@@ -1,10 +1,13 @@
 //! `south-s7` against a Siemens S7 server written by others (python-snap7's), and against a PLC
 //! written only for the tests that breaks the protocol on purpose.
 
-use oibus_plugin_api::{DataValue, Timestamp};
+use oibus_plugin_api::{DataValue, OibusValue, Timestamp};
 use oibus_tests::{
-    process::{EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, recorded_values},
-    servers::{S7Server, ScriptServer, free_port},
+    process::{
+        EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, recorded_by_point,
+        recorded_values,
+    },
+    servers::{ScriptServer, free_port},
 };
 use std::{collections::BTreeMap, time::Duration};
 
@@ -130,29 +133,15 @@ fn every_type() -> Vec<(
     ]
 }
 
-/// The values of each point received after `since`.
-fn received_since(ws: &Workspace, since: Timestamp) -> BTreeMap<String, Vec<DataValue>> {
-    let mut by_point: BTreeMap<String, Vec<DataValue>> = BTreeMap::new();
-    for v in recorded_values(&ws.path("received")) {
-        if v.timestamp >= since {
-            by_point
-                .entry(v.point_id.to_string())
-                .or_default()
-                .push(v.value);
-        }
-    }
-    by_point
-}
-
 /// Every item of [`every_type`] (with `prefix` on its name) has values, all as expected.
-fn assert_decoded(by_point: &BTreeMap<String, Vec<DataValue>>, prefix: &str) {
+fn assert_decoded(by_point: &BTreeMap<String, Vec<OibusValue>>, prefix: &str) {
     for (name, address, _, _, value) in every_type() {
         let point = format!("{prefix}{name}");
         let got = by_point
             .get(&point)
             .unwrap_or_else(|| panic!("no value for {point} ({address}): {by_point:?}"));
         assert!(
-            got.iter().all(|v| *v == value),
+            got.iter().all(|v| v.value == value),
             "{point} ({address}): {got:?}, expected {value:?}"
         );
     }
@@ -167,7 +156,7 @@ fn every_type_items(prefix: &str) -> Vec<String> {
 
 #[test]
 fn every_type_and_area_is_read_in_pdu_sized_requests_and_reading_resumes_after_a_plc_restart() {
-    let mut server = S7Server::start();
+    let mut server = ScriptServer::start("s7_server.py", &[]);
     let ws = Workspace::new(&["oibus_south_s7", "oibus_test_probe"]);
     // The same items through the PDU the server grants (480) and through the smallest (240).
     let n = every_type().len() as u64;
@@ -190,7 +179,7 @@ fn every_type_and_area_is_read_in_pdu_sized_requests_and_reading_resumes_after_a
     engine.wait_until("two scans of both", Duration::from_secs(60), |e| {
         e.counter("rec", "values_sent") >= 4 * n
     });
-    let got = received_since(&ws, began);
+    let got = recorded_by_point(&ws.path("received"), began);
     assert_decoded(&got, "");
     assert_decoded(&got, "small_");
     let log = engine.log();
@@ -214,11 +203,11 @@ fn every_type_and_area_is_read_in_pdu_sized_requests_and_reading_resumes_after_a
     engine.wait_until("reading again", Duration::from_secs(60), |e| {
         e.counter("plc", "connects") >= 2
             && e.counter("small", "connects") >= 2
-            && received_since(&ws, back)
+            && recorded_by_point(&ws.path("received"), back)
                 .get("small_long_text")
                 .is_some_and(|v| v.len() >= 2)
     });
-    let again = received_since(&ws, back);
+    let again = recorded_by_point(&ws.path("received"), back);
     assert_decoded(&again, "");
     assert_decoded(&again, "small_");
     let log = engine.log();
@@ -238,7 +227,7 @@ fn every_type_and_area_is_read_in_pdu_sized_requests_and_reading_resumes_after_a
 
 #[test]
 fn a_refused_address_or_a_wrong_value_fails_only_its_item() {
-    let server = S7Server::start();
+    let server = ScriptServer::start("s7_server.py", &[]);
     let ws = Workspace::new(&["oibus_south_s7", "oibus_test_probe"]);
     let items = [
         // One range of 196..201: DB1 has 200 bytes, so the PLC refuses it; read again item by
@@ -279,13 +268,13 @@ fn a_refused_address_or_a_wrong_value_fails_only_its_item() {
     says("no_block", &["DB4.0", "object does not exist"]);
     says("bad_dt", &["DB3.0", "not a DATE_AND_TIME"]);
     says("bad_string", &["a STRING of 9 characters in one of 4"]);
-    let got = received_since(&ws, Timestamp::from_nanos(0));
+    let got = recorded_by_point(&ws.path("received"), Timestamp::from_nanos(0));
     assert!(
-        got["last"].iter().all(|v| *v == DataValue::Int(4242)),
+        got["last"].iter().all(|v| v.value == DataValue::Int(4242)),
         "{got:?}"
     );
     assert!(
-        got["fine"].iter().all(|v| *v == DataValue::Int(77)),
+        got["fine"].iter().all(|v| v.value == DataValue::Int(77)),
         "{got:?}"
     );
     assert!(got.contains_key("before"), "{got:?}");
@@ -300,7 +289,7 @@ fn a_refused_address_or_a_wrong_value_fails_only_its_item() {
 
 #[test]
 fn item_and_connection_tests_read_the_plc_and_name_what_fails() {
-    let server = S7Server::start();
+    let server = ScriptServer::start("s7_server.py", &[]);
     let settings = format!(r#"{{"host": "127.0.0.1", "port": {}}}"#, server.port);
     let test = |name: &str, item_settings: &str| {
         let item = format!(r#"{{"name": "{name}", "settings": {item_settings}}}"#);

@@ -1,5 +1,5 @@
 """A Modbus TCP server (pymodbus, an independent implementation) with known register values, for
-the south-modbus tests. Usage: modbus_server.py PORT. Prints "ready" once listening.
+the south-modbus tests. Usage: modbus_server.py --port N. Prints "ready" once listening.
 
 Holding registers (big-endian words unless said):
   0-1  float32  12.5
@@ -14,9 +14,9 @@ Input registers:
   0    uint16   321
 Coils: 0 = on, 1 = off, 2 = on.   Discrete inputs: 0 = on.
 """
+import argparse
 import asyncio
 import struct
-import sys
 import warnings
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -35,7 +35,9 @@ def words(fmt, value):
 
 
 def main():
-    port = int(sys.argv[1])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    port = parser.parse_args().port
     hr = [0] * 64
     hr[0:2] = words("f", 12.5)
     hr[2:3] = words("h", -7)

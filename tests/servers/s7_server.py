@@ -2,7 +2,7 @@
 independent implementation of S7comm), its memory filled through python-snap7's own setters, so
 that the bytes the connector decodes were encoded by others.
 
-Usage: s7_server.py PORT. Binds 127.0.0.1 only. Prints "ready" once listening.
+Usage: s7_server.py --port N. Binds 127.0.0.1 only. Prints "ready" once listening.
 
 DB1 (200 bytes), one value of every type:
   0.3 BOOL true, 0.4 BOOL false     1 BYTE 0xA5        2 WORD 65529       4 INT -7
@@ -23,7 +23,7 @@ Q (16 bytes): Q0.0 true, QW4 INT -300.                    T (16 timers): T5 = S5
 C (16 counters): C3 = 42.
 No DB4: reading it is refused (object does not exist).
 """
-import sys
+import argparse
 import time
 from datetime import date, datetime, timedelta
 
@@ -86,7 +86,9 @@ def db3():
 
 
 def main():
-    port = int(sys.argv[1])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    port = parser.parse_args().port
     server = Server(log=False)
     areas = {
         (SrvArea.DB, 1): db1(),

@@ -282,6 +282,21 @@ pub fn recorded_values(file: &Path) -> Vec<oibus_plugin_api::OibusValue> {
         .collect()
 }
 
+/// The values a `probe-north` recorded in `file` whose instant is `since` or later, by point id
+/// (each point's in the order received).
+pub fn recorded_by_point(
+    file: &Path,
+    since: oibus_plugin_api::Timestamp,
+) -> std::collections::BTreeMap<String, Vec<oibus_plugin_api::OibusValue>> {
+    let mut by_point = std::collections::BTreeMap::<String, Vec<_>>::new();
+    for v in recorded_values(file) {
+        if v.timestamp >= since {
+            by_point.entry(v.point_id.to_string()).or_default().push(v);
+        }
+    }
+    by_point
+}
+
 impl Workspace {
     /// Starts the engine, waits until North `north` is connected with nothing queued (everything
     /// cached before has been sent), and stops it. Run it with the Souths disabled.

@@ -20,112 +20,6 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The pymodbus TCP server of `tests/servers/modbus_server.py` (known register values).
-pub struct ModbusServer {
-    /// Its port.
-    pub port: u16,
-    server: PythonServer,
-}
-
-impl ModbusServer {
-    /// Starts a server on a free port.
-    pub fn start() -> Self {
-        let port = free_port();
-        let mut server = PythonServer::new(
-            "modbus_server.py",
-            vec![port.to_string()],
-            "scripts/test installs pymodbus",
-        );
-        server.restart();
-        Self { port, server }
-    }
-
-    /// Starts it (again) on the same port; waits until it listens.
-    pub fn restart(&mut self) {
-        self.server.restart();
-    }
-
-    /// Stops it.
-    pub fn stop(&mut self) {
-        self.server.stop();
-    }
-}
-
-/// The HTTP/JSON API of `tests/servers/rest_server.py` (written only for the tests: routes that
-/// answer well and routes that misbehave on purpose), over HTTPS with `tls` (certificate, key).
-pub struct RestServer {
-    /// Its port.
-    pub port: u16,
-    server: PythonServer,
-}
-
-impl RestServer {
-    /// Starts a server on a free port.
-    pub fn start(tls: Option<(&str, &str)>) -> Self {
-        let port = free_port();
-        let mut args = vec!["--port".to_string(), port.to_string()];
-        if let Some((cert, key)) = tls {
-            args.extend(["--cert".into(), cert.into(), "--key".into(), key.into()]);
-        }
-        let mut server = PythonServer::new("rest_server.py", args, "python3's standard library");
-        server.restart();
-        Self { port, server }
-    }
-
-    /// Starts it (again) on the same port; waits until it listens.
-    pub fn restart(&mut self) {
-        self.server.restart();
-    }
-
-    /// Stops it.
-    pub fn stop(&mut self) {
-        self.server.stop();
-    }
-
-    /// Its process id, while it runs (to measure its CPU time).
-    pub fn pid(&self) -> Option<u32> {
-        self.server.pid()
-    }
-}
-
-/// The Siemens S7 PLC of `tests/servers/s7_server.py` (python-snap7's server, an independent
-/// implementation of S7comm) with the data blocks, merkers, inputs, outputs, timers and counters
-/// its docstring lists.
-pub struct S7Server {
-    /// Its port.
-    pub port: u16,
-    server: PythonServer,
-}
-
-impl S7Server {
-    /// Starts a server on a free port.
-    pub fn start() -> Self {
-        let port = free_port();
-        let mut server = PythonServer::new(
-            "s7_server.py",
-            vec![port.to_string()],
-            "scripts/test installs python-snap7",
-        );
-        server.restart();
-        Self { port, server }
-    }
-
-    /// Starts it (again) on the same port; waits until it listens.
-    pub fn restart(&mut self) {
-        self.server.restart();
-    }
-
-    /// Stops it.
-    pub fn stop(&mut self) {
-        self.server.stop();
-    }
-
-    /// Its process id, while it runs (to measure its CPU time).
-    pub fn pid(&self) -> Option<u32> {
-        self.server.pid()
-    }
-}
-
 /// The OPC UA server of `tests/servers/opcua_server.py` (Python asyncua, an independent
 /// implementation) with its fixture address space, on a free port.
 pub struct OpcuaServer {
@@ -895,40 +789,43 @@ impl Drop for HostileMqttBroker {
     }
 }
 
-/// A Python script of `tests/servers/` written only for the tests (a peer that misbehaves on
-/// purpose), started with `args` and a free `--port`; it prints `ready PORT` once listening.
+/// A Python server of `tests/servers/`, started with a free `--port` and `args`, restartable on
+/// the same port: the real servers written by others that the scripts run (pymodbus,
+/// python-snap7) and the peers written only for the tests (an API, a PLC or a broker that
+/// misbehaves on purpose). Each script's docstring says what it serves.
 pub struct ScriptServer {
     /// Its port.
     pub port: u16,
-    child: Child,
+    server: PythonServer,
 }
 
 impl ScriptServer {
-    /// Starts `tests/servers/<script>` with `--port` and `args`.
-    pub fn start(script: &str, args: &[&str]) -> Self {
+    /// Starts `tests/servers/<script>` with `--port` and `args`; waits until it listens.
+    pub fn start(script: &'static str, args: &[&str]) -> Self {
         let port = free_port();
-        let mut child = Command::new("python3")
-            .arg(crate::workspace().join("tests/servers").join(script))
-            .args(["--port", &port.to_string()])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("python3 runs {script}: {e}"));
-        let stdout = child.stdout.take().expect("stdout");
-        let line = BufReader::new(stdout).lines().next();
-        assert!(
-            matches!(&line, Some(Ok(l)) if l.starts_with("ready")),
-            "{script} did not start: {line:?}"
+        let mut all = vec!["--port".to_string(), port.to_string()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let mut server = PythonServer::new(
+            script,
+            all,
+            "scripts/test installs what tests/servers/ need",
         );
-        Self { port, child }
+        server.restart();
+        Self { port, server }
     }
-}
 
-impl Drop for ScriptServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Starts it (again) on the same port; waits until it listens.
+    pub fn restart(&mut self) {
+        self.server.restart();
+    }
+
+    /// Stops it.
+    pub fn stop(&mut self) {
+        self.server.stop();
+    }
+
+    /// Its process id, while it runs (to measure its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.server.pid()
     }
 }
