@@ -37,9 +37,27 @@ pub fn request() {
 /// # }
 /// ```
 pub async fn requested() {
-    tokio::select! {
-        _ = imp::requested() => {}
-        _ = asked() => {}
+    listen().requested().await
+}
+
+/// The requests to stop, listened to from [`listen`] on.
+pub struct Listener(imp::Listener);
+
+/// Listens for the operating system's requests to stop from now on (in a tokio runtime with its
+/// signal driver): a SIGTERM or Ctrl-C arriving after this returns is a request, never the
+/// default action that ends the process on the spot. Call it before starting what a stop must
+/// end cleanly; [`requested`] starts listening only when first polled.
+pub fn listen() -> Listener {
+    Listener(imp::listen())
+}
+
+impl Listener {
+    /// Resolves at the first request to stop: the operating system's, or [`request`].
+    pub async fn requested(self) {
+        tokio::select! {
+            _ = self.0.requested() => {}
+            _ = asked() => {}
+        }
     }
 }
 

@@ -1,17 +1,37 @@
 //! Unix: SIGINT (Ctrl-C) and SIGTERM.
 
-use tokio::signal::unix::{SignalKind, signal};
+use std::future::pending;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
-pub async fn requested() {
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+/// The two signals, listened to from [`listen`] on.
+pub struct Listener {
+    term: Option<Signal>,
+    int: Option<Signal>,
+}
+
+/// Installs the handlers now: from here on, the signals are no longer the default action that
+/// ends the process.
+pub fn listen() -> Listener {
+    Listener {
+        term: signal(SignalKind::terminate()).ok(),
+        int: signal(SignalKind::interrupt()).ok(),
+    }
+}
+
+impl Listener {
+    /// Resolves at the first of the signals (one that cannot be listened to never comes).
+    pub async fn requested(self) {
+        let wait = |s: Option<Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => pending::<()>().await,
             }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+        };
+        tokio::select! {
+            _ = wait(self.term) => {}
+            _ = wait(self.int) => {}
         }
     }
 }

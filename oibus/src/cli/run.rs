@@ -132,8 +132,11 @@ pub fn run_with(options: EngineOptions) -> anyhow::Result<i32> {
     let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         let signal = shutdown.clone();
+        // Listening starts before the engine does: a stop asked while it starts (systemd's
+        // stop right after a start) is a clean stop, not the default action of the signal.
+        let requests = oibus_platform::shutdown::listen();
         tokio::spawn(async move {
-            oibus_platform::shutdown::requested().await;
+            requests.requested().await;
             signal.cancel();
         });
         engine::run(options, shutdown).await
