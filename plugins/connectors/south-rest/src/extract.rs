@@ -2,19 +2,8 @@
 //! instant, quality and point id. A record that lacks what the item asks for is named and left
 //! out; the others are kept.
 //!
-//! ```
-//! use oibus_plugin_api::{DataValue, Timestamp};
-//! use oibus_south_rest::{TimeFormat, extract::{Paths, extract}};
-//! let answer = serde_json::json!({"data": [
-//!     {"v": 1.5, "t": "2026-12-05T10:00:00Z"},
-//!     {"t": "2026-12-05T10:00:01Z"},
-//! ]});
-//! let paths = Paths::new("$.data[*]", "$.v", Some("$.t"), None, None).unwrap();
-//! let out = extract(&answer, &paths, "tt101", Timestamp::now(), TimeFormat::Iso);
-//! assert_eq!(out.values.len(), 1);
-//! assert_eq!(out.values[0].value, DataValue::Float(1.5));
-//! assert!(out.errors[0].contains("record 2 of 2"));
-//! ```
+//! With `records = "$.data[*]"` and `value = "$.v"`, the answer `{"data": [{"v": 1.5}, {"t": 0}]}`
+//! gives one value, 1.5, and names the second record: `record 2 of 2: value selects nothing`.
 
 use crate::settings::TimeFormat;
 use oibus_plugin_api::{DataValue, OibusValue, Quality, Timestamp};

@@ -1,8 +1,7 @@
 //! The URL, query and body of one call, with a history window's instants written in.
 //!
 //! ```
-//! use oibus_plugin_api::Timestamp;
-//! use oibus_south_rest::{TimeFormat, request::{Window, fill, join}};
+//! use oibus_south_rest::{TimeFormat, request::{Timestamp, Window, fill, join}};
 //! assert_eq!(join("http://h:8080/api/", "/values"), "http://h:8080/api/values");
 //! let w = Window {
 //!     start: Timestamp::parse("2026-12-05T10:00:00Z").unwrap(),
@@ -13,7 +12,8 @@
 //! ```
 
 use crate::settings::{ItemSettings, Method, TimeFormat};
-use oibus_plugin_api::Timestamp;
+/// The instants of a window (the plugin API's).
+pub use oibus_plugin_api::Timestamp;
 
 /// The instants of a history query: `(start, end]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,15 +1,15 @@
 //! From the PLC's bytes (big-endian) to values.
 //!
 //! ```
-//! use oibus_plugin_api::DataValue;
-//! use oibus_south_s7::{DataType, decode::value};
+//! use oibus_south_s7::{DataType, decode::{DataValue, value}};
 //! assert_eq!(value(DataType::Int, &[0xFF, 0xF9], None, 254), Ok(DataValue::Int(-7)));
 //! assert_eq!(value(DataType::Bool, &[0b1000], Some(3), 254), Ok(DataValue::Bool(true)));
 //! ```
 
 use crate::settings::DataType;
 use chrono::{Days, NaiveDate, NaiveTime};
-use oibus_plugin_api::DataValue;
+/// The values decoding gives (the plugin API's).
+pub use oibus_plugin_api::DataValue;
 
 /// Decodes `bytes` (exactly the type's width) as `data_type`; `bit` is the bit of a `bool`,
 /// `length` the declared length of a STRING or WSTRING.
