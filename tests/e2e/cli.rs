@@ -191,6 +191,7 @@ fn check_accepts_the_demos_and_names_every_problem_of_a_bad_configuration() {
         "oibus_opcua",
         "oibus_south_s7",
         "oibus_south_rest",
+        "oibus_south_odbc",
     ]);
     let data = tempfile::tempdir().unwrap();
     let check = |config: Option<&std::path::Path>| {

@@ -33,6 +33,7 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("oibus-opcua", "oibus_opcua"),
     ("oibus-south-s7", "oibus_south_s7"),
     ("oibus-south-rest", "oibus_south_rest"),
+    ("oibus-south-odbc", "oibus_south_odbc"),
 ];
 
 /// The four product plugins.

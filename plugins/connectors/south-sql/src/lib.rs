@@ -4,19 +4,15 @@
 //! Each item is a query; `@StartTime` and `@EndTime` in it are bound as parameters (never spliced
 //! into the text), and its columns are mapped to the value, its instant, point id and quality.
 
-pub mod cell;
-pub mod driver;
 pub mod mysql;
 pub mod numeric;
-pub mod placeholders;
 pub mod postgres;
 pub mod settings;
-pub mod south;
 pub mod sqlite;
-pub mod zone;
 
+// The machinery every SQL South shares, under the names the drivers use.
+pub use oibus_sql_common::{SqlSouth, cell, driver, placeholders, south, zone};
 pub use settings::{ItemSettings, MysqlSettings, PostgresSettings, SqliteSettings, TimeFormat};
-pub use south::SqlSouth;
 
 use oibus_plugin_api::prelude::*;
 

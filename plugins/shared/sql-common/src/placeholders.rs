@@ -1,5 +1,5 @@
 //! `@StartTime` and `@EndTime` in a user's query, turned into the driver's positional parameters
-//! (`$1` for PostgreSQL, `?1` for SQLite, `?` for MySQL) so that the instants are always bound,
+//! (`$1` for PostgreSQL, `?1` for SQLite, `?` for MySQL and ODBC) so that the instants are always bound,
 //! never spliced into the SQL text. Placeholders inside string literals, quoted identifiers,
 //! dollar-quoted strings and comments (MySQL's `#` ones too) are left alone.
 
@@ -32,6 +32,9 @@ pub enum Style {
     /// `?`, one parameter per occurrence, in order (MySQL and MariaDB, whose string literals
     /// also escape with backslashes and whose comments also start with `#`).
     Positional,
+    /// `?`, one parameter per occurrence, in order, in standard SQL (ODBC: the driver passes
+    /// the SQL to its source).
+    Odbc,
 }
 
 /// A query with its placeholders replaced.
@@ -58,6 +61,7 @@ pub fn rewrite(sql: &str, style: Style) -> Query {
     let mut params = Vec::new();
     let mut rest = sql;
     let mysql = style == Style::Positional;
+    let positional = mysql || style == Style::Odbc;
     while let Some(c) = rest.chars().next() {
         let skipped = match c {
             '\'' => quoted(rest, '\'', mysql),
@@ -70,7 +74,7 @@ pub fn rewrite(sql: &str, style: Style) -> Query {
             '$' => dollar_quoted(rest).unwrap_or(1),
             '@' => {
                 if let Some((param, len)) = placeholder(rest) {
-                    if mysql {
+                    if positional {
                         params.push(param);
                         out.push('?');
                         rest = &rest[len..];
@@ -212,6 +216,20 @@ mod tests {
             q.sql,
             "SELECT 'it\\'s @StartTime', `@EndTime` FROM t # @StartTime\n\
              WHERE ts > ? AND ts <= ? OR ts = ? -- @EndTime"
+        );
+        assert_eq!(q.params, [Param::Start, Param::End, Param::Start]);
+    }
+
+    #[test]
+    fn odbc_gets_one_question_mark_per_occurrence_in_standard_sql() {
+        // No backslash escapes, no `#` comments: a `#` is a temporary table of SQL Server.
+        let sql = "SELECT 'C:\\', [@EndTime] FROM #tmp WHERE ts > @StartTime AND ts <= @EndTime \
+                   OR ts = @StartTime -- @EndTime";
+        let q = rewrite(sql, Style::Odbc);
+        assert_eq!(
+            q.sql,
+            "SELECT 'C:\\', [@EndTime] FROM #tmp WHERE ts > ? AND ts <= ? \
+             OR ts = ? -- @EndTime"
         );
         assert_eq!(q.params, [Param::Start, Param::End, Param::Start]);
     }
