@@ -179,3 +179,34 @@ caching = {{ max_send_files = 50 }}
     }
     assert!(left.is_empty(), "left in the cache: {left:?}");
 }
+
+#[test]
+fn a_stop_asked_while_the_engine_starts_is_a_clean_stop() {
+    // systemd may stop a service right after starting it, and the crash test above stops an
+    // engine that found nothing to do. Once the engine has begun (its first log line), a SIGTERM
+    // is a request to stop, never the signal's default action that ends the process uncleanly.
+    let ws = Workspace::new(&["oibus_test_probe"]);
+    ws.config(&CONFIG.replace("{enabled}", "true"));
+    for round in 0..6 {
+        let engine = ws.start();
+        let began = std::time::Instant::now();
+        while !engine.log().contains("plugin signatures") {
+            assert!(
+                began.elapsed() < Duration::from_secs(30),
+                "the engine did not begin:\n{}",
+                engine.log()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(round * 20));
+        let log = engine.log_file();
+        let code = engine.terminate();
+        assert_eq!(
+            code,
+            0,
+            "stopped {} ms after its first line:\n{}",
+            round * 20,
+            fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+}
