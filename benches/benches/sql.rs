@@ -1,6 +1,7 @@
 //! `south-sql` history throughput against a real PostgreSQL server (its own cluster), a real
-//! MariaDB server (its own data folder) and a SQLite file: `cargo bench -p oibus-benches --bench
-//! sql`.
+//! MariaDB server (its own data folder) and a SQLite file, and `south-odbc` against the same
+//! PostgreSQL server and SQLite file through their ODBC drivers (psqlODBC, SQLite3 ODBC), in the
+//! same run: `cargo bench -p oibus-benches --bench sql`.
 //!
 //! Each database holds 500 000 rows, one a second (instant, point id, value, quality). The
 //! connector (loaded from its `.so`) reads them through `history_query` in windows of 1 000 and
@@ -65,11 +66,11 @@ c.commit()"
 
     let oibus_tests::Unchecked {
         registry, cache, ..
-    } = oibus_tests::unchecked_plugins(&["oibus_south_sql"]);
+    } = oibus_tests::unchecked_plugins(&["oibus_south_sql", "oibus_south_odbc"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let query = "SELECT ts, point, value, quality FROM measures \
                  WHERE ts >= @StartTime AND ts < @EndTime ORDER BY ts";
-    let cases: [(&str, &str, Value, Value); 3] = [
+    let cases: [(&str, &str, Value, Value); 5] = [
         (
             "PostgreSQL",
             "postgresql",
@@ -93,9 +94,26 @@ c.commit()"
             json!({"query": query, "reference_column": "ts", "value_column": "value",
                    "point_id_column": "point", "quality_column": "quality", "time_format": "unix-ms"}),
         ),
+        (
+            "PostgreSQL, ODBC",
+            "odbc",
+            json!({"connection_string": format!(
+                       "Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port={};Database=postgres;Uid={}",
+                       pg.port, PostgresServer::USER),
+                   "password": PostgresServer::PASSWORD}),
+            json!({"query": query, "reference_column": "ts", "value_column": "value",
+                   "point_id_column": "point", "quality_column": "quality", "time_format": "sql"}),
+        ),
+        (
+            "SQLite, ODBC",
+            "odbc",
+            json!({"connection_string": format!("Driver=SQLite3;Database={}", db.display())}),
+            json!({"query": query, "reference_column": "ts", "value_column": "value",
+                   "point_id_column": "point", "quality_column": "quality", "time_format": "unix-ms"}),
+        ),
     ];
-    println!("| database   | rows per window | windows/s | values/s | peak RSS (MB) |");
-    println!("|------------|----------------:|----------:|---------:|--------------:|");
+    println!("| database         | rows per window | windows/s | values/s | peak RSS (MB) |");
+    println!("|------------------|----------------:|----------:|---------:|--------------:|");
     for (label, type_id, settings, item) in cases {
         let items: Vec<Item> = vec![
             serde_json::from_value(json!({"name": "m", "scanMode": "bench", "settings": item}))
@@ -128,7 +146,7 @@ c.commit()"
                 }
                 let secs = began.elapsed().as_secs_f64();
                 println!(
-                    "| {label:<10} | {per_window:>15} | {:>9.0} | {:>8.0} | {:>13.0} |",
+                    "| {label:<16} | {per_window:>15} | {:>9.0} | {:>8.0} | {:>13.0} |",
                     windows as f64 / secs,
                     ROWS as f64 / secs,
                     memory_mb("VmHWM")

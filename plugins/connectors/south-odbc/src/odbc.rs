@@ -3,17 +3,17 @@
 //! applies the query time-out, and the connector stops waiting then too.
 
 use crate::settings::OdbcSettings;
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime};
 use odbc_api::{
     Connection, ConnectionOptions, Cursor, DataType, IntoParameter, ResultSetMetadata,
     handles::Record as Diagnostic, parameter::InputParameter,
 };
 use oibus_plugin_api::{Timestamp, prelude::*};
 use oibus_sql_common::{
-    cell::{self, Cell, Record},
-    driver::{BATCH, Bounds, Driver, QueryError},
+    cell::{Cell, Record},
+    driver::{BATCH, Bounds, Driver, QueryError, Stored},
     placeholders::{Query, Style},
-    settings::Columns,
+    settings::{Columns, OwnedColumns},
 };
 use std::{
     sync::{Arc, Mutex},
@@ -154,20 +154,8 @@ impl Driver for Odbc {
             return Err(QueryError::Lost("not connected".into()));
         };
         // The bounds, as the item stores instants: a number, or text the driver converts.
-        let params: Vec<Bound> = query
-            .params
-            .iter()
-            .map(|&p| match cell::number_of(bounds.at(p), bounds.format) {
-                Some(n) => Bound::Number(n),
-                None => Bound::Text(cell::text_of(bounds.at(p), bounds.format, bounds.zone)),
-            })
-            .collect();
-        let names = [
-            columns.reference.map(str::to_string),
-            Some(columns.value.to_string()),
-            columns.point_id.map(str::to_string),
-            columns.quality.map(str::to_string),
-        ];
+        let params: Vec<Stored> = query.params.iter().map(|&p| bounds.stored(p)).collect();
+        let names = columns.to_owned();
         let (connection, sql) = (connection.clone(), query.sql.clone());
         let timeout_ms = self.settings.query_timeout_ms;
         let work = tokio::task::spawn_blocking(move || {
@@ -196,18 +184,12 @@ impl Driver for Odbc {
     }
 }
 
-/// A bound parameter.
-enum Bound {
-    Number(i64),
-    Text(String),
-}
-
 /// Runs one query on the blocking thread, handing its rows over in batches.
 fn run(
     connection: &Connection<'static>,
     sql: &str,
-    params: &[Bound],
-    names: &[Option<String>; 4],
+    params: &[Stored],
+    names: &OwnedColumns,
     out: &mpsc::Sender<Vec<Record>>,
     timeout_sec: u32,
 ) -> Result<(), QueryError> {
@@ -215,8 +197,8 @@ fn run(
         .iter()
         .map(|p| -> Box<dyn InputParameter> {
             match p {
-                Bound::Number(n) => Box::new(*n),
-                Bound::Text(t) => Box::new(t.clone().into_parameter()),
+                Stored::Number(n) => Box::new(*n),
+                Stored::Text(t) => Box::new(t.clone().into_parameter()),
             }
         })
         .collect();
@@ -234,13 +216,8 @@ fn run(
         .collect::<Result<_, _>>()
         .map_err(classify)?;
     let returned_refs: Vec<&str> = returned.iter().map(String::as_str).collect();
-    let columns = Columns {
-        reference: names[0].as_deref(),
-        value: names[1].as_deref().unwrap_or_default(),
-        point_id: names[2].as_deref(),
-        quality: names[3].as_deref(),
-    };
-    let located = columns
+    let located = names
+        .columns()
         .locate(&returned_refs)
         .map_err(QueryError::Settings)?;
     // Each mapped column's type, checked once: a type the connector does not read fails the
@@ -366,6 +343,15 @@ impl Kind {
             },
             Self::Text => Cell::Text(text.to_string()),
             Self::Timestamp => {
+                // With an offset (PostgreSQL's timestamptz through psqlODBC, SQL Server's
+                // datetimeoffset): an instant. Without: a wall-clock time of the item's zone.
+                let t = t.replace('T', " ");
+                let t = t.as_str();
+                if let Ok(at) = DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%#z")
+                    .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f %#z"))
+                {
+                    return Ok(Cell::Time(Timestamp::from_datetime(at.to_utc())));
+                }
                 let at = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
                     .map_err(|e| format!("{t:?} is not a timestamp ({e})"))?;
                 Cell::WallClock(Timestamp::from_datetime(at.and_utc()))
@@ -418,6 +404,19 @@ mod tests {
             ))
         );
         assert!(Kind::Timestamp.cell("yesterday").is_err());
+        for with_offset in [
+            "2026-12-05 11:20:30.123+01",
+            "2026-12-05 11:20:30.123+01:00",
+            "2026-12-05 11:20:30.123 +01:00",
+        ] {
+            assert_eq!(
+                Kind::Timestamp.cell(with_offset),
+                Ok(Cell::Time(
+                    Timestamp::parse("2026-12-05T10:20:30.123Z").unwrap()
+                )),
+                "{with_offset}"
+            );
+        }
     }
 
     #[test]

@@ -109,4 +109,4 @@ fn default_busy_timeout() -> u64 {
     5000
 }
 
-pub use oibus_sql_common::settings::{Columns, ItemSettings, TimeFormat};
+pub use oibus_sql_common::settings::{Columns, ItemSettings, OwnedColumns, TimeFormat};

@@ -2,10 +2,10 @@
 //! on tokio's blocking threads and are interrupted when they outlast `query_timeout_ms`.
 
 use crate::{
-    cell::{self, Cell, Record},
-    driver::{BATCH, Bounds, Driver, QueryError},
+    cell::{Cell, Record},
+    driver::{BATCH, Bounds, Driver, QueryError, Stored},
     placeholders::{Query, Style},
-    settings::{Columns, SqliteSettings},
+    settings::{Columns, OwnedColumns, SqliteSettings},
 };
 use oibus_plugin_api::prelude::*;
 use rusqlite::{Connection, ErrorCode, OpenFlags, types::Value, types::ValueRef};
@@ -94,18 +94,13 @@ impl Driver for Sqlite {
         let params: Vec<Value> = query
             .params
             .iter()
-            .map(|&p| match cell::number_of(bounds.at(p), bounds.format) {
-                Some(n) => Value::Integer(n),
-                None => Value::Text(cell::text_of(bounds.at(p), bounds.format, bounds.zone)),
+            .map(|&p| match bounds.stored(p) {
+                Stored::Number(n) => Value::Integer(n),
+                Stored::Text(t) => Value::Text(t),
             })
             .collect();
         let (connection, sql) = (open.connection.clone(), query.sql.clone());
-        let names = [
-            columns.reference.map(str::to_string),
-            Some(columns.value.to_string()),
-            columns.point_id.map(str::to_string),
-            columns.quality.map(str::to_string),
-        ];
+        let names = columns.to_owned();
         let limit = Duration::from_millis(self.settings.query_timeout_ms);
         tokio::task::spawn_blocking(move || {
             let connection = connection
@@ -179,7 +174,7 @@ fn run(
     connection: &Connection,
     sql: &str,
     params: &[Value],
-    names: &[Option<String>; 4],
+    names: &OwnedColumns,
     out: &mpsc::Sender<Vec<Record>>,
     watchdog: &Watchdog,
 ) -> Result<(), QueryError> {
@@ -190,14 +185,10 @@ fn run(
         .map(String::from)
         .collect();
     let returned: Vec<&str> = returned.iter().map(String::as_str).collect();
-    let columns = Columns {
-        reference: names[0].as_deref(),
-        value: names[1].as_deref().unwrap_or_default(),
-        point_id: names[2].as_deref(),
-        quality: names[3].as_deref(),
-    };
-    let [reference, value, point_id, quality] =
-        columns.locate(&returned).map_err(QueryError::Settings)?;
+    let [reference, value, point_id, quality] = names
+        .columns()
+        .locate(&returned)
+        .map_err(QueryError::Settings)?;
     let mut rows = statement
         .query(rusqlite::params_from_iter(params))
         .map_err(classify)?;

@@ -34,6 +34,25 @@ impl Bounds {
             Param::End => self.end,
         }
     }
+
+    /// The instant a placeholder stands for, as the item stores instants: a number (`unix-s`,
+    /// `unix-ms`), or text the database converts.
+    pub fn stored(&self, p: Param) -> Stored {
+        let at = self.at(p);
+        match crate::cell::number_of(at, self.format) {
+            Some(n) => Stored::Number(n),
+            None => Stored::Text(crate::cell::text_of(at, self.format, self.zone)),
+        }
+    }
+}
+
+/// A bound as the item stores instants (see [`Bounds::stored`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// Seconds or milliseconds since 1970.
+    Number(i64),
+    /// Text.
+    Text(String),
 }
 
 /// Why a query failed: the South turns it into the error kind the engine acts on.

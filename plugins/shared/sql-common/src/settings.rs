@@ -80,7 +80,34 @@ pub struct Columns<'a> {
     pub quality: Option<&'a str>,
 }
 
+/// The columns an item reads, owned: for a query that runs on another thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedColumns([Option<String>; 4]);
+
+impl OwnedColumns {
+    /// The columns, borrowed again.
+    pub fn columns(&self) -> Columns<'_> {
+        let [reference, value, point_id, quality] = &self.0;
+        Columns {
+            reference: reference.as_deref(),
+            value: value.as_deref().unwrap_or_default(),
+            point_id: point_id.as_deref(),
+            quality: quality.as_deref(),
+        }
+    }
+}
+
 impl Columns<'_> {
+    /// The same columns, owned.
+    pub fn to_owned(&self) -> OwnedColumns {
+        OwnedColumns([
+            self.reference.map(str::to_string),
+            Some(self.value.to_string()),
+            self.point_id.map(str::to_string),
+            self.quality.map(str::to_string),
+        ])
+    }
+
     /// Finds each column among the `names` a query returns (exactly, else ignoring case, since
     /// PostgreSQL folds unquoted names to lower case): indexes in the order reference, value,
     /// point id, quality.
