@@ -10,8 +10,7 @@ pub mod postgres;
 pub mod settings;
 pub mod sqlite;
 
-// The machinery every SQL South shares, under the names the drivers use.
-pub use oibus_sql_common::{SqlSouth, cell, driver, placeholders, south, zone};
+pub use oibus_sql_common::SqlSouth;
 pub use settings::{ItemSettings, MysqlSettings, PostgresSettings, SqliteSettings, TimeFormat};
 
 use oibus_plugin_api::prelude::*;

@@ -8,12 +8,7 @@
 //! the item's zone (exact against `DATETIME(6)` and, with the zone left at UTC, `TIMESTAMP(6)`
 //! columns; a text column of instants is compared after `STR_TO_DATE`).
 
-use crate::{
-    cell::{Cell, Record},
-    driver::{BATCH, Bounds, Driver, QueryError},
-    placeholders::{Query, Style},
-    settings::{Columns, MysqlSettings, TimeFormat},
-};
+use crate::settings::{Columns, MysqlSettings, TimeFormat};
 use chrono::{Datelike as _, NaiveDate, Timelike as _};
 use futures_util::StreamExt as _;
 use mysql_async::{
@@ -22,6 +17,11 @@ use mysql_async::{
     prelude::Queryable as _,
 };
 use oibus_plugin_api::{Timestamp, prelude::*, with_causes};
+use oibus_sql_common::{
+    cell::{Cell, Record},
+    driver::{BATCH, Bounds, Driver, QueryError},
+    placeholders::{Query, Style},
+};
 use std::{collections::HashMap, time::Duration};
 use tokio::sync::mpsc;
 
@@ -239,7 +239,7 @@ async fn timed<T>(
     limit: Duration,
     call: impl Future<Output = Result<T, mysql_async::Error>>,
 ) -> Result<T, QueryError> {
-    crate::driver::timed(limit, call, classify).await
+    oibus_sql_common::driver::timed(limit, call, classify).await
 }
 
 fn classify(e: &mysql_async::Error) -> QueryError {
@@ -266,7 +266,7 @@ fn classify(e: &mysql_async::Error) -> QueryError {
 /// a wall-clock time of the item's zone.
 fn bind(at: Timestamp, bounds: Bounds) -> Result<Value, String> {
     if matches!(bounds.format, TimeFormat::UnixS | TimeFormat::UnixMs) {
-        return crate::cell::number_of(at, bounds.format)
+        return oibus_sql_common::cell::number_of(at, bounds.format)
             .map(Value::Int)
             .ok_or_else(|| format!("{at} has no {:?} form", bounds.format));
     }
@@ -365,7 +365,7 @@ fn read(row: &Row, i: usize) -> Result<Cell, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zone::Zone;
+    use oibus_sql_common::zone::Zone;
 
     #[test]
     fn bounds_bind_as_microsecond_datetimes_of_the_zone_or_as_numbers() {

@@ -1,13 +1,13 @@
 //! The PostgreSQL driver (tokio-postgres).
 
-use crate::{
+use crate::settings::{Columns, PostgresSettings};
+use futures_util::{FutureExt as _, StreamExt as _};
+use oibus_plugin_api::{Timestamp, prelude::*, with_causes};
+use oibus_sql_common::{
     cell::{self, Cell, Record},
     driver::{BATCH, Bounds, Driver, QueryError},
     placeholders::{Query, Style},
-    settings::{Columns, PostgresSettings},
 };
-use futures_util::{FutureExt as _, StreamExt as _};
-use oibus_plugin_api::{Timestamp, prelude::*, with_causes};
 use rust_decimal::Decimal;
 use std::{
     collections::HashMap,
@@ -253,7 +253,7 @@ async fn timed<T>(
     limit: Duration,
     call: impl Future<Output = Result<T, tokio_postgres::Error>>,
 ) -> Result<T, QueryError> {
-    crate::driver::timed(limit, call, classify).await
+    oibus_sql_common::driver::timed(limit, call, classify).await
 }
 
 fn classify(e: &tokio_postgres::Error) -> QueryError {

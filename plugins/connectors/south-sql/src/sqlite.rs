@@ -1,13 +1,13 @@
 //! The SQLite driver (rusqlite, with SQLite built in). The file is opened read-only; queries run
 //! on tokio's blocking threads and are interrupted when they outlast `query_timeout_ms`.
 
-use crate::{
+use crate::settings::{Columns, OwnedColumns, SqliteSettings};
+use oibus_plugin_api::prelude::*;
+use oibus_sql_common::{
     cell::{Cell, Record},
     driver::{BATCH, Bounds, Driver, QueryError, Stored},
     placeholders::{Query, Style},
-    settings::{Columns, OwnedColumns, SqliteSettings},
 };
-use oibus_plugin_api::prelude::*;
 use rusqlite::{Connection, ErrorCode, OpenFlags, types::Value, types::ValueRef};
 use std::{
     path::Path,
