@@ -193,8 +193,18 @@ impl Engine {
         }
     }
 
-    /// Stops the engine with SIGTERM and waits for it; returns its exit code.
+    /// Stops the engine with SIGTERM and waits for it; returns its exit code. The signal is sent
+    /// once the engine runs (its status written) or has exited: a process signalled in its
+    /// first milliseconds, before any program can listen, dies of the signal's default action
+    /// (a test stopping an engine it has just started saw exactly that).
     pub fn terminate(mut self) -> i32 {
+        let began = Instant::now();
+        while self.status().is_none()
+            && !matches!(self.child.try_wait(), Ok(Some(_)))
+            && began.elapsed() < Duration::from_secs(30)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let _ = Command::new("kill")
             .arg(crate::target().stop_signal())
             .arg(self.child.id().to_string())
