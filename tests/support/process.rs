@@ -93,6 +93,8 @@ pub struct Engine {
     /// When it was started (a little before): a status document older than that is an earlier
     /// engine's, where process ids cannot tell (under Wine).
     started: std::time::SystemTime,
+    /// The log's length when it was started (the log is appended across restarts).
+    log_start: u64,
 }
 
 impl Engine {
@@ -103,6 +105,7 @@ impl Engine {
             .append(true)
             .open(&log)
             .expect("log file");
+        let log_start = file.metadata().map_or(0, |m| m.len());
         let child = command
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("log"))
@@ -114,6 +117,7 @@ impl Engine {
             data,
             log,
             started: std::time::SystemTime::now() - Duration::from_millis(100),
+            log_start,
         }
     }
 
@@ -194,12 +198,13 @@ impl Engine {
     }
 
     /// Stops the engine with SIGTERM and waits for it; returns its exit code. The signal is sent
-    /// once the engine runs (its status written) or has exited: a process signalled in its
-    /// first milliseconds, before any program can listen, dies of the signal's default action
-    /// (a test stopping an engine it has just started saw exactly that).
+    /// once the engine has written its first log line (it listens for stops before that line) or
+    /// has exited: a process signalled in its first milliseconds, before any program can listen,
+    /// dies of the signal's default action (a test stopping an engine it had just spawned saw
+    /// exactly that).
     pub fn terminate(mut self) -> i32 {
         let began = Instant::now();
-        while self.status().is_none()
+        while fs::metadata(&self.log).map_or(0, |m| m.len()) <= self.log_start
             && !matches!(self.child.try_wait(), Ok(Some(_)))
             && began.elapsed() < Duration::from_secs(30)
         {
