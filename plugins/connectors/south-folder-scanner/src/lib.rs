@@ -5,12 +5,12 @@
 //! engine holds its own durable copy is the original deleted, moved, or (when preserved) recorded
 //! as sent, so a crash at any moment never loses a file: at worst it is sent twice.
 
-mod sent;
 mod settings;
 mod south;
 
+pub use oibus_folder_common::{AfterRead, ItemSettings};
 use oibus_plugin_api::prelude::*;
-pub use settings::{AfterRead, ItemSettings, ScannerSettings};
+pub use settings::ScannerSettings;
 use south::FolderScanner;
 
 fn plugin() -> Plugin {

@@ -1,4 +1,4 @@
-//! Connector and item settings.
+//! Connector settings (the item settings are those of every file-collecting South).
 
 use oibus_plugin_api::prelude::*;
 
@@ -10,54 +10,4 @@ pub struct ScannerSettings {
     /// The folder to collect files from.
     #[schemars(length(min = 1))]
     pub input_folder: String,
-}
-
-/// Item settings: which files, and what happens to them once sent.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
-#[schemars(crate = "oibus_plugin_api::schemars")]
-pub struct ItemSettings {
-    /// Regular expression the file name must match (anywhere in the name; anchor it with `^…$`).
-    #[serde(default = "any_name")]
-    pub regex: String,
-    /// A file is taken only when it has not been modified for this long (milliseconds), so that a
-    /// file still being written is left alone.
-    #[serde(default = "default_min_age")]
-    pub min_age_ms: u64,
-    /// What happens to the original once the engine has its own copy.
-    #[serde(default)]
-    pub after_read: AfterRead,
-}
-
-fn any_name() -> String {
-    ".*".to_string()
-}
-fn default_min_age() -> u64 {
-    1000
-}
-
-/// What happens to a file once the engine has durably accepted it.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(
-    crate = "oibus_plugin_api::serde",
-    tag = "mode",
-    rename_all = "lowercase",
-    deny_unknown_fields
-)]
-#[schemars(crate = "oibus_plugin_api::schemars")]
-pub enum AfterRead {
-    /// Delete it (OIBus's default).
-    #[default]
-    Delete,
-    /// Leave it in place and remember it was sent; it is sent again only if modified.
-    Preserve {
-        /// Never send a file of the same name twice, even if it is modified.
-        #[serde(default)]
-        ignore_modified_date: bool,
-    },
-    /// Move it into another folder.
-    Move {
-        /// The folder files are moved to (created if missing).
-        folder: String,
-    },
 }

@@ -1,14 +1,15 @@
 //! The `south-folder-scanner` connector: its lifecycle and data calls.
 
-use crate::sent::{FileStamp, SentFiles};
-use crate::settings::*;
+use crate::settings::ScannerSettings;
+use oibus_folder_common::{
+    AfterRead, Candidate, ItemSettings, Listed, Selector, SentFiles, listing::FileStamp,
+    listing::listed_or_skipped,
+};
 use oibus_plugin_api::prelude::*;
-use regex::Regex;
 use std::{
-    collections::{HashMap, HashSet},
     fs,
     path::{Path, PathBuf},
-    time::{Duration, SystemTime},
+    time::Instant,
 };
 use tokio::task::JoinSet;
 
@@ -19,32 +20,11 @@ pub(crate) const IN_FLIGHT: usize = 32;
 pub struct FolderScanner {
     pub(crate) folder: PathBuf,
     pub(crate) ctx: Context,
-    pub(crate) regexes: HashMap<String, Regex>,
+    pub(crate) selector: Selector,
     pub(crate) sent: SentFiles,
 }
 
-/// A file chosen by a scan, with what to do once the engine has it.
-pub(crate) struct Candidate {
-    pub(crate) path: PathBuf,
-    pub(crate) name: String,
-    pub(crate) stamp: FileStamp,
-    pub(crate) after_read: AfterRead,
-}
-
 impl FolderScanner {
-    fn regex(&mut self, item: &SouthItem<ItemSettings>) -> Result<&Regex> {
-        if !self.regexes.contains_key(&item.settings.regex) {
-            let re = Regex::new(&item.settings.regex).map_err(|e| {
-                PluginError::invalid_settings(format!(
-                    "item {:?}: regex {:?} is invalid: {e}",
-                    item.name, item.settings.regex
-                ))
-            })?;
-            self.regexes.insert(item.settings.regex.clone(), re);
-        }
-        Ok(&self.regexes[&item.settings.regex])
-    }
-
     fn check_folder(&self) -> Result<()> {
         fs::read_dir(&self.folder).map(drop).map_err(|e| {
             PluginError::transient(format!(
@@ -54,17 +34,15 @@ impl FolderScanner {
         })
     }
 
-    /// The files of the folder the items select now, oldest first. A file matched by several
-    /// items goes with the first.
-    fn candidates(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<Vec<Candidate>> {
-        let now = SystemTime::now();
-        let mut files = Vec::new();
+    /// The regular files of the folder.
+    fn list(&self) -> Result<Vec<Listed>> {
         let entries = fs::read_dir(&self.folder).map_err(|e| {
             PluginError::transient(format!(
                 "input_folder {}: cannot read: {e}",
                 self.folder.display()
             ))
         })?;
+        let mut files = Vec::new();
         for entry in entries {
             let entry = entry?;
             let Ok(meta) = entry.metadata() else { continue };
@@ -73,54 +51,32 @@ impl FolderScanner {
                 continue;
             };
             if meta.is_file() {
-                files.push((name, meta));
+                files.extend(listed_or_skipped(name, FileStamp::of(&meta), 0));
             }
         }
-        let mut chosen = Vec::new();
-        let mut taken = HashSet::new();
-        for item in items {
-            let min_age = Duration::from_millis(item.settings.min_age_ms);
-            let re = self.regex(item)?.clone();
-            for (name, meta) in &files {
-                if taken.contains(name) || !re.is_match(name) {
-                    continue;
-                }
-                let modified = meta.modified().unwrap_or(now);
-                if now.duration_since(modified).unwrap_or_default() < min_age {
-                    continue;
-                }
-                let stamp = FileStamp::of(meta);
-                if let AfterRead::Preserve {
-                    ignore_modified_date,
-                } = item.settings.after_read
-                    && self.sent.already_sent(name, stamp, ignore_modified_date)
-                {
-                    continue;
-                }
-                taken.insert(name.clone());
-                chosen.push(Candidate {
-                    path: self.folder.join(name),
-                    name: name.clone(),
-                    stamp,
-                    after_read: item.settings.after_read.clone(),
-                });
-            }
-        }
-        chosen.sort_by(|a, b| (a.stamp.modified, &a.name).cmp(&(b.stamp.modified, &b.name)));
-        Ok(chosen)
+        Ok(files)
+    }
+
+    /// The files of the folder the items select now, oldest first.
+    fn candidates(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<Vec<Candidate>> {
+        let listing = self.list()?;
+        let now = Timestamp::now().as_nanos();
+        self.selector
+            .choose(&listing, items, &self.sent, now, Instant::now())
     }
 
     /// What happens to the original once the engine has its copy.
     fn release(&mut self, c: &Candidate) -> Result<()> {
+        let path = self.folder.join(&c.name);
         match &c.after_read {
-            AfterRead::Delete => fs::remove_file(&c.path).map_err(|e| {
-                PluginError::transient(format!("cannot delete {}: {e}", c.path.display()))
+            AfterRead::Delete => fs::remove_file(&path).map_err(|e| {
+                PluginError::transient(format!("cannot delete {}: {e}", path.display()))
             }),
             AfterRead::Preserve { .. } => {
                 self.sent.record(&c.name, c.stamp);
                 Ok(())
             }
-            AfterRead::Move { folder } => move_into(&c.path, Path::new(folder), &c.name),
+            AfterRead::Move { folder } => move_into(&path, Path::new(folder), &c.name),
         }
     }
 }
@@ -155,7 +111,7 @@ impl Connector for FolderScanner {
         Ok(Self {
             folder: PathBuf::from(settings.input_folder),
             ctx,
-            regexes: HashMap::new(),
+            selector: Selector::new(),
             sent,
         })
     }
@@ -190,7 +146,7 @@ impl QueriesFile for FolderScanner {
             while in_flight.len() < IN_FLIGHT {
                 let Some((i, c)) = pending.next() else { break };
                 let ctx = self.ctx.clone();
-                let path = c.path.clone();
+                let path = self.folder.join(&c.name);
                 chosen.push(c);
                 in_flight.spawn(async move { (i, ctx.add_file(&path).await) });
             }
@@ -200,7 +156,7 @@ impl QueriesFile for FolderScanner {
             let (i, result) = done.map_err(|e| PluginError::transient(e.to_string()))?;
             let outcome = result.and_then(|()| self.release(&chosen[i]));
             if let Err(e) = outcome {
-                tracing::warn!("{}: {e}", chosen[i].path.display());
+                tracing::warn!("{}: {e}", self.folder.join(&chosen[i].name).display());
                 first_error.get_or_insert(e);
             }
         }

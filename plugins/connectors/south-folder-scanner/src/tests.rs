@@ -1,5 +1,5 @@
 use super::*;
-use crate::settings::{AfterRead, ItemSettings, ScannerSettings};
+use crate::{AfterRead, ItemSettings, ScannerSettings};
 use std::{fs, path::PathBuf};
 
 use oibus_plugin_api::sdk::testing::{Recorded, TestHost};

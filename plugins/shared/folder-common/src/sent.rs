@@ -1,37 +1,13 @@
 //! The record of preserved files already sent, kept in the connector's state folder.
 
+use crate::listing::FileStamp;
 use oibus_plugin_api::{PluginError, Result, serde_json};
 use std::{
     collections::HashMap,
-    fs::{self, Metadata},
+    fs,
     io::Write,
     path::{Path, PathBuf},
-    time::UNIX_EPOCH,
 };
-
-/// What identifies one version of a file: modification time and size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileStamp {
-    /// Modification time, nanoseconds since the epoch.
-    pub modified: i64,
-    /// Size in bytes.
-    pub size: u64,
-}
-
-impl FileStamp {
-    /// The stamp of a file.
-    pub fn of(meta: &Metadata) -> Self {
-        let modified = meta
-            .modified()
-            .ok()
-            .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-        Self {
-            modified,
-            size: meta.len(),
-        }
-    }
-}
 
 /// File name → stamp of the version sent. Saved as JSON, atomically.
 pub struct SentFiles {
