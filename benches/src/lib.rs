@@ -64,6 +64,43 @@ pub fn cpu_seconds(stat: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// CPU seconds (user + system) of process `pid` and all its descendants now: a server that
+/// forks a process per connection (sshd, vsftpd) is measured while its sessions are open.
+pub fn tree_cpu_seconds(pid: u32) -> f64 {
+    let mut parent = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let text = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let ppid = text
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parent.insert(p, ppid);
+        }
+    }
+    let descends = |mut p: u32| loop {
+        if p == pid {
+            return true;
+        }
+        match parent.get(&p) {
+            Some(&pp) if pp != 0 && pp != p => p = pp,
+            _ => return false,
+        }
+    };
+    parent
+        .keys()
+        .filter(|&&p| descends(p))
+        .map(|p| cpu_seconds(&format!("/proc/{p}/stat")))
+        .sum()
+}
+
 /// What a benchmark's `main` does first: limits the allocator's heaps as `oibus run` does; then,
 /// when this process is a measurement child started by
 /// [`run_self_child`], runs `child` with its arguments (those after `--child`). Answers whether

@@ -2,8 +2,14 @@
 //! stopped when dropped.
 
 mod python;
+mod sshd;
+mod system_user;
+mod vsftpd;
 
 use python::PythonServer;
+pub use sshd::Sshd;
+pub use system_user::{SystemUser, open_to_test_user};
+pub use vsftpd::Vsftpd;
 
 use std::{
     io::{BufRead, BufReader},
@@ -108,6 +114,17 @@ fn terminate(mut child: Child) {
         .arg(child.id().to_string())
         .status();
     let _ = child.wait();
+}
+
+/// Stops a server that forks a process per connection, and those processes: a restart of its
+/// machine, where a plain SIGTERM would leave the sessions open.
+fn terminate_with_sessions(child: Child) {
+    let _ = Command::new("pkill")
+        .arg("-TERM")
+        .arg("-P")
+        .arg(child.id().to_string())
+        .status();
+    terminate(child);
 }
 
 /// A mosquitto broker on 127.0.0.1 with persistence (sessions survive its restart), optionally

@@ -3,7 +3,6 @@
 use crate::settings::ScannerSettings;
 use oibus_folder_common::{
     AfterRead, Candidate, ItemSettings, Listed, Selector, SentFiles, listing::FileStamp,
-    listing::listed_or_skipped,
 };
 use oibus_plugin_api::prelude::*;
 use std::{
@@ -51,7 +50,7 @@ impl FolderScanner {
                 continue;
             };
             if meta.is_file() {
-                files.extend(listed_or_skipped(name, FileStamp::of(&meta), 0));
+                files.push(Listed::new(name, FileStamp::of(&meta), 0));
             }
         }
         Ok(files)

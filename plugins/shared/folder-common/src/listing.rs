@@ -1,6 +1,6 @@
 //! A file as a folder lists it, and the stamp that tells one version of it from another.
 
-use oibus_plugin_api::{PluginError, Result, tracing};
+use oibus_plugin_api::{PluginError, Result};
 use std::{fs::Metadata, time::UNIX_EPOCH};
 
 /// The longest file name taken (bytes): the limit of common file systems.
@@ -33,7 +33,7 @@ impl FileStamp {
 /// A regular file of a folder's listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
-    /// The file's name in its folder (checked by [`Listed::new`]).
+    /// The file's name in its folder.
     pub name: String,
     /// Size and modification time.
     pub stamp: FileStamp,
@@ -44,15 +44,13 @@ pub struct Listed {
 }
 
 impl Listed {
-    /// A listed file, refusing names that are not a plain file name: a server controls them, and
-    /// a name such as `../x` or `a/b` would write the download outside its folder.
-    pub fn new(name: String, stamp: FileStamp, precision: i64) -> Result<Self> {
-        check_name(&name)?;
-        Ok(Self {
+    /// A listed file. Its name is as the folder gives it: [`crate::Selector`] checks it.
+    pub fn new(name: String, stamp: FileStamp, precision: i64) -> Self {
+        Self {
             name,
             stamp,
             precision,
-        })
+        }
     }
 
     /// The latest instant the file may have been modified, in nanoseconds since the epoch.
@@ -61,19 +59,8 @@ impl Listed {
     }
 }
 
-/// [`Listed::new`], or `None` with a warning when the name is refused: the file stays where it
-/// is, and the rest of the folder is read.
-pub fn listed_or_skipped(name: String, stamp: FileStamp, precision: i64) -> Option<Listed> {
-    match Listed::new(name, stamp, precision) {
-        Ok(listed) => Some(listed),
-        Err(e) => {
-            tracing::warn!("skipped: {e}");
-            None
-        }
-    }
-}
-
-/// Checks that `name` is one plain file name, safe to create in a local folder.
+/// Checks that `name` is one plain file name, safe to create in a local folder: a server
+/// controls it, and a name such as `../x` or `a/b` would write the download outside its folder.
 pub fn check_name(name: &str) -> Result<()> {
     let refuse = |why: &str| {
         let shown: String = name.chars().take(80).collect();
@@ -102,7 +89,16 @@ mod tests {
 
     #[test]
     fn names_that_would_leave_the_folder_are_refused() {
-        for bad in ["", ".", "..", "../etc/passwd", "a/b", "a\\b", "a\0b", "a\nb"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../etc/passwd",
+            "a/b",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+        ] {
             let e = check_name(bad).unwrap_err().to_string();
             assert!(e.contains("refused"), "{bad:?}: {e}");
         }
@@ -121,8 +117,7 @@ mod tests {
                 size: 1,
             },
             60_000_000_000,
-        )
-        .unwrap();
+        );
         assert_eq!(f.latest_modification(), 120_000_000_000);
     }
 }

@@ -17,8 +17,9 @@ use std::{
     fs,
     future::Future,
     path::{Path, PathBuf},
-    time::Instant,
+    time::{Duration, Instant},
 };
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// A folder on a server, as the [`Collector`] uses it. The implementation bounds every call in
 /// time and returns [`PluginError::connection_lost`] when the connection is gone, so that the
@@ -42,6 +43,44 @@ pub trait RemoteFolder: Send {
     /// overwriting a file there: if one of that name exists, the moved file is given
     /// [`unique_name`] instead.
     fn move_into(&mut self, name: &str, folder: &str) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Copies `from` into `to` until the end, failing with [`std::io::ErrorKind::TimedOut`] when no
+/// byte comes for `idle` (a transfer that stalls, where a bound on the whole copy would cut
+/// large files short); returns the number of bytes copied.
+pub async fn copy_until_idle<R, W>(from: &mut R, to: &mut W, idle: Duration) -> std::io::Result<u64>
+where
+    R: AsyncRead + Unpin + ?Sized,
+    W: AsyncWrite + Unpin + ?Sized,
+{
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = tokio::time::timeout(idle, from.read(&mut buf))
+            .await
+            .map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no data for {} ms", idle.as_millis()),
+                )
+            })??;
+        if n == 0 {
+            to.flush().await?;
+            return Ok(total);
+        }
+        to.write_all(&buf[..n]).await?;
+        total += n as u64;
+    }
+}
+
+/// `name` in the server's folder `folder`, with `/` between them (as FTP and SFTP servers write
+/// paths, Windows ones included).
+pub fn join(folder: &str, name: &str) -> String {
+    if folder.ends_with('/') {
+        format!("{folder}{name}")
+    } else {
+        format!("{folder}/{name}")
+    }
 }
 
 /// The name a moved file takes when its own is already used in the destination:
@@ -159,5 +198,30 @@ impl Collector {
             }
             AfterRead::Move { folder: to } => folder.move_into(&c.name, to).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(crate = "oibus_plugin_api::tokio")]
+    async fn a_copy_goes_to_the_end_and_a_stalled_one_fails() {
+        let data = vec![7u8; 200_000];
+        let mut out = Vec::new();
+        let n = copy_until_idle(&mut data.as_slice(), &mut out, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!((n, out), (200_000, data));
+        // A reader that gives 3 bytes then nothing.
+        let (mut tx, mut rx) = tokio::io::duplex(16);
+        tx.write_all(b"abc").await.unwrap();
+        let mut out = Vec::new();
+        let e = copy_until_idle(&mut rx, &mut out, Duration::from_millis(100))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+        assert_eq!(out, b"abc");
+        drop(tx);
     }
 }

@@ -6,7 +6,7 @@
 //! second rule makes a remote folder safe whatever its clock says (behind, ahead, or minutes
 //! coarse), and the first keeps old files from waiting a scan.
 
-use crate::listing::{FileStamp, Listed};
+use crate::listing::{FileStamp, Listed, check_name};
 use crate::sent::SentFiles;
 use crate::settings::{AfterRead, ItemSettings};
 use oibus_plugin_api::prelude::*;
@@ -32,6 +32,8 @@ pub struct Candidate {
 pub struct Selector {
     regexes: HashMap<String, Regex>,
     seen: HashMap<String, (FileStamp, Instant)>,
+    /// Names refused (see [`check_name`]) and already logged, of the files still listed.
+    refused: HashSet<String>,
 }
 
 impl Selector {
@@ -105,10 +107,19 @@ impl Selector {
         self.seen.remove(name);
     }
 
-    /// Notes the stamp of every listed file; files gone from the folder are forgotten.
+    /// Notes the stamp of every listed file whose name is safe, logging each refused name once
+    /// while it is listed; files gone from the folder are forgotten.
     fn observe(&mut self, listing: &[Listed], clock: Instant) {
         let mut seen = HashMap::with_capacity(listing.len());
+        let mut refused = HashSet::new();
         for file in listing {
+            if let Err(e) = check_name(&file.name) {
+                if !self.refused.contains(&file.name) {
+                    tracing::warn!("{e}; the file is left where it is");
+                }
+                refused.insert(file.name.clone());
+                continue;
+            }
             let since = match self.seen.get(&file.name) {
                 Some(&(stamp, since)) if stamp == file.stamp => since,
                 _ => clock,
@@ -116,16 +127,18 @@ impl Selector {
             seen.insert(file.name.clone(), (file.stamp, since));
         }
         self.seen = seen;
+        self.refused = refused;
     }
 
+    /// Whether `file` may be taken now (a refused name never is: it was not observed).
     fn ready(&self, file: &Listed, min_age: Duration, now: i64, clock: Instant) -> bool {
+        let Some(&(_, since)) = self.seen.get(&file.name) else {
+            return false;
+        };
         let min_age_ns = i64::try_from(min_age.as_nanos()).unwrap_or(i64::MAX);
         let old_enough =
             file.stamp.modified > 0 && now.saturating_sub(file.latest_modification()) >= min_age_ns;
-        let steady = self
-            .seen
-            .get(&file.name)
-            .is_some_and(|&(_, since)| clock.saturating_duration_since(since) >= min_age);
+        let steady = clock.saturating_duration_since(since) >= min_age;
         old_enough || steady
     }
 }
@@ -137,7 +150,7 @@ mod tests {
     const S: i64 = 1_000_000_000;
 
     fn file(name: &str, modified: i64, size: u64, precision: i64) -> Listed {
-        Listed::new(name.into(), FileStamp { modified, size }, precision).unwrap()
+        Listed::new(name.into(), FileStamp { modified, size }, precision)
     }
 
     fn item(regex: &str, min_age_ms: u64, after_read: AfterRead) -> SouthItem<ItemSettings> {
@@ -189,9 +202,17 @@ mod tests {
         let listing = [file("a.csv", now - 30 * S, 1, 60 * S)];
         let items = [item(".*", 1000, AfterRead::Delete)];
         let t0 = Instant::now();
-        assert!(sel.choose(&listing, &items, &sent, now, t0).unwrap().is_empty());
+        assert!(
+            sel.choose(&listing, &items, &sent, now, t0)
+                .unwrap()
+                .is_empty()
+        );
         let later = now + 31 * S;
-        assert!(!sel.choose(&listing, &items, &sent, later, t0).unwrap().is_empty());
+        assert!(
+            !sel.choose(&listing, &items, &sent, later, t0)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -203,13 +224,25 @@ mod tests {
         let listing = [file("a.csv", now + 3600 * S, 5, S)];
         let items = [item(".*", 1000, AfterRead::Delete)];
         let t0 = Instant::now();
-        assert!(sel.choose(&listing, &items, &sent, now, t0).unwrap().is_empty());
+        assert!(
+            sel.choose(&listing, &items, &sent, now, t0)
+                .unwrap()
+                .is_empty()
+        );
         let t1 = t0 + Duration::from_millis(600);
-        assert!(sel.choose(&listing, &items, &sent, now, t1).unwrap().is_empty());
+        assert!(
+            sel.choose(&listing, &items, &sent, now, t1)
+                .unwrap()
+                .is_empty()
+        );
         // It grew: the wait starts again.
         let grown = [file("a.csv", now + 3600 * S, 9, S)];
         let t2 = t0 + Duration::from_millis(1200);
-        assert!(sel.choose(&grown, &items, &sent, now, t2).unwrap().is_empty());
+        assert!(
+            sel.choose(&grown, &items, &sent, now, t2)
+                .unwrap()
+                .is_empty()
+        );
         let t3 = t2 + Duration::from_millis(1000);
         assert_eq!(
             names(&sel.choose(&grown, &items, &sent, now, t3).unwrap()),
@@ -217,7 +250,11 @@ mod tests {
         );
         // Forgotten (changed while read): it waits again.
         sel.forget("a.csv");
-        assert!(sel.choose(&grown, &items, &sent, now, t3).unwrap().is_empty());
+        assert!(
+            sel.choose(&grown, &items, &sent, now, t3)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -247,10 +284,36 @@ mod tests {
     }
 
     #[test]
+    fn a_name_that_would_leave_the_folder_is_never_taken() {
+        let (_d, sent) = sent();
+        let mut sel = Selector::new();
+        let now = 1_000 * S;
+        let listing = [
+            file("../escape.csv", now - 10 * S, 1, 0),
+            file("a\\b.csv", now - 10 * S, 1, 0),
+            file("ok.csv", now - 10 * S, 1, 0),
+        ];
+        let items = [item(".*", 0, AfterRead::Delete)];
+        for _ in 0..2 {
+            let c = sel
+                .choose(&listing, &items, &sent, now, Instant::now())
+                .unwrap();
+            assert_eq!(names(&c), ["ok.csv"]);
+        }
+        assert_eq!(sel.refused.len(), 2);
+    }
+
+    #[test]
     fn an_invalid_regex_names_its_item() {
         let (_d, sent) = sent();
         let e = Selector::new()
-            .choose(&[], &[item("(", 0, AfterRead::Delete)], &sent, 0, Instant::now())
+            .choose(
+                &[],
+                &[item("(", 0, AfterRead::Delete)],
+                &sent,
+                0,
+                Instant::now(),
+            )
             .unwrap_err();
         assert!(e.to_string().contains("item \"files\": regex \"(\""), "{e}");
     }
