@@ -9,6 +9,7 @@
 //!   item settings type).
 //! * [`Context`]: what the engine gives a connector (`add_values`, `add_file`, state folder, `spawn`).
 //! * [`Plugin`] and [`ConnectorType`]: the description the engine reads.
+//! * [`state`]: files in the connector's state folder, replaced whole.
 //!
 //! Every plugin future runs on a tokio runtime owned by the plugin library, every panic becomes an
 //! error, and `tracing` events emitted by the connector reach the engine's log inside its span.
@@ -19,6 +20,7 @@ mod export;
 mod logging;
 mod plugin;
 mod runtime;
+pub mod state;
 pub mod testing;
 mod traits;
 

@@ -4,7 +4,6 @@
 use oibus_plugin_api::{PluginError, Result, tracing};
 use std::{
     fs,
-    io::Write,
     path::{Path, PathBuf},
 };
 
@@ -65,17 +64,8 @@ impl HostKeys {
         if self.configured.is_some() {
             return Ok(());
         }
-        let fail = |e: std::io::Error| {
-            PluginError::transient(format!("cannot save {}: {e}", self.file.display()))
-        };
-        if let Some(dir) = self.file.parent() {
-            fs::create_dir_all(dir).map_err(fail)?;
-        }
-        let tmp = self.file.with_extension("tmp");
-        let mut f = fs::File::create(&tmp).map_err(fail)?;
-        writeln!(f, "{} {fingerprint}", self.server).map_err(fail)?;
-        f.sync_all().map_err(fail)?;
-        fs::rename(&tmp, &self.file).map_err(fail)?;
+        let line = format!("{} {fingerprint}\n", self.server);
+        oibus_plugin_api::sdk::state::save(&self.file, line.as_bytes())?;
         tracing::info!(
             "host key of {} ({fingerprint}) trusted on first use and remembered in {}",
             self.server,

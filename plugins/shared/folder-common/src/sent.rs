@@ -5,7 +5,6 @@ use oibus_plugin_api::{PluginError, Result, serde_json};
 use std::{
     collections::HashMap,
     fs,
-    io::Write,
     path::{Path, PathBuf},
 };
 
@@ -55,23 +54,13 @@ impl SentFiles {
         self.dirty = true;
     }
 
-    /// Writes the record if it changed (temporary file, fsync, rename).
+    /// Writes the record if it changed, replacing the file whole.
     pub fn save(&mut self) -> Result<()> {
         if !self.dirty {
             return Ok(());
         }
-        let fail = |e: std::io::Error| {
-            PluginError::transient(format!("cannot save {}: {e}", self.path.display()))
-        };
-        if let Some(dir) = self.path.parent() {
-            fs::create_dir_all(dir).map_err(fail)?;
-        }
-        let tmp = self.path.with_extension("json.tmp");
-        let mut f = fs::File::create(&tmp).map_err(fail)?;
-        f.write_all(&serde_json::to_vec(&self.sent)?)
-            .map_err(fail)?;
-        f.sync_all().map_err(fail)?;
-        fs::rename(&tmp, &self.path).map_err(fail)?;
+        let bytes = serde_json::to_vec(&self.sent)?;
+        oibus_plugin_api::sdk::state::save(&self.path, &bytes)?;
         self.dirty = false;
         Ok(())
     }

@@ -123,19 +123,7 @@ impl<D: Driver> SqlSouth<D> {
             self.newest.iter().map(|(k, v)| (k, v.to_iso())).collect();
         let text = oibus_plugin_api::serde_json::to_vec_pretty(&map)
             .map_err(|e| PluginError::permanent(e.to_string()))?;
-        let write = || -> std::io::Result<()> {
-            if let Some(dir) = self.state_file.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let tmp = self.state_file.with_extension("tmp");
-            let mut f = std::fs::File::create(&tmp)?;
-            std::io::Write::write_all(&mut f, &text)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.state_file)
-        };
-        write().map_err(|e| {
-            PluginError::transient(format!("cannot save {}: {e}", self.state_file.display()))
-        })
+        oibus_plugin_api::sdk::state::save(&self.state_file, &text)
     }
 }
 
