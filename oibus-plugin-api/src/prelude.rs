@@ -4,8 +4,8 @@
 pub use crate::schemars::JsonSchema;
 pub use crate::sdk::{
     Browses, Connector, ConnectorType, Context, HandlesFile, HandlesFileBatches, HandlesValues,
-    Plugin, QueriesFile, QueriesHistory, QueriesLastPoint, QueriesSubscription, South, SouthItem,
-    TestsItem,
+    PartialRead, Plugin, QueriesFile, QueriesHistory, QueriesLastPoint, QueriesSubscription, South,
+    SouthItem, TestsItem,
 };
 pub use crate::serde::{Deserialize, Serialize};
 pub use crate::{

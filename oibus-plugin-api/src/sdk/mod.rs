@@ -10,6 +10,7 @@
 //! * [`Context`]: what the engine gives a connector (`add_values`, `add_file`, state folder, `spawn`).
 //! * [`Plugin`] and [`ConnectorType`]: the description the engine reads.
 //! * [`state`]: files in the connector's state folder, replaced whole.
+//! * [`PartialRead`]: a scan that read some items and not others, handed over or tested.
 //!
 //! Every plugin future runs on a tokio runtime owned by the plugin library, every panic becomes an
 //! error, and `tracing` events emitted by the connector reach the engine's log inside its span.
@@ -18,6 +19,7 @@ mod adapter;
 mod context;
 mod export;
 mod logging;
+mod partial;
 mod plugin;
 mod runtime;
 pub mod state;
@@ -25,6 +27,7 @@ pub mod testing;
 mod traits;
 
 pub use context::Context;
+pub use partial::PartialRead;
 pub use plugin::{ConnectorType, Plugin};
 pub use traits::{
     Browses, Connector, HandlesFile, HandlesFileBatches, HandlesValues, QueriesFile,

@@ -228,23 +228,16 @@ impl Modbus {
 impl QueriesLastPoint for Modbus {
     /// Reads every item, in as few requests as the plan allows, and hands over what was read.
     async fn last_point_query(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
-        let (values, refused) = self.read_items(items).await?;
-        self.ctx.add_values(values).await?;
-        match refused {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        self.read_items(items).await?.hand_over(&self.ctx).await
     }
 }
 
 impl TestsItem for Modbus {
     /// Reads the item's registers once, as a scan would.
     async fn test_item(&mut self, item: &SouthItem<ItemSettings>) -> Result<Vec<OibusValue>> {
-        let (values, refused) = self.read_items(std::slice::from_ref(item)).await?;
-        match refused {
-            Some(e) => Err(e),
-            None => Ok(values),
-        }
+        self.read_items(std::slice::from_ref(item))
+            .await?
+            .into_test()
     }
 }
 
@@ -253,10 +246,7 @@ impl Modbus {
     /// (an address it does not have), or answers with fewer registers than asked, is read again
     /// item by item: the items that work are read, each item the server refuses is reported by
     /// name (the first refusal is returned beside the values), and the scan goes on.
-    async fn read_items(
-        &mut self,
-        items: &[SouthItem<ItemSettings>],
-    ) -> Result<(Vec<OibusValue>, Option<PluginError>)> {
+    async fn read_items(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<PartialRead> {
         let mut refused = None;
         // An item that cannot be read is named; the others are read.
         let items: Vec<&SouthItem<ItemSettings>> = items
@@ -325,6 +315,9 @@ impl Modbus {
                 }
             }
         }
-        Ok((values, refused))
+        Ok(PartialRead {
+            values,
+            first_error: refused,
+        })
     }
 }

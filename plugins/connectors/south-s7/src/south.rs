@@ -197,10 +197,7 @@ impl S7 {
     /// past the end of a data block, say) is read again item by item: the items that work are
     /// read, each item the PLC refuses is reported by name (the first refusal is returned beside
     /// the values), and the scan goes on.
-    async fn read_items(
-        &mut self,
-        items: &[SouthItem<ItemSettings>],
-    ) -> Result<(Vec<OibusValue>, Option<PluginError>)> {
+    async fn read_items(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<PartialRead> {
         let mut refused: Option<PluginError> = None;
         let mut fail = |ctx: &Context, name: &str, why: String| {
             let e = PluginError::invalid_settings(format!("item {name:?}: {why}"));
@@ -284,30 +281,26 @@ impl S7 {
                 })
                 .collect();
         }
-        Ok((values, refused))
+        Ok(PartialRead {
+            values,
+            first_error: refused,
+        })
     }
 }
 
 impl QueriesLastPoint for S7 {
     /// Reads every item, in as few requests as the plan allows, and hands over what was read.
     async fn last_point_query(&mut self, items: &[SouthItem<ItemSettings>]) -> Result<()> {
-        let (values, refused) = self.read_items(items).await?;
-        self.ctx.add_values(values).await?;
-        match refused {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        self.read_items(items).await?.hand_over(&self.ctx).await
     }
 }
 
 impl TestsItem for S7 {
     /// Reads the item once, as a scan would.
     async fn test_item(&mut self, item: &SouthItem<ItemSettings>) -> Result<Vec<OibusValue>> {
-        let (values, refused) = self.read_items(std::slice::from_ref(item)).await?;
-        match refused {
-            Some(e) => Err(e),
-            None => Ok(values),
-        }
+        self.read_items(std::slice::from_ref(item))
+            .await?
+            .into_test()
     }
 }
 
