@@ -75,10 +75,7 @@ fn registers_are_read_decoded_and_reading_resumes_after_a_server_restart() {
     // The server goes away: the connector reports the lost connection and reconnects once the
     // server is back.
     server.stop();
-    engine.wait_until("the loss to be noticed", Duration::from_secs(30), |e| {
-        e.connector("plc")
-            .is_some_and(|c| c["state"] != "connected")
-    });
+    engine.wait_disconnected("plc");
     std::thread::sleep(Duration::from_secs(1));
     server.restart();
     let back = Timestamp::now();

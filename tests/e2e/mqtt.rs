@@ -49,10 +49,7 @@ fn values_cross_a_real_broker_and_nothing_acknowledged_is_lost_when_it_restarts(
         e.counter("rec", "values_sent") >= 200
     });
     broker.stop();
-    engine.wait_until("the loss to be noticed", Duration::from_secs(30), |e| {
-        e.connector("pub")
-            .is_some_and(|c| c["state"] != "connected")
-    });
+    engine.wait_disconnected("pub");
     std::thread::sleep(Duration::from_secs(1));
     broker.restart();
     let before = engine.counter("rec", "values_sent");

@@ -138,9 +138,7 @@ fn history_arrives_once_with_its_microseconds_and_zones_across_a_server_restart(
         insert(&db, n, &mut committed);
     }
     db.stop();
-    engine.wait_until("the loss to be noticed", Duration::from_secs(30), |e| {
-        e.connector("db").is_some_and(|c| c["state"] != "connected")
-    });
+    engine.wait_disconnected("db");
     db.restart();
     for n in 20..40 {
         insert(&db, n, &mut committed);

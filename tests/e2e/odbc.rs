@@ -118,9 +118,7 @@ fn postgresql_through_psqlodbc_reads_history_names_an_unknown_type_and_survives_
 
     // The server goes away and comes back: the connection is made again, and new rows arrive.
     pg.stop();
-    engine.wait_until("the loss to be noticed", Duration::from_secs(30), |e| {
-        e.connector("db").is_some_and(|c| c["state"] != "connected")
-    });
+    engine.wait_disconnected("db");
     pg.restart();
     pg.sql(
         "INSERT INTO measures VALUES ((now() AT TIME ZONE 'UTC') + interval '2 seconds', 'p9', 1000, \

@@ -241,9 +241,7 @@ fn reading_resumes_after_the_server_restarts() {
         by_point(&ws).get("counter").is_some_and(|v| v.len() >= 2)
     });
     server.stop();
-    engine.wait_until("the loss noticed", Duration::from_secs(60), |e| {
-        e.connector("ua").is_some_and(|c| c["state"] != "connected")
-    });
+    engine.wait_disconnected("ua");
     let before = by_point(&ws)["counter"].len();
     server.restart();
     // The restarted server's counter starts again from 0: values of the new session arrive.
@@ -371,9 +369,7 @@ fn subscribed_values_flow_with_their_deadband_and_come_back_after_a_server_resta
     );
     // The server restarts (its counter from 0): the engine reconnects and subscribes again.
     server.stop();
-    engine.wait_until("the loss noticed", Duration::from_secs(60), |e| {
-        e.connector("ua").is_some_and(|c| c["state"] != "connected")
-    });
+    engine.wait_disconnected("ua");
     let before = by_point(&ws)["counter"].len();
     server.restart();
     engine.wait_until("subscribed values again", Duration::from_secs(60), |_| {

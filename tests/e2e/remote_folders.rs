@@ -181,10 +181,7 @@ fn every_rule(
 
     // The server restarts: the loss is noticed, and collecting resumes.
     restart(&mut || {
-        engine.wait_until("the loss to be noticed", Duration::from_secs(30), |e| {
-            e.connector("remote")
-                .is_some_and(|c| c["state"] != "connected")
-        });
+        engine.wait_disconnected("remote");
         put("after.csv", b"after the restart\n");
     });
     engine.wait_until("after.csv", Duration::from_secs(60), |e| {

@@ -193,10 +193,7 @@ fn every_type_and_area_is_read_in_pdu_sized_requests_and_reading_resumes_after_a
 
     // The PLC goes away: the loss is reported, and reading resumes once it is back.
     server.stop();
-    engine.wait_until("the loss to be noticed", Duration::from_secs(30), |e| {
-        e.connector("plc")
-            .is_some_and(|c| c["state"] != "connected")
-    });
+    engine.wait_disconnected("plc");
     std::thread::sleep(Duration::from_secs(1));
     server.restart();
     let back = Timestamp::now();

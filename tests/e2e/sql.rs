@@ -100,9 +100,7 @@ fn history_is_read_through_the_engine_and_nothing_committed_is_lost_across_a_ser
         insert(&pg, n, &mut committed);
     }
     pg.stop();
-    engine.wait_until("the loss to be noticed", Duration::from_secs(30), |e| {
-        e.connector("db").is_some_and(|c| c["state"] != "connected")
-    });
+    engine.wait_disconnected("db");
     std::thread::sleep(Duration::from_secs(1));
     pg.restart();
     for n in 30..60 {

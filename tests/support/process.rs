@@ -153,6 +153,16 @@ impl Engine {
             .unwrap_or(0)
     }
 
+    /// Waits (a minute at most) until connector `id` leaves the `connected` state: the engine
+    /// noticed that its server went away.
+    pub fn wait_disconnected(&mut self, id: &str) {
+        self.wait_until(
+            &format!("{id} to notice the loss"),
+            Duration::from_secs(60),
+            |e| e.connector(id).is_some_and(|c| c["state"] != "connected"),
+        );
+    }
+
     /// Waits until `cond` holds, polling every 50 ms; panics with the log after `limit`.
     pub fn wait_until(&mut self, what: &str, limit: Duration, mut cond: impl FnMut(&Self) -> bool) {
         let began = Instant::now();
