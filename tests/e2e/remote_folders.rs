@@ -224,6 +224,13 @@ fn ftp_collects_with_every_rule_and_comes_back_after_the_server_restarts() {
     });
 }
 
+/// A TCP server that accepts connections and never says a word (a hung service): its port.
+fn silent_server() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    (listener, port)
+}
+
 /// `oibus test-connection` of `plugin`'s `kind` with these JSON settings: exit code and errors.
 fn test_connection(kind: &str, settings: &str) -> (Option<i32>, String) {
     oibus_tests::test_connection(&format!("oibus_south_{kind}"), kind, settings)
@@ -316,6 +323,14 @@ fn sftp_log_in_takes_passwords_and_keys_and_checks_the_host_key() {
     let (code, err) = test_connection("sftp", &missing);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("cannot list remote_folder"), "{err}");
+    // A server that accepts and never answers: the time-out ends the wait, and says so.
+    let (_silent, port) = silent_server();
+    let hung = settings(&ed, "")
+        .replace(&sshd.port.to_string(), &port.to_string())
+        .replace("5000", "1000");
+    let (code, err) = test_connection("sftp", &hung);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("no SSH handshake within 1000 ms"), "{err}");
 }
 
 #[test]
@@ -404,6 +419,11 @@ fn ftp_log_in_and_explicit_tls() {
     let (code, err) = test_connection("ftp", &settings(free_port(), &user.password, ""));
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("cannot connect"), "{err}");
+    let (_silent, port) = silent_server();
+    let hung = settings(port, &user.password, "").replace("5000", "1000");
+    let (code, err) = test_connection("ftp", &hung);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("no FTP greeting within 1000 ms"), "{err}");
 
     // Files cross the encrypted data connections whole.
     let mut big = Vec::with_capacity(3 << 20);
