@@ -9,6 +9,9 @@
 //! delete it on the server. Two cases: many small files (the per-file round trips) and a few
 //! large ones (the transfer).
 //!
+//! Then `sftp-north` writes the other way: files of each size, and batches of 1,000 values as
+//! JSON files, each under a temporary name, flushed on the server and renamed.
+//!
 //! CPU is user + system time of each side during the run, the server's with every process it
 //! forked for the session.
 
@@ -33,7 +36,7 @@ fn main() {
         registry, cache, ..
     } = oibus_tests::unchecked_plugins(&[
         "oibus_south_folder_scanner",
-        "oibus_south_sftp",
+        "oibus_sftp",
         "oibus_south_ftp",
     ]);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -104,4 +107,76 @@ fn main() {
             });
         }
     }
+    upload(&rt, &registry, cache.path(), &sshd);
+}
+
+/// `sftp-north` writing files of each size, then batches of values, into a folder of `sshd`.
+fn upload(
+    rt: &tokio::runtime::Runtime,
+    registry: &oibus_engine::loader::PluginRegistry,
+    cache: &std::path::Path,
+    sshd: &Sshd,
+) {
+    let user = sshd.user();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (out, local) = (dir.path().join("out"), dir.path().join("local"));
+    fs::create_dir(&out).expect("out");
+    fs::create_dir(&local).expect("local");
+    open_to_test_user(&out);
+    let settings = json!({"host": "127.0.0.1", "port": sshd.port, "username": user.name,
+        "authentication": {"type": "password", "password": user.password},
+        "remote_folder": out.display().to_string(), "unique_names": true});
+    rt.block_on(async {
+        let c = standalone_connector(
+            registry,
+            ("bench", "sftp-north"),
+            &settings,
+            cache.join("state-sftp-north"),
+            Arc::new(AcceptAll),
+        );
+        c.start().await.expect("connects");
+        let server = sshd.pid();
+        let measure = |label: &str, n: usize, mb: f64, began: Instant, g0: f64, s0: f64| {
+            let secs = began.elapsed().as_secs_f64();
+            let g = cpu_seconds("/proc/self/stat") - g0;
+            let s = server.map_or(0.0, |p| tree_cpu_seconds(p) - s0);
+            println!(
+                "| sftp-north, {label} | {n} | {mb:.0} | {secs:.2} | {:.0} | {:.0} | {g:.2} | {s:.2} | {:.0} |",
+                n as f64 / secs,
+                mb / secs,
+                memory_mb("VmHWM")
+            );
+        };
+        for (label, files, size) in [("2000 × 1 KiB", 2_000, 1024), ("25 × 8 MiB", 25, 8 << 20)] {
+            let path = local.join(format!("f{size}.csv"));
+            fs::write(&path, vec![b'x'; size]).expect("file");
+            let (g0, s0) = (
+                cpu_seconds("/proc/self/stat"),
+                server.map_or(0.0, tree_cpu_seconds),
+            );
+            let began = Instant::now();
+            for _ in 0..files {
+                c.handle_file(&path).await.expect("a file written");
+            }
+            measure(label, files, (files * size) as f64 / 1e6, began, g0, s0);
+        }
+        let batch: Vec<oibus_plugin_api::OibusValue> = (0..1000)
+            .map(|i| oibus_plugin_api::OibusValue::new(format!("p{}", i % 10), oibus_plugin_api::Timestamp::now(), f64::from(i)))
+            .collect();
+        let (g0, s0) = (
+            cpu_seconds("/proc/self/stat"),
+            server.map_or(0.0, tree_cpu_seconds),
+        );
+        let began = Instant::now();
+        let batches = 200;
+        for _ in 0..batches {
+            c.handle_values(batch.clone()).await.expect("values written");
+        }
+        measure("200 batches of 1,000 values (files)", batches, 0.0, began, g0, s0);
+        println!(
+            "(values: {:.0} values/s)",
+            200_000.0 / began.elapsed().as_secs_f64()
+        );
+        c.stop().await.expect("stops");
+    });
 }

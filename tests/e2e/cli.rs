@@ -192,7 +192,7 @@ fn check_accepts_the_demos_and_names_every_problem_of_a_bad_configuration() {
         "oibus_south_s7",
         "oibus_south_rest",
         "oibus_south_odbc",
-        "oibus_south_sftp",
+        "oibus_sftp",
         "oibus_south_ftp",
     ]);
     let data = tempfile::tempdir().unwrap();

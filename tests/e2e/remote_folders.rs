@@ -1,10 +1,14 @@
-//! `south-sftp` against Debian's OpenSSH server and `south-ftp` against Debian's vsftpd (plain
-//! and explicit FTPS), both started on 127.0.0.1 by the tests: the folder-scanner's rules on a
-//! server (delete, preserve, move without overwriting, names kept), a file growing while it is
-//! read, a name that would leave the folder, the server restarted, and what log-in refuses.
+//! The `sftp` plugin against Debian's OpenSSH server and `south-ftp` against Debian's vsftpd
+//! (plain and explicit FTPS), both started on 127.0.0.1 by the tests: the folder-scanner's rules
+//! on a server (delete, preserve, move without overwriting, names kept), a file growing while it
+//! is read, a name that would leave the folder, the server restarted, what log-in refuses; and
+//! `sftp-north` writing values and files whole through a restart of its server.
 
 use oibus_tests::{
-    process::{Engine, FAST_RECONNECT, Workspace},
+    process::{
+        Engine, FAST_RECONNECT, Workspace, acknowledged_probe_south, check_acknowledged,
+        folder_scanner_south, written_values,
+    },
     servers::{Sshd, TestPki, Vsftpd, free_port, open_to_test_user},
 };
 use std::{
@@ -201,7 +205,7 @@ fn sftp_collects_with_every_rule_and_comes_back_after_the_server_restarts() {
         sshd.user().name,
         sshd.key("client_ed25519").display()
     );
-    every_rule("sftp", "oibus_south_sftp", &connection, &mut |down| {
+    every_rule("sftp", "oibus_sftp", &connection, &mut |down| {
         sshd.stop();
         down();
         sshd.restart();
@@ -231,9 +235,15 @@ fn silent_server() -> (std::net::TcpListener, u16) {
     (listener, port)
 }
 
-/// `oibus test-connection` of `plugin`'s `kind` with these JSON settings: exit code and errors.
+/// `oibus test-connection` of the type `kind` (`sftp`, `ftp`, `sftp-north`) with these JSON
+/// settings: exit code and errors.
 fn test_connection(kind: &str, settings: &str) -> (Option<i32>, String) {
-    oibus_tests::test_connection(&format!("oibus_south_{kind}"), kind, settings)
+    let plugin = if kind == "ftp" {
+        "oibus_south_ftp"
+    } else {
+        "oibus_sftp"
+    };
+    oibus_tests::test_connection(plugin, kind, settings)
 }
 
 #[test]
@@ -259,7 +269,7 @@ fn sftp_log_in_takes_passwords_and_keys_and_checks_the_host_key() {
             None => format!(r#"{{"type": "private-key", "path": "{}"}}"#, path.display()),
         }
     };
-    oibus_tests::assert_credentials_are_checked("oibus_south_sftp", "sftp", &user.password, |p| {
+    oibus_tests::assert_credentials_are_checked("oibus_sftp", "sftp", &user.password, |p| {
         settings(&format!(r#"{{"type": "password", "password": "{p}"}}"#), "")
     });
     for ok in [
@@ -344,7 +354,7 @@ fn a_host_key_that_changes_after_the_first_connection_is_refused_and_not_retried
         sshd.user().name,
         sshd.user().password
     );
-    let (ws, mut engine) = collecting("sftp", "oibus_south_sftp", &connection, &r);
+    let (ws, mut engine) = collecting("sftp", "oibus_sftp", &connection, &r);
     engine.wait_until("a.csv", Duration::from_secs(30), |e| {
         e.counter("out", "files_sent") >= 1
     });
@@ -452,4 +462,124 @@ fn ftp_log_in_and_explicit_tls() {
         engine.log()
     );
     engine.stop();
+}
+
+/// An engine sending numbered probe values (acknowledged into `<ws>/acks`) and the files dropped
+/// into `<ws>/in` to an `sftp-north` writing into `folder`.
+fn uploading(connection: &str, folder: &Path, probe: bool) -> String {
+    format!(
+        "{FAST_RECONNECT}{}{}\n[[north]]\nid = \"up\"\ntype = \"sftp-north\"\nsettings = {{ {connection}, remote_folder = \"{}\", prefix = \"plant-\", timeout_ms = 3000 }}\ncaching = {{ send_interval = \"100ms\" }}\n",
+        acknowledged_probe_south(probe),
+        folder_scanner_south("{ws}/in", "100ms"),
+        folder.display()
+    )
+}
+
+/// The files of `folder` that are not values (`*.json`): name → content.
+fn files_in(folder: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fs::read_dir(folder)
+        .map(|d| {
+            d.flatten()
+                .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+                .filter(|(n, _)| !n.ends_with(".json"))
+                .map(|(n, p)| (n, fs::read(p).unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn sftp_north_writes_values_and_files_whole_through_a_restart_of_its_server() {
+    let mut sshd = Sshd::start();
+    let r = remote();
+    let connection = format!(
+        r#"host = "127.0.0.1", port = {}, username = "{}", authentication = {{ type = "private-key", path = "{}" }}"#,
+        sshd.port,
+        sshd.user().name,
+        sshd.key("client_ed25519").display()
+    );
+    let ws = Workspace::new(&[
+        "oibus_sftp",
+        "oibus_test_probe",
+        "oibus_south_folder_scanner",
+    ]);
+    fs::create_dir(ws.path("in")).expect("in");
+    let drop_files = |from: usize, to: usize| {
+        for i in from..to {
+            fs::write(
+                ws.path("in").join(format!("r{i}.csv")),
+                format!("report {i}\n"),
+            )
+            .expect("file");
+        }
+    };
+    drop_files(0, 10);
+    ws.config(&uploading(&connection, &r.input, true));
+    let mut engine = ws.start();
+    engine.wait_until("values and files written", Duration::from_secs(30), |e| {
+        e.counter("up", "values_sent") >= 500 && e.counter("up", "files_sent") >= 10
+    });
+    // The server goes away while values and files keep coming, then comes back.
+    sshd.stop();
+    drop_files(10, 20);
+    engine.wait_until("the loss to be noticed", Duration::from_secs(30), |e| {
+        e.counter("up", "send_failures") >= 1
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    sshd.restart();
+    let before = engine.counter("up", "values_sent");
+    engine.wait_until("values and files again", Duration::from_secs(60), |e| {
+        e.counter("up", "values_sent") >= before + 500 && e.counter("up", "files_sent") >= 20
+    });
+    engine.stop();
+    ws.config(&uploading(&connection, &r.input, false));
+    ws.drain("up");
+
+    // Every acknowledged value is in the JSON files on the server; every file arrived whole
+    // under its name with the prefix; no temporary file is left.
+    let mut received = fs::File::create(ws.path("received")).expect("received");
+    for v in written_values(&r.input) {
+        writeln!(received, "{}", serde_json::to_string(&v).expect("json")).expect("write");
+    }
+    let d = check_acknowledged(&ws.path("acks"), &ws.path("received"));
+    assert!(d.acknowledged > 1000, "{d:?}");
+    let files = files_in(&r.input);
+    for i in 0..20 {
+        let name = format!("plant-r{i}.csv");
+        assert_eq!(
+            files.get(&name).map(Vec::as_slice),
+            Some(format!("report {i}\n").as_bytes()),
+            "{name} in {:?}",
+            files.keys()
+        );
+    }
+    assert!(
+        files.keys().all(|n| !n.ends_with(".tmp")),
+        "{:?}",
+        files.keys()
+    );
+}
+
+#[test]
+fn sftp_north_test_connection_checks_the_folder() {
+    let sshd = Sshd::start();
+    let r = remote();
+    let settings = |folder: &str| {
+        format!(
+            r#"{{"host": "127.0.0.1", "port": {}, "username": "{}", "authentication": {{"type": "password", "password": "{}"}}, "remote_folder": "{folder}", "timeout_ms": 5000}}"#,
+            sshd.port,
+            sshd.user().name,
+            sshd.user().password
+        )
+    };
+    let (code, err) = test_connection("sftp-north", &settings(&r.input.display().to_string()));
+    assert_eq!(code, Some(0), "{err}");
+    let file = r.input.join("a-file");
+    fs::write(&file, b"x").expect("file");
+    let (code, err) = test_connection("sftp-north", &settings(&file.display().to_string()));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("is not a folder"), "{err}");
+    let (code, err) = test_connection("sftp-north", &settings("/nonexistent/out"));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("remote_folder /nonexistent/out"), "{err}");
 }

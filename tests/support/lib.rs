@@ -34,7 +34,7 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("oibus-south-s7", "oibus_south_s7"),
     ("oibus-south-rest", "oibus_south_rest"),
     ("oibus-south-odbc", "oibus_south_odbc"),
-    ("oibus-south-sftp", "oibus_south_sftp"),
+    ("oibus-sftp", "oibus_sftp"),
     ("oibus-south-ftp", "oibus_south_ftp"),
 ];
 

@@ -1,40 +1,21 @@
 //! The `north-file-writer` connector: its lifecycle and data calls.
 
 use crate::settings::*;
+use oibus_folder_common::naming::Names;
 use oibus_plugin_api::prelude::*;
 use std::{
     fs,
     io::Write,
     path::{Path, PathBuf},
-    sync::atomic::{AtomicU64, Ordering},
 };
 
 /// The file-writer North connector.
 pub struct FileWriter {
-    pub(crate) settings: FileWriterSettings,
     pub(crate) folder: PathBuf,
-    pub(crate) sequence: AtomicU64,
+    pub(crate) names: Names,
 }
 
 impl FileWriter {
-    /// A unique base name: milliseconds since the epoch and a sequence number.
-    fn unique(&self) -> String {
-        let n = self.sequence.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{n}", Timestamp::now().as_millis())
-    }
-
-    fn target(&self, stem: &str, ext: &str) -> PathBuf {
-        let ext = if ext.is_empty() {
-            String::new()
-        } else {
-            format!(".{ext}")
-        };
-        self.folder.join(format!(
-            "{}{stem}{}{ext}",
-            self.settings.prefix, self.settings.suffix
-        ))
-    }
-
     fn check_folder(&self) -> Result<()> {
         fs::create_dir_all(&self.folder).map_err(|e| {
             PluginError::transient(format!(
@@ -81,8 +62,7 @@ impl Connector for FileWriter {
     fn new(settings: FileWriterSettings, _ctx: Context) -> Result<Self> {
         Ok(Self {
             folder: PathBuf::from(&settings.output_folder),
-            settings,
-            sequence: AtomicU64::new(0),
+            names: Names::new(&settings.prefix, &settings.suffix, settings.unique_names),
         })
     }
 
@@ -100,7 +80,7 @@ impl Connector for FileWriter {
 impl HandlesValues for FileWriter {
     async fn handle_values(&mut self, values: Vec<OibusValue>) -> Result<()> {
         let json = oibus_plugin_api::serde_json::to_vec(&values)?;
-        let target = self.target(&self.unique(), "json");
+        let target = self.folder.join(self.names.of_values());
         write_atomically(&target, &json).map_err(|e| {
             PluginError::transient(format!("cannot write {}: {e}", target.display()))
         })?;
@@ -112,20 +92,7 @@ impl HandlesValues for FileWriter {
 impl FileWriter {
     /// Where a file received from the engine is written.
     fn target_of(&self, path: &Path) -> PathBuf {
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let ext = path
-            .extension()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let stem = if self.settings.unique_names {
-            format!("{stem}-{}", self.unique())
-        } else {
-            stem
-        };
-        self.target(&stem, &ext)
+        self.folder.join(self.names.of_file(path))
     }
 }
 
@@ -140,7 +107,7 @@ pub(crate) fn temporary(target: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    target.with_file_name(format!(".{name}.tmp"))
+    target.with_file_name(Names::temporary(&name))
 }
 
 /// Most threads that fsync the files of one batch: fsyncs in flight together are what lets

@@ -37,32 +37,41 @@ fn is_missing(e: &SftpError) -> bool {
     matches!(e, SftpError::Status(s) if s.status_code == StatusCode::NoSuchFile)
 }
 
-impl SftpFolder<'_> {
-    /// An SFTP error of `what`: a status of the server fails that operation; anything else
-    /// (time-out, closed channel, protocol error) means the connection is gone.
-    fn error(&self, what: &str, e: SftpError) -> PluginError {
-        let message = format!("{}: {what}: {e}", self.server);
-        match e {
-            SftpError::Status(s)
-                if !matches!(
-                    s.status_code,
-                    StatusCode::NoConnection | StatusCode::ConnectionLost
-                ) =>
-            {
-                PluginError::transient(message)
-            }
-            _ => PluginError::connection_lost(message),
+/// An SFTP error of `what` on `server`: a status of the server fails that operation; anything
+/// else (time-out, closed channel, protocol error) means the connection is gone.
+pub fn sftp_error(server: &str, what: &str, e: SftpError) -> PluginError {
+    let message = format!("{server}: {what}: {e}");
+    match e {
+        SftpError::Status(s)
+            if !matches!(
+                s.status_code,
+                StatusCode::NoConnection | StatusCode::ConnectionLost
+            ) =>
+        {
+            PluginError::transient(message)
         }
+        _ => PluginError::connection_lost(message),
+    }
+}
+
+/// An I/O error of a transfer (`what`) on `server`: the server's status (`Other`) fails that
+/// file; anything else means the connection is gone.
+pub fn sftp_io_error(server: &str, what: &str, e: std::io::Error) -> PluginError {
+    let message = format!("{server}: {what}: {e}");
+    if e.kind() == std::io::ErrorKind::Other {
+        PluginError::transient(message)
+    } else {
+        PluginError::connection_lost(message)
+    }
+}
+
+impl SftpFolder<'_> {
+    fn error(&self, what: &str, e: SftpError) -> PluginError {
+        sftp_error(self.server, what, e)
     }
 
     fn io_error(&self, what: &str, e: std::io::Error) -> PluginError {
-        let message = format!("{}: {what}: {e}", self.server);
-        if e.kind() == std::io::ErrorKind::Other {
-            // A status of the server, from a read.
-            PluginError::transient(message)
-        } else {
-            PluginError::connection_lost(message)
-        }
+        sftp_io_error(self.server, what, e)
     }
 
     async fn ensure_folder(&self, folder: &str) -> Result<()> {

@@ -37,7 +37,7 @@ impl Connector for Sftp {
     }
 
     async fn connect(&mut self) -> Result<()> {
-        let session = session::open(&self.settings, &self.keys).await?;
+        let session = session::open(&self.settings.endpoint(), &self.keys).await?;
         // The folder must be readable now, not at the first scan.
         SftpFolder {
             sftp: &session.sftp,
@@ -59,11 +59,7 @@ impl Connector for Sftp {
 
     async fn disconnect(&mut self) -> Result<()> {
         if let Some(s) = self.session.take() {
-            let _ = s.sftp.close().await;
-            let _ = s
-                .ssh
-                .disconnect(russh::Disconnect::ByApplication, "", "en")
-                .await;
+            s.close().await;
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! log in, start the `sftp` subsystem.
 
 use crate::host_key::{Expected, HostKeys};
-use crate::settings::{Authentication, SftpSettings};
+use crate::settings::{Authentication, Endpoint};
 use oibus_plugin_api::{PluginError, Result, with_causes};
 use russh::client::{self, Handle};
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
@@ -18,6 +18,17 @@ pub struct Session {
     pub ssh: Handle<HostKeyCheck>,
     /// The SFTP client over it.
     pub sftp: SftpSession,
+}
+
+impl Session {
+    /// Ends the SFTP session and the SSH connection, whatever the server answers.
+    pub async fn close(self) {
+        let _ = self.sftp.close().await;
+        let _ = self
+            .ssh
+            .disconnect(russh::Disconnect::ByApplication, "", "en")
+            .await;
+    }
 }
 
 /// The SSH client's handler: checks the server's host key.
@@ -45,7 +56,7 @@ impl client::Handler for HostKeyCheck {
 }
 
 /// Opens a session with the server of `settings`, every step within `timeout_ms`.
-pub async fn open(settings: &SftpSettings, keys: &HostKeys) -> Result<Session> {
+pub async fn open(settings: &Endpoint<'_>, keys: &HostKeys) -> Result<Session> {
     let timeout = Duration::from_millis(settings.timeout_ms);
     let server = format!("{}:{}", settings.host, settings.port);
     let expected = keys.expected()?;
@@ -64,7 +75,7 @@ pub async fn open(settings: &SftpSettings, keys: &HostKeys) -> Result<Session> {
         nodelay: true,
         ..Default::default()
     });
-    let connecting = client::connect(config, (settings.host.as_str(), settings.port), check);
+    let connecting = client::connect(config, (settings.host, settings.port), check);
     let mut ssh = match tokio::time::timeout(timeout, connecting).await {
         Err(_) => {
             return Err(PluginError::connection_lost(format!(
@@ -122,14 +133,14 @@ pub async fn open(settings: &SftpSettings, keys: &HostKeys) -> Result<Session> {
 
 async fn login(
     ssh: &mut Handle<HostKeyCheck>,
-    settings: &SftpSettings,
+    settings: &Endpoint<'_>,
     server: &str,
 ) -> Result<()> {
-    let user = settings.username.as_str();
+    let user = settings.username;
     let lost = |e: russh::Error| {
         PluginError::connection_lost(format!("{server}: log-in interrupted: {}", with_causes(&e)))
     };
-    let (result, how) = match &settings.authentication {
+    let (result, how) = match settings.authentication {
         Authentication::Password { password } => (
             ssh.authenticate_password(user, password.as_str())
                 .await
@@ -177,7 +188,7 @@ async fn login(
     }
 }
 
-async fn start_sftp(ssh: &Handle<HostKeyCheck>, settings: &SftpSettings) -> Result<SftpSession> {
+async fn start_sftp(ssh: &Handle<HostKeyCheck>, settings: &Endpoint<'_>) -> Result<SftpSession> {
     let server = format!("{}:{}", settings.host, settings.port);
     let refused = |what: &str, e: &dyn std::error::Error| {
         PluginError::connection_lost(format!("{server}: {what}: {}", with_causes(e)))
