@@ -1,6 +1,6 @@
 //! A scan that read some items and not others.
 
-use super::Context;
+use super::context::Context;
 use crate::{OibusValue, PluginError, Result};
 
 /// What a scan of several items read: the values of the items that worked, and the first error
