@@ -1,11 +1,13 @@
-//! `south-rest` throughput against the tests' HTTP/JSON API (Python's standard library server,
+//! `rest` throughput against the tests' HTTP/JSON API (Python's standard library server,
 //! on the same machine): `cargo bench -p oibus-benches --bench rest`.
 //!
 //! The connector, loaded from its `.so` in this process (the host accepts the values without
 //! caching them):
 //! - last point: one item whose answer holds three records, scanned back to back for 5 s;
 //! - history: one hour of one value a second (3,600 values) read through 72 cursor pages of 50,
-//!   five times.
+//!   five times;
+//! - the North (`rest-north`) against `tests/servers/sink_server.py`: 100 batches of 1,000
+//!   values POSTed as JSON (plain, then gzip), and 500 files of 1 KiB (raw).
 //!
 //! CPU is user + system time of each side during the run; the server is single-threaded Python
 //! per request, so where its CPU is near the run's time, it is the bottleneck.
@@ -26,7 +28,7 @@ fn main() {
     let spid = server.pid().expect("the server runs").to_string();
     let oibus_tests::Unchecked {
         registry, cache, ..
-    } = oibus_tests::unchecked_plugins(&["oibus_south_rest"]);
+    } = oibus_tests::unchecked_plugins(&["oibus_rest"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let cpu = |pid: &str| oibus_benches::cpu_seconds(&format!("/proc/{pid}/stat"));
     let item = |settings: serde_json::Value| -> Item {
@@ -98,5 +100,74 @@ fn main() {
             cpu(&spid) - s0,
         );
         c.stop().await.unwrap();
+
+        let sink_dir = tempfile::tempdir().unwrap();
+        let record = sink_dir.path().join("record");
+        let files = sink_dir.path().join("files");
+        let sink = ScriptServer::start(
+            "sink_server.py",
+            &[
+                "--record",
+                &record.display().to_string(),
+                "--files",
+                &files.display().to_string(),
+            ],
+        );
+        let kpid = sink.pid().expect("the sink runs").to_string();
+        let batch: Vec<oibus_plugin_api::OibusValue> = (0..1000)
+            .map(|i| {
+                oibus_plugin_api::OibusValue::new(
+                    format!("line{}.speed", i % 10),
+                    Timestamp::now(),
+                    f64::from(i),
+                )
+            })
+            .collect();
+        for gzip in [false, true] {
+            let n = standalone_connector(
+                &registry,
+                ("bench-north", "rest-north"),
+                &json!({"base_url": format!("http://127.0.0.1:{}", sink.port), "gzip": gzip}),
+                cache.path().join("state-north"),
+                Arc::new(AcceptAll),
+            );
+            n.start().await.unwrap();
+            let (g0, s0, began) = (cpu("self"), cpu(&kpid), Instant::now());
+            let batches = 100u64;
+            for _ in 0..batches {
+                n.handle_values(batch.clone()).await.unwrap();
+            }
+            let secs = began.elapsed().as_secs_f64();
+            report(
+                if gzip {
+                    "north: batches of 1,000 values, gzip"
+                } else {
+                    "north: batches of 1,000 values"
+                },
+                batches,
+                batches * 1000,
+                secs,
+                cpu("self") - g0,
+                cpu(&kpid) - s0,
+            );
+            if !gzip {
+                let file = sink_dir.path().join("report.csv");
+                std::fs::write(&file, vec![b'x'; 1024]).unwrap();
+                let (g0, s0, began) = (cpu("self"), cpu(&kpid), Instant::now());
+                for _ in 0..500 {
+                    n.handle_file(&file).await.unwrap();
+                }
+                let secs = began.elapsed().as_secs_f64();
+                report(
+                    "north: files of 1 KiB, raw (values = files)",
+                    500,
+                    500,
+                    secs,
+                    cpu("self") - g0,
+                    cpu(&kpid) - s0,
+                );
+            }
+            n.stop().await.unwrap();
+        }
     });
 }

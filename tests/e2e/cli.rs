@@ -190,7 +190,7 @@ fn check_accepts_the_demos_and_names_every_problem_of_a_bad_configuration() {
         "oibus_south_sql",
         "oibus_opcua",
         "oibus_south_s7",
-        "oibus_south_rest",
+        "oibus_rest",
         "oibus_south_odbc",
         "oibus_sftp",
         "oibus_south_ftp",

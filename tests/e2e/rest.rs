@@ -1,12 +1,14 @@
-//! `south-rest` against an HTTP/JSON API written only for the tests (`tests/servers/rest_server.py`):
-//! routes that answer well, and routes that are slow, fail, answer HTML, lack a field, answer too
-//! much, or page forever.
+//! The `rest` plugin's South against an HTTP/JSON API written only for the tests
+//! (`tests/servers/rest_server.py`): routes that answer well, and routes that are slow, fail,
+//! answer HTML, lack a field, answer too much, or page forever; and its North against a sink
+//! written only for the tests (`tests/servers/sink_server.py`) that records, fails for a while,
+//! refuses, or answers late.
 
 use oibus_plugin_api::{DataValue, Quality, Timestamp};
 use oibus_tests::{
     process::{
-        EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, recorded_by_point,
-        recorded_values,
+        EVERY_SECOND, FAST_RECONNECT, RECORDING_NORTH, Workspace, acknowledged_probe_south,
+        check_acknowledged, folder_scanner_south, recorded_by_point, recorded_values,
     },
     servers::{ScriptServer, TestPki, free_port},
 };
@@ -45,7 +47,7 @@ fn values_are_picked_out_of_json_each_misbehaving_route_fails_only_its_item_and_
         "base_url = \"http://127.0.0.1:{}\", timeout_ms = 1000",
         server.port
     );
-    let ws = Workspace::new(&["oibus_south_rest", "oibus_test_probe"]);
+    let ws = Workspace::new(&["oibus_rest", "oibus_test_probe"]);
     let items = [
         item(
             "values",
@@ -223,7 +225,7 @@ fn assert_every_second_once(
 #[test]
 fn history_windows_are_read_through_every_page_and_every_second_arrives_once() {
     let server = ScriptServer::start("rest_server.py", &[]);
-    let ws = Workspace::new(&["oibus_south_rest", "oibus_test_probe"]);
+    let ws = Workspace::new(&["oibus_rest", "oibus_test_probe"]);
     let window = r#"query = { from = "@StartTime", to = "@EndTime" }, records = "$.items[*]", value = "$.value", timestamp = "$.ts""#;
     ws.config(&config(&[south(
         "api",
@@ -274,7 +276,7 @@ fn item_and_connection_tests_read_the_api_and_name_what_fails() {
     );
     let test = |name: &str, item_settings: &str| {
         let item = format!(r#"{{"name": "{name}", "settings": {item_settings}}}"#);
-        oibus_tests::test_item("oibus_south_rest", "rest", &settings, &item, &[])
+        oibus_tests::test_item("oibus_rest", "rest", &settings, &item, &[])
     };
     let (code, out, err) = test("one", r#"{"path": "/one", "value": "$.value"}"#);
     assert_eq!(code, Some(0), "{out}{err}");
@@ -307,7 +309,7 @@ fn item_and_connection_tests_read_the_api_and_name_what_fails() {
 
     let port = free_port();
     let (code, err) = oibus_tests::test_connection(
-        "oibus_south_rest",
+        "oibus_rest",
         "rest",
         &format!(r#"{{"base_url": "http://127.0.0.1:{port}", "timeout_ms": 500}}"#),
     );
@@ -317,7 +319,7 @@ fn item_and_connection_tests_read_the_api_and_name_what_fails() {
         "{err}"
     );
     let (code, err) = oibus_tests::test_connection(
-        "oibus_south_rest",
+        "oibus_rest",
         "rest",
         &format!(
             r#"{{"base_url": "http://127.0.0.1:{}", "test_path": "/secure", "authentication": {{"type": "bearer", "token": "guess"}}}}"#,
@@ -342,17 +344,12 @@ fn https_is_verified_against_the_configured_authority() {
     };
     let item = r#"{"name": "one", "settings": {"path": "/one", "value": "$.value"}}"#;
     let (code, out, err) =
-        oibus_tests::test_item("oibus_south_rest", "rest", &settings("ca.pem"), item, &[]);
+        oibus_tests::test_item("oibus_rest", "rest", &settings("ca.pem"), item, &[]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("42"), "{out}");
     // Signed by another authority: refused, and said why.
-    let (code, _, err) = oibus_tests::test_item(
-        "oibus_south_rest",
-        "rest",
-        &settings("other-ca.pem"),
-        item,
-        &[],
-    );
+    let (code, _, err) =
+        oibus_tests::test_item("oibus_rest", "rest", &settings("other-ca.pem"), item, &[]);
     assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains("cannot connect") && err.contains("certificate"),
@@ -360,7 +357,7 @@ fn https_is_verified_against_the_configured_authority() {
     );
     // TLS settings on a plain-text address are a mistake, named.
     let (code, err) = oibus_tests::test_connection(
-        "oibus_south_rest",
+        "oibus_rest",
         "rest",
         &format!(
             r#"{{"base_url": "http://127.0.0.1:{}", "tls": {{}}}}"#,
@@ -369,4 +366,106 @@ fn https_is_verified_against_the_configured_authority() {
     );
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("tls is for an https base_url"), "{err}");
+}
+
+/// An engine sending numbered probe values and the files of `<ws>/in` to three `rest-north`s
+/// on the sink at `port`: `web` (values to `/flaky`, gzip; files as forms), `strict` (values to
+/// `/reject`; files raw) and `late` (values to `/slow`, a time-out of 1 s).
+fn posting(port: u16, probe: bool) -> String {
+    let north = |id: &str, settings: &str| {
+        format!(
+            "[[north]]\nid = \"{id}\"\ntype = \"rest-north\"\nsettings = {{ base_url = \"http://127.0.0.1:{port}\", {settings} }}\ncaching = {{ send_interval = \"100ms\" }}\n"
+        )
+    };
+    format!(
+        "{FAST_RECONNECT}{}{}\n{}{}{}",
+        acknowledged_probe_south(probe),
+        folder_scanner_south("{ws}/in", "100ms"),
+        north(
+            "web",
+            r#"values_path = "/flaky", gzip = true, file_body = "multipart", timeout_ms = 2000"#
+        ),
+        north("strict", r#"values_path = "/reject", file_body = "raw""#),
+        north("late", r#"values_path = "/slow", timeout_ms = 1000"#),
+    )
+}
+
+#[test]
+fn the_north_posts_values_and_files_retries_failures_and_sets_refused_batches_apart() {
+    let ws = Workspace::new(&[
+        "oibus_rest",
+        "oibus_test_probe",
+        "oibus_south_folder_scanner",
+    ]);
+    let (record, files) = (ws.path("received"), ws.path("posted"));
+    let server = ScriptServer::start(
+        "sink_server.py",
+        &[
+            "--record",
+            &record.display().to_string(),
+            "--files",
+            &files.display().to_string(),
+        ],
+    );
+    std::fs::create_dir(ws.path("in")).unwrap();
+    for i in 0..5 {
+        std::fs::write(
+            ws.path("in").join(format!("r{i}.csv")),
+            format!("report {i}\n"),
+        )
+        .unwrap();
+    }
+    ws.config(&posting(server.port, true));
+    let mut engine = ws.start();
+    engine.wait_until("values and files posted", Duration::from_secs(60), |e| {
+        e.counter("web", "values_sent") >= 500
+            && e.counter("web", "files_sent") >= 5
+            && e.counter("strict", "files_sent") >= 5
+            && e.counter("strict", "values_to_error") >= 100
+    });
+    let log = engine.log();
+    engine.stop();
+    ws.config(&posting(server.port, false));
+    ws.drain("web");
+
+    // Every acknowledged value reached the sink through the flaky route, each file both ways.
+    let d = check_acknowledged(&ws.path("acks"), &record);
+    assert!(d.acknowledged > 500, "{d:?}");
+    for i in 0..5 {
+        for kind in ["multipart", "raw"] {
+            let path = files.join(kind).join(format!("r{i}.csv"));
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap_or_default(),
+                format!("report {i}\n"),
+                "{}",
+                path.display()
+            );
+        }
+    }
+    // Failures said as they happened: retried, set apart, or late.
+    for said in [
+        "/flaky (",
+        "HTTP 500 Internal Server Error: temporarily unavailable; sent again",
+        "/reject (",
+        "HTTP 400 Bad Request: bad batch (refused: set apart)",
+        "/slow (",
+        "no complete answer within 1000 ms; sent again",
+    ] {
+        assert!(log.contains(said), "{said:?} not in the log:\n{log}");
+    }
+}
+
+#[test]
+fn the_north_test_connection_reaches_the_server() {
+    let port = free_port();
+    let (code, err) = oibus_tests::test_connection(
+        "oibus_rest",
+        "rest-north",
+        &format!(r#"{{"base_url": "http://127.0.0.1:{port}", "timeout_ms": 500}}"#),
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!("GET http://127.0.0.1:{port}: cannot connect")),
+        "{err}"
+    );
 }

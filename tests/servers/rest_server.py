@@ -1,4 +1,4 @@
-"""An HTTP/JSON API written only for the south-rest tests: well-behaved routes, and routes that
+"""An HTTP/JSON API written only for the rest plugin's tests: well-behaved routes, and routes that
 misbehave on purpose. Python's standard library only.
 
 Usage: rest_server.py --port N [--cert PEM --key PEM]. Binds 127.0.0.1; with a certificate and

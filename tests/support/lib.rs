@@ -32,7 +32,7 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("oibus-south-sql", "oibus_south_sql"),
     ("oibus-opcua", "oibus_opcua"),
     ("oibus-south-s7", "oibus_south_s7"),
-    ("oibus-south-rest", "oibus_south_rest"),
+    ("oibus-rest", "oibus_rest"),
     ("oibus-south-odbc", "oibus_south_odbc"),
     ("oibus-sftp", "oibus_sftp"),
     ("oibus-south-ftp", "oibus_south_ftp"),

@@ -1,4 +1,5 @@
-//! Connector and item settings.
+//! Connector and item settings of the South, settings of the North, and the HTTP endpoint
+//! both describe.
 
 use oibus_plugin_api::prelude::*;
 use oibus_tls_common::Tls;
@@ -35,6 +36,108 @@ pub struct RestSettings {
     pub test_path: Option<String>,
 }
 
+impl RestSettings {
+    /// The endpoint these settings describe.
+    pub fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            base_url: &self.base_url,
+            headers: &self.headers,
+            authentication: &self.authentication,
+            tls: self.tls.as_ref(),
+            timeout_ms: self.timeout_ms,
+            max_response_bytes: self.max_response_bytes,
+        }
+    }
+}
+
+/// Settings of the North: the endpoint as the South's, and where values and files go.
+#[derive(Clone, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", deny_unknown_fields)]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub struct RestNorthSettings {
+    /// The API's address, to which `values_path` and `files_path` are added.
+    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^https?://[^/]"))]
+    pub base_url: String,
+    /// Headers sent with every request; their values are never logged.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// How to authenticate.
+    #[serde(default)]
+    pub authentication: Authentication,
+    /// TLS settings of an `https` address (default: the system's certificate authorities).
+    #[serde(default)]
+    pub tls: Option<Tls>,
+    /// Time-out of each request, answer included, in milliseconds.
+    #[serde(default = "default_timeout")]
+    #[schemars(range(min = 1, max = 600000))]
+    pub timeout_ms: u64,
+    /// Path each batch of values is POSTed to, as a JSON array of
+    /// `{pointId, timestamp, value, quality}`.
+    #[serde(default = "values_path")]
+    #[schemars(length(max = 2048))]
+    pub values_path: String,
+    /// Path each file is POSTed to.
+    #[serde(default = "files_path")]
+    #[schemars(length(max = 2048))]
+    pub files_path: String,
+    /// How a file is sent: `raw` (the body is the file, its name in the `filename` query
+    /// parameter) or `multipart` (a form with one part `file`, named).
+    #[serde(default)]
+    pub file_body: FileBody,
+    /// Compress the values' JSON with gzip (`Content-Encoding: gzip`).
+    #[serde(default)]
+    pub gzip: bool,
+}
+
+impl RestNorthSettings {
+    /// The endpoint these settings describe.
+    pub fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            base_url: &self.base_url,
+            headers: &self.headers,
+            authentication: &self.authentication,
+            tls: self.tls.as_ref(),
+            timeout_ms: self.timeout_ms,
+            max_response_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// How the North sends a file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", rename_all = "kebab-case")]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub enum FileBody {
+    /// The body is the file (`application/octet-stream`), its name in the `filename` query
+    /// parameter.
+    #[default]
+    Raw,
+    /// `multipart/form-data` with one part `file` carrying the file's name.
+    Multipart,
+}
+
+/// What an HTTP client needs, from the settings of either connector.
+pub struct Endpoint<'a> {
+    /// The API's address.
+    pub base_url: &'a str,
+    /// Headers of every request.
+    pub headers: &'a BTreeMap<String, String>,
+    /// How to authenticate.
+    pub authentication: &'a Authentication,
+    /// TLS settings of an `https` address.
+    pub tls: Option<&'a Tls>,
+    /// Time-out of each request, in milliseconds.
+    pub timeout_ms: u64,
+    /// The largest answer read.
+    pub max_response_bytes: u64,
+}
+
+fn values_path() -> String {
+    "/values".into()
+}
+fn files_path() -> String {
+    "/files".into()
+}
 fn default_timeout() -> u64 {
     10_000
 }

@@ -4,7 +4,7 @@
 
 use crate::{
     request::Call,
-    settings::{Authentication, Method, RestSettings},
+    settings::{Authentication, Endpoint, Method},
 };
 use oibus_plugin_api::{PluginError, Result, tokio, with_causes};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -40,9 +40,9 @@ fn snippet(bytes: &[u8]) -> String {
 
 impl Client {
     /// The client the settings describe; errors name the setting.
-    pub fn new(s: &RestSettings) -> Result<Self> {
+    pub fn new(s: &Endpoint<'_>) -> Result<Self> {
         let https = s.base_url.starts_with("https://");
-        let tls = match (&s.tls, https) {
+        let tls = match (s.tls, https) {
             (Some(_), false) => {
                 return Err(PluginError::invalid_settings(
                     "tls is for an https base_url: this one is http",
@@ -53,7 +53,7 @@ impl Client {
             (None, false) => oibus_tls_common::without_authorities()?,
         };
         let mut headers = HeaderMap::new();
-        for (name, value) in &s.headers {
+        for (name, value) in s.headers {
             let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                 PluginError::invalid_settings(format!("headers: {name:?} is not a header name"))
             })?;
@@ -79,7 +79,8 @@ impl Client {
         })
     }
 
-    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+    /// A request with the connector's authentication.
+    pub fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
         let r = self.http.request(method, url);
         match &self.authentication {
             Authentication::None => r,
@@ -182,6 +183,49 @@ impl Client {
                 response.status()
             ))),
             _ => Ok(()),
+        }
+    }
+}
+
+impl Client {
+    /// Sends a North's request and classifies the answer as the engine's error model wants:
+    /// 2xx delivered; 400, 413, 415 and 422 refuse this batch or file (permanent: set apart, a
+    /// batch bisected to find the bad value); any other status (401, 403, 404, 408, 429, 5xx),
+    /// a time-out or a cut connection is retried (transient); a server that cannot be reached
+    /// is a lost connection.
+    pub async fn deliver(&self, what: &str, request: reqwest::RequestBuilder) -> Result<()> {
+        let exchange = async {
+            let mut response = request.send().await.map_err(|e| match classify(what, e) {
+                Failure::Unreachable(m) => PluginError::connection_lost(m),
+                Failure::Call(m) => PluginError::transient(m),
+            })?;
+            let status = response.status();
+            // The beginning of the answer, for the message.
+            let mut body = Vec::new();
+            while let Ok(Some(chunk)) = response.chunk().await {
+                let room = (self.max_bytes as usize).saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if room <= chunk.len() {
+                    break;
+                }
+            }
+            Ok::<_, PluginError>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| {
+                PluginError::transient(format!(
+                    "{what}: no complete answer within {} ms; sent again",
+                    self.timeout.as_millis()
+                ))
+            })??;
+        let said = format!("{what}: HTTP {status}: {}", snippet(&body));
+        match status.as_u16() {
+            200..=299 => Ok(()),
+            400 | 413 | 415 | 422 => Err(PluginError::permanent(format!(
+                "{said} (refused: set apart)"
+            ))),
+            _ => Err(PluginError::transient(format!("{said}; sent again"))),
         }
     }
 }

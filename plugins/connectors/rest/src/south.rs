@@ -69,7 +69,7 @@ impl Connector for Rest {
             )));
         }
         Ok(Self {
-            client: Client::new(&settings)?,
+            client: Client::new(&settings.endpoint())?,
             base_url: settings.base_url,
             test_path: settings.test_path,
             ctx,

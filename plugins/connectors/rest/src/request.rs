@@ -1,7 +1,7 @@
 //! The URL, query and body of one call, with a history window's instants written in.
 //!
 //! ```
-//! use oibus_south_rest::{TimeFormat, request::{Timestamp, Window, fill, join}};
+//! use oibus_rest::{TimeFormat, request::{Timestamp, Window, fill, join}};
 //! assert_eq!(join("http://h:8080/api/", "/values"), "http://h:8080/api/values");
 //! let w = Window {
 //!     start: Timestamp::parse("2026-12-05T10:00:00Z").unwrap(),
