@@ -318,7 +318,7 @@ impl NorthSender {
 
     /// Sends a group the destination refused in halves, down to the refused values, in order.
     /// Returns the values refused (for the error store) and the distinct reasons given; `None`
-    /// when cancelled. The halves refused on the way are not logged nor counted as failures:
+    /// when cancelled (checked between parts). The halves refused on the way are not logged nor counted as failures:
     /// the caller says once what was refused.
     async fn isolate(
         &self,
@@ -329,6 +329,12 @@ impl NorthSender {
         let mut todo: VecDeque<(usize, usize)> = halves(0, values.len()).into();
         let (mut refused, mut reasons) = (Vec::new(), Vec::<String>::new());
         while let Some((lo, hi)) = todo.pop_front() {
+            // A stop ends the search between two parts: the group stays in the cache, sent
+            // again (its accepted parts too) at the next start. Without this, a destination
+            // that refuses every value kept a stopping engine sending them one by one.
+            if cancel.is_cancelled() {
+                return None;
+            }
             let part = &values[lo..hi];
             let what = if hi - lo == 1 {
                 format!(
