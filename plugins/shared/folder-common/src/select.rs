@@ -76,14 +76,15 @@ impl Selector {
             let min_age = Duration::from_millis(item.settings.min_age_ms);
             let re = self.regex(item)?.clone();
             for file in listing {
-                if taken.contains(&file.name)
-                    || !re.is_match(&file.name)
-                    || !self.ready(file, min_age, now, clock)
-                {
+                if taken.contains(&file.name) || !re.is_match(&file.name) {
                     continue;
                 }
-                // The first item that matches owns the file, even when it skips it.
+                // The first item that matches owns the file, even when it is not ready for it
+                // yet or skips it: a later item never takes it with other rules.
                 taken.insert(file.name.clone());
+                if !self.ready(file, min_age, now, clock) {
+                    continue;
+                }
                 if let AfterRead::Preserve {
                     ignore_modified_date,
                 } = item.settings.after_read
@@ -301,6 +302,28 @@ mod tests {
             assert_eq!(names(&c), ["ok.csv"]);
         }
         assert_eq!(sel.refused.len(), 2);
+    }
+
+    #[test]
+    fn a_file_not_ready_for_its_first_item_is_not_taken_by_a_later_one() {
+        let (_d, sent) = sent();
+        let mut sel = Selector::new();
+        let now = 1_000 * S;
+        let listing = [file("x.csv", now - 2 * S, 1, 0)];
+        let items = [
+            item(
+                r"\.csv$",
+                60_000,
+                AfterRead::Preserve {
+                    ignore_modified_date: false,
+                },
+            ),
+            item(".*", 1000, AfterRead::Delete),
+        ];
+        let c = sel
+            .choose(&listing, &items, &sent, now, Instant::now())
+            .unwrap();
+        assert!(c.is_empty(), "{c:?}");
     }
 
     #[test]
