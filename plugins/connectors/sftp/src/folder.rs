@@ -110,7 +110,7 @@ impl RemoteFolder for SftpFolder<'_> {
         }
     }
 
-    async fn download(&mut self, name: &str, to: &Path) -> Result<u64> {
+    async fn download(&mut self, name: &str, to: &Path, limit: u64) -> Result<u64> {
         let path = join(self.folder, name);
         let mut remote = self
             .sftp
@@ -120,7 +120,7 @@ impl RemoteFolder for SftpFolder<'_> {
         let mut local = tokio::fs::File::create(to)
             .await
             .map_err(|e| PluginError::transient(format!("cannot create {}: {e}", to.display())))?;
-        let bytes = copy_until_idle(&mut remote, &mut local, self.idle)
+        let bytes = copy_until_idle(&mut (&mut remote).take(limit), &mut local, self.idle)
             .await
             .map_err(|e| self.io_error(&format!("cannot read {path}"), e))?;
         if let Err(e) = remote.shutdown().await {
@@ -157,4 +157,4 @@ impl RemoteFolder for SftpFolder<'_> {
 }
 
 use oibus_plugin_api::tracing;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -14,6 +14,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 use suppaftp::list::{File, ListParser};
+use tokio::io::AsyncReadExt;
 
 const SECOND: i64 = 1_000_000_000;
 const MINUTE: i64 = 60 * SECOND;
@@ -104,7 +105,7 @@ impl RemoteFolder for FtpFolder<'_> {
             .map(|f| f.stamp))
     }
 
-    async fn download(&mut self, name: &str, to: &Path) -> Result<u64> {
+    async fn download(&mut self, name: &str, to: &Path, limit: u64) -> Result<u64> {
         let path = join(self.folder, name);
         let c = &mut *self.conn;
         let what = format!("cannot read {path}");
@@ -112,7 +113,8 @@ impl RemoteFolder for FtpFolder<'_> {
         let mut local = tokio::fs::File::create(to)
             .await
             .map_err(|e| PluginError::transient(format!("cannot create {}: {e}", to.display())))?;
-        let copied = copy_until_idle(&mut data, &mut local, c.bounds.timeout).await;
+        let copied =
+            copy_until_idle(&mut (&mut data).take(limit), &mut local, c.bounds.timeout).await;
         let bytes = match copied {
             Ok(bytes) => bytes,
             // The control connection is in the middle of a transfer: only a new one is usable.

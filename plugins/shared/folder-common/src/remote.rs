@@ -32,9 +32,15 @@ pub trait RemoteFolder: Send {
     /// it is gone.
     fn stat(&mut self, name: &str) -> impl Future<Output = Result<Option<FileStamp>>> + Send;
 
-    /// Copies the file `name` into the local file `to` (created or truncated); returns the
-    /// number of bytes written.
-    fn download(&mut self, name: &str, to: &Path) -> impl Future<Output = Result<u64>> + Send;
+    /// Copies the file `name` into the local file `to` (created or truncated), `limit` bytes
+    /// at most (a file that grows without end, or a server that streams forever, cannot fill
+    /// the disk); returns the number of bytes written.
+    fn download(
+        &mut self,
+        name: &str,
+        to: &Path,
+        limit: u64,
+    ) -> impl Future<Output = Result<u64>> + Send;
 
     /// Deletes the file `name`.
     fn remove(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send;
@@ -176,7 +182,9 @@ impl Collector {
         c: &Candidate,
         staged: &Path,
     ) -> Result<()> {
-        let bytes = folder.download(&c.name, staged).await?;
+        // One byte more than listed tells that the file grew, without reading all it grew by.
+        let limit = c.stamp.size.saturating_add(1);
+        let bytes = folder.download(&c.name, staged, limit).await?;
         let after = folder.stat(&c.name).await?;
         if bytes != c.stamp.size || after != Some(c.stamp) {
             tracing::info!(
