@@ -200,6 +200,11 @@ impl Client {
                 Failure::Call(m) => PluginError::transient(m),
             })?;
             let status = response.status();
+            if status.is_success() {
+                // Delivered: what the answer says after its status cannot change that, and
+                // waiting for a slow body could only make the data be sent twice.
+                return Ok::<_, PluginError>((status, Vec::new()));
+            }
             // The beginning of the answer, for the message.
             let mut body = Vec::new();
             while let Ok(Some(chunk)) = response.chunk().await {
