@@ -3,6 +3,7 @@
 use crate::settings::ScannerSettings;
 use oibus_folder_common::{
     AfterRead, Candidate, ItemSettings, Listed, Selector, SentFiles, listing::FileStamp,
+    remote::unique_name,
 };
 use oibus_plugin_api::prelude::*;
 use std::{
@@ -92,7 +93,7 @@ pub(crate) fn move_into(path: &Path, folder: &Path, name: &str) -> Result<()> {
     fs::create_dir_all(folder).map_err(fail)?;
     let mut target = folder.join(name);
     if target.exists() {
-        target = folder.join(format!("{}-{name}", Timestamp::now().as_nanos()));
+        target = folder.join(unique_name(name));
     }
     if fs::rename(path, &target).is_err() {
         // Another file system: copy, then remove.
