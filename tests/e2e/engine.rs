@@ -483,17 +483,29 @@ fn refused_file_in_a_batch(isolation: &str) {
         let size = if i.is_multiple_of(10) { 70 * 1024 } else { 100 };
         fs::write(input.join(format!("f{i:02}.bin")), vec![b'x'; size]).unwrap();
     }
-    ws.config(&format!(
-        r#"{}
+    // First every file is cached while the North cannot connect, so that the sends below go in
+    // full batches whatever the machine's speed (a file queued alone is sent alone).
+    let config = |connect_failures: u32| {
+        ws.config(&format!(
+            r#"{}
 [[north]]
 id = "dst"
 type = "probe-north"
 isolation = "{isolation}"
-settings = {{ record_file = "{{ws}}/received", refuse_files = ["f17.bin"], delay_ms = 100 }}
+settings = {{ record_file = "{{ws}}/received", refuse_files = ["f17.bin"], delay_ms = 100, behaviour = {{ connect_failures = {connect_failures} }} }}
 caching = {{ max_send_files = 8, retry_interval = "50ms" }}
 "#,
-        folder_scanner_south("{ws}/in", "50ms")
-    ));
+            folder_scanner_south("{ws}/in", "50ms")
+        ))
+    };
+    config(1_000_000);
+    let mut engine = ws.start();
+    engine.wait_until("30 files cached", Duration::from_secs(60), |e| {
+        e.connector("dst")
+            .is_some_and(|c| c["cache"]["queued_files"] == 30)
+    });
+    engine.stop();
+    config(0);
     let mut engine = ws.start();
     engine.wait_until("29 files sent, 1 set aside", Duration::from_secs(60), |e| {
         e.counter("dst", "files_sent") >= 29 && e.counter("dst", "files_to_error") >= 1
