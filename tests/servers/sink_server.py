@@ -83,6 +83,10 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(3)
             return self.answer(200, "late")
         if url.path == "/files":
+            # As servers that take no chunked upload (IIS with some modules, appliances): a file
+            # without its length is refused.
+            if self.headers.get("Content-Length") is None:
+                return self.answer(411, "length required")
             kind = self.headers.get("Content-Type", "")
             if kind.startswith("multipart/form-data"):
                 message = email.parser.BytesParser().parsebytes(

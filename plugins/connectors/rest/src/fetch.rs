@@ -41,17 +41,7 @@ fn snippet(bytes: &[u8]) -> String {
 impl Client {
     /// The client the settings describe; errors name the setting.
     pub fn new(s: &Endpoint<'_>) -> Result<Self> {
-        let https = s.base_url.starts_with("https://");
-        let tls = match (s.tls, https) {
-            (Some(_), false) => {
-                return Err(PluginError::invalid_settings(
-                    "tls is for an https base_url: this one is http",
-                ));
-            }
-            (Some(tls), true) => tls.client_config()?,
-            (None, true) => oibus_tls_common::Tls::default().client_config()?,
-            (None, false) => oibus_tls_common::without_authorities()?,
-        };
+        let tls = oibus_tls_common::for_url("base_url", s.base_url, s.tls)?;
         let mut headers = HeaderMap::new();
         for (name, value) in s.headers {
             let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {

@@ -5,7 +5,7 @@ use crate::fetch::Client;
 use crate::request::join;
 use crate::settings::{FileBody, RestNorthSettings};
 use oibus_plugin_api::prelude::*;
-use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use reqwest::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use std::{io::Write, path::Path};
 
 /// The HTTP North connector.
@@ -62,18 +62,22 @@ impl HandlesFile for RestNorth {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| PluginError::transient(format!("cannot read {}: {e}", path.display())))?;
+        let unreadable = |e: std::io::Error| {
+            PluginError::transient(format!("cannot read {}: {e}", path.display()))
+        };
+        let file = tokio::fs::File::open(path).await.map_err(unreadable)?;
+        // The length goes with the streamed body: some servers refuse a chunked upload (411).
+        let size = file.metadata().await.map_err(unreadable)?.len();
         let body = reqwest::Body::from(file);
         let request = self.client.request(reqwest::Method::POST, &url);
         let request = match self.settings.file_body {
             FileBody::Raw => request
                 .query(&[("filename", name.as_str())])
                 .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, size)
                 .body(body),
             FileBody::Multipart => {
-                let part = reqwest::multipart::Part::stream(body)
+                let part = reqwest::multipart::Part::stream_with_length(body, size)
                     .file_name(name.clone())
                     .mime_str("application/octet-stream")
                     .map_err(|e| PluginError::permanent(e.to_string()))?;

@@ -105,3 +105,17 @@ pub fn without_authorities() -> Result<Arc<ClientConfig>> {
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
+
+/// The client configuration of an HTTP client whose address, the setting `setting`, is `url`:
+/// `tls` (or the system's authorities) for `https://`; for `http://`, one that trusts nothing (a
+/// redirect to `https` fails its check), and `tls` refused as settings that cannot apply.
+pub fn for_url(setting: &str, url: &str, tls: Option<&Tls>) -> Result<Arc<ClientConfig>> {
+    match (tls, url.starts_with("https://")) {
+        (Some(_), false) => Err(PluginError::invalid_settings(format!(
+            "tls is for an https {setting}: this one is http"
+        ))),
+        (Some(tls), true) => tls.client_config(),
+        (None, true) => Tls::default().client_config(),
+        (None, false) => without_authorities(),
+    }
+}
