@@ -194,6 +194,10 @@ fn check_accepts_the_demos_and_names_every_problem_of_a_bad_configuration() {
         "oibus_south_odbc",
         "oibus_sftp",
         "oibus_south_ftp",
+        "oibus_kafka",
+        "oibus_object_storage",
+        "oibus_influxdb",
+        "oibus_south_folder_scanner",
     ]);
     let data = tempfile::tempdir().unwrap();
     let check = |config: Option<&std::path::Path>| {

@@ -193,6 +193,34 @@ caching = { send_interval = "200ms" }
     engine.stop();
 }
 
+/// The Kafka plugin built for this platform: values reach a broker (tansu, on this machine) and
+/// are read back by kafka-python, every acknowledged one.
+#[test]
+fn values_reach_a_kafka_broker_through_the_kafka_plugin() {
+    let broker = oibus_tests::servers::Tansu::start();
+    broker.create_topic("oibus.values", 3);
+    let ws = Workspace::new(&[PROBE, "oibus_kafka"]);
+    let config = |south: bool| {
+        format!(
+            "{}\n[[north]]\nid = \"k\"\ntype = \"kafka-north\"\nsettings = {{ bootstrap_servers = [\"{}\"], compression = \"gzip\" }}\ncaching = {{ send_interval = \"200ms\" }}\n",
+            acknowledged_probe_south(south),
+            broker.bootstrap()
+        )
+    };
+    ws.config(&config(true));
+    let mut engine = ws.start();
+    engine.wait_until("values stored", Duration::from_secs(60), |e| {
+        e.counter("k", "values_sent") >= 300
+    });
+    engine.stop();
+    ws.config(&config(false));
+    ws.drain("k");
+    let records = broker.records("oibus.values");
+    oibus_tests::servers::record_values(&records, &ws.path("received"));
+    let d = check_acknowledged(&ws.path("acks"), &ws.path("received"));
+    assert!(d.acknowledged >= 300, "{d:?}");
+}
+
 #[test]
 fn an_isolated_north_survives_its_child_crashing_and_loses_nothing() {
     let ws = Workspace::new(&[PROBE]);

@@ -36,6 +36,9 @@ pub const PLUGINS: &[(&str, &str)] = &[
     ("oibus-south-odbc", "oibus_south_odbc"),
     ("oibus-sftp", "oibus_sftp"),
     ("oibus-south-ftp", "oibus_south_ftp"),
+    ("oibus-kafka", "oibus_kafka"),
+    ("oibus-object-storage", "oibus_object_storage"),
+    ("oibus-influxdb", "oibus_influxdb"),
 ];
 
 /// The four product plugins.

@@ -282,6 +282,15 @@ pub fn acknowledged_probe_south(enabled: bool) -> String {
     )
 }
 
+/// Configuration of a South `src` (`probe-south`) streaming numbered values of two items `a` and
+/// `b` (batches of 25 every 5 ms), enabled or not, appending what the engine acknowledged to
+/// `<workspace>/acks`; `extra` adds settings (`, distinct_timestamps = true`).
+pub fn acknowledged_probe_pair(enabled: bool, extra: &str) -> String {
+    format!(
+        "[[south]]\nid = \"src\"\ntype = \"probe-south\"\nenabled = {enabled}\nsettings = {{ batch_size = 25, interval_ms = 5, ack_file = \"{{ws}}/acks\"{extra} }}\nitems = [{{ name = \"a\", scan_mode = \"subscription\" }}, {{ name = \"b\", scan_mode = \"subscription\" }}]\n"
+    )
+}
+
 /// Configuration of a scan mode `fast` running `every` (`"100ms"`) and a South `scanner`
 /// (`folder-scanner`) taking every file of `input_folder` on it at once (no `min_age_ms`).
 pub fn folder_scanner_south(input_folder: &str, every: &str) -> String {
@@ -302,7 +311,7 @@ pub fn recorded_values(file: &Path) -> Vec<oibus_plugin_api::OibusValue> {
     fs::read_to_string(file)
         .unwrap_or_default()
         .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with("file "))
+        .filter(|l| !l.is_empty() && !l.starts_with("file ") && !l.starts_with("batch "))
         .map(|l| serde_json::from_str(l).expect("recorded value"))
         .collect()
 }

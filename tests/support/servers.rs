@@ -1,14 +1,22 @@
 //! Real protocol servers written by others, started on 127.0.0.1 for the connector tests, and
 //! stopped when dropped.
 
+mod azurite;
+mod influxd;
+mod moto;
 mod python;
 mod sshd;
 mod system_user;
+mod tansu;
 mod vsftpd;
 
+pub use azurite::{AZURITE_KEY, Azurite};
+pub use influxd::Influxd;
+pub use moto::MotoS3;
 use python::PythonServer;
 pub use sshd::Sshd;
 pub use system_user::{SystemUser, open_to_test_user};
+pub use tansu::{Tansu, record_values};
 pub use vsftpd::Vsftpd;
 
 use std::{
@@ -17,6 +25,25 @@ use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+
+/// Runs `tests/servers/<script>` with `args` (two minutes at most) and returns what it printed;
+/// panics with its error output, naming what `scripts/test` installs for it (`needs`).
+pub(crate) fn run_client_script(script: &str, args: &[&str], needs: &str) -> String {
+    let path = crate::workspace().join("tests/servers").join(script);
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg("python3")
+        .arg(path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    assert!(
+        out.status.success(),
+        "{script} {args:?} (scripts/test installs {needs}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {

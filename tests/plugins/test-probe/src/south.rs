@@ -44,6 +44,10 @@ pub struct SouthSettings {
     /// would) before it returns.
     #[serde(default)]
     pub lose_connection_in_subscribe: bool,
+    /// Each value of a batch gets its own instant (the batch's, plus its rank in nanoseconds),
+    /// for destinations where a point's instant is its key (InfluxDB).
+    #[serde(default)]
+    pub distinct_timestamps: bool,
     /// Last-point queries take this long (milliseconds) before they emit, and journal
     /// `last_point_query done` when they have.
     #[serde(default)]
@@ -100,7 +104,14 @@ async fn emit(
     let first = counter.fetch_add(n, Ordering::Relaxed);
     let now = Timestamp::now();
     let values = (first..first + n)
-        .map(|i| OibusValue::new(point, now, i))
+        .map(|i| {
+            let at = if settings.distinct_timestamps {
+                Timestamp::from_nanos(now.as_nanos() + (i - first))
+            } else {
+                now
+            };
+            OibusValue::new(point, at, i)
+        })
         .collect();
     ctx.add_values(values).await?;
     if let Some(path) = &settings.ack_file {
