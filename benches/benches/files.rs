@@ -11,7 +11,7 @@
 //! under `strace -f -c` counts the fsyncs and renames per file.
 //!
 //! `OIBUS_BENCH_ROUNDS` (default 3) sets the runs per case; `OIBUS_BENCH_CASES` picks cases by
-//! name (`10k,50k,1m`).
+//! name (`10k,10k-fs,50k,50k-fs,1m`; `-fs`: `file-writer` with `sync = "file-system"`).
 
 use oibus_benches::{InProcess, Scratch};
 use std::{
@@ -26,33 +26,52 @@ struct Case {
     label: &'static str,
     files: usize,
     size: usize,
+    /// `file-writer`'s `sync` setting.
+    sync: &'static str,
 }
 
-const CASES: [Case; 3] = [
+const CASES: [Case; 5] = [
     Case {
         name: "10k",
         label: "10,000 × 1 KiB",
         files: 10_000,
         size: 1024,
+        sync: "each-file",
+    },
+    Case {
+        name: "10k-fs",
+        label: "10,000 × 1 KiB, `sync = \"file-system\"`",
+        files: 10_000,
+        size: 1024,
+        sync: "file-system",
     },
     Case {
         name: "50k",
         label: "50,000 × 1 KiB",
         files: 50_000,
         size: 1024,
+        sync: "each-file",
+    },
+    Case {
+        name: "50k-fs",
+        label: "50,000 × 1 KiB, `sync = \"file-system\"`",
+        files: 50_000,
+        size: 1024,
+        sync: "file-system",
     },
     Case {
         name: "1m",
         label: "500 × 1 MiB",
         files: 500,
         size: 1 << 20,
+        sync: "each-file",
     },
 ];
 
 /// Longest a run may take before the benchmark gives up on it.
 const GIVE_UP: Duration = Duration::from_secs(600);
 
-fn config(input: &Path, output: &Path) -> String {
+fn config(input: &Path, output: &Path, sync: &str) -> String {
     format!(
         r#"
 [engine]
@@ -62,7 +81,7 @@ log_level = "warn"
 [[north]]
 id = "out"
 type = "file-writer"
-settings = {{ output_folder = {output:?} }}
+settings = {{ output_folder = {output:?}, sync = {sync:?} }}
 caching = {{ max_size = "4GiB" }}
 "#,
         oibus_tests::process::folder_scanner_south(&input.to_string_lossy(), "100ms")
@@ -90,7 +109,7 @@ fn child(case: &Case) {
     let started = SystemTime::now();
     let began = Instant::now();
     let engine = InProcess::start(
-        &config(&input, &output),
+        &config(&input, &output, case.sync),
         &scratch.data,
         scratch.plugins.clone(),
         Vec::new(),
@@ -212,7 +231,8 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let chosen = std::env::var("OIBUS_BENCH_CASES").unwrap_or_else(|_| "10k,50k,1m".into());
+    let chosen =
+        std::env::var("OIBUS_BENCH_CASES").unwrap_or_else(|_| "10k,10k-fs,50k,50k-fs,1m".into());
     let cases: Vec<&Case> = CASES
         .iter()
         .filter(|c| chosen.split(',').any(|n| n == c.name))

@@ -11,6 +11,12 @@ pub fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Windows has no flush of a whole volume short of administrator rights: each file's own.
+pub fn sync_files_in(dir: &Path, files: &[&std::fs::File]) -> io::Result<()> {
+    std::fs::metadata(dir)?;
+    files.iter().try_for_each(|f| f.sync_all())
+}
+
 pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
     let wide = |p: &Path| -> Vec<u16> { p.as_os_str().encode_wide().chain([0]).collect() };
     let (from, to) = (wide(from), wide(to));

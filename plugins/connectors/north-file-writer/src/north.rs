@@ -13,6 +13,7 @@ use std::{
 pub struct FileWriter {
     pub(crate) folder: PathBuf,
     pub(crate) names: Names,
+    pub(crate) sync: BatchSync,
 }
 
 impl FileWriter {
@@ -63,6 +64,7 @@ impl Connector for FileWriter {
         Ok(Self {
             folder: PathBuf::from(&settings.output_folder),
             names: Names::new(&settings.prefix, &settings.suffix, settings.unique_names),
+            sync: settings.sync,
         })
     }
 
@@ -146,8 +148,8 @@ pub(crate) fn sync_all(files: &[Written<'_>]) -> std::io::Result<()> {
 }
 
 impl HandlesFileBatches for FileWriter {
-    /// Writes every file under its temporary name, fsyncs them together, renames them, and
-    /// fsyncs the folder once: one round of syncs for the batch.
+    /// Writes every file under its temporary name, makes them durable together (`sync`),
+    /// renames them, and fsyncs the folder once: one round of syncs for the batch.
     async fn handle_files(&mut self, paths: &[PathBuf]) -> Result<()> {
         let targets: Vec<PathBuf> = paths.iter().map(|p| self.target_of(p)).collect();
         let mut written = Vec::with_capacity(paths.len());
@@ -164,7 +166,16 @@ impl HandlesFileBatches for FileWriter {
             std::io::copy(&mut open_source(path)?, &mut file).map_err(fail)?;
             written.push(Written { file, tmp, target });
         }
-        sync_all(&written).map_err(|e| PluginError::transient(format!("cannot sync {e}")))?;
+        match self.sync {
+            BatchSync::EachFile => sync_all(&written),
+            BatchSync::FileSystem => {
+                let files: Vec<&fs::File> = written.iter().map(|w| &w.file).collect();
+                oibus_platform::durable::sync_files_in(&self.folder, &files).map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("{}: {e}", self.folder.display()))
+                })
+            }
+        }
+        .map_err(|e| PluginError::transient(format!("cannot sync {e}")))?;
         for Written { tmp, target, .. } in &written {
             fs::rename(tmp, target).map_err(|e| {
                 PluginError::transient(format!("cannot write {}: {e}", target.display()))

@@ -22,4 +22,24 @@ pub struct FileWriterSettings {
     /// timestamp and sequence number to every file name instead (`report-1796116399104-12.csv`).
     #[serde(default)]
     pub unique_names: bool,
+    /// How a batch of files is made durable before it counts as written: `each-file` (an
+    /// fsync of every file, 16 at a time) or `file-system` (one flush of the output folder's
+    /// whole file system, `syncfs`, for the batch: one flush instead of one a file, which
+    /// helps where flushes are the bound; it also waits for whatever else is being written
+    /// there; Linux only, elsewhere `each-file`). Either way a file appears under its name only
+    /// once its bytes are durable.
+    #[serde(default)]
+    pub sync: BatchSync,
+}
+
+/// How a batch of written files is made durable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(crate = "oibus_plugin_api::serde", rename_all = "kebab-case")]
+#[schemars(crate = "oibus_plugin_api::schemars")]
+pub enum BatchSync {
+    /// An fsync of every file.
+    #[default]
+    EachFile,
+    /// One `syncfs` of the output folder's file system.
+    FileSystem,
 }

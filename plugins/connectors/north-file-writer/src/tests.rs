@@ -19,6 +19,7 @@ fn writer_with(dir: &Path, prefix: &str, suffix: &str, unique_names: bool) -> Fi
             prefix: prefix.into(),
             suffix: suffix.into(),
             unique_names,
+            sync: BatchSync::EachFile,
         },
         ctx,
     )
@@ -100,8 +101,15 @@ async fn with_unique_names_files_are_copied_apart_and_no_temp_left() {
 
 #[tokio::test(crate = "oibus_plugin_api::tokio")]
 async fn a_batch_is_written_whole_under_the_names_and_the_last_of_a_name_wins() {
+    for sync in [BatchSync::EachFile, BatchSync::FileSystem] {
+        batch_written_whole(sync).await;
+    }
+}
+
+async fn batch_written_whole(sync: BatchSync) {
     let dir = tempfile::tempdir().unwrap();
     let mut w = writer(dir.path(), "", "");
+    w.sync = sync;
     w.connect().await.unwrap();
     let mut paths = Vec::new();
     for i in 0..40 {
