@@ -5,7 +5,8 @@
 use super::error::ApiError;
 use super::wire::{
     BrowseAnswer, BrowseApiRequest, CacheListing, ErrorSelection, ForceRequest, HistoryRequest,
-    PluginsListing, TestItemAnswer, TestItemRequest, TestRequest, TypeInfo, UnforceRequest,
+    PluginsListing, ReplayAnswer, ReplayRequest, TestItemAnswer, TestItemRequest, TestRequest,
+    TypeInfo, UnforceRequest,
 };
 use oibus_engine::{
     config::{NorthConfig, SouthConfig},
@@ -454,6 +455,15 @@ pub fn document() -> Value {
         "a North's queued and error-store entries",
         None,
         vec![ok(cache), unknown.clone()],
+    );
+    let replay = (d.schema::<ReplayRequest>(), d.schema::<ReplayAnswer>());
+    let not_an_instant = d.error("400", "not an RFC 3339 instant");
+    d.op(
+        "/api/north/{id}/cache/replay",
+        "post",
+        "send again what the Souths' logs retain since an instant (moves the North's cursors back)",
+        Some(replay.0),
+        vec![ok(replay.1), not_an_instant, unknown.clone()],
     );
     let selection = d.schema::<ErrorSelection>();
     for (action, text) in [

@@ -6,7 +6,8 @@ use oibus_engine::engine::{
     commands::{CacheContents, CachedEntry, OfferedType},
     loaded_version::{LoadedVersion, PluginRuntime},
     status::{
-        CacheSnapshot, ConnectorSnapshot, Counters, HistoryProgress, Snapshot, State, UpgradeRecord,
+        CacheSnapshot, ConnectorSnapshot, Counters, HistoryProgress, LogSnapshot, Snapshot, State,
+        UpgradeRecord,
     },
 };
 use oibus_plugin_api::{ConnectorKind, ConnectorTypeManifest, Timestamp};
@@ -84,6 +85,9 @@ pub struct CacheListing {
     pub queued: Vec<CacheEntry>,
     /// In the error store.
     pub errors: Vec<CacheEntry>,
+    /// The Souths' logs the North reads: what each retains (a replay can start at `oldest`)
+    /// and where the North stands.
+    pub logs: Vec<LogStatus>,
 }
 
 impl From<CacheContents> for CacheListing {
@@ -91,6 +95,7 @@ impl From<CacheContents> for CacheListing {
         Self {
             queued: c.queued.into_iter().map(Into::into).collect(),
             errors: c.errors.into_iter().map(Into::into).collect(),
+            logs: c.logs.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -192,6 +197,55 @@ pub struct BrowseAnswer {
     /// The nodes: `id`, `name`, `kind`, `data_type`, `historizing`, `item_settings` (the settings
     /// of an item that reads it) and `children`.
     pub nodes: Vec<serde_json::Value>,
+}
+
+/// `POST /api/north/{id}/cache/replay`: send again what the Souths' logs retain.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    /// From this instant (RFC 3339): the North's cursors move back to the first value
+    /// appended then or later (to the oldest retained if all are later).
+    pub since: Timestamp,
+    /// Only this South's log (default: every log the North reads).
+    #[serde(default)]
+    pub south: Option<String>,
+}
+
+/// What a replay will send again.
+#[derive(Serialize, JsonSchema)]
+pub struct ReplayAnswer {
+    /// Values in all.
+    pub values: u64,
+    /// Per South's log.
+    pub logs: Vec<ReplayLog>,
+}
+
+/// What a replay will send again from one South's log.
+#[derive(Serialize, JsonSchema)]
+pub struct ReplayLog {
+    /// The South.
+    pub south: String,
+    /// Values.
+    pub values: u64,
+    /// When the first of them was appended.
+    pub from: Option<Timestamp>,
+}
+
+impl From<oibus_engine::engine::commands::Replayed> for ReplayAnswer {
+    fn from(r: oibus_engine::engine::commands::Replayed) -> Self {
+        Self {
+            values: r.values,
+            logs: r
+                .logs
+                .into_iter()
+                .map(|l| ReplayLog {
+                    south: l.south,
+                    values: l.values,
+                    from: l.from,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -405,6 +459,40 @@ pub struct CacheStatus {
     pub error_files: usize,
     /// Age of the oldest queued entry (value batch or file), in seconds.
     pub oldest_queued_age_s: Option<f64>,
+    /// The Souths' logs this North reads: what each retains (a replay can start at `oldest`)
+    /// and where the North stands (`next`: the first value it has not sent, none when it sent
+    /// all).
+    pub logs: Vec<LogStatus>,
+}
+
+/// A South's log as one North reads it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LogStatus {
+    /// The South.
+    pub south: String,
+    /// When the oldest value retained was appended.
+    pub oldest: Option<Timestamp>,
+    /// When the newest was.
+    pub newest: Option<Timestamp>,
+    /// Values retained, sent or not.
+    pub retained_values: u64,
+    /// Their bytes.
+    pub retained_bytes: u64,
+    /// When the first value this North has not sent was appended.
+    pub next: Option<Timestamp>,
+}
+
+impl From<LogSnapshot> for LogStatus {
+    fn from(l: LogSnapshot) -> Self {
+        Self {
+            south: l.south,
+            oldest: l.oldest,
+            newest: l.newest,
+            retained_values: l.retained_values,
+            retained_bytes: l.retained_bytes,
+            next: l.next,
+        }
+    }
 }
 
 impl From<CacheSnapshot> for CacheStatus {
@@ -417,6 +505,7 @@ impl From<CacheSnapshot> for CacheStatus {
             error_values: s.error_values,
             error_files: s.error_files,
             oldest_queued_age_s: s.oldest_queued_age_s,
+            logs: s.logs.into_iter().map(Into::into).collect(),
         }
     }
 }

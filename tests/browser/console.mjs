@@ -139,6 +139,14 @@ try {
   await page.locator('#toast').getByText('1 entry queued again').waitFor();
   await page.locator('#cache-errors caption').getByText('Error store: 0 entries').waitFor();
 
+  begin("send again what a South's log retains (a replay)");
+  const logRow = page.locator('#cache-logs tbody tr[data-south="counter"]');
+  await logRow.waitFor();
+  const retained = await logRow.textContent();
+  check(retained.includes('30'), `the log of "counter" retains its 30 values: ${retained}`);
+  await page.locator('#replay').click();
+  await page.locator('#toast').getByText('30 values to send again').waitFor();
+
   begin('a connector that failed and works again shows its last error as resolved, not in red');
   await page.getByRole('link', { name: 'Overview' }).click();
   await page.locator('#overview tr[data-id="flaky"] td.error.resolved', { hasText: /^resolved: .*transient fault/ }).waitFor();

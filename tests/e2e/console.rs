@@ -46,6 +46,7 @@ items = [
 id = "counter"
 type = "probe-south"
 settings = { batch_size = 10, batches = 3, ack_file = "{ws}/acks" }
+retention = { max_size = "1MB" }
 items = [{ name = "a", scan_mode = "subscription" }]
 
 [[north]]
@@ -245,6 +246,10 @@ fn an_operator_runs_the_gateway_from_the_console() {
                 .any(|v| v.value == oibus_plugin_api::DataValue::Int(7))
         },
     );
+    // The replay asked in the page: 29 values sent, the refused one retried, then the 30 again.
+    engine.wait_until("the replayed values", Duration::from_secs(30), |_| {
+        recorded_values(&ws.path("received")).len() >= 60
+    });
     // The status file is written every second: the request the page made may not be in it yet.
     engine.wait_until(
         "the history request done in the status",

@@ -1,6 +1,10 @@
-//! A North's cache: what is queued, and the error store's entries sent again or deleted.
+//! A North's cache: what is queued, the error store's entries sent again or deleted, and a
+//! replay of what the Souths' logs retain.
 
-use crate::{state::ApiState, wire::CacheListing, wire::ErrorSelection};
+use crate::{
+    state::ApiState,
+    wire::{CacheListing, ErrorSelection, ReplayAnswer, ReplayRequest},
+};
 use axum::{
     Json,
     body::Bytes,
@@ -55,4 +59,20 @@ pub(super) async fn delete_errors(
     body: Bytes,
 ) -> ApiResult<serde_json::Value> {
     errors(&s, id, ErrorAction::Delete, body).await
+}
+
+pub(super) async fn replay(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<ReplayAnswer> {
+    let r: ReplayRequest = parse(&body)?;
+    ask(&state, |reply| Command::Replay {
+        id,
+        since: r.since,
+        south: r.south,
+        reply,
+    })
+    .await
+    .map(|r| Json(ReplayAnswer::from(r)))
 }

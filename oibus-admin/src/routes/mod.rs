@@ -15,7 +15,7 @@ mod types;
 
 use self::{
     auth::auth,
-    cache::{cache, delete_errors, retry_errors},
+    cache::{cache, delete_errors, replay, retry_errors},
     connectors::{
         create_north, create_south, delete_north, delete_south, get_north, get_south, list_north,
         list_south, start_north, start_south, stop_north, stop_south, update_north, update_south,
@@ -84,6 +84,7 @@ pub(crate) fn router(state: ApiState, hosts: crate::host::AllowedHosts) -> Route
         .route("/api/north/{id}/cache", get(cache))
         .route("/api/north/{id}/cache/errors/retry", post(retry_errors))
         .route("/api/north/{id}/cache/errors/delete", post(delete_errors))
+        .route("/api/north/{id}/cache/replay", post(replay))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
     Router::new()
         .route(

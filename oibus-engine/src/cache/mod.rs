@@ -1,9 +1,11 @@
-//! The store-and-forward cache: per North a durable queue of value batches and of files, with
-//! error stores, on an embedded store with group commit.
+//! The store-and-forward cache: per South a durable log of value batches read by every North
+//! it feeds through a cursor each; per North a queue of files and of value batches of its own,
+//! with error stores; all on an embedded store with group commit.
 
 pub mod codec;
 pub mod error_entry;
 mod file_record;
+pub mod log;
 mod queue;
 mod slots;
 mod store;
@@ -11,5 +13,6 @@ mod store;
 pub use crate::config::DEFAULT_CACHE;
 pub use error_entry::{ErrorBatch, ErrorEntries, ErrorFile};
 pub use file_record::FileRecord;
-pub use queue::{Encoded, Next, NorthQueue};
+pub use log::ValueLog;
+pub use queue::{Batches, Next, NorthQueue, Source};
 pub use store::{Op, Store, StoreError};

@@ -1,9 +1,12 @@
-//! One North's queues: value batches and files waiting to be sent, and their error stores.
-//! The records live in the [`Store`]; an index in memory says what is queued, in order.
+//! One North's queues: the value batches it reads from the logs of the Souths it receives
+//! (through its cursors), its own queue of value batches (sent again from its error store, or
+//! queued by an earlier version), its files, and its error stores. The records live in the
+//! [`Store`]; an index in memory says what is queued, in order.
 
 use super::{
     codec, file_record,
     file_record::FileRecord,
+    log::ValueLog,
     slots::{SENDING, copy_into_slot, file_name, process_start, remove_orphans},
     store::{Op, Store, StoreError},
 };
@@ -46,11 +49,14 @@ struct Index {
     files: VecDeque<(u64, FileRecord, Instant)>,
     queued_values: usize,
     queued_bytes: u64,
+    /// The highest key of a value batch ever indexed (keys only grow).
+    highest: Option<u64>,
 }
 
 impl Index {
     /// Adds an encoded batch at the end.
     fn push_batch(&mut self, key: u64, record: &[u8], since: Instant) {
+        self.highest = Some(self.highest.map_or(key, |h| h.max(key)));
         let count = codec::count(record);
         self.queued_values += count;
         self.queued_bytes += record.len() as u64;
@@ -64,16 +70,38 @@ impl Index {
     }
 }
 
-/// Batches of one `add_values` call already encoded, by batch size (see
-/// [`NorthQueue::append_encoded_op`]).
-#[derive(Default)]
-pub struct Encoded(std::collections::HashMap<usize, Vec<Arc<Vec<u8>>>>);
+/// Where a group of value batches taken to be sent comes from.
+#[derive(Clone)]
+pub enum Source {
+    /// The North's own queue.
+    Queue,
+    /// A South's log, read through the North's cursor.
+    Log(Arc<ValueLog>),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Queue => f.write_str("Queue"),
+            Self::Log(l) => write!(f, "Log({:?})", l.south()),
+        }
+    }
+}
+
+/// Value batches taken to be sent together: from one source, consecutive.
+#[derive(Debug, Clone)]
+pub struct Batches {
+    /// Where they are.
+    pub source: Source,
+    /// Their keys there, in order.
+    pub keys: Vec<u64>,
+}
 
 /// What the sender should do next.
 #[derive(Debug)]
 pub enum Next {
-    /// Send these batches together (keys and the decoded values, in order).
-    Values(Vec<u64>, Vec<OibusValue>),
+    /// Send these batches together (and their decoded values, in order).
+    Values(Batches, Vec<OibusValue>),
     /// Send this file.
     File(u64, FileRecord),
     /// Send these files together (to a North that takes batches of files), in order.
@@ -89,10 +117,28 @@ pub struct NorthQueue {
     caching: CachingConfig,
     files_dir: PathBuf,
     index: Mutex<Index>,
+    /// The logs this North reads.
+    logs: Mutex<Vec<Arc<ValueLog>>>,
     /// Woken when data is queued.
     pub arrived: Notify,
     space: Notify,
     full_logged: AtomicBool,
+}
+
+/// A cached file's record whose copy is not where it says but in the same slot of `files_dir`:
+/// the data folder was moved (another disk, another machine) since it was written.
+pub(super) fn relocated(mut f: FileRecord, files_dir: &Path) -> FileRecord {
+    if f.inline || f.path.exists() {
+        return f;
+    }
+    let slot = f.path.parent().and_then(|p| p.file_name());
+    if let (Some(slot), Some(name)) = (slot, f.path.file_name()) {
+        let here = files_dir.join(slot).join(name);
+        if here.exists() {
+            f.path = here;
+        }
+    }
+    f
 }
 
 fn table(kind: &str, id: &str) -> String {
@@ -121,7 +167,7 @@ impl NorthQueue {
         })?;
         let mut gone = Vec::new();
         store.scan(&table("f", id), |key, record| {
-            match file_record::decode(record) {
+            match file_record::decode(record).map(|f| relocated(f, &files_dir)) {
                 Ok(f) if f.inline || f.path.exists() => {
                     index.queued_bytes += f.size;
                     index.files.push_back((key, f, Instant::now()));
@@ -142,7 +188,7 @@ impl NorthQueue {
             .map(|(_, f, _)| f.path.clone())
             .collect();
         store.scan(&table("fe", id), |_, record| {
-            if let Ok(f) = file_record::decode(record)
+            if let Ok(f) = file_record::decode(record).map(|f| relocated(f, &files_dir))
                 && !f.inline
             {
                 known.insert(f.path);
@@ -172,6 +218,7 @@ impl NorthQueue {
             caching,
             files_dir,
             index: Mutex::new(index),
+            logs: Mutex::new(Vec::new()),
             arrived: Notify::new(),
             space: Notify::new(),
             full_logged: AtomicBool::new(false),
@@ -194,6 +241,11 @@ impl NorthQueue {
         Ok(q)
     }
 
+    /// The table of North `id`'s own queue of value batches.
+    pub fn own_values_table(id: &str) -> String {
+        table("v", id)
+    }
+
     /// The North's id.
     pub fn id(&self) -> &str {
         &self.id
@@ -203,18 +255,46 @@ impl NorthQueue {
         self.index.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Values and bytes queued now.
+    /// Sets the logs this North reads (the engine does, when routes change).
+    pub fn set_logs(&self, logs: Vec<Arc<ValueLog>>) {
+        *self.logs.lock().unwrap_or_else(|p| p.into_inner()) = logs;
+    }
+
+    /// The logs this North reads.
+    pub fn logs(&self) -> Vec<Arc<ValueLog>> {
+        self.logs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Values, files and bytes queued now (the logs' values not sent yet included).
     pub fn queued(&self) -> (usize, usize, u64) {
-        let i = self.lock();
-        (i.queued_values, i.files.len(), i.queued_bytes)
+        let (mut values, files, mut bytes) = {
+            let i = self.lock();
+            (i.queued_values, i.files.len(), i.queued_bytes)
+        };
+        for log in self.logs() {
+            let (v, b) = log.backlog(&self.id);
+            values += v as usize;
+            bytes += b;
+        }
+        (values, files, bytes)
     }
 
     /// How long the oldest queued entry (value batch or file) has waited; `None` when empty.
     pub fn oldest_age(&self) -> Option<Duration> {
-        let i = self.lock();
-        let batch = i.values.front().map(|b| b.queued);
-        let file = i.files.front().map(|(_, _, t)| *t);
-        batch.into_iter().chain(file).min().map(|t| t.elapsed())
+        let oldest = {
+            let i = self.lock();
+            let batch = i.values.front().map(|b| b.queued);
+            let file = i.files.front().map(|(_, _, t)| *t);
+            batch.into_iter().chain(file).min().map(|t| t.elapsed())
+        };
+        let now = super::log::now_ms();
+        let logs = self.logs().into_iter().filter_map(|l| {
+            let (_, _, at_ms) = l.due(&self.id)?;
+            Some(Duration::from_millis(
+                now.saturating_sub(at_ms).max(0) as u64
+            ))
+        });
+        oldest.into_iter().chain(logs).max()
     }
 
     /// Waits until the queue is below `max_size` (backpressure), or refuses at once (reject).
@@ -249,33 +329,22 @@ impl NorthQueue {
         }
     }
 
-    /// The store operation that queues `values` (split into batches of at most `max_send_count`).
+    /// The store operation that queues `values` in this North's own queue (split into batches
+    /// of at most `max_send_count`).
     pub fn append_values_op(&self, values: &[OibusValue]) -> Op {
-        self.append_encoded_op(values, &mut Encoded::default())
-    }
-
-    /// [`Self::append_values_op`], encoding `values` only if `encoded` has no batches of this
-    /// queue's size yet: a South feeding 10,000 Norths encodes each call once, not 10,000 times,
-    /// and the Norths' operations share the records.
-    pub fn append_encoded_op(&self, values: &[OibusValue], encoded: &mut Encoded) -> Op {
         let size = self.caching.max_send_count.max(1);
-        let records = encoded
-            .0
-            .entry(size)
-            .or_insert_with(|| {
-                values
-                    .chunks(size)
-                    .map(|c| Arc::new(codec::encode(c)))
-                    .collect()
-            })
-            .clone();
         Op::Append {
             table: table("v", &self.id),
-            records,
+            records: values
+                .chunks(size)
+                .map(|c| Arc::new(codec::encode(c)))
+                .collect(),
         }
     }
 
     /// Records in the index the batches of a committed [`Self::append_values_op`].
+    /// Batches already in the index (a queue opened after they were committed read them) are
+    /// not added twice.
     pub fn appended_values(&self, op: &Op, keys: &[u64]) {
         let Op::Append { records, .. } = op else {
             return;
@@ -283,6 +352,9 @@ impl NorthQueue {
         let now = Instant::now();
         let mut i = self.lock();
         for (record, &key) in records.iter().zip(keys) {
+            if i.highest.is_some_and(|h| key <= h) {
+                continue;
+            }
             i.push_batch(key, record, now);
         }
         drop(i);
@@ -392,7 +464,7 @@ impl NorthQueue {
         };
         let mut i = self.lock();
         for (record, &key) in records.iter().zip(keys) {
-            if let Ok(f) = file_record::decode(record) {
+            if let Ok(f) = file_record::decode(record).map(|f| relocated(f, &self.files_dir)) {
                 i.queued_bytes += f.size;
                 i.files.push_back((key, f, Instant::now()));
             }
@@ -406,7 +478,7 @@ impl NorthQueue {
     /// (a North that takes several files a call), up to `max_send_files` files go together,
     /// and at most [`FILE_BATCH_BYTES`] unless the first alone is larger.
     pub fn next(&self, batches: bool) -> Result<Next, PluginError> {
-        let (keys, wait) = {
+        let keys = {
             let i = self.lock();
             if let Some((key, f, _)) = i.files.front() {
                 if !batches || i.files.len() == 1 {
@@ -425,13 +497,30 @@ impl NorthQueue {
                     .collect();
                 return Ok(Next::Files(batch));
             }
-            let Some(first) = i.values.front() else {
-                return Ok(Next::Wait(self.caching.send_interval.0));
-            };
-            let age = first.since.elapsed();
-            if i.queued_values < self.caching.group_count && age < self.caching.send_interval.0 {
-                (Vec::new(), self.caching.send_interval.0 - age)
-            } else {
+            (i.queued_values, i.values.front().map(|b| b.since))
+        };
+        let (own_count, own_since) = keys;
+        // Every source's values count towards `group_count`; the one waiting longest goes first.
+        let mut total = own_count;
+        let mut oldest: Option<(Instant, Option<Arc<ValueLog>>)> = own_since.map(|s| (s, None));
+        for log in self.logs() {
+            if let Some((count, since, _)) = log.due(&self.id) {
+                total += count as usize;
+                if oldest.as_ref().is_none_or(|(s, _)| since < *s) {
+                    oldest = Some((since, Some(log)));
+                }
+            }
+        }
+        let Some((since, source)) = oldest else {
+            return Ok(Next::Wait(self.caching.send_interval.0));
+        };
+        let (age, interval) = (since.elapsed(), self.caching.send_interval.0);
+        if total < self.caching.group_count && age < interval {
+            return Ok(Next::Wait(interval - age));
+        }
+        let batches = match source {
+            None => {
+                let i = self.lock();
                 let mut keys = Vec::new();
                 let mut count = 0;
                 for b in &i.values {
@@ -441,18 +530,36 @@ impl NorthQueue {
                     keys.push(b.key);
                     count += b.count;
                 }
-                (keys, Duration::ZERO)
+                Batches {
+                    source: Source::Queue,
+                    keys,
+                }
             }
+            Some(log) => match log.take(&self.id, self.caching.max_send_count) {
+                Some(t) => Batches {
+                    source: Source::Log(log),
+                    keys: t.keys,
+                },
+                // Its next entry is still being committed: the append wakes this North.
+                None => return Ok(Next::Wait(interval)),
+            },
         };
-        if keys.is_empty() {
-            return Ok(Next::Wait(wait));
-        }
-        let values = self.read_values(&keys)?;
-        Ok(Next::Values(keys, values))
+        let values = self.read_values(&batches)?;
+        Ok(Next::Values(batches, values))
     }
 
-    /// The values of these queued batches, in order.
-    pub fn read_values(&self, keys: &[u64]) -> Result<Vec<OibusValue>, PluginError> {
+    /// The values of these batches, in order.
+    pub fn read_values(&self, batches: &Batches) -> Result<Vec<OibusValue>, PluginError> {
+        match &batches.source {
+            Source::Queue => self.read_own_values(&batches.keys),
+            Source::Log(log) => log
+                .read(&batches.keys)
+                .map_err(|e| PluginError::permanent(format!("North {:?}: {e}", self.id))),
+        }
+    }
+
+    /// The values of these batches of the North's own queue, in order.
+    fn read_own_values(&self, keys: &[u64]) -> Result<Vec<OibusValue>, PluginError> {
         let records = self
             .store
             .read(&table("v", &self.id), keys)
@@ -498,21 +605,35 @@ impl NorthQueue {
         Some(f)
     }
 
-    /// The batches were sent: drop them, durably (the fsync is shared with the data path's group
-    /// commit), so that a crash resends at most the batch in flight. Measured: 90 duplicates per
-    /// `kill -9` without the fsync, 5 with it, and no cost to the pipeline (BENCHMARKS.md).
-    pub async fn values_sent(&self, keys: Vec<u64>) -> Result<(), StoreError> {
-        self.forget_values(&keys);
-        self.store
-            .apply(
-                vec![Op::Remove {
+    /// The batches were sent: drop them (or move the cursor past them), durably (the fsync is
+    /// shared with the data path's group commit), so that a crash resends at most the batch in
+    /// flight. Measured: 90 duplicates per `kill -9` without the fsync, 5 with it, and no cost
+    /// to the pipeline (BENCHMARKS.md).
+    pub async fn values_sent(&self, batches: Batches) -> Result<(), StoreError> {
+        self.values_done(batches, Vec::new()).await
+    }
+
+    /// The batches leave the queue (sent, or set apart by `also`, applied in the same durable
+    /// transaction).
+    async fn values_done(&self, batches: Batches, mut also: Vec<Op>) -> Result<(), StoreError> {
+        match batches.source {
+            Source::Queue => {
+                self.forget_values(&batches.keys);
+                also.push(Op::Remove {
                     table: table("v", &self.id),
-                    keys,
-                }],
-                true,
-            )
-            .await
-            .map(drop)
+                    keys: batches.keys,
+                });
+                self.store.apply(also, true).await.map(drop)
+            }
+            Source::Log(log) => {
+                let (Some(first), Some(last)) = (batches.keys.first(), batches.keys.last()) else {
+                    return Ok(());
+                };
+                let done = log.advance(&self.id, *first, last + 1, also).await;
+                self.space.notify_waiters();
+                done
+            }
+        }
     }
 
     /// The file was sent from `sent` (what [`Self::file_to_send`] gave): drop its row, then
@@ -579,13 +700,20 @@ impl NorthQueue {
         }
     }
 
-    /// What is queued: value batches `(key, values, bytes)` and files `(key, record)`.
+    /// What is queued: value batches `(key, values, bytes)` (the North's own queue, then each
+    /// log's entries not sent yet) and files `(key, record)`.
     pub fn queued_entries(&self) -> QueuedEntries {
-        let i = self.lock();
-        (
-            i.values.iter().map(|b| (b.key, b.count, b.bytes)).collect(),
-            i.files.iter().map(|(k, f, _)| (*k, f.clone())).collect(),
-        )
+        let (mut values, files): QueuedEntries = {
+            let i = self.lock();
+            (
+                i.values.iter().map(|b| (b.key, b.count, b.bytes)).collect(),
+                i.files.iter().map(|(k, f, _)| (*k, f.clone())).collect(),
+            )
+        };
+        for log in self.logs() {
+            values.extend(log.pending(&self.id));
+        }
+        (values, files)
     }
 
     /// Deletes everything this North has cached, for a North that is deleted: its queues, its
@@ -593,6 +721,9 @@ impl NorthQueue {
     pub async fn destroy(&self) -> Result<Dropped, StoreError> {
         let (queued_values, queued_files, _) = self.queued();
         let (_, error_values, error_files) = self.errors()?;
+        for log in self.logs() {
+            log.forget(&self.id).await?;
+        }
         let ops = ["v", "f", "ve", "fe"]
             .into_iter()
             .map(|kind| Op::DropTable {

@@ -67,6 +67,25 @@ pub enum Op {
         /// Key prefix.
         prefix: String,
     },
+    /// Inserts records under keys chosen by the caller (a log numbers its own entries).
+    Put {
+        /// Table name.
+        table: String,
+        /// Keys and records.
+        entries: Vec<(u64, Arc<Vec<u8>>)>,
+    },
+    /// Removes every record whose key is below `below`.
+    RemoveBelow {
+        /// Table name.
+        table: String,
+        /// First key kept.
+        below: u64,
+    },
+    /// Deletes one state entry.
+    RemoveState {
+        /// Key.
+        key: String,
+    },
 }
 
 struct Request {
@@ -137,19 +156,52 @@ impl Store {
     /// Applies `ops` in one transaction shared with other waiting requests; with `durable`, returns
     /// only once they are on disk. Returns the new keys of each `Append` and `Move`, in order.
     pub async fn apply(&self, ops: Vec<Op>, durable: bool) -> Result<Vec<Vec<u64>>, StoreError> {
+        self.submit(ops, durable)?.await
+    }
+
+    /// [`Store::apply`] in two steps: the request is queued for the writer before this returns
+    /// (so that requests submitted one after the other are committed in that order, in the same
+    /// or in successive transactions), and the future it returns waits for the commit.
+    pub fn submit(
+        &self,
+        ops: Vec<Op>,
+        durable: bool,
+    ) -> Result<impl Future<Output = Result<Vec<Vec<u64>>, StoreError>> + use<>, StoreError> {
+        let stopped = || StoreError("the writer has stopped".into());
         let (reply, rx) = oneshot::channel();
         self.writer
             .requests
             .as_ref()
-            .ok_or_else(|| StoreError("the writer has stopped".into()))?
+            .ok_or_else(stopped)?
             .send(Request {
                 ops,
                 durable,
                 reply,
             })
-            .map_err(|_| StoreError("the writer has stopped".into()))?;
-        rx.await
-            .map_err(|_| StoreError("the writer has stopped".into()))?
+            .map_err(|_| stopped())?;
+        Ok(async move { rx.await.map_err(|_| stopped())? })
+    }
+
+    /// Calls `f` with every state entry whose key starts with `prefix`, in key order.
+    pub fn scan_state(
+        &self,
+        prefix: &str,
+        mut f: impl FnMut(&str, &[u8]),
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = match tx.open_table(STATE) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(e) => return Err(err(e)),
+        };
+        for r in t.range(prefix..).map_err(err)? {
+            let (k, v) = r.map_err(err)?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            f(k.value(), v.value());
+        }
+        Ok(())
     }
 
     /// Makes every earlier change durable, including those applied without fsync (the clean-up
@@ -299,6 +351,20 @@ fn commit(
                     let mut t = tx.open_table(STATE).map_err(err)?;
                     t.retain(|k, _| !k.starts_with(prefix.as_str()))
                         .map_err(err)?;
+                }
+                Op::Put { table, entries } => {
+                    let mut t = tx.open_table(Table::new(table)).map_err(err)?;
+                    for (k, r) in entries {
+                        t.insert(*k, r.as_slice()).map_err(err)?;
+                    }
+                }
+                Op::RemoveBelow { table, below } => {
+                    let mut t = tx.open_table(Table::new(table)).map_err(err)?;
+                    t.retain_in(..*below, |_, _| false).map_err(err)?;
+                }
+                Op::RemoveState { key } => {
+                    let mut t = tx.open_table(STATE).map_err(err)?;
+                    t.remove(key.as_str()).map_err(err)?;
                 }
             }
         }

@@ -329,6 +329,9 @@ pub struct SouthConfig {
     /// History reading (query = "history").
     #[serde(default)]
     pub history: HistoryConfig,
+    /// How long its values stay in its log once every North has sent them, for replays.
+    #[serde(default)]
+    pub retention: RetentionConfig,
     /// Where its plugin code runs (default: `engine.plugins.isolate` or `.isolation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolation: Option<Isolation>,
@@ -382,6 +385,40 @@ impl Default for HistoryConfig {
             max_request_range: Dur::secs(31 * 24 * 3600),
         }
     }
+}
+
+/// `[south.retention]`: what a South's log keeps of the values every North has already sent,
+/// so that an operator can send them again (a replay). Sent values are kept while both bounds
+/// hold and dropped oldest first; values a North has not sent yet are bounded by that North's
+/// `caching.max_size` and `full_policy`, never by the retention. The default keeps nothing;
+/// `max_size` alone keeps by size, with `max_age` by both.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Most bytes of sent values kept (`0`: none).
+    pub max_size: ByteSize,
+    /// Sent values older than this are dropped (`0s`: no age bound; needs `max_size`).
+    pub max_age: Dur,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            max_size: ByteSize(0),
+            max_age: Dur::secs(0),
+        }
+    }
+}
+
+/// Where a North starts reading a South's log the first time it receives that South.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StartFrom {
+    /// With the values that arrive from now on.
+    #[default]
+    Now,
+    /// With the oldest value the log retains (see `[south.retention]`).
+    Oldest,
 }
 
 /// `[[north]]`.
@@ -449,6 +486,8 @@ pub struct CachingConfig {
     /// Files of at most this size are kept inside the cache's store, made durable by its group
     /// commit, rather than copied beside it each with its own fsync; `0` copies every file.
     pub inline_files_up_to: ByteSize,
+    /// Where a new North starts in the logs of the Souths it receives: `now` or `oldest`.
+    pub start_from: StartFrom,
 }
 
 impl Default for CachingConfig {
@@ -464,6 +503,7 @@ impl Default for CachingConfig {
             full_policy: FullPolicy::Backpressure,
             archive: ArchiveConfig::default(),
             inline_files_up_to: ByteSize(64 << 10),
+            start_from: StartFrom::Now,
         }
     }
 }

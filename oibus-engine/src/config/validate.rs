@@ -250,6 +250,12 @@ pub fn validate(
         }
         south_ids.insert(s.id.as_str());
         pin(&mut p, &at, s.plugin_version.as_deref());
+        if !s.retention.max_age.0.is_zero() && s.retention.max_size.0 == 0 {
+            p.add(
+                format!("{at}.retention.max_size"),
+                "a max_age needs a max_size too (for example \"1GB\"): the size bound is what keeps the disk from filling",
+            );
+        }
         let found = (&mut p, &mut waiting);
         let manifest = connector_type(registry, found, &at, &s.type_id, ConnectorKind::South);
         p.texts(&format!("{at} settings"), &s.settings);

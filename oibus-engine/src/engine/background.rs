@@ -1,5 +1,6 @@
 //! The engine's housekeeping: the status document every second, a durable commit every ten
-//! seconds (sent records are removed without fsync), archive retention every ten minutes.
+//! seconds (sent records are removed without fsync), the logs' retention every ten seconds,
+//! archive retention every ten minutes.
 
 use super::status::StatusBoard;
 use crate::cache::Store;
@@ -46,6 +47,15 @@ pub fn spawn(board: Arc<StatusBoard>, store: Store, status_path: PathBuf) -> Bac
                 && let Err(e) = store.flush().await
             {
                 tracing::warn!("{e}");
+            }
+            // The logs' age bound drops entries also when nothing is sent.
+            if n.is_multiple_of(10) {
+                let logs = board.logs.lock().map(|l| l.clone()).unwrap_or_default();
+                for log in logs {
+                    if let Err(e) = log.trim().await {
+                        tracing::warn!(south = log.south(), "{e}");
+                    }
+                }
             }
             if n % 600 == 1 {
                 let queues = board.queues.lock().map(|q| q.clone()).unwrap_or_default();

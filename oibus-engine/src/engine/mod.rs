@@ -202,6 +202,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         started: Timestamp::now(),
         connectors: Mutex::default(),
         queues: Mutex::default(),
+        logs: Mutex::default(),
         latency,
         plugins: Mutex::default(),
     });
@@ -221,6 +222,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         ),
         slots: Vec::new(),
         queues: HashMap::new(),
+        logs: Mutex::default(),
         board,
     };
 

@@ -14,7 +14,7 @@
 
 use super::status::{ConnectorStatus, bump};
 use crate::{
-    cache::{Next, NorthQueue, error_entry::SetAside},
+    cache::{Batches, Next, NorthQueue, error_entry::SetAside},
     config::CachingConfig,
     connector::{ConnectorError, ConnectorHandle},
 };
@@ -89,7 +89,7 @@ impl NorthSender {
                     }
                     continue;
                 }
-                Next::Values(keys, values) => self.send_values(keys, values, &cancel).await,
+                Next::Values(batches, values) => self.send_values(batches, values, &cancel).await,
                 Next::File(key, record) => self.send_file(key, record, None, &cancel).await,
                 Next::Files(batch) => self.send_files(batch, &cancel).await,
             };
@@ -227,7 +227,7 @@ impl NorthSender {
 
     async fn send_values(
         &self,
-        keys: Vec<u64>,
+        batches: Batches,
         values: Vec<OibusValue>,
         cancel: &CancellationToken,
     ) -> Outcome {
@@ -238,17 +238,19 @@ impl NorthSender {
             .retrying(&what, cancel, false, || {
                 // The first attempt takes the group; a retry reads it again from the cache.
                 let values = first.take();
-                let (queue, keys, connector) =
-                    (self.queue.clone(), keys.clone(), self.connector.clone());
+                let (queue, batches, connector) =
+                    (self.queue.clone(), batches.clone(), self.connector.clone());
                 async move {
                     let values = match values {
                         Some(v) => v,
-                        None => queue
-                            .read_values(&keys)
-                            .map_err(|e| ConnectorError::Engine {
-                                connector: connector.id().to_string(),
-                                message: e.to_string(),
-                            })?,
+                        None => {
+                            queue
+                                .read_values(&batches)
+                                .map_err(|e| ConnectorError::Engine {
+                                    connector: connector.id().to_string(),
+                                    message: e.to_string(),
+                                })?
+                        }
                     };
                     connector.handle_values(values).await
                 }
@@ -266,7 +268,7 @@ impl NorthSender {
                 tracing::debug!(
                     "{what}: refused ({error}): sent again in halves to find the refused values"
                 );
-                match self.queue.read_values(&keys) {
+                match self.queue.read_values(&batches) {
                     Ok(all) => match self.isolate(all, cancel).await {
                         Some(refused) => Some(refused),
                         None => return Outcome::Cancelled,
@@ -282,7 +284,7 @@ impl NorthSender {
         let stored = match refused {
             Some((refused, _)) if refused.is_empty() => {
                 bump(&self.status.counters.values_sent, count as u64);
-                self.queue.values_sent(keys).await
+                self.queue.values_sent(batches).await
             }
             Some((refused, reasons)) => {
                 let n = refused.len() as u64;
@@ -295,7 +297,9 @@ impl NorthSender {
                     .error(format!("{n} value(s) refused: {}", why.reason));
                 bump(&self.status.counters.values_sent, count as u64 - n);
                 bump(&self.status.counters.values_to_error, n);
-                self.queue.values_partly_failed(keys, refused, &why).await
+                self.queue
+                    .values_partly_failed(batches, refused, &why)
+                    .await
             }
             None => {
                 let (permanent, error) = match &outcome {
@@ -306,7 +310,9 @@ impl NorthSender {
                     tracing::warn!("{what}: refused: {error}: moved to the error store");
                 }
                 bump(&self.status.counters.values_to_error, count as u64);
-                self.queue.values_failed(keys, &SetAside::now(error)).await
+                self.queue
+                    .values_failed(batches, &SetAside::now(error))
+                    .await
             }
         };
         self.status.set_blocked(false);

@@ -5,7 +5,10 @@ use super::{
     history_edge::Edge,
     status::{ConnectorStatus, bump},
 };
-use crate::{cache::NorthQueue, cache::Store, connector::DataSink};
+use crate::{
+    cache::{NorthQueue, Store, ValueLog},
+    connector::DataSink,
+};
 use futures_util::future::BoxFuture;
 use oibus_plugin_api::{ErrorKind, OibusValue, PluginError};
 use std::{
@@ -18,6 +21,8 @@ use std::{
 /// The Norths a South feeds, per kind of data.
 #[derive(Default, Clone)]
 pub struct Routes {
+    /// The South's log, which the Norths receiving values read.
+    pub log: Option<Arc<ValueLog>>,
     /// Norths receiving values.
     pub values: Vec<Arc<NorthQueue>>,
     /// Norths receiving files.
@@ -90,17 +95,14 @@ impl Inner {
         south: &str,
         files: bool,
         what: &str,
-    ) -> Result<(Arc<Table>, Vec<Arc<NorthQueue>>), PluginError> {
+    ) -> Result<(Arc<Table>, Option<Arc<ValueLog>>, Vec<Arc<NorthQueue>>), PluginError> {
         let table = self.table();
-        let targets = table
+        let (log, targets) = table
             .routes
             .get(south)
             .map(|r| {
-                if files {
-                    r.files.clone()
-                } else {
-                    r.values.clone()
-                }
+                let targets = if files { &r.files } else { &r.values };
+                (r.log.clone(), targets.clone())
             })
             .unwrap_or_default();
         if targets.is_empty() {
@@ -112,7 +114,7 @@ impl Inner {
         for q in &targets {
             q.wait_for_room().await?;
         }
-        Ok((table, targets))
+        Ok((table, log, targets))
     }
 
     async fn add_values(
@@ -121,7 +123,12 @@ impl Inner {
         mut values: Vec<OibusValue>,
     ) -> Result<(), PluginError> {
         let began = Instant::now();
-        let (table, targets) = self.targets(south, false, "the values were").await?;
+        let (table, log, targets) = self.targets(south, false, "the values were").await?;
+        let log = log.ok_or_else(|| {
+            rejected(format!(
+                "South {south:?} has no log: the values were not accepted"
+            ))
+        })?;
         let status = table.souths.get(south);
         // A history request (a command) reads again what it is asked, sent or not.
         let edge = self
@@ -142,18 +149,10 @@ impl Inner {
             return Ok(());
         }
         let not_finite = mark_not_finite(&mut values);
-        let mut encoded = crate::cache::Encoded::default();
-        let ops: Vec<_> = targets
-            .iter()
-            .map(|q| q.append_encoded_op(&values, &mut encoded))
-            .collect();
-        let keys = self
-            .store
-            .apply(ops.clone(), true)
-            .await
-            .map_err(rejected)?;
-        for ((q, op), keys) in targets.iter().zip(&ops).zip(&keys) {
-            q.appended_values(op, keys);
+        // Appended once, whatever the number of Norths: each reads it through its cursor.
+        log.append(&values).await.map_err(rejected)?;
+        for q in &targets {
+            q.arrived.notify_one();
         }
         if let (Some(e), Some(a)) = (&edge, admitted) {
             e.remember(a);
@@ -171,7 +170,7 @@ impl Inner {
 
     async fn add_file(&self, south: &str, path: PathBuf) -> Result<(), PluginError> {
         let what = format!("{} was", path.display());
-        let (table, targets) = self.targets(south, true, &what).await?;
+        let (table, _, targets) = self.targets(south, true, &what).await?;
         let (queues, p, s) = (targets.clone(), path.clone(), south.to_string());
         let ops = tokio::task::spawn_blocking(move || {
             // A small file is read once, whatever the number of Norths.

@@ -11,7 +11,7 @@ use super::{
     status::{ConnectorStatus, StatusBoard},
 };
 use crate::{
-    cache::{NorthQueue, Store},
+    cache::{NorthQueue, Store, ValueLog},
     config::{self, Config},
     connector::{self},
     loader::PluginRegistry,
@@ -30,6 +30,8 @@ pub struct Engine {
     pub(crate) folder: PluginFolder,
     pub(crate) slots: Vec<Slot>,
     pub(crate) queues: HashMap<String, Arc<NorthQueue>>,
+    /// The Souths' logs, by South id (opened when first routed, or found in the store).
+    pub(crate) logs: std::sync::Mutex<HashMap<String, Arc<ValueLog>>>,
     pub(crate) board: Arc<StatusBoard>,
 }
 
@@ -42,6 +44,9 @@ impl Engine {
                 table.souths.insert(s.id.clone(), slot.status.clone());
             }
         }
+        // Each South's log is read by the Norths receiving its values, disabled Souths
+        // included (their Norths still send what the log holds).
+        let mut readers: HashMap<&str, Vec<&config::NorthConfig>> = HashMap::new();
         for n in self.config.north.iter().filter(|n| n.enabled) {
             let Some(queue) = self.queues.get(&n.id) else {
                 continue;
@@ -53,17 +58,28 @@ impl Engine {
                 .connector_type(&n.type_id)
                 .map(|(_, m)| m.capabilities.clone())
                 .unwrap_or_else(|| vec![Capability::HandlesValues, Capability::HandlesFile]);
-            for s in self.config.south.iter().filter(|s| s.enabled) {
-                if n.subscriptions.is_empty() || n.subscriptions.contains(&s.id) {
-                    let r = table.routes.entry(s.id.clone()).or_default();
-                    if caps.contains(&Capability::HandlesValues) {
-                        r.values.push(queue.clone());
-                    }
-                    if caps.contains(&Capability::HandlesFile) {
-                        r.files.push(queue.clone());
-                    }
+            for s in &self.config.south {
+                if !n.subscriptions.is_empty() && !n.subscriptions.contains(&s.id) {
+                    continue;
+                }
+                if caps.contains(&Capability::HandlesValues) {
+                    readers.entry(s.id.as_str()).or_default().push(n);
+                }
+                if !s.enabled {
+                    continue;
+                }
+                let r = table.routes.entry(s.id.clone()).or_default();
+                if caps.contains(&Capability::HandlesValues) {
+                    r.values.push(queue.clone());
+                }
+                if caps.contains(&Capability::HandlesFile) {
+                    r.files.push(queue.clone());
                 }
             }
+        }
+        let logs = self.route_logs(&readers);
+        for (south, r) in &mut table.routes {
+            r.log = logs.get(south).cloned();
         }
         for s in self.config.south.iter().filter(|s| s.enabled) {
             if table
@@ -84,6 +100,93 @@ impl Engine {
         if let Ok(mut q) = self.board.queues.lock() {
             *q = self.queues.values().cloned().collect();
         }
+        if let Ok(mut l) = self.board.logs.lock() {
+            *l = logs.values().cloned().collect();
+        }
+    }
+
+    /// Opens every South's log (of the configuration, and any the store holds), makes the
+    /// Norths of `readers` read their South's log and the others leave it once they have sent
+    /// what they had, and tells each North the logs it reads. Returns the logs by South.
+    fn route_logs(
+        &self,
+        readers: &HashMap<&str, Vec<&config::NorthConfig>>,
+    ) -> HashMap<String, Arc<ValueLog>> {
+        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut souths: Vec<String> = self.config.south.iter().map(|s| s.id.clone()).collect();
+        match crate::cache::log::souths_in(&self.store) {
+            Ok(found) => souths.extend(found),
+            Err(e) => tracing::error!("{e}"),
+        }
+        for south in souths {
+            if logs.contains_key(&south) {
+                continue;
+            }
+            match ValueLog::open(self.store.clone(), &south) {
+                Ok(log) => {
+                    logs.insert(south, log);
+                }
+                Err(e) => tracing::error!(south, "cannot open the South's log: {e}"),
+            }
+        }
+        for (south, log) in logs.iter() {
+            let wanted = readers.get(south.as_str()).map_or(&[][..], Vec::as_slice);
+            let retention = self
+                .config
+                .south
+                .iter()
+                .find(|s| &s.id == south)
+                .map(|s| s.retention.clone())
+                .unwrap_or_default();
+            let chunk = wanted
+                .iter()
+                .map(|n| n.caching.max_send_count)
+                .min()
+                .unwrap_or(config::CachingConfig::default().max_send_count);
+            log.configure(retention, chunk);
+            for n in wanted {
+                if let Err(e) = log.start_for(&n.id, n.caching.start_from) {
+                    tracing::error!(south, north = n.id, "{e}");
+                }
+            }
+            for north in log.readers() {
+                if wanted.iter().any(|n| n.id == north) {
+                    continue;
+                }
+                // What it has not sent moves to its own queue, once appends in flight are in.
+                let (log, board) = (log.clone(), self.board.clone());
+                let own = NorthQueue::own_values_table(&north);
+                tokio::spawn(async move {
+                    match log.stop_for(&north, &own).await {
+                        Ok(Some((op, keys))) => {
+                            tracing::info!(
+                                south = log.south(),
+                                north,
+                                "{} batch(es) it had not sent moved to its own queue",
+                                keys.len()
+                            );
+                            // The North's queue as it is now (it may have been opened again
+                            // meanwhile); one opened after the commit read them already.
+                            let queues = board.queues.lock().map(|q| q.clone()).unwrap_or_default();
+                            if let Some(q) = queues.iter().find(|q| q.id() == north) {
+                                q.appended_values(&op, &keys);
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::error!(south = log.south(), north, "{e}"),
+                    }
+                });
+            }
+        }
+        for (id, q) in &self.queues {
+            q.set_logs(
+                logs.values()
+                    .filter(|l| l.is_read_by(id))
+                    .cloned()
+                    .collect(),
+            );
+        }
+        logs.clone()
     }
 
     /// A slot for a North (opening its queue) or a South, not started.

@@ -7,6 +7,7 @@ pub mod exit_guard;
 mod inspection;
 mod plugins;
 mod reference;
+mod replay;
 pub mod run;
 mod scaffold;
 mod scratch;
@@ -57,6 +58,9 @@ pub enum Command {
     /// The engine as a Windows service: install, start, stop, uninstall (on Linux: systemd).
     #[command(subcommand)]
     Service(service::Command),
+    /// Make a North of a running engine send again what the Souths' logs retain since an
+    /// instant (a replay; see `[south.retention]`).
+    Replay(replay::Args),
     /// Show what every connector of an engine is doing.
     Status {
         /// The engine's data folder.
@@ -291,6 +295,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(&args),
         Command::Status { data, json } => status::run(&data, json),
+        Command::Replay(args) => replay::run(&args),
         Command::Service(command) => service::command(command),
     }
 }

@@ -1,7 +1,7 @@
 //! A North's error stores: the value batches and files set aside, each with when and why
 //! ([`error_entry`](crate::cache::error_entry)), listed, sent again or deleted on request.
 
-use super::{NorthQueue, table};
+use super::{Batches, NorthQueue, Source, relocated, table};
 use crate::cache::{
     codec,
     error_entry::{self, ErrorBatch, ErrorEntries, ErrorFile, SetAside},
@@ -22,25 +22,31 @@ type Selected = (Vec<u64>, Vec<u64>, Vec<PathBuf>);
 
 impl NorthQueue {
     /// The batches failed for good, for `why`: move them to the error store.
-    pub async fn values_failed(&self, keys: Vec<u64>, why: &SetAside) -> Result<(), StoreError> {
-        self.forget_values(&keys);
-        let records = self.store.read(&table("v", &self.id), &keys)?;
-        let records = records.iter().map(|(_, r)| r.as_slice());
-        self.set_aside("v", keys, records, why).await
+    pub async fn values_failed(&self, batches: Batches, why: &SetAside) -> Result<(), StoreError> {
+        let records = match &batches.source {
+            Source::Queue => self
+                .store
+                .read(&table("v", &self.id), &batches.keys)?
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect(),
+            Source::Log(log) => log.batches(&batches.keys)?,
+        };
+        let set_aside = self.error_op("v", records.iter().map(Vec::as_slice), why);
+        self.values_done(batches, vec![set_aside]).await
     }
 
     /// Part of the batches was sent and the destination refused `refused`, for `why`: drop the
     /// batches and keep the refused values as one error-store entry, in one durable transaction.
     pub async fn values_partly_failed(
         &self,
-        keys: Vec<u64>,
+        batches: Batches,
         refused: Vec<OibusValue>,
         why: &SetAside,
     ) -> Result<(), StoreError> {
-        self.forget_values(&keys);
         let record = codec::encode(&refused);
-        self.set_aside("v", keys, std::iter::once(record.as_slice()), why)
-            .await
+        let set_aside = self.error_op("v", std::iter::once(record.as_slice()), why);
+        self.values_done(batches, vec![set_aside]).await
     }
 
     /// The file failed for good, for `why`: move it to the error store (a copy beside the store
@@ -58,36 +64,36 @@ impl NorthQueue {
         }
         let records = self.store.read(&table("f", &self.id), &[key])?;
         let records = records.iter().map(|(_, r)| r.as_slice());
-        self.set_aside("f", vec![key], records, why).await
-    }
-
-    /// In one durable transaction: `records` into the error store of queue `kind` (`v`, `f`),
-    /// each with `why`, and `keys` out of the queue.
-    async fn set_aside<'r>(
-        &self,
-        kind: &str,
-        keys: Vec<u64>,
-        records: impl Iterator<Item = &'r [u8]>,
-        why: &SetAside,
-    ) -> Result<(), StoreError> {
+        let set_aside = self.error_op("f", records, why);
         self.store
             .apply(
                 vec![
-                    Op::Append {
-                        table: table(&format!("{kind}e"), &self.id),
-                        records: records
-                            .map(|r| Arc::new(error_entry::wrap(why, r)))
-                            .collect(),
-                    },
+                    set_aside,
                     Op::Remove {
-                        table: table(kind, &self.id),
-                        keys,
+                        table: table("f", &self.id),
+                        keys: vec![key],
                     },
                 ],
                 true,
             )
             .await
             .map(drop)
+    }
+
+    /// The operation that puts `records` into the error store of queue `kind` (`v`, `f`), each
+    /// with `why`.
+    fn error_op<'r>(
+        &self,
+        kind: &str,
+        records: impl Iterator<Item = &'r [u8]>,
+        why: &SetAside,
+    ) -> Op {
+        Op::Append {
+            table: table(&format!("{kind}e"), &self.id),
+            records: records
+                .map(|r| Arc::new(error_entry::wrap(why, r)))
+                .collect(),
+        }
     }
 
     /// What is in the error stores, with when and why each entry was set aside.
@@ -114,7 +120,7 @@ impl NorthQueue {
         })?;
         self.store.scan(&table("fe", &self.id), |key, entry| {
             let (why, record) = error_entry::unwrap(entry);
-            if let Ok(record) = file_record::decode(record) {
+            if let Ok(record) = file_record::decode(record).map(|f| relocated(f, &self.files_dir)) {
                 files.push(ErrorFile { key, record, why });
             }
         })?;
@@ -246,12 +252,15 @@ mod tests {
         let op = q.append_values_op(&values);
         let keys = store.apply(vec![op.clone()], true).await.unwrap();
         q.appended_values(&op, &keys[0]);
-        let keys = keys[0].clone();
+        let own = |keys: Vec<u64>| Batches {
+            source: Source::Queue,
+            keys,
+        };
         // The whole batch, then one value of a batch refused after halving.
         let why = SetAside::now("retried 3 times: timed out");
-        q.values_failed(keys, &why).await.unwrap();
+        q.values_failed(own(keys[0].clone()), &why).await.unwrap();
         let refused = SetAside::now("point \"c\": 3 is not a Boolean");
-        q.values_partly_failed(Vec::new(), values[3..].to_vec(), &refused)
+        q.values_partly_failed(own(Vec::new()), values[3..].to_vec(), &refused)
             .await
             .unwrap();
         let (batches, _) = q.error_entries().unwrap();
@@ -267,7 +276,7 @@ mod tests {
         assert_eq!(q.errors().unwrap(), (0, 0, 0));
         let (queued, _) = q.queued_entries();
         let keys: Vec<u64> = queued.iter().map(|(k, _, _)| *k).collect();
-        let again = q.read_values(&keys).unwrap();
+        let again = q.read_values(&own(keys)).unwrap();
         assert_eq!(again[..4], values[..]);
         assert_eq!(again[4], values[3]);
     }

@@ -112,49 +112,63 @@ async fn small_files_live_in_the_store_and_are_written_out_only_to_be_sent() {
 }
 
 #[tokio::test]
-async fn values_for_several_norths_are_encoded_once_per_batch_size_and_each_gets_them_all() {
+async fn values_for_several_norths_are_appended_once_and_each_sends_them_all() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("c.redb")).unwrap();
-    let (a, b) = (open(&store, dir.path(), "a"), open(&store, dir.path(), "b"));
-    let small = CachingConfig {
-        max_send_count: 2,
+    let at_once = CachingConfig {
+        group_count: 1,
         ..CachingConfig::default()
     };
-    let c = NorthQueue::open("c", store.clone(), small, dir.path().join("c")).unwrap();
+    let queue = |id: &str, caching: &CachingConfig| {
+        NorthQueue::open(id, store.clone(), caching.clone(), dir.path().join(id)).unwrap()
+    };
+    let (a, b) = (queue("a", &at_once), queue("b", &at_once));
+    let small = CachingConfig {
+        max_send_count: 2,
+        ..at_once.clone()
+    };
+    let c = queue("c", &small);
+    let log = crate::cache::ValueLog::open(store.clone(), "s").unwrap();
+    log.configure(Default::default(), 2);
+    for q in [&a, &b, &c] {
+        log.start_for(q.id(), crate::config::StartFrom::Now)
+            .unwrap();
+        q.set_logs(vec![log.clone()]);
+    }
+    // c also has a batch of its own queued (from an earlier version): it goes first.
+    let op = c.append_values_op(&[OibusValue::new("own", Timestamp::now(), -1i64)]);
+    let keys = store.apply(vec![op.clone()], true).await.unwrap();
+    c.appended_values(&op, &keys[0]);
     let values: Vec<_> = (0..5i64)
         .map(|i| OibusValue::new("p", Timestamp::now(), i))
         .collect();
-    let mut encoded = Encoded::default();
-    let ops: Vec<Op> = [&a, &b, &c]
-        .iter()
-        .map(|q| q.append_encoded_op(&values, &mut encoded))
-        .collect();
-    let records = |op: &Op| match op {
-        Op::Append { records, .. } => records.clone(),
-        _ => panic!("an append"),
-    };
-    let (ra, rb, rc) = (records(&ops[0]), records(&ops[1]), records(&ops[2]));
-    assert!(
-        ra.len() == 1 && Arc::ptr_eq(&ra[0], &rb[0]),
-        "shared by a and b"
+    log.append(&values).await.unwrap();
+    let mut rows = 0;
+    store.scan("lv/s", |_, _| rows += 1).unwrap();
+    assert_eq!(
+        rows, 3,
+        "written once, in entries of the smallest max_send_count"
     );
-    assert_eq!(rc.len(), 3, "c's batches are of its own size: 2 + 2 + 1");
-    let keys = store.apply(ops.clone(), true).await.unwrap();
-    for ((q, op), keys) in [&a, &b, &c].iter().zip(&ops).zip(&keys) {
-        q.appended_values(op, keys);
-    }
     for q in [&a, &b, &c] {
-        let keys: Vec<u64> = q.queued_entries().0.iter().map(|b| b.0).collect();
-        let got: Vec<_> = q
-            .read_values(&keys)
-            .unwrap()
-            .into_iter()
-            .map(|v| v.value)
-            .collect();
-        assert_eq!(
-            got,
-            values.iter().map(|v| v.value.clone()).collect::<Vec<_>>()
-        );
+        assert_eq!(q.queued().0, 5 + usize::from(q.id() == "c"));
+        let mut got = Vec::new();
+        loop {
+            match q.next(false).unwrap() {
+                Next::Values(batches, v) => {
+                    assert!(v.len() <= q.caching.max_send_count);
+                    got.extend(v.into_iter().map(|v| v.value));
+                    q.values_sent(batches).await.unwrap();
+                }
+                Next::Wait(_) => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        let mut expected: Vec<_> = values.iter().map(|v| v.value.clone()).collect();
+        if q.id() == "c" {
+            expected.insert(0, oibus_plugin_api::DataValue::Int(-1));
+        }
+        assert_eq!(got, expected, "North {}", q.id());
+        assert_eq!(q.queued(), (0, 0, 0));
     }
 }
 

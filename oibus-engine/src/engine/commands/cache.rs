@@ -45,5 +45,9 @@ pub(super) fn cache_listing(engine: &Engine, id: &str) -> Result<CacheContents, 
         })
         .collect();
     errors.extend(files.into_iter().map(|f| file(f.key, f.record, f.why)));
-    Ok(CacheContents { queued, errors })
+    Ok(CacheContents {
+        queued,
+        errors,
+        logs: crate::engine::status::log_snapshots(queue),
+    })
 }

@@ -8,6 +8,7 @@ mod connectors;
 mod history;
 mod lookup;
 mod refusal;
+mod replay;
 mod request;
 mod saved_secrets;
 mod scan_modes;
@@ -15,7 +16,10 @@ mod scratch;
 mod text_bounds;
 
 pub use refusal::{CommandError, PointedProblem, Refusal};
-pub use request::{CacheContents, CachedEntry, Command, ConnectorConfig, ErrorAction, OfferedType};
+pub use request::{
+    CacheContents, CachedEntry, Command, ConnectorConfig, ErrorAction, OfferedType, Replayed,
+    ReplayedLog,
+};
 
 use self::{
     cache::cache_listing,
@@ -185,6 +189,12 @@ pub async fn handle(engine: &mut Engine, command: Command) {
         Command::Cache { id, reply } => {
             let _ = reply.send(cache_listing(engine, &id));
         }
+        Command::Replay {
+            id,
+            since,
+            south,
+            reply,
+        } => replay::replay(engine, id, since, south, reply),
         Command::CacheErrors {
             id,
             action,

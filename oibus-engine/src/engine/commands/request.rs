@@ -69,6 +69,28 @@ pub struct CacheContents {
     pub queued: Vec<CachedEntry>,
     /// In the error store.
     pub errors: Vec<CachedEntry>,
+    /// The Souths' logs the North reads: what they retain, where it stands.
+    pub logs: Vec<crate::engine::status::LogSnapshot>,
+}
+
+/// What a replay will send again.
+#[derive(Debug, Clone, Default)]
+pub struct Replayed {
+    /// Values in all.
+    pub values: u64,
+    /// Per South's log.
+    pub logs: Vec<ReplayedLog>,
+}
+
+/// What a replay will send again from one South's log.
+#[derive(Debug, Clone)]
+pub struct ReplayedLog {
+    /// The South.
+    pub south: String,
+    /// Values.
+    pub values: u64,
+    /// When the first of them was appended.
+    pub from: Option<Timestamp>,
 }
 
 /// What to do with error-store entries.
@@ -238,6 +260,18 @@ pub enum Command {
         id: String,
         /// Reply.
         reply: Reply<CacheContents>,
+    },
+    /// Sends again what the Souths' logs retain since `since` (a replay): moves the North's
+    /// cursors back.
+    Replay {
+        /// North id.
+        id: String,
+        /// From this instant.
+        since: Timestamp,
+        /// Only this South's log (default: every log the North reads).
+        south: Option<String>,
+        /// Reply: what will be sent again.
+        reply: Reply<Replayed>,
     },
     /// Retry or delete error-store entries of a North (`None`: all).
     CacheErrors {

@@ -1,8 +1,9 @@
 // Cache: a North's queue and error store; selected error-store entries are retried (queued
-// again) or deleted.
+// again) or deleted. The Souths' logs the North reads, with what they retain: the North sends
+// again everything since an instant (a replay).
 
 import { api } from '../api.js';
-import { h, fill, labelled, num, toast, when } from '../dom.js';
+import { h, fill, labelled, num, count, toast, when } from '../dom.js';
 
 const SHOWN = 500;
 
@@ -57,6 +58,41 @@ export async function cache(main, chosen) {
     await draw();
   };
 
+  // Each log: what it retains (a replay reaches back to its oldest value) and where this North
+  // stands in it (the first value it has not sent yet).
+  const logs = (list) => h('table', { class: 'grid', id: 'cache-logs' },
+    h('caption', {}, `South logs read: ${num(list.length)}`),
+    h('thead', {}, h('tr', {}, [['South'], ['Retained from'], ['to'], ['Values', 'n'], ['Bytes', 'n'], ['Not sent from']]
+      .map(([c, cls]) => h('th', { scope: 'col', class: cls }, c)))),
+    h('tbody', {}, list.map((l) => h('tr', { 'data-south': l.south },
+      h('th', { scope: 'row' }, l.south),
+      h('td', {}, l.oldest ? when(l.oldest) : 'nothing retained'), h('td', {}, l.newest ? when(l.newest) : ''),
+      h('td', { class: 'n' }, num(l.retained_values)), h('td', { class: 'n' }, num(l.retained_bytes)),
+      h('td', {}, l.next ? when(l.next) : 'all sent')))));
+
+  const replay = (list) => {
+    // A local date and time, an hour ago by default.
+    const ago = new Date(Date.now() - 3600e3);
+    const local = new Date(ago.getTime() - ago.getTimezoneOffset() * 60e3).toISOString().slice(0, 19);
+    const since = h('input', { type: 'datetime-local', id: 'replay-since', step: '1', value: local });
+    const south = h('select', { id: 'replay-south' },
+      h('option', { value: '' }, 'every South'), list.map((l) => h('option', { value: l.south }, l.south)));
+    const go = async () => {
+      const at = new Date(since.value);
+      if (Number.isNaN(at.getTime())) { toast('Choose a date and time to send again from.', 'bad'); return; }
+      const body = { since: at.toISOString() };
+      if (south.value) body.south = south.value;
+      try {
+        const r = await api('POST', `/api/north/${encodeURIComponent(select.value)}/cache/replay`, body);
+        toast(`${count(r.values, 'value')} to send again`);
+      } catch (e) { toast(e.message, 'bad'); }
+      await draw();
+    };
+    return h('div', { class: 'actions' },
+      labelled('Send again since', since), ' ', labelled('from', south), ' ',
+      h('button', { type: 'button', id: 'replay', onclick: go }, 'Send again'));
+  };
+
   const draw = async () => {
     if (!select.value) { fill(holder, h('p', {}, 'No North connector.')); return; }
     const listing = await api('GET', `/api/north/${encodeURIComponent(select.value)}/cache`);
@@ -66,7 +102,8 @@ export async function cache(main, chosen) {
         h('button', { type: 'button', id: 'retry-selected', onclick: () => act('retry') }, 'Retry selected'), ' ',
         h('button', { type: 'button', class: 'danger', id: 'delete-selected', onclick: () => act('delete') }, 'Delete selected'), ' ',
         h('button', { type: 'button', onclick: draw }, 'Refresh')),
-      entries('Queue', 'cache-queue', listing.queued, false));
+      entries('Queue', 'cache-queue', listing.queued, false),
+      ...(listing.logs.length ? [logs(listing.logs), replay(listing.logs)] : []));
   };
   select.addEventListener('change', () => { location.hash = `#/cache/${encodeURIComponent(select.value)}`; });
   fill(main, h('h1', {}, 'Cache'), h('div', { class: 'filters' }, labelled('North', select)), holder);
