@@ -11,7 +11,9 @@
 //! under `strace -f -c` counts the fsyncs and renames per file.
 //!
 //! `OIBUS_BENCH_ROUNDS` (default 3) sets the runs per case; `OIBUS_BENCH_CASES` picks cases by
-//! name (`10k,10k-fs,50k,50k-fs,1m`; `-fs`: `file-writer` with `sync = "file-system"`).
+//! name (`10k,10k-fs,50k,50k-fs,1m`; `-fs`: `file-writer` with `sync = "file-system"`);
+//! `OIBUS_BENCH_DIR` puts the folders and the disk's measurement on another file system than
+//! the target folder's (both sides of the ratio on the same one).
 
 use oibus_benches::{InProcess, Scratch};
 use std::{
@@ -91,7 +93,7 @@ caching = {{ max_size = "4GiB" }}
 /// Child process: one run of a case; prints `seconds cpu-seconds peak-RSS-MB`.
 fn child(case: &Case) {
     let scratch = Scratch::new(
-        env!("CARGO_TARGET_TMPDIR"),
+        &scratch_root(),
         &["oibus_south_folder_scanner", "oibus_north_file_writer"],
     );
     let (input, output) = (scratch.path("input"), scratch.path("output"));
@@ -146,8 +148,14 @@ fn child(case: &Case) {
 }
 
 /// The disk's rate of new 1 KiB files, each written and fsynced before the next, in files/s.
+/// Where the runs' folders and the disk's measurement go: `OIBUS_BENCH_DIR`, else the target
+/// folder's temporary folder.
+fn scratch_root() -> String {
+    std::env::var("OIBUS_BENCH_DIR").unwrap_or_else(|_| env!("CARGO_TARGET_TMPDIR").to_string())
+}
+
 fn disk_fsync_rate() -> f64 {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a temporary folder");
+    let dir = tempfile::tempdir_in(scratch_root()).expect("a temporary folder");
     let n = 2000;
     let began = Instant::now();
     for i in 0..n {

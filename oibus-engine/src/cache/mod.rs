@@ -7,6 +7,7 @@ pub mod error_entry;
 mod file_record;
 pub mod log;
 mod queue;
+mod sending;
 mod slots;
 mod store;
 

@@ -7,7 +7,8 @@ use super::{
     codec, file_record,
     file_record::FileRecord,
     log::ValueLog,
-    slots::{SENDING, copy_into_slot, file_name, process_start, remove_orphans},
+    sending::Sending,
+    slots::{copy_into_slot, file_name, process_start, remove_orphans},
     store::{Op, Store, StoreError},
 };
 use crate::config::{CachingConfig, FullPolicy};
@@ -116,6 +117,8 @@ pub struct NorthQueue {
     store: Store,
     caching: CachingConfig,
     files_dir: PathBuf,
+    /// The copies of files kept inside the store, written out to be sent.
+    sending: Sending,
     index: Mutex<Index>,
     /// The logs this North reads.
     logs: Mutex<Vec<Arc<ValueLog>>>,
@@ -195,16 +198,12 @@ impl NorthQueue {
             }
         })?;
         // Files kept inside the store are written out here only while a North sends them.
-        let sending = files_dir.join(SENDING);
-        match std::fs::remove_dir_all(&sending) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(StoreError(format!(
-                    "cannot empty {}: {e}",
-                    sending.display()
-                )));
-            }
-            _ => {}
-        }
+        let sending = Sending::open(&files_dir).map_err(|e| {
+            StoreError(format!(
+                "cannot empty {}: {e}",
+                files_dir.join(super::sending::SENDING).display()
+            ))
+        })?;
         let orphans = remove_orphans(&files_dir, &known);
         if orphans > 0 {
             tracing::info!(
@@ -217,6 +216,7 @@ impl NorthQueue {
             store,
             caching,
             files_dir,
+            sending,
             index: Mutex::new(index),
             logs: Mutex::new(Vec::new()),
             arrived: Notify::new(),
@@ -449,12 +449,9 @@ impl NorthQueue {
         let content = file_record::content(row)
             .map_err(&fail)?
             .ok_or_else(|| fail("its row holds no content".into()))?;
-        copy_into_slot(&self.files_dir.join(SENDING), &f.name, false, |out| {
-            use std::io::Write;
-            out.write_all(content).map(|()| content.len() as u64)
-        })
-        .map(|(path, _)| path)
-        .map_err(|e| fail(e.to_string()))
+        self.sending
+            .write_out(&f.name, content)
+            .map_err(|e| fail(e.to_string()))
     }
 
     /// Records in the index the file of a committed [`Self::store_file`] operation.
@@ -671,12 +668,18 @@ impl NorthQueue {
                 // The key keeps two archived files of the same name apart.
                 let archived = archive.join(format!("{key:016x}-{}", file_name(path)));
                 std::fs::rename(path, archived)
+            } else if self.sending.holds(path) {
+                self.sending.done(path);
+                Ok(())
             } else {
                 std::fs::remove_file(path)
             };
             if let Err(e) = result {
                 tracing::warn!(north = %self.id, "cannot remove sent file {}: {e}", path.display());
             }
+        }
+        if self.lock().files.is_empty() {
+            self.sending.drop_spares();
         }
         Ok(())
     }

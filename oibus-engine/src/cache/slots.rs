@@ -14,9 +14,6 @@ pub(super) fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The folder of `files_dir` where files kept inside the store are written out to be sent.
-pub(super) const SENDING: &str = "sending";
-
 /// Writes a new file called `name` with `write` into the first slot folder of `files_dir`
 /// (`0`, `1`…) that has none of that name; returns its path and what `write` returned (its
 /// size). With `durable`, the file and its folder entry are synced before it returns; a slot

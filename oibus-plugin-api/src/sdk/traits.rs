@@ -64,7 +64,9 @@ pub trait HandlesValues: Connector {
 }
 
 /// North capability: receives files from the engine's cache, in order. The file belongs to the
-/// engine: read or copy it, never move or delete it.
+/// engine: read or copy it, never move or delete it, and only during the call: once the call has
+/// returned, the engine may delete the file or write another file's content into it (keep no
+/// handle open to read it later).
 pub trait HandlesFile: Connector {
     /// Sends one file.
     fn handle_file(&mut self, path: &Path) -> impl Future<Output = Result<()>> + Send;

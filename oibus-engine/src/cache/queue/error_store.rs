@@ -59,8 +59,9 @@ impl NorthQueue {
     ) -> Result<(), StoreError> {
         if let Some(f) = self.forget_file(key)
             && f.inline
+            && self.sending.holds(sent)
         {
-            let _ = std::fs::remove_file(sent);
+            self.sending.done(sent);
         }
         let records = self.store.read(&table("f", &self.id), &[key])?;
         let records = records.iter().map(|(_, r)| r.as_slice());
