@@ -361,6 +361,33 @@ impl NorthQueue {
         self.arrived.notify_one();
     }
 
+    /// Indexes the batches of its own values table that it does not know yet: those a South's
+    /// log moved in (a North that left it) after this queue was opened, and before it was
+    /// published to the process that would have indexed them.
+    pub fn catch_up_values(&self) -> Result<usize, StoreError> {
+        let highest = self.lock().highest;
+        let mut found = Vec::new();
+        self.store.scan(&table("v", &self.id), |key, record| {
+            if highest.is_none_or(|h| key > h) {
+                found.push((key, record.to_vec()));
+            }
+        })?;
+        let now = Instant::now();
+        let mut i = self.lock();
+        let mut added = 0;
+        for (key, record) in found {
+            if i.highest.is_none_or(|h| key > h) {
+                i.push_batch(key, &record, now);
+                added += 1;
+            }
+        }
+        drop(i);
+        if added > 0 {
+            self.arrived.notify_one();
+        }
+        Ok(added)
+    }
+
     /// Takes `source` into the cache under its own name and returns the store operation that
     /// queues it, once committed.
     ///

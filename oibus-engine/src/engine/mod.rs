@@ -223,6 +223,7 @@ pub async fn run(options: EngineOptions, shutdown: CancellationToken) -> anyhow:
         slots: Vec::new(),
         queues: HashMap::new(),
         logs: Mutex::default(),
+        moved_in: Arc::default(),
         board,
     };
 

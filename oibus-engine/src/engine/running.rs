@@ -17,7 +17,11 @@ use crate::{
     loader::PluginRegistry,
 };
 use oibus_plugin_api::{Capability, ConnectorKind};
-use std::{collections::HashMap, path::PathBuf, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    path::PathBuf,
+    sync::Arc,
+};
 
 /// The running engine: what the main loop and the admin API's commands act on.
 pub struct Engine {
@@ -32,6 +36,9 @@ pub struct Engine {
     pub(crate) queues: HashMap<String, Arc<NorthQueue>>,
     /// The Souths' logs, by South id (opened when first routed, or found in the store).
     pub(crate) logs: std::sync::Mutex<HashMap<String, Arc<ValueLog>>>,
+    /// Norths into whose own queue a South's log moved values (a North that left it) since
+    /// the queues were last published; changed only with `board.queues` locked.
+    pub(crate) moved_in: Arc<std::sync::Mutex<HashSet<String>>>,
     pub(crate) board: Arc<StatusBoard>,
 }
 
@@ -99,6 +106,15 @@ impl Engine {
         }
         if let Ok(mut q) = self.board.queues.lock() {
             *q = self.queues.values().cloned().collect();
+            // A queue opened before a move into it committed, and published only now, has
+            // not seen the moved batches (the move found no queue to tell): it reads them.
+            let moved =
+                std::mem::take(&mut *self.moved_in.lock().unwrap_or_else(|p| p.into_inner()));
+            for queue in q.iter().filter(|q| moved.contains(q.id())) {
+                if let Err(e) = queue.catch_up_values() {
+                    tracing::error!(north = queue.id(), "{e}");
+                }
+            }
         }
         if let Ok(mut l) = self.board.logs.lock() {
             *l = logs.values().cloned().collect();
@@ -154,7 +170,8 @@ impl Engine {
                     continue;
                 }
                 // What it has not sent moves to its own queue, once appends in flight are in.
-                let (log, board) = (log.clone(), self.board.clone());
+                let (log, board, moved_in) =
+                    (log.clone(), self.board.clone(), self.moved_in.clone());
                 let own = NorthQueue::own_values_table(&north);
                 tokio::spawn(async move {
                     match log.stop_for(&north, &own).await {
@@ -165,9 +182,15 @@ impl Engine {
                                 "{} batch(es) it had not sent moved to its own queue",
                                 keys.len()
                             );
-                            // The North's queue as it is now (it may have been opened again
-                            // meanwhile); one opened after the commit read them already.
-                            let queues = board.queues.lock().map(|q| q.clone()).unwrap_or_default();
+                            // The North's queue as published now (it may have been opened
+                            // again meanwhile) indexes them; one opened after the commit read
+                            // them already; one opened before and published later catches up
+                            // when it is published (`moved_in`, under the same lock).
+                            let queues = board.queues.lock().unwrap_or_else(|p| p.into_inner());
+                            moved_in
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(north.clone());
                             if let Some(q) = queues.iter().find(|q| q.id() == north) {
                                 q.appended_values(&op, &keys);
                             }

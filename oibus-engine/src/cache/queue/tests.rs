@@ -262,3 +262,48 @@ fn copies_without_a_record_from_an_earlier_process_are_removed() {
     assert_eq!(remove_orphans(dir.path(), &known), 1);
     assert!(kept.exists() && fresh.exists() && !orphan.exists());
 }
+
+#[tokio::test]
+async fn a_queue_catches_up_with_batches_moved_into_its_table_after_it_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("c.redb")).unwrap();
+    let q = queue_with_data(&store, dir.path(), "n").await;
+    assert_eq!(q.queued().0, 5);
+    // A South's log moves two batches in (as `ValueLog::stop_for` does), unseen by the queue.
+    let moved: Vec<_> = (0..2i64)
+        .map(|i| {
+            Arc::new(codec::encode(&[
+                OibusValue::new("m", Timestamp::now(), i),
+                OibusValue::new("m", Timestamp::now(), i + 10),
+            ]))
+        })
+        .collect();
+    store
+        .apply(
+            vec![Op::Append {
+                table: NorthQueue::own_values_table("n"),
+                records: moved,
+            }],
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(q.queued().0, 5);
+    assert_eq!(q.catch_up_values().unwrap(), 2);
+    assert_eq!(q.queued().0, 9);
+    assert_eq!(q.catch_up_values().unwrap(), 0, "nothing is indexed twice");
+    let (queued, _) = q.queued_entries();
+    let keys: Vec<u64> = queued.iter().map(|(k, _, _)| *k).collect();
+    let values = q
+        .read_values(&Batches {
+            source: Source::Queue,
+            keys,
+        })
+        .unwrap();
+    assert_eq!(
+        values.len(),
+        9,
+        "the batches in key order, the moved ones last"
+    );
+    assert_eq!(values[8], OibusValue::new("m", values[8].timestamp, 11i64));
+}
