@@ -34,8 +34,11 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-/// Trims of the log's front at most this often (each looks at every cursor).
+/// Trims of the log's front at most this often (each looks at every cursor)…
 const TRIM_EVERY: Duration = Duration::from_millis(250);
+
+/// …unless the log has at most this many readers: then every move trims what it lets go.
+const TRIM_EACH_MOVE_UP_TO: usize = 16;
 
 /// One entry in memory (its values stay in the store).
 #[derive(Debug, Clone, Copy)]
@@ -133,17 +136,20 @@ impl State {
             0 => i64::MAX,
             ms => i64::try_from(ms).unwrap_or(i64::MAX),
         };
-        // Walk back from the newest entry every cursor passed, keeping what both bounds allow.
-        let mut cut = passed;
-        let mut kept = 0u64;
-        while cut > 0 {
-            let e = &self.entries[cut - 1];
-            if kept + e.bytes > keep.max_size.0 || now.saturating_sub(e.at_ms) > max_age {
-                break;
-            }
-            kept += e.bytes;
-            cut -= 1;
-        }
+        // Kept: the newest entries every cursor passed, as many as both bounds allow. Entries
+        // are in order of age and their running sums give the bytes of any stretch, so both
+        // bounds are binary searches (a large retention is not walked at every move).
+        let passed_before = self
+            .entries
+            .get(passed)
+            .map_or(self.total_bytes, |e| e.before_bytes);
+        let too_big = self
+            .entries
+            .partition_point(|e| passed_before.saturating_sub(e.before_bytes) > keep.max_size.0);
+        let too_old = self
+            .entries
+            .partition_point(|e| now.saturating_sub(e.at_ms) > max_age);
+        let cut = too_big.max(too_old).min(passed);
         if cut == 0 {
             return None;
         }
@@ -636,17 +642,26 @@ impl ValueLog {
                 return Ok(());
             } else {
                 st.readers.insert(north.to_string(), moved);
-                if st.trimmed.elapsed() >= TRIM_EVERY
-                    && let Some(op) = st.trim(&self.table)
+                let trim = if st.readers.len() <= TRIM_EACH_MOVE_UP_TO
+                    || st.trimmed.elapsed() >= TRIM_EVERY
                 {
-                    // Not durable: a crash leaves entries every cursor passed, trimmed again.
-                    drop(self.store.submit(vec![op], false)?);
-                }
+                    st.trim(&self.table)
+                } else {
+                    None
+                };
                 if pending::gap(st.readers.len()).is_some() {
+                    if let Some(op) = trim {
+                        // Not durable: a crash leaves entries every cursor passed, trimmed
+                        // again.
+                        drop(self.store.submit(vec![op], false)?);
+                    }
                     (Some(self.flush_later(st, north, Some(moved))), None)
                 } else {
-                    let op = self.put_reader(&mut st, north, &moved);
-                    (None, Some((false, self.store.submit(vec![op], true)?)))
+                    // The trim goes with the move: the table stays as small as the unsent
+                    // values, as a North's own queue does (BENCHMARKS.md, "Pipeline").
+                    let mut ops = vec![self.put_reader(&mut st, north, &moved)];
+                    ops.extend(trim);
+                    (None, Some((false, self.store.submit(ops, true)?)))
                 }
             }
         };

@@ -265,6 +265,74 @@ async fn a_replay_during_a_send_is_not_undone_by_its_acknowledgement() {
     assert_eq!(drain(&log, "a", 100).await, (0..10).collect::<Vec<_>>());
 }
 
+/// A log's state in memory with entries `0..n` of 100 bytes, appended `age_ms(key)` ago.
+fn state_with(n: u64, age_ms: impl Fn(u64) -> i64) -> State {
+    let mut st = State {
+        entries: VecDeque::new(),
+        total_count: 0,
+        total_bytes: 0,
+        next_key: n,
+        last_at: 0,
+        readers: HashMap::new(),
+        retention: RetentionConfig::default(),
+        chunk: 10,
+        trimmed: Instant::now(),
+        flush: Default::default(),
+        leaving: Default::default(),
+    };
+    let now = now_ms();
+    for key in 0..n {
+        st.push(key, 10, 100, now - age_ms(key), Instant::now(), true);
+    }
+    st
+}
+
+fn trimmed_below(st: &mut State) -> Option<u64> {
+    match st.trim("lv/s") {
+        Some(Op::RemoveBelow { below, .. }) => Some(below),
+        Some(op) => panic!("{op:?}"),
+        None => None,
+    }
+}
+
+#[test]
+fn a_trim_keeps_what_size_and_age_allow_and_never_what_a_cursor_has_not_passed() {
+    let minutes = |k: u64| (10 - k as i64) * 60_000;
+    let keep = |bytes: u64, age: u64| RetentionConfig {
+        max_size: ByteSize(bytes),
+        max_age: Dur::secs(age),
+    };
+    // Entries 0..10, appended 10 minutes ago (0) to 1 minute ago (9); a reader at 8.
+    let cases = [
+        // (retention, first key kept)
+        (keep(0, 0), Some(8)),
+        (keep(250, 0), Some(6)),
+        (keep(10_000, 0), None),
+        // 5 minutes and 30 seconds: entries 5, 6, 7 are young enough.
+        (keep(10_000, 330), Some(5)),
+        // Both bounds: the tighter one decides.
+        (keep(150, 330), Some(7)),
+        (keep(10_000, 30), Some(8)),
+    ];
+    for (retention, kept_from) in cases {
+        let mut st = state_with(10, minutes);
+        st.readers.insert("a".into(), Reader::at(8));
+        st.retention = retention.clone();
+        assert_eq!(trimmed_below(&mut st), kept_from, "{retention:?}");
+        let first = st.entries.front().map(|e| e.key);
+        assert_eq!(first, Some(kept_from.unwrap_or(0)), "{retention:?}");
+        // The counts of what is left still add up.
+        assert_eq!(st.from(0).1, 100 * st.entries.len() as u64);
+    }
+    // A reader that sent nothing pins everything; without readers, all may go.
+    let mut st = state_with(10, minutes);
+    st.readers.insert("a".into(), Reader::at(0));
+    assert_eq!(trimmed_below(&mut st), None);
+    st.readers.clear();
+    assert_eq!(trimmed_below(&mut st), Some(10));
+    assert!(st.entries.is_empty());
+}
+
 #[test]
 fn a_failed_commit_forgets_its_entries_and_their_counts() {
     let mut st = State {
