@@ -5,10 +5,11 @@
 //! file is being sent; `sending/` is emptied when the queue opens. Once a copy has been sent,
 //! its inode is kept as a spare (`sending/spare-<n>`, at most [`SPARES`]) and the next copy is
 //! written into it and linked under its name: a file then costs neither an inode allocation nor
-//! the freeing of its blocks. Spares are removed once the North has no file left to send. Both dominated the small-file path on a file system without a
-//! journal mounted with `discard` (each freed block discarded synchronously; BENCHMARKS.md).
+//! the freeing of its blocks. Spares are removed once the North has no file left to send. Both
+//! dominated the small-file path on a file system without a journal mounted with `discard`
+//! (each freed block discarded synchronously; BENCHMARKS.md).
 
-use super::slots::copy_into_slot;
+use super::slots::{copy_into_slot, place_in_slot};
 use std::{
     io::Write,
     path::{Path, PathBuf},
@@ -79,20 +80,11 @@ impl Sending {
         f.write_all(content)?;
         f.set_len(content.len() as u64)?;
         drop(f);
-        for slot in 0u32.. {
-            let folder = self.dir.join(slot.to_string());
-            std::fs::create_dir_all(&folder)?;
-            let target = folder.join(name);
-            match std::fs::hard_link(spare, &target) {
-                Ok(()) => {
-                    std::fs::remove_file(spare)?;
-                    return Ok(target);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        unreachable!("slots are unbounded")
+        let (target, ()) = place_in_slot(&self.dir, name, false, |target| {
+            std::fs::hard_link(spare, target)
+        })?;
+        std::fs::remove_file(spare)?;
+        Ok(target)
     }
 
     /// The written-out copy at `path` is no longer needed (sent, or set apart with its content

@@ -14,17 +14,17 @@ pub(super) fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Writes a new file called `name` with `write` into the first slot folder of `files_dir`
-/// (`0`, `1`…) that has none of that name; returns its path and what `write` returned (its
-/// size). With `durable`, the file and its folder entry are synced before it returns; a slot
-/// folder is made durable in `files_dir` when it is created, so that the file's own folder
-/// entry is all that a later file needs to sync.
-pub(super) fn copy_into_slot(
+/// Places a file called `name` in the first slot folder of `files_dir` (`0`, `1`…) where
+/// `place` succeeds: `place` is given the path to create and must fail with `AlreadyExists`
+/// rather than replace a file (a name still handed out to a North stays untouched). Returns
+/// the path and what `place` returned. With `durable`, a slot folder created here is made
+/// durable in `files_dir`, so that a file's own folder entry is all a caller needs to sync.
+pub(super) fn place_in_slot<T>(
     files_dir: &Path,
     name: &str,
     durable: bool,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<u64>,
-) -> std::io::Result<(PathBuf, u64)> {
+    mut place: impl FnMut(&Path) -> std::io::Result<T>,
+) -> std::io::Result<(PathBuf, T)> {
     for slot in 0u32.. {
         let folder = files_dir.join(slot.to_string());
         if !folder.is_dir() {
@@ -34,25 +34,40 @@ pub(super) fn copy_into_slot(
             }
         }
         let target = folder.join(name);
-        let mut f = match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&target)
-        {
-            Ok(f) => f,
+        match place(&target) {
+            Ok(placed) => return Ok((target, placed)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
-        };
-        // Until its record is committed the copy is an orphan, removed at the next start-up
-        // if a crash comes first.
-        let size = write(&mut f)?;
-        if durable {
-            f.sync_all()?;
-            oibus_platform::durable::sync_dir(&folder)?;
         }
-        return Ok((target, size));
     }
     unreachable!("slots are unbounded")
+}
+
+/// Writes a new file called `name` with `write` into the first slot folder of `files_dir`
+/// without one (see [`place_in_slot`]); returns its path and what `write` returned (its
+/// size). With `durable`, the file and its folder entry are synced before it returns.
+pub(super) fn copy_into_slot(
+    files_dir: &Path,
+    name: &str,
+    durable: bool,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<u64>,
+) -> std::io::Result<(PathBuf, u64)> {
+    let (target, mut f) = place_in_slot(files_dir, name, durable, |target| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(target)
+    })?;
+    // Until its record is committed the copy is an orphan, removed at the next start-up if a
+    // crash comes first.
+    let size = write(&mut f)?;
+    if durable {
+        f.sync_all()?;
+        if let Some(folder) = target.parent() {
+            oibus_platform::durable::sync_dir(folder)?;
+        }
+    }
+    Ok((target, size))
 }
 
 /// When this process first opened a queue (before it could copy any file).
