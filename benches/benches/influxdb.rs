@@ -6,10 +6,11 @@
 //! InfluxDB has it in its write-ahead log. CPU is user + system time of each side; peak RSS is
 //! this process's (the plugin runs in it).
 
+use oibus_benches::stopwatch::Stopwatch;
 use oibus_plugin_api::Timestamp;
 use oibus_tests::{AcceptAll, memory_mb, servers::Influxd, standalone_connector};
 use serde_json::json;
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
@@ -25,7 +26,6 @@ fn main() {
         .map(|m| m.len() as f64 / 1e6)
         .unwrap_or(0.0);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let cpu = |pid: &str| oibus_benches::cpu_seconds(&format!("/proc/{pid}/stat"));
     println!("plugin file liboibus_influxdb.so: {size:.1} MB");
     println!();
     println!(
@@ -58,17 +58,18 @@ fn main() {
                     .collect::<Vec<_>>(),
             );
         }
-        let (g0, s0, began) = (cpu("self"), cpu(&spid), Instant::now());
+        let watch = Stopwatch::start(&spid);
         for b in batches {
             n.handle_values(b).await.unwrap();
         }
-        let secs = began.elapsed().as_secs_f64();
+        let lap = watch.lap();
         println!(
-            "| batches of 1,000 values, v1 /write | {calls} | {} | {secs:.2} | {:.0} | {:.2} | {:.2} | {:.0} |",
+            "| batches of 1,000 values, v1 /write | {calls} | {} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} |",
             calls * 1000,
-            (calls * 1000) as f64 / secs,
-            cpu("self") - g0,
-            cpu(&spid) - s0,
+            lap.secs,
+            (calls * 1000) as f64 / lap.secs,
+            lap.gateway_cpu,
+            lap.server_cpu,
             memory_mb("VmHWM")
         );
         n.stop().await.unwrap();

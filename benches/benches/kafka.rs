@@ -7,10 +7,11 @@
 //! idempotent producer). CPU is user + system time of each side during the run; peak RSS is this
 //! process's (the plugin runs in it), reset before each row.
 
+use oibus_benches::stopwatch::{Lap, Stopwatch, send_file};
 use oibus_plugin_api::Timestamp;
 use oibus_tests::{AcceptAll, memory_mb, servers::Tansu, standalone_connector};
 use serde_json::json;
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
@@ -27,17 +28,19 @@ fn main() {
         .map(|m| m.len() as f64 / 1e6)
         .unwrap_or(0.0);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let cpu = |pid: &str| oibus_benches::cpu_seconds(&format!("/proc/{pid}/stat"));
     println!("plugin file liboibus_kafka.so: {size:.1} MB");
     println!();
     println!(
         "| case | calls | records | seconds | records/s | gateway CPU (s) | broker CPU (s) | peak RSS (MB) |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    let report = |case: &str, calls: u64, records: u64, secs: f64, g: f64, b: f64| {
+    let report = |case: &str, calls: u64, records: u64, lap: Lap| {
         println!(
-            "| {case} | {calls} | {records} | {secs:.2} | {:.0} | {g:.2} | {b:.2} | {:.0} |",
-            records as f64 / secs,
+            "| {case} | {calls} | {records} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} |",
+            lap.secs,
+            records as f64 / lap.secs,
+            lap.gateway_cpu,
+            lap.server_cpu,
             memory_mb("VmHWM")
         );
     };
@@ -61,38 +64,23 @@ fn main() {
             );
             n.start().await.unwrap();
             n.handle_values(batch.clone()).await.unwrap();
-            let _ = std::fs::write("/proc/self/clear_refs", "5");
-            let (g0, b0, began) = (cpu("self"), cpu(&bpid), Instant::now());
+            let watch = Stopwatch::start(&bpid);
             let calls = 100u64;
             for _ in 0..calls {
                 n.handle_values(batch.clone()).await.unwrap();
             }
-            let secs = began.elapsed().as_secs_f64();
             report(
                 &format!("batches of 1,000 values, {compression}"),
                 calls,
                 calls * 1000,
-                secs,
-                cpu("self") - g0,
-                cpu(&bpid) - b0,
+                watch.lap(),
             );
             if compression == "none" {
                 let dir = tempfile::tempdir().unwrap();
                 let file = dir.path().join("report.csv");
                 std::fs::write(&file, vec![b'x'; 1024]).unwrap();
-                let (g0, b0, began) = (cpu("self"), cpu(&bpid), Instant::now());
-                for _ in 0..500 {
-                    n.handle_file(&file).await.unwrap();
-                }
-                let secs = began.elapsed().as_secs_f64();
-                report(
-                    "files of 1 KiB (records = files)",
-                    500,
-                    500,
-                    secs,
-                    cpu("self") - g0,
-                    cpu(&bpid) - b0,
-                );
+                let lap = send_file(&n, &file, 500, &bpid).await;
+                report("files of 1 KiB (records = files)", 500, 500, lap);
             }
             n.stop().await.unwrap();
         }

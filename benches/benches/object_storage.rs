@@ -7,6 +7,7 @@
 //! (the plugin runs in it), reset before each row: the large files show the memory does not grow
 //! with the file.
 
+use oibus_benches::stopwatch::{Lap, Stopwatch, send_file};
 use oibus_plugin_api::Timestamp;
 use oibus_tests::{
     AcceptAll, memory_mb,
@@ -14,7 +15,7 @@ use oibus_tests::{
     standalone_connector,
 };
 use serde_json::json;
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
@@ -31,7 +32,6 @@ fn main() {
         .map(|m| m.len() as f64 / 1e6)
         .unwrap_or(0.0);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let cpu = |pid: &str| oibus_benches::cpu_seconds(&format!("/proc/{pid}/stat"));
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("report.csv");
     std::fs::write(&small, vec![b'x'; 1024]).unwrap();
@@ -71,10 +71,13 @@ fn main() {
     rt.block_on(async {
         for (label, kind, settings, pid) in stores {
             let spid = pid.expect("the server runs").to_string();
-            let report = |case: &str, calls: u64, amount: f64, secs: f64, g: f64, s: f64| {
+            let report = |case: &str, calls: u64, amount: f64, lap: Lap| {
                 println!(
-                    "| {label} | {case} | {calls} | {amount:.0} | {secs:.2} | {:.0} | {g:.2} | {s:.2} | {:.0} |",
-                    amount / secs,
+                    "| {label} | {case} | {calls} | {amount:.0} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} |",
+                    lap.secs,
+                    amount / lap.secs,
+                    lap.gateway_cpu,
+                    lap.server_cpu,
                     memory_mb("VmHWM")
                 );
             };
@@ -89,8 +92,7 @@ fn main() {
                     Arc::new(AcceptAll),
                 );
                 n.start().await.unwrap();
-                let _ = std::fs::write("/proc/self/clear_refs", "5");
-                let (g0, s0, began) = (cpu("self"), cpu(&spid), Instant::now());
+                let watch = Stopwatch::start(&spid);
                 let calls = 50u64;
                 for i in 0..calls {
                     let mut b = batch.clone();
@@ -101,36 +103,17 @@ fn main() {
                     &format!("batches of 1,000 values, {format} (values)"),
                     calls,
                     (calls * 1000) as f64,
-                    began.elapsed().as_secs_f64(),
-                    cpu("self") - g0,
-                    cpu(&spid) - s0,
+                    watch.lap(),
                 );
                 if format == "json" {
-                    let _ = std::fs::write("/proc/self/clear_refs", "5");
-                    let (g0, s0, began) = (cpu("self"), cpu(&spid), Instant::now());
-                    for _ in 0..200 {
-                        n.handle_file(&small).await.unwrap();
-                    }
-                    report(
-                        "files of 1 KiB (files)",
-                        200,
-                        200.0,
-                        began.elapsed().as_secs_f64(),
-                        cpu("self") - g0,
-                        cpu(&spid) - s0,
-                    );
-                    let _ = std::fs::write("/proc/self/clear_refs", "5");
-                    let (g0, s0, began) = (cpu("self"), cpu(&spid), Instant::now());
-                    for _ in 0..3 {
-                        n.handle_file(&large).await.unwrap();
-                    }
+                    let lap = send_file(&n, &small, 200, &spid).await;
+                    report("files of 1 KiB (files)", 200, 200.0, lap);
+                    let lap = send_file(&n, &large, 3, &spid).await;
                     report(
                         "files of 24 MiB in parts of 8 MiB (MB)",
                         3,
                         3.0 * 24.0 * 1.048_576,
-                        began.elapsed().as_secs_f64(),
-                        cpu("self") - g0,
-                        cpu(&spid) - s0,
+                        lap,
                     );
                 }
                 n.stop().await.unwrap();

@@ -15,6 +15,7 @@
 //! of each side during the run; asyncua is single-threaded Python, and where its CPU is near
 //! the run's time, the server is the bottleneck.
 
+use oibus_benches::stopwatch::{Lap, Stopwatch};
 use oibus_plugin_api::{Item, Timestamp};
 use oibus_tests::{memory_mb, servers::OpcuaServer, standalone_connector};
 use serde_json::json;
@@ -48,11 +49,6 @@ impl oibus_engine::connector::DataSink for Counting {
     }
 }
 
-/// CPU seconds (user + system) of a process.
-fn cpu_seconds(pid: &str) -> f64 {
-    oibus_benches::cpu_seconds(&format!("/proc/{pid}/stat"))
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
         return;
@@ -66,10 +62,13 @@ fn main() {
         "| case | values | seconds | values/s | gateway CPU (s) | server CPU (s) | peak RSS (MB) |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    let report = |case: &str, values: usize, secs: f64, gateway: f64, server: f64| {
+    let report = |case: &str, values: usize, lap: Lap| {
         println!(
-            "| {case} | {values} | {secs:.2} | {:.0} | {gateway:.2} | {server:.2} | {:.0} |",
-            values as f64 / secs,
+            "| {case} | {values} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} |",
+            lap.secs,
+            values as f64 / lap.secs,
+            lap.gateway_cpu,
+            lap.server_cpu,
             memory_mb("VmHWM")
         );
     };
@@ -102,15 +101,14 @@ fn main() {
                 let _ = c.disconnect().await;
                 c.connect().await.unwrap();
             }
-            let _ = std::fs::write("/proc/self/clear_refs", "5");
-            let (g0, s0, began) = (cpu_seconds("self"), cpu_seconds(&spid), Instant::now());
+            let watch = Stopwatch::start(&spid);
             let scans = 5;
             let before = counted.0.load(Ordering::Relaxed);
             for _ in 0..scans {
                 c.last_point_query(items.clone()).await.unwrap();
             }
             assert_eq!(counted.0.load(Ordering::Relaxed) - before, scans * items.len());
-            let secs = began.elapsed().as_secs_f64();
+            let lap = watch.lap();
             let label = if per_read == 0 {
                 "DA, 10,000 nodes/scan, Reads of the server's advertised limit (10,000)".to_string()
             } else if parallel == 1 {
@@ -121,9 +119,7 @@ fn main() {
             report(
                 &label,
                 scans * items.len(),
-                secs,
-                cpu_seconds("self") - g0,
-                cpu_seconds(&spid) - s0,
+                lap,
             );
             c.stop().await.unwrap();
         });
@@ -155,28 +151,20 @@ fn main() {
         while counted.0.load(Ordering::Relaxed) < changing && began.elapsed().as_secs() < 120 {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
         let rounds0 = read_node(&server.url(), "ns=2;s=Plant.ChangingCycles");
-        let (g0, s0, v0, began) = (
-            cpu_seconds("self"),
-            cpu_seconds(&spid),
-            counted.0.load(Ordering::Relaxed),
-            Instant::now(),
-        );
+        let (watch, v0) = (Stopwatch::start(&spid), counted.0.load(Ordering::Relaxed));
         tokio::time::sleep(std::time::Duration::from_secs(20)).await;
         let rounds = read_node(&server.url(), "ns=2;s=Plant.ChangingCycles") - rounds0;
-        let secs = began.elapsed().as_secs_f64();
+        let lap = watch.lap();
         let received = counted.0.load(Ordering::Relaxed) - v0;
         report(
             &format!(
                 "Subscription, 10,000 items; the server made {:.0} changes/s ({:.1} rounds/s of the 10 asked)",
-                rounds * changing as f64 / secs,
-                rounds / secs
+                rounds * changing as f64 / lap.secs,
+                rounds / lap.secs
             ),
             received,
-            secs,
-            cpu_seconds("self") - g0,
-            cpu_seconds(&spid) - s0,
+            lap,
         );
         c.stop().await.unwrap();
     });
@@ -201,10 +189,9 @@ fn main() {
             counted.clone(),
         );
         c.start().await.unwrap();
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
         let now = Timestamp::now().as_nanos();
         let hour = 3_600_000_000_000i64;
-        let (g0, s0, began) = (cpu_seconds("self"), cpu_seconds(&spid), Instant::now());
+        let watch = Stopwatch::start(&spid);
         let mut start = now - (day + 60) * 1_000_000_000;
         let mut windows = 0;
         while start < now {
@@ -214,15 +201,13 @@ fn main() {
             start += hour;
             windows += 1;
         }
-        let secs = began.elapsed().as_secs_f64();
+        let lap = watch.lap();
         let values = counted.0.load(Ordering::Relaxed);
         assert!(values >= day as usize, "{values}");
         report(
             &format!("HA, one day of 1 s values, {windows} windows of an hour"),
             values,
-            secs,
-            cpu_seconds("self") - g0,
-            cpu_seconds(&spid) - s0,
+            lap,
         );
         c.stop().await.unwrap();
     });
@@ -247,10 +232,9 @@ fn main() {
             counted.clone(),
         );
         c.start().await.unwrap();
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
         let hour = 3_600_000_000_000i64;
         let end = Timestamp::now().as_nanos() / hour * hour;
-        let (g0, s0, began) = (cpu_seconds("self"), cpu_seconds(&spid), Instant::now());
+        let watch = Stopwatch::start(&spid);
         let mut start = end - day * 1_000_000_000;
         let mut windows = 0;
         while start < end {
@@ -260,15 +244,13 @@ fn main() {
             start += hour;
             windows += 1;
         }
-        let secs = began.elapsed().as_secs_f64();
+        let lap = watch.lap();
         let values = counted.0.load(Ordering::Relaxed);
         assert!(values >= nodes * day as usize, "{values}");
         report(
             &format!("HA, one day of 1 s values of {nodes} nodes, {windows} windows of an hour"),
             values,
-            secs,
-            cpu_seconds("self") - g0,
-            cpu_seconds(&spid) - s0,
+            lap,
         );
         c.stop().await.unwrap();
     });

@@ -12,13 +12,11 @@
 //! CPU is user + system time of each side during the run; the server is single-threaded Python
 //! per request, so where its CPU is near the run's time, it is the bottleneck.
 
+use oibus_benches::stopwatch::{Lap, Stopwatch, send_file};
 use oibus_plugin_api::{Item, Timestamp};
 use oibus_tests::{AcceptAll, memory_mb, servers::ScriptServer, standalone_connector};
 use serde_json::json;
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::sync::Arc;
 
 fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
@@ -30,7 +28,6 @@ fn main() {
         registry, cache, ..
     } = oibus_tests::unchecked_plugins(&["oibus_rest"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let cpu = |pid: &str| oibus_benches::cpu_seconds(&format!("/proc/{pid}/stat"));
     let item = |settings: serde_json::Value| -> Item {
         serde_json::from_value(json!({"name": "bench", "scanMode": "bench", "settings": settings}))
             .unwrap()
@@ -48,10 +45,13 @@ fn main() {
             Arc::new(AcceptAll),
         );
         c.start().await.unwrap();
-        let report = |case: &str, requests: u64, values: u64, secs: f64, g: f64, s: f64| {
+        let report = |case: &str, requests: u64, values: u64, lap: Lap| {
             println!(
-                "| {case} | {requests} | {values} | {secs:.2} | {:.0} | {g:.2} | {s:.2} | {:.0} |",
-                values as f64 / secs,
+                "| {case} | {requests} | {values} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} |",
+                lap.secs,
+                values as f64 / lap.secs,
+                lap.gateway_cpu,
+                lap.server_cpu,
                 memory_mb("VmHWM")
             );
         };
@@ -61,21 +61,17 @@ fn main() {
             "timestamp": "$.t", "quality": "$.q", "point_id": "$.tag"}),
         )];
         c.last_point_query(last.clone()).await.unwrap();
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
-        let (g0, s0, began) = (cpu("self"), cpu(&spid), Instant::now());
+        let watch = Stopwatch::start(&spid);
         let mut scans = 0u64;
-        while began.elapsed() < Duration::from_secs(5) {
+        while watch.lap().secs < 5.0 {
             c.last_point_query(last.clone()).await.unwrap();
             scans += 1;
         }
-        let secs = began.elapsed().as_secs_f64();
         report(
             "last point, 3 records an answer",
             scans,
             scans * 3,
-            secs,
-            cpu("self") - g0,
-            cpu(&spid) - s0,
+            watch.lap(),
         );
 
         let history = vec![item(json!({"path": "/history",
@@ -84,20 +80,17 @@ fn main() {
             "pagination": {"type": "cursor", "next": "$.next_cursor", "parameter": "cursor"}}))];
         let end = Timestamp::parse("2026-12-05T11:00:00Z").unwrap();
         let start = Timestamp::parse("2026-12-05T10:00:00Z").unwrap();
-        let (g0, s0, began) = (cpu("self"), cpu(&spid), Instant::now());
+        let watch = Stopwatch::start(&spid);
         let runs = 5u64;
         for _ in 0..runs {
             let newest = c.history_query(history.clone(), start, end).await.unwrap();
             assert_eq!(newest, Some(end));
         }
-        let secs = began.elapsed().as_secs_f64();
         report(
             "history, 1 h in 72 cursor pages",
             runs * 72,
             runs * 3600,
-            secs,
-            cpu("self") - g0,
-            cpu(&spid) - s0,
+            watch.lap(),
         );
         c.stop().await.unwrap();
 
@@ -132,12 +125,11 @@ fn main() {
                 Arc::new(AcceptAll),
             );
             n.start().await.unwrap();
-            let (g0, s0, began) = (cpu("self"), cpu(&kpid), Instant::now());
+            let watch = Stopwatch::start(&kpid);
             let batches = 100u64;
             for _ in 0..batches {
                 n.handle_values(batch.clone()).await.unwrap();
             }
-            let secs = began.elapsed().as_secs_f64();
             report(
                 if gzip {
                     "north: batches of 1,000 values, gzip"
@@ -146,26 +138,13 @@ fn main() {
                 },
                 batches,
                 batches * 1000,
-                secs,
-                cpu("self") - g0,
-                cpu(&kpid) - s0,
+                watch.lap(),
             );
             if !gzip {
                 let file = sink_dir.path().join("report.csv");
                 std::fs::write(&file, vec![b'x'; 1024]).unwrap();
-                let (g0, s0, began) = (cpu("self"), cpu(&kpid), Instant::now());
-                for _ in 0..500 {
-                    n.handle_file(&file).await.unwrap();
-                }
-                let secs = began.elapsed().as_secs_f64();
-                report(
-                    "north: files of 1 KiB, raw (values = files)",
-                    500,
-                    500,
-                    secs,
-                    cpu("self") - g0,
-                    cpu(&kpid) - s0,
-                );
+                let lap = send_file(&n, &file, 500, &kpid).await;
+                report("north: files of 1 KiB, raw (values = files)", 500, 500, lap);
             }
             n.stop().await.unwrap();
         }

@@ -7,13 +7,11 @@
 //! PDU-sized pieces. CPU is user + system time of each side during the run; the server is
 //! single-threaded Python, so where its CPU is near the run's time, it is the bottleneck.
 
+use oibus_benches::stopwatch::Stopwatch;
 use oibus_plugin_api::Item;
 use oibus_tests::{AcceptAll, memory_mb, servers::ScriptServer, standalone_connector};
 use serde_json::json;
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 const RUN: Duration = Duration::from_secs(5);
 
@@ -27,7 +25,6 @@ fn main() {
         registry, cache, ..
     } = oibus_tests::unchecked_plugins(&["oibus_south_s7"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let cpu = |pid: &str| oibus_benches::cpu_seconds(&format!("/proc/{pid}/stat"));
     println!(
         "| layout (PDU 480) | requests/scan | scans/s | values/s | gateway CPU (s) | server CPU (s) | peak RSS (MB) |"
     );
@@ -55,20 +52,19 @@ fn main() {
             );
             c.start().await.unwrap();
             c.last_point_query(items.clone()).await.unwrap();
-            let _ = std::fs::write("/proc/self/clear_refs", "5");
-            let (g0, s0, began) = (cpu("self"), cpu(&spid), Instant::now());
+            let watch = Stopwatch::start(&spid);
             let mut scans = 0u64;
-            while began.elapsed() < RUN {
+            while watch.lap().secs < RUN.as_secs_f64() {
                 c.last_point_query(items.clone()).await.unwrap();
                 scans += 1;
             }
-            let secs = began.elapsed().as_secs_f64();
+            let lap = watch.lap();
             println!(
                 "| {label} | {requests} | {:.0} | {:.0} | {:.2} | {:.2} | {:.0} |",
-                scans as f64 / secs,
-                (scans * u64::from(count)) as f64 / secs,
-                cpu("self") - g0,
-                cpu(&spid) - s0,
+                scans as f64 / lap.secs,
+                (scans * u64::from(count)) as f64 / lap.secs,
+                lap.gateway_cpu,
+                lap.server_cpu,
                 memory_mb("VmHWM")
             );
             c.stop().await.unwrap();

@@ -1,6 +1,7 @@
 //! What the benchmarks in `benches/` share: an engine running inside the benchmark process.
 
 pub mod lateness;
+pub mod stopwatch;
 
 use oibus_engine::{
     config,
