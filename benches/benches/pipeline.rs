@@ -5,6 +5,12 @@
 //! them. The same pipeline runs twice, each in a fresh process: with the probe plugin loaded from
 //! its `.so` (the plugin boundary), and with the same crate linked into the benchmark binary (no
 //! boundary). Throughput is measured on the values the North received after a warm-up.
+//!
+//! `OIBUS_BENCH_BASELINE=<file>` measures another build of this benchmark in the same run, its
+//! children alternating with these: for a side-by-side comparison with an earlier commit, check
+//! it out in a worktree (`git worktree add ../baseline <commit>`), run `cargo bench -p
+//! oibus-benches --bench pipeline --no-run` there (its own `target/`: two checkouts sharing one
+//! target folder overwrite each other's crates), and pass the executable that command names.
 
 use oibus_benches::{InProcess, Scratch};
 use oibus_engine::{engine, loader::library};
@@ -68,8 +74,11 @@ fn child(variant: &str) {
     println!("{rate:.0} {p99} {:.1}", oibus_tests::memory_mb("VmHWM"));
 }
 
-fn run_child(variant: &str) -> (f64, u64, f64) {
-    let text = oibus_benches::run_self_child(&[variant]);
+fn run_child(exe: Option<&Path>, variant: &str) -> (f64, u64, f64) {
+    let text = match exe {
+        Some(exe) => oibus_benches::run_child_of(exe, &[variant]),
+        None => oibus_benches::run_self_child(&[variant]),
+    };
     let f: Vec<&str> = text.split_whitespace().collect();
     (
         f[0].parse().unwrap(),
@@ -89,14 +98,20 @@ fn main() {
         MEASURE.as_secs(),
         WARM_UP.as_secs()
     );
-    let variants = [
-        ("plugin", "plugin (.so, abi_stable)"),
-        ("static", "linked statically"),
+    let baseline = std::env::var_os("OIBUS_BENCH_BASELINE").map(std::path::PathBuf::from);
+    let mut variants = vec![
+        (None, "plugin", "plugin (.so, abi_stable)"),
+        (None, "static", "linked statically"),
     ];
-    let mut results: Vec<Vec<(f64, u64, f64)>> = vec![Vec::new(), Vec::new()];
+    if let Some(b) = &baseline {
+        println!("baseline: {}", b.display());
+        variants.push((Some(b.as_path()), "plugin", "baseline: plugin"));
+        variants.push((Some(b.as_path()), "static", "baseline: linked"));
+    }
+    let mut results: Vec<Vec<(f64, u64, f64)>> = vec![Vec::new(); variants.len()];
     for _ in 0..ROUNDS {
-        for (i, (variant, _)) in variants.iter().enumerate() {
-            results[i].push(run_child(variant));
+        for (i, (exe, variant, _)) in variants.iter().enumerate() {
+            results[i].push(run_child(*exe, variant));
         }
     }
     println!(
@@ -106,7 +121,7 @@ fn main() {
         "|--------------------------|----------------:|-----------------------|---------------:|----------:|"
     );
     let mut medians = Vec::new();
-    for ((_, label), runs) in variants.iter().zip(&results) {
+    for ((_, _, label), runs) in variants.iter().zip(&results) {
         let mut rates: Vec<f64> = runs.iter().map(|r| r.0).collect();
         rates.sort_by(f64::total_cmp);
         let median = rates[rates.len() / 2];
@@ -126,4 +141,11 @@ fn main() {
         medians[0] / medians[1],
         (1.0 - medians[0] / medians[1]) * 100.0
     );
+    if baseline.is_some() {
+        println!(
+            "this build / baseline (medians): plugin {:.3}, linked {:.3}",
+            medians[0] / medians[2],
+            medians[1] / medians[3]
+        );
+    }
 }

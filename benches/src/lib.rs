@@ -121,7 +121,16 @@ pub fn main_goes_on(child: impl FnOnce(&[String])) -> bool {
 /// Runs this benchmark binary again with `--child` and `args` (a measurement in a fresh
 /// process), and returns what it printed; panics with its standard error if it failed.
 pub fn run_self_child(args: &[&str]) -> String {
-    let out = std::process::Command::new(std::env::current_exe().expect("the benchmark binary"))
+    run_child_of(
+        &std::env::current_exe().expect("the benchmark binary"),
+        args,
+    )
+}
+
+/// [`run_self_child`] with another build of the benchmark (`exe`): a baseline measured in the
+/// same run, one child after the other.
+pub fn run_child_of(exe: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(exe)
         .arg("--child")
         .args(args)
         .output()
