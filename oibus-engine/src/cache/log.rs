@@ -537,14 +537,19 @@ impl ValueLog {
         st.from(st.position(r.next))
     }
 
-    /// For North `north`: values it has not sent, and since when the first of them waits for
-    /// `send_interval` (`None` when there is nothing for it).
+    /// For North `north`: values it could take now (appends still being committed, at the end
+    /// of the log, are not counted: a group made when `group_count` is reached must find them
+    /// all readable), and since when the first value it has not sent waits for `send_interval`
+    /// (`None` when there is nothing for it).
     pub fn due(&self, north: &str) -> Option<(u64, Instant, i64)> {
         let st = self.lock();
         let r = st.readers.get(north)?;
         let from = st.position(r.next);
         let first = st.entries.get(from)?;
-        Some((st.from(from).0, first.since, first.at_ms))
+        let in_flight = st.entries.iter().rev().take_while(|e| !e.committed).count();
+        let readable_end = (st.entries.len() - in_flight).max(from);
+        let readable = st.from(from).0 - st.from(readable_end).0;
+        Some((readable, first.since, first.at_ms))
     }
 
     /// The entries North `north` has not sent: `(key, values, bytes)`.

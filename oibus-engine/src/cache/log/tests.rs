@@ -240,6 +240,27 @@ async fn a_gap_left_by_a_failed_append_does_not_hold_a_cursor() {
 }
 
 #[tokio::test]
+async fn values_still_being_committed_do_not_count_towards_a_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, log) = open(&dir);
+    log.configure(RetentionConfig::default(), 10);
+    log.start_for("a", StartFrom::Now).unwrap();
+    log.append(&values(0, 30)).await.unwrap();
+    let pending = in_flight(&log);
+    // A group of 31 values would be made now and find only 30 to take.
+    assert_eq!(log.due("a").map(|d| d.0), Some(30));
+    assert_eq!(log.take("a", 100).map(|t| t.count), Some(30));
+    ValueLog::settle(&mut log.lock(), pending, 1, true);
+    assert_eq!(log.due("a").map(|d| d.0), Some(31));
+    // Only an append in flight: nothing to take yet, but the North knows something comes.
+    assert_eq!(drain(&log, "a", 100).await.len(), 30);
+    let next = in_flight(&log);
+    assert_eq!(log.due("a").map(|d| d.0), Some(0));
+    ValueLog::settle(&mut log.lock(), next, 1, false);
+    assert_eq!(log.due("a"), None);
+}
+
+#[tokio::test]
 async fn a_replay_during_a_send_is_not_undone_by_its_acknowledgement() {
     let dir = tempfile::tempdir().unwrap();
     let (_store, log) = open(&dir);
@@ -335,19 +356,7 @@ fn a_trim_keeps_what_size_and_age_allow_and_never_what_a_cursor_has_not_passed()
 
 #[test]
 fn a_failed_commit_forgets_its_entries_and_their_counts() {
-    let mut st = State {
-        entries: VecDeque::new(),
-        total_count: 0,
-        total_bytes: 0,
-        next_key: 0,
-        last_at: 0,
-        readers: HashMap::new(),
-        retention: RetentionConfig::default(),
-        chunk: 10,
-        trimmed: Instant::now(),
-        flush: Default::default(),
-        leaving: Default::default(),
-    };
+    let mut st = state_with(0, |_| 0);
     for key in 0..3u64 {
         st.push(key, 10, 100, 0, Instant::now(), false);
     }
