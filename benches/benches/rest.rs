@@ -63,7 +63,7 @@ fn main() {
         c.last_point_query(last.clone()).await.unwrap();
         let watch = Stopwatch::start(&spid);
         let mut scans = 0u64;
-        while watch.lap().secs < 5.0 {
+        while watch.elapsed() < 5.0 {
             c.last_point_query(last.clone()).await.unwrap();
             scans += 1;
         }

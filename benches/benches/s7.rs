@@ -54,7 +54,7 @@ fn main() {
             c.last_point_query(items.clone()).await.unwrap();
             let watch = Stopwatch::start(&spid);
             let mut scans = 0u64;
-            while watch.lap().secs < RUN.as_secs_f64() {
+            while watch.elapsed() < RUN.as_secs_f64() {
                 c.last_point_query(items.clone()).await.unwrap();
                 scans += 1;
             }

@@ -37,6 +37,12 @@ impl Stopwatch {
         }
     }
 
+    /// Wall-clock seconds since the start, without reading any CPU time (for a loop's
+    /// condition: [`Stopwatch::lap`] reads two `/proc` files).
+    pub fn elapsed(&self) -> f64 {
+        self.began.elapsed().as_secs_f64()
+    }
+
     /// What was spent since the start.
     pub fn lap(&self) -> Lap {
         Lap {

@@ -663,7 +663,8 @@ impl ValueLog {
                     (Some(self.flush_later(st, north, Some(moved))), None)
                 } else {
                     // The trim goes with the move: the table stays as small as the unsent
-                    // values, as a North's own queue does (BENCHMARKS.md, "Pipeline").
+                    // values, as a North's own queue does (BENCHMARKS.md, "Trimmed with each cursor
+                    // move").
                     let mut ops = vec![self.put_reader(&mut st, north, &moved)];
                     ops.extend(trim);
                     (None, Some((false, self.store.submit(ops, true)?)))
